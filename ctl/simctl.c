@@ -1,0 +1,574 @@
+/* simctl.c - the control client: verbs from a table, one JSON-RPC call each. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "sim/config.h"
+#include "sim/proto.h"
+
+#define EXIT_DAEMON_ERROR 1
+#define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+#define DEFAULT_TIMEOUT 30.0
+
+enum ftype { F_INT, F_NUM, F_BOOL, F_LIST };
+
+struct vflag {
+	const char *name;     /* --name */
+	const char *key;      /* params key */
+	enum ftype type;
+	const char *arg;      /* metavariable */
+	const char *help;
+};
+
+struct verb {
+	const char *name;
+	const char *method;
+	const char *pos_key;  /* one required positional integer, or NULL */
+	const char *pos_arg;
+	const struct vflag *flags;
+	void (*print)(const json_t *result);
+	const char *help;
+};
+
+static void print_status(const json_t *r);
+static void print_stats(const json_t *r);
+static void print_start(const json_t *r);
+static void print_checkpoints(const json_t *r);
+static void print_plain(const json_t *r);
+
+static const struct vflag start_flags[] = {
+	{ "agents", "agents", F_INT, "N", "number of agents (default: the agents key, 372)" },
+	{ "cycles", "cycles", F_INT, "N", "stop after N cycles" },
+	{ "hours", "hours", F_NUM, "H", "stop after H wall-clock hours" },
+	{ "time-scale", "time_scale", F_NUM, "X", "simulated/wall time, 0 = as fast as possible" },
+	{ "max-concurrent", "max_concurrent", F_INT, "N", "sessions in flight at once" },
+	{ "seed", "seed", F_INT, "S", "random seed" },
+	{ "agents-list", "agents_list", F_LIST, "ID,...", "only these agents (agent_001,...)" },
+	{ "all-shop", "all_shop", F_BOOL, NULL, "every agent shops every cycle (benchmarks)" },
+	{ "wait", "wait", F_BOOL, NULL, "block until the run ends; exit 1 if it failed" },
+	{ "resume", "resume", F_BOOL, NULL, "continue the newest checkpointed run" },
+	{ "checkpoint", "checkpoint", F_INT, "ID", "with --resume: continue from this checkpoint" },
+	{ NULL, NULL, F_INT, NULL, NULL },
+};
+
+static const struct vflag stop_flags[] = {
+	{ "wait", "wait", F_BOOL, NULL, "block until in-flight sessions have finished" },
+	{ NULL, NULL, F_INT, NULL, NULL },
+};
+
+static const struct vflag no_flags[] = { { NULL, NULL, F_INT, NULL, NULL } };
+
+static const struct verb verbs[] = {
+	{ "status", "status", NULL, NULL, no_flags, print_status, "show the simulation's state" },
+	{ "start", "start", NULL, NULL, start_flags, print_start, "start a simulation run" },
+	{ "stop", "stop", NULL, NULL, stop_flags, print_status, "stop the run (in-flight finish)" },
+	{ "pause", "pause", NULL, NULL, no_flags, print_plain, "start no new sessions" },
+	{ "resume", "resume", NULL, NULL, no_flags, print_plain, "continue a paused run" },
+	{ "set-concurrency", "set-concurrency", "limit", "N", no_flags, print_plain,
+	    "limit the sessions in flight to N" },
+	{ "stats", "stats", NULL, NULL, no_flags, print_stats,
+	    "latencies, throughput and errors of the run" },
+	{ "checkpoint", "checkpoint", NULL, NULL, no_flags, print_plain, "write a checkpoint now" },
+	{ "checkpoints", "checkpoints", NULL, NULL, no_flags, print_checkpoints,
+	    "list the checkpoints kept" },
+	{ "ping", "ping", NULL, NULL, no_flags, print_plain, "check that simd answers" },
+	{ "version", "version", NULL, NULL, no_flags, print_plain, "simd and protocol versions" },
+	{ "shutdown", "shutdown", NULL, NULL, no_flags, print_plain, "stop the daemon" },
+	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: simctl [-s SOCKET] [--json] [-t SECONDS] COMMAND [ARGS]\n"
+	    "  -s, --socket PATH   the daemon's control socket (default: as simd finds it)\n"
+	    "      --json          print the daemon's JSON result as it is\n"
+	    "  -t, --timeout SECS  give up waiting for an answer after SECS (default %g; none "
+	    "with --wait)\n\ncommands:\n", DEFAULT_TIMEOUT);
+	for (const struct verb *v = verbs; v->name; v++) {
+		char left[40];
+		snprintf(left, sizeof(left), "%s%s%s", v->name, v->pos_arg ? " " : "",
+		    v->pos_arg ? v->pos_arg : "");
+		fprintf(f, "  %-18s %s\n", left, v->help);
+	}
+	fprintf(f, "  %-18s %s\n", "help", "this list; simctl COMMAND -h for its flags");
+}
+
+static void
+verb_usage(FILE *f, const struct verb *v)
+{
+	fprintf(f, "usage: simctl %s%s%s%s\n  %s\n", v->name, v->pos_arg ? " " : "",
+	    v->pos_arg ? v->pos_arg : "", v->flags[0].name ? " [flags]" : "", v->help);
+	for (const struct vflag *fl = v->flags; fl->name; fl++) {
+		char left[48];
+		snprintf(left, sizeof(left), "--%s%s%s", fl->name, fl->arg ? " " : "",
+		    fl->arg ? fl->arg : "");
+		fprintf(f, "    %-24s %s\n", left, fl->help);
+	}
+}
+
+static int
+parse_value(const struct vflag *fl, const char *s, json_t *params)
+{
+	char *end;
+
+	errno = 0;
+	switch (fl->type) {
+	case F_INT: {
+		long long v = strtoll(s, &end, 10);
+		if (*s == '\0' || *end || errno)
+			return -1;
+		return json_object_set_new(params, fl->key, json_integer(v));
+	}
+	case F_NUM: {
+		double v = strtod(s, &end);
+		if (*s == '\0' || *end || errno || !isfinite(v))
+			return -1;
+		return json_object_set_new(params, fl->key, json_real(v));
+	}
+	case F_LIST: {
+		json_t *a = json_array();
+		char *copy = strdup(s), *tok, *save = NULL;
+		if (a == NULL || copy == NULL) {
+			json_decref(a);
+			free(copy);
+			return -1;
+		}
+		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			json_array_append_new(a, json_string(tok));
+		free(copy);
+		return json_object_set_new(params, fl->key, a);
+	}
+	case F_BOOL:
+		return json_object_set_new(params, fl->key, json_true());
+	}
+	return -1;
+}
+
+static const struct vflag *
+find_flag(const struct verb *v, const char *name, size_t len)
+{
+	for (const struct vflag *fl = v->flags; fl->name; fl++)
+		if (strlen(fl->name) == len && strncmp(fl->name, name, len) == 0)
+			return fl;
+	return NULL;
+}
+
+/* Builds params from the verb's arguments; exits 2 on a usage error. */
+static json_t *
+parse_args(const struct verb *v, int argc, char **argv)
+{
+	json_t *params = json_object();
+	int have_pos = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *val, *eq;
+		const struct vflag *fl;
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			verb_usage(stdout, v);
+			exit(0);
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			char *end;
+			long long n;
+			errno = 0;
+			n = strtoll(a, &end, 10);
+			if (v->pos_key == NULL || have_pos || *a == '\0' || *end || errno) {
+				fprintf(stderr, "simctl %s: unexpected argument: %s\n", v->name, a);
+				goto usage;
+			}
+			json_object_set_new(params, v->pos_key, json_integer(n));
+			have_pos = 1;
+			continue;
+		}
+		eq = strchr(a + 2, '=');
+		fl = find_flag(v, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+		if (fl == NULL) {
+			fprintf(stderr, "simctl %s: unknown flag: %s\n", v->name, a);
+			goto usage;
+		}
+		if (fl->type == F_BOOL) {
+			val = "";
+		} else if (eq) {
+			val = eq + 1;
+		} else if (i + 1 < argc) {
+			val = argv[++i];
+		} else {
+			fprintf(stderr, "simctl %s: --%s needs a value (%s)\n", v->name, fl->name,
+			    fl->arg);
+			goto usage;
+		}
+		if (parse_value(fl, val, params) != 0) {
+			fprintf(stderr, "simctl %s: --%s: bad value \"%s\" (expected %s)\n", v->name,
+			    fl->name, val, fl->type == F_INT ? "an integer" : fl->arg);
+			goto usage;
+		}
+	}
+	if (v->pos_key && !have_pos) {
+		fprintf(stderr, "simctl %s: missing %s\n", v->name, v->pos_arg);
+		goto usage;
+	}
+	return params;
+usage:
+	verb_usage(stderr, v);
+	json_decref(params);
+	exit(EXIT_USAGE);
+}
+
+/* ---- talking to simd ---- */
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+connect_to(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "simctl: socket path too long: %s\n", path);
+		exit(EXIT_UNREACHABLE);
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		fprintf(stderr, "simctl: cannot reach simd at %s: %s\n", path, strerror(errno));
+		exit(EXIT_UNREACHABLE);
+	}
+	return fd;
+}
+
+/* Returns 0, or an errno: the daemon may have answered (a refusal) and closed first. */
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : EPIPE;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads one answer line; timeout < 0 waits forever. */
+static char *
+read_line(int fd, double timeout, const char *path, int werr)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	double deadline = now_s() + timeout;
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int ms = timeout < 0 ? -1 : (int)((deadline - now_s()) * 1000);
+		ssize_t n;
+
+		if (buf == NULL) {
+			fprintf(stderr, "simctl: out of memory\n");
+			exit(EXIT_UNREACHABLE);
+		}
+		if (timeout >= 0 && ms <= 0) {
+			fprintf(stderr, "simctl: no answer from simd at %s within %g s\n", path,
+			    timeout);
+			exit(EXIT_UNREACHABLE);
+		}
+		if (poll(&p, 1, ms) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p.revents == 0)
+			continue;
+		if (len + 1 >= cap) {
+			char *nb = realloc(buf, cap *= 2);
+			if (nb == NULL)
+				free(buf);
+			buf = nb;
+			continue;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (werr)
+				fprintf(stderr, "simctl: writing to %s: %s\n", path,
+				    strerror(werr));
+			else
+				fprintf(stderr, "simctl: simd at %s closed the connection "
+				    "without an answer\n", path);
+			exit(EXIT_UNREACHABLE);
+		}
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (memchr(buf, '\n', len) != NULL)
+			return buf;
+	}
+	fprintf(stderr, "simctl: reading from %s: %s\n", path, strerror(errno));
+	exit(EXIT_UNREACHABLE);
+}
+
+static json_t *
+call(const char *path, const char *method, json_t *params, double timeout)
+{
+	json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", 1, "method",
+	    method, "params", params);
+	char *line, *answer;
+	json_t *msg;
+	json_error_t jerr;
+	int fd = connect_to(path), werr;
+	size_t len;
+
+	line = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (line == NULL) {
+		fprintf(stderr, "simctl: out of memory\n");
+		exit(EXIT_UNREACHABLE);
+	}
+	len = strlen(line);
+	line[len] = '\n';   /* the NUL's place becomes the line end */
+	werr = send_all(fd, line, len + 1);
+	free(line);
+	answer = read_line(fd, timeout, path, werr);
+	close(fd);
+	msg = json_loads(answer, JSON_DISABLE_EOF_CHECK, &jerr);
+	free(answer);
+	if (!json_is_object(msg)) {
+		fprintf(stderr, "simctl: simd sent an answer that is not JSON-RPC: %s\n", jerr.text);
+		exit(EXIT_UNREACHABLE);
+	}
+	return msg;
+}
+
+/* ---- printing ---- */
+
+static void
+print_plain(const json_t *r)
+{
+	const char *k;
+	json_t *v;
+
+	if (json_is_string(r)) {
+		printf("%s\n", json_string_value(r));
+		return;
+	}
+	json_object_foreach((json_t *)r, k, v) {
+		char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("%s: %s\n", k, s ? s : json_string_value(v));
+		free(s);
+	}
+}
+
+static long long
+geti(const json_t *o, const char *path)
+{
+	char buf[128], *tok, *save = NULL;
+	const json_t *v = o;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, tok);
+	return v ? (long long)json_number_value(v) : 0;
+}
+
+static const char *
+gets_(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "-";
+}
+
+static void
+print_status(const json_t *r)
+{
+	const json_t *eta = json_object_get(r, "eta_s");
+	const json_t *ck = json_object_get(r, "last_checkpoint");
+
+	printf("state:       %s%s%s\n", gets_(r, "state"), json_object_get(r, "error") ? ": " : "",
+	    json_object_get(r, "error") ? gets_(r, "error") : "");
+	printf("run:         %s (seed %lld, %lld agents)\n", gets_(r, "run_id"), geti(r, "seed"),
+	    geti(r, "agents"));
+	printf("cycle:       %lld%s", geti(r, "cycle"), geti(r, "cycles_total") ? " of " : "");
+	if (geti(r, "cycles_total"))
+		printf("%lld", geti(r, "cycles_total"));
+	printf("   sim time %s\n", gets_(r, "sim_time"));
+	printf("elapsed:     %.1f s", json_number_value(json_object_get(r, "elapsed_s")));
+	if (json_is_number(eta))
+		printf("   eta %.1f s", json_number_value(eta));
+	printf("\nconcurrency: %lld in flight, limit %lld\n", geti(r, "concurrency.in_flight"),
+	    geti(r, "concurrency.limit"));
+	printf("counts:      %lld sessions, %lld orders, %lld events, %lld errors "
+	    "(%lld agents processed, %lld shopped)\n", geti(r, "counts.sessions"),
+	    geti(r, "counts.orders"), geti(r, "counts.events"), geti(r, "counts.errors"),
+	    geti(r, "counts.agents_processed"), geti(r, "counts.agents_shopped"));
+	printf("store:       %s, %lld active, %lld idle, %lld waiting, max %lld\n",
+	    gets_(json_object_get(r, "store"), "driver"), geti(r, "store.connections_active"),
+	    geti(r, "store.connections_idle"), geti(r, "store.waiting"), geti(r, "store.max"));
+	if (json_is_object(ck))
+		printf("checkpoint:  %lld at %s (cycle %lld)\n", geti(ck, "id"), gets_(ck, "at"),
+		    geti(ck, "cycle"));
+	else
+		printf("checkpoint:  none\n");
+}
+
+static void
+print_summary(const json_t *s)
+{
+	printf("sessions %lld, orders %lld, abandoned carts %lld (%.1f %%), browse-only %lld, "
+	    "revenue %.2f, avg basket %.1f items, %lld events, %lld errors, wall %.3f s\n",
+	    geti(s, "sessions"), geti(s, "orders"), geti(s, "abandoned"),
+	    100 * json_number_value(json_object_get(s, "abandonment_rate")), geti(s, "browsed"),
+	    geti(s, "revenue_cents") / 100.0,
+	    json_number_value(json_object_get(s, "avg_basket_items")), geti(s, "events"),
+	    geti(s, "errors"), json_number_value(json_object_get(s, "wall_s")));
+}
+
+static void
+print_stats(const json_t *r)
+{
+	const char *k;
+	json_t *v;
+
+	printf("%.1f sessions/s, %.1f writes/s, %.1f events/s over %.1f s\n",
+	    json_number_value(json_object_get(r, "sessions_per_s")),
+	    json_number_value(json_object_get(r, "writes_per_s")),
+	    json_number_value(json_object_get(r, "events_per_s")),
+	    json_number_value(json_object_get(r, "elapsed_s")));
+	printf("%-10s %8s %9s %9s %9s %9s\n", "step", "count", "avg ms", "p50 ms", "p95 ms",
+	    "p99 ms");
+	json_object_foreach(json_object_get(r, "steps"), k, v)
+		printf("%-10s %8lld %9.3f %9.3f %9.3f %9.3f\n", k, geti(v, "count"),
+		    json_number_value(json_object_get(v, "avg_ms")),
+		    json_number_value(json_object_get(v, "p50_ms")),
+		    json_number_value(json_object_get(v, "p95_ms")),
+		    json_number_value(json_object_get(v, "p99_ms")));
+	printf("errors: %lld (retries %lld)", geti(r, "errors.total"), geti(r, "errors.retries"));
+	json_object_foreach(json_object_get(json_object_get(r, "errors"), "by_type"), k, v)
+		printf(", %s %lld", k, (long long)json_integer_value(v));
+	printf("\n");
+	print_summary(json_object_get(r, "summary"));
+}
+
+static void
+print_start(const json_t *r)
+{
+	const char *st = gets_(r, "state");
+
+	if (strcmp(st, "finished") == 0 || strcmp(st, "failed") == 0)
+		print_status(r);
+	else
+		printf("started run %s: %lld agents, seed %lld\n", gets_(r, "run_id"),
+		    geti(r, "agents"), geti(r, "seed"));
+}
+
+static void
+print_checkpoints(const json_t *r)
+{
+	size_t i;
+	json_t *c;
+
+	if (json_array_size(r) == 0) {
+		printf("no checkpoints\n");
+		return;
+	}
+	printf("%6s  %-20s  %8s  %8s  %10s  %-8s  %s\n", "id", "at", "cycle", "agents", "bytes",
+	    "reason", "run");
+	json_array_foreach(r, i, c)
+		printf("%6lld  %-20s  %8lld  %8lld  %10lld  %-8s  %s\n", geti(c, "id"),
+		    gets_(c, "at"), geti(c, "cycle"), geti(c, "agents"), geti(c, "size"),
+		    gets_(c, "reason"), gets_(c, "run_id"));
+}
+
+int
+main(int argc, char **argv)
+{
+	char path[PATH_MAX] = "";
+	const struct verb *v = NULL;
+	double timeout = DEFAULT_TIMEOUT;
+	int json_out = 0, timeout_set = 0, i;
+	json_t *params, *msg, *err;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if ((strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) && i + 1 < argc) {
+			snprintf(path, sizeof(path), "%s", argv[++i]);
+		} else if (strcmp(a, "--json") == 0) {
+			json_out = 1;
+		} else if ((strcmp(a, "-t") == 0 || strcmp(a, "--timeout") == 0) && i + 1 < argc) {
+			char *end;
+			timeout = strtod(argv[++i], &end);
+			if (*end || !(timeout > 0)) {
+				fprintf(stderr, "simctl: -t needs a positive number of seconds\n");
+				return EXIT_USAGE;
+			}
+			timeout_set = 1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "simctl: unknown option: %s\n", a);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[i], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (const struct verb *w = verbs; w->name; w++)
+		if (strcmp(w->name, argv[i]) == 0)
+			v = w;
+	if (v == NULL) {
+		fprintf(stderr, "simctl: unknown command: %s (simctl help lists them)\n", argv[i]);
+		return EXIT_USAGE;
+	}
+	params = parse_args(v, argc - i - 1, argv + i + 1);
+	if (json_is_true(json_object_get(params, "wait")) && !timeout_set)
+		timeout = -1;
+	if (path[0] == '\0')
+		config_default_socket(path, sizeof(path));
+	msg = call(path, v->method, params, timeout);
+	if ((err = json_object_get(msg, "error")) != NULL) {
+		fprintf(stderr, "simctl: %s\n", json_string_value(json_object_get(err, "message")) ?
+		    json_string_value(json_object_get(err, "message")) : "error without a message");
+		json_decref(msg);
+		return EXIT_DAEMON_ERROR;
+	}
+	if (json_out) {
+		char *s = json_dumps(json_object_get(msg, "result"), JSON_INDENT(2) |
+		    JSON_ENCODE_ANY);
+		printf("%s\n", s ? s : "null");
+		free(s);
+	} else {
+		v->print(json_object_get(msg, "result"));
+	}
+	json_decref(msg);
+	return 0;
+}

@@ -1,0 +1,518 @@
+/* simd.c - the daemon: flags, configuration, detaching, wiring, signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "sim/checkpoint.h"
+#include "sim/cmd.h"
+#include "sim/config.h"
+#include "sim/control.h"
+#include "sim/engine.h"
+#include "sim/log.h"
+#include "sim/platform.h"
+#include "sim/server.h"
+#include "sim/store.h"
+
+#ifndef SIMD_VERSION
+#define SIMD_VERSION "unknown"
+#endif
+
+#define MAX_FLAG_KEYS 8
+
+struct flags {
+	int foreground, check_only, resume, init_db;
+	const char *config_path;
+	const char *keys[MAX_FLAG_KEYS];    /* flag overrides, re-applied on SIGHUP */
+	const char *values[MAX_FLAG_KEYS];
+	int nkeys;
+};
+
+struct daemon {
+	struct server srv;
+	struct flags fl;
+	struct event *sig[4];
+	struct event *watchdog;
+	struct event *deadline;
+	int ready_fd;            /* pipe to the waiting parent when detaching, else -1 */
+	int lock_fd;
+	int exit_code;
+	char pid_path[PATH_MAX];
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: simd [-fhnV] [-c file] [-s socket] [-d datadir] [-l level] [--resume] "
+	    "[--init-db]\n"
+	    "  -f, --foreground   stay in the foreground, log to stderr\n"
+	    "  -c, --config FILE  configuration file (simd.conf(5))\n"
+	    "  -s, --socket PATH  control socket\n"
+	    "  -d, --data-dir DIR data directory (shop.db, checkpoints.db, lock)\n"
+	    "  -l, --log-level L  error, warn, info or debug\n"
+	    "  -n, --check        check the configuration and exit\n"
+	    "      --resume       continue the newest checkpointed run on start\n"
+	    "      --init-db      create or migrate the shop database and exit\n"
+	    "  -V, --version      print the version and exit\n"
+	    "  -h, --help         this help\n");
+}
+
+static void
+add_flag(struct flags *fl, const char *key, const char *value)
+{
+	if (fl->nkeys < MAX_FLAG_KEYS) {
+		fl->keys[fl->nkeys] = key;
+		fl->values[fl->nkeys++] = value;
+	}
+}
+
+static void
+parse_flags(int argc, char **argv, struct flags *fl)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' }, { "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' }, { "check", no_argument, NULL, 'n' },
+		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+		{ "resume", no_argument, NULL, 'R' }, { "init-db", no_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "fc:s:d:l:nVh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': fl->foreground = 1; break;
+		case 'c': fl->config_path = optarg; break;
+		case 's': add_flag(fl, "socket", optarg); break;
+		case 'd': add_flag(fl, "data_dir", optarg); break;
+		case 'l': add_flag(fl, "log_level", optarg); break;
+		case 'n': fl->check_only = 1; break;
+		case 'R': fl->resume = 1; break;
+		case 'I': fl->init_db = 1; break;
+		case 'V': printf("simd %s\n", SIMD_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "simd: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+}
+
+/* defaults < file < environment < flags */
+static struct sim_config *
+load_config(const struct flags *fl, char *err, size_t errlen)
+{
+	struct sim_config *c = config_new();
+	const char *path = fl->config_path ? fl->config_path : getenv("SIMD_CONFIG");
+	char msg[512];
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((path != NULL && *path && config_load_file(c, path, err, errlen) != 0) ||
+	    config_load_env(c, err, errlen) != 0)
+		goto fail;
+	for (int i = 0; i < fl->nkeys; i++) {
+		if (config_set(c, fl->keys[i], fl->values[i], msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "command line: %s", msg);
+			goto fail;
+		}
+	}
+	return c;
+fail:
+	config_free(c);
+	return NULL;
+}
+
+static int
+resolve_paths(struct sim_config *c, char *err, size_t errlen)
+{
+	char buf[PATH_MAX], abs[PATH_MAX];
+	const char *home = getenv("HOME");
+
+	if (*c->socket_path == '\0') {
+		config_default_socket(buf, sizeof(buf));
+		if (config_set(c, "socket", buf, err, errlen) != 0)
+			return -1;
+	}
+	if (*c->data_dir == '\0') {
+		if (geteuid() == 0 || home == NULL || *home != '/')
+			snprintf(buf, sizeof(buf), "/var/lib/simd");
+		else
+			snprintf(buf, sizeof(buf), "%s/.local/state/simd", home);
+		if (config_set(c, "data_dir", buf, err, errlen) != 0)
+			return -1;
+	}
+	if (platform_mkdir_p(c->data_dir, err, errlen) != 0)
+		return -1;
+	if (realpath(c->data_dir, abs) == NULL) {
+		snprintf(err, errlen, "data_dir %s: %s", c->data_dir, strerror(errno));
+		return -1;
+	}
+	if (config_set(c, "data_dir", abs, err, errlen) != 0)
+		return -1;
+	if (c->socket_path[0] != '/') {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    snprintf(buf, sizeof(buf), "%s/%s", cwd, c->socket_path) >= (int)sizeof(buf)) {
+			snprintf(err, errlen, "socket path too long");
+			return -1;
+		}
+		if (config_set(c, "socket", buf, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- detaching ---- */
+
+static int
+detach(struct daemon *d)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(fds) != 0) {
+		perror("simd: pipe");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("simd: fork");
+		return -1;
+	}
+	if (pid > 0) {
+		/* The parent returns once the daemon listens, or fails with its message. */
+		close(fds[1]);
+		if (read(fds[0], &c, 1) == 1 && c == 'R')
+			exit(0);
+		exit(1);
+	}
+	close(fds[0]);
+	d->ready_fd = fds[1];
+	if (setsid() < 0)
+		return -1;
+	pid = fork();   /* never reacquire a controlling terminal */
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	umask(022);
+	return chdir("/");
+}
+
+static void
+detached_ready(struct daemon *d)
+{
+	int fd;
+	FILE *f;
+
+	if (d->ready_fd < 0)
+		return;
+	f = fopen(d->pid_path, "w");
+	if (f != NULL) {
+		fprintf(f, "%ld\n", (long)getpid());
+		fclose(f);
+	} else {
+		log_warn("cannot write pid file %s", d->pid_path);
+	}
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > 2)
+			close(fd);
+	}
+	if (write(d->ready_fd, "R", 1) != 1)
+		log_warn("cannot tell the parent we are ready");
+	close(d->ready_fd);
+	d->ready_fd = -1;
+}
+
+/* ---- shutdown ---- */
+
+static void
+loop_exit(struct daemon *d)
+{
+	event_base_loopexit(d->srv.base, NULL);
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	/*
+	 * No checkpoint here: the store could not drain, so one written now could
+	 * claim work that never landed.  The newest checkpoint stays the resume
+	 * point, and replay rewrites what is missing (writes are idempotent).
+	 */
+	log_warnx("shutdown: %u sessions still in flight after %g s; abandoning them",
+	    engine_in_flight(d->srv.engine), d->srv.cfg->shutdown_timeout);
+	loop_exit(d);
+}
+
+static void
+checkpoints_written(void *arg)
+{
+	loop_exit(arg);
+}
+
+static void
+run_drained(struct engine *e, void *arg)
+{
+	struct daemon *d = arg;
+
+	server_after_checkpoints(&d->srv, checkpoints_written, d);
+}
+
+static void
+request_shutdown(struct server *srv, const char *why)
+{
+	struct daemon *d = (struct daemon *)srv;   /* srv is the first member */
+	char err[128];
+	struct timeval tv;
+
+	if (srv->stopping)
+		return;
+	srv->stopping = 1;
+	log_info("shutting down: %s", why);
+	platform_notify("STOPPING=1");
+	if (!engine_active(srv->engine)) {
+		server_after_checkpoints(srv, checkpoints_written, d);
+		return;
+	}
+	server_set_stop_reason(srv, "signal");
+	engine_stop(srv->engine, err, sizeof(err));
+	if (engine_wait(srv->engine, run_drained, d) != 0) {
+		loop_exit(d);
+		return;
+	}
+	tv.tv_sec = (time_t)srv->cfg->shutdown_timeout;
+	tv.tv_usec = (suseconds_t)((srv->cfg->shutdown_timeout - (double)tv.tv_sec) * 1e6);
+	d->deadline = evtimer_new(srv->base, deadline_cb, d);
+	if (d->deadline != NULL)
+		evtimer_add(d->deadline, &tv);
+}
+
+static void
+reload(struct daemon *d)
+{
+	char err[512];
+	struct sim_config *c = load_config(&d->fl, err, sizeof(err));
+
+	if (c == NULL) {
+		log_warnx("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	if (resolve_paths(c, err, sizeof(err)) != 0) {
+		log_warnx("reload failed, keeping the running configuration: %s", err);
+		config_free(c);
+		return;
+	}
+	server_apply_config(&d->srv, c);
+	config_free(c);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		request_shutdown(&d->srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: reloading the configuration");
+		platform_notify("RELOADING=1");
+		reload(d);
+		platform_notify("READY=1");
+		break;
+	}
+}
+
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	platform_notify("WATCHDOG=1");
+}
+
+static int
+setup_signals(struct daemon *d)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	uint64_t wd = platform_watchdog_usec();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	for (size_t i = 0; i < 3; i++) {
+		d->sig[i] = evsignal_new(d->srv.base, sigs[i], signal_cb, d);
+		if (d->sig[i] == NULL || evsignal_add(d->sig[i], NULL) != 0)
+			return -1;
+	}
+	if (wd > 0) {
+		struct timeval tv = { (time_t)(wd / 2000000), (suseconds_t)(wd / 2 % 1000000) };
+		d->watchdog = event_new(d->srv.base, -1, EV_PERSIST, watchdog_cb, d);
+		if (d->watchdog == NULL || event_add(d->watchdog, &tv) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- start-up ---- */
+
+/*
+ * Work that re-arms itself (the scheduler's pump, the store's completions)
+ * must not starve sockets and timers: after a bounded number of callbacks
+ * the loop polls again, and I/O that is ready queues behind the busy work.
+ */
+static struct event_base *
+new_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_max_dispatch_interval(cfg, NULL, 64, 0);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
+static int
+open_parts(struct daemon *d, char *err, size_t errlen)
+{
+	struct server *srv = &d->srv;
+	struct sim_config *c = srv->cfg;
+	struct control_opts co = { c->socket_path, (int)c->socket_mode, c->socket_group,
+		(size_t)c->max_request, 10.0 };
+
+	if ((d->lock_fd = platform_lock_dir(c->data_dir, err, errlen)) < 0)
+		return -1;
+	if ((srv->base = new_base()) == NULL) {
+		snprintf(err, errlen, "cannot create the event loop");
+		return -1;
+	}
+	if ((srv->store = store_open(srv->base, c, err, errlen)) == NULL)
+		return -1;
+	if (d->fl.init_db)
+		return 0;
+	if ((srv->ckpt = checkpoint_open(c->data_dir, (int)c->checkpoint_keep, err, errlen)) ==
+	    NULL)
+		return -1;
+	if ((srv->engine = engine_new(srv->base, srv->store)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (server_init(srv, err, errlen) != 0)
+		return -1;
+	if (setup_signals(d) != 0) {
+		snprintf(err, errlen, "cannot install signal handlers");
+		return -1;
+	}
+	if ((srv->control = control_new(srv->base, &co, cmd_dispatch, srv, err, errlen)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+close_parts(struct daemon *d)
+{
+	struct server *srv = &d->srv;
+
+	for (size_t i = 0; i < 3; i++)
+		if (d->sig[i])
+			event_free(d->sig[i]);
+	if (d->watchdog)
+		event_free(d->watchdog);
+	if (d->deadline)
+		event_free(d->deadline);
+	server_fini(srv);
+	engine_free(srv->engine);
+	control_free(srv->control);
+	checkpoint_close(srv->ckpt);
+	store_close(srv->store);
+	if (srv->base)
+		event_base_free(srv->base);
+	if (d->ready_fd < 0 && !d->fl.foreground)
+		unlink(d->pid_path);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	config_free(srv->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	char err[1024];
+
+	memset(&d, 0, sizeof(d));
+	d.ready_fd = -1;
+	d.lock_fd = -1;
+	parse_flags(argc, argv, &d.fl);
+	if ((d.srv.cfg = load_config(&d.fl, err, sizeof(err))) == NULL ||
+	    resolve_paths(d.srv.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "simd: %s\n", err);
+		return 1;
+	}
+	if (d.fl.check_only) {
+		printf("simd: configuration OK\n");
+		config_free(d.srv.cfg);
+		return 0;
+	}
+	if (*d.srv.cfg->pid_file)
+		snprintf(d.pid_path, sizeof(d.pid_path), "%s", d.srv.cfg->pid_file);
+	else
+		snprintf(d.pid_path, sizeof(d.pid_path), "%s/simd.pid", d.srv.cfg->data_dir);
+	log_init("simd", 0, (enum log_level)d.srv.cfg->log_level);
+	if (!d.fl.foreground && !d.fl.init_db && detach(&d) != 0) {
+		fprintf(stderr, "simd: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+	d.srv.request_shutdown = request_shutdown;
+	d.srv.started_at = time(NULL);
+	if (open_parts(&d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "simd: %s\n", err);
+		close_parts(&d);
+		return 1;
+	}
+	if (d.fl.init_db) {
+		printf("simd: shop database ready\n");
+		close_parts(&d);
+		return 0;
+	}
+	if (!d.fl.foreground)
+		log_init("simd", 1, (enum log_level)d.srv.cfg->log_level);
+	log_info("simd %s listening on %s (data %s)", SIMD_VERSION, d.srv.cfg->socket_path,
+	    d.srv.cfg->data_dir);
+	if (d.fl.resume && server_resume_newest(&d.srv, err, sizeof(err)) != 0)
+		log_warnx("--resume: %s", err);
+	detached_ready(&d);
+	platform_notify("READY=1");
+	event_base_dispatch(d.srv.base);
+	log_info("simd stopped");
+	close_parts(&d);
+	return d.exit_code;
+}

@@ -1,0 +1,102 @@
+/*
+ * config.h - every tunable, defined once.
+ *
+ * One table (config.c) names each key with its type, bounds, default, the
+ * environment variable that may set it and whether it can change while the
+ * daemon runs.  The config file, the environment, simd's flags, SIGHUP and the
+ * control socket all go through it; etc/simd.conf and simd.conf(5) document
+ * every row (a test fails when one is missing).
+ */
+#ifndef SIM_CONFIG_H
+#define SIM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sim_config {
+	/* daemon */
+	char *socket_path;
+	int64_t socket_mode;
+	char *socket_group;
+	char *data_dir;
+	char *pid_file;
+	int64_t log_level;          /* enum log_level */
+	int64_t max_request;        /* bytes in one request line */
+	double shutdown_timeout;    /* seconds in-flight work gets on SIGTERM */
+	/* simulation defaults for `start` */
+	int64_t seed;
+	int64_t agents;
+	int64_t cycles;             /* 0 = until hours or stop */
+	double hours;               /* wall hours, 0 = unbounded */
+	int64_t tick;               /* simulated minutes per cycle */
+	double time_scale;          /* simulated / wall time, 0 = as fast as possible */
+	int64_t sim_start;          /* unix seconds, given as ISO 8601 UTC */
+	int64_t max_concurrent;
+	int64_t max_retries;
+	int64_t retry_backoff_ms;
+	double retry_window;         /* seconds transient errors keep being retried */
+	int64_t catalog_products;
+	int64_t catalog_stores;
+	int64_t catalog_coupons;
+	/* checkpoints */
+	double checkpoint_interval; /* seconds, 0 = every cycle */
+	int64_t checkpoint_keep;
+	/* postgres */
+	char *database_url;         /* secret: never logged or answered */
+	int64_t pool_size;
+	int64_t max_overflow;
+	double pool_timeout;
+	int64_t pool_pre_ping;      /* bool */
+	double pool_recycle;
+	int64_t pool_max;
+	int64_t event_batch_size;
+	double event_flush_interval;
+	double connect_timeout;
+};
+
+enum config_type { CFG_INT, CFG_DOUBLE, CFG_BOOL, CFG_STRING, CFG_MODE, CFG_LEVEL, CFG_TIME };
+
+#define CFG_RUNTIME 0x1   /* may change while running (SIGHUP, control socket) */
+#define CFG_SECRET 0x2    /* value never shown */
+
+struct config_key {
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	double min, max;          /* numeric bounds, inclusive */
+	const char *def;          /* default, as it would be written in the file */
+	const char *env;          /* environment variable, or NULL */
+	int flags;
+	const char *doc;          /* one line */
+};
+
+extern const struct config_key config_keys[];
+extern const size_t config_nkeys;
+
+const struct config_key *config_find(const char *name);
+
+/* Defaults; returns NULL on allocation failure. */
+struct sim_config *config_new(void);
+void config_free(struct sim_config *c);
+struct sim_config *config_dup(const struct sim_config *c);
+
+/*
+ * Each returns 0, or -1 with a one-line message in err that names the source
+ * (file:line: key, or the variable) and what is wrong.
+ */
+int config_set(struct sim_config *c, const char *key, const char *value, char *err,
+    size_t errlen);
+int config_load_file(struct sim_config *c, const char *path, char *err, size_t errlen);
+int config_load_env(struct sim_config *c, char *err, size_t errlen);
+/* Value as text (secrets as "(set)" or ""); buf gets at most len bytes. */
+void config_format(const struct sim_config *c, const struct config_key *k, char *buf,
+    size_t len);
+/* Keys whose value differs between a and b and that are not CFG_RUNTIME. */
+size_t config_diff_restart(const struct sim_config *a, const struct sim_config *b,
+    const char **out, size_t max);
+
+/* Socket path when none was configured: $SIMD_SOCKET, /run/simd/simd.sock for root,
+ * $XDG_RUNTIME_DIR/simd.sock, /tmp/simd-$UID/simd.sock. */
+void config_default_socket(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,29 @@
+/* metrics.h - counters and latency histograms for status and stats. */
+#ifndef SIM_METRICS_H
+#define SIM_METRICS_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Log-linear buckets: 8 per power of two from 1 us to ~70 min; about 9 % precision. */
+#define HIST_SUB 8
+#define HIST_BUCKETS (HIST_SUB * 32)
+
+struct histogram {
+	uint64_t count;
+	uint64_t sum_us;
+	uint64_t max_us;
+	uint32_t bucket[HIST_BUCKETS];
+};
+
+void hist_add(struct histogram *h, uint64_t us);
+/* Value (us) at quantile q in [0, 1]; 0 when empty. */
+uint64_t hist_quantile(const struct histogram *h, double q);
+/* {"count", "avg_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"} */
+json_t *hist_json(const struct histogram *h);
+
+/* Monotonic clock in microseconds. */
+uint64_t metrics_now_us(void);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * proto.h - the control protocol, shared by simd and simctl.
+ *
+ * One JSON-RPC 2.0 object per line each way over a Unix stream socket.
+ * Standard error codes for protocol faults; positive codes for application
+ * errors, each with a message a person can act on.
+ */
+#ifndef SIM_PROTO_H
+#define SIM_PROTO_H
+
+#define SIM_PROTOCOL_VERSION 1
+
+#define RPC_PARSE_ERROR -32700
+#define RPC_INVALID_REQUEST -32600
+#define RPC_METHOD_NOT_FOUND -32601
+#define RPC_INVALID_PARAMS -32602
+#define RPC_INTERNAL_ERROR -32603
+
+#define SIM_ERR_STATE 1         /* not possible in the current state (start while running) */
+#define SIM_ERR_FAILED 2        /* the operation was tried and failed */
+#define SIM_ERR_SHUTDOWN 3      /* the daemon is shutting down */
+#define SIM_ERR_NOT_FOUND 4     /* a named object (checkpoint) does not exist */
+#define SIM_ERR_TOO_LARGE 5     /* request line over max_request */
+
+#endif

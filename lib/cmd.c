@@ -1,0 +1,183 @@
+/* cmd.c - the table of control methods, the dispatcher and the one reply path. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/cmd.h"
+#include "sim/proto.h"
+#include "sim/rpc.h"
+#include "sim/server.h"
+
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_ping,
+	&cmd_version,
+	&cmd_status,
+	&cmd_shutdown,
+	&cmd_start,
+	&cmd_stop,
+	&cmd_pause,
+	&cmd_resume,
+	&cmd_set_concurrency,
+	&cmd_stats,
+	&cmd_checkpoint,
+	&cmd_checkpoints,
+	NULL,
+};
+
+const struct cmd_entry *
+cmd_find(const char *name)
+{
+	for (size_t i = 0; cmd_table[i] != NULL; i++)
+		if (strcmp(cmd_table[i]->name, name) == 0)
+			return cmd_table[i];
+	return NULL;
+}
+
+void
+cmd_reply(struct cmd_req *req, json_t *result)
+{
+	json_t *id = req->id ? json_incref(req->id) : NULL;
+
+	control_answer(req, rpc_result(id, result));
+}
+
+enum cmd_ret
+cmd_error(struct cmd_req *req, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *id = req->id ? json_incref(req->id) : NULL;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("control: %s: %s", req->method, msg);
+	control_answer(req, rpc_error(id, code, msg, NULL));
+	return CMD_ERROR;
+}
+
+void
+cmd_dispatch(void *ctx, struct cmd_req *req, struct rpc_request *rr)
+{
+	struct server *srv = ctx;
+	const struct cmd_entry *e = cmd_find(rr->method);
+	char err[256];
+	const json_t *params = rr->params;
+
+	if (e == NULL) {
+		cmd_error(req, RPC_METHOD_NOT_FOUND,
+		    "unknown method \"%.64s\" (simctl help lists the commands)", rr->method);
+		return;
+	}
+	if (params != NULL && json_is_array(params)) {
+		if (json_array_size(params) != 0) {
+			cmd_error(req, RPC_INVALID_PARAMS,
+			    "%s: params must be an object of named parameters", e->name);
+			return;
+		}
+		params = NULL;
+	}
+	if (srv->stopping && !(e->flags & CMD_READONLY)) {
+		cmd_error(req, SIM_ERR_SHUTDOWN, "%s: the daemon is shutting down", e->name);
+		return;
+	}
+	err[0] = '\0';
+	if (e->check(params, err, sizeof(err)) != 0) {
+		cmd_error(req, RPC_INVALID_PARAMS, "%s: %s", e->name, err);
+		return;
+	}
+	log_debug("control: %s", e->name);
+	(void)e->exec(req, srv, params);
+}
+
+int
+cmd_check_none(const json_t *params, char *err, size_t errlen)
+{
+	if (params != NULL && json_object_size(params) != 0) {
+		snprintf(err, errlen, "takes no parameters");
+		return -1;
+	}
+	return 0;
+}
+
+int
+cmd_check_keys(const json_t *params, const char *const *allowed, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	if (params == NULL)
+		return 0;
+	json_object_foreach((json_t *)params, key, v) {
+		size_t i;
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(allowed[i], key) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			snprintf(err, errlen, "unknown parameter \"%.64s\"", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+cmd_param_int(const json_t *params, const char *key, long long min, long long max,
+    long long *out, char *err, size_t errlen)
+{
+	const json_t *v = params ? json_object_get(params, key) : NULL;
+	double d = v != NULL && json_is_real(v) ? json_real_value(v) : 0.5;
+
+	if (v == NULL)
+		return 0;
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+	} else if (json_is_real(v) && d == floor(d) && fabs(d) < 9e15) {
+		*out = (long long)d;
+	} else {
+		snprintf(err, errlen, "\"%s\" must be an integer", key);
+		return -1;
+	}
+	if (*out < min || *out > max) {
+		snprintf(err, errlen, "\"%s\" must be from %lld to %lld (got %lld)", key, min, max,
+		    *out);
+		return -1;
+	}
+	return 1;
+}
+
+int
+cmd_param_double(const json_t *params, const char *key, double min, double max, double *out,
+    char *err, size_t errlen)
+{
+	const json_t *v = params ? json_object_get(params, key) : NULL;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_number(v)) {
+		snprintf(err, errlen, "\"%s\" must be a number", key);
+		return -1;
+	}
+	*out = json_number_value(v);
+	if (!(*out >= min && *out <= max)) {
+		snprintf(err, errlen, "\"%s\" must be from %g to %g", key, min, max);
+		return -1;
+	}
+	return 1;
+}
+
+int
+cmd_param_bool(const json_t *params, const char *key, int *out, char *err, size_t errlen)
+{
+	const json_t *v = params ? json_object_get(params, key) : NULL;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(err, errlen, "\"%s\" must be true or false", key);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 1;
+}

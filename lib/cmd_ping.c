@@ -1,0 +1,13 @@
+/* cmd_ping.c - "ping": is the daemon there? */
+#include "sim/cmd.h"
+
+static enum cmd_ret
+ping_exec(struct cmd_req *req, struct server *srv, const json_t *params)
+{
+	cmd_reply(req, json_string("pong"));
+	return CMD_DONE;
+}
+
+const struct cmd_entry cmd_ping = {
+	"ping", CMD_READONLY, cmd_check_none, ping_exec, "check that the daemon answers",
+};

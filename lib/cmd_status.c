@@ -1,0 +1,43 @@
+/* cmd_status.c - "status": where the daemon and its run stand (DESIGN.md 5). */
+#include "sim/checkpoint.h"
+#include "sim/cmd.h"
+#include "sim/engine.h"
+#include "sim/proto.h"
+#include "sim/server.h"
+#include "sim/store.h"
+
+json_t *
+cmd_status_json(struct server *srv)
+{
+	struct store_stats st = { 0 };
+	json_t *o = engine_status(srv->engine);
+
+	if (o == NULL)
+		return NULL;
+	store_stats(srv->store, &st);
+	json_object_set_new(o, "store", json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I}",
+	    "driver", st.driver ? st.driver : "?", "connections_active",
+	    (int)st.connections_active, "connections_idle", (int)st.connections_idle, "waiting",
+	    (int)st.waiting, "max", (int)st.max, "opened", (json_int_t)st.opened, "closed",
+	    (json_int_t)st.closed));
+	json_object_set_new(o, "last_checkpoint", checkpoint_last_json(srv->ckpt));
+	if (srv->stopping)
+		json_object_set_new(o, "daemon", json_string("shutting down"));
+	return o;
+}
+
+static enum cmd_ret
+status_exec(struct cmd_req *req, struct server *srv, const json_t *params)
+{
+	json_t *o = cmd_status_json(srv);
+
+	if (o == NULL)
+		return cmd_error(req, RPC_INTERNAL_ERROR, "out of memory");
+	cmd_reply(req, o);
+	return CMD_DONE;
+}
+
+const struct cmd_entry cmd_status = {
+	"status", CMD_READONLY, cmd_check_none, status_exec,
+	"state of the simulation: run, cycle, clock, concurrency, counts, store, checkpoint",
+};

@@ -1,0 +1,43 @@
+/* cmd_stop.c - "stop": drain in-flight sessions and end the run. */
+#include "sim/cmd.h"
+#include "sim/engine.h"
+#include "sim/proto.h"
+#include "sim/server.h"
+
+static const char *const keys[] = { "wait", NULL };
+
+static int
+stop_check(const json_t *params, char *err, size_t errlen)
+{
+	int wait;
+
+	if (cmd_check_keys(params, keys, err, errlen) != 0)
+		return -1;
+	return cmd_param_bool(params, "wait", &wait, err, errlen) < 0 ? -1 : 0;
+}
+
+static void
+stop_waited(struct engine *e, void *arg)
+{
+	cmd_reply(arg, engine_status(e));
+}
+
+static enum cmd_ret
+stop_exec(struct cmd_req *req, struct server *srv, const json_t *params)
+{
+	char err[256];
+	int wait = 0;
+
+	cmd_param_bool(params, "wait", &wait, err, sizeof(err));
+	if (engine_stop(srv->engine, err, sizeof(err)) != 0)
+		return cmd_error(req, SIM_ERR_STATE, "%s", err);
+	if (wait && engine_active(srv->engine) && engine_wait(srv->engine, stop_waited, req) == 0)
+		return CMD_WAIT;
+	cmd_reply(req, engine_status(srv->engine));
+	return CMD_DONE;
+}
+
+const struct cmd_entry cmd_stop = {
+	"stop", 0, stop_check, stop_exec,
+	"stop the run: in-flight sessions finish, then it is finished (wait: answer then)",
+};

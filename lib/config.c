@@ -1,0 +1,545 @@
+/* config.c - the table of tunables and the parsers that feed it. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim/config.h"
+#include "sim/log.h"
+
+#define OFF(f) offsetof(struct sim_config, f)
+#define RT CFG_RUNTIME
+
+const struct config_key config_keys[] = {
+	/* daemon */
+	{ "socket", CFG_STRING, OFF(socket_path), 0, 0, "", "SIMD_SOCKET", 0,
+	    "control socket path (empty: $SIMD_SOCKET, /run/simd/simd.sock for root, "
+	    "else $XDG_RUNTIME_DIR/simd.sock or /tmp/simd-$UID/simd.sock)" },
+	{ "socket_mode", CFG_MODE, OFF(socket_mode), 0, 0777, "0660", NULL, 0,
+	    "permissions of the control socket (octal)" },
+	{ "socket_group", CFG_STRING, OFF(socket_group), 0, 0, "", NULL, 0,
+	    "group whose members may also use the control socket (empty: none)" },
+	{ "data_dir", CFG_STRING, OFF(data_dir), 0, 0, "", "SIMD_DATA_DIR", 0,
+	    "directory for shop.db, checkpoints.db, the lock and the pid file "
+	    "(empty: /var/lib/simd for root, else ~/.local/state/simd)" },
+	{ "pid_file", CFG_STRING, OFF(pid_file), 0, 0, "", NULL, 0,
+	    "pid file written when detached (empty: <data_dir>/simd.pid)" },
+	{ "log_level", CFG_LEVEL, OFF(log_level), 0, 3, "info", "SIMD_LOG_LEVEL", RT,
+	    "error, warn, info or debug" },
+	{ "max_request", CFG_INT, OFF(max_request), 256, 16777216, "65536", NULL, 0,
+	    "longest request line accepted on the control socket, in bytes" },
+	{ "shutdown_timeout", CFG_DOUBLE, OFF(shutdown_timeout), 0, 3600, "10", NULL, RT,
+	    "seconds in-flight sessions get to finish on SIGTERM/shutdown before they are abandoned" },
+	/* simulation */
+	{ "seed", CFG_INT, OFF(seed), 0, 9007199254740991.0, "1", "SIMULATION_SEED", RT,
+	    "random seed of a run: the same seed gives the same personas, catalogue and orders" },
+	{ "agents", CFG_INT, OFF(agents), 1, 10000000, "372", "SIMULATION_AGENTS", RT,
+	    "number of agents (shoppers) in a run" },
+	{ "cycles", CFG_INT, OFF(cycles), 0, 1000000000, "0", NULL, RT,
+	    "cycles a run lasts (0: until hours or stop)" },
+	{ "hours", CFG_DOUBLE, OFF(hours), 0, 1000000, "0", NULL, RT,
+	    "wall-clock hours a run lasts (0: until cycles or stop)" },
+	{ "tick", CFG_INT, OFF(tick), 1, 10080, "60", NULL, RT,
+	    "simulated minutes per cycle" },
+	{ "time_scale", CFG_DOUBLE, OFF(time_scale), 0, 1000000, "24", NULL, RT,
+	    "simulated time per wall time (24: a simulated day per wall hour; 0: as fast as "
+	    "possible)" },
+	{ "sim_start", CFG_TIME, OFF(sim_start), 0, 0, "2026-01-05T00:00:00Z", NULL, RT,
+	    "simulated time of the first cycle (ISO 8601 UTC)" },
+	{ "max_concurrent", CFG_INT, OFF(max_concurrent), 1, 100000, "50",
+	    "SIMULATION_MAX_CONCURRENT", RT, "shopping sessions in flight at once" },
+	{ "max_retries", CFG_INT, OFF(max_retries), 0, 100, "3", NULL, RT,
+	    "retries of a failed step before its session counts as an error" },
+	{ "retry_backoff_ms", CFG_INT, OFF(retry_backoff_ms), 1, 60000, "100", NULL, RT,
+	    "first retry delay in milliseconds, doubled on each further retry" },
+	{ "retry_window", CFG_DOUBLE, OFF(retry_window), 0, 3600, "30", NULL, RT,
+	    "seconds a step failing with a transient error (connection lost, pool timeout, lock) "
+	    "keeps being retried, beyond max_retries" },
+	{ "catalog_products", CFG_INT, OFF(catalog_products), 12, 1000000, "2000", NULL, RT,
+	    "products in the generated catalogue" },
+	{ "catalog_stores", CFG_INT, OFF(catalog_stores), 1, 10000, "20", NULL, RT,
+	    "stores in the generated catalogue" },
+	{ "catalog_coupons", CFG_INT, OFF(catalog_coupons), 3, 100000, "60", NULL, RT,
+	    "coupons in the generated catalogue" },
+	/* checkpoints */
+	{ "checkpoint_interval", CFG_DOUBLE, OFF(checkpoint_interval), 0, 86400, "300",
+	    "SIMULATION_CHECKPOINT_INTERVAL", RT,
+	    "seconds of wall time between checkpoints (0: at every cycle boundary)" },
+	{ "checkpoint_keep", CFG_INT, OFF(checkpoint_keep), 1, 1000, "10", NULL, RT,
+	    "newest checkpoints kept" },
+	/* postgres */
+	{ "database_url", CFG_STRING, OFF(database_url), 0, 0, "", "DATABASE_URL", CFG_SECRET,
+	    "PostgreSQL URI or conninfo; empty: the embedded SQLite store <data_dir>/shop.db" },
+	{ "pool_size", CFG_INT, OFF(pool_size), 1, 10000, "50", NULL, 0,
+	    "PostgreSQL connections kept open" },
+	{ "max_overflow", CFG_INT, OFF(max_overflow), 0, 10000, "10", NULL, 0,
+	    "connections opened beyond pool_size under load, closed when released" },
+	{ "pool_timeout", CFG_DOUBLE, OFF(pool_timeout), 0.001, 3600, "30", NULL, 0,
+	    "seconds a step waits for a connection before it fails (and is retried)" },
+	{ "pool_pre_ping", CFG_BOOL, OFF(pool_pre_ping), 0, 1, "yes", NULL, 0,
+	    "check a connection that sat idle before reusing it" },
+	{ "pool_recycle", CFG_DOUBLE, OFF(pool_recycle), 0, 1000000, "3600", NULL, 0,
+	    "seconds after which a connection is replaced (0: never)" },
+	{ "pool_max", CFG_INT, OFF(pool_max), 1, 10000, "60", NULL, 0,
+	    "hard cap on PostgreSQL connections, never exceeded" },
+	{ "event_batch_size", CFG_INT, OFF(event_batch_size), 1, 10000, "50", NULL, 0,
+	    "events written in one batch" },
+	{ "event_flush_interval", CFG_DOUBLE, OFF(event_flush_interval), 0.01, 3600, "5", NULL,
+	    0, "seconds after which queued events are written even if the batch is not full" },
+	{ "connect_timeout", CFG_DOUBLE, OFF(connect_timeout), 0.1, 600, "10", NULL, 0,
+	    "seconds a PostgreSQL connection attempt may take" },
+};
+const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
+
+#define FIELD(c, k, type) ((type *)(void *)((char *)(c) + (k)->offset))
+#define CFIELD(c, k, type) ((const type *)(const void *)((const char *)(c) + (k)->offset))
+
+const struct config_key *
+config_find(const char *name)
+{
+	for (size_t i = 0; i < config_nkeys; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int
+parse_time(const char *s, int64_t *out)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return -1;
+	if (s[n] == 'T' || s[n] == ' ') {
+		int m2 = 0;
+		if (sscanf(s + n + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &m2) != 3 || m2 != 8)
+			return -1;
+		n += 1 + m2;
+		if (s[n] == 'Z')
+			n++;
+	}
+	if (s[n] != '\0' || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
+	    d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 59 || h < 0 || mi < 0 || sec < 0)
+		return -1;
+	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+	return 0;
+}
+
+static int
+parse_bool(const char *s, int64_t *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return (*out = 1), 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return (*out = 0), 0;
+	}
+	return -1;
+}
+
+static int
+parse_number(const struct config_key *k, const char *s, double *out)
+{
+	char *end;
+
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	if (k->type == CFG_INT) {
+		long long v = strtoll(s, &end, 10);
+		if (errno || *end)
+			return -1;
+		*out = (double)v;
+	} else if (k->type == CFG_MODE) {
+		long v = strtol(s, &end, 8);
+		if (errno || *end)
+			return -1;
+		*out = (double)v;
+	} else {
+		*out = strtod(s, &end);
+		if (errno || *end || !isfinite(*out))
+			return -1;
+	}
+	return 0;
+}
+
+static int
+set_string(char **slot, const char *value, char *err, size_t errlen)
+{
+	char *dup = strdup(value);
+
+	if (dup == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*slot);
+	*slot = dup;
+	return 0;
+}
+
+static int
+bad_value(const struct config_key *k, char *err, size_t errlen)
+{
+	switch (k->type) {
+	case CFG_INT:
+		snprintf(err, errlen, "%s: must be an integer from %.0f to %.0f", k->name, k->min,
+		    k->max);
+		break;
+	case CFG_DOUBLE:
+		snprintf(err, errlen, "%s: must be a number from %g to %g", k->name, k->min,
+		    k->max);
+		break;
+	case CFG_MODE:
+		snprintf(err, errlen, "%s: must be an octal mode from 0 to 0777", k->name);
+		break;
+	case CFG_BOOL:
+		snprintf(err, errlen, "%s: must be yes or no", k->name);
+		break;
+	case CFG_LEVEL:
+		snprintf(err, errlen, "%s: must be error, warn, info or debug", k->name);
+		break;
+	case CFG_TIME:
+		snprintf(err, errlen, "%s: must be a UTC time like 2026-01-05T00:00:00Z", k->name);
+		break;
+	case CFG_STRING:
+		snprintf(err, errlen, "%s: bad value", k->name);
+		break;
+	}
+	return -1;
+}
+
+static int
+key_set(struct sim_config *c, const struct config_key *k, const char *value, char *err,
+    size_t errlen)
+{
+	double num;
+	int64_t iv;
+	enum log_level lvl;
+
+	switch (k->type) {
+	case CFG_STRING:
+		if (strlen(value) > 4096 || strchr(value, '\n') != NULL)
+			return bad_value(k, err, errlen);
+		return set_string(FIELD(c, k, char *), value, err, errlen);
+	case CFG_BOOL:
+		if (parse_bool(value, &iv) != 0)
+			return bad_value(k, err, errlen);
+		*FIELD(c, k, int64_t) = iv;
+		return 0;
+	case CFG_LEVEL:
+		if (log_level_parse(value, &lvl) != 0)
+			return bad_value(k, err, errlen);
+		*FIELD(c, k, int64_t) = lvl;
+		return 0;
+	case CFG_TIME:
+		if (parse_time(value, &iv) != 0)
+			return bad_value(k, err, errlen);
+		*FIELD(c, k, int64_t) = iv;
+		return 0;
+	case CFG_INT:
+	case CFG_MODE:
+	case CFG_DOUBLE:
+		if (parse_number(k, value, &num) != 0 || num < k->min || num > k->max)
+			return bad_value(k, err, errlen);
+		if (k->type == CFG_DOUBLE)
+			*FIELD(c, k, double) = num;
+		else
+			*FIELD(c, k, int64_t) = (int64_t)num;
+		return 0;
+	}
+	return bad_value(k, err, errlen);
+}
+
+int
+config_set(struct sim_config *c, const char *key, const char *value, char *err, size_t errlen)
+{
+	const struct config_key *k = config_find(key);
+
+	if (k == NULL) {
+		snprintf(err, errlen, "%s: unknown key", key);
+		return -1;
+	}
+	return key_set(c, k, value, err, errlen);
+}
+
+struct sim_config *
+config_new(void)
+{
+	struct sim_config *c = calloc(1, sizeof(*c));
+	char err[256];
+
+	if (c == NULL)
+		return NULL;
+	for (size_t i = 0; i < config_nkeys; i++) {
+		if (key_set(c, &config_keys[i], config_keys[i].def, err, sizeof(err)) != 0) {
+			config_free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void
+config_free(struct sim_config *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < config_nkeys; i++)
+		if (config_keys[i].type == CFG_STRING)
+			free(*FIELD(c, &config_keys[i], char *));
+	free(c);
+}
+
+struct sim_config *
+config_dup(const struct sim_config *c)
+{
+	struct sim_config *d = malloc(sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	memcpy(d, c, sizeof(*d));
+	for (size_t i = 0; i < config_nkeys; i++)
+		if (config_keys[i].type == CFG_STRING)
+			*FIELD(d, &config_keys[i], char *) = NULL;
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+		char *s;
+
+		if (k->type != CFG_STRING)
+			continue;
+		s = strdup(*CFIELD(c, k, char *));
+		if (s == NULL) {
+			config_free(d);
+			return NULL;
+		}
+		*FIELD(d, k, char *) = s;
+	}
+	return d;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Strips a trailing comment, honouring double quotes around the value. */
+static int
+unquote(char *v, char *err, size_t errlen)
+{
+	if (*v == '"') {
+		char *q = strchr(v + 1, '"');
+		char *rest;
+
+		if (q == NULL) {
+			snprintf(err, errlen, "unterminated quote");
+			return -1;
+		}
+		*q = '\0';
+		rest = trim(q + 1);
+		if (*rest != '\0' && *rest != '#') {
+			snprintf(err, errlen, "text after the closing quote");
+			return -1;
+		}
+		memmove(v, v + 1, strlen(v + 1) + 1);
+		return 0;
+	}
+	for (char *p = v; *p; p++) {
+		if (*p == '#' && (p == v || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+parse_line(struct sim_config *c, char *line, char *err, size_t errlen)
+{
+	char *eq, *key, *value;
+
+	key = trim(line);
+	if (*key == '\0' || *key == '#')
+		return 0;
+	eq = strchr(key, '=');
+	if (eq == NULL) {
+		snprintf(err, errlen, "expected key = value");
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(key);
+	value = trim(eq + 1);
+	if (*key == '\0') {
+		snprintf(err, errlen, "missing key before '='");
+		return -1;
+	}
+	if (unquote(value, err, errlen) != 0)
+		return -1;
+	return config_set(c, key, trim(value), err, errlen);
+}
+
+int
+config_load_file(struct sim_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, msg[512];
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0, rc = 0;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		if ((size_t)n != strlen(line)) {
+			snprintf(err, errlen, "%s:%d: NUL byte in line", path, lineno);
+			rc = -1;
+			break;
+		}
+		if (parse_line(c, line, msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+int
+config_load_env(struct sim_config *c, char *err, size_t errlen)
+{
+	char msg[512];
+
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+		const char *v;
+
+		if (k->env == NULL || (v = getenv(k->env)) == NULL)
+			continue;
+		if (key_set(c, k, v, msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "environment %s: %s", k->env, msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+config_format(const struct sim_config *c, const struct config_key *k, char *buf, size_t len)
+{
+	int64_t iv;
+
+	switch (k->type) {
+	case CFG_STRING: {
+		const char *s = *CFIELD(c, k, char *);
+		if (k->flags & CFG_SECRET)
+			s = *s ? "(set)" : "";
+		snprintf(buf, len, "%s", s);
+		break;
+	}
+	case CFG_INT:
+		snprintf(buf, len, "%lld", (long long)*CFIELD(c, k, int64_t));
+		break;
+	case CFG_MODE:
+		snprintf(buf, len, "%04llo", (unsigned long long)*CFIELD(c, k, int64_t));
+		break;
+	case CFG_DOUBLE:
+		snprintf(buf, len, "%g", *CFIELD(c, k, double));
+		break;
+	case CFG_BOOL:
+		snprintf(buf, len, "%s", *CFIELD(c, k, int64_t) ? "yes" : "no");
+		break;
+	case CFG_LEVEL:
+		snprintf(buf, len, "%s", log_level_name((enum log_level)*CFIELD(c, k, int64_t)));
+		break;
+	case CFG_TIME: {
+		time_t t;
+		struct tm tm;
+		iv = *CFIELD(c, k, int64_t);
+		t = (time_t)iv;
+		gmtime_r(&t, &tm);
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		break;
+	}
+	}
+}
+
+static int
+key_equal(const struct sim_config *a, const struct sim_config *b, const struct config_key *k)
+{
+	switch (k->type) {
+	case CFG_STRING:
+		return strcmp(*CFIELD(a, k, char *), *CFIELD(b, k, char *)) == 0;
+	case CFG_DOUBLE:
+		return *CFIELD(a, k, double) == *CFIELD(b, k, double);
+	default:
+		return *CFIELD(a, k, int64_t) == *CFIELD(b, k, int64_t);
+	}
+}
+
+size_t
+config_diff_restart(const struct sim_config *a, const struct sim_config *b, const char **out,
+    size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < config_nkeys && n < max; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (!(k->flags & CFG_RUNTIME) && !key_equal(a, b, k))
+			out[n++] = k->name;
+	}
+	return n;
+}
+
+void
+config_default_socket(char *buf, size_t len)
+{
+	const char *env = getenv("SIMD_SOCKET");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (env != NULL && *env != '\0')
+		snprintf(buf, len, "%s", env);
+	else if (geteuid() == 0)
+		snprintf(buf, len, "/run/simd/simd.sock");
+	else if (xdg != NULL && *xdg == '/')
+		snprintf(buf, len, "%s/simd.sock", xdg);
+	else
+		snprintf(buf, len, "/tmp/simd-%u/simd.sock", (unsigned)getuid());
+}

@@ -1,0 +1,423 @@
+/* control.c - the control socket on the event loop. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "sim/control.h"
+#include "sim/log.h"
+#include "sim/platform.h"
+#include "sim/proto.h"
+#include "sim/rpc.h"
+
+#define CONTROL_MAX_CLIENTS 1024
+#define CONTROL_MAX_OUTPUT (8u << 20)   /* an unread backlog past this drops the client */
+
+struct control_client {
+	struct control *ctl;
+	struct bufferevent *bev;
+	struct control_client *prev, *next;
+	struct cmd_req *pending;       /* requests not yet answered */
+	uid_t uid;
+	int closing;                   /* flush what is queued, then close */
+};
+
+struct control {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	char *path;
+	gid_t group;
+	int has_group;
+	size_t max_request;
+	double partial_timeout;
+	control_dispatch_fn dispatch;
+	void *ctx;
+	struct control_client *clients;
+	size_t nclients;
+};
+
+static void client_free(struct control_client *cl);
+
+static void
+client_send(struct control_client *cl, json_t *msg)
+{
+	size_t len;
+	char *line;
+
+	if (msg == NULL)
+		return;
+	line = rpc_dump_line(msg, &len);
+	json_decref(msg);
+	if (line == NULL) {
+		log_warnx("control: out of memory serialising an answer");
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(cl->bev)) + len > CONTROL_MAX_OUTPUT) {
+		log_warnx("control: client uid %u is not reading its answers; closing it",
+		    (unsigned)cl->uid);
+		cl->closing = 1;
+	} else if (bufferevent_write(cl->bev, line, len) != 0) {
+		log_warnx("control: cannot queue an answer");
+	}
+	free(line);
+}
+
+/* Sends an error and closes the connection once it is written. */
+static void
+client_reject(struct control_client *cl, int code, const char *msg)
+{
+	client_send(cl, rpc_error(json_null(), code, msg, NULL));
+	cl->closing = 1;
+	bufferevent_disable(cl->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0)
+		client_free(cl);
+}
+
+void
+control_answer(struct cmd_req *req, json_t *msg)
+{
+	struct control_client *cl = req->client;
+
+	if (cl != NULL) {
+		struct cmd_req **pp;
+		for (pp = &cl->pending; *pp != NULL; pp = &(*pp)->next_pending) {
+			if (*pp == req) {
+				*pp = req->next_pending;
+				break;
+			}
+		}
+		/* Never frees the client here: callers may still hold it. */
+		if (req->id != NULL && !cl->closing)
+			client_send(cl, msg);
+		else
+			json_decref(msg);
+	} else {
+		json_decref(msg);
+	}
+	json_decref(req->id);
+	free(req);
+}
+
+static void
+handle_line(struct control_client *cl, const char *line, size_t len)
+{
+	struct rpc_request rr;
+	struct cmd_req *req;
+	json_t *answer;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return;
+	if (rpc_parse(line, len, &rr, &answer) != 0) {
+		client_send(cl, answer);
+		return;
+	}
+	req = calloc(1, sizeof(*req));
+	if (req == NULL) {
+		client_send(cl, rpc_error(rr.id ? json_incref(rr.id) : json_null(),
+		    RPC_INTERNAL_ERROR, "out of memory", NULL));
+		rpc_request_clear(&rr);
+		return;
+	}
+	req->client = cl;
+	req->id = rr.id ? json_incref(rr.id) : NULL;
+	snprintf(req->method, sizeof(req->method), "%s", rr.method);
+	req->next_pending = cl->pending;
+	cl->pending = req;
+	cl->ctl->dispatch(cl->ctl->ctx, req, &rr);
+	rpc_request_clear(&rr);
+}
+
+static void
+client_read(struct bufferevent *bev, void *arg)
+{
+	struct control_client *cl = arg;
+	struct control *c = cl->ctl;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char msg[128];
+
+	while (!cl->closing) {
+		size_t eol_len = 0;
+		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		size_t avail = evbuffer_get_length(in);
+		char *line;
+
+		if (eol.pos < 0) {
+			if (avail > c->max_request)
+				goto too_large;
+			break;
+		}
+		if ((size_t)eol.pos > c->max_request)
+			goto too_large;
+		line = malloc((size_t)eol.pos + 1);
+		if (line == NULL) {
+			client_reject(cl, RPC_INTERNAL_ERROR, "out of memory");
+			return;
+		}
+		evbuffer_remove(in, line, (size_t)eol.pos);
+		evbuffer_drain(in, eol_len);
+		line[eol.pos] = '\0';
+		handle_line(cl, line, (size_t)eol.pos);
+		free(line);
+		if (cl->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+			client_free(cl);
+			return;
+		}
+	}
+	/* A half-written request may only sit for a while. */
+	if (!cl->closing) {
+		struct timeval tv = { (time_t)c->partial_timeout,
+			(suseconds_t)((c->partial_timeout - (time_t)c->partial_timeout) * 1e6) };
+		bufferevent_set_timeouts(bev, evbuffer_get_length(in) ? &tv : NULL, NULL);
+	}
+	return;
+too_large:
+	snprintf(msg, sizeof(msg), "request too large: a request line may hold at most %zu bytes",
+	    c->max_request);
+	log_warnx("control: %s; closing the client", msg);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	client_reject(cl, SIM_ERR_TOO_LARGE, msg);
+}
+
+static void
+client_written(struct bufferevent *bev, void *arg)
+{
+	struct control_client *cl = arg;
+
+	if (cl->closing)
+		client_free(cl);
+}
+
+static void
+client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct control_client *cl = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_warnx("control: client sent half a request and stopped; closing it");
+		client_reject(cl, RPC_PARSE_ERROR, "timed out waiting for the end of the request line");
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		client_free(cl);
+}
+
+static void
+client_free(struct control_client *cl)
+{
+	struct control *c = cl->ctl;
+
+	for (struct cmd_req *r = cl->pending; r != NULL; r = r->next_pending)
+		r->client = NULL;
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		c->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	c->nclients--;
+	bufferevent_free(cl->bev);
+	free(cl);
+}
+
+static int
+peer_allowed(struct control *c, uid_t uid, gid_t gid)
+{
+	if (uid == 0 || uid == geteuid())
+		return 1;
+	if (!c->has_group)
+		return 0;
+	return gid == c->group || platform_uid_in_group(uid, c->group);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct control *c = arg;
+	struct control_client *cl;
+	uid_t uid;
+	gid_t gid;
+	char msg[160];
+
+	cl = calloc(1, sizeof(*cl));
+	if (cl == NULL || (cl->bev = bufferevent_socket_new(c->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		log_warnx("control: out of memory accepting a client");
+		free(cl);
+		evutil_closesocket(fd);
+		return;
+	}
+	cl->ctl = c;
+	cl->next = c->clients;
+	if (c->clients)
+		c->clients->prev = cl;
+	c->clients = cl;
+	c->nclients++;
+	bufferevent_setcb(cl->bev, client_read, client_written, client_event, cl);
+	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	if (platform_peer_cred(fd, &uid, &gid) != 0) {
+		log_warn("control: cannot read the peer's credentials");
+		client_reject(cl, SIM_ERR_FAILED, "cannot identify the peer");
+		return;
+	}
+	cl->uid = uid;
+	if (!peer_allowed(c, uid, gid)) {
+		snprintf(msg, sizeof(msg), "permission denied: uid %u may not use this socket",
+		    (unsigned)uid);
+		log_warnx("control: refused a client: %s", msg);
+		client_reject(cl, SIM_ERR_FAILED, msg);
+		return;
+	}
+	if (c->nclients > CONTROL_MAX_CLIENTS) {
+		log_warnx("control: too many clients (%zu); refusing one", c->nclients);
+		client_reject(cl, SIM_ERR_FAILED, "too many clients");
+	}
+}
+
+static void
+accept_error(struct evconnlistener *l, void *arg)
+{
+	/* EMFILE and friends: say so and keep listening; the loop goes on. */
+	log_warn("control: accept");
+}
+
+/* Refuses to take over a socket a live daemon still answers on. */
+static int
+socket_in_use(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		return 0;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return rc;
+}
+
+static int
+control_listen(struct control *c, const struct control_opts *o, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(o->path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long (%zu bytes, at most %zu): %s",
+		    strlen(o->path), sizeof(sun.sun_path) - 1, o->path);
+		return -1;
+	}
+	memcpy(sun.sun_path, o->path, strlen(o->path) + 1);
+	if (platform_mkdir_parents(o->path, err, errlen) != 0)
+		return -1;
+	if (socket_in_use(o->path)) {
+		snprintf(err, errlen, "socket %s is in use by another running simd", o->path);
+		return -1;
+	}
+	unlink(o->path);
+	old = umask(0177);  /* no window in which the socket is wider open than asked */
+	c->listener = evconnlistener_new_bind(c->base, accept_cb, c,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, (struct sockaddr *)&sun,
+	    (int)sizeof(sun));
+	umask(old);
+	if (c->listener == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", o->path, strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(c->listener, accept_error);
+	if (c->has_group && chown(o->path, (uid_t)-1, c->group) != 0) {
+		snprintf(err, errlen, "cannot give %s to group %s: %s", o->path, o->group,
+		    strerror(errno));
+		return -1;
+	}
+	if (chmod(o->path, (mode_t)o->mode) != 0) {
+		snprintf(err, errlen, "cannot chmod %s: %s", o->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct control *
+control_new(struct event_base *base, const struct control_opts *o, control_dispatch_fn dispatch,
+    void *ctx, char *err, size_t errlen)
+{
+	struct control *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->path = strdup(o->path)) == NULL) {
+		free(c);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->base = base;
+	c->max_request = o->max_request;
+	c->partial_timeout = o->partial_timeout > 0 ? o->partial_timeout : 10;
+	c->dispatch = dispatch;
+	c->ctx = ctx;
+	if (o->group != NULL && *o->group != '\0') {
+		struct group *gr = getgrnam(o->group);
+		if (gr == NULL) {
+			snprintf(err, errlen, "socket_group: no group named %s", o->group);
+			control_free(c);
+			return NULL;
+		}
+		c->group = gr->gr_gid;
+		c->has_group = 1;
+	}
+	if (control_listen(c, o, err, errlen) != 0) {
+		if (c->listener == NULL) {
+			free(c->path);
+			c->path = NULL;
+		}
+		control_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+control_free(struct control *c)
+{
+	if (c == NULL)
+		return;
+	/*
+	 * Last answers (shutdown's own) get one non-blocking send; nothing waits.
+	 * (The bufferevent keeps its output's front frozen; it is going away.)
+	 */
+	for (struct control_client *cl = c->clients; cl != NULL; cl = cl->next) {
+		struct evbuffer *out = bufferevent_get_output(cl->bev);
+		evbuffer_unfreeze(out, 1);
+		if (evbuffer_get_length(out) > 0)
+			(void)evbuffer_write(out, bufferevent_getfd(cl->bev));
+	}
+	while (c->clients != NULL)
+		client_free(c->clients);
+	if (c->listener != NULL)
+		evconnlistener_free(c->listener);
+	if (c->path != NULL)
+		unlink(c->path);
+	free(c->path);
+	free(c);
+}
+
+size_t
+control_nclients(const struct control *c)
+{
+	return c->nclients;
+}

@@ -1,0 +1,157 @@
+/* log.c - leveled logging to stderr or syslog. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "sim/log.h"
+
+/* The one piece of process-wide state in lib/ (see log.h). */
+static struct {
+	const char *ident;
+	int to_syslog;
+	enum log_level level;
+} log_state = { "simd", 0, LOG_LEVEL_INFO };
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+void
+log_init(const char *ident, int to_syslog, enum log_level level)
+{
+	log_state.ident = ident;
+	log_state.to_syslog = to_syslog;
+	log_state.level = level;
+	if (to_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_state.level = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return log_state.level;
+}
+
+int
+log_level_parse(const char *name, enum log_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcasecmp(name, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+	if ((unsigned)level >= sizeof(level_names) / sizeof(level_names[0]))
+		return "?";
+	return level_names[level];
+}
+
+void
+log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int saved = errno;
+	size_t n;
+
+	if (level > log_state.level)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	if (with_errno && n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	if (log_state.to_syslog) {
+		syslog(syslog_prio[level], "%s", msg);
+	} else {
+		struct timespec ts;
+		struct tm tm;
+		char when[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ %s[%s] %s\n", when, ts.tv_nsec / 1000000L,
+		    log_state.ident, level_names[level], msg);
+	}
+	errno = saved;
+}
+
+#define LOG_BODY(level, with_errno)                  \
+	do {                                         \
+		va_list ap;                          \
+		va_start(ap, fmt);                   \
+		log_vmsg(level, with_errno, fmt, ap); \
+		va_end(ap);                          \
+	} while (0)
+
+void
+log_warn(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_WARN, 1);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_WARN, 0);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_INFO, 0);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_DEBUG, 0);
+}
+
+static void
+log_plain(enum log_level level, const char *fmt, ...)
+{
+	LOG_BODY(level, 0);
+}
+
+void
+log_agent(enum log_level level, const char *agent_id, const char *fmt, ...)
+{
+	char buf[900];
+	va_list ap;
+
+	if (level > log_state.level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_plain(level, "%s: %s", agent_id, buf);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, 1);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, 0);
+	exit(1);
+}

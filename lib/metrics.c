@@ -1,0 +1,76 @@
+/* metrics.c - latency histograms. */
+#include <time.h>
+
+#include "sim/metrics.h"
+
+static unsigned
+bucket_of(uint64_t us)
+{
+	unsigned e, sub;
+
+	if (us < HIST_SUB)
+		return (unsigned)us;
+	e = 63u - (unsigned)__builtin_clzll(us);      /* floor(log2 us) >= 3 */
+	sub = (unsigned)(us >> (e - 3)) & (HIST_SUB - 1);
+	e = (e - 2) * HIST_SUB + sub;
+	return e < HIST_BUCKETS ? e : HIST_BUCKETS - 1;
+}
+
+static uint64_t
+bucket_value(unsigned b)
+{
+	unsigned e, sub;
+
+	if (b < HIST_SUB)
+		return b;
+	e = b / HIST_SUB + 2;
+	sub = b % HIST_SUB;
+	/* midpoint of the bucket */
+	return ((uint64_t)(HIST_SUB + sub) << (e - 3)) + ((1ull << (e - 3)) >> 1);
+}
+
+void
+hist_add(struct histogram *h, uint64_t us)
+{
+	h->count++;
+	h->sum_us += us;
+	if (us > h->max_us)
+		h->max_us = us;
+	h->bucket[bucket_of(us)]++;
+}
+
+uint64_t
+hist_quantile(const struct histogram *h, double q)
+{
+	uint64_t rank, seen = 0;
+
+	if (h->count == 0)
+		return 0;
+	rank = (uint64_t)(q * (double)(h->count - 1)) + 1;
+	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
+		seen += h->bucket[b];
+		if (seen >= rank) {
+			uint64_t v = bucket_value(b);
+			return v > h->max_us ? h->max_us : v;
+		}
+	}
+	return h->max_us;
+}
+
+json_t *
+hist_json(const struct histogram *h)
+{
+	return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "count", (json_int_t)h->count,
+	    "avg_ms", h->count ? (double)h->sum_us / (double)h->count / 1000.0 : 0.0,
+	    "p50_ms", hist_quantile(h, 0.50) / 1000.0, "p95_ms", hist_quantile(h, 0.95) / 1000.0,
+	    "p99_ms", hist_quantile(h, 0.99) / 1000.0, "max_ms", h->max_us / 1000.0);
+}
+
+uint64_t
+metrics_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}

@@ -1,0 +1,204 @@
+/*
+ * store.c - the store interface: names, deterministic keys and the dispatch
+ * to the driver a configuration asks for.
+ *
+ * The keys and payloads are built here, once, so that the sqlite and the
+ * postgres drivers write byte-identical rows for the same run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "sim/config.h"
+#include "sim/persona.h"
+#include "sim/store.h"
+
+static const char *const store_err_names[STORE_ERR_COUNT] = {
+	"ok", "connect", "timeout", "busy", "query", "data", "nomem", "closed",
+};
+
+static const char *const store_op_names[STORE_OP_TYPES] = {
+	"begin", "browse", "cart", "coupons", "checkout", "abandon",
+};
+
+static const char *const store_event_names[EV_TYPES] = {
+	"session_start", "view", "cart_add", "coupons_viewed", "coupon_applied", "checkout",
+	"abandon",
+};
+
+const char *
+store_err_name(enum store_err e)
+{
+	return (unsigned)e < STORE_ERR_COUNT ? store_err_names[e] : "unknown";
+}
+
+const char *
+store_op_name(enum store_op_type t)
+{
+	return (unsigned)t < STORE_OP_TYPES ? store_op_names[t] : "unknown";
+}
+
+const char *
+store_event_name(enum store_event_type t)
+{
+	return (unsigned)t < EV_TYPES ? store_event_names[t] : "unknown";
+}
+
+void
+store_agent_id(char *buf, size_t len, uint32_t agent)
+{
+	snprintf(buf, len, "agent_%03llu", (unsigned long long)agent + 1);
+}
+
+/*
+ * The op's agent_id when the caller filled it in, else the one its index gives.
+ * buf has room for any uint32_t index, which op->agent_id need not have.
+ */
+static const char *
+store_op_agent(const struct store_op *op, char *buf, size_t len)
+{
+	if (op->agent_id[0] != '\0' && memchr(op->agent_id, '\0', sizeof(op->agent_id)))
+		return op->agent_id;
+	store_agent_id(buf, len, op->agent);
+	return buf;
+}
+
+void
+store_session_key(char *buf, size_t len, const struct store_op *op)
+{
+	char id[24];
+
+	snprintf(buf, len, "%s:%u", store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle);
+}
+
+void
+store_order_key(char *buf, size_t len, const struct store_op *op)
+{
+	char id[24];
+
+	snprintf(buf, len, "%s:%u:order", store_op_agent(op, id, sizeof(id)),
+	    (unsigned)op->cycle);
+}
+
+void
+store_event_key(char *buf, size_t len, const struct store_op *op, const struct store_event *ev)
+{
+	char id[24];
+
+	snprintf(buf, len, "%s:%u:%u:%u", store_op_agent(op, id, sizeof(id)),
+	    (unsigned)op->cycle, (unsigned)ev->step, (unsigned)ev->index);
+}
+
+void
+store_event_payload(char *buf, size_t len, const struct store_event *ev)
+{
+	unsigned long id = ev->product_id, v = ev->value;
+
+	switch (ev->type) {
+	case EV_VIEW:
+		snprintf(buf, len, "{\"product_id\":%lu,\"price_cents\":%lu}", id, v);
+		break;
+	case EV_CART_ADD:
+		snprintf(buf, len, "{\"product_id\":%lu,\"quantity\":%lu}", id, v);
+		break;
+	case EV_COUPONS_VIEWED:
+		snprintf(buf, len, "{\"eligible\":%lu}", v);
+		break;
+	case EV_COUPON_APPLIED:
+		snprintf(buf, len, "{\"coupon_id\":%lu}", id);
+		break;
+	case EV_CHECKOUT:
+		snprintf(buf, len, "{\"total_cents\":%lu}", v);
+		break;
+	case EV_ABANDON:
+		snprintf(buf, len, "{\"cart_cents\":%lu}", v);
+		break;
+	default:
+		snprintf(buf, len, "{}");
+		break;
+	}
+}
+
+void
+store_time_iso(char *buf, size_t len, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (len == 0)
+		return;
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		buf[0] = '\0';
+}
+
+long
+store_persona_json(const struct persona *p, char **buf, size_t *cap)
+{
+	/* Full double precision would print 17 digits of a float: slower, no truer. */
+	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9);
+	json_t *j;
+	size_t n;
+	char *b;
+
+	if ((j = persona_to_json(p)) == NULL)
+		return -1;
+	n = json_dumpb(j, *buf, *cap, flags);
+	if (n >= *cap && n > 0) {
+		if ((b = realloc(*buf, n * 2)) == NULL) {
+			json_decref(j);
+			return -1;
+		}
+		*buf = b;
+		*cap = n * 2;
+		n = json_dumpb(j, *buf, *cap, flags);
+	}
+	json_decref(j);
+	if (n == 0 || n >= *cap)
+		return -1;
+	(*buf)[n] = '\0';
+	return (long)n;
+}
+
+struct store *
+store_open(struct event_base *base, const struct sim_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->database_url != NULL && cfg->database_url[0] != '\0') {
+		snprintf(err, errlen, "postgres store: not built in");
+		return NULL;
+	}
+	return store_sqlite_driver.open(base, cfg, err, errlen);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s != NULL)
+		s->drv->close(s);
+}
+
+void
+store_prepare(struct store *s, const struct store_setup *setup, store_done_cb cb, void *arg)
+{
+	s->drv->prepare(s, setup, cb, arg);
+}
+
+void
+store_submit(struct store *s, struct store_op *op)
+{
+	s->drv->submit(s, op);
+}
+
+void
+store_flush(struct store *s, store_done_cb cb, void *arg)
+{
+	s->drv->flush(s, cb, arg);
+}
+
+void
+store_stats(struct store *s, struct store_stats *out)
+{
+	s->drv->stats(s, out);
+}

@@ -1,0 +1,1371 @@
+/*
+ * store_sqlite.c - the embedded store: <data_dir>/shop.db in WAL mode.
+ *
+ * SQLite answers synchronously, so an operation runs to completion inside
+ * submit(); what the interface promises is only that its callback runs later,
+ * from the loop.  Completed operations wait in a FIFO that one event drains,
+ * one pass per loop iteration, so a callback that submits the next step never
+ * recurses and never starves the rest of the loop.
+ *
+ * Group commit: the operations submitted between two passes of the loop
+ * share one transaction, each inside its own savepoint, so an operation and
+ * its events are still all-or-nothing but a commit (and its WAL frames) is
+ * paid once per batch instead of once per operation.  The drain commits
+ * before it runs any callback: a completed operation is a committed one, and
+ * if the commit fails every operation of the batch reports that failure.
+ * With WAL and synchronous=NORMAL a commit costs no fsync; flush()
+ * checkpoints the WAL, which is what makes the committed rows survive a
+ * power loss.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "sim/catalog.h"
+#include "sim/config.h"
+#include "sim/persona.h"
+#include "sim/store.h"
+
+#define SQ_BUSY_TIMEOUT_MS 5000
+#define SQ_QUEUE_MIN 64
+#define SQ_BATCH_MAX 1000   /* operations in one transaction at most */
+#define SQ_USERS_FORMAT 1   /* bump when users rows are written differently */
+#define SQ_MSG_MAX 160     /* a statement's error */
+#define SQ_DONE_MSG_MAX 200 /* the same, prefixed with what failed */
+#define SQ_KEY_MAX 96
+#define SQ_PAYLOAD_MAX 96
+
+/* Version 1: the schema of docs/schema.md.  Append, never edit, a migration. */
+static const char sq_schema_v1[] =
+	"CREATE TABLE IF NOT EXISTS sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY,"
+	" agent_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, persona TEXT NOT NULL,"
+	" created_at TEXT, last_shopped_at TEXT);"
+	"CREATE TABLE IF NOT EXISTS stores (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS products (id INTEGER PRIMARY KEY,"
+	" store_id INTEGER NOT NULL REFERENCES stores(id), category TEXT NOT NULL,"
+	" name TEXT NOT NULL, price_cents INTEGER NOT NULL CHECK (price_cents > 0));"
+	"CREATE INDEX IF NOT EXISTS products_category_price ON products(category, price_cents);"
+	"CREATE TABLE IF NOT EXISTS coupons (id INTEGER PRIMARY KEY, store_id INTEGER NULL,"
+	" code TEXT NOT NULL, pct_off INTEGER NOT NULL, min_spend_cents INTEGER NOT NULL,"
+	" valid_from TEXT, valid_to TEXT);"
+	"CREATE TABLE IF NOT EXISTS user_coupons ("
+	" user_id INTEGER NOT NULL REFERENCES users(id),"
+	" coupon_id INTEGER NOT NULL REFERENCES coupons(id),"
+	" redeemed_at TEXT NULL, order_key TEXT NULL,"
+	" PRIMARY KEY (user_id, coupon_id)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS shopping_sessions (id INTEGER PRIMARY KEY,"
+	" session_key TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL, started_at TEXT NOT NULL,"
+	" ended_at TEXT NULL, outcome TEXT NULL);"
+	"CREATE TABLE IF NOT EXISTS shopping_session_events (id INTEGER PRIMARY KEY,"
+	" event_key TEXT NOT NULL UNIQUE,"
+	" session_id INTEGER REFERENCES shopping_sessions(id), user_id INTEGER NOT NULL,"
+	" event_type TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS shopping_session_events_session_id"
+	" ON shopping_session_events(session_id);"
+	"CREATE TABLE IF NOT EXISTS cart_items (user_id INTEGER NOT NULL,"
+	" store_id INTEGER NOT NULL, product_id INTEGER NOT NULL,"
+	" quantity INTEGER NOT NULL CHECK (quantity > 0), price_cents INTEGER NOT NULL,"
+	" updated_at TEXT, PRIMARY KEY (user_id, store_id, product_id)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY,"
+	" idem_key TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL,"
+	" session_id INTEGER REFERENCES shopping_sessions(id), coupon_id INTEGER NULL,"
+	" total_cents INTEGER NOT NULL, created_at TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS order_items ("
+	" order_id INTEGER NOT NULL REFERENCES orders(id), product_id INTEGER NOT NULL,"
+	" quantity INTEGER NOT NULL, price_cents INTEGER NOT NULL,"
+	" PRIMARY KEY (order_id, product_id)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS interactions (id INTEGER PRIMARY KEY,"
+	" interaction_key TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL,"
+	" product_id INTEGER NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL);";
+
+static const char *const sq_migrations[] = { sq_schema_v1 };
+#define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
+
+enum sq_stmt {
+	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_SAVEPOINT, SQ_RELEASE, SQ_ROLLBACK_TO,
+	SQ_SESSION_INSERT, SQ_SESSION_ID, SQ_SESSION_END, SQ_USER_SHOPPED,
+	SQ_BROWSE, SQ_CART_PRUNE, SQ_CART_UPSERT, SQ_CART_CLEAR, SQ_COUPONS,
+	SQ_ORDER_INSERT, SQ_ORDER_ID, SQ_ORDER_ITEM, SQ_INTERACTION, SQ_COUPON_REDEEM,
+	SQ_EVENT,
+	SQ_META_GET, SQ_META_SET, SQ_STORE_UPSERT, SQ_PRODUCT_UPSERT, SQ_COUPON_UPSERT,
+	SQ_USER_UPSERT, SQ_WALLET_INSERT, SQ_CHECKPOINT,
+	SQ_NSTMT
+};
+
+static const char *const sq_sql[SQ_NSTMT] = {
+	[SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SQ_COMMIT] = "COMMIT",
+	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_SAVEPOINT] = "SAVEPOINT sq_op",
+	[SQ_RELEASE] = "RELEASE sq_op",
+	[SQ_ROLLBACK_TO] = "ROLLBACK TO sq_op",
+	[SQ_SESSION_INSERT] = "INSERT INTO shopping_sessions(session_key, user_id, started_at)"
+	    " VALUES (?1, ?2, ?3) ON CONFLICT (session_key) DO NOTHING",
+	[SQ_SESSION_ID] = "SELECT id FROM shopping_sessions WHERE session_key = ?1",
+	[SQ_SESSION_END] = "UPDATE shopping_sessions SET ended_at = ?2, outcome = ?3"
+	    " WHERE session_key = ?1",
+	[SQ_USER_SHOPPED] = "UPDATE users SET last_shopped_at = ?2 WHERE id = ?1",
+	[SQ_BROWSE] = "SELECT id, price_cents FROM products WHERE category = ?1"
+	    " ORDER BY price_cents LIMIT 50",
+	[SQ_CART_PRUNE] = "DELETE FROM cart_items WHERE user_id = ?1"
+	    " AND product_id NOT IN (SELECT value FROM json_each(?2))",
+	[SQ_CART_UPSERT] = "INSERT INTO cart_items(user_id, store_id, product_id, quantity,"
+	    " price_cents, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+	    " ON CONFLICT (user_id, store_id, product_id) DO UPDATE SET"
+	    " quantity = excluded.quantity, price_cents = excluded.price_cents,"
+	    " updated_at = excluded.updated_at",
+	[SQ_CART_CLEAR] = "DELETE FROM cart_items WHERE user_id = ?1",
+	[SQ_COUPONS] = "SELECT c.id, c.pct_off, c.min_spend_cents FROM user_coupons uc"
+	    " JOIN coupons c ON c.id = uc.coupon_id WHERE uc.user_id = ?1"
+	    " AND uc.redeemed_at IS NULL AND ?2 BETWEEN c.valid_from AND c.valid_to",
+	[SQ_ORDER_INSERT] = "INSERT INTO orders(idem_key, user_id, session_id, coupon_id,"
+	    " total_cents, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+	    " ON CONFLICT (idem_key) DO NOTHING",
+	[SQ_ORDER_ID] = "SELECT id FROM orders WHERE idem_key = ?1",
+	[SQ_ORDER_ITEM] = "INSERT INTO order_items(order_id, product_id, quantity, price_cents)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[SQ_INTERACTION] = "INSERT INTO interactions(interaction_key, user_id, product_id,"
+	    " kind, created_at) VALUES (?1, ?2, ?3, 'purchase', ?4)"
+	    " ON CONFLICT (interaction_key) DO NOTHING",
+	[SQ_COUPON_REDEEM] = "UPDATE user_coupons SET redeemed_at = ?3, order_key = ?4"
+	    " WHERE user_id = ?1 AND coupon_id = ?2 AND redeemed_at IS NULL",
+	[SQ_EVENT] = "INSERT INTO shopping_session_events(event_key, session_id, user_id,"
+	    " event_type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+	    " ON CONFLICT (event_key) DO NOTHING",
+	[SQ_META_GET] = "SELECT value FROM sim_meta WHERE key = ?1",
+	[SQ_META_SET] = "INSERT INTO sim_meta(key, value) VALUES (?1, ?2)"
+	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[SQ_STORE_UPSERT] = "INSERT INTO stores(id, name) VALUES (?1, ?2)"
+	    " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+	[SQ_PRODUCT_UPSERT] = "INSERT INTO products(id, store_id, category, name, price_cents)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET"
+	    " store_id = excluded.store_id, category = excluded.category,"
+	    " name = excluded.name, price_cents = excluded.price_cents",
+	[SQ_COUPON_UPSERT] = "INSERT INTO coupons(id, store_id, code, pct_off, min_spend_cents,"
+	    " valid_from, valid_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	    " ON CONFLICT (id) DO UPDATE SET store_id = excluded.store_id,"
+	    " code = excluded.code, pct_off = excluded.pct_off,"
+	    " min_spend_cents = excluded.min_spend_cents, valid_from = excluded.valid_from,"
+	    " valid_to = excluded.valid_to",
+	/* Rewriting an unchanged row would only grow the WAL: skip it. */
+	[SQ_USER_UPSERT] = "INSERT INTO users(id, agent_id, name, persona, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET"
+	    " agent_id = excluded.agent_id, name = excluded.name, persona = excluded.persona"
+	    " WHERE users.agent_id IS NOT excluded.agent_id OR users.name IS NOT excluded.name"
+	    " OR users.persona IS NOT excluded.persona",
+	[SQ_WALLET_INSERT] = "INSERT INTO user_coupons(user_id, coupon_id) VALUES (?1, ?2)"
+	    " ON CONFLICT DO NOTHING",
+	[SQ_CHECKPOINT] = "PRAGMA wal_checkpoint(PASSIVE)",
+};
+
+/* A completion waiting for the loop: an operation, or a prepare/flush callback. */
+struct sq_done {
+	struct store_op *op;
+	store_done_cb cb;
+	void *arg;
+	enum store_err err;
+	char msg[SQ_DONE_MSG_MAX];
+};
+
+struct sq_store {
+	struct store pub;
+	struct event_base *base;
+	struct event *ev;
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *st[SQ_NSTMT];
+	struct sq_done *q;      /* ring: qlen entries from qhead */
+	size_t qhead, qlen, qcap;
+	uint64_t queries;
+	size_t batch;           /* the newest `batch` queued ops are in the open transaction */
+	int in_tx, draining, closed;
+	char emsg[SQ_MSG_MAX];  /* the last statement's error, kept before reset */
+	char *buf;              /* persona JSON during prepare */
+	size_t buflen;
+};
+
+/* What one operation's statements share. */
+struct sq_op_ctx {
+	char session_key[SQ_KEY_MAX];
+	char now[32];
+	sqlite3_int64 user;
+	sqlite3_int64 session_id;   /* 0: no session row */
+};
+
+/* ---- statements ---- */
+
+static void
+sq_note_error(struct sq_store *s, int rc)
+{
+	snprintf(s->emsg, sizeof(s->emsg), "%s", rc == SQLITE_NOMEM ? "out of memory" :
+	    sqlite3_errmsg(s->db));
+}
+
+/* Runs st to the end, counting rows in *rows (may be NULL); resets it either way. */
+static int
+sq_run(struct sq_store *s, sqlite3_stmt *st, uint32_t *rows)
+{
+	int rc;
+
+	s->queries++;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (rows != NULL)
+			(*rows)++;
+	if (rc != SQLITE_DONE)
+		sq_note_error(s, rc);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Runs a one-row query; *found says whether a row came back, *out its first column. */
+static int
+sq_run_int(struct sq_store *s, sqlite3_stmt *st, sqlite3_int64 *out, int *found)
+{
+	int rc;
+
+	s->queries++;
+	*found = 0;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		*found = 1;
+		rc = SQLITE_DONE;
+	}
+	if (rc != SQLITE_DONE)
+		sq_note_error(s, rc);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int
+sq_text(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static int
+sq_bind_failed(struct sq_store *s, int rc)
+{
+	if (rc != SQLITE_OK)
+		sq_note_error(s, rc);
+	return rc;
+}
+
+static enum store_err
+sq_err_kind(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_ERR_BUSY;
+	case SQLITE_NOMEM:
+		return STORE_ERR_NOMEM;
+	default:
+		return STORE_ERR_QUERY;
+	}
+}
+
+/* ---- the completion FIFO ---- */
+
+static int
+sq_q_reserve(struct sq_store *s)
+{
+	struct sq_done *q;
+	size_t i, cap;
+
+	if (s->qlen < s->qcap)
+		return 0;
+	cap = s->qcap ? s->qcap * 2 : SQ_QUEUE_MIN;
+	if ((q = calloc(cap, sizeof(*q))) == NULL)
+		return -1;
+	for (i = 0; i < s->qlen; i++)
+		q[i] = s->q[(s->qhead + i) % s->qcap];
+	free(s->q);
+	s->q = q;
+	s->qcap = cap;
+	s->qhead = 0;
+	return 0;
+}
+
+/* The caller has reserved a slot. */
+static struct sq_done *
+sq_q_push(struct sq_store *s)
+{
+	struct sq_done *d = &s->q[(s->qhead + s->qlen) % s->qcap];
+
+	memset(d, 0, sizeof(*d));
+	if (s->qlen++ == 0 && !s->closed)
+		event_active(s->ev, EV_TIMEOUT, 0);
+	return d;
+}
+
+static void
+sq_q_pop(struct sq_store *s, struct sq_done *out)
+{
+	*out = s->q[s->qhead];
+	s->qhead = (s->qhead + 1) % s->qcap;
+	s->qlen--;
+}
+
+static void
+sq_deliver(struct sq_done *d)
+{
+	if (d->op != NULL) {
+		if (d->op->cb != NULL)
+			d->op->cb(d->op, d->op->arg);
+	} else if (d->cb != NULL) {
+		d->cb(d->err, d->msg, d->arg);
+	}
+}
+
+static void
+sq_op_fail(struct store_op *op, enum store_err err, const char *what, const char *msg)
+{
+	op->err = err;
+	snprintf(op->errmsg, sizeof(op->errmsg), "sqlite: %s: %.130s", what, msg);
+}
+
+/*
+ * Completes, synchronously and with STORE_ERR_CLOSED, whatever still waits:
+ * close() is the one place where callbacks run outside the loop, because
+ * after it there is no loop event left to run them.
+ */
+static void
+sq_fail_queued(struct sq_store *s)
+{
+	static const char closed[] = "store closed before the completion ran"
+	    " (the write may have committed; it is safe to retry)";
+	struct sq_done d;
+
+	while (s->qlen > 0) {
+		sq_q_pop(s, &d);
+		if (d.op != NULL) {
+			sq_op_fail(d.op, STORE_ERR_CLOSED, store_op_name(d.op->type), closed);
+		} else {
+			d.err = STORE_ERR_CLOSED;
+			snprintf(d.msg, sizeof(d.msg), "sqlite: %s", closed);
+		}
+		sq_deliver(&d);
+	}
+}
+
+static void
+sq_free(struct sq_store *s)
+{
+	if (s->ev != NULL)
+		event_free(s->ev);
+	free(s->q);
+	free(s->buf);
+	free(s->path);
+	free(s);
+}
+
+/* ---- transactions ---- */
+
+/* Ends the open transaction, if any; the error to report is the caller's. */
+static void
+sq_rollback(struct sq_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db)) {
+		sqlite3_step(s->st[SQ_ROLLBACK]);
+		sqlite3_reset(s->st[SQ_ROLLBACK]);
+	}
+	s->in_tx = 0;
+}
+
+/* The batch's operations that had succeeded take the failure that undid them. */
+static void
+sq_batch_failed(struct sq_store *s, int rc, const char *what)
+{
+	struct store_op *op;
+	size_t i;
+
+	for (i = s->qlen - s->batch; i < s->qlen; i++) {
+		op = s->q[(s->qhead + i) % s->qcap].op;
+		if (op != NULL && op->err == STORE_OK)
+			sq_op_fail(op, sq_err_kind(rc), what, s->emsg);
+	}
+	s->batch = 0;
+}
+
+static int
+sq_batch_commit(struct sq_store *s)
+{
+	int rc;
+
+	if (!s->in_tx)
+		return SQLITE_OK;
+	if ((rc = sq_run(s, s->st[SQ_COMMIT], NULL)) != SQLITE_OK) {
+		sq_rollback(s);
+		sq_batch_failed(s, rc, "commit");
+	}
+	s->in_tx = 0;
+	s->batch = 0;
+	return rc;
+}
+
+/* A transaction of its own, for prepare(): commit on success, else roll back. */
+static int
+sq_tx_end(struct sq_store *s, int rc)
+{
+	if (rc == SQLITE_OK)
+		rc = sq_run(s, s->st[SQ_COMMIT], NULL);
+	if (rc != SQLITE_OK)
+		sq_rollback(s);
+	return rc;
+}
+
+static void
+sq_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct sq_store *s = arg;
+	struct sq_done d;
+	size_t n = s->qlen;
+
+	/* Callbacks see committed rows.  Only what was queued before this pass runs. */
+	sq_batch_commit(s);
+	s->draining = 1;
+	while (n-- > 0 && s->qlen > 0 && !s->closed) {
+		sq_q_pop(s, &d);
+		sq_deliver(&d);
+	}
+	s->draining = 0;
+	if (s->closed) {
+		/* A callback closed the store: close() left the freeing to us. */
+		sq_fail_queued(s);
+		sq_free(s);
+		return;
+	}
+	if (s->qlen > 0)
+		event_active(s->ev, EV_TIMEOUT, 0);
+}
+
+/* Queues a prepare/flush completion; only allocation failure completes it at once. */
+static void
+sq_done_later(struct sq_store *s, store_done_cb cb, void *arg, enum store_err err,
+    const char *msg)
+{
+	struct sq_done *d;
+
+	if (sq_q_reserve(s) == -1) {
+		if (cb != NULL)
+			cb(STORE_ERR_NOMEM, "sqlite: out of memory queueing a completion", arg);
+		return;
+	}
+	d = sq_q_push(s);
+	d->cb = cb;
+	d->arg = arg;
+	d->err = err;
+	snprintf(d->msg, sizeof(d->msg), "%s", msg);
+}
+
+/* ---- open, migrations, close ---- */
+
+static int
+sq_exec(struct sq_store *s, const char *sql)
+{
+	char *msg = NULL;
+	int rc;
+
+	s->queries++;
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		snprintf(s->emsg, sizeof(s->emsg), "%s", msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return rc;
+}
+
+static int
+sq_schema_version(struct sq_store *s, int *version)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_version",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		sq_note_error(s, rc);
+		return rc;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*version = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	} else {
+		sq_note_error(s, rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Applies the next migration, one transaction each; *done when none is left. */
+static int
+sq_migrate_step(struct sq_store *s, int *done, char *err, size_t errlen)
+{
+	char sql[96];
+	int version = 0, rc;
+
+	if ((rc = sq_exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK)
+		goto fail;
+	rc = sq_exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+	if (rc != SQLITE_OK || (rc = sq_schema_version(s, &version)) != SQLITE_OK)
+		goto fail;
+	if (version > SQ_SCHEMA_VERSION || version < 0) {
+		snprintf(err, errlen, "sqlite store: %s: schema version %d is newer than this"
+		    " simd knows (%d)", s->path, version, SQ_SCHEMA_VERSION);
+		sq_exec(s, "ROLLBACK");
+		return -1;
+	}
+	*done = version == SQ_SCHEMA_VERSION;
+	if (!*done) {
+		snprintf(sql, sizeof(sql), "DELETE FROM schema_version;"
+		    "INSERT INTO schema_version VALUES (%d)", version + 1);
+		if ((rc = sq_exec(s, sq_migrations[version])) != SQLITE_OK ||
+		    (rc = sq_exec(s, sql)) != SQLITE_OK)
+			goto fail;
+	}
+	if ((rc = sq_exec(s, "COMMIT")) == SQLITE_OK)
+		return 0;
+fail:
+	snprintf(err, errlen, "sqlite store: %s: migration to version %d: %s", s->path,
+	    version + 1, s->emsg);
+	if (!sqlite3_get_autocommit(s->db))
+		sq_exec(s, "ROLLBACK");
+	return -1;
+}
+
+static int
+sq_migrate(struct sq_store *s, char *err, size_t errlen)
+{
+	int done = 0;
+
+	while (!done)
+		if (sq_migrate_step(s, &done, err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+sq_configure(struct sq_store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mode;
+	int rc;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
+	/* The first statement to read the file: a corrupt one fails here. */
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		mode = (const char *)sqlite3_column_text(st, 0);
+		if (mode == NULL || strcmp(mode, "wal") != 0) {
+			snprintf(err, errlen, "sqlite store: %s: cannot use WAL mode (got %s)",
+			    s->path, mode ? mode : "nothing");
+			sqlite3_finalize(st);
+			return -1;
+		}
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		sq_note_error(s, rc);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK)
+		rc = sq_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+		    " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768");
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite store: %s: %s", s->path, s->emsg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sq_prepare_all(struct sq_store *s, char *err, size_t errlen)
+{
+	int i, rc;
+
+	for (i = 0; i < SQ_NSTMT; i++) {
+		rc = sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		    NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "sqlite store: %s: preparing a statement: %s",
+			    s->path, sqlite3_errmsg(s->db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+sq_release_db(struct sq_store *s)
+{
+	int i;
+
+	for (i = 0; i < SQ_NSTMT; i++) {
+		sqlite3_finalize(s->st[i]);
+		s->st[i] = NULL;
+	}
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	s->db = NULL;
+}
+
+static int
+sq_open_db(struct sq_store *s, char *err, size_t errlen)
+{
+	int rc;
+
+	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		/* "unable to open database file" alone does not say why. */
+		errno = s->db ? sqlite3_system_errno(s->db) : 0;
+		snprintf(err, errlen, "sqlite store: %s: %s%s%s%s", s->path,
+		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), errno ? " (" : "",
+		    errno ? strerror(errno) : "", errno ? ")" : "");
+		return -1;
+	}
+	if (sq_configure(s, err, errlen) == -1 || sq_migrate(s, err, errlen) == -1 ||
+	    sq_prepare_all(s, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static struct store *
+sq_open(struct event_base *base, const struct sim_config *cfg, char *err, size_t errlen)
+{
+	struct sq_store *s;
+	size_t n;
+
+	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0') {
+		snprintf(err, errlen, "sqlite store: data_dir is not set");
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto nomem;
+	s->pub.drv = &store_sqlite_driver;
+	s->pub.priv = s;
+	s->base = base;
+	n = strlen(cfg->data_dir) + sizeof("/shop.db");
+	if ((s->path = malloc(n)) == NULL)
+		goto nomem;
+	snprintf(s->path, n, "%s/shop.db", cfg->data_dir);
+	if ((s->ev = event_new(base, -1, 0, sq_drain, s)) == NULL || sq_q_reserve(s) == -1)
+		goto nomem;
+	if (sq_open_db(s, err, errlen) == -1) {
+		sq_release_db(s);
+		sq_free(s);
+		return NULL;
+	}
+	return &s->pub;
+nomem:
+	snprintf(err, errlen, "sqlite store: out of memory");
+	if (s != NULL)
+		sq_free(s);
+	return NULL;
+}
+
+static void
+sq_close(struct store *st)
+{
+	struct sq_store *s = st->priv;
+
+	s->closed = 1;
+	sq_batch_commit(s);
+	sq_fail_queued(s);
+	sq_release_db(s);
+	if (!s->draining)
+		sq_free(s);
+}
+
+/* ---- operations ---- */
+
+static int
+sq_session_id(struct sq_store *s, struct sq_op_ctx *x)
+{
+	sqlite3_stmt *st = s->st[SQ_SESSION_ID];
+	int found, rc;
+
+	if ((rc = sq_bind_failed(s, sq_text(st, 1, x->session_key))) != SQLITE_OK)
+		return rc;
+	rc = sq_run_int(s, st, &x->session_id, &found);
+	if (!found)
+		x->session_id = 0;
+	return rc;
+}
+
+static int
+sq_events(struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x)
+{
+	sqlite3_stmt *st = s->st[SQ_EVENT];
+	char key[SQ_KEY_MAX], payload[SQ_PAYLOAD_MAX];
+	uint16_t i;
+	int rc = SQLITE_OK;
+
+	if (op->nevents > 0 && x->session_id == 0 && (rc = sq_session_id(s, x)) != SQLITE_OK)
+		return rc;
+	for (i = 0; i < op->nevents && rc == SQLITE_OK; i++) {
+		const struct store_event *ev = &op->events[i];
+
+		store_event_key(key, sizeof(key), op, ev);
+		store_event_payload(payload, sizeof(payload), ev);
+		rc = sq_text(st, 1, key);
+		rc |= x->session_id ? sqlite3_bind_int64(st, 2, x->session_id) :
+		    sqlite3_bind_null(st, 2);
+		rc |= sqlite3_bind_int64(st, 3, x->user);
+		rc |= sq_text(st, 4, store_event_name(ev->type));
+		rc |= sq_text(st, 5, payload);
+		rc |= sq_text(st, 6, x->now);
+		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
+			rc = sq_run(s, st, NULL);
+	}
+	return rc;
+}
+
+static int
+sq_op_begin(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	sqlite3_stmt *st = s->st[SQ_SESSION_INSERT];
+	int rc;
+
+	rc = sq_text(st, 1, x->session_key);
+	rc |= sqlite3_bind_int64(st, 2, x->user);
+	rc |= sq_text(st, 3, x->now);
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK || (rc = sq_run(s, st, NULL)) != SQLITE_OK)
+		return rc;
+	op->result_count = (uint32_t)sqlite3_changes(s->db);
+	st = s->st[SQ_USER_SHOPPED];
+	rc = sqlite3_bind_int64(st, 1, x->user);
+	rc |= sq_text(st, 2, x->now);
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK)
+		return rc;
+	return sq_run(s, st, NULL);
+}
+
+static int
+sq_op_browse(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	sqlite3_stmt *st = s->st[SQ_BROWSE];
+	int rc;
+
+	if ((rc = sq_bind_failed(s, sq_text(st, 1, catalog_category_names[op->category]))))
+		return rc;
+	return sq_run(s, st, &op->result_count);
+}
+
+/* The cart becomes exactly op->items: lines no longer in it go, the rest are set. */
+static int
+sq_op_cart(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	sqlite3_stmt *st = s->st[SQ_CART_PRUNE];
+	char ids[STORE_MAX_ITEMS * 12 + 4];
+	size_t n = 0;
+	uint16_t i;
+	int rc;
+
+	ids[n++] = '[';
+	for (i = 0; i < op->nitems; i++)
+		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lu", i ? "," : "",
+		    (unsigned long)op->items[i].product_id);
+	snprintf(ids + n, sizeof(ids) - n, "]");
+	rc = sqlite3_bind_int64(st, 1, x->user);
+	rc |= sq_text(st, 2, ids);
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK || (rc = sq_run(s, st, NULL)) != SQLITE_OK)
+		return rc;
+	st = s->st[SQ_CART_UPSERT];
+	for (i = 0; i < op->nitems && rc == SQLITE_OK; i++) {
+		const struct store_item *it = &op->items[i];
+
+		rc = sqlite3_bind_int64(st, 1, x->user);
+		rc |= sqlite3_bind_int(st, 2, it->store_id);
+		rc |= sqlite3_bind_int64(st, 3, it->product_id);
+		rc |= sqlite3_bind_int(st, 4, it->quantity);
+		rc |= sqlite3_bind_int64(st, 5, it->price_cents);
+		rc |= sq_text(st, 6, x->now);
+		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
+			rc = sq_run(s, st, NULL);
+	}
+	op->result_count = op->nitems;
+	return rc;
+}
+
+static int
+sq_op_coupons(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	sqlite3_stmt *st = s->st[SQ_COUPONS];
+	int rc;
+
+	rc = sqlite3_bind_int64(st, 1, x->user);
+	rc |= sq_text(st, 2, x->now);
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK)
+		return rc;
+	return sq_run(s, st, &op->result_count);
+}
+
+static int
+sq_order_lines(struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x,
+    const char *idem, sqlite3_int64 order_id)
+{
+	char key[SQ_KEY_MAX + 16];
+	sqlite3_stmt *st;
+	uint16_t i;
+	int rc = SQLITE_OK;
+
+	for (i = 0; i < op->nitems && rc == SQLITE_OK; i++) {
+		const struct store_item *it = &op->items[i];
+
+		st = s->st[SQ_ORDER_ITEM];
+		rc = sqlite3_bind_int64(st, 1, order_id);
+		rc |= sqlite3_bind_int64(st, 2, it->product_id);
+		rc |= sqlite3_bind_int(st, 3, it->quantity);
+		rc |= sqlite3_bind_int64(st, 4, it->price_cents);
+		if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK ||
+		    (rc = sq_run(s, st, NULL)) != SQLITE_OK)
+			break;
+		st = s->st[SQ_INTERACTION];
+		snprintf(key, sizeof(key), "%s:%lu", idem, (unsigned long)it->product_id);
+		rc = sq_text(st, 1, key);
+		rc |= sqlite3_bind_int64(st, 2, x->user);
+		rc |= sqlite3_bind_int64(st, 3, it->product_id);
+		rc |= sq_text(st, 4, x->now);
+		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
+			rc = sq_run(s, st, NULL);
+	}
+	return rc;
+}
+
+static int
+sq_order_row(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x, const char *idem,
+    sqlite3_int64 *order_id)
+{
+	sqlite3_stmt *st = s->st[SQ_ORDER_INSERT];
+	int found, rc;
+
+	rc = sq_text(st, 1, idem);
+	rc |= sqlite3_bind_int64(st, 2, x->user);
+	rc |= x->session_id ? sqlite3_bind_int64(st, 3, x->session_id) : sqlite3_bind_null(st, 3);
+	rc |= op->coupon_id ? sqlite3_bind_int64(st, 4, op->coupon_id) : sqlite3_bind_null(st, 4);
+	rc |= sqlite3_bind_int64(st, 5, op->total_cents);
+	rc |= sq_text(st, 6, x->now);
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK || (rc = sq_run(s, st, NULL)) != SQLITE_OK)
+		return rc;
+	/* 1 for a new order, 0 when this is a replay of one already written. */
+	op->result_count = (uint32_t)sqlite3_changes(s->db);
+	st = s->st[SQ_ORDER_ID];
+	if ((rc = sq_bind_failed(s, sq_text(st, 1, idem))) != SQLITE_OK ||
+	    (rc = sq_run_int(s, st, order_id, &found)) != SQLITE_OK)
+		return rc;
+	if (!found) {
+		snprintf(s->emsg, sizeof(s->emsg), "order %s vanished after its insert", idem);
+		return SQLITE_ERROR;
+	}
+	return SQLITE_OK;
+}
+
+static int
+sq_op_checkout(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	char idem[SQ_KEY_MAX];
+	sqlite3_stmt *st;
+	sqlite3_int64 order_id;
+	int rc;
+
+	store_order_key(idem, sizeof(idem), op);
+	if ((rc = sq_session_id(s, x)) != SQLITE_OK ||
+	    (rc = sq_order_row(s, op, x, idem, &order_id)) != SQLITE_OK ||
+	    (rc = sq_order_lines(s, op, x, idem, order_id)) != SQLITE_OK)
+		return rc;
+	if (op->coupon_id != 0) {
+		st = s->st[SQ_COUPON_REDEEM];
+		rc = sqlite3_bind_int64(st, 1, x->user);
+		rc |= sqlite3_bind_int64(st, 2, op->coupon_id);
+		rc |= sq_text(st, 3, x->now);
+		rc |= sq_text(st, 4, idem);
+		if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK ||
+		    (rc = sq_run(s, st, NULL)) != SQLITE_OK)
+			return rc;
+	}
+	st = s->st[SQ_CART_CLEAR];
+	if ((rc = sq_bind_failed(s, sqlite3_bind_int64(st, 1, x->user))) != SQLITE_OK ||
+	    (rc = sq_run(s, st, NULL)) != SQLITE_OK)
+		return rc;
+	st = s->st[SQ_SESSION_END];
+	rc = sq_text(st, 1, x->session_key);
+	rc |= sq_text(st, 2, x->now);
+	rc |= sq_text(st, 3, "ordered");
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK)
+		return rc;
+	return sq_run(s, st, NULL);
+}
+
+static int
+sq_op_abandon(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	sqlite3_stmt *st = s->st[SQ_SESSION_END];
+	int rc;
+
+	rc = sq_text(st, 1, x->session_key);
+	rc |= sq_text(st, 2, x->now);
+	rc |= sq_text(st, 3, op->outcome);
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK)
+		return rc;
+	return sq_run(s, st, NULL);
+}
+
+/* What the caller could get wrong, said plainly rather than as a constraint failure. */
+static const char *
+sq_op_invalid(const struct store_op *op)
+{
+	uint16_t i;
+
+	if ((unsigned)op->type >= STORE_OP_TYPES)
+		return "unknown operation type";
+	if (op->nitems > STORE_MAX_ITEMS || op->nevents > STORE_MAX_EVENTS)
+		return "too many items or events";
+	if (op->type == STORE_OP_BROWSE && op->category >= CATALOG_CATEGORIES)
+		return "category out of range";
+	if (op->type == STORE_OP_ABANDON && (op->outcome == NULL ||
+	    (strcmp(op->outcome, "abandoned") != 0 && strcmp(op->outcome, "browsed") != 0)))
+		return "outcome must be 'abandoned' or 'browsed'";
+	if (op->type == STORE_OP_CHECKOUT && op->nitems == 0)
+		return "checkout without items";
+	for (i = 0; i < op->nitems; i++)
+		if (op->items[i].product_id == 0 || op->items[i].quantity == 0)
+			return "item with product 0 or quantity 0";
+	for (i = 0; i < op->nevents; i++)
+		if (op->events[i].type >= EV_TYPES)
+			return "unknown event type";
+	return NULL;
+}
+
+/* Undoes a failed operation's writes, and only its own when SQLite lets us. */
+static void
+sq_op_undo(struct sq_store *s, struct store_op *op, int rc)
+{
+	sq_op_fail(op, sq_err_kind(rc), store_op_name(op->type), s->emsg);
+	if (sqlite3_get_autocommit(s->db)) {
+		/* SQLite rolled the whole transaction back (I/O error, disk full). */
+		s->in_tx = 0;
+		sq_batch_failed(s, rc, "transaction rolled back");
+		return;
+	}
+	if ((rc = sq_run(s, s->st[SQ_ROLLBACK_TO], NULL)) != SQLITE_OK ||
+	    (rc = sq_run(s, s->st[SQ_RELEASE], NULL)) != SQLITE_OK) {
+		sq_rollback(s);
+		sq_batch_failed(s, rc, "rollback");
+	}
+}
+
+typedef int (*sq_op_fn)(struct sq_store *, struct store_op *, struct sq_op_ctx *);
+
+static const sq_op_fn sq_op_fns[STORE_OP_TYPES] = {
+	[STORE_OP_BEGIN] = sq_op_begin,
+	[STORE_OP_BROWSE] = sq_op_browse,
+	[STORE_OP_CART] = sq_op_cart,
+	[STORE_OP_COUPONS] = sq_op_coupons,
+	[STORE_OP_CHECKOUT] = sq_op_checkout,
+	[STORE_OP_ABANDON] = sq_op_abandon,
+};
+
+static void
+sq_execute(struct sq_store *s, struct store_op *op)
+{
+	struct sq_op_ctx x;
+	const char *bad;
+	int rc;
+
+	if ((bad = sq_op_invalid(op)) != NULL) {
+		sq_op_fail(op, STORE_ERR_QUERY, "invalid operation", bad);
+		return;
+	}
+	memset(&x, 0, sizeof(x));
+	store_session_key(x.session_key, sizeof(x.session_key), op);
+	store_time_iso(x.now, sizeof(x.now), op->sim_time);
+	x.user = (sqlite3_int64)op->agent + 1;
+	if (!s->in_tx) {
+		if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK) {
+			sq_op_fail(op, sq_err_kind(rc), store_op_name(op->type), s->emsg);
+			return;
+		}
+		s->in_tx = 1;
+	}
+	s->batch++;
+	rc = sq_run(s, s->st[SQ_SAVEPOINT], NULL);
+	if (rc == SQLITE_OK)
+		rc = sq_op_fns[op->type](s, op, &x);
+	if (rc == SQLITE_OK)
+		rc = sq_events(s, op, &x);
+	if (rc == SQLITE_OK)
+		rc = sq_run(s, s->st[SQ_RELEASE], NULL);
+	if (rc != SQLITE_OK)
+		sq_op_undo(s, op, rc);
+	else if (s->batch >= SQ_BATCH_MAX)
+		sq_batch_commit(s);
+}
+
+static void
+sq_submit(struct store *st, struct store_op *op)
+{
+	struct sq_store *s = st->priv;
+
+	op->err = STORE_OK;
+	op->errmsg[0] = '\0';
+	op->result_count = 0;
+	if (sq_q_reserve(s) == -1) {
+		/* Nowhere to park the completion: the one case completed inside submit. */
+		sq_op_fail(op, STORE_ERR_NOMEM, store_op_name(op->type),
+		    "out of memory queueing a completion");
+		if (op->cb != NULL)
+			op->cb(op, op->arg);
+		return;
+	}
+	/* Queued first, so that a failed commit reaches this operation too. */
+	sq_q_push(s)->op = op;
+	if (s->closed)
+		sq_op_fail(op, STORE_ERR_CLOSED, store_op_name(op->type), "store closed");
+	else
+		sq_execute(s, op);
+}
+
+/* ---- set-up: catalogue and users ---- */
+
+static int
+sq_meta_matches(struct sq_store *s, const char *key, const char *want, int *match)
+{
+	sqlite3_stmt *st = s->st[SQ_META_GET];
+	const unsigned char *v;
+	int rc;
+
+	if ((rc = sq_bind_failed(s, sq_text(st, 1, key))) != SQLITE_OK)
+		return rc;
+	s->queries++;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		v = sqlite3_column_text(st, 0);
+		*match &= v != NULL && strcmp((const char *)v, want) == 0;
+		rc = SQLITE_DONE;
+	} else {
+		*match = 0;
+	}
+	if (rc != SQLITE_DONE)
+		sq_note_error(s, rc);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int
+sq_meta_set(struct sq_store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st = s->st[SQ_META_SET];
+	int rc;
+
+	rc = sq_text(st, 1, key);
+	rc |= sq_text(st, 2, value);
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK)
+		return rc;
+	return sq_run(s, st, NULL);
+}
+
+#define SQ_NMETA 6
+
+/* The signature of a catalogue: the generator's version, its seed and its sizes. */
+static void
+sq_catalog_signature(const struct catalog *c, char val[SQ_NMETA][32], const char *key[SQ_NMETA])
+{
+	static const char *const keys[SQ_NMETA] = {
+		"catalog_version", "catalog_seed", "catalog_sim_start", "catalog_stores",
+		"catalog_products", "catalog_coupons",
+	};
+	int i;
+
+	for (i = 0; i < SQ_NMETA; i++)
+		key[i] = keys[i];
+	snprintf(val[0], 32, "%d", CATALOG_VERSION);
+	snprintf(val[1], 32, "%llu", (unsigned long long)c->seed);
+	snprintf(val[2], 32, "%lld", (long long)c->sim_start);
+	snprintf(val[3], 32, "%lu", (unsigned long)c->nstores);
+	snprintf(val[4], 32, "%lu", (unsigned long)c->nproducts);
+	snprintf(val[5], 32, "%lu", (unsigned long)c->ncoupons);
+}
+
+static int
+sq_exec_int(struct sq_store *s, const char *sql, sqlite3_int64 v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK) {
+		sq_note_error(s, rc);
+		return rc;
+	}
+	if ((rc = sq_bind_failed(s, sqlite3_bind_int64(st, 1, v))) == SQLITE_OK)
+		rc = sq_run(s, st, NULL);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+sq_write_stores_products(struct sq_store *s, const struct catalog *c)
+{
+	sqlite3_stmt *st = s->st[SQ_STORE_UPSERT];
+	char name[32];
+	uint32_t i;
+	int rc = SQLITE_OK;
+
+	for (i = 1; i <= c->nstores && rc == SQLITE_OK; i++) {
+		catalog_store_name(name, sizeof(name), i);
+		rc = sqlite3_bind_int64(st, 1, i);
+		rc |= sq_text(st, 2, name);
+		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
+			rc = sq_run(s, st, NULL);
+	}
+	st = s->st[SQ_PRODUCT_UPSERT];
+	for (i = 0; i < c->nproducts && rc == SQLITE_OK; i++) {
+		const struct product *p = &c->products[i];
+
+		rc = sqlite3_bind_int64(st, 1, p->id);
+		rc |= sqlite3_bind_int(st, 2, p->store_id);
+		rc |= sq_text(st, 3, catalog_category_names[p->category % CATALOG_CATEGORIES]);
+		rc |= sqlite3_bind_text(st, 4, p->name, (int)strnlen(p->name, sizeof(p->name)),
+		    SQLITE_TRANSIENT);
+		rc |= sqlite3_bind_int64(st, 5, p->price_cents);
+		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
+			rc = sq_run(s, st, NULL);
+	}
+	return rc;
+}
+
+static int
+sq_write_coupons(struct sq_store *s, const struct catalog *c)
+{
+	sqlite3_stmt *st = s->st[SQ_COUPON_UPSERT];
+	char code[32], from[32], to[32];
+	uint32_t i;
+	int rc = SQLITE_OK;
+
+	for (i = 0; i < c->ncoupons && rc == SQLITE_OK; i++) {
+		const struct coupon *cp = &c->coupons[i];
+
+		catalog_coupon_code(code, sizeof(code), cp);
+		store_time_iso(from, sizeof(from), cp->valid_from);
+		store_time_iso(to, sizeof(to), cp->valid_to);
+		rc = sqlite3_bind_int64(st, 1, cp->id);
+		rc |= cp->store_id ? sqlite3_bind_int(st, 2, cp->store_id) :
+		    sqlite3_bind_null(st, 2);
+		rc |= sq_text(st, 3, code);
+		rc |= sqlite3_bind_int(st, 4, cp->pct_off);
+		rc |= sqlite3_bind_int64(st, 5, cp->min_spend_cents);
+		rc |= sq_text(st, 6, from);
+		rc |= sq_text(st, 7, to);
+		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
+			rc = sq_run(s, st, NULL);
+	}
+	return rc;
+}
+
+/* Writes the catalogue unless sim_meta says this very one is already there. */
+static int
+sq_write_catalog(struct sq_store *s, const struct catalog *c, int *rewrote)
+{
+	char val[SQ_NMETA][32];
+	const char *key[SQ_NMETA];
+	int i, match = 1, rc = SQLITE_OK;
+
+	sq_catalog_signature(c, val, key);
+	for (i = 0; i < SQ_NMETA && rc == SQLITE_OK; i++)
+		rc = sq_meta_matches(s, key[i], val[i], &match);
+	if (rc != SQLITE_OK || match)
+		return rc;
+	*rewrote = 1;
+	/*
+	 * Rows of a previous, different catalogue go: products and stores past
+	 * the new counts (stores once no product points at them), unredeemed
+	 * wallet entries (rewritten with the users), and coupons past the new
+	 * count that no order redeemed.  Redeemed coupons stay, as history.
+	 */
+	if ((rc = sq_exec_int(s, "DELETE FROM products WHERE id > ?1", c->nproducts)) ||
+	    (rc = sq_write_stores_products(s, c)) ||
+	    (rc = sq_exec_int(s, "DELETE FROM stores WHERE id > ?1", c->nstores)) ||
+	    (rc = sq_exec(s, "DELETE FROM user_coupons WHERE redeemed_at IS NULL")) ||
+	    (rc = sq_write_coupons(s, c)) ||
+	    (rc = sq_exec_int(s, "DELETE FROM coupons WHERE id > ?1 AND NOT EXISTS (SELECT 1"
+	        " FROM user_coupons uc WHERE uc.coupon_id = coupons.id)", c->ncoupons)))
+		return rc;
+	for (i = 0; i < SQ_NMETA && rc == SQLITE_OK; i++)
+		rc = sq_meta_set(s, key[i], val[i]);
+	return rc;
+}
+
+static int
+sq_write_wallet(struct sq_store *s, const struct catalog *c, uint32_t agent)
+{
+	sqlite3_stmt *st = s->st[SQ_WALLET_INSERT];
+	uint32_t w[CATALOG_WALLET];
+	int i, rc = SQLITE_OK;
+
+	catalog_wallet(c, agent, w);
+	for (i = 0; i < CATALOG_WALLET && rc == SQLITE_OK; i++) {
+		if (w[i] == 0)
+			continue;
+		rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)agent + 1);
+		rc |= sqlite3_bind_int64(st, 2, w[i]);
+		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
+			rc = sq_run(s, st, NULL);
+	}
+	return rc;
+}
+
+static int
+sq_write_user(struct sq_store *s, const struct store_setup *su, uint32_t agent,
+    const char *created)
+{
+	sqlite3_stmt *st = s->st[SQ_USER_UPSERT];
+	const struct persona *p = &su->personas[agent];
+	char id[STORE_AGENT_ID_MAX];
+	long n;
+	int rc;
+
+	if ((n = store_persona_json(p, &s->buf, &s->buflen)) < 0) {
+		snprintf(s->emsg, sizeof(s->emsg), "out of memory serialising persona %lu",
+		    (unsigned long)agent + 1);
+		return SQLITE_NOMEM;
+	}
+	store_agent_id(id, sizeof(id), agent);
+	rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)agent + 1);
+	rc |= sq_text(st, 2, id);
+	rc |= sqlite3_bind_text(st, 3, p->name, (int)strnlen(p->name, sizeof(p->name)),
+	    SQLITE_TRANSIENT);
+	rc |= sqlite3_bind_text(st, 4, s->buf, (int)n, SQLITE_TRANSIENT);
+	rc |= sq_text(st, 5, created);
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK || (rc = sq_run(s, st, NULL)) != SQLITE_OK)
+		return rc;
+	return sq_write_wallet(s, su->catalog, agent);
+}
+
+/*
+ * What the users rows were last written from: the personas, byte for byte.
+ * Stray padding or bytes past a name's NUL can only make two equal sets
+ * look different, which costs a rewrite, never a stale row.
+ */
+static void
+sq_users_signature(const struct store_setup *su, char *buf, size_t len)
+{
+	const unsigned char *b = (const unsigned char *)su->personas;
+	size_t i, n = (size_t)su->nagents * sizeof(*su->personas);
+	uint64_t h = UINT64_C(14695981039346656037), w;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * UINT64_C(1099511628211);
+		h ^= h >> 29;
+	}
+	for (; i < n; i++)
+		h = (h ^ b[i]) * UINT64_C(1099511628211);
+	snprintf(buf, len, "v%d:%lu:%016llx", SQ_USERS_FORMAT, (unsigned long)su->nagents,
+	    (unsigned long long)h);
+}
+
+/*
+ * One transaction: the catalogue if it changed, then every user and wallet
+ * unless neither the personas nor the catalogue changed since the last run
+ * (a resume of 100,000 agents then costs nothing).
+ */
+static int
+sq_setup(struct sq_store *s, const struct store_setup *su)
+{
+	char created[32], sig[64];
+	uint32_t a;
+	int rewrote = 0, match = 1, rc;
+
+	store_time_iso(created, sizeof(created), su->catalog->sim_start);
+	sq_users_signature(su, sig, sizeof(sig));
+	if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK)
+		return rc;
+	rc = sq_write_catalog(s, su->catalog, &rewrote);
+	if (rc == SQLITE_OK && !rewrote)
+		rc = sq_meta_matches(s, "users_signature", sig, &match);
+	if (rc == SQLITE_OK && (rewrote || !match)) {
+		for (a = 0; a < su->nagents && rc == SQLITE_OK; a++)
+			rc = sq_write_user(s, su, a, created);
+		if (rc == SQLITE_OK)
+			rc = sq_meta_set(s, "users_signature", sig);
+	}
+	return sq_tx_end(s, rc);
+}
+
+static void
+sq_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, void *arg)
+{
+	struct sq_store *s = st->priv;
+	char msg[SQ_DONE_MSG_MAX];
+	enum store_err err = STORE_OK;
+	int rc;
+
+	msg[0] = '\0';
+	sq_batch_commit(s);
+	if (s->closed) {
+		err = STORE_ERR_CLOSED;
+		snprintf(msg, sizeof(msg), "sqlite: prepare: store closed");
+	} else if (su == NULL || su->catalog == NULL || (su->nagents > 0 && su->personas == NULL)) {
+		err = STORE_ERR_QUERY;
+		snprintf(msg, sizeof(msg), "sqlite: prepare: no catalogue or no personas");
+	} else if ((rc = sq_setup(s, su)) != SQLITE_OK) {
+		err = sq_err_kind(rc);
+		snprintf(msg, sizeof(msg), "sqlite: prepare: %s", s->emsg);
+	}
+	sq_done_later(s, cb, arg, err, msg);
+}
+
+/* ---- flush, stats ---- */
+
+static void
+sq_flush(struct store *st, store_done_cb cb, void *arg)
+{
+	struct sq_store *s = st->priv;
+	char msg[SQ_DONE_MSG_MAX];
+	enum store_err err = STORE_OK;
+	int rc;
+
+	msg[0] = '\0';
+	sq_batch_commit(s);
+	if (s->closed) {
+		err = STORE_ERR_CLOSED;
+		snprintf(msg, sizeof(msg), "sqlite: flush: store closed");
+	} else if ((rc = sq_run(s, s->st[SQ_CHECKPOINT], NULL)) != SQLITE_OK) {
+		err = sq_err_kind(rc);
+		snprintf(msg, sizeof(msg), "sqlite: flush: %s", s->emsg);
+	}
+	sq_done_later(s, cb, arg, err, msg);
+}
+
+static void
+sq_stats(struct store *st, struct store_stats *out)
+{
+	struct sq_store *s = st->priv;
+
+	memset(out, 0, sizeof(*out));
+	out->driver = "sqlite";
+	/* One connection: active while a batch's transaction is open. */
+	out->connections_active = s->in_tx;
+	out->connections_idle = s->db != NULL && !s->in_tx;
+	out->max = 1;
+	out->opened = 1;
+	out->closed = s->db == NULL;
+	out->queries = s->queries;
+}
+
+const struct store_driver store_sqlite_driver = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.prepare = sq_prepare,
+	.submit = sq_submit,
+	.flush = sq_flush,
+	.stats = sq_stats,
+};

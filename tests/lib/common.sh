@@ -1,0 +1,227 @@
+# common.sh - helpers for the integration tests (tests/integration/*.sh).  POSIX sh.
+#
+# Source it, then:
+#	t_setup				# $T, $DATA, $T/simd.conf, cleanup on exit
+#	t_conf "agents = 10"		# more config lines (optional)
+#	t_start_simd [ARGS...]		# "$SIMD" -f -c $T/simd.conf ARGS, waits for the socket
+#	out=$(t_ctl status) || t_fail "status failed"
+#	t_expect_match "$out" 'state: *idle' "status before start"
+#	t_stop_simd			# SIGTERM; returns simd's exit status
+#
+# $SIMD and $SIMCTL default to the binaries at the top of the tree.  SIMD_VALGRIND=1
+# runs simd under valgrind (errors and definite leaks make it exit 99).  SIMD_KEEP=1
+# keeps $T after the test.  Every helper is safe under "set -eu"; t_fail only ends the
+# test when it is not called inside $(...) or a subshell.
+
+# The repository root: the runner may set TOP; otherwise look upwards from the test.
+if [ -z "${TOP:-}" ]; then
+	_t_d=$(cd "$(dirname "$0")" && pwd)
+	while [ "$_t_d" != / ] && [ ! -f "$_t_d/tests/lib/common.sh" ]; do
+		_t_d=$(dirname "$_t_d")
+	done
+	if [ ! -f "$_t_d/tests/lib/common.sh" ]; then
+		echo "common.sh: cannot find the repository root above $0; set TOP" >&2
+		exit 1
+	fi
+	TOP=$_t_d
+fi
+SIMD=${SIMD:-$TOP/simd}
+SIMCTL=${SIMCTL:-$TOP/simctl}
+export TOP SIMD SIMCTL
+
+# A test sees only the configuration it writes: drop what the caller's environment
+# would otherwise feed simd (see the env column of lib/config.c).
+unset DATABASE_URL SIMD_DATA_DIR SIMD_LOG_LEVEL
+for _t_v in $(env | sed -n 's/^\(SIMULATION_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	unset "$_t_v"
+done
+
+T=
+DATA=
+SIMD_PID=
+
+t_fail() {
+	echo "FAIL: $*" >&2
+	if [ -n "$T" ] && [ -s "$T/simd.log" ]; then
+		echo "--- last lines of $T/simd.log ---" >&2
+		tail -n 40 "$T/simd.log" >&2
+		echo "---" >&2
+	fi
+	exit 1
+}
+
+t_expect_eq() {
+	[ "$1" = "$2" ] || t_fail "$3: expected '$2', got '$1'"
+}
+
+t_expect_match() {
+	printf '%s\n' "$1" | grep -Eq -- "$2" || t_fail "$3: '$1' does not match /$2/"
+}
+
+t_ctl() {
+	"$SIMCTL" -s "$SIMD_SOCKET" "$@"
+}
+
+# Append configuration lines to $T/simd.conf.
+t_conf() {
+	printf '%s\n' "$@" >>"$T/simd.conf"
+}
+
+t_setup() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/simd-test.XXXXXX") || t_fail "mktemp -d failed"
+	DATA=$T/data
+	SIMD_SOCKET=$T/simd.sock
+	export T DATA SIMD_SOCKET
+	mkdir "$DATA"
+	printf 'data_dir = %s\nsocket = %s\n' "$DATA" "$SIMD_SOCKET" >"$T/simd.conf"
+	trap _t_cleanup EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# Grace periods: valgrind makes start-up and the exit-time leak check slow.
+_t_valgrind() {
+	[ "${SIMD_VALGRIND:-0}" = 1 ]
+}
+
+# Wait for background child $1 for at most $2 seconds, then SIGKILL it.
+# Sets _t_rc to its exit status and _t_killed to 1 when it had to be killed.
+_t_wait_pid() {
+	_t_pid=$1
+	_t_n=$(($2 * 20))
+	# The watchdog sleeps in short steps so that nothing outlives it for long, and
+	# keeps no descriptor of the test's (a runner reading our output would wait).
+	(
+		_i=0
+		while [ "$_i" -lt "$_t_n" ]; do
+			kill -0 "$_t_pid" 2>/dev/null || exit 0
+			sleep 0.05
+			_i=$((_i + 1))
+		done
+		kill -KILL "$_t_pid" 2>/dev/null && echo killed >"$T/.killed"
+	) </dev/null >/dev/null 2>&1 &
+	_t_wd=$!
+	_t_rc=0
+	wait "$_t_pid" || _t_rc=$?
+	kill "$_t_wd" 2>/dev/null || true
+	wait "$_t_wd" 2>/dev/null || true
+	_t_killed=0
+	if [ -e "$T/.killed" ]; then
+		_t_killed=1
+		rm -f "$T/.killed"
+	fi
+}
+
+t_start_simd() {
+	[ -n "$T" ] || t_fail "t_start_simd before t_setup"
+	[ -z "$SIMD_PID" ] || t_fail "t_start_simd: simd already running (pid $SIMD_PID)"
+	[ -x "$SIMD" ] || t_fail "simd binary not found: $SIMD (build it with make)"
+	# Keep the logs of earlier starts in this test: simd.log.1, simd.log.2, ...
+	if [ -s "$T/simd.log" ]; then
+		_t_n=1
+		while [ -e "$T/simd.log.$_t_n" ]; do
+			_t_n=$((_t_n + 1))
+		done
+		mv "$T/simd.log" "$T/simd.log.$_t_n"
+	fi
+	_t_limit=10
+	if _t_valgrind; then
+		command -v valgrind >/dev/null 2>&1 || t_fail "SIMD_VALGRIND=1 but no valgrind"
+		_t_limit=60
+		valgrind --error-exitcode=99 --leak-check=full \
+		    --errors-for-leak-kinds=definite --track-fds=no -q \
+		    "$SIMD" -f -c "$T/simd.conf" "$@" </dev/null >"$T/simd.log" 2>&1 &
+	else
+		"$SIMD" -f -c "$T/simd.conf" "$@" </dev/null >"$T/simd.log" 2>&1 &
+	fi
+	SIMD_PID=$!
+	_t_wait_ready "$_t_limit"
+}
+
+# Ready means the socket exists and a client gets an answer; simctl exits 3 while it
+# cannot reach the daemon (the socket is not there yet, is stale from a killed
+# daemon, or is bound but not yet listening).  Any other status means simd answered.
+# One ping, bounded in time where timeout(1) exists, in case simd accepts but never answers.
+_t_ping() {
+	if command -v timeout >/dev/null 2>&1; then
+		timeout 10 "$SIMCTL" -s "$SIMD_SOCKET" ping >/dev/null 2>&1
+	else
+		"$SIMCTL" -s "$SIMD_SOCKET" ping >/dev/null 2>&1
+	fi
+}
+
+_t_wait_ready() {
+	_t_i=0
+	_t_n=$(($1 * 20))
+	while [ "$_t_i" -lt "$_t_n" ]; do
+		if ! kill -0 "$SIMD_PID" 2>/dev/null; then
+			_t_rc=0
+			wait "$SIMD_PID" || _t_rc=$?
+			SIMD_PID=
+			t_fail "simd exited with status $_t_rc before its socket was ready"
+		fi
+		if [ -S "$SIMD_SOCKET" ]; then
+			_t_rc=0
+			_t_ping || _t_rc=$?
+			[ "$_t_rc" -eq 3 ] || [ "$_t_rc" -eq 124 ] || return 0
+		fi
+		sleep 0.05
+		_t_i=$((_t_i + 1))
+	done
+	t_fail "simd did not answer on $SIMD_SOCKET within $1 s"
+}
+
+# SIGTERM simd and wait for it (15 s, 60 s under valgrind, then SIGKILL).
+# Returns simd's exit status (99: valgrind found errors; 137: it had to be killed).
+t_stop_simd() {
+	[ -n "$SIMD_PID" ] || t_fail "t_stop_simd: simd is not running"
+	_t_limit=15
+	_t_valgrind && _t_limit=60
+	kill -TERM "$SIMD_PID" 2>/dev/null || true
+	_t_wait_pid "$SIMD_PID" "$_t_limit"
+	SIMD_PID=
+	if [ "$_t_killed" = 1 ]; then
+		echo "t_stop_simd: simd did not exit within $_t_limit s of SIGTERM; killed" >&2
+	fi
+	return "$_t_rc"
+}
+
+_t_cleanup() {
+	_t_status=$?
+	trap - EXIT HUP INT TERM
+	if [ -n "$SIMD_PID" ]; then
+		kill -TERM "$SIMD_PID" 2>/dev/null || true
+		if _t_valgrind; then
+			_t_wait_pid "$SIMD_PID" 30
+		else
+			_t_wait_pid "$SIMD_PID" 5
+		fi
+		SIMD_PID=
+	fi
+	# A test that also sourced pg.sh gets its PostgreSQL server stopped here.
+	if [ -n "${PG_DIR:-}" ] && command -v pg_stop >/dev/null 2>&1; then
+		pg_stop || true
+	fi
+	if [ -n "$T" ]; then
+		if [ "${SIMD_KEEP:-0}" = 1 ]; then
+			echo "common.sh: kept $T" >&2
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit "$_t_status"
+}
+
+# The determinism digest (docs/schema.md): orders and events of the sqlite shop db $1.
+t_digest() {
+	sqlite3 "$1" "SELECT o.idem_key, u.agent_id, o.total_cents FROM orders o
+	    JOIN users u ON u.id = o.user_id ORDER BY o.idem_key;
+	    SELECT event_key, event_type FROM shopping_session_events ORDER BY event_key;" |
+	    sha256sum | cut -d' ' -f1
+}
+
+# Value of a numeric field ("counts.orders") in `simctl --json status`.
+t_status_field() {
+	t_ctl --json status | tr -d ' \n' | sed -n "s/.*\"$1\":\([-0-9.]*\).*/\1/p"
+}

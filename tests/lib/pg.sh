@@ -1,0 +1,245 @@
+# pg.sh - a private PostgreSQL server for the tests.  POSIX sh.
+#
+# Source it, then:
+#	pg_start		# initdb + start; exports PGHOST PGPORT PGUSER PGDATABASE PG_URL
+#	pg_psql -c 'select count(*) from orders'	# -At output, stops on errors
+#	pg_set_password PW	# TCP clients must now give PW (scram-sha-256)
+#	pg_restart [SECS]	# fast stop, optional pause, start again on the same port
+#	pg_stop			# immediate stop, removes the directory
+#
+# PostgreSQL refuses to run as root, so as root the server runs as the system user
+# "simdtest" (created with useradd when missing; "nobody" if that fails).  The server
+# listens on 127.0.0.1 only, on a free port in 20000-29999, and on a unix socket inside
+# its own directory ($PG_DIR).  Every function returns non-zero with a message on
+# stderr when it fails.  The caller must make sure pg_stop runs on exit; the EXIT trap
+# of common.sh's t_setup does that.  PG_BINDIR may name the directory of initdb.
+
+PG_DIR=
+PG_BINDIR=${PG_BINDIR:-}
+PG_LOG=
+_PG_USER=
+
+_pg_err() {
+	echo "pg.sh: $*" >&2
+	return 1
+}
+
+# The newest /usr/lib/postgresql/N/bin holding a server (Debian), else pg_config's.
+_pg_find_bindir() {
+	if [ -n "$PG_BINDIR" ]; then
+		[ -x "$PG_BINDIR/initdb" ] && return 0
+		_pg_err "PG_BINDIR=$PG_BINDIR has no initdb"
+		return 1
+	fi
+	_pg_best=-1
+	for _pg_d in /usr/lib/postgresql/*/bin; do
+		_pg_v=${_pg_d#/usr/lib/postgresql/}
+		_pg_v=${_pg_v%/bin}
+		case $_pg_v in
+		'' | *[!0-9]*) continue ;;
+		esac
+		if [ ! -x "$_pg_d/initdb" ] || [ ! -x "$_pg_d/pg_ctl" ] ||
+		    [ ! -x "$_pg_d/postgres" ]; then
+			continue
+		fi
+		if [ "$_pg_v" -gt "$_pg_best" ]; then
+			_pg_best=$_pg_v
+			PG_BINDIR=$_pg_d
+		fi
+	done
+	if [ -z "$PG_BINDIR" ] && command -v pg_config >/dev/null 2>&1; then
+		_pg_d=$(pg_config --bindir 2>/dev/null || true)
+		[ -n "$_pg_d" ] && [ -x "$_pg_d/initdb" ] && PG_BINDIR=$_pg_d
+	fi
+	if [ -z "$PG_BINDIR" ]; then
+		_pg_err "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found in" \
+		    "/usr/lib/postgresql/*/bin nor by pg_config; install them" \
+		    "(sh packaging/deps.sh) or set PG_BINDIR"
+		return 1
+	fi
+}
+
+# As root, pick the unprivileged user the server runs as.
+_pg_pick_user() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	if ! id simdtest >/dev/null 2>&1 && command -v useradd >/dev/null 2>&1; then
+		# Another test may create it at the same moment: check again below.
+		useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin simdtest >/dev/null 2>&1 || true
+	fi
+	if id simdtest >/dev/null 2>&1; then
+		_PG_USER=simdtest
+	elif id nobody >/dev/null 2>&1; then
+		_PG_USER=nobody
+	else
+		_pg_err "running as root, and neither user simdtest nor nobody exists"
+		return 1
+	fi
+	if ! command -v setpriv >/dev/null 2>&1 && ! command -v runuser >/dev/null 2>&1; then
+		_pg_err "running as root needs setpriv or runuser (util-linux) to drop privileges"
+		return 1
+	fi
+}
+
+# Run a command as the server's user (as ourselves when not root), in $PG_DIR so that
+# the current directory is one the user can reach.
+_pg_as() {
+	if [ -z "$_PG_USER" ]; then
+		(cd "$PG_DIR" && "$@")
+	elif command -v setpriv >/dev/null 2>&1; then
+		(cd "$PG_DIR" && setpriv --reuid="$(id -u "$_PG_USER")" \
+		    --regid="$(id -g "$_PG_USER")" --clear-groups -- "$@")
+	else
+		(cd "$PG_DIR" && runuser -u "$_PG_USER" -- "$@")
+	fi
+}
+
+# psql as the superuser over the unix socket, which stays "trust" whatever
+# pg_set_password does to TCP connections.
+_pg_admin() {
+	"$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR/sock" -p "$PGPORT" \
+	    -U postgres "$@"
+}
+
+# psql on the test database: unaligned, tuples only, stops at the first error.
+pg_psql() {
+	_pg_admin -At -d simtest "$@"
+}
+
+_pg_ready() {
+	_pg_i=0
+	while [ "$_pg_i" -lt 300 ]; do
+		"$PG_BINDIR/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" -t 1 && return 0
+		sleep 0.1
+		_pg_i=$((_pg_i + 1))
+	done
+	_pg_err "server on port $PGPORT not ready after 30 s; log $PG_LOG:"
+	tail -n 30 "$PG_LOG" >&2
+	return 1
+}
+
+# Start the server on $PGPORT; non-zero when it did not come up.
+_pg_ctl_start() {
+	_pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -l "$PG_LOG" -w -t 30 \
+	    -o "-p $PGPORT" start >/dev/null 2>&1
+}
+
+_pg_configure() {
+	cat >>"$PG_DIR/data/postgresql.conf" <<EOF
+
+# pg.sh: a throwaway server for tests
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PG_DIR/sock'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 200
+shared_buffers = 32MB
+EOF
+}
+
+# Try ports from 20000 + $$ % 10000 on until one is free.
+_pg_start_on_free_port() {
+	_pg_try=0
+	while [ "$_pg_try" -lt 20 ]; do
+		PGPORT=$((20000 + ($$ + _pg_try * 397) % 10000))
+		_pg_ctl_start && return 0
+		if ! grep -q 'could not bind\|could not create any TCP/IP' "$PG_LOG"; then
+			_pg_err "postgres did not start; log $PG_LOG:"
+			tail -n 30 "$PG_LOG" >&2
+			return 1
+		fi
+		_pg_try=$((_pg_try + 1))
+	done
+	_pg_err "no free port found for postgres; log $PG_LOG:"
+	tail -n 30 "$PG_LOG" >&2
+	return 1
+}
+
+pg_start() {
+	[ -z "$PG_DIR" ] || { _pg_err "pg_start: already started in $PG_DIR"; return 1; }
+	_pg_find_bindir || return 1
+	# Settings of the caller's that would change how our clients connect.
+	unset PGSERVICE PGSSLMODE PGOPTIONS PGPASSWORD
+	_pg_pick_user || return 1
+	# /tmp is world-traversable (1777), so the server's user reaches the directory.
+	if [ -n "$_PG_USER" ]; then
+		PG_DIR=$(mktemp -d /tmp/simd-pg.XXXXXX) || return 1
+		chown "$_PG_USER" "$PG_DIR" || return 1
+		_pg_as test -w "$PG_DIR" ||
+		    { _pg_err "user $_PG_USER cannot write $PG_DIR"; return 1; }
+	else
+		PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/simd-pg.XXXXXX") || return 1
+	fi
+	PG_LOG=$PG_DIR/postgres.log
+	export PG_DIR PG_LOG PG_BINDIR
+	_pg_as mkdir "$PG_DIR/sock" || return 1
+	if ! _pg_as "$PG_BINDIR/initdb" -D "$PG_DIR/data" -A trust -U postgres --no-sync \
+	    -E UTF8 --no-locale >"$PG_DIR/initdb.log" 2>&1; then
+		_pg_err "initdb failed:"
+		cat "$PG_DIR/initdb.log" >&2
+		return 1
+	fi
+	_pg_configure || return 1
+	_pg_start_on_free_port || return 1
+	export PGPORT
+	_pg_ready || return 1
+	_pg_admin -d postgres -c 'CREATE DATABASE simtest' || return 1
+	PGHOST=127.0.0.1
+	PGUSER=postgres
+	PGDATABASE=simtest
+	PG_URL=postgresql://postgres@127.0.0.1:$PGPORT/simtest
+	export PGHOST PGUSER PGDATABASE PG_URL
+	# The server's own client tools (pgbench, psql) come first.
+	PATH=$PG_BINDIR:$PATH
+	export PATH
+}
+
+# Give role postgres the password $1 and require it (scram-sha-256) over TCP.
+pg_set_password() {
+	[ -n "$PG_DIR" ] || { _pg_err "pg_set_password: server not started"; return 1; }
+	_pg_pw=$(printf '%s' "$1" | sed "s/'/''/g")
+	_pg_admin -d postgres -c "SET password_encryption = 'scram-sha-256'" \
+	    -c "ALTER ROLE postgres PASSWORD '$_pg_pw'" || return 1
+	cat >"$PG_DIR/data/pg_hba.conf" <<EOF
+local	all	all			trust
+host	all	all	127.0.0.1/32	scram-sha-256
+host	all	all	::1/128		scram-sha-256
+EOF
+	_pg_admin -d postgres -At -c 'SELECT pg_reload_conf()' >/dev/null || return 1
+	PG_PASSWORD=$1
+	export PG_PASSWORD
+}
+
+# Stop (fast), wait $1 seconds (default 0), start again on the same port and directory.
+pg_restart() {
+	[ -n "$PG_DIR" ] || { _pg_err "pg_restart: server not started"; return 1; }
+	_pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null ||
+	    { _pg_err "pg_ctl stop failed"; return 1; }
+	[ "${1:-0}" = 0 ] || sleep "$1"
+	if ! _pg_ctl_start; then
+		_pg_err "restart on port $PGPORT failed; log $PG_LOG:"
+		tail -n 30 "$PG_LOG" >&2
+		return 1
+	fi
+	_pg_ready
+}
+
+# Stop (immediate) and remove everything; safe to call twice or after a failed start.
+pg_stop() {
+	[ -n "$PG_DIR" ] || return 0
+	if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+		_pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m immediate -w -t 30 stop \
+		    >/dev/null 2>&1 || true
+	fi
+	# Should pg_ctl have failed, do not leave a server behind.
+	if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+		_pg_pid=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+		case $_pg_pid in
+		'' | *[!0-9]*) ;;
+		*) kill -KILL "$_pg_pid" 2>/dev/null || true ;;
+		esac
+	fi
+	rm -rf "$PG_DIR"
+	PG_DIR=
+}

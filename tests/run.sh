@@ -1,0 +1,59 @@
+#!/bin/sh
+# run.sh - runs the unit test binaries given as arguments, then every
+# tests/integration/*.sh, and ends with "N passed, M failed" (exit 1 on any
+# failure).  A test that exits 77 is counted as skipped.
+#   SIMD_TESTS="name ..."   run only the integration tests whose file names match
+#   SIMD_UNIT_ONLY=1        skip the integration tests
+#   SIMD_VALGRIND=1         run simd under valgrind in the integration tests
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+export TOP
+pass=0 fail=0 skip=0 failed=""
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/simd-check.XXXXXX")
+
+run_one() {	# name command...
+	name=$1
+	shift
+	start=$(date +%s)
+	"$@" >"$logdir/out" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	case $rc in
+	0) pass=$((pass + 1)); echo "ok    $name (${secs}s)" ;;
+	77) skip=$((skip + 1)); echo "skip  $name: $(tail -n 1 "$logdir/out")" ;;
+	*) fail=$((fail + 1)); failed="$failed $name"
+	   echo "FAIL  $name (exit $rc, ${secs}s)"; sed 's/^/    | /' "$logdir/out" | tail -n 60 ;;
+	esac
+}
+
+# One PostgreSQL server for every test that wants one (tests that restart a
+# server start their own).
+. "$TOP/tests/lib/pg.sh"
+if [ -z "${PG_URL:-}" ] && [ -z "${SIMD_NO_PG:-}" ]; then
+	if pg_start >"$logdir/pg" 2>&1; then
+		trap 'pg_stop >/dev/null 2>&1; rm -rf "$logdir"' EXIT
+	else
+		echo "note: no PostgreSQL server for the tests:"; cat "$logdir/pg"
+		trap 'rm -rf "$logdir"' EXIT
+	fi
+else
+	trap 'rm -rf "$logdir"' EXIT
+fi
+export PG_URL
+
+for t in "$@"; do
+	run_one "unit/$(basename "$t")" "$t"
+done
+if [ -z "${SIMD_UNIT_ONLY:-}" ]; then
+	for t in "$TOP"/tests/integration/*.sh; do
+		[ -f "$t" ] || continue
+		n=$(basename "$t" .sh)
+		if [ -n "${SIMD_TESTS:-}" ]; then
+			case " $SIMD_TESTS " in *" $n "*) ;; *) continue ;; esac
+		fi
+		run_one "integration/$n" sh "$t"
+	done
+fi
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

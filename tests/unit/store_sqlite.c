@@ -1,0 +1,791 @@
+/* store_sqlite.c - tests for the store helpers and the embedded SQLite driver. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sqlite3.h>
+
+#include "sim/catalog.h"
+#include "sim/config.h"
+#include "sim/persona.h"
+#include "sim/store.h"
+#include "check.h"
+
+#define T0 INT64_C(1767571200)   /* 2026-01-05T00:00:00Z */
+#define NAGENTS 50
+#define SEED 11
+
+struct harness {
+	struct event_base *base;
+	struct store *store;
+	sqlite3 *db;            /* a second connection that reads what the store wrote */
+	int in_submit;          /* set around store_submit: a callback must never see it */
+	int done, cb_inside_submit;
+	int depth, max_depth, chained;
+	enum store_err done_err;
+	char done_msg[256];
+};
+
+/* ---- helpers ---- */
+
+static long long
+q_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bad test query %s: %s\n", sql, sqlite3_errmsg(db));
+		return -2;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -3 : sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+q_text_is(sqlite3 *db, const char *sql, const char *want)
+{
+	sqlite3_stmt *st;
+	int ok = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+		ok = strcmp((const char *)sqlite3_column_text(st, 0), want) == 0;
+	sqlite3_finalize(st);
+	return ok;
+}
+
+static void
+op_done(struct store_op *op, void *arg)
+{
+	struct harness *h = arg;
+
+	if (h->in_submit)
+		h->cb_inside_submit = 1;
+	h->done = 1;
+}
+
+static void
+setup_done(enum store_err err, const char *msg, void *arg)
+{
+	struct harness *h = arg;
+
+	if (h->in_submit)
+		h->cb_inside_submit = 1;
+	h->done = 1;
+	h->done_err = err;
+	snprintf(h->done_msg, sizeof(h->done_msg), "%s", msg ? msg : "");
+}
+
+static void
+wait_done(struct harness *h)
+{
+	int spins = 0;
+
+	while (!h->done && spins++ < 1000)
+		event_base_loop(h->base, EVLOOP_ONCE);
+}
+
+static void
+run_op(struct harness *h, struct store_op *op)
+{
+	op->cb = op_done;
+	op->arg = h;
+	h->done = 0;
+	h->in_submit = 1;
+	store_submit(h->store, op);
+	h->in_submit = 0;
+	CHECK(!h->done);        /* completed later, from the loop */
+	wait_done(h);
+	CHECK(h->done);
+	CHECK(!h->cb_inside_submit);
+	if (op->err != STORE_OK)
+		fprintf(stderr, "op %s: %s\n", store_op_name(op->type), op->errmsg);
+}
+
+static void
+new_op(struct store_op *op, enum store_op_type type, uint32_t agent, uint32_t cycle,
+    int64_t t)
+{
+	memset(op, 0, sizeof(*op));
+	op->type = type;
+	op->agent = agent;
+	op->cycle = cycle;
+	op->sim_time = t;
+	store_agent_id(op->agent_id, sizeof(op->agent_id), agent);
+}
+
+static void
+add_event(struct store_op *op, enum store_event_type type, uint8_t step, uint32_t id,
+    uint32_t value)
+{
+	struct store_event *ev = &op->events[op->nevents];
+
+	ev->type = (uint8_t)type;
+	ev->step = step;
+	ev->index = op->nevents;
+	ev->product_id = id;
+	ev->value = value;
+	op->nevents++;
+}
+
+static void
+add_item(struct store_op *op, const struct product *p, uint16_t quantity)
+{
+	struct store_item *it = &op->items[op->nitems++];
+
+	it->product_id = p->id;
+	it->store_id = p->store_id;
+	it->quantity = quantity;
+	it->price_cents = p->price_cents;
+}
+
+static struct sim_config *
+make_config(const char *dir)
+{
+	struct sim_config *cfg = config_new();
+	char err[256];
+
+	if (cfg == NULL || config_set(cfg, "data_dir", dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "config: %s\n", err);
+		exit(1);
+	}
+	return cfg;
+}
+
+/* ---- store.c helpers ---- */
+
+static void
+test_helpers(void)
+{
+	struct store_op op;
+	struct store_event ev = { 0 };
+	char buf[128];
+
+	store_agent_id(buf, sizeof(buf), 0);
+	CHECK(strcmp(buf, "agent_001") == 0);
+	store_agent_id(buf, sizeof(buf), 41);
+	CHECK(strcmp(buf, "agent_042") == 0);
+	store_agent_id(buf, sizeof(buf), 999);
+	CHECK(strcmp(buf, "agent_1000") == 0);
+	new_op(&op, STORE_OP_BEGIN, 0, 12, T0);
+	store_session_key(buf, sizeof(buf), &op);
+	CHECK(strcmp(buf, "agent_001:12") == 0);
+	store_order_key(buf, sizeof(buf), &op);
+	CHECK(strcmp(buf, "agent_001:12:order") == 0);
+	ev.step = 3;
+	ev.index = 0;
+	store_event_key(buf, sizeof(buf), &op, &ev);
+	CHECK(strcmp(buf, "agent_001:12:3:0") == 0);
+	op.agent_id[0] = '\0';  /* an unfilled agent_id falls back to the index */
+	op.agent = 6;
+	store_session_key(buf, sizeof(buf), &op);
+	CHECK(strcmp(buf, "agent_007:12") == 0);
+
+	ev.type = EV_VIEW, ev.product_id = 12, ev.value = 499;
+	store_event_payload(buf, sizeof(buf), &ev);
+	CHECK(strcmp(buf, "{\"product_id\":12,\"price_cents\":499}") == 0);
+	ev.type = EV_CART_ADD, ev.value = 2;
+	store_event_payload(buf, sizeof(buf), &ev);
+	CHECK(strcmp(buf, "{\"product_id\":12,\"quantity\":2}") == 0);
+	ev.type = EV_COUPONS_VIEWED;
+	store_event_payload(buf, sizeof(buf), &ev);
+	CHECK(strcmp(buf, "{\"eligible\":2}") == 0);
+	ev.type = EV_COUPON_APPLIED, ev.product_id = 7;
+	store_event_payload(buf, sizeof(buf), &ev);
+	CHECK(strcmp(buf, "{\"coupon_id\":7}") == 0);
+	ev.type = EV_CHECKOUT, ev.value = 1234;
+	store_event_payload(buf, sizeof(buf), &ev);
+	CHECK(strcmp(buf, "{\"total_cents\":1234}") == 0);
+	ev.type = EV_ABANDON, ev.value = 999;
+	store_event_payload(buf, sizeof(buf), &ev);
+	CHECK(strcmp(buf, "{\"cart_cents\":999}") == 0);
+	ev.type = EV_SESSION_START;
+	store_event_payload(buf, sizeof(buf), &ev);
+	CHECK(strcmp(buf, "{}") == 0);
+
+	store_time_iso(buf, sizeof(buf), T0 + 9 * 3600);
+	CHECK(strcmp(buf, "2026-01-05T09:00:00Z") == 0);
+	CHECK(strcmp(store_err_name(STORE_ERR_BUSY), "busy") == 0);
+	CHECK(strcmp(store_err_name(STORE_ERR_CLOSED), "closed") == 0);
+	CHECK(strcmp(store_op_name(STORE_OP_CHECKOUT), "checkout") == 0);
+	CHECK(strcmp(store_event_name(EV_COUPONS_VIEWED), "coupons_viewed") == 0);
+	CHECK(strcmp(store_event_name(EV_TYPES), "unknown") == 0);
+}
+
+/* ---- open, migrations, errors ---- */
+
+static void
+test_open_errors(const char *tmp, struct event_base *base)
+{
+	struct sim_config *cfg;
+	struct store *s;
+	char dir[256], path[256], err[512];
+	int fd;
+
+	/* A data dir under a regular file cannot exist, even for root. */
+	snprintf(path, sizeof(path), "%.200s/plainfile", tmp);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	snprintf(dir, sizeof(dir), "%.200s/sub", path);
+	cfg = make_config(dir);
+	err[0] = '\0';
+	s = store_open(base, cfg, err, sizeof(err));
+	CHECK(s == NULL);
+	CHECK(strstr(err, dir) != NULL && strstr(err, "shop.db") != NULL);
+	fprintf(stderr, "(expected) %s\n", err);
+	config_free(cfg);
+
+	/* Garbage where shop.db should be: a clear error, not a crash. */
+	snprintf(dir, sizeof(dir), "%.200s/corrupt", tmp);
+	CHECK(mkdir(dir, 0700) == 0);
+	snprintf(path, sizeof(path), "%.200s/shop.db", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	for (int i = 0; i < 64; i++)
+		CHECK(write(fd, "this is not a sqlite database, only some garbage bytes!!!!!!!!!!",
+		    64) == 64);
+	close(fd);
+	cfg = make_config(dir);
+	err[0] = '\0';
+	s = store_open(base, cfg, err, sizeof(err));
+	CHECK(s == NULL);
+	CHECK(strstr(err, path) != NULL && strstr(err, "not a database") != NULL);
+	fprintf(stderr, "(expected) %s\n", err);
+
+	/* The postgres driver is not wired in yet. */
+	CHECK(config_set(cfg, "database_url", "postgresql://nobody@localhost/x", err,
+	    sizeof(err)) == 0);
+	err[0] = '\0';
+	CHECK(store_open(base, cfg, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "postgres") != NULL && strstr(err, "nobody") == NULL);
+	config_free(cfg);
+}
+
+static void
+test_migrations(const char *dir, struct event_base *base)
+{
+	struct sim_config *cfg = make_config(dir);
+	struct store_stats st;
+	struct store *s;
+	sqlite3 *db;
+	char err[512], path[256];
+
+	s = store_open(base, cfg, err, sizeof(err));
+	CHECK(s != NULL);
+	if (s == NULL) {
+		fprintf(stderr, "open: %s\n", err);
+		exit(1);
+	}
+	store_stats(s, &st);
+	CHECK(strcmp(st.driver, "sqlite") == 0 && st.max == 1 && st.connections_idle == 1);
+	store_close(s);
+	/* Again: the migrations find their work done. */
+	s = store_open(base, cfg, err, sizeof(err));
+	CHECK(s != NULL);
+	store_close(s);
+	snprintf(path, sizeof(path), "%.200s/shop.db", dir);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
+	CHECK(q_int(db, "SELECT version FROM schema_version") == 1);
+	CHECK(q_text_is(db, "PRAGMA journal_mode", "wal"));
+	CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+	    " ('sim_meta', 'users', 'stores', 'products', 'coupons', 'user_coupons',"
+	    " 'shopping_sessions', 'shopping_session_events', 'cart_items', 'orders',"
+	    " 'order_items', 'interactions')") == 12);
+	CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name ="
+	    " 'products_category_price'") == 1);
+
+	/* A database from a newer simd is refused, not downgraded. */
+	CHECK(sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL) ==
+	    SQLITE_OK);
+	err[0] = '\0';
+	CHECK(store_open(base, cfg, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "newer") != NULL && strstr(err, path) != NULL);
+	CHECK(sqlite3_exec(db, "UPDATE schema_version SET version = 1", NULL, NULL, NULL) ==
+	    SQLITE_OK);
+	sqlite3_close(db);
+	config_free(cfg);
+}
+
+/* ---- prepare ---- */
+
+static void
+prepare(struct harness *h, const struct catalog *c, const struct persona *personas)
+{
+	struct store_setup su = { c, personas, NAGENTS };
+
+	h->done = 0;
+	h->in_submit = 1;
+	store_prepare(h->store, &su, setup_done, h);
+	h->in_submit = 0;
+	CHECK(!h->done);
+	wait_done(h);
+	CHECK(h->done && h->done_err == STORE_OK);
+	if (h->done_err != STORE_OK)
+		fprintf(stderr, "prepare: %s\n", h->done_msg);
+}
+
+static int
+wallets_match(sqlite3 *db, const struct catalog *c)
+{
+	uint32_t w[CATALOG_WALLET], a;
+	char sql[160];
+	int i, ok = 1;
+
+	for (a = 0; a < NAGENTS; a++) {
+		catalog_wallet(c, a, w);
+		for (i = 0; i < CATALOG_WALLET; i++) {
+			snprintf(sql, sizeof(sql), "SELECT count(*) FROM user_coupons"
+			    " WHERE user_id = %u AND coupon_id = %u", a + 1, w[i]);
+			ok &= q_int(db, sql) == 1;
+		}
+	}
+	return ok;
+}
+
+static void
+test_prepare(struct harness *h, const struct catalog *c, const struct persona *personas)
+{
+	struct catalog *other;
+	char sql[200];
+
+	prepare(h, c, personas);
+	CHECK(q_int(h->db, "SELECT count(*) FROM users") == NAGENTS);
+	CHECK(q_int(h->db, "SELECT count(*) FROM stores") == c->nstores);
+	CHECK(q_int(h->db, "SELECT count(*) FROM products") == c->nproducts);
+	CHECK(q_int(h->db, "SELECT count(*) FROM coupons") == c->ncoupons);
+	CHECK(q_int(h->db, "SELECT count(*) FROM user_coupons") == NAGENTS * CATALOG_WALLET);
+	CHECK(wallets_match(h->db, c));
+	CHECK(q_text_is(h->db, "SELECT agent_id FROM users WHERE id = 1", "agent_001"));
+	CHECK(q_text_is(h->db, "SELECT agent_id FROM users WHERE id = 50", "agent_050"));
+	CHECK(q_text_is(h->db, "SELECT created_at FROM users WHERE id = 1",
+	    "2026-01-05T00:00:00Z"));
+	CHECK(q_int(h->db, "SELECT count(*) FROM users WHERE json_valid(persona)"
+	    " AND persona LIKE '{\"abandon_tendency\":%' AND instr(persona, '\": ') = 0"
+	    " AND instr(persona, ', \"') = 0") ==
+	    NAGENTS);
+	CHECK(q_int(h->db, "SELECT count(*) FROM users u WHERE u.name ="
+	    " json_extract(u.persona, '$.name')") == NAGENTS);
+	snprintf(sql, sizeof(sql), "SELECT price_cents FROM products WHERE id = 5");
+	CHECK(q_int(h->db, sql) == c->products[4].price_cents);
+	CHECK(q_text_is(h->db, "SELECT category FROM products WHERE id = 6", "electronics"));
+	CHECK(q_text_is(h->db, "SELECT value FROM sim_meta WHERE key = 'catalog_seed'", "11"));
+	CHECK(q_int(h->db, "SELECT count(*) FROM coupons WHERE valid_from < valid_to"
+	    " AND valid_to LIKE '2026-%Z' AND pct_off BETWEEN 5 AND 50") == c->ncoupons);
+
+	/* Same catalogue again: nothing rewritten (a hand edit survives), nothing doubled. */
+	CHECK(sqlite3_exec(h->db, "UPDATE products SET price_cents = 1 WHERE id = 5", NULL,
+	    NULL, NULL) == SQLITE_OK);
+	prepare(h, c, personas);
+	CHECK(q_int(h->db, "SELECT price_cents FROM products WHERE id = 5") == 1);
+	CHECK(q_int(h->db, "SELECT count(*) FROM users") == NAGENTS);
+	CHECK(q_int(h->db, "SELECT count(*) FROM user_coupons") == NAGENTS * CATALOG_WALLET);
+
+	/* A different catalogue replaces the old one, wallets included. */
+	other = catalog_new(SEED + 1, T0, 2, 40, 8);
+	CHECK(other != NULL);
+	prepare(h, other, personas);
+	CHECK(q_int(h->db, "SELECT price_cents FROM products WHERE id = 5") ==
+	    other->products[4].price_cents);
+	CHECK(q_int(h->db, "SELECT count(*) FROM products") == 40);
+	CHECK(q_int(h->db, "SELECT count(*) FROM stores") == 2);
+	CHECK(wallets_match(h->db, other));
+	CHECK(q_int(h->db, "SELECT count(*) FROM user_coupons") == NAGENTS * CATALOG_WALLET);
+	catalog_free(other);
+
+	/* And back. */
+	prepare(h, c, personas);
+	CHECK(q_int(h->db, "SELECT count(*) FROM products") == c->nproducts);
+	CHECK(q_int(h->db, "SELECT price_cents FROM products WHERE id = 5") ==
+	    c->products[4].price_cents);
+	CHECK(wallets_match(h->db, c));
+}
+
+/* ---- a shopping session ---- */
+
+static uint32_t
+eligible(const struct catalog *c, uint32_t agent, int64_t t, uint32_t *first)
+{
+	uint32_t w[CATALOG_WALLET], n = 0;
+	int i;
+
+	catalog_wallet(c, agent, w);
+	for (i = 0; i < CATALOG_WALLET; i++) {
+		const struct coupon *cp = catalog_coupon(c, w[i]);
+
+		if (cp != NULL && cp->valid_from <= t && t <= cp->valid_to) {
+			if (n++ == 0 && first != NULL)
+				*first = cp->id;
+		}
+	}
+	return n;
+}
+
+static void
+test_checkout(struct harness *h, const struct catalog *c)
+{
+	const int64_t t = T0 + 9 * 3600;
+	const struct product *p1, *p2;
+	struct store_op op, checkout;
+	uint32_t agent = 0, coupon = 0, n = 0, total;
+	char sql[256];
+
+	/* An agent with a coupon it can use now. */
+	while (agent < NAGENTS && (n = eligible(c, agent, t, &coupon)) == 0)
+		agent++;
+	CHECK(agent < NAGENTS && n > 0);
+	p1 = &c->products[c->by_category[0][0]];
+	p2 = &c->products[c->by_category[5][0]];
+
+	new_op(&op, STORE_OP_BEGIN, agent, 12, t);
+	add_event(&op, EV_SESSION_START, 0, 0, 0);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK && op.result_count == 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+	    " 'agent_%03u:12' AND outcome IS NULL AND started_at = '2026-01-05T09:00:00Z'"
+	    " AND user_id = %u", agent + 1, agent + 1);
+	CHECK(q_int(h->db, sql) == 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM users WHERE id = %u AND"
+	    " last_shopped_at = '2026-01-05T09:00:00Z'", agent + 1);
+	CHECK(q_int(h->db, sql) == 1);
+
+	new_op(&op, STORE_OP_BROWSE, agent, 12, t);
+	op.category = 0;
+	add_event(&op, EV_VIEW, 1, p1->id, p1->price_cents);
+	add_event(&op, EV_VIEW, 1, c->products[c->by_category[0][1]].id, 100);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK);
+	CHECK(op.result_count > 0 && op.result_count ==
+	    (c->ncategory[0] < 50 ? c->ncategory[0] : 50));
+
+	/* The cart is set, never added to: a smaller cart replaces a larger one. */
+	new_op(&op, STORE_OP_CART, agent, 12, t);
+	add_item(&op, p1, 2);
+	add_item(&op, p2, 1);
+	add_event(&op, EV_CART_ADD, 2, p1->id, 2);
+	add_event(&op, EV_CART_ADD, 2, p2->id, 1);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK);
+	snprintf(sql, sizeof(sql), "SELECT sum(quantity) FROM cart_items WHERE user_id = %u",
+	    agent + 1);
+	CHECK(q_int(h->db, sql) == 3);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK && q_int(h->db, sql) == 3);
+	op.nitems = 1;
+	op.items[0].quantity = 4;
+	run_op(h, &op);
+	CHECK(q_int(h->db, sql) == 4);
+	op.nitems = 2;
+	op.items[0].quantity = 2;
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK && q_int(h->db, sql) == 3);
+
+	new_op(&op, STORE_OP_COUPONS, agent, 12, t);
+	add_event(&op, EV_COUPONS_VIEWED, 3, 0, n);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK && op.result_count == n);
+
+	total = (2 * p1->price_cents + p2->price_cents) * 90 / 100;
+	new_op(&checkout, STORE_OP_CHECKOUT, agent, 12, t + 60);
+	add_item(&checkout, p1, 2);
+	add_item(&checkout, p2, 1);
+	checkout.coupon_id = coupon;
+	checkout.total_cents = total;
+	add_event(&checkout, EV_COUPON_APPLIED, 4, coupon, 0);
+	add_event(&checkout, EV_CHECKOUT, 4, 0, total);
+	run_op(h, &checkout);
+	CHECK(checkout.err == STORE_OK && checkout.result_count == 1);
+
+	snprintf(sql, sizeof(sql), "SELECT total_cents FROM orders WHERE idem_key ="
+	    " 'agent_%03u:12:order' AND coupon_id = %u AND session_id IS NOT NULL"
+	    " AND created_at = '2026-01-05T09:01:00Z'", agent + 1, coupon);
+	CHECK(q_int(h->db, sql) == total);
+	CHECK(q_int(h->db, "SELECT count(*) FROM order_items") == 2);
+	snprintf(sql, sizeof(sql), "SELECT quantity * 1000000 + price_cents FROM order_items"
+	    " WHERE product_id = %u", p1->id);
+	CHECK(q_int(h->db, sql) == 2000000 + p1->price_cents);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM interactions WHERE interaction_key ="
+	    " 'agent_%03u:12:order:%u' AND kind = 'purchase'", agent + 1, p2->id);
+	CHECK(q_int(h->db, sql) == 1);
+	CHECK(q_int(h->db, "SELECT count(*) FROM cart_items") == 0);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM user_coupons WHERE user_id = %u AND"
+	    " coupon_id = %u AND redeemed_at = '2026-01-05T09:01:00Z' AND order_key ="
+	    " 'agent_%03u:12:order'", agent + 1, coupon, agent + 1);
+	CHECK(q_int(h->db, sql) == 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+	    " 'agent_%03u:12' AND outcome = 'ordered' AND ended_at IS NOT NULL", agent + 1);
+	CHECK(q_int(h->db, sql) == 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM shopping_session_events e JOIN"
+	    " shopping_sessions s ON s.id = e.session_id WHERE s.session_key = 'agent_%03u:12'",
+	    agent + 1);
+	CHECK(q_int(h->db, sql) == 8);
+	snprintf(sql, sizeof(sql), "SELECT payload FROM shopping_session_events WHERE event_key"
+	    " = 'agent_%03u:12:4:1' AND event_type = 'checkout'", agent + 1);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "{\"total_cents\":%u}", total);
+		CHECK(q_text_is(h->db, sql, want));
+	}
+
+	/* The same checkout again (a retry, a replay): nothing doubles. */
+	run_op(h, &checkout);
+	CHECK(checkout.err == STORE_OK && checkout.result_count == 0);
+	CHECK(q_int(h->db, "SELECT count(*) FROM orders") == 1);
+	CHECK(q_int(h->db, "SELECT count(*) FROM order_items") == 2);
+	CHECK(q_int(h->db, "SELECT count(*) FROM interactions") == 2);
+	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events") == 8);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM user_coupons WHERE user_id = %u AND"
+	    " redeemed_at IS NOT NULL", agent + 1);
+	CHECK(q_int(h->db, sql) == 1);
+
+	/* A redeemed coupon is no longer eligible. */
+	new_op(&op, STORE_OP_COUPONS, agent, 13, t + 3600);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK && op.result_count == eligible(c, agent, t + 3600, NULL) - 1);
+}
+
+static void
+test_abandon(struct harness *h, const struct catalog *c)
+{
+	const int64_t t = T0 + 20 * 3600;
+	struct store_op op;
+	long long events;
+
+	events = q_int(h->db, "SELECT count(*) FROM shopping_session_events");
+	new_op(&op, STORE_OP_BEGIN, 1, 20, t);
+	run_op(h, &op);
+	new_op(&op, STORE_OP_CART, 1, 20, t);
+	add_item(&op, &c->products[3], 1);
+	run_op(h, &op);
+	new_op(&op, STORE_OP_ABANDON, 1, 20, t + 120);
+	op.outcome = "bogus";
+	run_op(h, &op);
+	CHECK(op.err == STORE_ERR_QUERY && strstr(op.errmsg, "outcome") != NULL);
+	op.outcome = "abandoned";
+	add_event(&op, EV_ABANDON, 3, 0, c->products[3].price_cents);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK);
+	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+	    " 'agent_002:20' AND outcome = 'abandoned' AND ended_at = '2026-01-05T20:02:00Z'") ==
+	    1);
+	CHECK(q_int(h->db, "SELECT count(*) FROM cart_items WHERE user_id = 2") == 1);
+	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events") == events + 1);
+	CHECK(q_text_is(h->db, "SELECT event_type FROM shopping_session_events WHERE event_key"
+	    " = 'agent_002:20:3:0'", "abandon"));
+	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE user_id = 2") == 0);
+
+	/* Replaying BEGIN neither duplicates the session nor reopens it. */
+	new_op(&op, STORE_OP_BEGIN, 1, 20, t);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK && op.result_count == 0);
+	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE user_id = 2") == 1);
+
+	new_op(&op, STORE_OP_BROWSE, 1, 20, t);
+	op.category = CATALOG_CATEGORIES;
+	run_op(h, &op);
+	CHECK(op.err == STORE_ERR_QUERY && strstr(op.errmsg, "category") != NULL);
+}
+
+/* ---- completions: from the loop, in order, never nested ---- */
+
+static void
+chain_cb(struct store_op *op, void *arg)
+{
+	struct harness *h = arg;
+
+	if (h->in_submit)
+		h->cb_inside_submit = 1;
+	if (++h->depth > h->max_depth)
+		h->max_depth = h->depth;
+	if (op->err == STORE_OK && ++h->chained < 200) {
+		op->cycle++;
+		h->in_submit = 1;
+		store_submit(h->store, op);     /* the next step, from the callback */
+		h->in_submit = 0;
+	} else {
+		h->done = 1;
+	}
+	h->depth--;
+}
+
+static void
+order_cb(struct store_op *op, void *arg)
+{
+	int *seen = arg;
+
+	seen[op->cycle] = seen[32]++;
+}
+
+static void
+test_completions(struct harness *h)
+{
+	struct store_op op, ops[8];
+	struct store_stats st1, st2;
+	int seen[33] = { 0 }, i, ok = 1;
+
+	new_op(&op, STORE_OP_BEGIN, 44, 100, T0);
+	op.cb = chain_cb;
+	op.arg = h;
+	h->done = h->chained = h->depth = h->max_depth = 0;
+	store_stats(h->store, &st1);
+	h->in_submit = 1;
+	store_submit(h->store, &op);
+	h->in_submit = 0;
+	wait_done(h);
+	CHECK(h->done && h->chained == 200 && h->max_depth == 1 && !h->cb_inside_submit);
+	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE user_id = 45") == 200);
+	store_stats(h->store, &st2);
+	CHECK(st2.queries >= st1.queries + 200 * 4);
+
+	/* Completions run in submission order. */
+	for (i = 0; i < 8; i++) {
+		new_op(&ops[i], STORE_OP_COUPONS, 45, (uint32_t)i, T0);
+		ops[i].cb = order_cb;
+		ops[i].arg = seen;
+		store_submit(h->store, &ops[i]);
+	}
+	CHECK(seen[32] == 0);
+	for (i = 0; i < 100 && seen[32] < 8; i++)
+		event_base_loop(h->base, EVLOOP_ONCE);
+	for (i = 0; i < 8; i++)
+		ok &= seen[i] == i;
+	CHECK(seen[32] == 8 && ok);
+
+	h->done = 0;
+	h->in_submit = 1;
+	store_flush(h->store, setup_done, h);
+	h->in_submit = 0;
+	CHECK(!h->done);
+	wait_done(h);
+	CHECK(h->done && h->done_err == STORE_OK && !h->cb_inside_submit);
+}
+
+/* ---- close ---- */
+
+struct closer {
+	struct store *store;
+	int calls;
+	enum store_err errs[4];
+};
+
+static void
+close_cb(struct store_op *op, void *arg)
+{
+	struct closer *cl = arg;
+
+	cl->errs[cl->calls++ & 3] = op->err;
+	/* The first completion closes the store from inside the drain. */
+	if (cl->calls == 1)
+		store_close(cl->store);
+}
+
+static void
+count_cb(struct store_op *op, void *arg)
+{
+	struct closer *cl = arg;
+
+	cl->errs[cl->calls++ & 3] = op->err;
+}
+
+static void
+test_close(const char *dir, struct event_base *base)
+{
+	struct sim_config *cfg = make_config(dir);
+	struct store_op a, b, c;
+	struct closer cl = { 0 };
+	char err[512];
+	int i;
+
+	/* Closing with completions pending runs them, with STORE_ERR_CLOSED, at close. */
+	cl.store = store_open(base, cfg, err, sizeof(err));
+	CHECK(cl.store != NULL);
+	new_op(&a, STORE_OP_COUPONS, 0, 1, T0);
+	a.cb = count_cb;
+	a.arg = &cl;
+	store_submit(cl.store, &a);
+	CHECK(cl.calls == 0);
+	store_close(cl.store);
+	CHECK(cl.calls == 1 && cl.errs[0] == STORE_ERR_CLOSED);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CHECK(cl.calls == 1);
+
+	/* A callback that closes the store: the rest complete, nothing is used after free. */
+	memset(&cl, 0, sizeof(cl));
+	cl.store = store_open(base, cfg, err, sizeof(err));
+	CHECK(cl.store != NULL);
+	new_op(&a, STORE_OP_COUPONS, 0, 1, T0);
+	new_op(&b, STORE_OP_COUPONS, 0, 2, T0);
+	new_op(&c, STORE_OP_COUPONS, 0, 3, T0);
+	a.cb = close_cb, b.cb = count_cb, c.cb = count_cb;
+	a.arg = b.arg = c.arg = &cl;
+	store_submit(cl.store, &a);
+	store_submit(cl.store, &b);
+	store_submit(cl.store, &c);
+	for (i = 0; i < 10 && cl.calls < 3; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	CHECK(cl.calls == 3);
+	CHECK(cl.errs[0] == STORE_OK && cl.errs[1] == STORE_ERR_CLOSED &&
+	    cl.errs[2] == STORE_ERR_CLOSED);
+	config_free(cfg);
+}
+
+int
+main(void)
+{
+	char tmpl[] = "/tmp/simd-store-test-XXXXXX", dir[256], path[256], err[512];
+	struct persona personas[NAGENTS];
+	struct harness h = { 0 };
+	struct sim_config *cfg;
+	struct catalog *c;
+	char *tmp;
+	uint32_t a;
+
+	test_helpers();
+	if ((tmp = mkdtemp(tmpl)) == NULL || (h.base = event_base_new()) == NULL) {
+		perror("set-up");
+		return 1;
+	}
+	test_open_errors(tmp, h.base);
+	snprintf(dir, sizeof(dir), "%.200s/data", tmp);
+	CHECK(mkdir(dir, 0700) == 0);
+	test_migrations(dir, h.base);
+
+	c = catalog_new(SEED, T0, 3, 60, 10);
+	CHECK(c != NULL);
+	for (a = 0; a < NAGENTS; a++)
+		persona_generate(&personas[a], SEED, a);
+	cfg = make_config(dir);
+	h.store = store_open(h.base, cfg, err, sizeof(err));
+	snprintf(path, sizeof(path), "%.200s/shop.db", dir);
+	CHECK(h.store != NULL && sqlite3_open(path, &h.db) == SQLITE_OK);
+	if (h.store == NULL || c == NULL)
+		return CHECK_DONE();
+	sqlite3_busy_timeout(h.db, 5000);
+	test_prepare(&h, c, personas);
+	test_checkout(&h, c);
+	test_abandon(&h, c);
+	test_completions(&h);
+	store_close(h.store);
+	sqlite3_close(h.db);
+	config_free(cfg);
+	test_close(dir, h.base);
+
+	catalog_free(c);
+	event_base_free(h.base);
+	snprintf(path, sizeof(path), "rm -rf '%.200s'", tmp);
+	if (system(path) != 0)
+		fprintf(stderr, "could not remove %s\n", tmp);
+	return CHECK_DONE();
+}
