@@ -390,11 +390,12 @@ static struct event_base *
 new_base(void)
 {
 	struct event_config *cfg = event_config_new();
+	struct timeval slice = { 0, 5000 };   /* poll at least every 5 ms of busy work */
 	struct event_base *base;
 
 	if (cfg == NULL)
 		return NULL;
-	event_config_set_max_dispatch_interval(cfg, NULL, 64, 0);
+	event_config_set_max_dispatch_interval(cfg, &slice, 16, 0);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	return base;

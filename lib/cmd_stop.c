@@ -31,6 +31,7 @@ stop_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 	cmd_param_bool(params, "wait", &wait, err, sizeof(err));
 	if (engine_stop(srv->engine, err, sizeof(err)) != 0)
 		return cmd_error(req, SIM_ERR_STATE, "%s", err);
+	server_set_stop_reason(srv, "stop");
 	if (wait && engine_active(srv->engine) && engine_wait(srv->engine, stop_waited, req) == 0)
 		return CMD_WAIT;
 	cmd_reply(req, engine_status(srv->engine));

@@ -1,0 +1,91 @@
+# checkpoint.sh - when checkpoints are written, listing, retention, resuming, bad files.
+set -eu
+. "$TOP/tests/lib/common.sh"
+t_setup
+t_conf "checkpoint_interval = 0.3" "checkpoint_keep = 4" "seed = 5"
+t_start_simd
+
+newest_reason() {
+	t_ctl --json checkpoints | tr -d ' \n' | sed -n 's/^\[{[^}]*"reason":"\([a-z]*\)".*/\1/p'
+}
+count() {
+	t_ctl --json checkpoints | grep -c '"id"' || true
+}
+t_expect_match "$(t_ctl checkpoints)" 'no checkpoints' "empty list"
+rc=0; t_ctl checkpoint 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 1 "checkpoint with no run"
+t_expect_match "$(cat "$T/err")" 'no run to checkpoint' "checkpoint with no run message"
+
+# periodic, while a paced run goes on (a cycle every 0.2 s)
+t_ctl start --agents 300 --cycles 1000 --time-scale 18000 >/dev/null
+sleep 1.5
+t_expect_eq "$(newest_reason)" interval "periodic checkpoint"
+# retention: never more than checkpoint_keep
+t_expect_eq "$(count)" 4 "retention keeps 4"
+# on demand
+out=$(t_ctl --json checkpoint)
+t_expect_match "$out" '"id": [0-9]+' "checkpoint answers its id"
+id=$(printf '%s' "$out" | tr -d ' \n' | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+t_expect_eq "$(newest_reason)" manual "manual checkpoint listed"
+st=$(t_ctl --json status | tr -d ' \n')
+t_expect_match "$st" "\"last_checkpoint\":\\{[^}]*\"id\":[0-9]+" "status last_checkpoint id"
+t_expect_match "$st" '"last_checkpoint":\{[^}]*"at":"20[0-9-]+T' "status last_checkpoint at"
+t_expect_match "$(t_ctl checkpoints)" "reason" "human listing"
+# on stop
+t_ctl stop --wait >/dev/null
+t_expect_eq "$(newest_reason)" stop "checkpoint on stop"
+stop_cycle=$(t_status_field cycle)
+run1=$(t_ctl --json status | tr -d ' \n' | sed -n 's/.*"run_id":"\([^"]*\)".*/\1/p')
+
+# resume the newest: same run, same cycle, counters carried on
+out=$(t_ctl --json start --resume | tr -d ' \n')
+t_expect_match "$out" "\"run_id\":\"$run1\"" "resume keeps the run id"
+t_expect_match "$out" '"seed":5' "resume keeps the seed"
+t_expect_match "$out" "\"cycle\":$stop_cycle" "resume continues at the stop cycle"
+sleep 0.5
+[ "$(t_status_field cycle)" -gt "$stop_cycle" ] || t_fail "resumed run does not advance"
+t_ctl stop --wait >/dev/null
+# resume a chosen one (the manual checkpoint taken earlier may have been pruned: take one listed)
+pick=$(t_ctl --json checkpoints | tr -d ' \n' | sed -n 's/.*{"id":\([0-9]*\),[^}]*}]$/\1/p')
+pcycle=$(t_ctl --json checkpoints | tr -d ' \n' | sed -n 's/.*{"id":[0-9]*,[^}]*"cycle":\([0-9]*\)[^}]*}]$/\1/p')
+out=$(t_ctl --json start --resume --checkpoint "$pick" | tr -d ' \n')
+t_expect_match "$out" "\"cycle\":$pcycle" "resume of checkpoint $pick at its cycle"
+t_ctl stop --wait >/dev/null
+rc=0; t_ctl start --resume --checkpoint 99999 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 1 "missing checkpoint exit status"
+t_expect_match "$(cat "$T/err")" 'no checkpoint 99999' "missing checkpoint message"
+
+# a finished run leaves an end checkpoint
+t_ctl start --agents 20 --cycles 3 --time-scale 0 --wait >/dev/null
+t_expect_eq "$(newest_reason)" end "checkpoint at the end of a run"
+
+# on SIGTERM during a run: stop, checkpoint, exit 0
+t_ctl start --agents 300 --cycles 1000 --time-scale 18000 >/dev/null
+sleep 0.5
+rc=0; t_stop_simd || rc=$?
+t_expect_eq "$rc" 0 "SIGTERM exit status during a run"
+t_expect_eq "$(sqlite3 "$DATA/checkpoints.db" "SELECT reason FROM checkpoints ORDER BY id DESC LIMIT 1")" \
+    signal "checkpoint on SIGTERM"
+
+# simd --resume continues the newest run on boot
+t_start_simd --resume
+sleep 0.3
+t_expect_match "$(t_ctl status)" 'state: +running' "simd --resume runs"
+t_ctl stop --wait >/dev/null
+t_stop_simd || t_fail "exit"
+
+# a damaged checkpoint row: a clear error naming it, no crash
+last=$(sqlite3 "$DATA/checkpoints.db" "SELECT max(id) FROM checkpoints")
+sqlite3 "$DATA/checkpoints.db" "UPDATE checkpoints SET state = substr(state, 1, 20) WHERE id = $last"
+t_start_simd
+rc=0; t_ctl start --resume 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 1 "damaged checkpoint exit status"
+t_expect_match "$(cat "$T/err")" "checkpoint $last in .*checkpoints.db is damaged" "damaged message"
+t_expect_eq "$(t_ctl ping)" pong "alive after a damaged checkpoint"
+t_stop_simd || t_fail "exit"
+# a corrupt file: start refused with a message naming it
+head -c 8192 /dev/urandom >"$DATA/checkpoints.db"
+rm -f "$DATA/checkpoints.db-wal" "$DATA/checkpoints.db-shm"
+rc=0; "$SIMD" -f -c "$T/simd.conf" 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 1 "corrupt checkpoint file exit status"
+t_expect_match "$(cat "$T/err")" "checkpoints.db.*not a simd checkpoint file" "corrupt file message"
