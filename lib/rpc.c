@@ -27,7 +27,7 @@ rpc_parse(const char *line, size_t len, struct rpc_request *req, json_t **answer
 
 	memset(req, 0, sizeof(*req));
 	*answer = NULL;
-	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (root == NULL) {
 		snprintf(msg, sizeof(msg), "parse error: %s (column %d)", jerr.text, jerr.column);
 		*answer = rpc_error(json_null(), RPC_PARSE_ERROR, msg, NULL);
