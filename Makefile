@@ -44,7 +44,7 @@ FLAGS_STAMP = .build-flags
 $(shell echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $(FLAGS_STAMP))
 
-.PHONY: all check unit integration demo bench install uninstall clean format deps
+.PHONY: all check unit integration demo bench install install-files uninstall clean format deps
 all: deps-check simd simctl
 
 deps-check:
@@ -69,7 +69,7 @@ simctl: $(CTL_OBJ) lib/libsim.a
 tests/unit/%: tests/unit/%.c tests/unit/check.h lib/libsim.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(LIBS)
 
-TOOLS     = tests/tools/rawsock
+TOOLS     = tests/tools/rawsock tests/tools/notifyrecv
 
 tests/tools/%: tests/tools/%.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
@@ -88,7 +88,10 @@ bench:
 	@$(MAKE) --no-print-directory OPT='-O3 -DNDEBUG -g' all
 	@sh bench/run.sh
 
-install: all
+install: all install-files
+
+# Only copies: the tests call it without rebuilding under other flags.
+install-files:
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(UNITDIR)
@@ -98,6 +101,9 @@ install: all
 	install -m 0644 man/simd.conf.5 $(DESTDIR)$(MANDIR)/man5/simd.conf.5
 	install -m 0644 man/simd.8 $(DESTDIR)$(MANDIR)/man8/simd.8
 	install -m 0644 etc/simd.conf $(DESTDIR)$(SYSCONFDIR)/simd.conf.example
+	@# the unit reads simd.conf: give it one, never overwriting the admin's
+	test -e $(DESTDIR)$(SYSCONFDIR)/simd.conf || \
+	    install -m 0644 etc/simd.conf $(DESTDIR)$(SYSCONFDIR)/simd.conf
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/simd.service \
 	    > $(DESTDIR)$(UNITDIR)/simd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/simd.service

@@ -200,6 +200,11 @@ parse_args(const struct verb *v, int argc, char **argv)
 			goto usage;
 		}
 		if (fl->type == F_BOOL) {
+			if (eq) {
+				fprintf(stderr, "simctl %s: --%s takes no value\n", v->name,
+				    fl->name);
+				goto usage;
+			}
 			val = "";
 		} else if (eq) {
 			val = eq + 1;

@@ -298,7 +298,7 @@ request_shutdown(struct server *srv, const char *why)
 		server_after_checkpoints(srv, checkpoints_written, d);
 		return;
 	}
-	server_set_stop_reason(srv, "signal");
+	server_set_stop_reason(srv, strncmp(why, "SIG", 3) == 0 ? "signal" : "shutdown");
 	engine_stop(srv->engine, err, sizeof(err));
 	if (engine_wait(srv->engine, run_drained, d) != 0) {
 		loop_exit(d);
@@ -467,12 +467,15 @@ int
 main(int argc, char **argv)
 {
 	struct daemon d;
-	char err[1024];
+	char err[1024], config_abs[PATH_MAX];
 
 	memset(&d, 0, sizeof(d));
 	d.ready_fd = -1;
 	d.lock_fd = -1;
 	parse_flags(argc, argv, &d.fl);
+	/* Detaching changes directory: SIGHUP must still find the file. */
+	if (d.fl.config_path != NULL && realpath(d.fl.config_path, config_abs) != NULL)
+		d.fl.config_path = config_abs;
 	if ((d.srv.cfg = load_config(&d.fl, err, sizeof(err))) == NULL ||
 	    resolve_paths(d.srv.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "simd: %s\n", err);
@@ -483,8 +486,11 @@ main(int argc, char **argv)
 		config_free(d.srv.cfg);
 		return 0;
 	}
-	if (*d.srv.cfg->pid_file)
+	if (*d.srv.cfg->pid_file == '/')
 		snprintf(d.pid_path, sizeof(d.pid_path), "%s", d.srv.cfg->pid_file);
+	else if (*d.srv.cfg->pid_file)   /* relative: to the data directory */
+		snprintf(d.pid_path, sizeof(d.pid_path), "%s/%s", d.srv.cfg->data_dir,
+		    d.srv.cfg->pid_file);
 	else
 		snprintf(d.pid_path, sizeof(d.pid_path), "%s/simd.pid", d.srv.cfg->data_dir);
 	log_init("simd", 0, (enum log_level)d.srv.cfg->log_level);

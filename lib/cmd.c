@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "sim/cmd.h"
+#include "sim/engine.h"
 #include "sim/proto.h"
 #include "sim/rpc.h"
 #include "sim/server.h"
@@ -180,4 +183,46 @@ cmd_param_bool(const json_t *params, const char *key, int *out, char *err, size_
 	}
 	*out = json_is_true(v);
 	return 1;
+}
+
+struct run_waiter {
+	struct cmd_req *req;
+	struct server *srv;
+	int fail_is_error;
+};
+
+static void
+run_ended(struct engine *e, void *arg)
+{
+	struct run_waiter *w = arg;
+	struct cmd_req *req = w->req;
+	struct server *srv = w->srv;
+	int fail_is_error = w->fail_is_error;
+
+	free(w);
+	if (fail_is_error && engine_state(e) == ENGINE_FAILED) {
+		json_t *st = engine_status(e);
+		const char *why = json_string_value(json_object_get(st, "error"));
+		cmd_error(req, SIM_ERR_FAILED, "the run failed: %s", why ? why : "see the log");
+		json_decref(st);
+		return;
+	}
+	cmd_reply(req, cmd_status_json(srv));
+}
+
+int
+cmd_reply_at_run_end(struct cmd_req *req, struct server *srv, int fail_is_error)
+{
+	struct run_waiter *w = malloc(sizeof(*w));
+
+	if (w == NULL)
+		return -1;
+	w->req = req;
+	w->srv = srv;
+	w->fail_is_error = fail_is_error;
+	if (engine_wait(srv->engine, run_ended, w) != 0) {
+		free(w);
+		return -1;
+	}
+	return 0;
 }

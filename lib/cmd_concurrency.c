@@ -31,6 +31,7 @@ concurrency_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 	if (engine_set_concurrency(srv->engine, (uint32_t)n, err, sizeof(err)) != 0)
 		return cmd_error(req, RPC_INVALID_PARAMS, "%s", err);
 	srv->cfg->max_concurrent = n;   /* the default of the next run too */
+	srv->concurrency_set = 1;       /* and a reload does not undo it */
 	cmd_reply(req, json_pack("{s:i}", "limit", (int)n));
 	return CMD_DONE;
 }

@@ -159,21 +159,6 @@ start_check(const json_t *params, char *err, size_t errlen)
 	return rc;
 }
 
-static void
-start_waited(struct engine *e, void *arg)
-{
-	struct cmd_req *req = arg;
-
-	if (engine_state(e) == ENGINE_FAILED) {
-		json_t *st = engine_status(e);
-		const char *why = json_string_value(json_object_get(st, "error"));
-		cmd_error(req, SIM_ERR_FAILED, "the run failed: %s", why ? why : "see the log");
-		json_decref(st);
-		return;
-	}
-	cmd_reply(req, engine_status(e));
-}
-
 static enum cmd_ret
 start_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 {
@@ -199,9 +184,9 @@ start_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 			return cmd_error(req, SIM_ERR_FAILED, "%s", err);
 		}
 	}
-	if (wait && engine_wait(srv->engine, start_waited, req) == 0)
+	if (wait && cmd_reply_at_run_end(req, srv, 1) == 0)
 		return CMD_WAIT;
-	cmd_reply(req, engine_status(srv->engine));
+	cmd_reply(req, cmd_status_json(srv));
 	return CMD_DONE;
 }
 

@@ -16,12 +16,6 @@ stop_check(const json_t *params, char *err, size_t errlen)
 	return cmd_param_bool(params, "wait", &wait, err, errlen) < 0 ? -1 : 0;
 }
 
-static void
-stop_waited(struct engine *e, void *arg)
-{
-	cmd_reply(arg, engine_status(e));
-}
-
 static enum cmd_ret
 stop_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 {
@@ -32,9 +26,9 @@ stop_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 	if (engine_stop(srv->engine, err, sizeof(err)) != 0)
 		return cmd_error(req, SIM_ERR_STATE, "%s", err);
 	server_set_stop_reason(srv, "stop");
-	if (wait && engine_active(srv->engine) && engine_wait(srv->engine, stop_waited, req) == 0)
+	if (wait && engine_active(srv->engine) && cmd_reply_at_run_end(req, srv, 0) == 0)
 		return CMD_WAIT;
-	cmd_reply(req, engine_status(srv->engine));
+	cmd_reply(req, cmd_status_json(srv));
 	return CMD_DONE;
 }
 

@@ -138,7 +138,8 @@ parse_time(const char *s, int64_t *out)
 			n++;
 	}
 	if (s[n] != '\0' || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
-	    d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 59 || h < 0 || mi < 0 || sec < 0)
+	    d > mdays[mo - 1] || (mo == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 &&
+	    y % 400 != 0))) || h > 23 || mi > 59 || sec > 59 || h < 0 || mi < 0 || sec < 0)
 		return -1;
 	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
 	return 0;

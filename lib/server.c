@@ -303,6 +303,13 @@ server_apply_config(struct server *srv, const struct sim_config *c)
 		const struct config_key *k = &config_keys[i];
 		if (!(k->flags & CFG_RUNTIME))
 			continue;
+		/* DESIGN.md 6: runtime changes over the socket beat the file */
+		if (srv->concurrency_set && strcmp(k->name, "max_concurrent") == 0) {
+			if (c->max_concurrent != srv->cfg->max_concurrent)
+				log_info("reload: keeping max_concurrent %lld set over the "
+				    "control socket", (long long)srv->cfg->max_concurrent);
+			continue;
+		}
 		config_format(c, k, buf, sizeof(buf));
 		if (config_set(srv->cfg, k->name, buf, err, sizeof(err)) != 0)
 			log_warnx("reload: %s", err);

@@ -43,6 +43,12 @@ void cmd_dispatch(void *ctx, struct cmd_req *req, struct rpc_request *rr);
 void cmd_reply(struct cmd_req *req, json_t *result);   /* steals result */
 enum cmd_ret cmd_error(struct cmd_req *req, int code, const char *fmt, ...) LOG_PRINTF(3, 4);
 
+/*
+ * Answers req with the full status once the current run ends (an error if
+ * it failed and fail_is_error); 0 when the wait is registered.
+ */
+int cmd_reply_at_run_end(struct cmd_req *req, struct server *srv, int fail_is_error);
+
 /* Parameter checks shared by the methods. */
 int cmd_check_none(const json_t *params, char *err, size_t errlen);
 /* Rejects keys of params not in the NULL-terminated list. */

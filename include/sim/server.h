@@ -25,6 +25,7 @@ struct server {
 	struct checkpoint *ckpt;
 	time_t started_at;
 	int stopping;                 /* graceful shutdown under way */
+	int concurrency_set;          /* set-concurrency used: it wins over reloads */
 	/* Begins a graceful shutdown (set by the daemon). */
 	void (*request_shutdown)(struct server *srv, const char *why);
 	struct server_priv *priv;     /* checkpoint scheduling (server.c) */

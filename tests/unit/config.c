@@ -74,6 +74,9 @@ main(void)
 	CHECK(load(c, "pool_pre_ping = maybe\n", err, sizeof(err)) == -1);
 	CHECK(strstr(err, "yes or no") != NULL);
 	CHECK(load(c, "sim_start = 2026-02-30\n", err, sizeof(err)) == -1);
+	CHECK(load(c, "sim_start = 2027-02-29\n", err, sizeof(err)) == -1);
+	CHECK(load(c, "sim_start = 2100-02-29\n", err, sizeof(err)) == -1);
+	CHECK(load(c, "sim_start = 2028-02-29T12:00:00Z\n", err, sizeof(err)) == 0);
 	CHECK(load(c, "sim_start = 2026-01-01T25:00:00Z\n", err, sizeof(err)) == -1);
 	CHECK(load(c, "socket_mode = 0999\n", err, sizeof(err)) == -1);
 	CHECK(load(c, "log_level = loud\n", err, sizeof(err)) == -1);
@@ -98,7 +101,7 @@ main(void)
 	config_format(c, config_find("socket_mode"), buf, sizeof(buf));
 	CHECK(strcmp(buf, "0600") == 0);
 	config_format(c, config_find("sim_start"), buf, sizeof(buf));
-	CHECK(strcmp(buf, "2026-02-01T00:00:00Z") == 0);
+	CHECK(strcmp(buf, "2028-02-29T12:00:00Z") == 0);
 
 	/* dup, and the keys a reload cannot change */
 	d = config_dup(c);
