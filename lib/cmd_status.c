@@ -2,6 +2,7 @@
 #include "sim/checkpoint.h"
 #include "sim/cmd.h"
 #include "sim/engine.h"
+#include "sim/platform.h"
 #include "sim/proto.h"
 #include "sim/server.h"
 #include "sim/store.h"
@@ -21,6 +22,10 @@ cmd_status_json(struct server *srv)
 	    (int)st.waiting, "max", (int)st.max, "opened", (json_int_t)st.opened, "closed",
 	    (json_int_t)st.closed));
 	json_object_set_new(o, "last_checkpoint", checkpoint_last_json(srv->ckpt));
+	json_object_set_new(o, "process", json_pack("{s:I, s:I, s:I}", "rss_bytes",
+	    (json_int_t)platform_rss_bytes(), "peak_rss_bytes",
+	    (json_int_t)platform_peak_rss_bytes(), "uptime_s",
+	    (json_int_t)(time(NULL) - srv->started_at)));
 	if (srv->stopping)
 		json_object_set_new(o, "daemon", json_string("shutting down"));
 	return o;
