@@ -134,31 +134,34 @@ store_time_iso(char *buf, size_t len, int64_t t)
 		buf[0] = '\0';
 }
 
+/* ---- users.persona: jansson's compact dump ---- */
+
+#define STORE_PERSONA_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9))
+
 long
 store_persona_json(const struct persona *p, char **buf, size_t *cap)
 {
-	/* Full double precision would print 17 digits of a float: slower, no truer. */
-	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9);
-	json_t *j;
+	json_t *j = persona_to_json(p);
 	size_t n;
-	char *b;
 
-	if ((j = persona_to_json(p)) == NULL)
+	if (j == NULL)
 		return -1;
-	n = json_dumpb(j, *buf, *cap, flags);
-	if (n >= *cap && n > 0) {
-		if ((b = realloc(*buf, n * 2)) == NULL) {
+	n = json_dumpb(j, NULL, 0, STORE_PERSONA_FLAGS);
+	if (n == 0 || n + 1 > *cap) {
+		char *nb = n ? realloc(*buf, n + 1) : NULL;
+		if (nb == NULL) {
 			json_decref(j);
 			return -1;
 		}
-		*buf = b;
-		*cap = n * 2;
-		n = json_dumpb(j, *buf, *cap, flags);
+		*buf = nb;
+		*cap = n + 1;
 	}
-	json_decref(j);
-	if (n == 0 || n >= *cap)
+	if (json_dumpb(j, *buf, n, STORE_PERSONA_FLAGS) != n) {
+		json_decref(j);
 		return -1;
+	}
 	(*buf)[n] = '\0';
+	json_decref(j);
 	return (long)n;
 }
 

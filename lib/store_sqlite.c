@@ -386,6 +386,8 @@ sq_batch_failed(struct sq_store *s, int rc, const char *what)
 	struct store_op *op;
 	size_t i;
 
+	if (s->batch > s->qlen)         /* cannot happen: batches are popped after commit */
+		s->batch = s->qlen;
 	for (i = s->qlen - s->batch; i < s->qlen; i++) {
 		op = s->q[(s->qhead + i) % s->qcap].op;
 		if (op != NULL && op->err == STORE_OK)
@@ -517,8 +519,9 @@ sq_migrate_step(struct sq_store *s, int *done, char *err, size_t errlen)
 	if (rc != SQLITE_OK || (rc = sq_schema_version(s, &version)) != SQLITE_OK)
 		goto fail;
 	if (version > SQ_SCHEMA_VERSION || version < 0) {
-		snprintf(err, errlen, "sqlite store: %s: schema version %d is newer than this"
-		    " simd knows (%d)", s->path, version, SQ_SCHEMA_VERSION);
+		snprintf(err, errlen, "sqlite store: %s: schema version %d is %s (this simd"
+		    " knows up to %d)", s->path, version, version < 0 ? "invalid" :
+		    "newer than this simd", SQ_SCHEMA_VERSION);
 		sq_exec(s, "ROLLBACK");
 		return -1;
 	}

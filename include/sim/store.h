@@ -137,6 +137,11 @@ extern const struct store_driver store_pg_driver;
 /* Opens the driver the configuration asks for (sqlite unless database_url is set). */
 struct store *store_open(struct event_base *base, const struct sim_config *cfg, char *err,
     size_t errlen);
+/*
+ * Completions still waiting run before store_close() returns, with
+ * STORE_ERR_CLOSED (the one time callbacks run inside a store call); it may be
+ * called from a completion callback.
+ */
 void store_close(struct store *s);
 void store_prepare(struct store *s, const struct store_setup *setup, store_done_cb cb,
     void *arg);

@@ -199,8 +199,9 @@ _t_cleanup() {
 		fi
 		SIMD_PID=
 	fi
-	# A test that also sourced pg.sh gets its PostgreSQL server stopped here.
-	if [ -n "${PG_DIR:-}" ] && command -v pg_stop >/dev/null 2>&1; then
+	# A test that started its own PostgreSQL server (t_pg_own) gets it stopped here;
+	# the runner's shared one is left alone.
+	if [ "${_T_PG_OWNED:-0}" = 1 ] && [ -n "${PG_DIR:-}" ] && command -v pg_stop >/dev/null 2>&1; then
 		pg_stop || true
 	fi
 	if [ -n "$T" ]; then
@@ -224,4 +225,37 @@ t_digest() {
 # Value of a numeric field ("counts.orders") in `simctl --json status`.
 t_status_field() {
 	t_ctl --json status | tr -d ' \n' | sed -n "s/.*\"$1\":\([-0-9.]*\).*/\1/p"
+}
+
+# PostgreSQL helpers (need tests/lib/pg.sh and a server: PG_URL, PGPORT, PG_DIR).
+# t_pg_db NAME: a fresh database; prints its URL.
+t_pg_db() {
+	_pg_admin -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null ||
+	    t_fail "cannot create database $1"
+	echo "postgresql://postgres@127.0.0.1:$PGPORT/$1"
+}
+
+# t_pg_digest NAME: the determinism digest of database NAME, as t_digest computes it.
+t_pg_digest() {
+	_pg_admin -At -F '|' -d "$1" -c "SELECT o.idem_key, u.agent_id, o.total_cents
+	    FROM orders o JOIN users u ON u.id = o.user_id ORDER BY o.idem_key" \
+	    -c "SELECT event_key, event_type FROM shopping_session_events ORDER BY event_key" |
+	    sha256sum | cut -d' ' -f1
+}
+
+t_pg_need() {
+	if [ -z "${PG_URL:-}" ] || [ -z "${PG_DIR:-}" ]; then
+		echo "no PostgreSQL server for this test (tests/run.sh starts one)"
+		exit 77
+	fi
+	# pg.sh starts from a clean slate: keep the runner's server
+	_t_pg_dir=$PG_DIR _t_pg_log=${PG_LOG:-} _t_pg_bin=${PG_BINDIR:-}
+	. "$TOP/tests/lib/pg.sh"
+	PG_DIR=$_t_pg_dir PG_LOG=$_t_pg_log PG_BINDIR=$_t_pg_bin
+}
+
+# A private server for a test that restarts it; stopped when the test ends.
+t_pg_own() {
+	pg_start >/dev/null || t_fail "cannot start a private PostgreSQL server"
+	_T_PG_OWNED=1
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "sim/catalog.h"
@@ -71,6 +72,20 @@ op_done(struct store_op *op, void *arg)
 
 	if (h->in_submit)
 		h->cb_inside_submit = 1;
+	h->done = 1;
+}
+
+/* A BEGIN's callback: its session row must already be committed (visible elsewhere). */
+static void
+begin_visible_cb(struct store_op *op, void *arg)
+{
+	struct harness *h = arg;
+	char sql[160], key[64];
+
+	store_session_key(key, sizeof(key), op);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM shopping_sessions WHERE session_key"
+	    " = '%s'", key);
+	h->chained = (int)q_int(h->db, sql);
 	h->done = 1;
 }
 
@@ -222,6 +237,99 @@ test_helpers(void)
 	CHECK(strcmp(store_event_name(EV_TYPES), "unknown") == 0);
 }
 
+/* Same text as jansson's own compact, sorted dump at 9 digits. */
+static int
+same_as_jansson(const struct persona *p, char **buf, size_t *cap)
+{
+	json_t *j = persona_to_json(p);
+	char *want = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
+	long n = store_persona_json(p, buf, cap);
+	int same = want != NULL && n >= 0 && strcmp(*buf, want) == 0 &&
+	    (size_t)n == strlen(want);
+
+	if (!same)
+		fprintf(stderr, "persona json differs:\n got %s\nwant %s\n", n >= 0 ? *buf : "-",
+		    want ? want : "-");
+	free(want);
+	json_decref(j);
+	return same;
+}
+
+/* A float from raw bits with a decimal exponent of about -9..9. */
+static float
+random_float(uint64_t *x)
+{
+	uint32_t bits;
+	float f;
+
+	*x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+	bits = (uint32_t)(*x >> 33) & 0x7fffff;
+	bits |= (uint32_t)(97 + (*x >> 20) % 64) << 23;        /* 2^-30 .. 2^33 */
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+static void
+fill_random(struct persona *p, uint64_t *x)
+{
+	int i;
+
+	for (i = 0; i < PERSONA_CATEGORIES; i++)
+		p->category_weight[i] = random_float(x);
+	for (i = 0; i < 24; i++)
+		p->hour_weight[i] = random_float(x);
+	for (i = 0; i < 7; i++)
+		p->day_weight[i] = random_float(x);
+	p->price_sensitivity = random_float(x);
+	p->coupon_affinity = random_float(x);
+	p->sessions_per_week = random_float(x);
+	p->basket_mean = random_float(x);
+	p->abandon_tendency = random_float(x);
+}
+
+/* users.persona text: jansson's, byte for byte, and it gives back the same persona. */
+static void
+test_persona_json(void)
+{
+	static const float special[] = { 0.0f, 1.0f, 0.5f, 2.0f, 20.0f, 0.1f, 1e-4f, 9.99999e-5f,
+		1e-5f, 123456.789f, 99999999.0f, 999999936.0f, 1e9f, 3e-38f, 1e-45f, 0.3f,
+		16777216.0f, 0.000123456f, 7.0e-3f, 1.220703125e-4f, 2.44140625e-4f, 33554432.5f };
+	struct persona p, q;
+	json_error_t jerr;
+	json_t *j;
+	char *buf = NULL, err[256];
+	size_t cap = 0, k;
+	uint64_t x = 12345;
+	int i, same = 1, back = 1;
+
+	for (i = 0; i < 2000; i++) {
+		persona_generate(&p, 77, (uint32_t)i);
+		if (i >= 1000)
+			fill_random(&p, &x);
+		same &= same_as_jansson(&p, &buf, &cap);
+		j = json_loads(buf, 0, &jerr);
+		back &= j != NULL;
+		if (i < 1000 && j != NULL) {
+			back &= persona_from_json(j, &q, err, sizeof(err)) == 0 &&
+			    strcmp(p.name, q.name) == 0 && p.budget_cents == q.budget_cents &&
+			    p.price_sensitivity == q.price_sensitivity &&
+			    p.hour_weight[7] == q.hour_weight[7] && p.basket_mean == q.basket_mean;
+		}
+		json_decref(j);
+	}
+	for (k = 0; k < sizeof(special) / sizeof(special[0]); k++) {
+		for (i = 0; i < 24; i++)
+			p.hour_weight[i] = special[k] * (float)(i + 1);
+		p.price_sensitivity = special[k];
+		same &= same_as_jansson(&p, &buf, &cap);
+	}
+	snprintf(p.name, sizeof(p.name), "Quote\" Back\\ Tab\t Nl\n Ctl\x01 /");
+	same &= same_as_jansson(&p, &buf, &cap);
+	CHECK(same && back);
+	CHECK(strncmp(buf, "{\"abandon_tendency\":", 20) == 0 && strstr(buf, ": ") == NULL);
+	free(buf);
+}
+
 /* ---- open, migrations, errors ---- */
 
 static void
@@ -263,12 +371,17 @@ test_open_errors(const char *tmp, struct event_base *base)
 	CHECK(strstr(err, path) != NULL && strstr(err, "not a database") != NULL);
 	fprintf(stderr, "(expected) %s\n", err);
 
-	/* The postgres driver is not wired in yet. */
-	CHECK(config_set(cfg, "database_url", "postgresql://nobody@localhost/x", err,
-	    sizeof(err)) == 0);
+	/* A database_url never opens the sqlite store, and its password is never told. */
+	CHECK(config_set(cfg, "database_url", "postgresql://nobody:sekrit@/x?host=/nonexistent",
+	    err, sizeof(err)) == 0);
 	err[0] = '\0';
-	CHECK(store_open(base, cfg, err, sizeof(err)) == NULL);
-	CHECK(strstr(err, "postgres") != NULL && strstr(err, "nobody") == NULL);
+	s = store_open(base, cfg, err, sizeof(err));
+	if (s == NULL) {
+		CHECK(strstr(err, "postgres") != NULL && strstr(err, "sekrit") == NULL);
+	} else {
+		CHECK(strcmp(s->drv->name, "sqlite") != 0);
+		store_close(s);
+	}
 	config_free(cfg);
 }
 
@@ -355,11 +468,9 @@ wallets_match(sqlite3 *db, const struct catalog *c)
 }
 
 static void
-test_prepare(struct harness *h, const struct catalog *c, const struct persona *personas)
+test_prepare_first(struct harness *h, const struct catalog *c,
+    const struct persona *personas)
 {
-	struct catalog *other;
-	char sql[200];
-
 	prepare(h, c, personas);
 	CHECK(q_int(h->db, "SELECT count(*) FROM users") == NAGENTS);
 	CHECK(q_int(h->db, "SELECT count(*) FROM stores") == c->nstores);
@@ -373,18 +484,24 @@ test_prepare(struct harness *h, const struct catalog *c, const struct persona *p
 	    "2026-01-05T00:00:00Z"));
 	CHECK(q_int(h->db, "SELECT count(*) FROM users WHERE json_valid(persona)"
 	    " AND persona LIKE '{\"abandon_tendency\":%' AND instr(persona, '\": ') = 0"
-	    " AND instr(persona, ', \"') = 0") ==
-	    NAGENTS);
+	    " AND instr(persona, ', \"') = 0") == NAGENTS);
 	CHECK(q_int(h->db, "SELECT count(*) FROM users u WHERE u.name ="
 	    " json_extract(u.persona, '$.name')") == NAGENTS);
-	snprintf(sql, sizeof(sql), "SELECT price_cents FROM products WHERE id = 5");
-	CHECK(q_int(h->db, sql) == c->products[4].price_cents);
+	CHECK(q_int(h->db, "SELECT price_cents FROM products WHERE id = 5") ==
+	    c->products[4].price_cents);
 	CHECK(q_text_is(h->db, "SELECT category FROM products WHERE id = 6", "electronics"));
 	CHECK(q_text_is(h->db, "SELECT value FROM sim_meta WHERE key = 'catalog_seed'", "11"));
 	CHECK(q_int(h->db, "SELECT count(*) FROM coupons WHERE valid_from < valid_to"
 	    " AND valid_to LIKE '2026-%Z' AND pct_off BETWEEN 5 AND 50") == c->ncoupons);
+}
 
-	/* Same catalogue again: nothing rewritten (a hand edit survives), nothing doubled. */
+/* Preparing again rewrites only what changed. */
+static void
+test_prepare_again(struct harness *h, const struct catalog *c, struct persona *personas)
+{
+	char saved[PERSONA_NAME_MAX];
+
+	/* Same catalogue: nothing rewritten (a hand edit survives), nothing doubled. */
 	CHECK(sqlite3_exec(h->db, "UPDATE products SET price_cents = 1 WHERE id = 5", NULL,
 	    NULL, NULL) == SQLITE_OK);
 	prepare(h, c, personas);
@@ -392,9 +509,32 @@ test_prepare(struct harness *h, const struct catalog *c, const struct persona *p
 	CHECK(q_int(h->db, "SELECT count(*) FROM users") == NAGENTS);
 	CHECK(q_int(h->db, "SELECT count(*) FROM user_coupons") == NAGENTS * CATALOG_WALLET);
 
-	/* A different catalogue replaces the old one, wallets included. */
-	other = catalog_new(SEED + 1, T0, 2, 40, 8);
+	/* Unchanged personas are not rewritten; a changed one is. */
+	CHECK(sqlite3_exec(h->db, "UPDATE users SET name = 'Hand Edit' WHERE id = 2", NULL,
+	    NULL, NULL) == SQLITE_OK);
+	prepare(h, c, personas);
+	CHECK(q_text_is(h->db, "SELECT name FROM users WHERE id = 2", "Hand Edit"));
+	snprintf(saved, sizeof(saved), "%s", personas[3].name);
+	snprintf(personas[3].name, sizeof(personas[3].name), "Renamed Shopper");
+	prepare(h, c, personas);
+	CHECK(q_text_is(h->db, "SELECT name FROM users WHERE id = 4", "Renamed Shopper"));
+	CHECK(q_text_is(h->db, "SELECT json_extract(persona, '$.name') FROM users WHERE id = 4",
+	    "Renamed Shopper"));
+	CHECK(!q_text_is(h->db, "SELECT name FROM users WHERE id = 2", "Hand Edit"));
+	snprintf(personas[3].name, sizeof(personas[3].name), "%s", saved);
+	prepare(h, c, personas);
+}
+
+/* A different catalogue replaces the old one, wallets included; and back. */
+static void
+test_prepare_other(struct harness *h, const struct catalog *c,
+    const struct persona *personas)
+{
+	struct catalog *other = catalog_new(SEED + 1, T0, 2, 40, 8);
+
 	CHECK(other != NULL);
+	if (other == NULL)
+		return;
 	prepare(h, other, personas);
 	CHECK(q_int(h->db, "SELECT price_cents FROM products WHERE id = 5") ==
 	    other->products[4].price_cents);
@@ -404,7 +544,6 @@ test_prepare(struct harness *h, const struct catalog *c, const struct persona *p
 	CHECK(q_int(h->db, "SELECT count(*) FROM user_coupons") == NAGENTS * CATALOG_WALLET);
 	catalog_free(other);
 
-	/* And back. */
 	prepare(h, c, personas);
 	CHECK(q_int(h->db, "SELECT count(*) FROM products") == c->nproducts);
 	CHECK(q_int(h->db, "SELECT price_cents FROM products WHERE id = 5") ==
@@ -432,37 +571,58 @@ eligible(const struct catalog *c, uint32_t agent, int64_t t, uint32_t *first)
 	return n;
 }
 
-static void
-test_checkout(struct harness *h, const struct catalog *c)
-{
-	const int64_t t = T0 + 9 * 3600;
+/* One session of one agent, cycle 12, at 09:00. */
+struct session {
+	const struct catalog *c;
+	int64_t t;
+	uint32_t agent, coupon, eligible, total;
 	const struct product *p1, *p2;
-	struct store_op op, checkout;
-	uint32_t agent = 0, coupon = 0, n = 0, total;
-	char sql[256];
+	char sql[320];
+};
 
-	/* An agent with a coupon it can use now. */
-	while (agent < NAGENTS && (n = eligible(c, agent, t, &coupon)) == 0)
-		agent++;
-	CHECK(agent < NAGENTS && n > 0);
-	p1 = &c->products[c->by_category[0][0]];
-	p2 = &c->products[c->by_category[5][0]];
+static long long
+q_session(struct harness *h, struct session *ss, const char *fmt)
+{
+	/* fmt uses the agent's number (%03u) once or twice. */
+	snprintf(ss->sql, sizeof(ss->sql), fmt, ss->agent + 1, ss->agent + 1);
+	return q_int(h->db, ss->sql);
+}
 
-	new_op(&op, STORE_OP_BEGIN, agent, 12, t);
+static void
+step_begin(struct harness *h, struct session *ss)
+{
+	struct store_op op;
+	struct store_stats st;
+
+	new_op(&op, STORE_OP_BEGIN, ss->agent, 12, ss->t);
 	add_event(&op, EV_SESSION_START, 0, 0, 0);
-	run_op(h, &op);
-	CHECK(op.err == STORE_OK && op.result_count == 1);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+	op.cb = begin_visible_cb;
+	op.arg = h;
+	h->done = h->chained = 0;
+	store_submit(h->store, &op);
+	store_stats(h->store, &st);
+	CHECK(st.connections_active == 1 && st.connections_idle == 0);
+	wait_done(h);
+	CHECK(h->done && h->chained == 1 && op.err == STORE_OK && op.result_count == 1);
+	store_stats(h->store, &st);
+	CHECK(st.connections_active == 0 && st.connections_idle == 1);
+	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
 	    " 'agent_%03u:12' AND outcome IS NULL AND started_at = '2026-01-05T09:00:00Z'"
-	    " AND user_id = %u", agent + 1, agent + 1);
-	CHECK(q_int(h->db, sql) == 1);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM users WHERE id = %u AND"
-	    " last_shopped_at = '2026-01-05T09:00:00Z'", agent + 1);
-	CHECK(q_int(h->db, sql) == 1);
+	    " AND user_id = %u") == 1);
+	CHECK(q_session(h, ss, "SELECT count(*) FROM users WHERE id = %u AND"
+	    " last_shopped_at = '2026-01-05T09:00:00Z'") == 1);
+}
 
-	new_op(&op, STORE_OP_BROWSE, agent, 12, t);
+static void
+step_browse_cart(struct harness *h, struct session *ss)
+{
+	const struct catalog *c = ss->c;
+	const char *sum = "SELECT sum(quantity) FROM cart_items WHERE user_id = %u";
+	struct store_op op;
+
+	new_op(&op, STORE_OP_BROWSE, ss->agent, 12, ss->t);
 	op.category = 0;
-	add_event(&op, EV_VIEW, 1, p1->id, p1->price_cents);
+	add_event(&op, EV_VIEW, 1, ss->p1->id, ss->p1->price_cents);
 	add_event(&op, EV_VIEW, 1, c->products[c->by_category[0][1]].id, 100);
 	run_op(h, &op);
 	CHECK(op.err == STORE_OK);
@@ -470,90 +630,113 @@ test_checkout(struct harness *h, const struct catalog *c)
 	    (c->ncategory[0] < 50 ? c->ncategory[0] : 50));
 
 	/* The cart is set, never added to: a smaller cart replaces a larger one. */
-	new_op(&op, STORE_OP_CART, agent, 12, t);
-	add_item(&op, p1, 2);
-	add_item(&op, p2, 1);
-	add_event(&op, EV_CART_ADD, 2, p1->id, 2);
-	add_event(&op, EV_CART_ADD, 2, p2->id, 1);
+	new_op(&op, STORE_OP_CART, ss->agent, 12, ss->t);
+	add_item(&op, ss->p1, 2);
+	add_item(&op, ss->p2, 1);
+	add_event(&op, EV_CART_ADD, 2, ss->p1->id, 2);
+	add_event(&op, EV_CART_ADD, 2, ss->p2->id, 1);
 	run_op(h, &op);
-	CHECK(op.err == STORE_OK);
-	snprintf(sql, sizeof(sql), "SELECT sum(quantity) FROM cart_items WHERE user_id = %u",
-	    agent + 1);
-	CHECK(q_int(h->db, sql) == 3);
+	CHECK(op.err == STORE_OK && q_session(h, ss, sum) == 3);
 	run_op(h, &op);
-	CHECK(op.err == STORE_OK && q_int(h->db, sql) == 3);
+	CHECK(op.err == STORE_OK && q_session(h, ss, sum) == 3);
 	op.nitems = 1;
 	op.items[0].quantity = 4;
 	run_op(h, &op);
-	CHECK(q_int(h->db, sql) == 4);
+	CHECK(q_session(h, ss, sum) == 4);
 	op.nitems = 2;
 	op.items[0].quantity = 2;
 	run_op(h, &op);
-	CHECK(op.err == STORE_OK && q_int(h->db, sql) == 3);
+	CHECK(op.err == STORE_OK && q_session(h, ss, sum) == 3);
 
-	new_op(&op, STORE_OP_COUPONS, agent, 12, t);
-	add_event(&op, EV_COUPONS_VIEWED, 3, 0, n);
+	new_op(&op, STORE_OP_COUPONS, ss->agent, 12, ss->t);
+	add_event(&op, EV_COUPONS_VIEWED, 3, 0, ss->eligible);
 	run_op(h, &op);
-	CHECK(op.err == STORE_OK && op.result_count == n);
+	CHECK(op.err == STORE_OK && op.result_count == ss->eligible);
+}
 
-	total = (2 * p1->price_cents + p2->price_cents) * 90 / 100;
-	new_op(&checkout, STORE_OP_CHECKOUT, agent, 12, t + 60);
-	add_item(&checkout, p1, 2);
-	add_item(&checkout, p2, 1);
-	checkout.coupon_id = coupon;
-	checkout.total_cents = total;
-	add_event(&checkout, EV_COUPON_APPLIED, 4, coupon, 0);
-	add_event(&checkout, EV_CHECKOUT, 4, 0, total);
-	run_op(h, &checkout);
-	CHECK(checkout.err == STORE_OK && checkout.result_count == 1);
+static void
+check_order_rows(struct harness *h, struct session *ss)
+{
+	char want[64];
 
-	snprintf(sql, sizeof(sql), "SELECT total_cents FROM orders WHERE idem_key ="
+	snprintf(ss->sql, sizeof(ss->sql), "SELECT total_cents FROM orders WHERE idem_key ="
 	    " 'agent_%03u:12:order' AND coupon_id = %u AND session_id IS NOT NULL"
-	    " AND created_at = '2026-01-05T09:01:00Z'", agent + 1, coupon);
-	CHECK(q_int(h->db, sql) == total);
+	    " AND created_at = '2026-01-05T09:01:00Z'", ss->agent + 1, ss->coupon);
+	CHECK(q_int(h->db, ss->sql) == ss->total);
 	CHECK(q_int(h->db, "SELECT count(*) FROM order_items") == 2);
-	snprintf(sql, sizeof(sql), "SELECT quantity * 1000000 + price_cents FROM order_items"
-	    " WHERE product_id = %u", p1->id);
-	CHECK(q_int(h->db, sql) == 2000000 + p1->price_cents);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM interactions WHERE interaction_key ="
-	    " 'agent_%03u:12:order:%u' AND kind = 'purchase'", agent + 1, p2->id);
-	CHECK(q_int(h->db, sql) == 1);
+	snprintf(ss->sql, sizeof(ss->sql), "SELECT quantity * 1000000 + price_cents FROM"
+	    " order_items WHERE product_id = %u", ss->p1->id);
+	CHECK(q_int(h->db, ss->sql) == 2000000 + ss->p1->price_cents);
+	snprintf(ss->sql, sizeof(ss->sql), "SELECT count(*) FROM interactions WHERE"
+	    " interaction_key = 'agent_%03u:12:order:%u' AND kind = 'purchase'", ss->agent + 1,
+	    ss->p2->id);
+	CHECK(q_int(h->db, ss->sql) == 1);
 	CHECK(q_int(h->db, "SELECT count(*) FROM cart_items") == 0);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM user_coupons WHERE user_id = %u AND"
-	    " coupon_id = %u AND redeemed_at = '2026-01-05T09:01:00Z' AND order_key ="
-	    " 'agent_%03u:12:order'", agent + 1, coupon, agent + 1);
-	CHECK(q_int(h->db, sql) == 1);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 'agent_%03u:12' AND outcome = 'ordered' AND ended_at IS NOT NULL", agent + 1);
-	CHECK(q_int(h->db, sql) == 1);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM shopping_session_events e JOIN"
-	    " shopping_sessions s ON s.id = e.session_id WHERE s.session_key = 'agent_%03u:12'",
-	    agent + 1);
-	CHECK(q_int(h->db, sql) == 8);
-	snprintf(sql, sizeof(sql), "SELECT payload FROM shopping_session_events WHERE event_key"
-	    " = 'agent_%03u:12:4:1' AND event_type = 'checkout'", agent + 1);
-	{
-		char want[64];
+	snprintf(ss->sql, sizeof(ss->sql), "SELECT count(*) FROM user_coupons WHERE user_id = %u"
+	    " AND coupon_id = %u AND redeemed_at = '2026-01-05T09:01:00Z' AND order_key ="
+	    " 'agent_%03u:12:order'", ss->agent + 1, ss->coupon, ss->agent + 1);
+	CHECK(q_int(h->db, ss->sql) == 1);
+	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+	    " 'agent_%03u:12' AND outcome = 'ordered' AND ended_at IS NOT NULL") == 1);
+	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_session_events e JOIN"
+	    " shopping_sessions s ON s.id = e.session_id WHERE s.session_key ="
+	    " 'agent_%03u:12'") == 8);
+	snprintf(ss->sql, sizeof(ss->sql), "SELECT payload FROM shopping_session_events WHERE"
+	    " event_key = 'agent_%03u:12:4:1' AND event_type = 'checkout'", ss->agent + 1);
+	snprintf(want, sizeof(want), "{\"total_cents\":%u}", ss->total);
+	CHECK(q_text_is(h->db, ss->sql, want));
+}
 
-		snprintf(want, sizeof(want), "{\"total_cents\":%u}", total);
-		CHECK(q_text_is(h->db, sql, want));
-	}
+static void
+step_checkout(struct harness *h, struct session *ss)
+{
+	struct store_op op;
+
+	ss->total = (2 * ss->p1->price_cents + ss->p2->price_cents) * 90 / 100;
+	new_op(&op, STORE_OP_CHECKOUT, ss->agent, 12, ss->t + 60);
+	add_item(&op, ss->p1, 2);
+	add_item(&op, ss->p2, 1);
+	op.coupon_id = ss->coupon;
+	op.total_cents = ss->total;
+	add_event(&op, EV_COUPON_APPLIED, 4, ss->coupon, 0);
+	add_event(&op, EV_CHECKOUT, 4, 0, ss->total);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK && op.result_count == 1);
+	check_order_rows(h, ss);
 
 	/* The same checkout again (a retry, a replay): nothing doubles. */
-	run_op(h, &checkout);
-	CHECK(checkout.err == STORE_OK && checkout.result_count == 0);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK && op.result_count == 0);
 	CHECK(q_int(h->db, "SELECT count(*) FROM orders") == 1);
 	CHECK(q_int(h->db, "SELECT count(*) FROM order_items") == 2);
 	CHECK(q_int(h->db, "SELECT count(*) FROM interactions") == 2);
 	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events") == 8);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM user_coupons WHERE user_id = %u AND"
-	    " redeemed_at IS NOT NULL", agent + 1);
-	CHECK(q_int(h->db, sql) == 1);
+	CHECK(q_session(h, ss, "SELECT count(*) FROM user_coupons WHERE user_id = %u AND"
+	    " redeemed_at IS NOT NULL") == 1);
+	check_order_rows(h, ss);
 
 	/* A redeemed coupon is no longer eligible. */
-	new_op(&op, STORE_OP_COUPONS, agent, 13, t + 3600);
+	new_op(&op, STORE_OP_COUPONS, ss->agent, 13, ss->t + 3600);
 	run_op(h, &op);
-	CHECK(op.err == STORE_OK && op.result_count == eligible(c, agent, t + 3600, NULL) - 1);
+	CHECK(op.err == STORE_OK &&
+	    op.result_count == eligible(ss->c, ss->agent, ss->t + 3600, NULL) - 1);
+}
+
+static void
+test_checkout(struct harness *h, const struct catalog *c)
+{
+	struct session ss = { .c = c, .t = T0 + 9 * 3600 };
+
+	/* An agent with a coupon it can use now. */
+	while (ss.agent < NAGENTS &&
+	    (ss.eligible = eligible(c, ss.agent, ss.t, &ss.coupon)) == 0)
+		ss.agent++;
+	CHECK(ss.agent < NAGENTS && ss.eligible > 0);
+	ss.p1 = &c->products[c->by_category[0][0]];
+	ss.p2 = &c->products[c->by_category[5][0]];
+	step_begin(h, &ss);
+	step_browse_cart(h, &ss);
+	step_checkout(h, &ss);
 }
 
 static void
@@ -672,6 +855,66 @@ test_completions(struct harness *h)
 	CHECK(h->done && h->done_err == STORE_OK && !h->cb_inside_submit);
 }
 
+/*
+ * Operations share a transaction but not their fate: one that fails leaves
+ * nothing behind and takes nothing of its neighbours with it.
+ */
+static void
+test_batch_failure(struct harness *h, const struct catalog *c)
+{
+	struct store_op a, b, d;
+	char *create = NULL;
+	sqlite3_stmt *st;
+	int i;
+
+	CHECK(sqlite3_prepare_v2(h->db, "SELECT sql FROM sqlite_master WHERE name ="
+	    " 'interactions'", -1, &st, NULL) == SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		create = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	CHECK(create != NULL);
+	if (create == NULL)
+		return;
+	CHECK(sqlite3_exec(h->db, "DROP TABLE interactions", NULL, NULL, NULL) == SQLITE_OK);
+
+	new_op(&a, STORE_OP_BEGIN, 30, 7, T0);
+	new_op(&b, STORE_OP_CHECKOUT, 31, 7, T0);
+	add_item(&b, &c->products[0], 1);
+	b.total_cents = c->products[0].price_cents;
+	add_event(&b, EV_CHECKOUT, 4, 0, b.total_cents);
+	new_op(&d, STORE_OP_BEGIN, 32, 7, T0);
+	add_event(&d, EV_SESSION_START, 0, 0, 0);
+	a.cb = b.cb = d.cb = op_done;
+	a.arg = b.arg = d.arg = h;
+	store_submit(h->store, &a);
+	store_submit(h->store, &b);
+	store_submit(h->store, &d);
+	h->done = 0;
+	for (i = 0; i < 10 && !h->done; i++)
+		event_base_loop(h->base, EVLOOP_ONCE);
+	CHECK(a.err == STORE_OK && d.err == STORE_OK);
+	CHECK(b.err == STORE_ERR_QUERY && strstr(b.errmsg, "interactions") != NULL);
+	fprintf(stderr, "(expected) %s\n", b.errmsg);
+	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE session_key IN"
+	    " ('agent_031:7', 'agent_033:7')") == 2);
+	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+	    " 'agent_033:7:0:0'") == 1);
+	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE idem_key = 'agent_032:7:order'")
+	    == 0);
+	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events WHERE event_key LIKE"
+	    " 'agent_032:%'") == 0);
+
+	/* With the table back, the retry goes through. */
+	CHECK(sqlite3_exec(h->db, create, NULL, NULL, NULL) == SQLITE_OK);
+	free(create);
+	run_op(h, &b);
+	CHECK(b.err == STORE_OK);
+	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE idem_key = 'agent_032:7:order'")
+	    == 1);
+	CHECK(q_int(h->db, "SELECT count(*) FROM interactions WHERE interaction_key LIKE"
+	    " 'agent_032:7:order:%'") == 1);
+}
+
 /* ---- close ---- */
 
 struct closer {
@@ -753,6 +996,7 @@ main(void)
 	uint32_t a;
 
 	test_helpers();
+	test_persona_json();
 	if ((tmp = mkdtemp(tmpl)) == NULL || (h.base = event_base_new()) == NULL) {
 		perror("set-up");
 		return 1;
@@ -773,10 +1017,13 @@ main(void)
 	if (h.store == NULL || c == NULL)
 		return CHECK_DONE();
 	sqlite3_busy_timeout(h.db, 5000);
-	test_prepare(&h, c, personas);
+	test_prepare_first(&h, c, personas);
+	test_prepare_again(&h, c, personas);
+	test_prepare_other(&h, c, personas);
 	test_checkout(&h, c);
 	test_abandon(&h, c);
 	test_completions(&h);
+	test_batch_failure(&h, c);
 	store_close(h.store);
 	sqlite3_close(h.db);
 	config_free(cfg);
