@@ -41,8 +41,8 @@ HEADERS   = $(wildcard include/sim/*.h)
 
 # A build with other flags must not reuse objects of the last one.
 FLAGS_STAMP = .build-flags
-$(shell echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
-        echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $(FLAGS_STAMP))
+FLAGS_TEXT  = $(subst ',,$(subst ",,$(CC) $(ALL_CFLAGS) $(LDFLAGS)))
+$(shell echo '$(FLAGS_TEXT)' | cmp -s - $(FLAGS_STAMP) || echo '$(FLAGS_TEXT)' > $(FLAGS_STAMP))
 
 .PHONY: all check unit integration demo bench install install-files uninstall clean format deps
 all: deps-check simd simctl

@@ -450,10 +450,13 @@ close_parts(struct daemon *d)
 	if (d->deadline)
 		event_free(d->deadline);
 	server_fini(srv);
+	/* Sessions abandoned at a shutdown deadline come back from the store's close. */
+	if (srv->engine)
+		engine_detach(srv->engine);
+	store_close(srv->store);
 	engine_free(srv->engine);
 	control_free(srv->control);
 	checkpoint_close(srv->ckpt);
-	store_close(srv->store);
 	if (srv->base)
 		event_base_free(srv->base);
 	if (d->ready_fd < 0 && !d->fl.foreground)

@@ -42,6 +42,9 @@ struct engine {
 	struct engine_hooks hooks;
 	enum engine_state state;
 	int preparing;                  /* store_prepare under way */
+	int closing;                    /* engine_detach(): the store is going away */
+	int ending;                     /* the final flush is under way */
+	enum engine_state final_state;  /* what the run becomes once flushed */
 	int paused_while_stopping;
 	struct run_params p;
 	struct catalog *cat;
@@ -78,6 +81,7 @@ struct engine {
 
 static void pump(struct engine *e);
 static void op_submit(struct session *s);
+static void notify_waiters(struct engine *e);
 
 static const char *const state_names[] = {
 	"idle", "running", "paused", "stopping", "finished", "failed"
@@ -147,8 +151,6 @@ run_clear(struct engine *e)
 void
 engine_free(struct engine *e)
 {
-	struct waiter *w;
-
 	if (e == NULL)
 		return;
 	/* Sessions still in flight belong to ops the store completes on close. */
@@ -160,12 +162,22 @@ engine_free(struct engine *e)
 		free(s);
 	}
 	run_clear(e);
-	while ((w = e->waiters) != NULL) {
-		e->waiters = w->next;
-		free(w);
-	}
+	notify_waiters(e);   /* whoever waits for the run's end hears of it now */
 	event_free(e->pump_ev);
 	free(e);
+}
+
+void
+engine_detach(struct engine *e)
+{
+	e->closing = 1;
+	if (e->cycle_timer)
+		evtimer_del(e->cycle_timer);
+	if (e->hours_timer)
+		evtimer_del(e->hours_timer);
+	for (struct session *s = e->flying; s != NULL; s = s->next)
+		if (s->retry)
+			evtimer_del(s->retry);
 }
 
 void
@@ -238,11 +250,15 @@ flushed(enum store_err err, const char *msg, void *arg)
 
 	if (err != STORE_OK) {
 		log_warnx("run %s: final flush failed: %s", e->p.run_id, msg);
-		if (e->state != ENGINE_FAILED)
+		if (e->final_state != ENGINE_FAILED)
 			snprintf(e->fail_reason, sizeof(e->fail_reason), "final flush: %s", msg);
-		e->state = ENGINE_FAILED;
+		e->final_state = ENGINE_FAILED;
 	}
+	/* Only now is the run over: every row it wrote is durable. */
+	e->state = e->final_state;
 	e->ended_us = metrics_now_us();
+	if (e->closing)
+		return;   /* the daemon is tearing down: nothing else to tell */
 	log_info("run %s %s: cycle %u, %llu sessions, %llu orders, %llu errors, %.2f s",
 	    e->p.run_id, engine_state_name(e->state), e->cycle,
 	    (unsigned long long)e->counts.sessions, (unsigned long long)e->counts.orders,
@@ -255,12 +271,16 @@ flushed(enum store_err err, const char *msg, void *arg)
 static void
 run_end(struct engine *e, enum engine_state final)
 {
+	if (e->ending)
+		return;
 	if (e->cycle_timer)
 		evtimer_del(e->cycle_timer);
 	if (e->hours_timer)
 		evtimer_del(e->hours_timer);
 	e->cycle_waiting = 0;
-	e->state = final;
+	e->state = ENGINE_STOPPING;   /* until the store has flushed */
+	e->final_state = final;
+	e->ending = 1;
 	store_flush(e->store, flushed, e);
 }
 
@@ -429,6 +449,10 @@ op_done(struct store_op *op, void *arg)
 	struct session *s = arg;
 	struct engine *e = s->e;
 
+	if (e->closing) {   /* the store hands back what was in flight: just let go */
+		session_put(s);
+		return;
+	}
 	if (op->err == STORE_OK && op->type == STORE_OP_BROWSE && op->result_count == 0) {
 		op->err = STORE_ERR_DATA;
 		snprintf(op->errmsg, sizeof(op->errmsg), "no products in category %u", op->category);
@@ -563,7 +587,7 @@ pump(struct engine *e)
 	uint32_t n = population(e);
 	struct rng rng;
 
-	if (e->agents == NULL || e->preparing || e->cycle_waiting)
+	if (e->agents == NULL || e->preparing || e->cycle_waiting || e->closing || e->ending)
 		return;
 	while (e->state == ENGINE_RUNNING && e->in_flight < e->limit && e->cursor < n) {
 		uint32_t agent;
@@ -613,6 +637,8 @@ prepared(enum store_err err, const char *msg, void *arg)
 	struct engine *e = arg;
 
 	e->preparing = 0;
+	if (e->closing)
+		return;
 	if (err != STORE_OK) {
 		run_fail(e, msg);
 		return;
@@ -693,6 +719,7 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	memset(&e->cycle_lat, 0, sizeof(e->cycle_lat));
 	e->nfailed_ids = 0;
 	e->fail_reason[0] = '\0';
+	e->ending = 0;
 	e->p = *p;
 	if (e->p.run_id[0] == '\0')
 		make_run_id(e->p.run_id, sizeof(e->p.run_id), p->seed);

@@ -168,10 +168,9 @@ store_persona_json(const struct persona *p, char **buf, size_t *cap)
 struct store *
 store_open(struct event_base *base, const struct sim_config *cfg, char *err, size_t errlen)
 {
-	if (cfg->database_url != NULL && cfg->database_url[0] != '\0') {
-		snprintf(err, errlen, "postgres store: not built in");
-		return NULL;
-	}
+	/* "postgresql://" alone takes everything from the PG* variables */
+	if (cfg->database_url != NULL && cfg->database_url[0] != '\0')
+		return store_pg_driver.open(base, cfg, err, errlen);
 	return store_sqlite_driver.open(base, cfg, err, errlen);
 }
 

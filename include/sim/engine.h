@@ -73,6 +73,11 @@ typedef void (*engine_wait_fn)(struct engine *e, void *arg);
 struct engine *engine_new(struct event_base *base, struct store *store);
 void engine_free(struct engine *e);
 void engine_set_hooks(struct engine *e, const struct engine_hooks *hooks);
+/*
+ * Before the store is closed under a run still in flight: from now on the
+ * engine starts nothing and lets go of each session the store hands back.
+ */
+void engine_detach(struct engine *e);
 
 /* Each returns 0, or -1 with a message in err (the state is then unchanged). */
 int engine_start(struct engine *e, const struct run_params *p, char *err, size_t errlen);

@@ -256,6 +256,7 @@ t_pg_need() {
 
 # A private server for a test that restarts it; stopped when the test ends.
 t_pg_own() {
+	PG_DIR= PG_LOG=
 	pg_start >/dev/null || t_fail "cannot start a private PostgreSQL server"
 	_T_PG_OWNED=1
 }

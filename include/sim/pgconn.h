@@ -1,0 +1,112 @@
+/*
+ * pgconn.h - one PostgreSQL connection driven by libpq's non-blocking API on
+ * a libevent loop: connect (PQconnectStartParams / PQconnectPoll with our own
+ * timeout), then jobs of statements sent in one pipeline where libpq has
+ * pipeline mode, their results consumed as the socket becomes readable.
+ *
+ * Nothing here blocks the loop, and no callback runs inside the call that
+ * started the work: connect and exec always complete from the loop.
+ *
+ * pgsync is the start-up / shutdown variant: one connection on a private loop,
+ * used where the caller may wait (open() validates the URL and migrates; close()
+ * writes what is still queued).
+ */
+#ifndef SIM_PGCONN_H
+#define SIM_PGCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "sim/store.h"
+
+struct event_base;
+struct pgconn;
+
+enum pgstmt_kind {
+	PGSTMT_PARAMS,    /* sql with $n parameters (PQsendQueryParams) */
+	PGSTMT_PREPARED,  /* the prepared statement called name (PQsendQueryPrepared) */
+	PGSTMT_PREPARE,   /* prepare sql as name (PQsendPrepare) */
+	PGSTMT_SIMPLE,    /* sql may hold several statements (PQsendQuery); never pipelined */
+};
+
+struct pgstmt {
+	enum pgstmt_kind kind;
+	const char *name;
+	const char *sql;
+	int nparams;
+	const char *const *params;  /* text values; NULL is SQL NULL */
+};
+
+/* Where a connection goes, and how. */
+struct pgconn_opts {
+	const char *conninfo;       /* URI or key=value string; PG* variables fill the rest */
+	const char *appname;        /* fallback_application_name */
+	const char *hostaddr;       /* the host's address, resolved beforehand, or NULL */
+	double connect_timeout;     /* seconds */
+	int no_pipeline;            /* send one statement at a time (tests the fallback) */
+	const struct pgstmt *prepare;  /* PGSTMT_PREPARE statements run after connecting */
+	int nprepare;
+};
+
+/* ok: err is STORE_OK; otherwise msg says why in one line, never with a secret. */
+typedef void (*pgconn_connect_fn)(struct pgconn *c, enum store_err err, const char *msg,
+    void *arg);
+/* Every tuples / command result, by statement index; r is freed after the call. */
+typedef void (*pgconn_result_fn)(void *arg, int idx, const PGresult *r);
+typedef void (*pgconn_done_fn)(void *arg, enum store_err err, const char *msg);
+/* An idle connection turned out dead (the server closed it). */
+typedef void (*pgconn_lost_fn)(struct pgconn *c, void *arg);
+
+/* Starts connecting; cb runs from the loop.  NULL on allocation failure. */
+struct pgconn *pgconn_connect(struct event_base *base, const struct pgconn_opts *o,
+    pgconn_connect_fn cb, void *arg);
+/* Closes at once, whatever the state; no callback runs afterwards. */
+void pgconn_free(struct pgconn *c);
+
+/*
+ * Runs st[0..n-1] (in one pipeline when possible) and calls done once from the
+ * loop.  The statements and their parameters must stay valid until then.  A
+ * statement that fails stops the job; an open transaction is rolled back before
+ * done runs, so the connection is reusable unless err is STORE_ERR_CONNECT.
+ */
+void pgconn_exec(struct pgconn *c, const struct pgstmt *st, int n, pgconn_result_fn res,
+    pgconn_done_fn done, void *arg);
+
+/* While idle: watch the socket so that a connection the server closes is noticed. */
+void pgconn_watch(struct pgconn *c, pgconn_lost_fn lost, void *arg);
+void pgconn_unwatch(struct pgconn *c);
+
+int pgconn_ok(const struct pgconn *c);          /* connected and not broken */
+int pgconn_busy(const struct pgconn *c);        /* connecting or running a job */
+void pgconn_set_owner(struct pgconn *c, void *owner);
+void *pgconn_owner(const struct pgconn *c);
+
+/* SQLSTATE to store error: connection loss, serialisation failure, the rest. */
+enum store_err pgconn_map_sqlstate(const char *sqlstate);
+
+/*
+ * Removes secrets from a libpq message and makes it one line: the password
+ * given in conninfo (raw and percent-decoded) is replaced by "***".
+ */
+void pgconn_clean_message(char *out, size_t len, const char *msg, const char *conninfo);
+/* "host:port/dbname" of conninfo (and the PG* variables), never the password. */
+void pgconn_describe(char *out, size_t len, const char *conninfo);
+
+/* Start-up and shutdown: a connection on a private loop; calls wait. */
+struct pgsync;
+struct pgsync *pgsync_open(const struct pgconn_opts *o, char *err, size_t errlen);
+/* 0, or -1 with a message; the error kind goes to *kind when kind is not NULL. */
+int pgsync_exec(struct pgsync *s, const struct pgstmt *st, int n, pgconn_result_fn res,
+    void *arg, enum store_err *kind, char *err, size_t errlen);
+void pgsync_close(struct pgsync *s);
+/*
+ * libpq resolves a host name inside PQconnectStartParams, blocking the loop:
+ * when this connection reached a single host given by name, its address goes
+ * to out, to be pinned as pgconn_opts.hostaddr (host still serves TLS
+ * verification and .pgpass).  0 when pinned, -1 when there is nothing to pin.
+ */
+int pgsync_hostaddr(const struct pgsync *s, char *out, size_t len);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * batcher.c - the event batcher (see batcher.h).
+ *
+ * Batches get a sequence number when they are sealed; a flush waits for every
+ * batch up to the newest sealed at the time of the call, so a steady stream of
+ * new events cannot keep a checkpoint waiting forever.  After a failed write
+ * the batcher stops writing on its own (`failing') until the next timer tick or
+ * an explicit flush, so an outage costs one attempt per tick, not one per event.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <sys/queue.h>
+
+#include "sim/batcher.h"
+#include "sim/pgsql.h"
+
+enum batch_state { BATCH_OPEN, BATCH_QUEUED, BATCH_INFLIGHT, BATCH_TAKEN };
+
+struct batch {
+	TAILQ_ENTRY(batch) link;
+	uint64_t seq;
+	unsigned rows;
+	enum batch_state state;
+	struct pgarr col[BATCH_COLS];
+	const char *params[BATCH_COLS];
+};
+
+struct batcher_waiter {
+	struct batcher_waiter *next;
+	uint64_t target;            /* done once every batch up to this one is written */
+	store_done_cb cb;
+	void *arg;
+};
+
+TAILQ_HEAD(batch_list, batch);
+
+struct batcher {
+	struct event_base *base;
+	struct batcher_opts o;
+	struct batch *open;
+	struct batch_list queued, inflight;
+	unsigned ninflight;
+	uint64_t next_seq;
+	struct batcher_waiter *waiters;
+	struct event *timer;
+	struct event *defer;
+	int failing, pumping;
+	struct batcher_stats st;
+};
+
+static struct batch *
+batch_new(void)
+{
+	struct batch *bt = calloc(1, sizeof(*bt));
+	int i;
+
+	if (bt == NULL)
+		return NULL;
+	for (i = 0; i < BATCH_COLS; i++)
+		pgarr_init(&bt->col[i]);
+	return bt;
+}
+
+void
+batch_free(struct batch *bt)
+{
+	int i;
+
+	if (bt == NULL)
+		return;
+	for (i = 0; i < BATCH_COLS; i++)
+		pgarr_free(&bt->col[i]);
+	free(bt);
+}
+
+unsigned
+batch_rows(const struct batch *bt)
+{
+	return bt->rows;
+}
+
+const char *const *
+batch_params(const struct batch *bt)
+{
+	return bt->params;
+}
+
+/*
+ * The lowest sequence number not yet written (UINT64_MAX: all written).  The
+ * queue is kept in sequence order, so only its head and the few batches in
+ * flight need looking at.
+ */
+static uint64_t
+batcher_low(const struct batcher *b)
+{
+	const struct batch *bt = TAILQ_FIRST(&b->queued);
+	uint64_t low = bt != NULL ? bt->seq : UINT64_MAX;
+
+	TAILQ_FOREACH(bt, &b->inflight, link)
+		if (bt->seq < low)
+			low = bt->seq;
+	return low;
+}
+
+/* A failed batch goes back where its sequence number puts it (near the front). */
+static void
+batcher_requeue(struct batcher *b, struct batch *bt)
+{
+	struct batch *at;
+
+	bt->state = BATCH_QUEUED;
+	TAILQ_FOREACH(at, &b->queued, link)
+		if (at->seq > bt->seq) {
+			TAILQ_INSERT_BEFORE(at, bt, link);
+			return;
+		}
+	TAILQ_INSERT_TAIL(&b->queued, bt, link);
+}
+
+/* Completes the waiters `pick' selects; the callbacks may call the batcher again. */
+static void
+batcher_complete(struct batcher *b, uint64_t low, enum store_err err, const char *msg)
+{
+	struct batcher_waiter **pp = &b->waiters, *w, *done = NULL;
+
+	while ((w = *pp) != NULL) {
+		int pick = err == STORE_OK ? w->target < low : w->target >= low;
+
+		if (pick) {
+			*pp = w->next;
+			w->next = done;
+			done = w;
+		} else {
+			pp = &w->next;
+		}
+	}
+	while ((w = done) != NULL) {
+		done = w->next;
+		w->cb(err, err == STORE_OK ? NULL : msg, w->arg);
+		free(w);
+	}
+}
+
+static void
+batcher_seal(struct batcher *b)
+{
+	struct batch *bt = b->open;
+	int i;
+
+	if (bt == NULL || bt->rows == 0)
+		return;
+	for (i = 0; i < BATCH_COLS; i++)
+		bt->params[i] = pgarr_str(&bt->col[i]);  /* room reserved by the adds */
+	bt->seq = ++b->next_seq;
+	bt->state = BATCH_QUEUED;
+	TAILQ_INSERT_TAIL(&b->queued, bt, link);
+	b->open = NULL;
+}
+
+static void
+batcher_pump(struct batcher *b, int force)
+{
+	struct batch *bt;
+
+	if (b->pumping || (b->failing && !force))
+		return;
+	b->pumping = 1;
+	while (b->ninflight < b->o.inflight && (bt = TAILQ_FIRST(&b->queued)) != NULL) {
+		TAILQ_REMOVE(&b->queued, bt, link);
+		bt->state = BATCH_INFLIGHT;
+		TAILQ_INSERT_TAIL(&b->inflight, bt, link);
+		b->ninflight++;
+		b->o.write(b, bt, b->o.arg);
+	}
+	b->pumping = 0;
+}
+
+static void
+batcher_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct batcher *b = arg;
+
+	batcher_seal(b);
+	batcher_pump(b, 1);
+}
+
+static void
+batcher_defer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct batcher *b = arg;
+
+	batcher_complete(b, batcher_low(b), STORE_OK, NULL);
+}
+
+struct batcher *
+batcher_new(struct event_base *base, const struct batcher_opts *o)
+{
+	struct batcher *b = calloc(1, sizeof(*b));
+	double iv = o->interval > 0 ? o->interval : 5;
+	struct timeval tv;
+
+	if (b == NULL)
+		return NULL;
+	b->base = base;
+	b->o = *o;
+	if (b->o.inflight == 0)
+		b->o.inflight = 2;
+	if (b->o.size == 0)
+		b->o.size = 1;
+	TAILQ_INIT(&b->queued);
+	TAILQ_INIT(&b->inflight);
+	b->timer = event_new(base, -1, EV_PERSIST, batcher_timer_cb, b);
+	b->defer = event_new(base, -1, 0, batcher_defer_cb, b);
+	tv.tv_sec = (time_t)iv;
+	tv.tv_usec = (suseconds_t)((iv - (double)tv.tv_sec) * 1e6);
+	if (b->timer == NULL || b->defer == NULL || event_add(b->timer, &tv) != 0) {
+		batcher_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void
+batcher_free(struct batcher *b)
+{
+	struct batch *bt;
+	struct batcher_waiter *w;
+
+	if (b == NULL)
+		return;
+	while ((bt = batcher_take(b)) != NULL)
+		batch_free(bt);
+	while ((w = b->waiters) != NULL) {
+		b->waiters = w->next;
+		free(w);
+	}
+	if (b->timer != NULL)
+		event_free(b->timer);
+	if (b->defer != NULL)
+		event_free(b->defer);
+	free(b);
+}
+
+/* Appends one row's columns; on failure every column is cut back to where it was. */
+static int
+batcher_append(struct batch *bt, const struct batcher_row *row)
+{
+	struct pgarr *c = bt->col;
+	size_t len[BATCH_COLS];
+	unsigned n[BATCH_COLS];
+	int i;
+
+	for (i = 0; i < BATCH_COLS; i++) {
+		len[i] = c[i].len;
+		n[i] = c[i].n;
+	}
+	if (pgarr_add_text(&c[0], row->key) == 0 &&
+	    pgarr_add_text(&c[1], row->session_key) == 0 &&
+	    pgarr_add_int(&c[2], row->user_id) == 0 &&
+	    pgarr_add_text(&c[3], row->type) == 0 &&
+	    pgarr_add_text(&c[4], row->payload) == 0 &&
+	    pgarr_add_int(&c[5], row->created) == 0)
+		return 0;
+	for (i = 0; i < BATCH_COLS; i++) {
+		c[i].len = len[i];
+		c[i].n = n[i];
+	}
+	return -1;
+}
+
+int
+batcher_add(struct batcher *b, const struct batcher_row *row)
+{
+	if (b->open == NULL && (b->open = batch_new()) == NULL)
+		return -1;
+	if (batcher_append(b->open, row) != 0)
+		return -1;
+	b->open->rows++;
+	b->st.rows_queued++;
+	if (b->open->rows >= b->o.size) {
+		batcher_seal(b);
+		batcher_pump(b, 0);
+	}
+	return 0;
+}
+
+void
+batcher_kick(struct batcher *b)
+{
+	batcher_seal(b);
+	batcher_pump(b, 0);
+}
+
+void
+batcher_flush(struct batcher *b, store_done_cb cb, void *arg)
+{
+	struct batcher_waiter *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		cb(STORE_ERR_NOMEM, "out of memory", arg);  /* nothing else can be done */
+		return;
+	}
+	batcher_seal(b);
+	w->target = b->next_seq;
+	w->cb = cb;
+	w->arg = arg;
+	w->next = b->waiters;
+	b->waiters = w;
+	batcher_pump(b, 1);
+	event_active(b->defer, EV_TIMEOUT, 0);
+}
+
+void
+batcher_written(struct batcher *b, struct batch *bt, enum store_err err, const char *msg)
+{
+	TAILQ_REMOVE(&b->inflight, bt, link);
+	b->ninflight--;
+	if (err != STORE_OK) {
+		b->failing = 1;
+		b->st.batches_failed++;
+		batcher_requeue(b, bt);
+		if (b->waiters != NULL)
+			batcher_complete(b, bt->seq, err, msg);
+		return;
+	}
+	b->failing = 0;
+	b->st.rows_written += bt->rows;
+	b->st.rows_queued -= bt->rows;
+	b->st.batches_written++;
+	batch_free(bt);
+	if (b->waiters != NULL)
+		batcher_complete(b, batcher_low(b), STORE_OK, NULL);
+	batcher_pump(b, 0);
+}
+
+void
+batcher_stats(const struct batcher *b, struct batcher_stats *st)
+{
+	*st = b->st;
+}
+
+struct batch *
+batcher_take(struct batcher *b)
+{
+	struct batch *bt;
+
+	batcher_seal(b);
+	if (b->open != NULL) {  /* an empty open batch */
+		batch_free(b->open);
+		b->open = NULL;
+	}
+	if ((bt = TAILQ_FIRST(&b->queued)) != NULL) {
+		TAILQ_REMOVE(&b->queued, bt, link);
+	} else if ((bt = TAILQ_FIRST(&b->inflight)) != NULL) {
+		TAILQ_REMOVE(&b->inflight, bt, link);
+		b->ninflight--;
+	} else {
+		return NULL;
+	}
+	bt->state = BATCH_TAKEN;
+	b->st.rows_queued -= bt->rows;
+	return bt;
+}
+
+void
+batcher_abort(struct batcher *b, enum store_err err, const char *msg)
+{
+	struct batcher_waiter *w;
+
+	while ((w = b->waiters) != NULL) {
+		b->waiters = w->next;
+		w->cb(err, msg, w->arg);
+		free(w);
+	}
+}

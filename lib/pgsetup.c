@@ -1,0 +1,436 @@
+/*
+ * pgsetup.c - prepare() for PostgreSQL (see pgsetup.h).
+ *
+ * Three steps: read sim_meta; if it does not describe this catalogue, one
+ * transaction (a single pipeline) trims the old catalogue, upserts the new one
+ * and writes its signature last; then users and wallets, PG_CHUNK agents per
+ * job, PG_PREP_PARALLEL jobs at once.  The row sets are the sqlite driver's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/catalog.h"
+#include "sim/persona.h"
+#include "sim/pgsetup.h"
+#include "sim/pgsql.h"
+
+#define PG_CHUNK 1000           /* rows per bulk statement */
+#define PG_PREP_PARALLEL 4      /* user chunks written at once */
+#define PG_NMETA 6
+
+/* One bulk statement: array parameters (unnested server-side), then scalars. */
+struct pg_bulk {
+	int ncols, nscalars;
+	struct pgarr col[7];
+	char scalar[2][24];
+	const char *params[9];
+};
+
+struct pg_prep {
+	struct pgjobs *r;
+	struct store_setup su;
+	store_done_cb cb;
+	void *arg;
+	uint32_t next;              /* the next agent to write */
+	unsigned inflight;
+	int users;                  /* the catalogue is in: users may be written */
+	int match;                  /* sim_meta describes this very catalogue */
+	char sig[PG_NMETA][32];
+	char *json;                 /* a persona's JSON */
+	size_t jsoncap;
+	enum store_err err;
+	char msg[PGJOB_MSG_MAX];
+};
+
+struct pg_bulkjob {
+	struct pgjob job;
+	struct pg_prep *prep;
+	struct pg_bulk *b;
+	struct pgstmt *st;
+	int n, cap;
+};
+
+static const char *const pg_meta_keys[PG_NMETA] = {
+	"catalog_version", "catalog_seed", "catalog_sim_start", "catalog_stores",
+	"catalog_products", "catalog_coupons",
+};
+
+static void
+pg_bulkjob_free(struct pg_bulkjob *x)
+{
+	int i, c;
+
+	for (i = 0; i < x->n; i++)
+		for (c = 0; c < 7; c++)
+			pgarr_free(&x->b[i].col[c]);
+	free(x->b);
+	free(x->st);
+	free(x);
+}
+
+static struct pg_bulkjob *
+pg_bulkjob_new(struct pg_prep *p, int cap, pgjob_done_fn done)
+{
+	struct pg_bulkjob *x = calloc(1, sizeof(*x));
+
+	if (x == NULL)
+		return NULL;
+	x->b = calloc((size_t)cap, sizeof(*x->b));
+	x->st = calloc((size_t)cap, sizeof(*x->st));
+	if (x->b == NULL || x->st == NULL) {
+		pg_bulkjob_free(x);
+		return NULL;
+	}
+	x->prep = p;
+	x->cap = cap;
+	x->job.st = x->st;
+	x->job.done = done;
+	return x;
+}
+
+/* Appends a statement of ncols array parameters; its scalars are set by the caller. */
+static struct pg_bulk *
+pg_bulk_add(struct pg_bulkjob *x, const char *name, const char *sql, int ncols)
+{
+	struct pg_bulk *b = &x->b[x->n];
+	struct pgstmt *st = &x->st[x->n++];
+	int c;
+
+	for (c = 0; c < 7; c++)
+		pgarr_init(&b->col[c]);
+	b->ncols = ncols;
+	st->kind = PGSTMT_PARAMS;
+	st->name = name;
+	st->sql = sql;
+	return b;
+}
+
+static void
+pg_bulk_scalar(struct pg_bulk *b, long long v)
+{
+	snprintf(b->scalar[b->nscalars++], sizeof(b->scalar[0]), "%lld", v);
+}
+
+/* Points every statement at its finished parameters; -1 out of memory. */
+static int
+pg_bulk_seal(struct pg_bulkjob *x)
+{
+	int i, c;
+
+	for (i = 0; i < x->n; i++) {
+		struct pg_bulk *b = &x->b[i];
+
+		for (c = 0; c < b->ncols; c++)
+			if ((b->params[c] = pgarr_str(&b->col[c])) == NULL)
+				return -1;
+		for (c = 0; c < b->nscalars; c++)
+			b->params[b->ncols + c] = b->scalar[c];
+		x->st[i].nparams = b->ncols + b->nscalars;
+		x->st[i].params = b->params;
+	}
+	x->job.n = x->n;
+	return 0;
+}
+
+static void pg_prep_pump(struct pg_prep *p);
+
+static void
+pg_prep_fail(struct pg_prep *p, enum store_err err, const char *msg)
+{
+	if (p->err != STORE_OK)
+		return;
+	p->err = err;
+	snprintf(p->msg, sizeof(p->msg), "postgres: prepare: %.170s", msg);
+}
+
+static void
+pg_prep_finish(struct pg_prep *p)
+{
+	store_done_cb cb = p->cb;
+	void *arg = p->arg;
+	enum store_err err = p->err;
+	char msg[PGJOB_MSG_MAX];
+
+	pgjob_copy(msg, sizeof(msg), p->msg);
+	free(p->json);
+	free(p);
+	cb(err, err == STORE_OK ? NULL : msg, arg);
+}
+
+/* Starts a bulk job, or fails the preparation when it could not be built. */
+static void
+pg_prep_start(struct pg_prep *p, struct pg_bulkjob *x, int built)
+{
+	if (x == NULL || built != 0 || pg_bulk_seal(x) != 0) {
+		if (x != NULL)
+			pg_bulkjob_free(x);
+		pg_prep_fail(p, STORE_ERR_NOMEM, "out of memory");
+		return;
+	}
+	p->inflight++;
+	pgjobs_start(p->r, &x->job);
+}
+
+static void
+pg_prep_users_done(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
+	struct pg_prep *p = x->prep;
+
+	pg_bulkjob_free(x);
+	p->inflight--;
+	if (err != STORE_OK)
+		pg_prep_fail(p, err, msg);
+	pg_prep_pump(p);
+}
+
+static int
+pg_prep_user(struct pg_prep *p, struct pg_bulk *u, struct pg_bulk *w, uint32_t a)
+{
+	const struct persona *pe = &p->su.personas[a];
+	uint32_t wallet[CATALOG_WALLET];
+	char id[STORE_AGENT_ID_MAX], name[PERSONA_NAME_MAX + 1];
+	int i, rc;
+
+	store_agent_id(id, sizeof(id), a);
+	snprintf(name, sizeof(name), "%.*s", (int)strnlen(pe->name, sizeof(pe->name)),
+	    pe->name);
+	rc = store_persona_json(pe, &p->json, &p->jsoncap) < 0 ||
+	    pgarr_add_int(&u->col[0], (int64_t)a + 1) || pgarr_add_text(&u->col[1], id) ||
+	    pgarr_add_text(&u->col[2], name) || pgarr_add_text(&u->col[3], p->json);
+	catalog_wallet(p->su.catalog, a, wallet);
+	for (i = 0; i < CATALOG_WALLET && rc == 0; i++)
+		if (wallet[i] != 0)
+			rc = pgarr_add_int(&w->col[0], (int64_t)a + 1) ||
+			    pgarr_add_int(&w->col[1], wallet[i]);
+	return rc ? -1 : 0;
+}
+
+/* Users and their wallets, PG_CHUNK at a time: one pipeline, one transaction. */
+static void
+pg_prep_users_chunk(struct pg_prep *p)
+{
+	struct pg_bulkjob *x = pg_bulkjob_new(p, 2, pg_prep_users_done);
+	struct pg_bulk *u, *w;
+	uint32_t a, end = p->next + PG_CHUNK;
+	int rc = 0;
+
+	if (end > p->su.nagents || end < p->next)
+		end = p->su.nagents;
+	if (x != NULL) {
+		u = pg_bulk_add(x, "users", pgsql_users_put, 4);
+		pg_bulk_scalar(u, (long long)p->su.catalog->sim_start);
+		w = pg_bulk_add(x, "wallets", pgsql_wallets_put, 2);
+		for (a = p->next; a < end && rc == 0; a++)
+			rc = pg_prep_user(p, u, w, a);
+	}
+	p->next = end;
+	pg_prep_start(p, x, rc);
+}
+
+static void
+pg_prep_pump(struct pg_prep *p)
+{
+	while (p->err == STORE_OK && p->users && p->inflight < PG_PREP_PARALLEL &&
+	    p->next < p->su.nagents)
+		pg_prep_users_chunk(p);
+	if (p->inflight == 0 && (p->err != STORE_OK || (p->users && p->next >= p->su.nagents)))
+		pg_prep_finish(p);
+}
+
+static void
+pg_prep_catalog_done(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
+	struct pg_prep *p = x->prep;
+
+	pg_bulkjob_free(x);
+	p->inflight--;
+	if (err != STORE_OK)
+		pg_prep_fail(p, err, msg);
+	p->users = 1;
+	pg_prep_pump(p);
+}
+
+static int
+pg_prep_stores(struct pg_bulkjob *x, const struct catalog *c)
+{
+	struct pg_bulk *b = NULL;
+	char name[32];
+	uint32_t i;
+	int rc = 0;
+
+	for (i = 1; i <= c->nstores && rc == 0; i++) {
+		if ((i - 1) % PG_CHUNK == 0)
+			b = pg_bulk_add(x, "stores", pgsql_stores_put, 2);
+		catalog_store_name(name, sizeof(name), i);
+		rc = pgarr_add_int(&b->col[0], i) || pgarr_add_text(&b->col[1], name);
+	}
+	return rc;
+}
+
+static int
+pg_prep_products(struct pg_bulkjob *x, const struct catalog *c)
+{
+	struct pg_bulk *b = NULL;
+	char name[sizeof(c->products[0].name) + 1];
+	uint32_t i;
+	int rc = 0;
+
+	for (i = 0; i < c->nproducts && rc == 0; i++) {
+		const struct product *pr = &c->products[i];
+
+		if (i % PG_CHUNK == 0)
+			b = pg_bulk_add(x, "products", pgsql_products_put, 5);
+		snprintf(name, sizeof(name), "%.*s", (int)strnlen(pr->name, sizeof(pr->name)),
+		    pr->name);
+		rc = pgarr_add_int(&b->col[0], pr->id) || pgarr_add_int(&b->col[1], pr->store_id) ||
+		    pgarr_add_text(&b->col[2],
+			catalog_category_names[pr->category % CATALOG_CATEGORIES]) ||
+		    pgarr_add_text(&b->col[3], name) || pgarr_add_int(&b->col[4], pr->price_cents);
+	}
+	return rc;
+}
+
+static int
+pg_prep_coupons(struct pg_bulkjob *x, const struct catalog *c)
+{
+	struct pg_bulk *b = NULL;
+	char code[32];
+	uint32_t i;
+	int rc = 0;
+
+	for (i = 0; i < c->ncoupons && rc == 0; i++) {
+		const struct coupon *cp = &c->coupons[i];
+
+		if (i % PG_CHUNK == 0)
+			b = pg_bulk_add(x, "coupons", pgsql_coupons_put, 7);
+		catalog_coupon_code(code, sizeof(code), cp);
+		rc = pgarr_add_int(&b->col[0], cp->id) || pgarr_add_int(&b->col[1], cp->store_id) ||
+		    pgarr_add_text(&b->col[2], code) || pgarr_add_int(&b->col[3], cp->pct_off) ||
+		    pgarr_add_int(&b->col[4], cp->min_spend_cents) ||
+		    pgarr_add_int(&b->col[5], cp->valid_from) ||
+		    pgarr_add_int(&b->col[6], cp->valid_to);
+	}
+	return rc;
+}
+
+static int
+pg_prep_meta_put(struct pg_prep *p, struct pg_bulkjob *x)
+{
+	struct pg_bulk *b = pg_bulk_add(x, "sim_meta", pgsql_meta_put, 2);
+	int i, rc = 0;
+
+	for (i = 0; i < PG_NMETA && rc == 0; i++)
+		rc = pgarr_add_text(&b->col[0], pg_meta_keys[i]) ||
+		    pgarr_add_text(&b->col[1], p->sig[i]);
+	return rc;
+}
+
+static int
+pg_chunks(uint32_t n)
+{
+	return (int)((n + PG_CHUNK - 1) / PG_CHUNK);
+}
+
+/* A different catalogue (or none): old rows out, new rows in, signature last. */
+static void
+pg_prep_catalog(struct pg_prep *p)
+{
+	const struct catalog *c = p->su.catalog;
+	int n = 8 + pg_chunks(c->nstores) + pg_chunks(c->nproducts) + pg_chunks(c->ncoupons);
+	struct pg_bulkjob *x = pg_bulkjob_new(p, n, pg_prep_catalog_done);
+	int rc;
+
+	if (x == NULL) {
+		pg_prep_start(p, NULL, -1);
+		return;
+	}
+	pg_bulk_add(x, "begin", "BEGIN", 0);
+	pg_bulk_scalar(pg_bulk_add(x, "products", pgsql_products_trim, 0), c->nproducts);
+	pg_bulk_add(x, "wallets", pgsql_wallets_reset, 0);
+	pg_bulk_scalar(pg_bulk_add(x, "coupons", pgsql_coupons_trim, 0), c->ncoupons);
+	rc = pg_prep_stores(x, c) || pg_prep_products(x, c) || pg_prep_coupons(x, c);
+	pg_bulk_scalar(pg_bulk_add(x, "stores", pgsql_stores_trim, 0), c->nstores);
+	rc = rc || pg_prep_meta_put(p, x);
+	pg_bulk_add(x, "commit", "COMMIT", 0);
+	pg_prep_start(p, x, rc);
+}
+
+static void
+pg_prep_meta_row(struct pgjob *j, int idx, const PGresult *r)
+{
+	struct pg_prep *p = ((struct pg_bulkjob *)j)->prep;
+	int row, i, found = 0;
+
+	if (PQnfields(r) != 2)
+		return;  /* match stays 0: the catalogue is rewritten */
+	for (row = 0; row < PQntuples(r); row++)
+		for (i = 0; i < PG_NMETA; i++)
+			if (strcmp(PQgetvalue(r, row, 0), pg_meta_keys[i]) == 0 &&
+			    strcmp(PQgetvalue(r, row, 1), p->sig[i]) == 0)
+				found++;
+	p->match = found == PG_NMETA;
+}
+
+static void
+pg_prep_meta_done(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
+	struct pg_prep *p = x->prep;
+
+	pg_bulkjob_free(x);
+	p->inflight--;
+	if (err != STORE_OK)
+		pg_prep_fail(p, err, msg);
+	else if (!p->match)
+		pg_prep_catalog(p);
+	p->users = p->match;
+	pg_prep_pump(p);
+}
+
+static void
+pg_prep_signature(struct pg_prep *p)
+{
+	const struct catalog *c = p->su.catalog;
+
+	snprintf(p->sig[0], sizeof(p->sig[0]), "%d", CATALOG_VERSION);
+	snprintf(p->sig[1], sizeof(p->sig[1]), "%llu", (unsigned long long)c->seed);
+	snprintf(p->sig[2], sizeof(p->sig[2]), "%lld", (long long)c->sim_start);
+	snprintf(p->sig[3], sizeof(p->sig[3]), "%lu", (unsigned long)c->nstores);
+	snprintf(p->sig[4], sizeof(p->sig[4]), "%lu", (unsigned long)c->nproducts);
+	snprintf(p->sig[5], sizeof(p->sig[5]), "%lu", (unsigned long)c->ncoupons);
+}
+
+void
+pgsetup_run(struct pgjobs *r, const struct store_setup *su, store_done_cb cb, void *arg)
+{
+	struct pg_prep *p;
+	struct pg_bulkjob *x;
+
+	if (su == NULL || su->catalog == NULL || (su->nagents > 0 && su->personas == NULL)) {
+		pgjobs_done_later(r, cb, arg, STORE_ERR_QUERY,
+		    "postgres: prepare: no catalogue or no personas");
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		pgjobs_done_later(r, cb, arg, STORE_ERR_NOMEM, "postgres: prepare: out of memory");
+		return;
+	}
+	p->r = r;
+	p->su = *su;
+	p->cb = cb;
+	p->arg = arg;
+	pg_prep_signature(p);
+	x = pg_bulkjob_new(p, 1, pg_prep_meta_done);
+	if (x != NULL) {
+		pg_bulk_add(x, "sim_meta", pgsql_meta_get, 0);
+		x->job.result = pg_prep_meta_row;
+	}
+	pg_prep_start(p, x, 0);
+	if (p->inflight == 0) {  /* nothing started: complete from the loop */
+		pgjobs_done_later(r, cb, arg, p->err, p->msg);
+		free(p);
+	}
+}

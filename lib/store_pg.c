@@ -1,0 +1,658 @@
+/*
+ * store_pg.c - the PostgreSQL store driver.
+ *
+ * open() validates the URL and migrates on a private loop (pgsync), the one
+ * place that waits; after that every operation is a job: a connection from the
+ * pool (pgpool), the op's statements sent in one pipeline (pgconn), the
+ * connection released, op->cb called from the loop.  An op's events go to the
+ * batcher once its own writes have committed, so an event row never points at
+ * a session that is not there.  Multi-statement writes run between BEGIN and
+ * COMMIT in that same pipeline: one round trip, one transaction.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/batcher.h"
+#include "sim/catalog.h"
+#include "sim/config.h"
+#include "sim/log.h"
+#include "sim/pgconn.h"
+#include "sim/pgjob.h"
+#include "sim/pgpool.h"
+#include "sim/pgsetup.h"
+#include "sim/pgsql.h"
+#include "sim/store.h"
+
+#define PG_MSG_MAX PGJOB_MSG_MAX
+#define PG_OP_STMTS 9
+#define PG_OP_PARAMS 40
+#define PG_ARR_LEN (STORE_MAX_ITEMS * 12 + 4)
+#define PG_KEY_MAX 96
+#define PG_BATCH_INFLIGHT 2     /* event batches written at once */
+
+struct pg_store {
+	struct store pub;
+	struct event_base *base;
+	char *conninfo;
+	char where[100];            /* host:port/dbname: never the password */
+	char hostaddr[64];          /* the server's address, looked up once at open */
+	struct pgconn_opts copts;
+	struct pgpool *pool;
+	struct pgjobs *jobs;
+	struct batcher *batcher;
+	store_done_cb prep_cb;      /* the prepare() running, if any */
+	void *prep_arg;
+	int preparing;
+	int closed;
+};
+
+/* ---- operations ---- */
+
+struct pg_opjob {
+	struct pgjob job;
+	struct pg_store *s;
+	struct store_op *op;
+	struct pgstmt st[PG_OP_STMTS];
+	const char *pv[PG_OP_PARAMS];
+	int npv;
+	int count_idx;              /* the statement result_count comes from */
+	int count_rows;             /* rows returned (else rows affected) */
+	char bad[PG_MSG_MAX];       /* an answer we cannot accept */
+	char user[24], at[24], coupon[16], total[16];
+	char session_key[PG_KEY_MAX], idem[PG_KEY_MAX];
+	char arr[4][PG_ARR_LEN];    /* store ids, product ids, quantities, unit prices */
+};
+
+static const struct pgstmt pg_begin = { PGSTMT_PARAMS, "begin", "BEGIN", 0, NULL };
+static const struct pgstmt pg_commit = { PGSTMT_PARAMS, "commit", "COMMIT", 0, NULL };
+
+static void
+pg_add_raw(struct pg_opjob *x, const struct pgstmt *st)
+{
+	x->st[x->job.n++] = *st;
+}
+
+/* Adds prepared statement id with its n text parameters. */
+static void
+pg_add(struct pg_opjob *x, enum pgsql_stmt id, int n, ...)
+{
+	struct pgstmt *st = &x->st[x->job.n++];
+	va_list ap;
+	int i;
+
+	st->kind = PGSTMT_PREPARED;
+	st->name = pgsql_prepare[id].name;
+	st->sql = NULL;
+	st->nparams = n;
+	st->params = &x->pv[x->npv];
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		x->pv[x->npv++] = va_arg(ap, const char *);
+	va_end(ap);
+}
+
+/* Whether a later line of the op has the same store and product (the later one wins). */
+static int
+pg_item_superseded(const struct store_op *op, uint16_t i)
+{
+	uint16_t k;
+
+	for (k = i + 1; k < op->nitems; k++)
+		if (op->items[k].product_id == op->items[i].product_id &&
+		    op->items[k].store_id == op->items[i].store_id)
+			return 1;
+	return 0;
+}
+
+/* The item columns as array literals; dedup drops superseded lines (cart upserts). */
+static void
+pg_item_arrays(struct pg_opjob *x, int dedup)
+{
+	const struct store_op *op = x->op;
+	size_t len[4] = { 0, 0, 0, 0 };
+	int col, first = 1;
+	uint16_t i;
+
+	for (col = 0; col < 4; col++)
+		x->arr[col][len[col]++] = '{';
+	for (i = 0; i < op->nitems; i++) {
+		const struct store_item *it = &op->items[i];
+		unsigned long v[4] = { it->store_id, it->product_id, it->quantity,
+			it->price_cents };
+
+		if (dedup && pg_item_superseded(op, i))
+			continue;
+		for (col = 0; col < 4; col++)
+			len[col] += (size_t)snprintf(x->arr[col] + len[col],
+			    PG_ARR_LEN - len[col], "%s%lu", first ? "" : ",", v[col]);
+		first = 0;
+	}
+	for (col = 0; col < 4; col++)
+		snprintf(x->arr[col] + len[col], PG_ARR_LEN - len[col], "}");
+}
+
+static void
+pg_build_begin(struct pg_opjob *x)
+{
+	pg_add_raw(x, &pg_begin);
+	x->count_idx = x->job.n;
+	pg_add(x, PGSQL_SESS_BEGIN, 3, x->session_key, x->user, x->at);
+	pg_add(x, PGSQL_USER_SHOPPED, 2, x->user, x->at);
+	pg_add_raw(x, &pg_commit);
+}
+
+static void
+pg_build_cart(struct pg_opjob *x)
+{
+	pg_item_arrays(x, 1);
+	pg_add_raw(x, &pg_begin);
+	pg_add(x, PGSQL_CART_TRIM, 2, x->user, x->arr[1]);
+	pg_add(x, PGSQL_CART_SET, 6, x->user, x->at, x->arr[0], x->arr[1], x->arr[2],
+	    x->arr[3]);
+	pg_add_raw(x, &pg_commit);
+	x->op->result_count = x->op->nitems;
+}
+
+static void
+pg_build_checkout(struct pg_opjob *x)
+{
+	const struct store_op *op = x->op;
+
+	store_order_key(x->idem, sizeof(x->idem), op);
+	snprintf(x->coupon, sizeof(x->coupon), "%lu", (unsigned long)op->coupon_id);
+	snprintf(x->total, sizeof(x->total), "%lu", (unsigned long)op->total_cents);
+	pg_item_arrays(x, 0);
+	pg_add_raw(x, &pg_begin);
+	x->count_idx = x->job.n;
+	pg_add(x, PGSQL_ORDER, 6, x->idem, x->user, x->session_key, x->coupon, x->total, x->at);
+	pg_add(x, PGSQL_ORDER_ITEMS, 4, x->idem, x->arr[1], x->arr[2], x->arr[3]);
+	pg_add(x, PGSQL_INTERACTIONS, 4, x->idem, x->user, x->at, x->arr[1]);
+	if (op->coupon_id != 0)
+		pg_add(x, PGSQL_REDEEM, 4, x->user, x->coupon, x->at, x->idem);
+	pg_add(x, PGSQL_CART_CLEAR, 1, x->user);
+	pg_add(x, PGSQL_SESS_END, 3, x->session_key, x->at, "ordered");
+	pg_add_raw(x, &pg_commit);
+}
+
+static void
+pg_build(struct pg_opjob *x)
+{
+	struct store_op *op = x->op;
+
+	x->count_idx = -1;
+	switch (op->type) {
+	case STORE_OP_BEGIN:
+		pg_build_begin(x);
+		break;
+	case STORE_OP_BROWSE:
+		x->count_idx = 0;
+		x->count_rows = 2;
+		pg_add(x, PGSQL_BROWSE, 1, catalog_category_names[op->category]);
+		break;
+	case STORE_OP_CART:
+		pg_build_cart(x);
+		break;
+	case STORE_OP_COUPONS:
+		x->count_idx = 0;
+		x->count_rows = 3;
+		pg_add(x, PGSQL_COUPONS, 2, x->user, x->at);
+		break;
+	case STORE_OP_CHECKOUT:
+		pg_build_checkout(x);
+		break;
+	default:
+		pg_add(x, PGSQL_SESS_END, 3, x->session_key, x->at, op->outcome);
+		break;
+	}
+}
+
+/* Every column of every row must be a positive integer: what BROWSE and COUPONS read. */
+static int
+pg_rows_ok(const PGresult *r, int ncols)
+{
+	int row, col;
+
+	if (PQnfields(r) != ncols)
+		return 0;
+	for (row = 0; row < PQntuples(r); row++)
+		for (col = 0; col < ncols; col++) {
+			const char *v = PQgetvalue(r, row, col);
+			char *end;
+
+			if (PQgetisnull(r, row, col) || strtoll(v, &end, 10) < 0 || *end != '\0' ||
+			    end == v)
+				return 0;
+		}
+	return 1;
+}
+
+static void
+pg_op_result(struct pgjob *j, int idx, const PGresult *r)
+{
+	struct pg_opjob *x = (struct pg_opjob *)j;
+	const char *n;
+	char *end;
+
+	if (idx != x->count_idx)
+		return;
+	if (x->count_rows > 0) {
+		if (!pg_rows_ok(r, x->count_rows))
+			snprintf(x->bad, sizeof(x->bad), "unexpected rows from %s",
+			    x->st[idx].name);
+		else
+			x->op->result_count = (uint32_t)PQntuples(r);
+		return;
+	}
+	n = PQcmdTuples((PGresult *)r);
+	x->op->result_count = (uint32_t)strtoul(n, &end, 10);
+	if (*n == '\0' || *end != '\0')
+		snprintf(x->bad, sizeof(x->bad), "no row count from %s", x->st[idx].name);
+}
+
+/* The op's events go to the batcher now that its writes are in. */
+static int
+pg_op_events(struct pg_store *s, const struct store_op *op, const char *session_key)
+{
+	char key[PG_KEY_MAX], payload[128];
+	struct batcher_row row;
+	uint16_t i;
+
+	for (i = 0; i < op->nevents; i++) {
+		const struct store_event *ev = &op->events[i];
+
+		store_event_key(key, sizeof(key), op, ev);
+		store_event_payload(payload, sizeof(payload), ev);
+		row.key = key;
+		row.session_key = session_key;
+		row.user_id = op->agent + 1;
+		row.type = store_event_name(ev->type);
+		row.payload = payload;
+		row.created = op->sim_time;
+		if (batcher_add(s->batcher, &row) != 0)
+			return -1;
+	}
+	if (op->type == STORE_OP_CHECKOUT || op->type == STORE_OP_ABANDON)
+		batcher_kick(s->batcher);
+	return 0;
+}
+
+static void
+pg_op_fail(struct store_op *op, enum store_err err, const char *msg)
+{
+	op->err = err;
+	snprintf(op->errmsg, sizeof(op->errmsg), "postgres: %s: %.130s",
+	    store_op_name(op->type), msg != NULL && msg[0] != '\0' ? msg : store_err_name(err));
+}
+
+static void
+pg_op_done(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_opjob *x = (struct pg_opjob *)j;
+	struct store_op *op = x->op;
+
+	if (err == STORE_OK && x->bad[0] != '\0') {
+		err = STORE_ERR_DATA;
+		msg = x->bad;
+	}
+	if (err == STORE_OK && !x->s->closed &&
+	    pg_op_events(x->s, op, x->session_key) != 0) {
+		err = STORE_ERR_NOMEM;
+		msg = "out of memory queueing events";
+	}
+	if (err != STORE_OK)
+		pg_op_fail(op, err, msg);
+	free(x);
+	if (op->cb != NULL)
+		op->cb(op, op->arg);
+}
+
+/* What the caller could get wrong, said plainly (the sqlite driver's checks). */
+static const char *
+pg_op_invalid(const struct store_op *op)
+{
+	uint16_t i;
+
+	if ((unsigned)op->type >= STORE_OP_TYPES)
+		return "unknown operation type";
+	if (op->nitems > STORE_MAX_ITEMS || op->nevents > STORE_MAX_EVENTS)
+		return "too many items or events";
+	if (op->type == STORE_OP_BROWSE && op->category >= CATALOG_CATEGORIES)
+		return "category out of range";
+	if (op->type == STORE_OP_ABANDON && (op->outcome == NULL ||
+	    (strcmp(op->outcome, "abandoned") != 0 && strcmp(op->outcome, "browsed") != 0)))
+		return "outcome must be 'abandoned' or 'browsed'";
+	if (op->type == STORE_OP_CHECKOUT && op->nitems == 0)
+		return "checkout without items";
+	for (i = 0; i < op->nitems; i++)
+		if (op->items[i].product_id == 0 || op->items[i].quantity == 0)
+			return "item with product 0 or quantity 0";
+	for (i = 0; i < op->nevents; i++)
+		if (op->events[i].type >= EV_TYPES)
+			return "unknown event type";
+	return NULL;
+}
+
+/* The one completion that cannot wait for the loop: there is no memory to park it. */
+static void
+pg_op_nomem(struct store_op *op)
+{
+	pg_op_fail(op, STORE_ERR_NOMEM, "out of memory");
+	if (op->cb != NULL)
+		op->cb(op, op->arg);
+}
+
+static void
+pg_submit(struct store *st, struct store_op *op)
+{
+	struct pg_store *s = st->priv;
+	struct pg_opjob *x = calloc(1, sizeof(*x));
+	const char *bad;
+
+	op->err = STORE_OK;
+	op->errmsg[0] = '\0';
+	op->result_count = 0;
+	if (x == NULL) {
+		pg_op_nomem(op);
+		return;
+	}
+	x->op = op;
+	x->s = s;
+	x->job.st = x->st;
+	x->job.result = pg_op_result;
+	x->job.done = pg_op_done;
+	if (s->closed || (bad = pg_op_invalid(op)) != NULL) {
+		pgjobs_later(s->jobs, &x->job, s->closed ? STORE_ERR_CLOSED : STORE_ERR_QUERY,
+		    s->closed ? "store closed" : bad);
+		return;
+	}
+	store_session_key(x->session_key, sizeof(x->session_key), op);
+	snprintf(x->user, sizeof(x->user), "%lu", (unsigned long)op->agent + 1);
+	snprintf(x->at, sizeof(x->at), "%lld", (long long)op->sim_time);
+	pg_build(x);
+	pgjobs_start(s->jobs, &x->job);
+}
+
+/* ---- event batches ---- */
+
+struct pg_batchjob {
+	struct pgjob job;
+	struct pg_store *s;
+	struct batch *bt;
+	struct pgstmt st;
+};
+
+static void
+pg_batch_done(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_batchjob *x = (struct pg_batchjob *)j;
+	char line[PG_MSG_MAX + 32];
+
+	if (!x->s->closed) {  /* at close the batch was taken back: see pg_close */
+		if (err != STORE_OK) {
+			snprintf(line, sizeof(line), "postgres: events: %s", msg);
+			log_debug("%s", line);
+			batcher_written(x->s->batcher, x->bt, err, line);
+		} else {
+			batcher_written(x->s->batcher, x->bt, STORE_OK, NULL);
+		}
+	}
+	free(x);
+}
+
+static void
+pg_batch_write(struct batcher *b, struct batch *bt, void *arg)
+{
+	struct pg_store *s = arg;
+	struct pg_batchjob *x = calloc(1, sizeof(*x));
+
+	if (x == NULL) {
+		batcher_written(b, bt, STORE_ERR_NOMEM, "postgres: events: out of memory");
+		return;
+	}
+	x->bt = bt;
+	x->s = s;
+	x->st = pgsql_prepare[PGSQL_EVENTS];
+	x->st.kind = PGSTMT_PREPARED;
+	x->st.nparams = BATCH_COLS;
+	x->st.params = batch_params(bt);
+	x->job.st = &x->st;
+	x->job.n = 1;
+	x->job.done = pg_batch_done;
+	pgjobs_start(s->jobs, &x->job);
+}
+
+static void
+pg_flush(struct store *st, store_done_cb cb, void *arg)
+{
+	struct pg_store *s = st->priv;
+
+	if (s->closed)
+		pgjobs_done_later(s->jobs, cb, arg, STORE_ERR_CLOSED,
+		    "postgres: flush: store closed");
+	else
+		batcher_flush(s->batcher, cb, arg);
+}
+
+/* ---- prepare ---- */
+
+static void
+pg_prepared(enum store_err err, const char *msg, void *arg)
+{
+	struct pg_store *s = arg;
+	store_done_cb cb = s->prep_cb;
+
+	s->preparing = 0;
+	s->prep_cb = NULL;
+	cb(err, msg, s->prep_arg);
+}
+
+static void
+pg_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, void *arg)
+{
+	struct pg_store *s = st->priv;
+
+	if (s->closed) {
+		pgjobs_done_later(s->jobs, cb, arg, STORE_ERR_CLOSED,
+		    "postgres: prepare: store closed");
+	} else if (s->preparing) {
+		pgjobs_done_later(s->jobs, cb, arg, STORE_ERR_QUERY,
+		    "postgres: prepare: a preparation is already running");
+	} else {
+		s->preparing = 1;
+		s->prep_cb = cb;
+		s->prep_arg = arg;
+		pgsetup_run(s->jobs, su, pg_prepared, s);
+	}
+}
+
+/* ---- open, close, stats ---- */
+
+static void
+pg_stats(struct store *st, struct store_stats *out)
+{
+	struct pg_store *s = st->priv;
+	struct pgpool_stats ps;
+
+	pgpool_stats(s->pool, &ps);
+	memset(out, 0, sizeof(*out));
+	out->driver = "postgres";
+	out->connections_active = ps.active + ps.connecting;
+	out->connections_idle = ps.idle;
+	out->waiting = ps.waiting;
+	out->max = ps.limit;
+	out->opened = ps.opened;
+	out->closed = ps.closed;
+	out->queries = pgjobs_queries(s->jobs);
+}
+
+/* Writes what the batcher still holds on a private connection: close() may wait. */
+static void
+pg_drain(struct pg_store *s)
+{
+	struct pgstmt st = pgsql_prepare[PGSQL_EVENTS];
+	struct pgsync *sy = NULL;
+	struct batch *bt;
+	unsigned long lost = 0;
+	char e[PG_MSG_MAX] = "";
+	int failed = 0;
+
+	st.kind = PGSTMT_PARAMS;
+	st.nparams = BATCH_COLS;
+	while ((bt = batcher_take(s->batcher)) != NULL) {
+		if (sy == NULL && !failed && (sy = pgsync_open(&s->copts, e, sizeof(e))) == NULL)
+			failed = 1;
+		st.params = batch_params(bt);
+		if (failed || pgsync_exec(sy, &st, 1, NULL, NULL, NULL, e, sizeof(e)) != 0) {
+			failed = 1;
+			lost += batch_rows(bt);
+		}
+		batch_free(bt);
+	}
+	pgsync_close(sy);
+	if (lost > 0)
+		log_warnx("postgres: %lu events not written at close (%s); a replay from the"
+		    " last checkpoint writes them again", lost, e);
+	batcher_abort(s->batcher, failed ? STORE_ERR_CLOSED : STORE_OK,
+	    failed ? "postgres: flush: store closed before the events were written" : NULL);
+}
+
+static void
+pg_free(struct pg_store *s)
+{
+	pgjobs_free(s->jobs);
+	pgpool_free(s->pool);
+	batcher_free(s->batcher);
+	free(s->conninfo);
+	free(s);
+}
+
+/*
+ * Close from the loop's top level, not from inside one of this store's own
+ * callbacks: the connection whose callback is running would be freed under it.
+ * Whatever is still in flight completes here, synchronously, with
+ * STORE_ERR_CLOSED: after close there is no loop event left to run it.
+ */
+static void
+pg_close(struct store *st)
+{
+	struct pg_store *s = st->priv;
+
+	s->closed = 1;
+	pg_drain(s);
+	pgjobs_fail_all(s->jobs, STORE_ERR_CLOSED, "store closed before the operation"
+	    " completed (it may have committed; it is safe to retry)");
+	pg_free(s);
+}
+
+/* Connects once, synchronously, to validate the URL and bring the schema up to date. */
+static int
+pg_migrate(struct pg_store *s, char *err, size_t errlen)
+{
+	PQconninfoOption *opts;
+	struct pgsync *sy;
+	char *perr = NULL, e[PG_MSG_MAX];
+
+	if ((opts = PQconninfoParse(s->conninfo, &perr)) == NULL) {
+		pgconn_clean_message(e, sizeof(e), perr != NULL ? perr : "out of memory",
+		    s->conninfo);
+		snprintf(err, errlen, "postgres: invalid database_url: %s", e);
+		PQfreemem(perr);
+		return -1;
+	}
+	PQconninfoFree(opts);
+
+	if ((sy = pgsync_open(&s->copts, e, sizeof(e))) == NULL) {
+		snprintf(err, errlen, "postgres: cannot connect to %s: %s", s->where, e);
+		return -1;
+	}
+	if (pgsql_migrate(sy, e, sizeof(e)) != 0) {
+		snprintf(err, errlen, "postgres: %s: %s", s->where, e);
+		pgsync_close(sy);
+		return -1;
+	}
+	if (pgsync_hostaddr(sy, s->hostaddr, sizeof(s->hostaddr)) == 0)
+		s->copts.hostaddr = s->hostaddr;  /* no DNS lookup on the loop from now on */
+	pgsync_close(sy);
+	return 0;
+}
+
+static unsigned
+pg_count(int64_t v, unsigned def)
+{
+	return v > 0 ? (v > 1000000 ? 1000000u : (unsigned)v) : def;
+}
+
+static int
+pg_make_parts(struct pg_store *s, const struct sim_config *cfg)
+{
+	struct pgpool_opts po;
+	struct batcher_opts bo;
+
+	memset(&po, 0, sizeof(po));
+	po.conn = s->copts;
+	po.conn.prepare = pgsql_prepare;
+	po.conn.nprepare = PGSQL_NSTMTS;
+	po.size = pg_count(cfg->pool_size, 50);
+	po.overflow = cfg->max_overflow > 0 ? pg_count(cfg->max_overflow, 0) : 0;
+	po.max = pg_count(cfg->pool_max, 60);
+	po.timeout = cfg->pool_timeout > 0 ? cfg->pool_timeout : 30;
+	po.pre_ping = cfg->pool_pre_ping != 0;
+	po.recycle = cfg->pool_recycle > 0 ? cfg->pool_recycle : 0;
+	memset(&bo, 0, sizeof(bo));
+	bo.size = pg_count(cfg->event_batch_size, 50);
+	bo.interval = cfg->event_flush_interval > 0 ? cfg->event_flush_interval : 5;
+	bo.inflight = PG_BATCH_INFLIGHT;
+	bo.write = pg_batch_write;
+	bo.arg = s;
+	if ((s->pool = pgpool_new(s->base, &po)) == NULL ||
+	    (s->jobs = pgjobs_new(s->base, s->pool)) == NULL)
+		return -1;
+	s->batcher = batcher_new(s->base, &bo);
+	return s->batcher != NULL ? 0 : -1;
+}
+
+static struct store *
+pg_open(struct event_base *base, const struct sim_config *cfg, char *err, size_t errlen)
+{
+	struct pg_store *s;
+
+	if (cfg->database_url == NULL || cfg->database_url[0] == '\0') {
+		snprintf(err, errlen, "postgres: database_url is empty");
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->conninfo = strdup(cfg->database_url)) == NULL) {
+		free(s);
+		snprintf(err, errlen, "postgres: out of memory");
+		return NULL;
+	}
+	s->base = base;
+	pgconn_describe(s->where, sizeof(s->where), s->conninfo);
+	s->copts.conninfo = s->conninfo;
+	s->copts.appname = "simd";
+	s->copts.connect_timeout = cfg->connect_timeout > 0 ? cfg->connect_timeout : 10;
+	if (pg_migrate(s, err, errlen) != 0) {
+		pg_free(s);
+		return NULL;
+	}
+	if (pg_make_parts(s, cfg) != 0) {
+		pg_free(s);
+		snprintf(err, errlen, "postgres: out of memory");
+		return NULL;
+	}
+	s->pub.drv = &store_pg_driver;
+	s->pub.priv = s;
+	return &s->pub;
+}
+
+const struct store_driver store_pg_driver = {
+	.name = "postgres",
+	.open = pg_open,
+	.close = pg_close,
+	.prepare = pg_prepare,
+	.submit = pg_submit,
+	.flush = pg_flush,
+	.stats = pg_stats,
+};

@@ -1,0 +1,95 @@
+# postgres.sh - the PostgreSQL store against a real server: a 372-agent run, the same digest as
+# the SQLite store, the pool cap under 500 sessions in flight, pool timeout, recycle, bad URLs.
+set -eu
+. "$TOP/tests/lib/common.sh"
+t_pg_need
+t_setup
+t_conf "seed = 3" "checkpoint_interval = 86400"
+
+# the reference on the embedded store
+t_start_simd
+t_ctl start --agents 372 --cycles 24 --time-scale 0 --wait >/dev/null
+ref=$(t_digest "$DATA/shop.db")
+t_stop_simd || t_fail "exit"
+
+# the same run on PostgreSQL
+url=$(t_pg_db simd_a)
+t_conf "database_url = $url"
+rm -rf "$DATA"; mkdir "$DATA"
+t_start_simd
+t_expect_match "$(t_ctl status)" 'store: +postgres' "postgres driver chosen"
+out=$(t_ctl --json start --agents 372 --cycles 24 --time-scale 0 --wait | tr -d ' \n')
+t_expect_match "$out" '"state":"finished"' "372 x 24 on PostgreSQL"
+t_expect_match "$out" '"errors":0' "no errors"
+t_expect_match "$out" '"driver":"postgres"' "status names the driver"
+t_expect_eq "$(t_pg_digest simd_a)" "$ref" "PostgreSQL digest = SQLite digest for the same seed"
+t_expect_eq "$(_pg_admin -At -d simd_a -c "SELECT count(*) FROM users")" 372 "users on PostgreSQL"
+t_stop_simd || t_fail "exit"
+
+# the pool's hard cap while 500 sessions are in flight
+url=$(t_pg_db simd_b)
+t_conf "database_url = $url" "pool_size = 8" "max_overflow = 4" "pool_max = 10" \
+    "pool_timeout = 30"
+t_start_simd
+t_ctl start --agents 2000 --all-shop --cycles 3 --time-scale 0 --max-concurrent 500 >/dev/null
+peak=0; inflight_peak=0; n=0
+while t_ctl status | grep -Eq 'state: +running' && [ $n -lt 400 ]; do
+	c=$(_pg_admin -At -d postgres -c "SELECT count(*) FROM pg_stat_activity
+	    WHERE datname = 'simd_b' AND backend_type = 'client backend'")
+	[ "$c" -gt "$peak" ] && peak=$c
+	f=$(t_status_field in_flight)
+	[ "${f:-0}" -gt "$inflight_peak" ] && inflight_peak=$f
+	n=$((n + 1))
+done
+echo "peak connections $peak, peak sessions in flight $inflight_peak"
+[ "$peak" -le 10 ] || t_fail "pool_max 10 exceeded: $peak connections"
+[ "$peak" -ge 2 ] || t_fail "the pool never opened more than $peak connection(s)"
+[ "$inflight_peak" -ge 400 ] || t_fail "only $inflight_peak sessions in flight (wanted ~500)"
+while ! t_ctl status | grep -Eq 'state: +(finished|failed)'; do sleep 0.1; done
+t_expect_match "$(t_ctl --json status)" '"errors": 0' "no errors under pool pressure"
+t_expect_eq "$(_pg_admin -At -d simd_b -c "SELECT count(*) FROM shopping_sessions")" 6000 \
+    "every session landed"
+t_stop_simd || t_fail "exit"
+
+# pool timeout: one connection, each session start made slow by the server itself (a trigger
+# that sleeps 20 ms), a 0.1 s pool timeout: waiters time out, are retried, and nothing is lost
+url=$(t_pg_db simd_c)
+t_conf "database_url = $url" "pool_size = 1" "max_overflow = 0" "pool_max = 1" \
+    "pool_timeout = 0.1" "retry_window = 60" "retry_backoff_ms = 5"
+t_start_simd
+_pg_admin -d simd_c -c "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS
+    \$\$ BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END \$\$" \
+    -c "CREATE TRIGGER slow BEFORE INSERT ON shopping_sessions FOR EACH ROW EXECUTE FUNCTION slow()"
+out=$(t_ctl --json start --agents 100 --all-shop --cycles 1 --time-scale 0 --max-concurrent 50 \
+    --wait | tr -d ' \n')
+t_expect_match "$out" '"state":"finished"' "run under pool timeouts finished"
+t_expect_match "$out" '"errors":0' "no session lost to pool timeouts"
+t_expect_match "$(t_ctl --json stats | tr -d ' \n')" '"retries":[1-9]' "timeouts were retried"
+t_expect_eq "$(_pg_admin -At -d simd_c -c "SELECT count(*) FROM shopping_sessions")" 100 \
+    "every session landed"
+t_stop_simd || t_fail "exit"
+
+# recycle: connections older than pool_recycle are replaced
+url=$(t_pg_db simd_d)
+t_conf "database_url = $url" "pool_size = 4" "max_overflow = 0" "pool_max = 4" \
+    "pool_timeout = 30" "pool_recycle = 0.2"
+t_start_simd
+t_ctl start --agents 300 --all-shop --cycles 1000 --time-scale 0 --max-concurrent 8 >/dev/null
+sleep 2
+t_ctl stop --wait >/dev/null
+opened=$(t_status_field opened)
+closed=$(t_status_field closed)
+[ "$opened" -gt 4 ] || t_fail "recycle: only $opened connections opened"
+[ "$closed" -gt 0 ] || t_fail "recycle: no connection closed"
+t_stop_simd || t_fail "exit"
+
+# bad URL, wrong password, unreachable host: refused with one line, no password shown
+rm -rf "$DATA"; mkdir "$DATA"
+for bad in "postgresql://postgres@127.0.0.1:1/simtest" "not a url = = =" \
+    "postgresql://postgres:sekrit99@127.0.0.1:$PGPORT/no_such_db"; do
+	rc=0; DATABASE_URL=$bad "$SIMD" -f -d "$DATA" -s "$T/x.sock" 2>"$T/err" || rc=$?
+	t_expect_eq "$rc" 1 "refused: $bad"
+	t_expect_eq "$(wc -l <"$T/err")" 1 "one line for $bad"
+	grep -q sekrit99 "$T/err" && t_fail "password printed: $(cat "$T/err")"
+	t_expect_match "$(cat "$T/err")" 'simd: ' "message for $bad"
+done
