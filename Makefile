@@ -1,5 +1,6 @@
 # simd - a shopper simulation daemon.  Plain GNU make with pkg-config.
 
+.DEFAULT_GOAL := all
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
@@ -42,7 +43,11 @@ HEADERS   = $(wildcard include/sim/*.h)
 # A build with other flags must not reuse objects of the last one.
 FLAGS_STAMP = .build-flags
 FLAGS_TEXT  = $(subst ',,$(subst ",,$(CC) $(ALL_CFLAGS) $(LDFLAGS)))
-$(shell echo '$(FLAGS_TEXT)' | cmp -s - $(FLAGS_STAMP) || echo '$(FLAGS_TEXT)' > $(FLAGS_STAMP))
+# Rewritten only when the flags change, so objects rebuild only then.
+$(FLAGS_STAMP): FORCE
+	@echo '$(FLAGS_TEXT)' | cmp -s - $@ || echo '$(FLAGS_TEXT)' > $@
+FORCE:
+.PHONY: FORCE
 
 .PHONY: all check unit integration demo bench install install-files uninstall clean format deps
 all: deps-check simd simctl

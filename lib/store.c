@@ -14,6 +14,7 @@
 
 #include "sim/config.h"
 #include "sim/persona.h"
+#include "sim/catalog.h"
 #include "sim/store.h"
 
 static const char *const store_err_names[STORE_ERR_COUNT] = {
@@ -90,6 +91,31 @@ store_event_key(char *buf, size_t len, const struct store_op *op, const struct s
 
 	snprintf(buf, len, "%s:%u:%u:%u", store_op_agent(op, id, sizeof(id)),
 	    (unsigned)op->cycle, (unsigned)ev->step, (unsigned)ev->index);
+}
+
+const char *
+store_op_invalid(const struct store_op *op)
+{
+	uint16_t i;
+
+	if ((unsigned)op->type >= STORE_OP_TYPES)
+		return "unknown operation type";
+	if (op->nitems > STORE_MAX_ITEMS || op->nevents > STORE_MAX_EVENTS)
+		return "too many items or events";
+	if (op->type == STORE_OP_BROWSE && op->category >= CATALOG_CATEGORIES)
+		return "category out of range";
+	if (op->type == STORE_OP_ABANDON && (op->outcome == NULL ||
+	    (strcmp(op->outcome, "abandoned") != 0 && strcmp(op->outcome, "browsed") != 0)))
+		return "outcome must be 'abandoned' or 'browsed'";
+	if (op->type == STORE_OP_CHECKOUT && op->nitems == 0)
+		return "checkout without items";
+	for (i = 0; i < op->nitems; i++)
+		if (op->items[i].product_id == 0 || op->items[i].quantity == 0)
+			return "item with product 0 or quantity 0";
+	for (i = 0; i < op->nevents; i++)
+		if (op->events[i].type >= EV_TYPES)
+			return "unknown event type";
+	return NULL;
 }
 
 void

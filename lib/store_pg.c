@@ -308,32 +308,6 @@ pg_op_done(struct pgjob *j, enum store_err err, const char *msg)
 		op->cb(op, op->arg);
 }
 
-/* What the caller could get wrong, said plainly (the sqlite driver's checks). */
-static const char *
-pg_op_invalid(const struct store_op *op)
-{
-	uint16_t i;
-
-	if ((unsigned)op->type >= STORE_OP_TYPES)
-		return "unknown operation type";
-	if (op->nitems > STORE_MAX_ITEMS || op->nevents > STORE_MAX_EVENTS)
-		return "too many items or events";
-	if (op->type == STORE_OP_BROWSE && op->category >= CATALOG_CATEGORIES)
-		return "category out of range";
-	if (op->type == STORE_OP_ABANDON && (op->outcome == NULL ||
-	    (strcmp(op->outcome, "abandoned") != 0 && strcmp(op->outcome, "browsed") != 0)))
-		return "outcome must be 'abandoned' or 'browsed'";
-	if (op->type == STORE_OP_CHECKOUT && op->nitems == 0)
-		return "checkout without items";
-	for (i = 0; i < op->nitems; i++)
-		if (op->items[i].product_id == 0 || op->items[i].quantity == 0)
-			return "item with product 0 or quantity 0";
-	for (i = 0; i < op->nevents; i++)
-		if (op->events[i].type >= EV_TYPES)
-			return "unknown event type";
-	return NULL;
-}
-
 /* The one completion that cannot wait for the loop: there is no memory to park it. */
 static void
 pg_op_nomem(struct store_op *op)
@@ -362,7 +336,7 @@ pg_submit(struct store *st, struct store_op *op)
 	x->job.st = x->st;
 	x->job.result = pg_op_result;
 	x->job.done = pg_op_done;
-	if (s->closed || (bad = pg_op_invalid(op)) != NULL) {
+	if (s->closed || (bad = store_op_invalid(op)) != NULL) {
 		pgjobs_later(s->jobs, &x->job, s->closed ? STORE_ERR_CLOSED : STORE_ERR_QUERY,
 		    s->closed ? "store closed" : bad);
 		return;

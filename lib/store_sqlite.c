@@ -921,32 +921,6 @@ sq_op_abandon(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
 	return sq_run(s, st, NULL);
 }
 
-/* What the caller could get wrong, said plainly rather than as a constraint failure. */
-static const char *
-sq_op_invalid(const struct store_op *op)
-{
-	uint16_t i;
-
-	if ((unsigned)op->type >= STORE_OP_TYPES)
-		return "unknown operation type";
-	if (op->nitems > STORE_MAX_ITEMS || op->nevents > STORE_MAX_EVENTS)
-		return "too many items or events";
-	if (op->type == STORE_OP_BROWSE && op->category >= CATALOG_CATEGORIES)
-		return "category out of range";
-	if (op->type == STORE_OP_ABANDON && (op->outcome == NULL ||
-	    (strcmp(op->outcome, "abandoned") != 0 && strcmp(op->outcome, "browsed") != 0)))
-		return "outcome must be 'abandoned' or 'browsed'";
-	if (op->type == STORE_OP_CHECKOUT && op->nitems == 0)
-		return "checkout without items";
-	for (i = 0; i < op->nitems; i++)
-		if (op->items[i].product_id == 0 || op->items[i].quantity == 0)
-			return "item with product 0 or quantity 0";
-	for (i = 0; i < op->nevents; i++)
-		if (op->events[i].type >= EV_TYPES)
-			return "unknown event type";
-	return NULL;
-}
-
 /* Undoes a failed operation's writes, and only its own when SQLite lets us. */
 static void
 sq_op_undo(struct sq_store *s, struct store_op *op, int rc)
@@ -983,7 +957,7 @@ sq_execute(struct sq_store *s, struct store_op *op)
 	const char *bad;
 	int rc;
 
-	if ((bad = sq_op_invalid(op)) != NULL) {
+	if ((bad = store_op_invalid(op)) != NULL) {
 		sq_op_fail(op, STORE_ERR_QUERY, "invalid operation", bad);
 		return;
 	}

@@ -149,6 +149,9 @@ void store_submit(struct store *s, struct store_op *op);
 void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
 
+/* What a caller could get wrong in op, said plainly; NULL when it is valid. */
+const char *store_op_invalid(const struct store_op *op);
+
 /* Deterministic keys and helpers shared by the drivers. */
 void store_agent_id(char *buf, size_t len, uint32_t agent);  /* agent_001 for agent 0 */
 void store_session_key(char *buf, size_t len, const struct store_op *op); /* agent_001:12 */
