@@ -64,6 +64,7 @@ op_reset(struct shopper_session *s, struct store_op *op, enum store_op_type type
 {
 	memset(op, 0, offsetof(struct store_op, cb));
 	op->type = type;
+	op->seed = s->ctx->seed;
 	op->agent = s->agent;
 	op->cycle = s->cycle;
 	op->sim_time = s->t0 + 45 * step;

@@ -72,7 +72,8 @@ store_session_key(char *buf, size_t len, const struct store_op *op)
 {
 	char id[24];
 
-	snprintf(buf, len, "%s:%u", store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle);
+	snprintf(buf, len, "s%llu:%s:%u", (unsigned long long)op->seed,
+	    store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle);
 }
 
 void
@@ -80,8 +81,8 @@ store_order_key(char *buf, size_t len, const struct store_op *op)
 {
 	char id[24];
 
-	snprintf(buf, len, "%s:%u:order", store_op_agent(op, id, sizeof(id)),
-	    (unsigned)op->cycle);
+	snprintf(buf, len, "s%llu:%s:%u:order", (unsigned long long)op->seed,
+	    store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle);
 }
 
 void
@@ -89,8 +90,9 @@ store_event_key(char *buf, size_t len, const struct store_op *op, const struct s
 {
 	char id[24];
 
-	snprintf(buf, len, "%s:%u:%u:%u", store_op_agent(op, id, sizeof(id)),
-	    (unsigned)op->cycle, (unsigned)ev->step, (unsigned)ev->index);
+	snprintf(buf, len, "s%llu:%s:%u:%u:%u", (unsigned long long)op->seed,
+	    store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle, (unsigned)ev->step,
+	    (unsigned)ev->index);
 }
 
 const char *

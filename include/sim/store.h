@@ -61,7 +61,7 @@ struct store_item {
 	uint32_t price_cents;   /* unit price */
 };
 
-/* One shopping_session_events row.  Key: "<agent_id>:<cycle>:<step>:<index>". */
+/* One shopping_session_events row.  Key: "s<seed>:<agent_id>:<cycle>:<step>:<index>". */
 struct store_event {
 	uint8_t type;           /* enum store_event_type */
 	uint8_t step;           /* the session step that produced it */
@@ -76,6 +76,7 @@ typedef void (*store_cb)(struct store_op *op, void *arg);
 
 struct store_op {
 	enum store_op_type type;
+	uint64_t seed;          /* the run's seed: keys of different runs never meet */
 	uint32_t agent;         /* 0-based; users.id = agent + 1 */
 	uint32_t cycle;
 	int64_t sim_time;       /* unix seconds of simulated time: created_at of rows */
@@ -154,8 +155,8 @@ const char *store_op_invalid(const struct store_op *op);
 
 /* Deterministic keys and helpers shared by the drivers. */
 void store_agent_id(char *buf, size_t len, uint32_t agent);  /* agent_001 for agent 0 */
-void store_session_key(char *buf, size_t len, const struct store_op *op); /* agent_001:12 */
-void store_order_key(char *buf, size_t len, const struct store_op *op);   /* agent_001:12:order */
+void store_session_key(char *buf, size_t len, const struct store_op *op); /* s7:agent_001:12 */
+void store_order_key(char *buf, size_t len, const struct store_op *op);   /* s7:agent_001:12:order */
 void store_event_key(char *buf, size_t len, const struct store_op *op, const struct store_event *ev);
 void store_event_payload(char *buf, size_t len, const struct store_event *ev); /* small JSON */
 /* "2026-01-05T09:00:00Z" */

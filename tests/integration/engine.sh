@@ -49,6 +49,15 @@ for f in p50_ms p95_ms p99_ms avg_ms sessions_per_s writes_per_s by_type failed_
 	t_expect_match "$js" "\"$f\"" "stats field $f"
 done
 
+# a second run with another seed in the same database: its keys never meet the first run's
+before=$(sqlite3 "$DB" "SELECT count(*) FROM shopping_sessions")
+out=$(t_ctl --json start --agents 372 --cycles 3 --time-scale 0 --seed 8 --wait | tr -d ' \n')
+n=$(printf '%s' "$out" | sed -n 's/.*"sessions":\([0-9]*\).*/\1/p')
+after=$(sqlite3 "$DB" "SELECT count(*) FROM shopping_sessions")
+t_expect_eq "$((after - before))" "$n" "every session of a second seed landed"
+t_expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM shopping_sessions WHERE session_key LIKE 's8:%'")" \
+    "$n" "keys carry the seed"
+
 # --agents-list runs only those agents; --all-shop makes each shop every cycle
 out=$(t_ctl --json start --agents 50 --agents-list agent_001,agent_007,agent_007 --all-shop \
     --cycles 3 --time-scale 0 --wait)

@@ -527,7 +527,7 @@ test_session(struct t *t, struct store *s)
 	CHECK(run_op(t, s, &op) == STORE_OK);  /* replayed: no second session */
 	CHECK(op.result_count == 0);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 'agent_001:1' AND user_id = 1 AND outcome IS NULL AND started_at ="
+	    " 's0:agent_001:1' AND user_id = 1 AND outcome IS NULL AND started_at ="
 	    " to_timestamp(1767603600)") == 1);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM users WHERE id = 1 AND last_shopped_at ="
 	    " to_timestamp(1767603600)") == 1);
@@ -588,8 +588,8 @@ test_session_end(struct t *t, struct store *s)
 	CHECK(run_op(t, s, &op) == STORE_OK);  /* the same checkout again: one order */
 	CHECK(op.result_count == 0);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM orders o JOIN shopping_sessions s ON"
-	    " s.id = o.session_id WHERE o.idem_key = 'agent_001:1:order' AND o.user_id = 1"
-	    " AND o.total_cents = %lu AND o.coupon_id = %lu AND s.session_key = 'agent_001:1'",
+	    " s.id = o.session_id WHERE o.idem_key = 's0:agent_001:1:order' AND o.user_id = 1"
+	    " AND o.total_cents = %lu AND o.coupon_id = %lu AND s.session_key = 's0:agent_001:1'",
 	    (unsigned long)op.total_cents, (unsigned long)wallet[0]);
 	CHECK(q_int(t->admin, sql) == 1);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM orders") == 1);
@@ -597,14 +597,14 @@ test_session_end(struct t *t, struct store *s)
 	snprintf(sql, sizeof(sql), "SELECT sum(quantity * price_cents) FROM order_items");
 	CHECK(q_int(t->admin, sql) == 2 * p1->price_cents + 3 * p2->price_cents);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM interactions WHERE kind = 'purchase'"
-	    " AND interaction_key LIKE 'agent_001:1:order:%'") == 2);
+	    " AND interaction_key LIKE 's0:agent_001:1:order:%'") == 2);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM cart_items WHERE user_id = 1") == 0);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM user_coupons WHERE user_id = 1 AND"
 	    " coupon_id = %lu AND redeemed_at = to_timestamp(1767603600) AND order_key ="
-	    " 'agent_001:1:order'", (unsigned long)wallet[0]);
+	    " 's0:agent_001:1:order'", (unsigned long)wallet[0]);
 	CHECK(q_int(t->admin, sql) == 1);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 'agent_001:1' AND outcome = 'ordered' AND ended_at IS NOT NULL") == 1);
+	    " 's0:agent_001:1' AND outcome = 'ordered' AND ended_at IS NOT NULL") == 1);
 
 	op_init(&op, STORE_OP_BEGIN, 1, 1);
 	CHECK(run_op(t, s, &op) == STORE_OK);
@@ -613,14 +613,14 @@ test_session_end(struct t *t, struct store *s)
 	op_event(&op, EV_ABANDON, 5, 0, 1234);
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 'agent_002:1' AND outcome = 'abandoned'") == 1);
+	    " 's0:agent_002:1' AND outcome = 'abandoned'") == 1);
 
 	CHECK(run_flush(t, s) == STORE_OK);
 	/* session_start, view, cart_add, coupons_viewed, coupon_applied, checkout, abandon */
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events") == 7);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events e JOIN"
 	    " shopping_sessions s ON s.id = e.session_id WHERE e.event_key ="
-	    " 'agent_001:1:4:1' AND e.event_type = 'checkout' AND e.user_id = 1 AND"
+	    " 's0:agent_001:1:4:1' AND e.event_type = 'checkout' AND e.user_id = 1 AND"
 	    " (e.payload->>'total_cents')::bigint > 0 AND e.created_at ="
 	    " to_timestamp(1767603600)") == 1);
 }

@@ -194,17 +194,17 @@ test_helpers(void)
 	CHECK(strcmp(buf, "agent_1000") == 0);
 	new_op(&op, STORE_OP_BEGIN, 0, 12, T0);
 	store_session_key(buf, sizeof(buf), &op);
-	CHECK(strcmp(buf, "agent_001:12") == 0);
+	CHECK(strcmp(buf, "s0:agent_001:12") == 0);
 	store_order_key(buf, sizeof(buf), &op);
-	CHECK(strcmp(buf, "agent_001:12:order") == 0);
+	CHECK(strcmp(buf, "s0:agent_001:12:order") == 0);
 	ev.step = 3;
 	ev.index = 0;
 	store_event_key(buf, sizeof(buf), &op, &ev);
-	CHECK(strcmp(buf, "agent_001:12:3:0") == 0);
+	CHECK(strcmp(buf, "s0:agent_001:12:3:0") == 0);
 	op.agent_id[0] = '\0';  /* an unfilled agent_id falls back to the index */
 	op.agent = 6;
 	store_session_key(buf, sizeof(buf), &op);
-	CHECK(strcmp(buf, "agent_007:12") == 0);
+	CHECK(strcmp(buf, "s0:agent_007:12") == 0);
 
 	ev.type = EV_VIEW, ev.product_id = 12, ev.value = 499;
 	store_event_payload(buf, sizeof(buf), &ev);
@@ -607,7 +607,7 @@ step_begin(struct harness *h, struct session *ss)
 	store_stats(h->store, &st);
 	CHECK(st.connections_active == 0 && st.connections_idle == 1);
 	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 'agent_%03u:12' AND outcome IS NULL AND started_at = '2026-01-05T09:00:00Z'"
+	    " 's0:agent_%03u:12' AND outcome IS NULL AND started_at = '2026-01-05T09:00:00Z'"
 	    " AND user_id = %u") == 1);
 	CHECK(q_session(h, ss, "SELECT count(*) FROM users WHERE id = %u AND"
 	    " last_shopped_at = '2026-01-05T09:00:00Z'") == 1);
@@ -660,7 +660,7 @@ check_order_rows(struct harness *h, struct session *ss)
 	char want[64];
 
 	snprintf(ss->sql, sizeof(ss->sql), "SELECT total_cents FROM orders WHERE idem_key ="
-	    " 'agent_%03u:12:order' AND coupon_id = %u AND session_id IS NOT NULL"
+	    " 's0:agent_%03u:12:order' AND coupon_id = %u AND session_id IS NOT NULL"
 	    " AND created_at = '2026-01-05T09:01:00Z'", ss->agent + 1, ss->coupon);
 	CHECK(q_int(h->db, ss->sql) == ss->total);
 	CHECK(q_int(h->db, "SELECT count(*) FROM order_items") == 2);
@@ -668,21 +668,21 @@ check_order_rows(struct harness *h, struct session *ss)
 	    " order_items WHERE product_id = %u", ss->p1->id);
 	CHECK(q_int(h->db, ss->sql) == 2000000 + ss->p1->price_cents);
 	snprintf(ss->sql, sizeof(ss->sql), "SELECT count(*) FROM interactions WHERE"
-	    " interaction_key = 'agent_%03u:12:order:%u' AND kind = 'purchase'", ss->agent + 1,
+	    " interaction_key = 's0:agent_%03u:12:order:%u' AND kind = 'purchase'", ss->agent + 1,
 	    ss->p2->id);
 	CHECK(q_int(h->db, ss->sql) == 1);
 	CHECK(q_int(h->db, "SELECT count(*) FROM cart_items") == 0);
 	snprintf(ss->sql, sizeof(ss->sql), "SELECT count(*) FROM user_coupons WHERE user_id = %u"
 	    " AND coupon_id = %u AND redeemed_at = '2026-01-05T09:01:00Z' AND order_key ="
-	    " 'agent_%03u:12:order'", ss->agent + 1, ss->coupon, ss->agent + 1);
+	    " 's0:agent_%03u:12:order'", ss->agent + 1, ss->coupon, ss->agent + 1);
 	CHECK(q_int(h->db, ss->sql) == 1);
 	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 'agent_%03u:12' AND outcome = 'ordered' AND ended_at IS NOT NULL") == 1);
+	    " 's0:agent_%03u:12' AND outcome = 'ordered' AND ended_at IS NOT NULL") == 1);
 	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_session_events e JOIN"
 	    " shopping_sessions s ON s.id = e.session_id WHERE s.session_key ="
-	    " 'agent_%03u:12'") == 8);
+	    " 's0:agent_%03u:12'") == 8);
 	snprintf(ss->sql, sizeof(ss->sql), "SELECT payload FROM shopping_session_events WHERE"
-	    " event_key = 'agent_%03u:12:4:1' AND event_type = 'checkout'", ss->agent + 1);
+	    " event_key = 's0:agent_%03u:12:4:1' AND event_type = 'checkout'", ss->agent + 1);
 	snprintf(want, sizeof(want), "{\"total_cents\":%u}", ss->total);
 	CHECK(q_text_is(h->db, ss->sql, want));
 }
@@ -761,12 +761,12 @@ test_abandon(struct harness *h, const struct catalog *c)
 	run_op(h, &op);
 	CHECK(op.err == STORE_OK);
 	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 'agent_002:20' AND outcome = 'abandoned' AND ended_at = '2026-01-05T20:02:00Z'") ==
+	    " 's0:agent_002:20' AND outcome = 'abandoned' AND ended_at = '2026-01-05T20:02:00Z'") ==
 	    1);
 	CHECK(q_int(h->db, "SELECT count(*) FROM cart_items WHERE user_id = 2") == 1);
 	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events") == events + 1);
 	CHECK(q_text_is(h->db, "SELECT event_type FROM shopping_session_events WHERE event_key"
-	    " = 'agent_002:20:3:0'", "abandon"));
+	    " = 's0:agent_002:20:3:0'", "abandon"));
 	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE user_id = 2") == 0);
 
 	/* Replaying BEGIN neither duplicates the session nor reopens it. */
@@ -896,23 +896,23 @@ test_batch_failure(struct harness *h, const struct catalog *c)
 	CHECK(b.err == STORE_ERR_QUERY && strstr(b.errmsg, "interactions") != NULL);
 	fprintf(stderr, "(expected) %s\n", b.errmsg);
 	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE session_key IN"
-	    " ('agent_031:7', 'agent_033:7')") == 2);
+	    " ('s0:agent_031:7', 's0:agent_033:7')") == 2);
 	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
-	    " 'agent_033:7:0:0'") == 1);
-	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE idem_key = 'agent_032:7:order'")
+	    " 's0:agent_033:7:0:0'") == 1);
+	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE idem_key = 's0:agent_032:7:order'")
 	    == 0);
 	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events WHERE event_key LIKE"
-	    " 'agent_032:%'") == 0);
+	    " 's0:agent_032:%'") == 0);
 
 	/* With the table back, the retry goes through. */
 	CHECK(sqlite3_exec(h->db, create, NULL, NULL, NULL) == SQLITE_OK);
 	free(create);
 	run_op(h, &b);
 	CHECK(b.err == STORE_OK);
-	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE idem_key = 'agent_032:7:order'")
+	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE idem_key = 's0:agent_032:7:order'")
 	    == 1);
 	CHECK(q_int(h->db, "SELECT count(*) FROM interactions WHERE interaction_key LIKE"
-	    " 'agent_032:7:order:%'") == 1);
+	    " 's0:agent_032:7:order:%'") == 1);
 }
 
 /* ---- close ---- */
