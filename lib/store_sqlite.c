@@ -188,6 +188,24 @@ struct sq_store {
 	char emsg[SQ_MSG_MAX];  /* the last statement's error, kept before reset */
 	char *buf;              /* persona JSON during prepare */
 	size_t buflen;
+	struct sq_prep *prep;   /* a set-up writing users slice by slice, or NULL */
+};
+
+/*
+ * Users are written a slice per loop turn, each slice its own transaction,
+ * so that setting up 100,000 agents never holds the loop (and the control
+ * socket) for more than a few tens of milliseconds.
+ */
+#define SQ_USERS_SLICE 200
+
+struct sq_prep {
+	struct sq_store *s;
+	struct store_setup su;  /* the engine keeps catalogue and personas alive */
+	struct event *ev;
+	uint32_t next;
+	char created[32], sig[64];
+	store_done_cb cb;
+	void *arg;
 };
 
 /* What one operation's statements share. */
@@ -681,6 +699,14 @@ sq_close(struct store *st)
 
 	s->closed = 1;
 	sq_batch_commit(s);
+	if (s->prep != NULL) {   /* a set-up cut short: its callback hears of it */
+		struct sq_prep *p = s->prep;
+		s->prep = NULL;
+		event_free(p->ev);
+		if (p->cb != NULL)
+			p->cb(STORE_ERR_CLOSED, "sqlite: prepare: store closed", p->arg);
+		free(p);
+	}
 	sq_fail_queued(s);
 	sq_release_db(s);
 	if (!s->draining)
@@ -1248,32 +1274,71 @@ sq_users_signature(const struct store_setup *su, char *buf, size_t len)
 	    (unsigned long long)h);
 }
 
+static void
+sq_prep_end(struct sq_prep *p, int rc)
+{
+	struct sq_store *s = p->s;
+	char msg[SQ_DONE_MSG_MAX];
+
+	msg[0] = '\0';
+	if (rc != SQLITE_OK)
+		snprintf(msg, sizeof(msg), "sqlite: prepare: %s", s->emsg);
+	s->prep = NULL;
+	event_free(p->ev);
+	sq_done_later(s, p->cb, p->arg, rc == SQLITE_OK ? STORE_OK : sq_err_kind(rc), msg);
+	free(p);
+}
+
+/* One slice of users in one transaction; the last one records the signature. */
+static void
+sq_prep_slice(evutil_socket_t fd, short what, void *arg)
+{
+	struct sq_prep *p = arg;
+	struct sq_store *s = p->s;
+	uint32_t end = p->next + SQ_USERS_SLICE;
+	int rc;
+
+	if (end > p->su.nagents)
+		end = p->su.nagents;
+	if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK) {
+		sq_prep_end(p, rc);
+		return;
+	}
+	for (; p->next < end && rc == SQLITE_OK; p->next++)
+		rc = sq_write_user(s, &p->su, p->next, p->created);
+	if (rc == SQLITE_OK && p->next >= p->su.nagents)
+		rc = sq_meta_set(s, "users_signature", p->sig);
+	rc = sq_tx_end(s, rc);
+	if (rc != SQLITE_OK || p->next >= p->su.nagents)
+		sq_prep_end(p, rc);
+	else
+		event_active(p->ev, EV_TIMEOUT, 0);
+}
+
 /*
- * One transaction: the catalogue if it changed, then every user and wallet
- * unless neither the personas nor the catalogue changed since the last run
- * (a resume of 100,000 agents then costs nothing).
+ * The catalogue if it changed, in one transaction; then every user and
+ * wallet, a slice at a time, unless neither the personas nor the catalogue
+ * changed since the last run (a resume of 100,000 agents then costs nothing).
+ * Returns 1 when users are being written (p completes later), 0 when done.
  */
 static int
-sq_setup(struct sq_store *s, const struct store_setup *su)
+sq_setup(struct sq_store *s, struct sq_prep *p, int *rcp)
 {
-	char created[32], sig[64];
-	uint32_t a;
 	int rewrote = 0, match = 1, rc;
 
-	store_time_iso(created, sizeof(created), su->catalog->sim_start);
-	sq_users_signature(su, sig, sizeof(sig));
-	if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK)
-		return rc;
-	rc = sq_write_catalog(s, su->catalog, &rewrote);
-	if (rc == SQLITE_OK && !rewrote)
-		rc = sq_meta_matches(s, "users_signature", sig, &match);
-	if (rc == SQLITE_OK && (rewrote || !match)) {
-		for (a = 0; a < su->nagents && rc == SQLITE_OK; a++)
-			rc = sq_write_user(s, su, a, created);
-		if (rc == SQLITE_OK)
-			rc = sq_meta_set(s, "users_signature", sig);
+	store_time_iso(p->created, sizeof(p->created), p->su.catalog->sim_start);
+	sq_users_signature(&p->su, p->sig, sizeof(p->sig));
+	if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK) {
+		*rcp = rc;
+		return 0;
 	}
-	return sq_tx_end(s, rc);
+	rc = sq_write_catalog(s, p->su.catalog, &rewrote);
+	if (rc == SQLITE_OK && !rewrote)
+		rc = sq_meta_matches(s, "users_signature", p->sig, &match);
+	if (rc == SQLITE_OK && (rewrote || !match))
+		rc = sq_meta_set(s, "users_signature", "");  /* until the last slice */
+	*rcp = rc = sq_tx_end(s, rc);
+	return rc == SQLITE_OK && (rewrote || !match) && p->su.nagents > 0;
 }
 
 static void
@@ -1282,19 +1347,41 @@ sq_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 	struct sq_store *s = st->priv;
 	char msg[SQ_DONE_MSG_MAX];
 	enum store_err err = STORE_OK;
-	int rc;
+	struct sq_prep *p = NULL;
+	int rc = SQLITE_OK;
 
 	msg[0] = '\0';
 	sq_batch_commit(s);
-	if (s->closed) {
-		err = STORE_ERR_CLOSED;
-		snprintf(msg, sizeof(msg), "sqlite: prepare: store closed");
+	if (s->closed || s->prep != NULL) {
+		err = s->closed ? STORE_ERR_CLOSED : STORE_ERR_BUSY;
+		snprintf(msg, sizeof(msg), "sqlite: prepare: %s",
+		    s->closed ? "store closed" : "a set-up is already under way");
 	} else if (su == NULL || su->catalog == NULL || (su->nagents > 0 && su->personas == NULL)) {
 		err = STORE_ERR_QUERY;
 		snprintf(msg, sizeof(msg), "sqlite: prepare: no catalogue or no personas");
-	} else if ((rc = sq_setup(s, su)) != SQLITE_OK) {
-		err = sq_err_kind(rc);
-		snprintf(msg, sizeof(msg), "sqlite: prepare: %s", s->emsg);
+	} else if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->ev = event_new(s->base, -1, 0, sq_prep_slice, p)) == NULL) {
+		err = STORE_ERR_NOMEM;
+		snprintf(msg, sizeof(msg), "sqlite: prepare: out of memory");
+	} else {
+		p->s = s;
+		p->su = *su;
+		p->cb = cb;
+		p->arg = arg;
+		if (sq_setup(s, p, &rc)) {
+			s->prep = p;
+			event_active(p->ev, EV_TIMEOUT, 0);
+			return;
+		}
+		if (rc != SQLITE_OK) {
+			err = sq_err_kind(rc);
+			snprintf(msg, sizeof(msg), "sqlite: prepare: %s", s->emsg);
+		}
+	}
+	if (p != NULL) {
+		if (p->ev)
+			event_free(p->ev);
+		free(p);
 	}
 	sq_done_later(s, cb, arg, err, msg);
 }
