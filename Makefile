@@ -79,13 +79,19 @@ TOOLS     = tests/tools/rawsock tests/tools/notifyrecv
 tests/tools/%: tests/tools/%.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
-check: all $(UNIT_BIN) $(TOOLS)
+# The tests also need tools that are not libraries (a PostgreSQL server, sqlite3):
+# deps.sh says "all present" at once when nothing is missing.
+check: test-deps all $(UNIT_BIN) $(TOOLS)
 	@sh tests/run.sh $(UNIT_BIN)
+
+test-deps:
+	@sh packaging/deps.sh
+.PHONY: test-deps
 
 unit: all $(UNIT_BIN)
 	@SIMD_UNIT_ONLY=1 sh tests/run.sh $(UNIT_BIN)
 
-demo: all
+demo: test-deps all
 	@sh tests/demo.sh
 
 bench:

@@ -12,6 +12,17 @@ t_ctl start --agents 372 --cycles 24 --time-scale 0 --wait >/dev/null
 ref=$(t_digest "$DATA/shop.db")
 t_stop_simd || t_fail "exit"
 
+# simd --init-db creates the schema and exits
+url=$(t_pg_db simd_init)
+DATABASE_URL=$url "$SIMD" --init-db -d "$DATA" -s "$T/init.sock" >"$T/out" 2>&1 ||
+    t_fail "simd --init-db: $(cat "$T/out")"
+t_expect_match "$(cat "$T/out")" 'shop database ready' "--init-db message"
+t_expect_eq "$(_pg_admin -At -d simd_init -c "SELECT count(*) FROM information_schema.tables
+    WHERE table_name IN ('users', 'orders', 'order_items', 'shopping_session_events',
+    'shopping_sessions', 'cart_items', 'products', 'coupons', 'user_coupons', 'stores',
+    'interactions')")" 11 "--init-db created the tables"
+[ ! -e "$T/init.sock" ] || t_fail "--init-db left a socket"
+
 # the same run on PostgreSQL
 url=$(t_pg_db simd_a)
 t_conf "database_url = $url"
@@ -77,6 +88,7 @@ t_start_simd
 t_ctl start --agents 300 --all-shop --cycles 1000 --time-scale 0 --max-concurrent 8 >/dev/null
 sleep 2
 t_ctl stop --wait >/dev/null
+t_expect_match "$(t_ctl --json stats | tr -d ' \n')" '"store":\{"driver":"postgres"' "stats report the pool"
 opened=$(t_status_field opened)
 closed=$(t_status_field closed)
 [ "$opened" -gt 4 ] || t_fail "recycle: only $opened connections opened"
