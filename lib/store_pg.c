@@ -322,7 +322,7 @@ pg_submit(struct store *st, struct store_op *op)
 {
 	struct pg_store *s = st->priv;
 	struct pg_opjob *x = calloc(1, sizeof(*x));
-	const char *bad;
+	const char *bad = NULL;
 
 	op->err = STORE_OK;
 	op->errmsg[0] = '\0';
