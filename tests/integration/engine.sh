@@ -64,6 +64,18 @@ out=$(t_ctl --json start --agents 50 --agents-list agent_001,agent_007,agent_007
 t_expect_match "$out" '"agents": 2' "agents list size"
 t_expect_match "$out" '"sessions": 6' "two agents x three cycles, all shopping"
 
+# --hours bounds a run by wall time (0.0003 h is about a second)
+out=$(t_ctl --json start --agents 50 --hours 0.0003 --time-scale 36000 --wait | tr -d ' \n')
+t_expect_match "$out" '"state":"finished"' "a run bounded by --hours ends"
+t_expect_match "$out" '"cycles_total":0' "no cycle bound"
+el=$(printf '%s' "$out" | sed -n 's/.*"elapsed_s":\([0-9.]*\).*/\1/p')
+awk -v e="$el" 'BEGIN { exit !(e >= 0.9 && e < 5) }' || t_fail "--hours run took $el s"
+# a cycle that overruns its wall budget (3.6 ms at time scale 10^6) makes the run lag, and says so
+out=$(t_ctl --json start --agents 3000 --all-shop --cycles 3 --time-scale 1000000 --wait |
+    tr -d ' \n')
+t_expect_match "$out" '"lag_s":[0-9.]*[1-9]' "lag reported"
+t_expect_match "$(cat "$T/simd.log")" 'cycle [0-9]+ starts [0-9.]+ s late' "lag logged"
+
 # bad parameters: clear errors, state unchanged
 bad() {	# expected-message args...
 	msg=$1; shift
