@@ -1,0 +1,990 @@
+#!/bin/sh
+# run.sh - the benchmarks of make bench (bench/README.md explains every figure).
+#
+#	sh bench/run.sh [cycle throughput scale control remote embedded]
+#
+# Uses the simd and simctl at the top of the tree (make bench builds them with -O3 first),
+# starts its own PostgreSQL server (tests/lib/pg.sh), its own simd per measurement and,
+# for the remote row, its own delaying proxy (bench/delayproxy.c).  Without arguments it
+# runs all six benchmarks; with names, only those.  Prints a table on stdout, progress on
+# stderr, and writes the figures as JSON to bench/results.json.  It always runs to the end:
+# a benchmark that cannot run prints "n/a (reason)".
+#
+# Environment: BENCH_RUNS (runs per figure, 3), BENCH_SECS (measuring window of the
+# throughput runs, 10), BENCH_SWEEP_SECS (window of the concurrency sweep, 4),
+# BENCH_OUT (the JSON file), BENCH_SHARED (the directory of pg-reference-*.sql),
+# SIMD, SIMCTL (the binaries), BENCH_KEEP=1 (keep the work directory).
+set -u
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+SIMD=${SIMD:-$TOP/simd}
+SIMCTL=${SIMCTL:-$TOP/simctl}
+SHARED=${BENCH_SHARED:-$TOP/../shared/bench}
+RUNS=${BENCH_RUNS:-3}
+SECS=${BENCH_SECS:-10}
+SWEEP_SECS=${BENCH_SWEEP_SECS:-4}
+OUT=${BENCH_OUT:-$TOP/bench/results.json}
+ALL_ROWS="cycle throughput scale control remote embedded"
+ROWS=${*:-$ALL_ROWS}
+SWEEP="8 16 32 64"               # pgbench clients and simd sessions in flight tried
+CYCLE_AGENTS=372
+RATE_AGENTS=5000                  # agents of the throughput runs: cycles of ~5 s
+PROBE_SECS=8                      # control latency: window of status round trips
+
+# Only what this script writes reaches simd (as in tests/lib/common.sh).
+unset DATABASE_URL SIMD_DATA_DIR SIMD_LOG_LEVEL SIMD_SOCKET SIMD_CONFIG
+for _v in $(env | sed -n 's/^\(SIMULATION_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	unset "$_v"
+done
+
+for r in $ROWS; do
+	case " $ALL_ROWS " in
+	*" $r "*) ;;
+	*) echo "usage: sh bench/run.sh [$ALL_ROWS]" >&2; exit 2 ;;
+	esac
+done
+case $RUNS in
+'' | *[!0-9]* | 0) echo "bench: BENCH_RUNS must be a positive integer" >&2; exit 2 ;;
+esac
+for b in "$SIMD" "$SIMCTL"; do
+	[ -x "$b" ] || { echo "bench: $b not found; build first (make bench does)" >&2; exit 1; }
+done
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/simd-bench.XXXXXX") || exit 1
+SIM_PID=
+PROXY_PID=
+PG_UP=0
+PG_NA=                            # why the PostgreSQL rows cannot run, once known
+DBN=0
+DB=''
+
+cleanup() {
+	trap - EXIT HUP INT TERM
+	[ -n "$SIM_PID" ] && kill -KILL "$SIM_PID" 2>/dev/null
+	[ -n "$PROXY_PID" ] && kill -TERM "$PROXY_PID" 2>/dev/null
+	[ "$PG_UP" = 1 ] && pg_stop >/dev/null 2>&1
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "bench: kept $W" >&2
+	else
+		rm -rf "$W"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say() {
+	printf 'bench: [%s s] %s\n' "$(fmt '%.0f' "$(calc 'b - a' "$T_START" "$(now_s)")")" "$*" >&2
+}
+
+want() {
+	case " $ROWS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+now_s() {
+	_t=$(date +%s.%N 2>/dev/null)
+	case $_t in *N* | '') date +%s ;; *) echo "$_t" ;; esac
+}
+
+# ---- numbers (awk does the arithmetic; "" stands for "no figure") ----
+
+isnum() {
+	case ${1:-x} in '' | *[!0-9.eE+-]*) return 1 ;; esac
+	return 0
+}
+
+calc() {	# calc 'EXPR in a and b' A [B]; "" when an operand is missing
+	isnum "${2:-}" || { echo ""; return; }
+	[ $# -lt 3 ] || isnum "$3" || { echo ""; return; }
+	awk -v a="$2" -v b="${3:-0}" "BEGIN { x = $1; printf \"%.12g\n\", x }"
+}
+
+median() {	# median of the numbers in the list $1; "" when there are none
+	# shellcheck disable=SC2086 # split on purpose
+	for _x in $1; do isnum "$_x" && echo "$_x"; done | awk '
+	{ v[n++] = $1 + 0 }
+	END {
+		if (n == 0) { print ""; exit }
+		for (i = 1; i < n; i++)
+			for (j = i; j > 0 && v[j-1] > v[j]; j--) { t = v[j]; v[j] = v[j-1]; v[j-1] = t }
+		printf "%.12g\n", n % 2 ? v[(n-1)/2] : (v[n/2-1] + v[n/2]) / 2
+	}'
+}
+
+fmt() {		# fmt PRINTF-FORMAT NUMBER ("n/a" when missing)
+	isnum "${2:-}" || { echo "n/a"; return; }
+	awk -v x="$2" "BEGIN { printf \"$1\", x }"
+}
+
+# Numeric value of "KEY": in a JSON file (its only or last occurrence).
+jget() {
+	tr -d ' \n\t' <"$1" | sed -n "s/.*\"$2\":\(-\{0,1\}[0-9][0-9.eE+-]*\).*/\1/p"
+}
+
+# The cycle histogram of a `simctl --json stats` answer: FIELD of "cycle":{...}.
+jcycle() {
+	tr -d ' \n\t' <"$1" | sed -n "s/.*\"cycle\":{[^}]*\"$2\":\([0-9.eE+-]*\).*/\1/p"
+}
+
+jstr() {	# a JSON string literal of $1
+	printf '"%s"' "$(printf '%s' "$1" | tr -d '\n\r\t' | sed 's/\\/\\\\/g; s/"/\\"/g')"
+}
+
+jnum() {	# a JSON number (10 significant digits), or null
+	isnum "${1:-}" || { printf 'null'; return; }
+	awk -v x="$1" 'BEGIN { if (x == int(x) && x < 1e15 && x > -1e15) printf "%.0f", x
+		else printf "%.10g", x }'
+}
+
+jlist() {	# a JSON array of the numbers in the list $1
+	_s=''
+	# shellcheck disable=SC2086 # split on purpose
+	for _x in $1; do _s="$_s${_s:+, }$(jnum "$_x")"; done
+	printf '[%s]' "$_s"
+}
+
+# ---- processes ----
+
+# Wait for pid $1 at most $2 seconds, then SIGKILL it; returns its status.
+wait_pid() {
+	_wp_i=0
+	while kill -0 "$1" 2>/dev/null && [ "$_wp_i" -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		_wp_i=$((_wp_i + 1))
+	done
+	kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+vm_kb() {	# vm_kb FIELD: VmRSS / VmHWM of simd in kB (Linux), else ""
+	[ -r "/proc/$SIM_PID/status" ] || { echo ""; return; }
+	awk -v f="$1:" '$1 == f { print $2 }' "/proc/$SIM_PID/status"
+}
+
+# sim_up NAME [CONF LINES...]: a fresh simd on a fresh data directory.  On failure
+# returns 1 with the reason in SIM_ERR.
+sim_up() {
+	D=$W/$1
+	shift
+	rm -rf "$D"
+	mkdir -p "$D/data"
+	SOCK=$D/sock
+	{
+		echo "log_level = warn"
+		echo "checkpoint_interval = 86400"
+		echo "shutdown_timeout = 5"
+		for _su_l in "$@"; do echo "$_su_l"; done
+	} >"$D/conf"
+	"$SIMD" -f -d "$D/data" -s "$SOCK" -c "$D/conf" </dev/null >"$D/log" 2>&1 &
+	SIM_PID=$!
+	_su_i=0
+	while [ "$_su_i" -lt 1200 ]; do
+		if ! kill -0 "$SIM_PID" 2>/dev/null; then
+			wait "$SIM_PID" 2>/dev/null
+			SIM_PID=''
+			SIM_ERR=$(grep -v '^[[:space:]]*$' "$D/log" | tail -n 1 | cut -c1-160)
+			SIM_ERR=${SIM_ERR:-simd exited at start}
+			return 1
+		fi
+		"$SIMCTL" -s "$SOCK" -t 10 ping >/dev/null 2>&1 && return 0
+		sleep 0.05
+		_su_i=$((_su_i + 1))
+	done
+	SIM_ERR="simd did not answer within 60 s"
+	sim_down
+	return 1
+}
+
+sim_down() {
+	[ -n "$SIM_PID" ] || return 0
+	kill -TERM "$SIM_PID" 2>/dev/null
+	wait_pid "$SIM_PID" 60
+	SIM_PID=''
+}
+
+# After a measurement of a run that is still going: its end is not measured, and a
+# graceful stop only costs time (in-flight sessions, the final flush).
+sim_abort() {
+	[ -n "$SIM_PID" ] || return 0
+	kill -KILL "$SIM_PID" 2>/dev/null
+	wait "$SIM_PID" 2>/dev/null
+	SIM_PID=''
+}
+
+ctl() {
+	"$SIMCTL" -s "$SOCK" "$@"
+}
+
+# Wait until the run has begun its first cycle (its users are written: elapsed_s > 0).
+wait_running() {
+	_wr_i=0
+	while [ "$_wr_i" -lt 1800 ]; do
+		ctl --json status >"$D/st" 2>/dev/null || return 1
+		grep -q '"state": *"\(failed\|finished\|idle\)"' "$D/st" && return 1
+		_wr_e=$(jget "$D/st" elapsed_s)
+		isnum "$_wr_e" && [ "$(calc 'a > 0' "$_wr_e")" = 1 ] && return 0
+		sleep 0.1
+		_wr_i=$((_wr_i + 1))
+	done
+	return 1
+}
+
+# ---- PostgreSQL ----
+
+pg_up() {
+	if [ ! -f "$TOP/tests/lib/pg.sh" ]; then
+		PG_NA="tests/lib/pg.sh missing"
+		return
+	fi
+	# shellcheck source=/dev/null
+	. "$TOP/tests/lib/pg.sh"
+	say "starting a private PostgreSQL server"
+	if pg_start >"$W/pg_start.log" 2>&1; then
+		PG_UP=1
+	else
+		PG_NA="no PostgreSQL server: $(tail -n 1 "$W/pg_start.log" | cut -c1-120)"
+	fi
+}
+
+pg_q() {	# one statement on database $1 ("postgres" for admin work), -At output
+	_db=$1
+	shift
+	psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$_db" \
+	    -c "$*" 2>>"$W/psql.log"
+}
+
+# A fresh database $DB; URL reaches it (through port $1 if given).
+newdb() {
+	DBN=$((DBN + 1))
+	DB=bench_$DBN
+	URL="postgresql://postgres@127.0.0.1:${1:-$PGPORT}/$DB"
+	pg_q postgres "CREATE DATABASE $DB" >/dev/null
+}
+
+dropdb_last() {
+	[ "$PG_UP" = 1 ] && pg_q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+}
+
+# Is PostgreSQL usable by simd?  Decided once: the first refusal is the reason for all.
+pg_ready() {
+	[ -z "$PG_NA" ]
+}
+
+# sim_pg NAME [PORT] [CONF...]: sim_up on a fresh database.  On failure PG_NA says why
+# when the store itself was refused, SIM_ERR otherwise.
+sim_pg() {
+	_sp_name=$1
+	_sp_port=$2
+	shift 2
+	if ! newdb "$_sp_port"; then
+		SIM_ERR="CREATE DATABASE failed: $(tail -n 1 "$W/psql.log")"
+		return 1
+	fi
+	if ! sim_up "$_sp_name" "database_url = $URL" "$@"; then
+		case $SIM_ERR in
+		*postgres* | *database_url* | *store*) PG_NA="simd: ${SIM_ERR#simd: }" ;;
+		esac
+		dropdb_last
+		return 1
+	fi
+}
+
+# ---- the machine ----
+
+machine() {
+	CORES=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
+	CPU=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null |
+	    head -n 1)
+	[ -n "$CPU" ] || CPU=$(uname -m)
+	MEM_KB=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo 2>/dev/null)
+	KERNEL="$(uname -sr) $(uname -m)"
+	LOAD=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
+	SQLITE_V=$(sqlite3 --version 2>/dev/null | cut -d' ' -f1)
+	[ -n "$SQLITE_V" ] || SQLITE_V=$(pkg-config --modversion sqlite3 2>/dev/null)
+	SIMD_V=$("$SIMD" -V 2>/dev/null | head -n 1)
+	SIMD_V=${SIMD_V#simd }
+	MACHINE="$CORES cores, $CPU, $(fmt '%.1f' "$(calc 'a / 1048576' "$MEM_KB")") GiB RAM,"
+	MACHINE="$MACHINE $KERNEL"
+}
+
+pg_version() {
+	PG_V=''
+	[ "$PG_UP" = 1 ] && PG_V=$(pg_q postgres 'SHOW server_version' | cut -d' ' -f1)
+}
+
+# ---- 1. cycle time ----
+
+# One 372-agent --all-shop cycle on a fresh simd; sets C_WALL (run, all rows written),
+# C_CYCLE (the cycle: sessions done) and C_ERR.
+one_cycle() {
+	C_WALL='' C_CYCLE='' C_ERR=''
+	ctl --json start --agents "$CYCLE_AGENTS" --cycles 1 --all-shop --time-scale 0 \
+	    --wait >"$D/start" 2>&1 || { C_ERR="run failed: $(tail -n 1 "$D/start")"; return 1; }
+	ctl --json stats >"$D/stats" 2>/dev/null || { C_ERR="stats failed"; return 1; }
+	C_WALL=$(jget "$D/stats" wall_s)
+	C_CYCLE=$(calc 'a / 1000' "$(jcycle "$D/stats" max_ms)")
+	_oc_e=$(jget "$D/stats" errors)
+	[ "${_oc_e:-0}" = 0 ] || C_ERR="$_oc_e sessions failed"
+}
+
+bench_cycle() {
+	CY_PG_W='' CY_PG_C='' CY_SQ_W='' CY_SQ_C='' CY_PG_NA='' CY_SQ_NA=''
+	_cy_i=1
+	while [ "$_cy_i" -le "$RUNS" ]; do
+		say "1 cycle time: run $_cy_i/$RUNS, sqlite"
+		if sim_up cyc_sq "agents = $CYCLE_AGENTS" && one_cycle; then
+			CY_SQ_W="$CY_SQ_W $C_WALL"
+			CY_SQ_C="$CY_SQ_C $C_CYCLE"
+		fi
+		[ -n "${C_ERR:-}" ] && CY_SQ_NA=$C_ERR
+		sim_down
+		if pg_ready; then
+			say "1 cycle time: run $_cy_i/$RUNS, postgres"
+			if sim_pg cyc_pg "" && one_cycle; then
+				CY_PG_W="$CY_PG_W $C_WALL"
+				CY_PG_C="$CY_PG_C $C_CYCLE"
+			fi
+			[ -n "${C_ERR:-}" ] && CY_PG_NA=$C_ERR
+			sim_down
+			dropdb_last
+		fi
+		_cy_i=$((_cy_i + 1))
+	done
+	[ -n "$CY_PG_W" ] || CY_PG_NA=${PG_NA:-${CY_PG_NA:-${SIM_ERR:-no run succeeded}}}
+	[ -n "$CY_SQ_W" ] || CY_SQ_NA=${CY_SQ_NA:-${SIM_ERR:-no run succeeded}}
+}
+
+# ---- 2. sustained throughput: simd against pgbench on the same server ----
+
+# simd's steady rate at $1 sessions in flight over $2 seconds (after 1 s of warm-up):
+# sets R_SPS, R_RPS (rows/s), R_ERR.  $3: "pg" or "sqlite".
+sim_rate() {
+	R_SPS='' R_RPS='' R_ERR=''
+	if [ "$3" = pg ]; then
+		sim_pg "rate" "" || { R_ERR=${PG_NA:-$SIM_ERR}; return 1; }
+	else
+		sim_up "rate" || { R_ERR=$SIM_ERR; return 1; }
+	fi
+	if ! ctl --json start --agents "$RATE_AGENTS" --all-shop --time-scale 0 --cycles 0 \
+	    --max-concurrent "$1" >"$D/start" 2>&1; then
+		R_ERR="start failed: $(tail -n 1 "$D/start")"
+	elif ! wait_running; then
+		R_ERR="the run did not start: $(tr -d '\n' <"$D/st" | cut -c1-120)"
+	else
+		sleep 1
+		ctl --json stats >"$D/a" 2>/dev/null
+		sleep "$2"
+		ctl --json stats >"$D/b" 2>/dev/null
+		_sr_dt=$(calc 'b - a' "$(jget "$D/a" elapsed_s)" "$(jget "$D/b" elapsed_s)")
+		if [ "$(calc 'a > 0' "$_sr_dt")" = 1 ]; then
+			R_SPS=$(calc "(b - a) / $_sr_dt" "$(jget "$D/a" sessions)" \
+			    "$(jget "$D/b" sessions)")
+			R_RPS=$(calc "(b - a) / $_sr_dt" "$(jget "$D/a" rows_written)" \
+			    "$(jget "$D/b" rows_written)")
+		else
+			R_ERR="stats gave no elapsed time"
+		fi
+		_sr_e=$(jget "$D/b" errors)
+		[ "${_sr_e:-0}" = 0 ] || R_ERR="$_sr_e sessions failed"
+	fi
+	sim_abort
+	[ "$3" = pg ] && dropdb_last
+	[ -n "$R_SPS" ]
+}
+
+# pgbench at $1 clients for $2 seconds: sets B_TPS (sessions/s), B_RPS (rows/s, as the
+# server counts them), B_RPT (rows per session), B_ERR.
+pgb_rate() {
+	B_TPS='' B_RPS='' B_RPT='' B_ERR=''
+	_pr_j=$CORES
+	case $_pr_j in '' | *[!0-9]*) _pr_j=1 ;; esac
+	[ "$_pr_j" -le "$1" ] || _pr_j=$1
+	_pr_q="SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database
+	    WHERE datname = 'bench_ref'"
+	_pr_r0=$(pg_q bench_ref "$_pr_q")
+	if ! pgbench -n -M prepared -f "$SHARED/pg-reference-session.sql" -h 127.0.0.1 \
+	    -p "$PGPORT" -U postgres -c "$1" -j "$_pr_j" -T "$2" bench_ref >"$W/pgbench.out" 2>&1; then
+		B_ERR="pgbench failed: $(tail -n 1 "$W/pgbench.out" | cut -c1-120)"
+		return 1
+	fi
+	B_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' \
+	    "$W/pgbench.out" | head -n 1)
+	_pr_n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
+	    "$W/pgbench.out" | head -n 1)
+	# The backends have exited, so the server's counters hold all of their rows.
+	sleep 0.5
+	_pr_r1=$(pg_q bench_ref "$_pr_q")
+	B_RPT=$(calc 'a > 0 ? (b) / a : 0' "$_pr_n" "$(calc 'b - a' "$_pr_r0" "$_pr_r1")")
+	B_RPS=$(calc 'a * b' "$B_TPS" "$B_RPT")
+	[ -n "$B_TPS" ] || B_ERR="no tps in pgbench's output"
+	[ -n "$B_TPS" ]
+}
+
+bench_throughput() {
+	TP_NA='' TP_PGB_NA='' TP_SIM_NA=''
+	TP_PGB_BEST='' TP_SIM_BEST='' TP_PGB_C='' TP_SIM_C=''
+	TP_PGB_RUNS='' TP_SIM_RUNS='' TP_PGB_RPS='' TP_SIM_RPS='' TP_PGB_RPT=''
+	TP_PGB_SWEEP='' TP_SIM_SWEEP='' TP_RATIOS=''
+	if [ "$PG_UP" != 1 ]; then
+		TP_NA=$PG_NA
+		return
+	fi
+	if ! command -v pgbench >/dev/null 2>&1; then
+		TP_PGB_NA="pgbench not found"
+	elif [ ! -r "$SHARED/pg-reference-schema.sql" ] ||
+	    [ ! -r "$SHARED/pg-reference-session.sql" ]; then
+		TP_PGB_NA="$SHARED/pg-reference-*.sql not found (set BENCH_SHARED)"
+	elif ! pg_q postgres "CREATE DATABASE bench_ref" >/dev/null ||
+	    ! psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres -d bench_ref \
+	    -f "$SHARED/pg-reference-schema.sql" >"$W/ref.log" 2>&1; then
+		TP_PGB_NA="loading pg-reference-schema.sql failed: $(tail -n 1 "$W/ref.log")"
+	fi
+	pg_ready || TP_SIM_NA=$PG_NA
+	# Sweep both side by side, keep each one's best, then measure the best RUNS times.
+	_tp_best_p=0 _tp_best_s=0
+	for c in $SWEEP; do
+		if [ -z "$TP_PGB_NA" ]; then
+			say "2 throughput: sweep, pgbench -c $c (${SWEEP_SECS} s)"
+			if pgb_rate "$c" "$SWEEP_SECS"; then
+				TP_PGB_SWEEP="$TP_PGB_SWEEP${TP_PGB_SWEEP:+, }\"$c\": $B_TPS"
+				if [ "$(calc 'a > b' "$B_TPS" "$_tp_best_p")" = 1 ]; then
+					_tp_best_p=$B_TPS
+					TP_PGB_C=$c
+				fi
+			fi
+		fi
+		if [ -z "$TP_SIM_NA" ]; then
+			say "2 throughput: sweep, simd --max-concurrent $c (${SWEEP_SECS} s)"
+			if sim_rate "$c" "$SWEEP_SECS" pg; then
+				TP_SIM_SWEEP="$TP_SIM_SWEEP${TP_SIM_SWEEP:+, }\"$c\": $R_SPS"
+				if [ "$(calc 'a > b' "$R_SPS" "$_tp_best_s")" = 1 ]; then
+					_tp_best_s=$R_SPS
+					TP_SIM_C=$c
+				fi
+			elif ! pg_ready; then
+				TP_SIM_NA=$PG_NA
+			fi
+		fi
+	done
+	[ -n "$TP_PGB_NA" ] || [ -n "$TP_PGB_C" ] || TP_PGB_NA=${B_ERR:-pgbench gave no figure}
+	[ -n "$TP_SIM_NA" ] || [ -n "$TP_SIM_C" ] || TP_SIM_NA=${R_ERR:-simd gave no figure}
+	_tp_i=1
+	while [ "$_tp_i" -le "$RUNS" ]; do
+		_tp_p='' _tp_s=''
+		if [ -z "$TP_PGB_NA" ]; then
+			say "2 throughput: run $_tp_i/$RUNS, pgbench -c $TP_PGB_C (${SECS} s)"
+			if pgb_rate "$TP_PGB_C" "$SECS"; then
+				_tp_p=$B_TPS
+				TP_PGB_RUNS="$TP_PGB_RUNS $B_TPS"
+				TP_PGB_RPS="$TP_PGB_RPS $B_RPS"
+				TP_PGB_RPT="$TP_PGB_RPT $B_RPT"
+			fi
+		fi
+		if [ -z "$TP_SIM_NA" ]; then
+			say "2 throughput: run $_tp_i/$RUNS, simd --max-concurrent $TP_SIM_C (${SECS} s)"
+			if sim_rate "$TP_SIM_C" "$SECS" pg; then
+				_tp_s=$R_SPS
+				TP_SIM_RUNS="$TP_SIM_RUNS $R_SPS"
+				TP_SIM_RPS="$TP_SIM_RPS $R_RPS"
+			fi
+		fi
+		[ -n "$_tp_p" ] && [ -n "$_tp_s" ] && TP_RATIOS="$TP_RATIOS $(calc 'b / a' "$_tp_p" "$_tp_s")"
+		_tp_i=$((_tp_i + 1))
+	done
+	{
+		TP_PGB_BEST=$(median "$TP_PGB_RUNS")
+		TP_SIM_BEST=$(median "$TP_SIM_RUNS")
+		TP_PGB_RPS=$(median "$TP_PGB_RPS")
+		TP_SIM_RPS=$(median "$TP_SIM_RPS")
+		TP_PGB_RPT=$(median "$TP_PGB_RPT")
+		TP_RATIO=$(median "$TP_RATIOS")
+	}
+	[ -n "$TP_PGB_NA" ] || [ -n "$TP_PGB_BEST" ] || TP_PGB_NA=${B_ERR:-no run succeeded}
+	[ -n "$TP_SIM_NA" ] || [ -n "$TP_SIM_BEST" ] || TP_SIM_NA=${R_ERR:-no run succeeded}
+}
+
+# ---- 3. scale and memory; 4. control latency under load ----
+
+bench_scale() {
+	SC_NA='' SC_STORE=postgres
+	SC_10K_T='' SC_10K_RUN='' SC_10K_RSS='' SC_10K_PA='' SC_100K_T='' SC_100K_RUN='' SC_100K_RSS=''
+	SC_100K_PA='' SC_IDLE=''
+	pg_ready || SC_STORE=sqlite
+	for n in 10000 100000; do
+		_sc_t='' _sc_r='' _sc_h='' _sc_p=''
+		_sc_i=1
+		while [ "$_sc_i" -le "$RUNS" ]; do
+			say "3 scale: $n agents, run $_sc_i/$RUNS ($SC_STORE)"
+			if [ "$SC_STORE" = postgres ]; then
+				sim_pg "scale" "" "pool_max = 60" || { SC_NA=${PG_NA:-$SIM_ERR}; break; }
+			else
+				sim_up "scale" || { SC_NA=$SIM_ERR; break; }
+			fi
+			_sc_idle=$(vm_kb VmRSS)
+			_sc_t0=$(now_s)
+			if ctl --json start --agents "$n" --cycles 1 --time-scale 0 --wait \
+			    >"$D/start" 2>&1; then
+				_sc_t1=$(now_s)
+				_sc_hwm=$(vm_kb VmHWM)
+				ctl --json stats >"$D/stats" 2>/dev/null
+				_sc_t="$_sc_t $(calc 'b - a' "$_sc_t0" "$_sc_t1")"
+				_sc_r="$_sc_r $(jget "$D/stats" wall_s)"
+				_sc_h="$_sc_h $(calc 'a * 1024' "$_sc_hwm")"
+				_sc_p="$_sc_p $(calc '(b - a) * 1024 / '"$n" "$_sc_idle" "$_sc_hwm")"
+				SC_IDLE="$SC_IDLE $(calc 'a * 1024' "$_sc_idle")"
+			else
+				SC_NA="run failed: $(tail -n 1 "$D/start")"
+			fi
+			sim_down
+			[ "$SC_STORE" = postgres ] && dropdb_last
+			_sc_i=$((_sc_i + 1))
+		done
+		if [ "$n" = 10000 ]; then
+			SC_10K_T=$(median "$_sc_t") SC_10K_RUN=$(median "$_sc_r")
+			SC_10K_RSS=$(median "$_sc_h") SC_10K_PA=$(median "$_sc_p")
+		else
+			SC_100K_T=$(median "$_sc_t") SC_100K_RUN=$(median "$_sc_r")
+			SC_100K_RSS=$(median "$_sc_h") SC_100K_PA=$(median "$_sc_p")
+		fi
+	done
+	SC_IDLE=$(median "$SC_IDLE")
+}
+
+bench_control() {
+	CL_NA='' CL_NOTE='' CL_STORE=postgres CL_P50='' CL_P99='' CL_MAX='' CL_N=''
+	CL_IDLE50='' CL_IDLE99=''
+	_cl_a='' _cl_b='' _cl_m='' _cl_n='' _cl_ia='' _cl_ib=''
+	pg_ready || CL_STORE=sqlite
+	_cl_i=1
+	while [ "$_cl_i" -le "$RUNS" ]; do
+		say "4 control latency: 100000 agents --all-shop, run $_cl_i/$RUNS ($CL_STORE)"
+		if [ "$CL_STORE" = postgres ]; then
+			sim_pg "ctl" "" "pool_max = 60" || { CL_NA=${PG_NA:-$SIM_ERR}; break; }
+		else
+			sim_up "ctl" || { CL_NA=$SIM_ERR; break; }
+		fi
+		if "$W/ctlprobe" "$SOCK" 1 >"$D/idle" 2>&1; then
+			_cl_ia="$_cl_ia $(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' "$D/idle")"
+			_cl_ib="$_cl_ib $(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' "$D/idle")"
+		fi
+		if ! ctl --json start --agents 100000 --cycles 1 --all-shop --time-scale 0 \
+		    >"$D/start" 2>&1; then
+			CL_NA="start failed: $(tail -n 1 "$D/start")"
+		elif ! wait_running; then
+			CL_NA="the run did not start"
+		elif "$W/ctlprobe" "$SOCK" "$PROBE_SECS" 10 >"$D/probe" 2>&1; then
+			_cl_a="$_cl_a $(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' "$D/probe")"
+			_cl_b="$_cl_b $(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' "$D/probe")"
+			_cl_m="$_cl_m $(sed -n 's/.*max_ms=\([0-9.]*\).*/\1/p' "$D/probe")"
+			_cl_n="$_cl_n $(sed -n 's/^n=\([0-9]*\).*/\1/p' "$D/probe")"
+			# The run must still have been busy at the end of the window.
+			ctl --json status >"$D/st" 2>/dev/null
+			grep -q '"state": *"running"' "$D/st" ||
+			    CL_NOTE="a run ended within the ${PROBE_SECS} s window"
+		else
+			CL_NA="ctlprobe: $(tail -n 1 "$D/probe")"
+		fi
+		sim_abort
+		[ "$CL_STORE" = postgres ] && dropdb_last
+		_cl_i=$((_cl_i + 1))
+	done
+	{
+		CL_P50=$(median "$_cl_a") CL_P99=$(median "$_cl_b")
+		CL_MAX=$(median "$_cl_m") CL_N=$(median "$_cl_n")
+		CL_IDLE50=$(median "$_cl_ia") CL_IDLE99=$(median "$_cl_ib")
+	}
+	[ -z "$CL_P50" ] || CL_NA=''
+}
+
+# ---- 5. remote database through the delaying proxy ----
+
+build_tools() {
+	TOOLS_ERR=''
+	_cc=${CC:-cc}
+	_w="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -Wall -Wextra"
+	# shellcheck disable=SC2086 # $_w: several flags
+	if ! $_cc $_w -o "$W/ctlprobe" "$TOP/bench/ctlprobe.c" >"$W/cc.log" 2>&1; then
+		TOOLS_ERR="building ctlprobe failed: $(head -n 1 "$W/cc.log")"
+	fi
+	# shellcheck disable=SC2046,SC2086 # flags are words
+	if ! $_cc $_w -o "$W/delayproxy" "$TOP/bench/delayproxy.c" \
+	    $(pkg-config --cflags --libs libevent 2>/dev/null || echo -levent) \
+	    >"$W/cc2.log" 2>&1; then
+		PROXY_ERR="building delayproxy failed: $(head -n 1 "$W/cc2.log")"
+	fi
+}
+
+proxy_up() {
+	"$W/delayproxy" -d 50 0 "$PGPORT" >"$W/proxy.out" 2>"$W/proxy.err" &
+	PROXY_PID=$!
+	_pu_i=0
+	while [ "$_pu_i" -lt 100 ]; do
+		PROXY_PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$W/proxy.out")
+		[ -n "$PROXY_PORT" ] && return 0
+		kill -0 "$PROXY_PID" 2>/dev/null || break
+		sleep 0.05
+		_pu_i=$((_pu_i + 1))
+	done
+	PROXY_ERR="delayproxy did not start: $(tail -n 1 "$W/proxy.err")"
+	return 1
+}
+
+proxy_down() {
+	[ -n "$PROXY_PID" ] || return 0
+	kill -TERM "$PROXY_PID" 2>/dev/null
+	wait "$PROXY_PID" 2>/dev/null
+	PROXY_PID=''
+}
+
+bench_remote() {
+	RM_NA='' RM_W='' RM_C='' RM_T=''
+	if ! pg_ready; then
+		RM_NA=$PG_NA
+		return
+	fi
+	[ -z "${PROXY_ERR:-}" ] || { RM_NA=$PROXY_ERR; return; }
+	proxy_up || { RM_NA=$PROXY_ERR; return; }
+	_rm_i=1
+	while [ "$_rm_i" -le "$RUNS" ]; do
+		say "5 remote database (100 ms RTT, pool_max 55): run $_rm_i/$RUNS"
+		_rm_t0=$(now_s)
+		if ! sim_pg "remote" "$PROXY_PORT" "pool_max = 55"; then
+			RM_NA=${PG_NA:-$SIM_ERR}
+			break
+		fi
+		if one_cycle; then
+			RM_W="$RM_W $C_WALL"
+			RM_C="$RM_C $C_CYCLE"
+			RM_T="$RM_T $(calc 'b - a' "$_rm_t0" "$(now_s)")"
+		fi
+		[ -n "$C_ERR" ] && RM_NA=$C_ERR
+		sim_down
+		dropdb_last
+		_rm_i=$((_rm_i + 1))
+	done
+	proxy_down
+	{
+		RM_W=$(median "$RM_W") RM_C=$(median "$RM_C") RM_T=$(median "$RM_T")
+	}
+	[ -z "$RM_W" ] || RM_NA=''
+}
+
+# ---- 6. embedded store ----
+
+bench_embedded() {
+	EM_NA='' EM_SPS='' EM_RPS='' _em_s='' _em_r=''
+	_em_i=1
+	while [ "$_em_i" -le "$RUNS" ]; do
+		say "6 embedded store: sqlite, run $_em_i/$RUNS (${SECS} s)"
+		if sim_rate 50 "$SECS" sqlite; then
+			_em_s="$_em_s $R_SPS"
+			_em_r="$_em_r $R_RPS"
+		else
+			EM_NA=$R_ERR
+		fi
+		_em_i=$((_em_i + 1))
+	done
+	{
+		EM_SPS=$(median "$_em_s") EM_RPS=$(median "$_em_r")
+	}
+	[ -z "$EM_SPS" ] || EM_NA=''
+}
+
+# ---- the table ----
+
+na() {	# na REASON: how a figure that could not be measured is shown
+	printf 'n/a (%s)' "${1:-no figure}"
+}
+
+kb() {	# bytes as kB / MB
+	fmt "$1" "$(calc "a / $2" "$3")"
+}
+
+row_cycle() {
+	printf ' 1  cycle time: one --all-shop cycle of %s agents (plan: < 60 s; ours: < 0.5 s)\n' \
+	    "$CYCLE_AGENTS"
+	for st in postgres sqlite; do
+		if [ "$st" = postgres ]; then
+			_w=$(median "$CY_PG_W") _c=$(median "$CY_PG_C") _na=$CY_PG_NA
+		else
+			_w=$(median "$CY_SQ_W") _c=$(median "$CY_SQ_C") _na=$CY_SQ_NA
+		fi
+		if [ -n "$_w" ]; then
+			printf '      %-10s %s s until every row is written (sessions done in %s s)\n' \
+			    "$st" "$(fmt '%.3f' "$_w")" "$(fmt '%.3f' "$_c")"
+		else
+			printf '      %-10s %s\n' "$st" "$(na "$_na")"
+		fi
+	done
+}
+
+row_throughput() {
+	printf ' 2  sustained throughput on the local PostgreSQL (best of %s in flight / clients)\n' \
+	    "$(echo "$SWEEP" | tr ' ' ',')"
+	if [ -n "$TP_NA" ]; then
+		printf '      %s\n' "$(na "$TP_NA")"
+		return
+	fi
+	if [ -n "$TP_SIM_BEST" ]; then
+		printf '      %-10s %s sessions/s at %s in flight, %s rows/s\n' simd \
+		    "$(fmt '%.0f' "$TP_SIM_BEST")" "$TP_SIM_C" "$(fmt '%.0f' "$TP_SIM_RPS")"
+	else
+		printf '      %-10s %s\n' simd "$(na "$TP_SIM_NA")"
+	fi
+	if [ -n "$TP_PGB_BEST" ]; then
+		printf '      %-10s %s sessions/s at %s clients, %s rows/s (%s rows per session)\n' \
+		    pgbench "$(fmt '%.0f' "$TP_PGB_BEST")" "$TP_PGB_C" \
+		    "$(fmt '%.0f' "$TP_PGB_RPS")" "$(fmt '%.1f' "$TP_PGB_RPT")"
+	else
+		printf '      %-10s %s\n' pgbench "$(na "$TP_PGB_NA")"
+	fi
+	if [ -n "$TP_RATIO" ]; then
+		printf '      %-10s simd / pgbench = %s\n' ratio "$(fmt '%.2f' "$TP_RATIO")"
+	else
+		printf '      %-10s n/a\n' ratio
+	fi
+}
+
+row_scale() {
+	if [ "$SC_STORE" = postgres ]; then
+		printf ' 3  scale and memory: --cycles 1, pool_max 60 (postgres)\n'
+	else
+		printf ' 3  scale and memory: --cycles 1 (sqlite: PostgreSQL is n/a)\n'
+	fi
+	if [ -z "$SC_10K_T$SC_100K_T" ]; then
+		printf '      %s\n' "$(na "$SC_NA")"
+		return
+	fi
+	for n in 10000 100000; do
+		if [ "$n" = 10000 ]; then
+			_t=$SC_10K_T _r=$SC_10K_RUN _h=$SC_10K_RSS _p=$SC_10K_PA
+		else
+			_t=$SC_100K_T _r=$SC_100K_RUN _h=$SC_100K_RSS _p=$SC_100K_PA
+		fi
+		if [ -z "$_t" ]; then
+			printf '      %-10s %s\n' "$(echo "$n" | sed 's/000$/,000/')" "$(na "$SC_NA")"
+			continue
+		fi
+		printf '      %-10s %s s (cycle %s s), peak RSS %s MB, %s kB per agent\n' \
+		    "$(echo "$n" | sed 's/000$/,000/')" \
+		    "$(fmt '%.2f' "$_t")" "$(fmt '%.2f' "$_r")" "$(kb '%.1f' 1048576 "$_h")" \
+		    "$(kb '%.2f' 1024 "$_p")"
+	done
+	printf '      %-10s RSS %s MB before the run\n' idle "$(kb '%.1f' 1048576 "$SC_IDLE")"
+}
+
+row_control() {
+	printf ' 4  control latency: status round trips during a 100,000-agent --all-shop run (%s)\n' \
+	    "$CL_STORE"
+	if [ -z "$CL_P50" ]; then
+		printf '      %s\n' "$(na "$CL_NA")"
+		return
+	fi
+	printf '      %-10s p50 %s ms, p99 %s ms, max %s ms (%s round trips per run)%s\n' busy \
+	    "$(fmt '%.2f' "$CL_P50")" "$(fmt '%.2f' "$CL_P99")" "$(fmt '%.1f' "$CL_MAX")" \
+	    "$(fmt '%.0f' "$CL_N")" "${CL_NOTE:+; $CL_NOTE}"
+	printf '      %-10s p50 %s ms, p99 %s ms\n' idle "$(fmt '%.2f' "$CL_IDLE50")" \
+	    "$(fmt '%.2f' "$CL_IDLE99")"
+}
+
+row_remote() {
+	printf ' 5  remote database: the %s-agent cycle with +100 ms round trips, pool_max 55\n' \
+	    "$CYCLE_AGENTS"
+	if [ -z "$RM_W" ]; then
+		printf '      %-10s %s\n' postgres "$(na "$RM_NA")"
+		return
+	fi
+	printf '      %-10s %s s until every row is written (sessions done in %s s)\n' postgres \
+	    "$(fmt '%.2f' "$RM_W")" "$(fmt '%.2f' "$RM_C")"
+	printf '      %-10s %s s from simd start (connect and schema through the proxy)\n' total \
+	    "$(fmt '%.2f' "$RM_T")"
+}
+
+row_embedded() {
+	printf ' 6  embedded store: SQLite, --all-shop, 50 in flight\n'
+	if [ -z "$EM_SPS" ]; then
+		printf '      %-10s %s\n' sqlite "$(na "$EM_NA")"
+		return
+	fi
+	printf '      %-10s %s sessions/s, %s rows/s\n' sqlite "$(fmt '%.0f' "$EM_SPS")" \
+	    "$(fmt '%.0f' "$EM_RPS")"
+}
+
+# ---- results.json ----
+
+json_na() {	# {"na": "reason"}
+	printf '{"na": %s}' "$(jstr "${1:-no figure}")"
+}
+
+obj() {		# obj KEY VALUE-JSON ...: {"KEY": VALUE, ...}
+	_o=''
+	while [ $# -ge 2 ]; do
+		_o="$_o${_o:+, }\"$1\": $2"
+		shift 2
+	done
+	printf '{%s}' "$_o"
+}
+
+json_cycle() {
+	for _jc in postgres sqlite; do
+		if [ "$_jc" = postgres ]; then
+			_w=$CY_PG_W _c=$CY_PG_C _na=$CY_PG_NA
+		else
+			_w=$CY_SQ_W _c=$CY_SQ_C _na=$CY_SQ_NA
+		fi
+		if [ -n "$_w" ]; then
+			_v=$(obj wall_s "$(jnum "$(median "$_w")")" \
+			    cycle_s "$(jnum "$(median "$_c")")" \
+			    runs_wall_s "$(jlist "$_w")" runs_cycle_s "$(jlist "$_c")")
+		else
+			_v=$(json_na "$_na")
+		fi
+		if [ "$_jc" = postgres ]; then _pg=$_v; else _sq=$_v; fi
+	done
+	obj agents "$CYCLE_AGENTS" postgres "$_pg" sqlite "$_sq"
+}
+
+json_throughput() {
+	[ -z "$TP_NA" ] || { json_na "$TP_NA"; return; }
+	if [ -n "$TP_SIM_BEST" ]; then
+		_s=$(obj sessions_per_s "$(jnum "$TP_SIM_BEST")" \
+		    rows_per_s "$(jnum "$TP_SIM_RPS")" max_concurrent "$TP_SIM_C" \
+		    runs_sessions_per_s "$(jlist "$TP_SIM_RUNS")" \
+		    sweep_sessions_per_s "{$TP_SIM_SWEEP}")
+	else
+		_s=$(json_na "$TP_SIM_NA")
+	fi
+	if [ -n "$TP_PGB_BEST" ]; then
+		_p=$(obj sessions_per_s "$(jnum "$TP_PGB_BEST")" \
+		    rows_per_s "$(jnum "$TP_PGB_RPS")" \
+		    rows_per_session "$(jnum "$TP_PGB_RPT")" clients "$TP_PGB_C" \
+		    runs_sessions_per_s "$(jlist "$TP_PGB_RUNS")" \
+		    sweep_sessions_per_s "{$TP_PGB_SWEEP}")
+	else
+		_p=$(json_na "$TP_PGB_NA")
+	fi
+	obj window_s "$SECS" simd "$_s" pgbench "$_p" \
+	    ratio_simd_pgbench "$(jnum "$TP_RATIO")" runs_ratio "$(jlist "$TP_RATIOS")"
+}
+
+json_scale() {
+	[ -n "$SC_10K_T$SC_100K_T" ] || { json_na "$SC_NA"; return; }
+	_pm=null
+	[ "$SC_STORE" != postgres ] || _pm=60
+	obj store "\"$SC_STORE\"" pool_max "$_pm" idle_rss_bytes "$(jnum "$SC_IDLE")" \
+	    agents_10000 "$(obj wall_s "$(jnum "$SC_10K_T")" \
+		cycle_wall_s "$(jnum "$SC_10K_RUN")" \
+		peak_rss_bytes "$(jnum "$SC_10K_RSS")" \
+		rss_bytes_per_agent "$(jnum "$SC_10K_PA")")" \
+	    agents_100000 "$(obj wall_s "$(jnum "$SC_100K_T")" \
+		cycle_wall_s "$(jnum "$SC_100K_RUN")" \
+		peak_rss_bytes "$(jnum "$SC_100K_RSS")" \
+		rss_bytes_per_agent "$(jnum "$SC_100K_PA")")"
+}
+
+json_control() {
+	[ -n "$CL_P50" ] || { json_na "$CL_NA"; return; }
+	obj store "\"$CL_STORE\"" agents 100000 window_s "$PROBE_SECS" \
+	    p50_ms "$(jnum "$CL_P50")" p99_ms "$(jnum "$CL_P99")" max_ms "$(jnum "$CL_MAX")" \
+	    round_trips "$(jnum "$CL_N")" idle_p50_ms "$(jnum "$CL_IDLE50")" \
+	    idle_p99_ms "$(jnum "$CL_IDLE99")" note "$(jstr "$CL_NOTE")"
+}
+
+json_remote() {
+	[ -n "$RM_W" ] || { json_na "$RM_NA"; return; }
+	obj agents "$CYCLE_AGENTS" added_rtt_ms 100 pool_max 55 wall_s "$(jnum "$RM_W")" \
+	    cycle_s "$(jnum "$RM_C")" from_start_s "$(jnum "$RM_T")"
+}
+
+json_embedded() {
+	[ -n "$EM_SPS" ] || { json_na "$EM_NA"; return; }
+	obj store '"sqlite"' max_concurrent 50 window_s "$SECS" \
+	    sessions_per_s "$(jnum "$EM_SPS")" rows_per_s "$(jnum "$EM_RPS")"
+}
+
+json_results() {
+	_rows=''
+	for _jr in cycle:cycle_time throughput:throughput scale:scale control:control_latency \
+	    remote:remote embedded:embedded; do
+		want "${_jr%%:*}" || continue
+		_rows="$_rows${_rows:+,
+}    \"${_jr#*:}\": $(json_"${_jr%%:*}")"
+	done
+	_m=$(obj cores "$(jnum "$CORES")" cpu "$(jstr "$CPU")" \
+	    mem_bytes "$(jnum "$(calc 'a * 1024' "$MEM_KB")")" kernel "$(jstr "$KERNEL")" \
+	    load_at_start "$(jnum "$LOAD")")
+	_pgv=null
+	[ -z "${PG_V:-}" ] || _pgv=$(jstr "$PG_V")
+	cat <<JSON
+{
+  "date": $(jstr "$DATE"),
+  "simd": $(jstr "$SIMD_V"),
+  "machine": $_m,
+  "postgresql": $_pgv,
+  "sqlite": $(jstr "$SQLITE_V"),
+  "runs": $RUNS,
+  "elapsed_s": $(jnum "$BENCH_S"),
+  "benchmarks": {
+$_rows
+  }
+}
+JSON
+}
+
+# ---- main ----
+
+T_START=$(now_s)
+DATE=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
+machine
+say "machine: $MACHINE (load $LOAD); $RUNS runs per figure"
+build_tools
+if [ -n "$TOOLS_ERR" ]; then
+	say "$TOOLS_ERR"
+fi
+if want cycle || want throughput || want scale || want control || want remote; then
+	pg_up
+fi
+pg_version
+want cycle && bench_cycle
+want throughput && bench_throughput
+want scale && bench_scale
+if want control; then
+	if [ -n "$TOOLS_ERR" ]; then
+		CL_NA=$TOOLS_ERR CL_NOTE='' CL_STORE=- CL_P50=''
+	else
+		bench_control
+	fi
+fi
+want remote && bench_remote
+want embedded && bench_embedded
+BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
+
+{
+	echo
+	echo "simd benchmarks, $DATE, simd ${SIMD_V:-?}"
+	echo "machine: $MACHINE (load average $LOAD at start)"
+	if [ -n "${PG_V:-}" ]; then
+		echo "stores:  PostgreSQL $PG_V (a private server on this machine, fsync off)," \
+		    "SQLite ${SQLITE_V:-?}"
+	else
+		echo "stores:  PostgreSQL n/a, SQLite ${SQLITE_V:-?}"
+	fi
+	echo "every figure is the median of $RUNS run(s); the whole bench took" \
+	    "$(fmt '%.0f' "$BENCH_S") s"
+	echo
+	want cycle && row_cycle
+	want throughput && row_throughput
+	want scale && row_scale
+	want control && row_control
+	want remote && row_remote
+	want embedded && row_embedded
+}
+if json_results >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"; then
+	echo
+	echo "written: $OUT"
+else
+	echo "bench: cannot write $OUT" >&2
+	exit 1
+fi
