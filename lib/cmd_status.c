@@ -1,6 +1,7 @@
 /* cmd_status.c - "status": where the daemon and its run stand (DESIGN.md 5). */
 #include "sim/checkpoint.h"
 #include "sim/cmd.h"
+#include "sim/config.h"
 #include "sim/engine.h"
 #include "sim/platform.h"
 #include "sim/proto.h"
@@ -15,6 +16,13 @@ cmd_status_json(struct server *srv)
 
 	if (o == NULL)
 		return NULL;
+	if (engine_state(srv->engine) == ENGINE_IDLE) {
+		/* no run yet: what the next one would use */
+		json_object_set_new(json_object_get(o, "concurrency"), "limit",
+		    json_integer((json_int_t)srv->cfg->max_concurrent));
+		json_object_set_new(o, "seed", json_integer((json_int_t)srv->cfg->seed));
+		json_object_set_new(o, "agents", json_integer((json_int_t)srv->cfg->agents));
+	}
 	store_stats(srv->store, &st);
 	json_object_set_new(o, "store", json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I}",
 	    "driver", st.driver ? st.driver : "?", "connections_active",
