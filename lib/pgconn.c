@@ -938,3 +938,15 @@ pgsync_hostaddr(const struct pgsync *s, char *out, size_t len)
 	memcpy(out, addr, strlen(addr) + 1);
 	return 0;
 }
+
+void
+pgconn_copy(char *dst, size_t len, const char *src)
+{
+	size_t n = src != NULL ? strlen(src) : 0;
+
+	if (n >= len)
+		n = len - 1;
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}

@@ -18,18 +18,6 @@ struct pgjobs {
 	uint64_t queries;
 };
 
-void
-pgjob_copy(char *dst, size_t len, const char *src)
-{
-	size_t n = src != NULL ? strlen(src) : 0;
-
-	if (n >= len)
-		n = len - 1;
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static void
 pgjob_result(void *arg, int idx, const PGresult *res)
 {
@@ -53,7 +41,7 @@ pgjob_executed(void *arg, enum store_err err, const char *msg)
 	struct pgconn *c = j->conn;
 	char copy[PGJOB_MSG_MAX];
 
-	pgjob_copy(copy, sizeof(copy), msg);  /* the release may free the connection */
+	pgconn_copy(copy, sizeof(copy), msg);  /* the release may free the connection */
 	j->conn = NULL;
 	pgpool_release(j->r->pool, c);
 	pgjob_finish(j, err, copy);
@@ -87,7 +75,7 @@ pgjobs_later(struct pgjobs *r, struct pgjob *j, enum store_err err, const char *
 {
 	j->r = r;
 	j->err = err;
-	pgjob_copy(j->msg, sizeof(j->msg), msg);
+	pgconn_copy(j->msg, sizeof(j->msg), msg);
 	TAILQ_INSERT_TAIL(&r->late, j, link);
 	event_active(r->defer, EV_TIMEOUT, 0);
 }
@@ -171,7 +159,7 @@ pgjob_done_cb(struct pgjob *j, enum store_err err, const char *msg)
 	void *arg = x->arg;
 	char copy[PGJOB_MSG_MAX];
 
-	pgjob_copy(copy, sizeof(copy), msg);
+	pgconn_copy(copy, sizeof(copy), msg);
 	free(x);
 	cb(err, err == STORE_OK ? NULL : copy, arg);
 }

@@ -78,19 +78,6 @@ pgpool_tv(double s)
 	return tv;
 }
 
-/* Copies a message, cut at len - 1 bytes. */
-static void
-pgpool_copy(char *dst, size_t len, const char *src)
-{
-	size_t n = src != NULL ? strlen(src) : 0;
-
-	if (n >= len)
-		n = len - 1;
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static unsigned
 pgpool_total(const struct pgpool *p)
 {
@@ -118,7 +105,7 @@ pgpool_answer(struct pgpool *p, struct pgpool_req *r, struct pgconn *c, enum sto
 {
 	r->conn = c;
 	r->err = err;
-	pgpool_copy(r->msg, sizeof(r->msg), msg);
+	pgconn_copy(r->msg, sizeof(r->msg), msg);
 	r->state = REQ_READY;
 	TAILQ_INSERT_TAIL(&p->ready, r, link);
 	event_active(p->dispatch, EV_TIMEOUT, 0);

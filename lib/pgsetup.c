@@ -152,7 +152,7 @@ pg_prep_finish(struct pg_prep *p)
 	enum store_err err = p->err;
 	char msg[PGJOB_MSG_MAX];
 
-	pgjob_copy(msg, sizeof(msg), p->msg);
+	pgconn_copy(msg, sizeof(msg), p->msg);
 	free(p->json);
 	free(p);
 	cb(err, err == STORE_OK ? NULL : msg, arg);

@@ -109,4 +109,7 @@ void pgsync_close(struct pgsync *s);
  */
 int pgsync_hostaddr(const struct pgsync *s, char *out, size_t len);
 
+/* Copies a message, cut at len - 1 bytes (src may be NULL). */
+void pgconn_copy(char *dst, size_t len, const char *src);
+
 #endif

@@ -63,7 +63,5 @@ uint64_t pgjobs_queries(const struct pgjobs *r);
 void pgjobs_done_later(struct pgjobs *r, store_done_cb cb, void *arg, enum store_err err,
     const char *msg);
 
-/* Copies src into dst (len > 0), cut to fit: for messages. */
-void pgjob_copy(char *dst, size_t len, const char *src);
 
 #endif
