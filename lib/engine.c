@@ -62,6 +62,9 @@ struct engine {
 	struct event *pump_ev;
 	struct event *cycle_timer;
 	struct event *hours_timer;
+	struct event *prep_timer;       /* a set-up retried after a transient failure */
+	uint64_t prep_first_fail_us;
+	unsigned prep_attempts;
 	uint64_t run_t0_us;             /* wall start of the run (adjusted on resume) */
 	uint64_t ended_us;
 	double elapsed_before;          /* seconds run before a resume */
@@ -82,6 +85,9 @@ struct engine {
 static void pump(struct engine *e);
 static void op_submit(struct session *s);
 static void notify_waiters(struct engine *e);
+static void prepared(enum store_err err, const char *msg, void *arg);
+static void prep_retry_cb(evutil_socket_t fd, short what, void *arg);
+static int transient(enum store_err err);
 
 static const char *const state_names[] = {
 	"idle", "running", "paused", "stopping", "finished", "failed"
@@ -137,7 +143,9 @@ run_clear(struct engine *e)
 		event_free(e->cycle_timer);
 	if (e->hours_timer)
 		event_free(e->hours_timer);
-	e->cycle_timer = e->hours_timer = NULL;
+	if (e->prep_timer)
+		event_free(e->prep_timer);
+	e->cycle_timer = e->hours_timer = e->prep_timer = NULL;
 	catalog_free(e->cat);
 	free(e->personas);
 	free(e->agents);
@@ -171,6 +179,8 @@ void
 engine_detach(struct engine *e)
 {
 	e->closing = 1;
+	if (e->prep_timer)
+		evtimer_del(e->prep_timer);
 	if (e->cycle_timer)
 		evtimer_del(e->cycle_timer);
 	if (e->hours_timer)
@@ -632,6 +642,58 @@ hours_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+prepare_start(struct engine *e)
+{
+	struct store_setup setup;
+
+	setup.catalog = e->cat;
+	setup.personas = e->personas;
+	setup.nagents = e->p.agents;
+	e->preparing = 1;
+	e->prep_attempts++;
+	store_prepare(e->store, &setup, prepared, e);
+}
+
+static void
+prep_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	if (e->state == ENGINE_STOPPING) {   /* stopped while waiting to retry */
+		e->preparing = 0;
+		run_end(e, ENGINE_FINISHED);
+		return;
+	}
+	prepare_start(e);
+}
+
+/* A set-up that lost its connection is retried like a step (retry_window). */
+static int
+prepare_retry(struct engine *e, enum store_err err, const char *msg)
+{
+	uint64_t now = metrics_now_us(), ms;
+	struct timeval tv;
+
+	if (!transient(err) || e->state == ENGINE_STOPPING)
+		return 0;
+	if (e->prep_first_fail_us == 0)
+		e->prep_first_fail_us = now;
+	if (now - e->prep_first_fail_us >= (uint64_t)(e->p.retry_window * 1e6))
+		return 0;
+	ms = (uint64_t)e->p.retry_backoff_ms << (e->prep_attempts > 10 ? 10 : e->prep_attempts);
+	if (ms > TRANSIENT_BACKOFF_MAX_MS)
+		ms = TRANSIENT_BACKOFF_MAX_MS;
+	log_warnx("run %s: set-up failed (%s); retrying in %llu ms", e->p.run_id, msg,
+	    (unsigned long long)ms);
+	e->counts.retries++;
+	e->preparing = 1;   /* nothing starts meanwhile */
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(e->prep_timer, &tv);
+	return 1;
+}
+
+static void
 prepared(enum store_err err, const char *msg, void *arg)
 {
 	struct engine *e = arg;
@@ -640,7 +702,8 @@ prepared(enum store_err err, const char *msg, void *arg)
 	if (e->closing)
 		return;
 	if (err != STORE_OK) {
-		run_fail(e, msg);
+		if (!prepare_retry(e, err, msg))
+			run_fail(e, msg);
 		return;
 	}
 	log_info("run %s: %u agents ready (seed %llu); cycle %u begins", e->p.run_id,
@@ -674,7 +737,9 @@ run_alloc(struct engine *e, char *err, size_t errlen)
 	e->agents = calloc(p->agents, sizeof(*e->agents));
 	e->cycle_timer = evtimer_new(e->base, cycle_timer_cb, e);
 	e->hours_timer = evtimer_new(e->base, hours_cb, e);
-	if (!e->cat || !e->personas || !e->agents || !e->cycle_timer || !e->hours_timer) {
+	e->prep_timer = evtimer_new(e->base, prep_retry_cb, e);
+	if (!e->cat || !e->personas || !e->agents || !e->cycle_timer || !e->hours_timer ||
+	    !e->prep_timer) {
 		snprintf(err, errlen, "out of memory for %u agents", p->agents);
 		return -1;
 	}
@@ -705,8 +770,6 @@ make_run_id(char *buf, size_t len, uint64_t seed)
 static int
 run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen)
 {
-	struct store_setup setup;
-
 	if (engine_active(e) || e->preparing) {
 		snprintf(err, errlen, "a run is already %s (run %s); stop it first",
 		    engine_state_name(e->state), e->p.run_id);
@@ -737,11 +800,9 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 		return -1;
 	}
 	e->state = ENGINE_RUNNING;
-	e->preparing = 1;
-	setup.catalog = e->cat;
-	setup.personas = e->personas;
-	setup.nagents = p->agents;
-	store_prepare(e->store, &setup, prepared, e);
+	e->prep_first_fail_us = 0;
+	e->prep_attempts = 0;
+	prepare_start(e);
 	return 0;
 }
 

@@ -30,6 +30,19 @@ t_expect_match "$(t_ctl --json stats | tr -d ' \n')" '"retries":[1-9]' "steps we
 t_expect_eq "$(t_pg_digest simd_rs)" "$ref" "rows after a restart = rows of a quiet run"
 t_stop_simd || t_fail "exit"
 
+# a restart while the run is still being set up (users being written): the set-up is retried
+url=$(t_pg_db simd_setup)
+t_conf "database_url = $url"
+t_start_simd
+t_ctl start --agents 20000 --cycles 1 --time-scale 0 >/dev/null
+sleep 0.3
+pg_restart 1 >/dev/null || t_fail "server restart"
+while ! t_ctl status | grep -Eq 'state: +(finished|failed)'; do sleep 0.2; done
+t_expect_match "$(t_ctl status)" 'state: +finished' "set-up survived the restart"
+t_expect_match "$(cat "$T/simd.log")" 'set-up failed .*retrying' "the set-up was retried"
+t_expect_eq "$(_pg_admin -At -d simd_setup -c "SELECT count(*) FROM users")" 20000 "all users"
+t_stop_simd || t_fail "exit"
+
 # (on this private server) a wrong password is refused without being shown; the right one
 # is never in an answer or the log
 rm -rf "$DATA"; mkdir "$DATA"
