@@ -163,11 +163,19 @@ static void
 batcher_pump(struct batcher *b, int force)
 {
 	struct batch *bt;
+	unsigned limit;
 
 	if (b->pumping || (b->failing && !force))
 		return;
 	b->pumping = 1;
-	while (b->ninflight < b->o.inflight && (bt = TAILQ_FIRST(&b->queued)) != NULL) {
+	/*
+	 * Two batches at a time keep pace during a run without taking connections
+	 * from the sessions; a flush someone waits for (over a slow link, the
+	 * tail of a cycle) may use more.
+	 */
+	limit = b->waiters != NULL && b->o.inflight_flush > b->o.inflight ?
+	    b->o.inflight_flush : b->o.inflight;
+	while (b->ninflight < limit && (bt = TAILQ_FIRST(&b->queued)) != NULL) {
 		TAILQ_REMOVE(&b->queued, bt, link);
 		bt->state = BATCH_INFLIGHT;
 		TAILQ_INSERT_TAIL(&b->inflight, bt, link);

@@ -43,6 +43,7 @@ struct batcher_opts {
 	unsigned inflight;      /* batches written at once; 0 means 2 */
 	batcher_write_fn write;
 	void *arg;
+	unsigned inflight_flush; /* batches at once while a flush waits; 0: inflight */
 };
 
 struct batcher_stats {

@@ -110,7 +110,7 @@ test_pgarr(void)
 static void
 test_size_and_columns(struct event_base *base)
 {
-	struct batcher_opts o = { 3, 3600, 2, rec_write, NULL };
+	struct batcher_opts o = { 3, 3600, 2, rec_write, NULL, 0 };
 	struct rec r = { 0 };
 	struct batcher_stats st;
 	struct batcher *b;
@@ -143,7 +143,7 @@ test_size_and_columns(struct event_base *base)
 static void
 test_inflight_and_kick(struct event_base *base)
 {
-	struct batcher_opts o = { 2, 3600, 2, rec_write, NULL };
+	struct batcher_opts o = { 2, 3600, 2, rec_write, NULL, 0 };
 	struct rec r = { 0 };
 	struct batcher *b;
 	int i;
@@ -167,10 +167,44 @@ test_inflight_and_kick(struct event_base *base)
 	batcher_free(b);
 }
 
+/* While a flush is awaited more batches go at once (inflight_flush), then back to inflight. */
+static void
+flush_noted(enum store_err err, const char *msg, void *arg)
+{
+	((struct rec *)arg)->flushed++;
+}
+
+static void
+test_flush_inflight(struct event_base *base)
+{
+	struct batcher_opts o = { 1, 3600, 1, rec_write, NULL, 3 };
+	struct rec r = { 0 };
+	struct batcher *b;
+	int i;
+
+	o.arg = &r;
+	b = batcher_new(base, &o);
+	for (i = 0; i < 5; i++)
+		row(b, &r, "k", 1);
+	CHECK(r.writes == 1 && r.npending == 1);  /* one at a time during the run */
+	batcher_flush(b, flush_noted, &r);
+	CHECK(r.writes == 3 && r.npending == 3);  /* three at a time for the flush */
+	while (r.npending > 0)
+		rec_finish(&r, STORE_OK);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	CHECK(r.writes == 5 && r.flushed == 1);
+	row(b, &r, "k", 1);
+	row(b, &r, "k", 1);
+	CHECK(r.npending == 1);  /* the flush is over: one at a time again */
+	while (r.npending > 0)
+		rec_finish(&r, STORE_OK);
+	batcher_free(b);
+}
+
 static void
 test_flush(struct event_base *base)
 {
-	struct batcher_opts o = { 10, 3600, 2, rec_write, NULL };
+	struct batcher_opts o = { 10, 3600, 2, rec_write, NULL, 0 };
 	struct rec r = { 0 };
 	struct batcher *b;
 
@@ -207,7 +241,7 @@ test_flush(struct event_base *base)
 static void
 test_failure(struct event_base *base)
 {
-	struct batcher_opts o = { 2, 0.05, 1, rec_write, NULL };
+	struct batcher_opts o = { 2, 0.05, 1, rec_write, NULL, 0 };
 	struct rec r = { 0 };
 	struct batcher_stats st;
 	struct batcher *b;
@@ -267,6 +301,7 @@ main(void)
 	test_pgarr();
 	test_size_and_columns(base);
 	test_inflight_and_kick(base);
+	test_flush_inflight(base);
 	test_flush(base);
 	test_failure(base);
 	event_base_free(base);
