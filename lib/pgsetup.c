@@ -178,10 +178,10 @@ pg_prep_users_done(struct pgjob *j, enum store_err err, const char *msg)
 	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
 	struct pg_prep *p = x->prep;
 
+	if (err != STORE_OK)   /* msg may live in the job: note it before the job goes */
+		pg_prep_fail(p, err, msg);
 	pg_bulkjob_free(x);
 	p->inflight--;
-	if (err != STORE_OK)
-		pg_prep_fail(p, err, msg);
 	pg_prep_pump(p);
 }
 
@@ -245,10 +245,10 @@ pg_prep_catalog_done(struct pgjob *j, enum store_err err, const char *msg)
 	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
 	struct pg_prep *p = x->prep;
 
+	if (err != STORE_OK)   /* msg may live in the job: note it before the job goes */
+		pg_prep_fail(p, err, msg);
 	pg_bulkjob_free(x);
 	p->inflight--;
-	if (err != STORE_OK)
-		pg_prep_fail(p, err, msg);
 	p->users = 1;
 	pg_prep_pump(p);
 }
@@ -380,11 +380,11 @@ pg_prep_meta_done(struct pgjob *j, enum store_err err, const char *msg)
 	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
 	struct pg_prep *p = x->prep;
 
+	if (err != STORE_OK)   /* msg may live in the job: note it before the job goes */
+		pg_prep_fail(p, err, msg);
 	pg_bulkjob_free(x);
 	p->inflight--;
-	if (err != STORE_OK)
-		pg_prep_fail(p, err, msg);
-	else if (!p->match)
+	if (err == STORE_OK && !p->match)
 		pg_prep_catalog(p);
 	p->users = p->match;
 	pg_prep_pump(p);

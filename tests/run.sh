@@ -15,7 +15,12 @@ run_one() {	# name command...
 	name=$1
 	shift
 	start=$(date +%s)
-	"$@" >"$logdir/out" 2>&1
+	# no test may hang the suite: 10 minutes each at most (exit 124 then)
+	if command -v timeout >/dev/null 2>&1; then
+		timeout -k 10 "${SIMD_TEST_TIMEOUT:-600}" "$@" >"$logdir/out" 2>&1
+	else
+		"$@" >"$logdir/out" 2>&1
+	fi
 	rc=$?
 	secs=$(($(date +%s) - start))
 	case $rc in

@@ -32,7 +32,7 @@ while [ $kills -lt 5 ]; do
 	t_ctl start --resume >/dev/null || t_fail "resume after kill $kills"
 done
 [ $kills -ge 5 ] || t_fail "the run ended after only $kills kills: make it longer"
-while ! t_ctl status | grep -Eq 'state: +(finished|failed)'; do sleep 0.1; done
+t_wait_end
 t_expect_match "$(t_ctl status)" 'state: +finished' "resumed run finished"
 t_expect_match "$(t_ctl --json status)" '"cycle": 20' "all cycles ran"
 got=$(t_digest "$DATA/shop.db")

@@ -11,12 +11,6 @@ run() {	# name start-args...
 	t_start_simd
 	t_ctl start --cycles 24 "$@" >/dev/null
 }
-unused_finish() {
-	out=$(t_ctl --json stop --wait 2>/dev/null || t_ctl --json status)
-	while ! t_ctl status | grep -Eq 'state: +(finished|failed)'; do sleep 0.05; done
-	t_expect_match "$(t_ctl --json status)" '"errors": 0' "no errors"
-	t_stop_simd || t_fail "simd exit status"
-}
 
 run one --time-scale 0 --max-concurrent 1 --wait
 d1=$(t_digest "$DATA/shop.db")
@@ -36,7 +30,7 @@ t_ctl pause >/dev/null
 sleep 0.5
 t_ctl resume >/dev/null
 t_ctl set-concurrency 3 >/dev/null
-while ! t_ctl status | grep -Eq 'state: +finished'; do sleep 0.1; done
+t_wait_end
 d3=$(t_digest "$DATA/shop.db")
 t_expect_match "$(t_ctl --json status)" '"cycle": 24' "paused run completed"
 t_stop_simd || t_fail "exit"

@@ -22,7 +22,7 @@ t_ctl start $ARGS >/dev/null
 sleep 1
 t_expect_match "$(t_ctl status)" 'state: +running' "running before the restart"
 pg_restart 1 >/dev/null || t_fail "server restart"
-while ! t_ctl status | grep -Eq 'state: +(finished|failed)'; do sleep 0.2; done
+t_wait_end
 st=$(t_ctl --json status | tr -d ' \n')
 t_expect_match "$st" '"state":"finished"' "run finished across the restart"
 t_expect_match "$st" '"errors":0' "no session lost to the restart"
@@ -37,7 +37,7 @@ t_start_simd
 t_ctl start --agents 20000 --cycles 1 --time-scale 0 >/dev/null
 sleep 0.3
 pg_restart 1 >/dev/null || t_fail "server restart"
-while ! t_ctl status | grep -Eq 'state: +(finished|failed)'; do sleep 0.2; done
+t_wait_end
 t_expect_match "$(t_ctl status)" 'state: +finished' "set-up survived the restart"
 t_expect_match "$(cat "$T/simd.log")" 'set-up failed .*retrying' "the set-up was retried"
 t_expect_eq "$(_pg_admin -At -d simd_setup -c "SELECT count(*) FROM users")" 20000 "all users"

@@ -56,7 +56,7 @@ echo "peak connections $peak, peak sessions in flight $inflight_peak"
 [ "$peak" -le 10 ] || t_fail "pool_max 10 exceeded: $peak connections"
 [ "$peak" -ge 2 ] || t_fail "the pool never opened more than $peak connection(s)"
 [ "$inflight_peak" -ge 400 ] || t_fail "only $inflight_peak sessions in flight (wanted ~500)"
-while ! t_ctl status | grep -Eq 'state: +(finished|failed)'; do sleep 0.1; done
+t_wait_end
 t_expect_match "$(t_ctl --json status)" '"errors": 0' "no errors under pool pressure"
 t_expect_eq "$(_pg_admin -At -d simd_b -c "SELECT count(*) FROM shopping_sessions")" 6000 \
     "every session landed"

@@ -260,3 +260,20 @@ t_pg_own() {
 	pg_start >/dev/null || t_fail "cannot start a private PostgreSQL server"
 	_T_PG_OWNED=1
 }
+
+# Waits until the run has ended (finished or failed); fails the test if simd dies or the run
+# takes longer than $1 seconds (default 300).
+t_wait_end() {
+	_t_lim=$(( ${1:-300} * 5 ))
+	_t_i=0
+	while :; do
+		if _t_out=$(t_ctl status 2>&1); then
+			printf '%s\n' "$_t_out" | grep -Eq 'state: +(finished|failed)' && return 0
+		elif [ -n "$SIMD_PID" ] && ! kill -0 "$SIMD_PID" 2>/dev/null; then
+			t_fail "simd died while waiting for the run to end"
+		fi
+		_t_i=$((_t_i + 1))
+		[ "$_t_i" -lt "$_t_lim" ] || t_fail "the run did not end within ${1:-300} s"
+		sleep 0.2
+	done
+}
