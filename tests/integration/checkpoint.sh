@@ -61,6 +61,32 @@ t_expect_match "$(cat "$T/err")" 'no checkpoint 99999' "missing checkpoint messa
 t_ctl start --agents 20 --cycles 3 --time-scale 0 --wait >/dev/null
 t_expect_eq "$(newest_reason)" end "checkpoint at the end of a run"
 
+# checkpoint_interval = 0: one at every cycle boundary
+sed -i 's/^checkpoint_interval = .*/checkpoint_interval = 0/' "$T/simd.conf"
+kill -HUP "$SIMD_PID"
+sleep 0.3
+run=$(t_ctl --json start --agents 30 --cycles 4 --time-scale 0 --wait | tr -d ' \n' |
+    sed -n 's/.*"run_id":"\([^"]*\)".*/\1/p')
+sleep 0.3
+t_expect_eq "$(grep -c "(cycle): run $run cycle [1-4]," "$T/simd.log")" 4 \
+    "a checkpoint at every cycle boundary"
+t_expect_eq "$(sqlite3 "$DATA/checkpoints.db" "SELECT group_concat(reason || cycle, ' ')
+    FROM (SELECT reason, cycle FROM checkpoints ORDER BY id)")" \
+    "cycle2 cycle3 cycle4 end4" "the newest four kept"
+sed -i 's/^checkpoint_interval = .*/checkpoint_interval = 0.3/' "$T/simd.conf"
+kill -HUP "$SIMD_PID"
+
+# a run that fails leaves an emergency checkpoint ("failed"), and start --wait says so
+sqlite3 "$DATA/shop.db" "CREATE TRIGGER refuse_users BEFORE INSERT ON users
+    BEGIN SELECT RAISE(ABORT, 'no more users'); END;"
+rc=0; t_ctl start --agents 40 --seed 77 --cycles 2 --time-scale 0 --wait 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 1 "a failed run: start --wait exit status"
+t_expect_match "$(cat "$T/err")" 'the run failed: .*no more users' "failed run message"
+t_expect_match "$(t_ctl status)" 'state: +failed' "failed state"
+sleep 0.3
+t_expect_eq "$(newest_reason)" failed "emergency checkpoint of a failed run"
+sqlite3 "$DATA/shop.db" "DROP TRIGGER refuse_users"
+
 # on SIGTERM during a run: stop, checkpoint, exit 0
 t_ctl start --agents 300 --cycles 1000 --time-scale 18000 >/dev/null
 sleep 0.5
