@@ -158,6 +158,23 @@ pg_prep_finish(struct pg_prep *p)
 	cb(err, err == STORE_OK ? NULL : msg, arg);
 }
 
+/*
+ * What every finished set-up job does first: note a failure (msg may live in
+ * the job, so before the job goes), free the job, count it out.
+ */
+static struct pg_prep *
+pg_prep_job_end(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
+	struct pg_prep *p = x->prep;
+
+	if (err != STORE_OK)
+		pg_prep_fail(p, err, msg);
+	pg_bulkjob_free(x);
+	p->inflight--;
+	return p;
+}
+
 /* Starts a bulk job, or fails the preparation when it could not be built. */
 static void
 pg_prep_start(struct pg_prep *p, struct pg_bulkjob *x, int built)
@@ -175,13 +192,8 @@ pg_prep_start(struct pg_prep *p, struct pg_bulkjob *x, int built)
 static void
 pg_prep_users_done(struct pgjob *j, enum store_err err, const char *msg)
 {
-	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
-	struct pg_prep *p = x->prep;
+	struct pg_prep *p = pg_prep_job_end(j, err, msg);
 
-	if (err != STORE_OK)   /* msg may live in the job: note it before the job goes */
-		pg_prep_fail(p, err, msg);
-	pg_bulkjob_free(x);
-	p->inflight--;
 	pg_prep_pump(p);
 }
 
@@ -242,13 +254,8 @@ pg_prep_pump(struct pg_prep *p)
 static void
 pg_prep_catalog_done(struct pgjob *j, enum store_err err, const char *msg)
 {
-	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
-	struct pg_prep *p = x->prep;
+	struct pg_prep *p = pg_prep_job_end(j, err, msg);
 
-	if (err != STORE_OK)   /* msg may live in the job: note it before the job goes */
-		pg_prep_fail(p, err, msg);
-	pg_bulkjob_free(x);
-	p->inflight--;
 	p->users = 1;
 	pg_prep_pump(p);
 }
@@ -377,13 +384,8 @@ pg_prep_meta_row(struct pgjob *j, int idx, const PGresult *r)
 static void
 pg_prep_meta_done(struct pgjob *j, enum store_err err, const char *msg)
 {
-	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
-	struct pg_prep *p = x->prep;
+	struct pg_prep *p = pg_prep_job_end(j, err, msg);
 
-	if (err != STORE_OK)   /* msg may live in the job: note it before the job goes */
-		pg_prep_fail(p, err, msg);
-	pg_bulkjob_free(x);
-	p->inflight--;
 	if (err == STORE_OK && !p->match)
 		pg_prep_catalog(p);
 	p->users = p->match;
