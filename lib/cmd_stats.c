@@ -9,16 +9,10 @@ static enum cmd_ret
 stats_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 {
 	json_t *o = engine_stats(srv->engine);
-	struct store_stats st = { 0 };
 
 	if (o == NULL)
 		return cmd_error(req, RPC_INTERNAL_ERROR, "out of memory");
-	store_stats(srv->store, &st);
-	json_object_set_new(o, "store", json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I}",
-	    "driver", st.driver ? st.driver : "?", "connections_active",
-	    (int)st.connections_active, "connections_idle", (int)st.connections_idle, "waiting",
-	    (int)st.waiting, "max", (int)st.max, "opened", (json_int_t)st.opened, "closed",
-	    (json_int_t)st.closed, "queries", (json_int_t)st.queries));
+	json_object_set_new(o, "store", store_stats_json(srv->store));
 	cmd_reply(req, o);
 	return CMD_DONE;
 }

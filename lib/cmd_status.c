@@ -11,7 +11,6 @@
 json_t *
 cmd_status_json(struct server *srv)
 {
-	struct store_stats st = { 0 };
 	json_t *o = engine_status(srv->engine);
 
 	if (o == NULL)
@@ -23,12 +22,7 @@ cmd_status_json(struct server *srv)
 		json_object_set_new(o, "seed", json_integer((json_int_t)srv->cfg->seed));
 		json_object_set_new(o, "agents", json_integer((json_int_t)srv->cfg->agents));
 	}
-	store_stats(srv->store, &st);
-	json_object_set_new(o, "store", json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I}",
-	    "driver", st.driver ? st.driver : "?", "connections_active",
-	    (int)st.connections_active, "connections_idle", (int)st.connections_idle, "waiting",
-	    (int)st.waiting, "max", (int)st.max, "opened", (json_int_t)st.opened, "closed",
-	    (json_int_t)st.closed));
+	json_object_set_new(o, "store", store_stats_json(srv->store));
 	json_object_set_new(o, "last_checkpoint", checkpoint_last_json(srv->ckpt));
 	json_object_set_new(o, "process", json_pack("{s:I, s:I, s:I}", "rss_bytes",
 	    (json_int_t)platform_rss_bytes(), "peak_rss_bytes",

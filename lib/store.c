@@ -227,6 +227,19 @@ store_flush(struct store *s, store_done_cb cb, void *arg)
 	s->drv->flush(s, cb, arg);
 }
 
+json_t *
+store_stats_json(struct store *s)
+{
+	struct store_stats st = { 0 };
+
+	store_stats(s, &st);
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I}", "driver",
+	    st.driver ? st.driver : "?", "connections_active", (int)st.connections_active,
+	    "connections_idle", (int)st.connections_idle, "waiting", (int)st.waiting, "max",
+	    (int)st.max, "opened", (json_int_t)st.opened, "closed", (json_int_t)st.closed,
+	    "queries", (json_int_t)st.queries);
+}
+
 void
 store_stats(struct store *s, struct store_stats *out)
 {

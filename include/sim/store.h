@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct event_base;
 struct sim_config;
 struct catalog;
@@ -149,6 +151,8 @@ void store_prepare(struct store *s, const struct store_setup *setup, store_done_
 void store_submit(struct store *s, struct store_op *op);
 void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
+/* {driver, connections_active, connections_idle, waiting, max, opened, closed, queries} */
+json_t *store_stats_json(struct store *s);
 
 /* What a caller could get wrong in op, said plainly; NULL when it is valid. */
 const char *store_op_invalid(const struct store_op *op);
