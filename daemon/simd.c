@@ -517,7 +517,7 @@ main(int argc, char **argv)
 		log_init("simd", 1, (enum log_level)d.srv.cfg->log_level);
 	log_info("simd %s listening on %s (data %s)", SIMD_VERSION, d.srv.cfg->socket_path,
 	    d.srv.cfg->data_dir);
-	if (d.fl.resume && server_resume_newest(&d.srv, err, sizeof(err)) != 0)
+	if (d.fl.resume && server_resume(&d.srv, 0, err, sizeof(err)) != 0)
 		log_warnx("--resume: %s", err);
 	detached_ready(&d);
 	platform_notify("READY=1");

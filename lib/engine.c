@@ -45,7 +45,6 @@ struct engine {
 	int closing;                    /* engine_detach(): the store is going away */
 	int ending;                     /* the final flush is under way */
 	enum engine_state final_state;  /* what the run becomes once flushed */
-	int paused_while_stopping;
 	struct run_params p;
 	struct catalog *cat;
 	struct persona *personas;
@@ -300,7 +299,6 @@ run_fail(struct engine *e, const char *why)
 	snprintf(e->fail_reason, sizeof(e->fail_reason), "%s", why);
 	log_warnx("run %s failed: %s", e->p.run_id, why);
 	e->state = ENGINE_STOPPING;   /* drain what is in flight, then fail */
-	e->paused_while_stopping = 0;
 	if (e->in_flight == 0)
 		run_end(e, ENGINE_FAILED);
 }
@@ -930,12 +928,6 @@ engine_snapshot(const struct engine *e, struct engine_snapshot *out)
 
 /* ---- reporting ---- */
 
-static void
-iso_time(char *buf, size_t len, int64_t t)
-{
-	store_time_iso(buf, len, t);
-}
-
 static json_t *
 counts_json(const struct engine_counts *c)
 {
@@ -979,7 +971,7 @@ engine_status(const struct engine *e)
 	json_t *o;
 
 	if (e->agents != NULL)
-		iso_time(when, sizeof(when), shopper_cycle_time(&e->sctx, e->cycle));
+		store_time_iso(when, sizeof(when), shopper_cycle_time(&e->sctx, e->cycle));
 	o = json_pack("{s:s, s:s?, s:I, s:i, s:i, s:i, s:s?, s:f, s:o, s:f, s:{s:i, s:i, s:b}, "
 	    "s:o}",
 	    "state", engine_state_name(e->state),

@@ -282,12 +282,6 @@ server_resume(struct server *srv, int64_t id, char *err, size_t errlen)
 	return rc;
 }
 
-int
-server_resume_newest(struct server *srv, char *err, size_t errlen)
-{
-	return server_resume(srv, 0, err, errlen);
-}
-
 /* ---- reload ---- */
 
 void

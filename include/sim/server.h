@@ -49,7 +49,6 @@ void server_after_checkpoints(struct server *srv, void (*fn)(void *), void *arg)
 void server_set_stop_reason(struct server *srv, const char *reason);
 /* Continues the newest (id 0) or a chosen checkpoint's run. */
 int server_resume(struct server *srv, int64_t id, char *err, size_t errlen);
-int server_resume_newest(struct server *srv, char *err, size_t errlen);
 /* Takes the runtime keys of c (SIGHUP); reports keys that need a restart. */
 void server_apply_config(struct server *srv, const struct sim_config *c);
 
