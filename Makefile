@@ -71,7 +71,7 @@ simd: $(SIMD_OBJ) lib/libsim.a
 simctl: $(CTL_OBJ) lib/libsim.a
 	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) lib/libsim.a $(LIBS)
 
-tests/unit/%: tests/unit/%.c tests/unit/check.h lib/libsim.a
+tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) lib/libsim.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(LIBS)
 
 TOOLS     = tests/tools/rawsock tests/tools/notifyrecv

@@ -19,6 +19,7 @@
 #include <libpq-fe.h>
 
 #include "check.h"
+#include "pgtest.h"
 #include "sim/pgconn.h"
 #include "sim/pgpool.h"
 
@@ -28,57 +29,6 @@ struct t {
 	char app[64];               /* application_name of this run's connections */
 	PGconn *admin;
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-}
-
-static int
-run_until(struct t *t, const int *flag, double secs)
-{
-	double end = now_s() + secs;
-
-	while (!*flag && now_s() < end)
-		event_base_loop(t->base, EVLOOP_ONCE);
-	return *flag != 0;
-}
-
-static void
-run_for(struct t *t, double secs)
-{
-	int never = 0;
-
-	run_until(t, &never, secs);
-}
-
-static void
-quiet(void *arg, const char *message)
-{
-}
-
-static long long
-q_int(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-	long long v = -1;
-
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
-		v = atoll(PQgetvalue(r, 0, 0));
-	else
-		fprintf(stderr, "query failed: %s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	return v;
-}
 
 /* ---- without a server ---- */
 
@@ -267,7 +217,7 @@ test_cap(struct t *t)
 	CHECK(st.opened == 5 && st.closed == 0);
 	CHECK(st.limit == 5 && st.waiting == 0 && st.active == 0 && st.idle == 5);
 	pgpool_free(l.p);
-	run_for(t, 0.05);
+	run_for(t->base, 0.05);
 }
 
 struct grab {
@@ -319,7 +269,7 @@ test_fifo_timeout(struct t *t)
 		grab(p, &r[i], &g[i], &counter);
 	CHECK(!g[0].done);
 	for (i = 0; i < 4; i++) {
-		run_until(t, &g[i].done, 5);
+		run_until(t->base, &g[i].done, 5);
 		CHECK(g[i].err == STORE_OK);
 		ordered &= g[i].order == i + 1;
 		pgpool_release(p, g[i].c);
@@ -327,10 +277,10 @@ test_fifo_timeout(struct t *t)
 	CHECK(ordered);
 	/* Hold the one connection; the next waiter gives up after pool_timeout. */
 	grab(p, &r[0], &g[0], &counter);
-	run_until(t, &g[0].done, 5);
+	run_until(t->base, &g[0].done, 5);
 	t0 = now_s();
 	grab(p, &r[1], &g[1], &counter);
-	run_until(t, &g[1].done, 5);
+	run_until(t->base, &g[1].done, 5);
 	CHECK(g[1].err == STORE_ERR_TIMEOUT && g[1].c == NULL);
 	CHECK(g[1].at - t0 >= 0.29 && g[1].at - t0 < 1.5);
 	CHECK(strstr(g[1].msg, "no database connection free") != NULL);
@@ -340,7 +290,7 @@ test_fifo_timeout(struct t *t)
 	grab(p, &r[2], &g[2], &counter);
 	CHECK(pgpool_cancel(p, &r[2]) == 1);
 	pgpool_release(p, g[0].c);
-	run_for(t, 0.05);
+	run_for(t->base, 0.05);
 	CHECK(!g[2].done);
 	pgpool_stats(p, &st);
 	CHECK(st.idle == 1 && st.active == 0);
@@ -363,7 +313,7 @@ test_overflow_lifo(struct t *t)
 	for (i = 0; i < 4; i++)
 		grab(p, &r[i], &g[i], &counter);
 	for (i = 0; i < 4; i++)
-		run_until(t, &g[i].done, 5);
+		run_until(t->base, &g[i].done, 5);
 	pgpool_stats(p, &st);
 	CHECK(st.active == 4 && st.opened == 4 && st.limit == 4);
 	for (i = 0; i < 4; i++)
@@ -372,15 +322,15 @@ test_overflow_lifo(struct t *t)
 	CHECK(st.idle == 2 && st.closed == 2);  /* the two beyond pool_size went */
 	/* g[0] and g[1] were closed as overflow; g[3] was released last: it comes first. */
 	grab(p, &r[0], &g[0], &counter);
-	run_until(t, &g[0].done, 5);
+	run_until(t->base, &g[0].done, 5);
 	CHECK(g[0].c == g[3].c);
 	grab(p, &r[1], &g[1], &counter);
-	run_until(t, &g[1].done, 5);
+	run_until(t->base, &g[1].done, 5);
 	CHECK(g[1].c == g[2].c);
 	pgpool_release(p, g[1].c);
 	pgpool_release(p, g[0].c);
 	grab(p, &r[0], &g[0], &counter);
-	run_until(t, &g[0].done, 5);
+	run_until(t->base, &g[0].done, 5);
 	CHECK(g[0].c == g[3].c);
 	pgpool_release(p, g[0].c);
 	pgpool_stats(p, &st);
@@ -403,16 +353,16 @@ test_recycle(struct t *t)
 	p = pgpool_new(t->base, &o);
 	for (i = 0; i < 3; i++) {
 		grab(p, &r, &g, &counter);
-		run_until(t, &g.done, 5);
+		run_until(t->base, &g.done, 5);
 		CHECK(g.err == STORE_OK);
 		pgpool_release(p, g.c);
-		run_for(t, 0.15);  /* older than pool_recycle by the next round */
+		run_for(t->base, 0.15);  /* older than pool_recycle by the next round */
 	}
 	pgpool_stats(p, &st);
 	CHECK(st.opened == 3);
 	CHECK(st.closed >= 2);
 	pgpool_free(p);
-	run_for(t, 0.05);
+	run_for(t->base, 0.05);
 }
 
 /* Pre-ping after ping_after idle seconds; an idle connection the server closes is noticed. */
@@ -433,16 +383,16 @@ test_ping_and_lost(struct t *t)
 	o.ping_after = 0.05;
 	p = pgpool_new(t->base, &o);
 	grab(p, &r, &g, &counter);
-	run_until(t, &g.done, 5);
+	run_until(t->base, &g.done, 5);
 	pgpool_release(p, g.c);
 	grab(p, &r, &g, &counter);  /* fresh: no ping */
-	run_until(t, &g.done, 5);
+	run_until(t->base, &g.done, 5);
 	pgpool_release(p, g.c);
 	pgpool_stats(p, &st);
 	CHECK(st.pings == 0);
-	run_for(t, 0.1);
+	run_for(t->base, 0.1);
 	grab(p, &r, &g, &counter);  /* idle long enough: pinged first */
-	run_until(t, &g.done, 5);
+	run_until(t->base, &g.done, 5);
 	CHECK(g.err == STORE_OK);
 	pgpool_release(p, g.c);
 	pgpool_stats(p, &st);
@@ -453,12 +403,12 @@ test_ping_and_lost(struct t *t)
 	CHECK(q_int(t->admin, sql) == 1);
 	end = now_s() + 3;
 	do {
-		run_for(t, 0.01);
+		run_for(t->base, 0.01);
 		pgpool_stats(p, &st);
 	} while (st.closed == 0 && now_s() < end);
 	CHECK(st.closed == 1 && st.idle == 0);
 	grab(p, &r, &g, &counter);
-	run_until(t, &g.done, 5);
+	run_until(t->base, &g.done, 5);
 	CHECK(g.err == STORE_OK);
 	pgpool_release(p, g.c);
 	pgpool_stats(p, &st);
@@ -485,7 +435,7 @@ test_unreachable(struct t *t)
 	for (i = 0; i < 3; i++)
 		grab(p, &r[i], &g[i], &counter);
 	for (i = 0; i < 3; i++) {
-		run_until(t, &g[i].done, 5);
+		run_until(t->base, &g[i].done, 5);
 		CHECK(g[i].err == STORE_ERR_CONNECT);
 	}
 	CHECK(now_s() - t0 < 2);
@@ -497,7 +447,7 @@ test_unreachable(struct t *t)
 	pgpool_stats(p, &st);
 	CHECK(st.connecting <= 1);
 	for (i = 0; i < 3; i++)
-		run_until(t, &g[i].done, 5);
+		run_until(t->base, &g[i].done, 5);
 	pgpool_stats(p, &st);
 	CHECK(g[2].err == STORE_ERR_CONNECT);
 	CHECK(st.connect_failures < 6);  /* not one attempt per waiter */
@@ -582,7 +532,7 @@ run_job(struct t *t, struct pgconn *c, const struct pgstmt *st, int n, struct jo
 	memset(j, 0, sizeof(*j));
 	pgconn_exec(c, st, n, job_result, job_done, j);
 	CHECK(!j->done);
-	run_until(t, &j->done, 5);
+	run_until(t->base, &j->done, 5);
 	CHECK(j->done);
 }
 
@@ -625,7 +575,7 @@ test_jobs(struct t *t, int no_pipeline)
 	o.conn.no_pipeline = no_pipeline;
 	p = pgpool_new(t->base, &o);
 	grab(p, &r, &g, &counter);
-	run_until(t, &g.done, 5);
+	run_until(t->base, &g.done, 5);
 	CHECK(g.err == STORE_OK);
 	if (g.err != STORE_OK)
 		goto out;

@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "check.h"
+#include "pgtest.h"
 #include "sim/catalog.h"
 #include "sim/config.h"
 #include "sim/persona.h"
@@ -50,58 +51,6 @@ struct done {
 	enum store_err err;
 	char msg[256];
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-}
-
-/* Runs the loop until *flag is set or secs have passed; 1 if the flag was set. */
-static int
-run_until(struct t *t, const int *flag, double secs)
-{
-	double end = now_s() + secs;
-
-	while (!*flag && now_s() < end)
-		event_base_loop(t->base, EVLOOP_ONCE);
-	return *flag != 0;
-}
-
-static void
-run_for(struct t *t, double secs)
-{
-	int never = 0;
-
-	run_until(t, &never, secs);
-}
-
-static void
-quiet(void *arg, const char *message)
-{
-}
-
-static long long
-q_int(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-	long long v = -1;
-
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
-		v = atoll(PQgetvalue(r, 0, 0));
-	else if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		fprintf(stderr, "query failed: %s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	return v;
-}
 
 static int
 q_exec(PGconn *c, const char *sql)
@@ -201,7 +150,7 @@ run_op_on(struct t *t, const struct store_driver *drv, struct store *s, struct s
 	drv->submit(s, op);
 	t->in_submit = 0;
 	CHECK(!d.done);  /* never completed inside submit */
-	if (!run_until(t, &d.done, 10)) {
+	if (!run_until(t->base, &d.done, 10)) {
 		fprintf(stderr, "op %s did not complete\n", store_op_name(op->type));
 		return STORE_ERR_COUNT;
 	}
@@ -223,7 +172,7 @@ run_flush(struct t *t, struct store *s)
 
 	store_pg_driver.flush(s, done_cb, &d);
 	CHECK(!d.done);
-	if (!run_until(t, &d.done, 10))
+	if (!run_until(t->base, &d.done, 10))
 		return STORE_ERR_COUNT;
 	return d.err;
 }
@@ -237,7 +186,7 @@ run_prepare_on(struct t *t, const struct store_driver *drv, struct store *s,
 
 	drv->prepare(s, &su, done_cb, &d);
 	CHECK(!d.done);
-	if (!run_until(t, &d.done, 20))
+	if (!run_until(t->base, &d.done, 20))
 		return STORE_ERR_COUNT;
 	if (d.err != STORE_OK)
 		fprintf(stderr, "prepare: %s\n", d.msg);
@@ -498,7 +447,7 @@ test_prepare(struct t *t, struct store *s)
 
 		store_pg_driver.prepare(s, &su, done_cb, &d);
 		CHECK(!d.done);
-		run_until(t, &d.done, 5);
+		run_until(t->base, &d.done, 5);
 		CHECK(d.done && d.err == STORE_ERR_QUERY);
 	}
 }
@@ -676,7 +625,7 @@ test_batches(struct t *t)
 	for (i = 0; i < 3; i++)
 		op_event(&op, EV_VIEW, 1, 1, 100);
 	CHECK(run_op(t, s, &op) == STORE_OK);
-	run_for(t, 0.2);
+	run_for(t->base, 0.2);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events") == base);
 	CHECK(run_flush(t, s) == STORE_OK);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events") == base + 3);
@@ -686,14 +635,14 @@ test_batches(struct t *t)
 	for (i = 0; i < 7; i++)
 		op_event(&op, EV_VIEW, 2, 1, 100);
 	CHECK(run_op(t, s, &op) == STORE_OK);
-	run_for(t, 0.3);
+	run_for(t->base, 0.3);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events") == base + 8);
 	/* The session's end writes what is queued. */
 	op_init(&op, STORE_OP_ABANDON, 2, 3);
 	op.outcome = "browsed";
 	op_event(&op, EV_ABANDON, 3, 0, 0);
 	CHECK(run_op(t, s, &op) == STORE_OK);
-	run_for(t, 0.3);
+	run_for(t->base, 0.3);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events") == base + 11);
 	/* Replayed: nothing new. */
 	CHECK(run_op(t, s, &op) == STORE_OK);
