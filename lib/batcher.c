@@ -36,6 +36,24 @@ struct batcher_waiter {
 
 TAILQ_HEAD(batch_list, batch);
 
+/* A row staged for a group, its strings in the stage's text buffer. */
+struct stage_row {
+	size_t key, session_key, payload;   /* offsets into text */
+	const char *type;                   /* static */
+	uint32_t user_id;
+	int64_t created;
+};
+
+/* The rows of one group (a session) waiting to go into a batch together. */
+struct stage {
+	uint32_t group;
+	int used;
+	char *text;
+	size_t tlen, tcap;
+	struct stage_row *rows;
+	unsigned nrows, rcap;
+};
+
 struct batcher {
 	struct event_base *base;
 	struct batcher_opts o;
@@ -47,6 +65,8 @@ struct batcher {
 	struct event *timer;
 	struct event *defer;
 	int failing, pumping;
+	struct stage *stages;       /* open addressing by group, linear probing */
+	size_t scap, sused;
 	struct batcher_stats st;
 };
 
@@ -244,6 +264,11 @@ batcher_free(struct batcher *b)
 		b->waiters = w->next;
 		free(w);
 	}
+	for (size_t i = 0; i < b->scap; i++) {
+		free(b->stages[i].text);
+		free(b->stages[i].rows);
+	}
+	free(b->stages);
 	if (b->timer != NULL)
 		event_free(b->timer);
 	if (b->defer != NULL)
@@ -292,6 +317,155 @@ batcher_add(struct batcher *b, const struct batcher_row *row)
 		batcher_pump(b, 0);
 	}
 	return 0;
+}
+
+/* ---- staging: a group's rows enter a batch together ---- */
+
+static size_t
+stage_slot(const struct batcher *b, uint32_t group)
+{
+	size_t i = (size_t)(group * UINT32_C(2654435761)) & (b->scap - 1);
+
+	while (b->stages[i].used && b->stages[i].group != group)
+		i = (i + 1) & (b->scap - 1);
+	return i;
+}
+
+static int
+stage_grow(struct batcher *b)
+{
+	size_t ncap = b->scap ? b->scap * 2 : 64, i;
+	struct stage *old = b->stages, *ns = calloc(ncap, sizeof(*ns));
+
+	if (ns == NULL)
+		return -1;
+	b->stages = ns;
+	i = b->scap;
+	b->scap = ncap;
+	while (i-- > 0)
+		if (old[i].used)
+			b->stages[stage_slot(b, old[i].group)] = old[i];
+	free(old);
+	return 0;
+}
+
+/* Removes slot i, shifting back the entries its probe chain holds (no tombstones). */
+static void
+stage_remove(struct batcher *b, size_t i)
+{
+	size_t j = i, k;
+
+	free(b->stages[i].text);
+	free(b->stages[i].rows);
+	memset(&b->stages[i], 0, sizeof(b->stages[i]));
+	b->sused--;
+	for (;;) {
+		j = (j + 1) & (b->scap - 1);
+		if (!b->stages[j].used)
+			return;
+		k = (size_t)(b->stages[j].group * UINT32_C(2654435761)) & (b->scap - 1);
+		/* j's entry may move to i unless its home lies cyclically in (i, j] */
+		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		b->stages[i] = b->stages[j];
+		memset(&b->stages[j], 0, sizeof(b->stages[j]));
+		i = j;
+	}
+}
+
+static int
+stage_text(struct stage *st, const char *s, size_t *off)
+{
+	size_t n = strlen(s) + 1;
+
+	if (st->tlen + n > st->tcap) {
+		size_t cap = st->tcap ? st->tcap : 512;
+		char *t;
+		while (cap < st->tlen + n)
+			cap *= 2;
+		if ((t = realloc(st->text, cap)) == NULL)
+			return -1;
+		st->text = t;
+		st->tcap = cap;
+	}
+	memcpy(st->text + st->tlen, s, n);
+	*off = st->tlen;
+	st->tlen += n;
+	return 0;
+}
+
+int
+batcher_stage(struct batcher *b, uint32_t group, const struct batcher_row *row)
+{
+	struct stage *st;
+	struct stage_row *r;
+	size_t i;
+
+	if ((b->sused + 1) * 2 > b->scap && stage_grow(b) != 0)
+		return -1;
+	i = stage_slot(b, group);
+	st = &b->stages[i];
+	if (!st->used) {
+		st->used = 1;
+		st->group = group;
+		b->sused++;
+	}
+	if (st->nrows == st->rcap) {
+		unsigned cap = st->rcap ? st->rcap * 2 : 16;
+		struct stage_row *nr = realloc(st->rows, cap * sizeof(*nr));
+		if (nr == NULL)
+			return -1;
+		st->rows = nr;
+		st->rcap = cap;
+	}
+	r = &st->rows[st->nrows];
+	if (stage_text(st, row->key, &r->key) != 0 ||
+	    stage_text(st, row->session_key, &r->session_key) != 0 ||
+	    stage_text(st, row->payload, &r->payload) != 0)
+		return -1;
+	r->type = row->type;
+	r->user_id = row->user_id;
+	r->created = row->created;
+	st->nrows++;
+	b->st.rows_staged++;
+	return 0;
+}
+
+int
+batcher_release(struct batcher *b, uint32_t group)
+{
+	struct batcher_row row;
+	struct stage *st;
+	size_t i;
+	unsigned k;
+	int rc = 0;
+
+	if (b->scap == 0 || !b->stages[i = stage_slot(b, group)].used)
+		return 0;
+	st = &b->stages[i];
+	if (b->open == NULL && (b->open = batch_new()) == NULL)
+		return -1;
+	for (k = 0; k < st->nrows && rc == 0; k++) {
+		const struct stage_row *r = &st->rows[k];
+		row.key = st->text + r->key;
+		row.session_key = st->text + r->session_key;
+		row.payload = st->text + r->payload;
+		row.type = r->type;
+		row.user_id = r->user_id;
+		row.created = r->created;
+		if ((rc = batcher_append(b->open, &row)) == 0) {
+			b->open->rows++;
+			b->st.rows_queued++;
+		}
+	}
+	b->st.rows_staged -= st->nrows;
+	stage_remove(b, i);
+	/* the group stays whole: the batch may pass its size by one group's rows */
+	if (b->open->rows >= b->o.size) {
+		batcher_seal(b);
+		batcher_pump(b, 0);
+	}
+	return rc;
 }
 
 void

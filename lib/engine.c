@@ -28,6 +28,8 @@ struct session {
 	struct event *retry;
 	struct session *prev, *next;    /* in flight */
 	uint64_t events, rows;
+	int failing;                    /* its FAIL op (the failure's record) is under way */
+	enum store_err fail_err;        /* what made it fail */
 };
 
 struct waiter {
@@ -357,6 +359,8 @@ op_rows(const struct store_op *op)
 		    1 /* cart cleared */;
 	case STORE_OP_ABANDON:
 		return 1 + op->nevents;
+	case STORE_OP_FAIL:
+		return 1;
 	default:
 		return op->nevents;
 	}
@@ -394,25 +398,60 @@ session_done(struct session *s)
 	pump(e);
 }
 
+/* The session failed and its failure is recorded (or could not be): the agent is done. */
 static void
-session_error(struct session *s)
+session_failed(struct session *s)
 {
 	struct engine *e = s->e;
 	struct agent_state *st = &e->agents[s->sh.agent];
+	uint32_t i;
 
-	log_agent(LOG_LEVEL_WARN, s->op.agent_id, "cycle %u: %s step failed after %u attempts (%s): %s",
-	    e->cycle, store_op_name(s->op.type), s->attempts, store_err_name(s->op.err),
-	    s->op.errmsg);
 	/* The agent keeps its state from before the session, and is done for this cycle. */
 	st->done_cycle = e->cycle + 1;
 	e->counts.agents_processed++;
 	e->counts.agents_shopped++;
 	e->counts.errors++;
-	e->counts.errors_by_type[s->op.err < STORE_ERR_COUNT ? s->op.err : STORE_ERR_QUERY]++;
-	if (e->nfailed_ids < FAILED_IDS_MAX)
+	e->counts.errors_by_type[s->fail_err < STORE_ERR_COUNT ? s->fail_err : STORE_ERR_QUERY]++;
+	for (i = 0; i < e->nfailed_ids && e->failed_ids[i] != s->sh.agent; i++)
+		;
+	if (i == e->nfailed_ids && e->nfailed_ids < FAILED_IDS_MAX)
 		e->failed_ids[e->nfailed_ids++] = s->sh.agent;
 	session_put(s);
 	pump(e);
+}
+
+/*
+ * A step failed for good: the session's row must not look in progress forever,
+ * so its end is recorded as 'failed' (STORE_OP_FAIL) before the agent moves on.
+ */
+static void
+session_error(struct session *s)
+{
+	struct engine *e = s->e;
+	char reason[sizeof(s->op.reason)];
+
+	if (s->failing) {
+		log_agent(LOG_LEVEL_WARN, s->op.agent_id, "cycle %u: the failed session could not "
+		    "be recorded either (%s): %s", e->cycle, store_err_name(s->op.err),
+		    s->op.errmsg);
+		session_failed(s);
+		return;
+	}
+	log_agent(LOG_LEVEL_WARN, s->op.agent_id, "cycle %u: %s step failed after %u attempts (%s): %s",
+	    e->cycle, store_op_name(s->op.type), s->attempts, store_err_name(s->op.err),
+	    s->op.errmsg);
+	s->fail_err = s->op.err;
+	if (s->op.err == STORE_ERR_CLOSED) {
+		session_failed(s);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "%s at %s", store_err_name(s->op.err),
+	    store_op_name(s->op.type));
+	s->failing = 1;
+	s->attempts = 0;
+	s->first_fail_us = 0;
+	shopper_fail(&s->sh, &s->op, reason);
+	op_submit(s);
 }
 
 static void
@@ -473,6 +512,10 @@ op_done(struct store_op *op, void *arg)
 			s->first_fail_us = now;
 		in_window = transient(op->err) &&
 		    now - s->first_fail_us < (uint64_t)(e->p.retry_window * 1e6);
+		/* A failure's record waits for the store to come back while the run goes on. */
+		if (s->failing && transient(op->err) &&
+		    (e->state == ENGINE_RUNNING || e->state == ENGINE_PAUSED))
+			in_window = 1;
 		if (op->err != STORE_ERR_CLOSED && (s->attempts <= e->p.max_retries || in_window))
 			session_retry(s);
 		else
@@ -484,7 +527,9 @@ op_done(struct store_op *op, void *arg)
 	s->rows += op_rows(op);
 	s->attempts = 0;
 	s->first_fail_us = 0;
-	if (shopper_next(&s->sh, &s->op))
+	if (s->failing)
+		session_failed(s);
+	else if (shopper_next(&s->sh, &s->op))
 		op_submit(s);
 	else
 		session_done(s);
@@ -562,9 +607,10 @@ cycle_end(struct engine *e)
 		cycle_begin(e);
 		return;
 	}
+	/* Wall seconds the run has been going, across resumes, against cycles x budget. */
 	budget = e->p.tick * 60.0 / e->p.time_scale;
-	due = budget * e->cycle;        /* run-relative seconds */
-	now = elapsed_s(e) - e->elapsed_before;
+	due = budget * e->cycle;
+	now = elapsed_s(e);
 	if (now >= due) {
 		e->lag_s = now - due;
 		if (e->lag_s > 0.001)
@@ -810,7 +856,11 @@ engine_start(struct engine *e, const struct run_params *p, char *err, size_t err
 	struct run_params q = *p;
 
 	q.run_id[0] = '\0';
-	return run_begin(e, &q, err, errlen);
+	if (run_begin(e, &q, err, errlen) != 0)
+		return -1;
+	if (e->hooks.run_start)
+		e->hooks.run_start(e, e->hooks.arg);
+	return 0;
 }
 
 int
@@ -944,7 +994,7 @@ eta_json(const struct engine *e)
 	uint32_t n = population(e);
 
 	if (!engine_active(e))
-		return json_integer(0);
+		return json_null();   /* nothing left to wait for */
 	if (e->p.cycles) {
 		done = e->cycle + (n ? (double)e->cursor / n : 0);
 		if (done <= 0)
@@ -957,10 +1007,10 @@ eta_json(const struct engine *e)
 		}
 		if (e->p.hours > 0 && e->p.hours * 3600 - el < eta)
 			eta = e->p.hours * 3600 - el;
-		return json_real(eta > 0 ? eta : 0);
+		return metrics_real(eta > 0 ? eta : 0, 3);
 	}
 	if (e->p.hours > 0)
-		return json_real(e->p.hours * 3600 - el > 0 ? e->p.hours * 3600 - el : 0);
+		return metrics_real(e->p.hours * 3600 - el > 0 ? e->p.hours * 3600 - el : 0, 3);
 	return json_null();
 }
 
@@ -972,7 +1022,7 @@ engine_status(const struct engine *e)
 
 	if (e->agents != NULL)
 		store_time_iso(when, sizeof(when), shopper_cycle_time(&e->sctx, e->cycle));
-	o = json_pack("{s:s, s:s?, s:I, s:i, s:i, s:i, s:s?, s:f, s:o, s:f, s:{s:i, s:i, s:b}, "
+	o = json_pack("{s:s, s:s?, s:I, s:i, s:i, s:i, s:s?, s:o, s:o, s:o, s:{s:i, s:i, s:b}, "
 	    "s:o}",
 	    "state", engine_state_name(e->state),
 	    "run_id", e->p.run_id[0] ? e->p.run_id : NULL,
@@ -981,9 +1031,9 @@ engine_status(const struct engine *e)
 	    "cycle", (int)e->cycle,
 	    "cycles_total", (int)e->p.cycles,
 	    "sim_time", when[0] ? when : NULL,
-	    "elapsed_s", elapsed_s(e),
+	    "elapsed_s", metrics_real(elapsed_s(e), 3),
 	    "eta_s", eta_json(e),
-	    "lag_s", e->lag_s,
+	    "lag_s", metrics_real(e->lag_s, 3),
 	    "concurrency", "limit", (int)(e->limit ? e->limit : e->p.max_concurrent),
 	    "in_flight", (int)e->in_flight, "adaptive", 0,
 	    "counts", counts_json(&e->counts));
@@ -1019,12 +1069,12 @@ engine_stats(const struct engine *e)
 	for (int t = 0; t < STORE_OP_TYPES; t++)
 		json_object_set_new(steps, store_op_name((enum store_op_type)t),
 		    hist_json(&e->op_lat[t]));
-	return json_pack("{s:s, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "state", engine_state_name(e->state),
-	    "elapsed_s", el,
-	    "sessions_per_s", el > 0 ? (double)e->counts.sessions / el : 0.0,
-	    "writes_per_s", el > 0 ? (double)e->counts.rows / el : 0.0,
-	    "events_per_s", el > 0 ? (double)e->counts.events / el : 0.0,
+	    "elapsed_s", metrics_real(el, 3),
+	    "sessions_per_s", metrics_real(el > 0 ? (double)e->counts.sessions / el : 0.0, 1),
+	    "writes_per_s", metrics_real(el > 0 ? (double)e->counts.rows / el : 0.0, 1),
+	    "events_per_s", metrics_real(el > 0 ? (double)e->counts.events / el : 0.0, 1),
 	    "steps", steps,
 	    "session", hist_json(&e->session_lat),
 	    "cycle", hist_json(&e->cycle_lat),
@@ -1038,13 +1088,14 @@ engine_summary(const struct engine *e)
 	const struct engine_counts *c = &e->counts;
 	uint64_t carts = c->orders + c->abandoned;
 
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f, s:I, s:f, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:I}",
 	    "sessions", (json_int_t)c->sessions, "orders", (json_int_t)c->orders,
 	    "abandoned", (json_int_t)c->abandoned, "browsed", (json_int_t)c->browsed,
 	    "events", (json_int_t)c->events,
-	    "abandonment_rate", carts ? (double)c->abandoned / (double)carts : 0.0,
+	    "abandonment_rate", metrics_real(carts ? (double)c->abandoned / (double)carts : 0.0, 4),
 	    "revenue_cents", (json_int_t)c->revenue_cents,
-	    "avg_basket_items", c->orders ? (double)c->items / (double)c->orders : 0.0,
-	    "rows_written", (json_int_t)c->rows, "wall_s", elapsed_s(e),
+	    "avg_basket_items", metrics_real(c->orders ? (double)c->items / (double)c->orders :
+	    0.0, 2),
+	    "rows_written", (json_int_t)c->rows, "wall_s", metrics_real(elapsed_s(e), 3),
 	    "errors", (json_int_t)c->errors);
 }

@@ -1,4 +1,5 @@
 /* metrics.c - latency histograms. */
+#include <math.h>
 #include <time.h>
 
 #include "sim/metrics.h"
@@ -58,12 +59,34 @@ hist_quantile(const struct histogram *h, double q)
 }
 
 json_t *
+metrics_real(double v, int decimals)
+{
+	double scale = 1;
+
+	while (decimals-- > 0)
+		scale *= 10;
+	if (!isfinite(v))
+		return json_null();
+	if (fabs(v) < 1e15 / scale)
+		v = round(v * scale) / scale;
+	return json_real(v);
+}
+
+/* Milliseconds from microseconds, to the microsecond the figure is measured in. */
+static json_t *
+ms_json(double us)
+{
+	return metrics_real(us / 1000.0, 3);
+}
+
+json_t *
 hist_json(const struct histogram *h)
 {
-	return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "count", (json_int_t)h->count,
-	    "avg_ms", h->count ? (double)h->sum_us / (double)h->count / 1000.0 : 0.0,
-	    "p50_ms", hist_quantile(h, 0.50) / 1000.0, "p95_ms", hist_quantile(h, 0.95) / 1000.0,
-	    "p99_ms", hist_quantile(h, 0.99) / 1000.0, "max_ms", h->max_us / 1000.0);
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "count", (json_int_t)h->count,
+	    "avg_ms", ms_json(h->count ? (double)h->sum_us / (double)h->count : 0.0),
+	    "p50_ms", ms_json((double)hist_quantile(h, 0.50)),
+	    "p95_ms", ms_json((double)hist_quantile(h, 0.95)),
+	    "p99_ms", ms_json((double)hist_quantile(h, 0.99)), "max_ms", ms_json((double)h->max_us));
 }
 
 uint64_t

@@ -165,13 +165,19 @@ const struct pgstmt pgsql_prepare[PGSQL_NSTMTS] = {
 	P(PGSQL_SESS_END,
 	    "UPDATE shopping_sessions SET ended_at = to_timestamp($2), outcome = $3"
 	    " WHERE session_key = $1"),
+	P(PGSQL_SESS_FAIL,
+	    "INSERT INTO shopping_sessions (session_key, user_id, started_at, ended_at, outcome,"
+	    " error) VALUES ($1, $2, to_timestamp($3), to_timestamp($4), 'failed', $5)"
+	    " ON CONFLICT (session_key) DO UPDATE SET ended_at = excluded.ended_at,"
+	    " outcome = 'failed', error = excluded.error"),
 	P(PGSQL_EVENTS,
 	    "INSERT INTO shopping_session_events (event_key, session_id, user_id, event_type,"
 	    " payload, created_at)"
 	    " SELECT x.k, s.id, x.u, x.t, x.p::jsonb, to_timestamp(x.c)"
 	    " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],"
-	    " $6::bigint[]) AS x(k, sk, u, t, p, c)"
+	    " $6::bigint[]) WITH ORDINALITY AS x(k, sk, u, t, p, c, n)"
 	    " LEFT JOIN shopping_sessions s ON s.session_key = x.sk"
+	    " ORDER BY x.n"   /* ids follow the order things happened, whatever the join */
 	    " ON CONFLICT (event_key) DO NOTHING"),
 };
 
@@ -284,7 +290,11 @@ static const char pgsql_schema_v1[] =
 	" interaction_key text NOT NULL UNIQUE, user_id bigint NOT NULL,"
 	" product_id bigint NOT NULL, kind text NOT NULL, created_at timestamptz NOT NULL);";
 
-static const char *const pgsql_migrations[] = { pgsql_schema_v1 };
+/* Version 2: a session that could not finish ends 'failed' and says why. */
+static const char pgsql_schema_v2[] =
+	"ALTER TABLE shopping_sessions ADD COLUMN IF NOT EXISTS error text NULL;";
+
+static const char *const pgsql_migrations[] = { pgsql_schema_v1, pgsql_schema_v2 };
 #define PGSQL_VERSION ((int)(sizeof(pgsql_migrations) / sizeof(pgsql_migrations[0])))
 
 /* Any constant will do, as long as it is this project's: "simd" in ASCII. */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/metrics.h"
 #include "sim/proto.h"
 #include "sim/rpc.h"
 
@@ -118,7 +119,7 @@ rpc_error(json_t *id, int code, const char *message, json_t *data)
 char *
 rpc_dump_line(const json_t *msg, size_t *len)
 {
-	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII), *line;
+	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_DUMP_REALS), *line;
 	size_t n;
 
 	if (s == NULL)

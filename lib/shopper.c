@@ -1,5 +1,6 @@
 /* shopper.c - the shopping graph: decide, browse, cart, coupons, checkout or abandon. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sim/shopper.h"
@@ -262,7 +263,9 @@ step_final(struct shopper_session *s, struct store_op *op)
 					s->st.redeemed &= (uint8_t)~(1u << i);
 			s->coupon_id = 0;
 		}
-		add_event(op, STEP_FINAL, EV_ABANDON, 0, s->cart_cents);
+		/* A session that never filled a cart abandoned nothing: its row says "browsed". */
+		if (s->st.ncart != 0)
+			add_event(op, STEP_FINAL, EV_ABANDON, 0, s->cart_cents);
 		return;
 	}
 	op_reset(s, op, STORE_OP_CHECKOUT, STEP_FINAL);
@@ -275,6 +278,17 @@ step_final(struct shopper_session *s, struct store_op *op)
 	add_event(op, STEP_FINAL, EV_CHECKOUT, 0, s->total_cents);
 	s->outcome = OUTCOME_ORDERED;
 	s->st.ncart = 0;
+}
+
+void
+shopper_fail(struct shopper_session *s, struct store_op *op, const char *reason)
+{
+	int step = s->step > 0 ? s->step - 1 : 0;
+
+	op_reset(s, op, STORE_OP_FAIL, step);
+	op->started = s->t0;
+	snprintf(op->reason, sizeof(op->reason), "%s", reason);
+	s->step = STEP_DONE;
 }
 
 int

@@ -15,6 +15,7 @@
 #include "sim/config.h"
 #include "sim/persona.h"
 #include "sim/catalog.h"
+#include "sim/pgconn.h"
 #include "sim/store.h"
 
 static const char *const store_err_names[STORE_ERR_COUNT] = {
@@ -22,7 +23,7 @@ static const char *const store_err_names[STORE_ERR_COUNT] = {
 };
 
 static const char *const store_op_names[STORE_OP_TYPES] = {
-	"begin", "browse", "cart", "coupons", "checkout", "abandon",
+	"begin", "browse", "cart", "coupons", "checkout", "abandon", "fail",
 };
 
 static const char *const store_event_names[EV_TYPES] = {
@@ -109,6 +110,9 @@ store_op_invalid(const struct store_op *op)
 	if (op->type == STORE_OP_ABANDON && (op->outcome == NULL ||
 	    (strcmp(op->outcome, "abandoned") != 0 && strcmp(op->outcome, "browsed") != 0)))
 		return "outcome must be 'abandoned' or 'browsed'";
+	if (op->type == STORE_OP_FAIL && (op->reason[0] == '\0' ||
+	    memchr(op->reason, '\0', sizeof(op->reason)) == NULL))
+		return "a failed session needs a reason";
 	if (op->type == STORE_OP_CHECKOUT && op->nitems == 0)
 		return "checkout without items";
 	for (i = 0; i < op->nitems; i++)
@@ -191,6 +195,14 @@ store_persona_json(const struct persona *p, char **buf, size_t *cap)
 	(*buf)[n] = '\0';
 	json_decref(j);
 	return (long)n;
+}
+
+int
+store_check(const struct sim_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->database_url != NULL && cfg->database_url[0] != '\0')
+		return pgconn_check_conninfo(cfg->database_url, err, errlen);
+	return 0;
 }
 
 struct store *

@@ -66,7 +66,7 @@ struct pg_opjob {
 	int count_idx;              /* the statement result_count comes from */
 	int count_rows;             /* rows returned (else rows affected) */
 	char bad[PG_MSG_MAX];       /* an answer we cannot accept */
-	char user[24], at[24], coupon[16], total[16];
+	char user[24], at[24], coupon[16], total[24];
 	char session_key[PG_KEY_MAX], idem[PG_KEY_MAX];
 	char arr[4][PG_ARR_LEN];    /* store ids, product ids, quantities, unit prices */
 };
@@ -208,6 +208,11 @@ pg_build(struct pg_opjob *x)
 	case STORE_OP_CHECKOUT:
 		pg_build_checkout(x);
 		break;
+	case STORE_OP_FAIL:
+		snprintf(x->total, sizeof(x->total), "%lld", (long long)op->started);
+		pg_add(x, PGSQL_SESS_FAIL, 5, x->session_key, x->user, x->total, x->at,
+		    op->reason);
+		break;
 	default:
 		pg_add(x, PGSQL_SESS_END, 3, x->session_key, x->at, op->outcome);
 		break;
@@ -257,7 +262,10 @@ pg_op_result(struct pgjob *j, int idx, const PGresult *r)
 		snprintf(x->bad, sizeof(x->bad), "no row count from %s", x->st[idx].name);
 }
 
-/* The op's events go to the batcher now that its writes are in. */
+/*
+ * The op's events are staged now that its writes are in, and a session's end
+ * releases them all into a batch together (see batcher_stage).
+ */
 static int
 pg_op_events(struct pg_store *s, const struct store_op *op, const char *session_key)
 {
@@ -276,11 +284,13 @@ pg_op_events(struct pg_store *s, const struct store_op *op, const char *session_
 		row.type = store_event_name(ev->type);
 		row.payload = payload;
 		row.created = op->sim_time;
-		if (batcher_add(s->batcher, &row) != 0)
+		if (batcher_stage(s->batcher, op->agent, &row) != 0)
 			return -1;
 	}
-	if (op->type == STORE_OP_CHECKOUT || op->type == STORE_OP_ABANDON)
-		batcher_kick(s->batcher);
+	/* the batch fills across sessions: full, on the interval or on flush it goes */
+	if (op->type == STORE_OP_CHECKOUT || op->type == STORE_OP_ABANDON ||
+	    op->type == STORE_OP_FAIL)
+		return batcher_release(s->batcher, op->agent);
 	return 0;
 }
 
@@ -288,7 +298,7 @@ static void
 pg_op_fail(struct store_op *op, enum store_err err, const char *msg)
 {
 	op->err = err;
-	snprintf(op->errmsg, sizeof(op->errmsg), "postgres: %s: %.130s",
+	snprintf(op->errmsg, sizeof(op->errmsg), "postgres: %s: %.220s",
 	    store_op_name(op->type), msg != NULL && msg[0] != '\0' ? msg : store_err_name(err));
 }
 
@@ -530,18 +540,11 @@ pg_close(struct store *st)
 static int
 pg_migrate(struct pg_store *s, char *err, size_t errlen)
 {
-	PQconninfoOption *opts;
 	struct pgsync *sy;
-	char *perr = NULL, e[PG_MSG_MAX];
+	char e[PG_MSG_MAX];
 
-	if ((opts = PQconninfoParse(s->conninfo, &perr)) == NULL) {
-		pgconn_clean_message(e, sizeof(e), perr != NULL ? perr : "out of memory",
-		    s->conninfo);
-		snprintf(err, errlen, "postgres: invalid database_url: %s", e);
-		PQfreemem(perr);
+	if (pgconn_check_conninfo(s->conninfo, err, errlen) != 0)
 		return -1;
-	}
-	PQconninfoFree(opts);
 
 	if ((sy = pgsync_open(&s->copts, e, sizeof(e))) == NULL) {
 		snprintf(err, errlen, "postgres: cannot connect to %s: %s", s->where, e);

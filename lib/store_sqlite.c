@@ -84,12 +84,16 @@ static const char sq_schema_v1[] =
 	" interaction_key TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL,"
 	" product_id INTEGER NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL);";
 
-static const char *const sq_migrations[] = { sq_schema_v1 };
+/* Version 2: a session that could not finish ends 'failed' and says why. */
+static const char sq_schema_v2[] =
+	"ALTER TABLE shopping_sessions ADD COLUMN error TEXT NULL;";
+
+static const char *const sq_migrations[] = { sq_schema_v1, sq_schema_v2 };
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
 enum sq_stmt {
 	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_SAVEPOINT, SQ_RELEASE, SQ_ROLLBACK_TO,
-	SQ_SESSION_INSERT, SQ_SESSION_ID, SQ_SESSION_END, SQ_USER_SHOPPED,
+	SQ_SESSION_INSERT, SQ_SESSION_ID, SQ_SESSION_END, SQ_SESSION_FAIL, SQ_USER_SHOPPED,
 	SQ_BROWSE, SQ_CART_PRUNE, SQ_CART_UPSERT, SQ_CART_CLEAR, SQ_COUPONS,
 	SQ_ORDER_INSERT, SQ_ORDER_ID, SQ_ORDER_ITEM, SQ_INTERACTION, SQ_COUPON_REDEEM,
 	SQ_EVENT,
@@ -110,6 +114,10 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_SESSION_ID] = "SELECT id FROM shopping_sessions WHERE session_key = ?1",
 	[SQ_SESSION_END] = "UPDATE shopping_sessions SET ended_at = ?2, outcome = ?3"
 	    " WHERE session_key = ?1",
+	[SQ_SESSION_FAIL] = "INSERT INTO shopping_sessions(session_key, user_id, started_at,"
+	    " ended_at, outcome, error) VALUES (?1, ?2, ?3, ?4, 'failed', ?5)"
+	    " ON CONFLICT (session_key) DO UPDATE SET ended_at = excluded.ended_at,"
+	    " outcome = 'failed', error = excluded.error",
 	[SQ_USER_SHOPPED] = "UPDATE users SET last_shopped_at = ?2 WHERE id = ?1",
 	[SQ_BROWSE] = "SELECT id, price_cents FROM products WHERE category = ?1"
 	    " ORDER BY price_cents LIMIT 50",
@@ -346,7 +354,7 @@ static void
 sq_op_fail(struct store_op *op, enum store_err err, const char *what, const char *msg)
 {
 	op->err = err;
-	snprintf(op->errmsg, sizeof(op->errmsg), "sqlite: %s: %.130s", what, msg);
+	snprintf(op->errmsg, sizeof(op->errmsg), "sqlite: %s: %.220s", what, msg);
 }
 
 /*
@@ -947,6 +955,24 @@ sq_op_abandon(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
 	return sq_run(s, st, NULL);
 }
 
+static int
+sq_op_fail_session(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	sqlite3_stmt *st = s->st[SQ_SESSION_FAIL];
+	char started[32];
+	int rc;
+
+	store_time_iso(started, sizeof(started), op->started);
+	rc = sq_text(st, 1, x->session_key);
+	rc |= sqlite3_bind_int64(st, 2, x->user);
+	rc |= sq_text(st, 3, started);
+	rc |= sq_text(st, 4, x->now);
+	rc |= sq_text(st, 5, op->reason);
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK)
+		return rc;
+	return sq_run(s, st, NULL);
+}
+
 /* Undoes a failed operation's writes, and only its own when SQLite lets us. */
 static void
 sq_op_undo(struct sq_store *s, struct store_op *op, int rc)
@@ -974,6 +1000,7 @@ static const sq_op_fn sq_op_fns[STORE_OP_TYPES] = {
 	[STORE_OP_COUPONS] = sq_op_coupons,
 	[STORE_OP_CHECKOUT] = sq_op_checkout,
 	[STORE_OP_ABANDON] = sq_op_abandon,
+	[STORE_OP_FAIL] = sq_op_fail_session,
 };
 
 static void

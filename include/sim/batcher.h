@@ -47,6 +47,7 @@ struct batcher_opts {
 };
 
 struct batcher_stats {
+	uint64_t rows_staged;   /* rows of groups not yet released */
 	uint64_t rows_queued;   /* rows not yet known written (open, queued, in flight) */
 	uint64_t rows_written;
 	uint64_t batches_written, batches_failed;
@@ -59,6 +60,15 @@ void batcher_free(struct batcher *b);
 
 /* 0, or -1 when memory ran out (the row was not queued). */
 int batcher_add(struct batcher *b, const struct batcher_row *row);
+/*
+ * Staging keeps a group's rows (a session's events) together: they wait
+ * until batcher_release() puts them all into the open batch, so no two
+ * batches, written on two connections in any order, split a session, and its
+ * events' ids follow their order.  0, or -1 when memory ran out.  Rows
+ * staged and never released are dropped by batcher_free().
+ */
+int batcher_stage(struct batcher *b, uint32_t group, const struct batcher_row *row);
+int batcher_release(struct batcher *b, uint32_t group);
 /* Seals and writes what is queued now. */
 void batcher_kick(struct batcher *b);
 /*

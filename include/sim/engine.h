@@ -61,6 +61,8 @@ struct engine_snapshot {
 };
 
 struct engine_hooks {
+	/* A new run has begun (not a resumed one): its parameters are set, set-up starts. */
+	void (*run_start)(struct engine *e, void *arg);
 	/* After every completed cycle, with the run's state at that boundary. */
 	void (*cycle_end)(struct engine *e, void *arg);
 	/* Once the run has ended (finished or failed) and the store is flushed. */

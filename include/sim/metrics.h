@@ -23,6 +23,14 @@ uint64_t hist_quantile(const struct histogram *h, double q);
 /* {"count", "avg_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"} */
 json_t *hist_json(const struct histogram *h);
 
+/*
+ * A JSON real rounded to what the figure means (ms: 3 decimals, seconds: 3);
+ * dumped with JSON_DUMP_REALS they print as written, not as 0.068000000000000005.
+ * null when v is not finite.
+ */
+json_t *metrics_real(double v, int decimals);
+#define JSON_DUMP_REALS JSON_REAL_PRECISION(15)
+
 /* Monotonic clock in microseconds. */
 uint64_t metrics_now_us(void);
 

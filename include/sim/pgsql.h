@@ -46,6 +46,7 @@ enum pgsql_stmt {
 	PGSQL_REDEEM,       /* $1 user_id, $2 coupon_id, $3 at, $4 idem_key */
 	PGSQL_CART_CLEAR,   /* $1 user_id */
 	PGSQL_SESS_END,     /* $1 session_key, $2 at, $3 outcome */
+	PGSQL_SESS_FAIL,    /* $1 session_key, $2 user_id, $3 started, $4 at, $5 reason */
 	PGSQL_EVENTS,       /* $1 keys[], $2 session_keys[], $3 user_ids[], $4 types[],
 	                     * $5 payloads[], $6 at[] */
 	PGSQL_NSTMTS

@@ -67,6 +67,11 @@ int shopper_decide(const struct shopper_ctx *ctx, const struct persona *p, uint3
 void shopper_session_init(struct shopper_session *s, const struct shopper_ctx *ctx,
     const struct persona *p, uint32_t agent, uint32_t cycle, const struct agent_state *st,
     const struct rng *rng);
+/*
+ * Replaces the session's remaining steps with the one that records its failure
+ * (STORE_OP_FAIL at the time of the step that failed); the session is over after it.
+ */
+void shopper_fail(struct shopper_session *s, struct store_op *op, const char *reason);
 /* Fills op (all but cb/arg) with the next step; 0 when the session is over. */
 int shopper_next(struct shopper_session *s, struct store_op *op);
 

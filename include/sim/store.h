@@ -46,6 +46,8 @@ enum store_op_type {
 	STORE_OP_CHECKOUT,  /* one transaction: orders + order_items + user_coupons redeemed
 	                     * + cart_items cleared + session ended 'ordered' */
 	STORE_OP_ABANDON,   /* session ended with op->outcome ('abandoned' or 'browsed') */
+	STORE_OP_FAIL,      /* a session that could not finish: its row (written if BEGIN never
+	                     * landed) ends 'failed' with op->reason in shopping_sessions.error */
 	STORE_OP_TYPES
 };
 const char *store_op_name(enum store_op_type t);  /* "begin", "browse", ... */
@@ -85,6 +87,8 @@ struct store_op {
 	char agent_id[STORE_AGENT_ID_MAX];
 	uint8_t category;       /* BROWSE */
 	const char *outcome;    /* ABANDON: static string */
+	int64_t started;        /* FAIL: simulated time the session started */
+	char reason[48];        /* FAIL: what failed, e.g. "query at checkout" */
 	uint16_t nitems;        /* CART: the whole cart; CHECKOUT: the order's lines */
 	struct store_item items[STORE_MAX_ITEMS];
 	uint32_t coupon_id;     /* CHECKOUT: 0 = none */
@@ -97,7 +101,7 @@ struct store_op {
 
 	/* Set by the driver before cb runs. */
 	enum store_err err;
-	char errmsg[160];       /* never contains a secret */
+	char errmsg[256];       /* never contains a secret */
 	uint32_t result_count;
 };
 
@@ -137,6 +141,8 @@ struct store {
 extern const struct store_driver store_sqlite_driver;
 extern const struct store_driver store_pg_driver;
 
+/* What opening would refuse, short of connecting (simd -n): 0, or -1 with a message. */
+int store_check(const struct sim_config *cfg, char *err, size_t errlen);
 /* Opens the driver the configuration asks for (sqlite unless database_url is set). */
 struct store *store_open(struct event_base *base, const struct sim_config *cfg, char *err,
     size_t errlen);

@@ -4,7 +4,8 @@ set -eu
 t_setup
 t_start_simd
 
-t_ctl start --agents 3000 --all-shop --cycles 1000 --time-scale 0 --max-concurrent 5 >/dev/null
+# cycles 0: the run lasts until it is stopped, however fast the machine
+t_ctl start --agents 3000 --all-shop --cycles 0 --time-scale 0 --max-concurrent 5 >/dev/null
 over() {	# limit samples
 	n=0
 	while [ "$n" -lt "$2" ]; do

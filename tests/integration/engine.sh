@@ -38,6 +38,18 @@ t_expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM shopping_session_events e WHE
     (SELECT 1 FROM shopping_sessions s WHERE s.id = e.session_id)")" 0 "events belong to sessions"
 t_expect_eq "$(sqlite3 "$DB" "SELECT count(DISTINCT event_type) >= 6 FROM shopping_session_events")" 1 \
     "event types"
+# an event says what happened: only sessions that abandoned a cart have an abandon event
+t_expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM shopping_session_events e JOIN
+    shopping_sessions s ON s.id = e.session_id WHERE e.event_type = 'abandon'
+    AND s.outcome <> 'abandoned'")" 0 "no abandon event outside abandoned sessions"
+t_expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM shopping_session_events WHERE event_type = 'abandon'")" \
+    "$abandoned" "one abandon event per abandoned cart"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM shopping_sessions WHERE outcome = 'browsed'")" -gt 0 ] ||
+    t_fail "no browse-only session to check"
+# numbers are rounded to what they mean: no 0.068000000000000005
+js=$(t_ctl --json stats)
+printf '%s\n' "$js" | grep -Eq '[0-9]\.[0-9]{7,}' && t_fail "unrounded number in stats: $js"
+printf '%s\n' "$(t_ctl --json status)" | grep -Eq '[0-9]\.[0-9]{7,}' && t_fail "unrounded number in status"
 # realism: the abandonment rate is reported and lands near Baymard's ~70 %
 rate=$(t_ctl --json stats | tr -d ' \n' | sed -n 's/.*"abandonment_rate":\([0-9.]*\).*/\1/p')
 awk -v r="$rate" 'BEGIN { exit !(r > 0.5 && r < 0.85) }' || t_fail "abandonment rate $rate"
@@ -75,6 +87,10 @@ out=$(t_ctl --json start --agents 3000 --all-shop --cycles 3 --time-scale 100000
     tr -d ' \n')
 t_expect_match "$out" '"lag_s":[0-9.]*[1-9]' "lag reported"
 t_expect_match "$(cat "$T/simd.log")" 'cycle [0-9]+ starts [0-9.]+ s late' "lag logged"
+st=$(t_ctl status)
+t_expect_match "$st" 'lag [0-9]+\.[0-9]{3} s' "lag shown in text status"
+printf '%s\n' "$st" | grep -q ' eta ' && t_fail "eta shown for a finished run: $st"
+t_expect_match "$(t_ctl --json status | tr -d ' \n')" '"eta_s":null' "no eta once finished"
 
 # bad parameters: clear errors, state unchanged
 bad() {	# expected-message args...
@@ -90,8 +106,24 @@ bad 'cycles.*from 0' start --cycles -1
 bad 'time_scale' start --time-scale -2
 bad 'not an agent id' start --agents-list agent_x1
 bad 'outside the population of 10 agents' start --agents 10 --agents-list agent_011
-bad 'limit.*from 1 to' set-concurrency 0
-bad 'limit.*from 1 to' set-concurrency 100001
+usage() {	# expected-message args...: refused by simctl itself (exit 2)
+	msg=$1; shift
+	rc=0; t_ctl "$@" 2>"$T/err" >/dev/null || rc=$?
+	t_expect_eq "$rc" 2 "simctl $* exit status"
+	t_expect_match "$(head -n 1 "$T/err")" "$msg" "simctl $*"
+}
+usage 'N must be a whole number from 1 to 100000 \(got "0"\)' set-concurrency 0
+usage 'N must be a whole number from 1 to 100000 \(got "100001"\)' set-concurrency 100001
+usage 'N must be a whole number from 1 to 100000 \(got "abc"\)' set-concurrency abc
+usage 'got "99999999999999999999"' set-concurrency 99999999999999999999
+usage '--hours: bad value "abc": it wants a number of hours' start --hours abc
+usage '--time-scale: bad value "nan": it wants a finite number' start --time-scale nan
+usage '--agents: bad value "lots": it wants a whole number of agents' start --agents lots
+bad 'time_scale.*0 \(as fast as possible\) or from 0.001.*years' start --time-scale 1e-9
+# the daemon's own check of the same bound, for a client that is not simctl
+out=$(printf '{"jsonrpc":"2.0","id":1,"method":"set-concurrency","params":{"limit":0}}\n' |
+    "$TOP/tests/tools/rawsock" "$SIMD_SOCKET" 1)
+t_expect_match "$out" '"code":-32602.*limit.*from 1 to' "set-concurrency 0 over the socket"
 bad 'nothing to pause' pause
 bad 'nothing to resume' resume
 bad 'nothing to stop' stop
@@ -100,14 +132,15 @@ t_expect_match "$(t_ctl status)" 'state: +finished' "state unchanged by bad requ
 # status answers while a big run is busy; starting again is refused
 big=20000
 [ "${SIMD_VALGRIND:-0}" = 1 ] && big=2000   # valgrind runs ~50 times slower
-t_ctl start --agents $big --all-shop --cycles 3 --time-scale 0 >/dev/null
+# cycles 0: it lasts until stopped, whatever the machine's speed
+t_ctl start --agents $big --all-shop --cycles 0 --time-scale 0 >/dev/null
 bad 'already running' start --agents 5
 i=0
 while [ $i -lt 10 ]; do
 	t_ctl status >/dev/null || t_fail "status failed during a busy run"
 	i=$((i + 1))
 done
-t_expect_match "$(t_ctl status)" 'state: +(running|finished)' "busy run state"
+t_expect_match "$(t_ctl status)" 'state: +running' "busy run state"
 out=$(t_ctl --json stop --wait)
 t_expect_match "$out" '"state": "finished"' "stop --wait ends the run"
 t_expect_match "$out" '"in_flight": 0' "nothing in flight after stop --wait"

@@ -410,7 +410,7 @@ test_migrations(const char *dir, struct event_base *base)
 	snprintf(path, sizeof(path), "%.200s/shop.db", dir);
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
-	CHECK(q_int(db, "SELECT version FROM schema_version") == 1);
+	CHECK(q_int(db, "SELECT version FROM schema_version") == 2);
 	CHECK(q_text_is(db, "PRAGMA journal_mode", "wal"));
 	CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
 	    " ('sim_meta', 'users', 'stores', 'products', 'coupons', 'user_coupons',"
@@ -425,7 +425,7 @@ test_migrations(const char *dir, struct event_base *base)
 	err[0] = '\0';
 	CHECK(store_open(base, cfg, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "newer") != NULL && strstr(err, path) != NULL);
-	CHECK(sqlite3_exec(db, "UPDATE schema_version SET version = 1", NULL, NULL, NULL) ==
+	CHECK(sqlite3_exec(db, "UPDATE schema_version SET version = 2", NULL, NULL, NULL) ==
 	    SQLITE_OK);
 	sqlite3_close(db);
 	config_free(cfg);
@@ -781,6 +781,37 @@ test_abandon(struct harness *h, const struct catalog *c)
 	CHECK(op.err == STORE_ERR_QUERY && strstr(op.errmsg, "category") != NULL);
 }
 
+/* A session that could not finish ends 'failed', whether or not its BEGIN landed. */
+static void
+test_fail(struct harness *h)
+{
+	const int64_t t = T0 + 21 * 3600;
+	struct store_op op;
+
+	new_op(&op, STORE_OP_BEGIN, 2, 21, t);
+	run_op(h, &op);
+	new_op(&op, STORE_OP_FAIL, 2, 21, t + 90);
+	run_op(h, &op);
+	CHECK(op.err == STORE_ERR_QUERY && strstr(op.errmsg, "reason") != NULL);
+	snprintf(op.reason, sizeof(op.reason), "query at checkout");
+	op.started = t;
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK);
+	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+	    " 's0:agent_003:21' AND outcome = 'failed' AND error = 'query at checkout' AND"
+	    " started_at = '2026-01-05T21:00:00Z' AND ended_at = '2026-01-05T21:01:30Z'") == 1);
+	/* never begun: the row is written, so nothing looks in progress */
+	new_op(&op, STORE_OP_FAIL, 3, 21, t + 5);
+	snprintf(op.reason, sizeof(op.reason), "connect at begin");
+	op.started = t;
+	run_op(h, &op);
+	run_op(h, &op);   /* and a replay changes nothing */
+	CHECK(op.err == STORE_OK);
+	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+	    " 's0:agent_004:21' AND outcome = 'failed' AND error = 'connect at begin' AND"
+	    " user_id = 4") == 1);
+}
+
 /* ---- completions: from the loop, in order, never nested ---- */
 
 static void
@@ -1022,6 +1053,7 @@ main(void)
 	test_prepare_other(&h, c, personas);
 	test_checkout(&h, c);
 	test_abandon(&h, c);
+	test_fail(&h);
 	test_completions(&h);
 	test_batch_failure(&h, c);
 	store_close(h.store);
