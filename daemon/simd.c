@@ -53,13 +53,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: simd [-fhnV] [-c file] [-s socket] [-d datadir] [-l level] [--resume] "
-	    "[--init-db]\n"
+	    "usage: simd [-fhnV] [-c file] [-s socket] [-d datadir] [-l level] [-L file] "
+	    "[--resume] [--init-db]\n"
 	    "  -f, --foreground   stay in the foreground, log to stderr\n"
 	    "  -c, --config FILE  configuration file (simd.conf(5))\n"
 	    "  -s, --socket PATH  control socket\n"
 	    "  -d, --data-dir DIR data directory (shop.db, checkpoints.db, lock)\n"
 	    "  -l, --log-level L  error, warn, info or debug\n"
+	    "  -L, --log-file F   append the log to F (reopened on SIGHUP)\n"
 	    "  -n, --check        check the configuration and exit\n"
 	    "      --resume       continue the newest checkpointed run on start\n"
 	    "      --init-db      create or migrate the shop database and exit\n"
@@ -84,19 +85,21 @@ parse_flags(int argc, char **argv, struct flags *fl)
 		{ "socket", required_argument, NULL, 's' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "log-level", required_argument, NULL, 'l' }, { "check", no_argument, NULL, 'n' },
+		{ "log-file", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
 		{ "resume", no_argument, NULL, 'R' }, { "init-db", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "fc:s:d:l:nVh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fc:s:d:l:L:nVh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': fl->foreground = 1; break;
 		case 'c': fl->config_path = optarg; break;
 		case 's': add_flag(fl, "socket", optarg); break;
 		case 'd': add_flag(fl, "data_dir", optarg); break;
 		case 'l': add_flag(fl, "log_level", optarg); break;
+		case 'L': add_flag(fl, "log_file", optarg); break;
 		case 'n': fl->check_only = 1; break;
 		case 'R': fl->resume = 1; break;
 		case 'I': fl->init_db = 1; break;
@@ -139,6 +142,22 @@ fail:
 	return NULL;
 }
 
+/* A relative path is taken from the working directory, which detaching leaves. */
+static int
+absolute(struct sim_config *c, const char *key, const char *path, char *err, size_t errlen)
+{
+	char cwd[PATH_MAX], buf[PATH_MAX];
+
+	if (*path == '\0' || *path == '/')
+		return 0;
+	if (getcwd(cwd, sizeof(cwd)) == NULL ||
+	    snprintf(buf, sizeof(buf), "%s/%s", cwd, path) >= (int)sizeof(buf)) {
+		snprintf(err, errlen, "%s: path too long: %s", key, path);
+		return -1;
+	}
+	return config_set(c, key, buf, err, errlen);
+}
+
 static int
 resolve_paths(struct sim_config *c, char *err, size_t errlen)
 {
@@ -166,15 +185,28 @@ resolve_paths(struct sim_config *c, char *err, size_t errlen)
 	}
 	if (config_set(c, "data_dir", abs, err, errlen) != 0)
 		return -1;
-	if (c->socket_path[0] != '/') {
-		char cwd[PATH_MAX];
-		if (getcwd(cwd, sizeof(cwd)) == NULL ||
-		    snprintf(buf, sizeof(buf), "%s/%s", cwd, c->socket_path) >= (int)sizeof(buf)) {
-			snprintf(err, errlen, "socket path too long");
+	if (absolute(c, "socket", c->socket_path, err, errlen) != 0 ||
+	    absolute(c, "log_file", c->log_file, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+/* What start-up would refuse, short of binding and connecting: simd -n runs all of it. */
+static int
+check_parts(const struct sim_config *c, char *err, size_t errlen)
+{
+	struct control_opts co = { c->socket_path, (int)c->socket_mode, c->socket_group,
+		(size_t)c->max_request, 10.0 };
+	FILE *f;
+
+	if (control_check(&co, err, errlen) != 0 || store_check(c, err, errlen) != 0)
+		return -1;
+	if (*c->log_file != '\0') {
+		if ((f = fopen(c->log_file, "a")) == NULL) {
+			snprintf(err, errlen, "log_file %s: %s", c->log_file, strerror(errno));
 			return -1;
 		}
-		if (config_set(c, "socket", buf, err, errlen) != 0)
-			return -1;
+		fclose(f);
 	}
 	return 0;
 }
@@ -279,7 +311,8 @@ run_drained(struct engine *e, void *arg)
 {
 	struct daemon *d = arg;
 
-	server_after_checkpoints(&d->srv, checkpoints_written, d);
+	if (server_after_checkpoints(&d->srv, checkpoints_written, d) != 0)
+		loop_exit(d);
 }
 
 static void
@@ -295,7 +328,8 @@ request_shutdown(struct server *srv, const char *why)
 	log_info("shutting down: %s", why);
 	platform_notify("STOPPING=1");
 	if (!engine_active(srv->engine)) {
-		server_after_checkpoints(srv, checkpoints_written, d);
+		if (server_after_checkpoints(srv, checkpoints_written, d) != 0)
+			loop_exit(d);
 		return;
 	}
 	server_set_stop_reason(srv, strncmp(why, "SIG", 3) == 0 ? "signal" : "shutdown");
@@ -326,6 +360,10 @@ reload(struct daemon *d)
 		config_free(c);
 		return;
 	}
+	/* the same file: logrotate moved it; another: go there */
+	if (strcmp(c->log_file, d->srv.cfg->log_file) == 0 ? log_reopen(err, sizeof(err)) :
+	    log_set_file(c->log_file, err, sizeof(err)))
+		log_warnx("reload: %s", err);
 	server_apply_config(&d->srv, c);
 	config_free(c);
 }
@@ -484,6 +522,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "simd: %s\n", err);
 		return 1;
 	}
+	if (check_parts(d.srv.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "simd: %s\n", err);
+		config_free(d.srv.cfg);
+		return 1;
+	}
 	if (d.fl.check_only) {
 		printf("simd: configuration OK\n");
 		config_free(d.srv.cfg);
@@ -497,6 +540,15 @@ main(int argc, char **argv)
 	else
 		snprintf(d.pid_path, sizeof(d.pid_path), "%s/simd.pid", d.srv.cfg->data_dir);
 	log_init("simd", 0, (enum log_level)d.srv.cfg->log_level);
+	if (log_set_file(d.srv.cfg->log_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "simd: %s\n", err);
+		config_free(d.srv.cfg);
+		return 1;
+	}
+	if (!d.fl.foreground && !d.fl.init_db && !log_to_file() && !platform_syslog_available())
+		fprintf(stderr, "simd: warning: no syslog here (%s is missing) and no log_file: "
+		    "detached, simd will log nowhere; use -L FILE, log_file, or -f\n",
+		    PLATFORM_SYSLOG_SOCKET);
 	if (!d.fl.foreground && !d.fl.init_db && detach(&d) != 0) {
 		fprintf(stderr, "simd: cannot detach: %s\n", strerror(errno));
 		return 1;
@@ -517,8 +569,14 @@ main(int argc, char **argv)
 		log_init("simd", 1, (enum log_level)d.srv.cfg->log_level);
 	log_info("simd %s listening on %s (data %s)", SIMD_VERSION, d.srv.cfg->socket_path,
 	    d.srv.cfg->data_dir);
-	if (d.fl.resume && server_resume(&d.srv, 0, err, sizeof(err)) != 0)
+	if (d.fl.resume && server_resume(&d.srv, 0, err, sizeof(err)) != 0) {
+		/* a resume that cannot happen must not look like one that did */
 		log_warnx("--resume: %s", err);
+		if (log_to_file() || !d.fl.foreground)   /* else the line above went there */
+			fprintf(stderr, "simd: --resume: %s\n", err);
+		close_parts(&d);
+		return 1;
+	}
 	detached_ready(&d);
 	platform_notify("READY=1");
 	event_base_dispatch(d.srv.base);

@@ -52,10 +52,16 @@ cmd_error(struct cmd_req *req, int code, const char *fmt, ...)
 	va_list ap;
 	json_t *id = req->id ? json_incref(req->id) : NULL;
 
+	size_t n = strlen(req->method);
+
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_info("control: %s: %s", req->method, msg);
+	/* the message may name the method already (the client needs it): not twice */
+	if (strncmp(msg, req->method, n) == 0 && msg[n] == ':')
+		log_info("control: %s", msg);
+	else
+		log_info("control: %s: %s", req->method, msg);
 	control_answer(req, rpc_error(id, code, msg, NULL));
 	return CMD_ERROR;
 }
@@ -191,12 +197,14 @@ struct run_waiter {
 	int fail_is_error;
 };
 
+/* The run has ended and its end checkpoint is written: the answer shows both. */
 static void
-run_ended(struct engine *e, void *arg)
+run_recorded(void *arg)
 {
 	struct run_waiter *w = arg;
 	struct cmd_req *req = w->req;
 	struct server *srv = w->srv;
+	struct engine *e = srv->engine;
 	int fail_is_error = w->fail_is_error;
 
 	free(w);
@@ -208,6 +216,16 @@ run_ended(struct engine *e, void *arg)
 		return;
 	}
 	cmd_reply(req, cmd_status_json(srv));
+}
+
+static void
+run_ended(struct engine *e, void *arg)
+{
+	struct run_waiter *w = arg;
+
+	/* the engine's run_end hook has queued the end checkpoint by now */
+	if (server_after_checkpoints(w->srv, run_recorded, w) != 0)
+		run_recorded(w);
 }
 
 int

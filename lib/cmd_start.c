@@ -115,6 +115,12 @@ read_params(const json_t *pa, const struct sim_config *cfg, struct run_params *p
 		p->hours = d;
 	if ((b = cmd_param_double(pa, "time_scale", 0, 1000000, &d, err, errlen)) < 0)
 		return -1;
+	if (b && d != 0 && d < 0.001) {
+		snprintf(err, errlen, "\"time_scale\" must be 0 (as fast as possible) or from 0.001 "
+		    "to 1e+06 (got %g: one cycle every %.3g years)", d,
+		    p->tick * 60.0 / d / (365.25 * 86400));
+		return -1;
+	}
 	if (b)
 		p->time_scale = d;
 	if ((b = cmd_param_int(pa, "max_concurrent", 1, ENGINE_MAX_CONCURRENT, &v, err,
@@ -134,12 +140,28 @@ read_params(const json_t *pa, const struct sim_config *cfg, struct run_params *p
 	return 0;
 }
 
+/* Checks what needs no configuration; the population bound needs the running one. */
+static int
+check_list(const json_t *params, char *err, size_t errlen)
+{
+	const json_t *list = params ? json_object_get(params, "agents_list") : NULL;
+	uint32_t *ids = NULL, n = 0;
+
+	if (list == NULL)
+		return 0;
+	if (parse_list(list, UINT32_MAX, &ids, &n, err, errlen) != 0)
+		return -1;
+	free(ids);
+	return 0;
+}
+
 static int
 start_check(const json_t *params, char *err, size_t errlen)
 {
 	struct run_params p;
 	struct sim_config *cfg = config_new();
-	int rc, flag;
+	json_t *rest;
+	int rc, flag, resume = 0, ck;
 	long long id;
 
 	if (cfg == NULL) {
@@ -147,14 +169,28 @@ start_check(const json_t *params, char *err, size_t errlen)
 		return -1;
 	}
 	rc = cmd_check_keys(params, keys, err, errlen);
-	if (rc == 0)
-		rc = read_params(params, cfg, &p, err, errlen);
-	if (rc == 0)
-		free(p.only);
-	if (rc == 0 && (cmd_param_bool(params, "wait", &flag, err, errlen) < 0 ||
-	    cmd_param_bool(params, "resume", &flag, err, errlen) < 0 ||
-	    cmd_param_int(params, "checkpoint", 1, INT64_MAX, &id, err, errlen) < 0))
+	/* agents_list is checked against the population at exec, with the running config */
+	rest = params != NULL ? json_deep_copy(params) : NULL;
+	if (rest != NULL)
+		json_object_del(rest, "agents_list");
+	if (rc == 0 && params != NULL && rest == NULL) {
+		snprintf(err, errlen, "out of memory");
 		rc = -1;
+	}
+	if (rc == 0)
+		rc = read_params(rest, cfg, &p, err, errlen);
+	json_decref(rest);
+	if (rc == 0)
+		rc = check_list(params, err, errlen);
+	if (rc == 0 && (cmd_param_bool(params, "wait", &flag, err, errlen) < 0 ||
+	    cmd_param_bool(params, "resume", &resume, err, errlen) < 0 ||
+	    (ck = cmd_param_int(params, "checkpoint", 1, INT64_MAX, &id, err, errlen)) < 0))
+		rc = -1;
+	if (rc == 0 && ck == 1 && !resume) {
+		snprintf(err, errlen, "\"checkpoint\" chooses where to resume from: it needs "
+		    "\"resume\" (simctl start --resume --checkpoint ID)");
+		rc = -1;
+	}
 	config_free(cfg);
 	return rc;
 }

@@ -32,6 +32,8 @@ const struct config_key config_keys[] = {
 	    "pid file written when detached (empty: <data_dir>/simd.pid)" },
 	{ "log_level", CFG_LEVEL, OFF(log_level), 0, 3, "info", "SIMD_LOG_LEVEL", RT,
 	    "error, warn, info or debug" },
+	{ "log_file", CFG_STRING, OFF(log_file), 0, 0, "", "SIMD_LOG_FILE", RT,
+	    "file the log is appended to, reopened on SIGHUP (empty: stderr with -f, else syslog)" },
 	{ "max_request", CFG_INT, OFF(max_request), 256, 16777216, "65536", NULL, 0,
 	    "longest request line accepted on the control socket, in bytes" },
 	{ "shutdown_timeout", CFG_DOUBLE, OFF(shutdown_timeout), 0, 3600, "10", NULL, RT,

@@ -311,6 +311,36 @@ socket_in_use(const char *path)
 	return rc;
 }
 
+/* What listening on o would find wrong, short of binding: the path's length, the group. */
+static int
+control_check_opts(const struct control_opts *o, gid_t *gid, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+
+	if (strlen(o->path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long (%zu bytes, at most %zu): %s",
+		    strlen(o->path), sizeof(sun.sun_path) - 1, o->path);
+		return -1;
+	}
+	if (o->group != NULL && *o->group != '\0') {
+		struct group *gr = getgrnam(o->group);
+		if (gr == NULL) {
+			snprintf(err, errlen, "socket_group: no group named %s", o->group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+int
+control_check(const struct control_opts *o, char *err, size_t errlen)
+{
+	gid_t gid;
+
+	return control_check_opts(o, &gid, err, errlen);
+}
+
 static int
 control_listen(struct control *c, const struct control_opts *o, char *err, size_t errlen)
 {
@@ -319,11 +349,6 @@ control_listen(struct control *c, const struct control_opts *o, char *err, size_
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlen(o->path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "socket path too long (%zu bytes, at most %zu): %s",
-		    strlen(o->path), sizeof(sun.sun_path) - 1, o->path);
-		return -1;
-	}
 	memcpy(sun.sun_path, o->path, strlen(o->path) + 1);
 	if (platform_mkdir_parents(o->path, err, errlen) != 0)
 		return -1;
@@ -370,15 +395,12 @@ control_new(struct event_base *base, const struct control_opts *o, control_dispa
 	c->partial_timeout = o->partial_timeout > 0 ? o->partial_timeout : 10;
 	c->dispatch = dispatch;
 	c->ctx = ctx;
-	if (o->group != NULL && *o->group != '\0') {
-		struct group *gr = getgrnam(o->group);
-		if (gr == NULL) {
-			snprintf(err, errlen, "socket_group: no group named %s", o->group);
-			control_free(c);
-			return NULL;
-		}
-		c->group = gr->gr_gid;
-		c->has_group = 1;
+	c->has_group = o->group != NULL && *o->group != '\0';
+	if (control_check_opts(o, &c->group, err, errlen) != 0) {
+		free(c->path);
+		c->path = NULL;
+		control_free(c);
+		return NULL;
 	}
 	if (control_listen(c, o, err, errlen) != 0) {
 		if (c->listener == NULL) {

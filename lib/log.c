@@ -1,11 +1,13 @@
 /* log.c - leveled logging to stderr or syslog. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sim/log.h"
 
@@ -14,7 +16,9 @@ static struct {
 	const char *ident;
 	int to_syslog;
 	enum log_level level;
-} log_state = { "simd", 0, LOG_LEVEL_INFO };
+	FILE *file;             /* log_file: wins over stderr and syslog */
+	char *path;
+} log_state = { "simd", 0, LOG_LEVEL_INFO, NULL, NULL };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
@@ -27,6 +31,68 @@ log_init(const char *ident, int to_syslog, enum log_level level)
 	log_state.level = level;
 	if (to_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+static FILE *
+log_fopen(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	FILE *f;
+
+	if (fd < 0 || (f = fdopen(fd, "a")) == NULL) {
+		snprintf(err, errlen, "log_file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return f;
+}
+
+int
+log_set_file(const char *path, char *err, size_t errlen)
+{
+	FILE *f = NULL;
+	char *copy = NULL;
+
+	if (path != NULL && *path != '\0') {
+		if ((copy = strdup(path)) == NULL) {
+			snprintf(err, errlen, "log_file: out of memory");
+			return -1;
+		}
+		if ((f = log_fopen(path, err, errlen)) == NULL) {
+			free(copy);
+			return -1;
+		}
+	}
+	if (log_state.file != NULL)
+		fclose(log_state.file);
+	free(log_state.path);
+	log_state.file = f;
+	log_state.path = copy;
+	return 0;
+}
+
+int
+log_reopen(char *err, size_t errlen)
+{
+	char *path = log_state.path;
+	int rc;
+
+	if (path == NULL)
+		return 0;
+	log_state.path = NULL;   /* log_set_file takes its own copy */
+	rc = log_set_file(path, err, errlen);
+	if (rc != 0)
+		log_state.path = path;   /* keep writing to the file still open */
+	else
+		free(path);
+	return rc;
+}
+
+int
+log_to_file(void)
+{
+	return log_state.file != NULL;
 }
 
 void
@@ -74,9 +140,10 @@ log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	n = strlen(msg);
 	if (with_errno && n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
-	if (log_state.to_syslog) {
+	if (log_state.file == NULL && log_state.to_syslog) {
 		syslog(syslog_prio[level], "%s", msg);
 	} else {
+		FILE *out = log_state.file != NULL ? log_state.file : stderr;
 		struct timespec ts;
 		struct tm tm;
 		char when[32];
@@ -84,8 +151,10 @@ log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ %s[%s] %s\n", when, ts.tv_nsec / 1000000L,
+		fprintf(out, "%s.%03ldZ %s[%s] %s\n", when, ts.tv_nsec / 1000000L,
 		    log_state.ident, level_names[level], msg);
+		if (out != stderr)
+			fflush(out);   /* a line is on disk when logrotate or tail looks */
 	}
 	errno = saved;
 }

@@ -49,7 +49,7 @@ struct pgconn {
 
 	enum pgconn_pending pending;
 	enum store_err err;
-	char msg[256];
+	char msg[PGCONN_MSG_MAX];
 
 	pgconn_lost_fn lost;
 	void *lost_arg;
@@ -199,7 +199,7 @@ void
 pgconn_clean_message(char *out, size_t len, const char *msg, const char *conninfo)
 {
 	PQconninfoOption *opts = NULL, *o;
-	char *perr = NULL, secret[256], raw[1024];
+	char *perr = NULL, secret[256], raw[PGCONN_MSG_MAX];
 	const char *pw;
 	size_t pwlen;
 
@@ -229,6 +229,135 @@ pgconn_clean_message(char *out, size_t len, const char *msg, const char *conninf
 	pw = getenv("PGPASSWORD");
 	if (pw != NULL)
 		pgconn_scrub(out, len, pw, strlen(pw));
+}
+
+/* The spans of conninfo that hold a password: a URI's userinfo, any password= value. */
+static size_t
+pgconn_secret_spans(const char *ci, size_t span[][2], size_t max)
+{
+	const char *pw, *p = ci, *v;
+	size_t pwlen, n = 0;
+
+	pgconn_uri_password(ci, &pw, &pwlen);
+	if (pw != NULL && n < max) {
+		span[n][0] = (size_t)(pw - ci);
+		span[n++][1] = pwlen;
+	}
+	while ((p = strstr(p, "password")) != NULL && n < max) {
+		v = p + 8;
+		v += strspn(v, " \t");
+		p += 8;
+		if (*v != '=')
+			continue;
+		v++;
+		v += strspn(v, " \t");
+		if (*v == '\'') {
+			const char *q = v + 1;
+			while (*q != '\0' && *q != '\'')
+				q += *q == '\\' && q[1] != '\0' ? 2 : 1;
+			span[n][0] = (size_t)(v - ci);
+			span[n++][1] = (size_t)(q - v) + (*q != '\0');
+		} else {
+			/*
+			 * libpq ends the value at a space; a user who typed one meant it as
+			 * part of the password, so the words up to the next key= are too.
+			 */
+			const char *q = v + strcspn(v, " \t&");
+			while (*q == ' ' || *q == '\t') {
+				const char *w = q + strspn(q, " \t");
+				size_t wl = strcspn(w, " \t&");
+				if (wl == 0 || memchr(w, '=', wl) != NULL)
+					break;
+				q = w + wl;
+			}
+			span[n][0] = (size_t)(v - ci);
+			span[n++][1] = (size_t)(q - v);
+		}
+	}
+	return n;
+}
+
+static int
+pgconn_in_secret(size_t at, size_t len, size_t span[][2], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (at < span[i][0] + span[i][1] && span[i][0] < at + len)
+			return 1;
+	return 0;
+}
+
+/*
+ * libpq's parse errors quote the piece of the string they choke on: keep it, and
+ * say where it is, unless it overlaps a password ("***" then).
+ */
+static void
+pgconn_parse_error(char *out, size_t len, const char *msg, const char *ci)
+{
+	size_t span[8][2], nspan = pgconn_secret_spans(ci, span, 8), o = 0, pos = 0;
+	const char *p = msg, *q, *at;
+	int where = 0;
+
+	while (*p != '\0' && o + 1 < len) {
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL) {
+			out[o++] = *p == '\n' ? ' ' : *p;
+			p++;
+			continue;
+		}
+		size_t tlen = (size_t)(q - p - 1);
+		char tok[256];
+		snprintf(tok, sizeof(tok), "%.*s", (int)tlen, p + 1);
+		at = tlen > 0 && tlen < sizeof(tok) ? strstr(ci, tok) : NULL;
+		if (at != NULL && pgconn_in_secret((size_t)(at - ci), tlen, span, nspan)) {
+			o += (size_t)snprintf(out + o, len - o, "\"***\"");
+		} else {
+			o += (size_t)snprintf(out + o, len - o, "\"%s\"", tok);
+			if (at != NULL && !where && strcspn(tok, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") < tlen) {
+				where = 1;
+				pos = (size_t)(at - ci) + 1;
+			}
+		}
+		if (o >= len)
+			o = len - 1;
+		p = q + 1;
+	}
+	while (o > 0 && (out[o - 1] == ' ' || out[o - 1] == '\n'))
+		o--;
+	out[o] = '\0';
+	if (where && o + 1 < len)
+		snprintf(out + o, len - o, " (at character %zu of database_url)", pos);
+}
+
+int
+pgconn_check_conninfo(const char *ci, char *err, size_t errlen)
+{
+	PQconninfoOption *opts;
+	const char *sep = strstr(ci, "://");
+	char *perr = NULL, msg[512];
+	size_t n;
+
+	if (sep != NULL && (n = (size_t)(sep - ci)) == strspn(ci, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") &&
+	    !((n == 10 && strncmp(ci, "postgresql", 10) == 0) ||
+	    (n == 8 && strncmp(ci, "postgres", 8) == 0))) {
+		snprintf(err, errlen, "database_url: unsupported scheme \"%.*s://\": simd speaks "
+		    "PostgreSQL (postgresql://user@host:port/dbname, or a key=value string such "
+		    "as \"host=db dbname=shop\"); leave it empty for the embedded SQLite store",
+		    (int)(n > 32 ? 32 : n), ci);
+		return -1;
+	}
+	if ((opts = PQconninfoParse(ci, &perr)) == NULL) {
+		if (perr == NULL) {
+			snprintf(err, errlen, "database_url: out of memory");
+			return -1;
+		}
+		pgconn_parse_error(msg, sizeof(msg), perr, ci);
+		PQfreemem(perr);
+		snprintf(err, errlen, "database_url: %s", msg);
+		return -1;
+	}
+	PQconninfoFree(opts);
+	return 0;
 }
 
 static const char *
@@ -560,7 +689,7 @@ pgconn_job_error(struct pgconn *c, const PGresult *r)
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	const struct pgstmt *s = c->phase == PH_RUN && c->recv < c->n ? &c->st[c->recv] : NULL;
-	char line[200];
+	char line[PGCONN_MSG_MAX - 40];
 
 	if (c->err != STORE_OK)
 		return;  /* the first error is the one that matters */
@@ -815,7 +944,7 @@ struct pgsync {
 	void *res_arg;
 	int done;
 	enum store_err err;
-	char msg[256];
+	char msg[PGCONN_MSG_MAX];
 };
 
 static void

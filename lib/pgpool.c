@@ -50,6 +50,8 @@ struct pgpool {
 	struct event *dispatch;         /* delivers the ready queue */
 	double backoff;
 	int backing_off;
+	double down_since;              /* > 0: no connection could be had since then */
+	uint64_t down_failures;         /* attempts that failed meanwhile */
 	uint64_t opened, closed, failures, timeouts, pings;
 };
 
@@ -351,14 +353,22 @@ pgpool_fail_waiters(struct pgpool *p, const char *msg)
 static void
 pgpool_connect_failed(struct pgpool *p, struct pgpool_slot *s, const char *msg)
 {
-	char line[320];
+	char line[PGCONN_MSG_MAX + 128];
 	struct timeval tv;
 
 	p->failures++;
 	snprintf(line, sizeof(line), "cannot connect to %s: %s", p->where,
 	    msg != NULL ? msg : "unknown error");
 	pgpool_slot_close(p, s);  /* msg lives in the connection: used above */
-	log_debug("postgres: %s", line);
+	/* an outage is said once when it starts, once when it ends; attempts in debug */
+	p->down_failures++;
+	if (p->down_since == 0) {
+		p->down_since = pgpool_now();
+		log_warnx("postgres: the database is unreachable (%s); reconnecting with backoff, "
+		    "work waits", line);
+	} else {
+		log_debug("postgres: %s", line);
+	}
 	p->backoff = p->backoff > 0 ? p->backoff * 2 : p->o.backoff_min;
 	if (p->backoff > p->o.backoff_max)
 		p->backoff = p->o.backoff_max;
@@ -384,6 +394,13 @@ pgpool_connected(struct pgconn *c, enum store_err err, const char *msg, void *ar
 	s->opened = 1;
 	s->born = s->last_used = pgpool_now();
 	p->backoff = 0;
+	if (p->down_since > 0) {
+		log_info("postgres: the database at %s is reachable again after %.1f s "
+		    "(%llu failed connection attempts)", p->where, s->born - p->down_since,
+		    (unsigned long long)p->down_failures);
+		p->down_since = 0;
+		p->down_failures = 0;
+	}
 	if ((r = pgpool_pop_waiter(p)) != NULL) {
 		pgpool_hand_over(p, s, r);
 	} else {
@@ -408,7 +425,7 @@ pgpool_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct pgpool *p = arg;
 	double now = pgpool_now();
 	struct pgpool_req *r;
-	char msg[160];
+	char msg[200];
 
 	snprintf(msg, sizeof(msg),
 	    "no database connection free within %g s (%u of %u in use, %u waiting)",

@@ -21,13 +21,18 @@ struct ckpt_job {
 	struct ckpt_job *next;
 };
 
+struct idle_waiter {
+	void (*fn)(void *);
+	void *arg;
+	struct idle_waiter *next;
+};
+
 struct server_priv {
 	struct event *interval;
 	struct ckpt_job *running;       /* being flushed/written */
 	struct ckpt_job *queue;         /* waiting their turn, oldest first */
 	char stop_reason[24];
-	void (*idle_fn)(void *);        /* called once no checkpoint is pending */
-	void *idle_arg;
+	struct idle_waiter *idle;       /* called once no checkpoint is pending */
 	double interval_s;              /* what the timer was armed with */
 };
 
@@ -121,10 +126,14 @@ job_start(struct server *srv)
 	if (p->running != NULL)
 		return;
 	if (j == NULL) {
-		void (*fn)(void *) = p->idle_fn;
-		p->idle_fn = NULL;
-		if (fn)
-			fn(p->idle_arg);
+		struct idle_waiter *w = p->idle;
+		p->idle = NULL;
+		while (w != NULL) {
+			struct idle_waiter *next = w->next;
+			w->fn(w->arg);
+			free(w);
+			w = next;
+		}
 		return;
 	}
 	p->queue = j->next;
@@ -153,12 +162,21 @@ server_checkpoint(struct server *srv, const char *reason, server_ckpt_fn fn, voi
 	return 0;
 }
 
-void
+int
 server_after_checkpoints(struct server *srv, void (*fn)(void *), void *arg)
 {
-	srv->priv->idle_fn = fn;
-	srv->priv->idle_arg = arg;
+	struct idle_waiter *w = malloc(sizeof(*w)), **pp;
+
+	if (w == NULL)
+		return -1;
+	w->fn = fn;
+	w->arg = arg;
+	w->next = NULL;
+	for (pp = &srv->priv->idle; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = w;   /* in the order asked */
 	job_start(srv);
+	return 0;
 }
 
 void
@@ -168,6 +186,17 @@ server_set_stop_reason(struct server *srv, const char *reason)
 }
 
 /* ---- when ---- */
+
+/* A run killed before its first interval still resumes: its start is a checkpoint. */
+static void
+on_run_start(struct engine *e, void *arg)
+{
+	struct server *srv = arg;
+	char err[256];
+
+	if (server_checkpoint(srv, "start", NULL, NULL, err, sizeof(err)) != 0)
+		log_warnx("checkpoint at the start of the run: %s", err);
+}
 
 static void
 on_cycle_end(struct engine *e, void *arg)
@@ -224,7 +253,7 @@ arm_interval(struct server *srv)
 int
 server_init(struct server *srv, char *err, size_t errlen)
 {
-	struct engine_hooks hooks = { on_cycle_end, on_run_end, srv };
+	struct engine_hooks hooks = { on_run_start, on_cycle_end, on_run_end, srv };
 
 	if ((srv->priv = calloc(1, sizeof(*srv->priv))) == NULL ||
 	    (srv->priv->interval = event_new(srv->base, -1, EV_PERSIST, interval_cb, srv)) ==
@@ -251,6 +280,11 @@ server_fini(struct server *srv)
 		p->queue = j->next;
 		job_free(j);
 	}
+	while (p->idle != NULL) {
+		struct idle_waiter *w = p->idle;
+		p->idle = w->next;
+		free(w);
+	}
 	if (p->interval)
 		event_free(p->interval);
 	free(p);
@@ -272,6 +306,13 @@ server_resume(struct server *srv, int64_t id, char *err, size_t errlen)
 	}
 	if (checkpoint_load(srv->ckpt, id, &snap, &info, err, errlen) != 0)
 		return -1;
+	if (strcmp(info.reason, "end") == 0 ||
+	    (snap.params.cycles != 0 && snap.cycle >= snap.params.cycles)) {
+		snprintf(err, errlen, "run %s had already finished (checkpoint %lld, cycle %u): "
+		    "nothing to resume", info.run_id, (long long)info.id, info.cycle);
+		checkpoint_snapshot_free(&snap);
+		return -1;
+	}
 	rc = engine_resume_from(srv->engine, &snap, err, errlen);
 	if (rc == 0) {
 		snap.params.only = NULL;   /* the engine owns it now */

@@ -21,6 +21,7 @@ struct sim_config {
 	char *data_dir;
 	char *pid_file;
 	int64_t log_level;          /* enum log_level */
+	char *log_file;
 	int64_t max_request;        /* bytes in one request line */
 	double shutdown_timeout;    /* seconds in-flight work gets on SIGTERM */
 	/* simulation defaults for `start` */

@@ -36,6 +36,8 @@ struct control_opts {
 	double partial_timeout;/* seconds a half-written line may sit, e.g. 10 */
 };
 
+/* The checks control_new() makes short of binding (simd -n): 0, or -1 with a message. */
+int control_check(const struct control_opts *opts, char *err, size_t errlen);
 struct control *control_new(struct event_base *base, const struct control_opts *opts,
     control_dispatch_fn dispatch, void *ctx, char *err, size_t errlen);
 /* Closes every client and removes the socket file. */

@@ -15,6 +15,14 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBU
  */
 void log_init(const char *ident, int to_syslog, enum log_level level);
 void log_set_level(enum log_level level);
+/*
+ * Sends messages to path (appended; NULL or "" goes back to stderr/syslog).
+ * 0, or -1 with a message (the current destination is kept).
+ */
+int log_set_file(const char *path, char *err, size_t errlen);
+/* Reopens the log file under its name (after logrotate moved it); 0 when there is none. */
+int log_reopen(char *err, size_t errlen);
+int log_to_file(void);
 enum log_level log_get_level(void);
 int log_level_parse(const char *name, enum log_level *out);
 const char *log_level_name(enum log_level level);

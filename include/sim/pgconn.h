@@ -24,6 +24,9 @@
 struct event_base;
 struct pgconn;
 
+/* Room for a libpq message a user must read whole (TLS advice runs past 250 bytes). */
+#define PGCONN_MSG_MAX 1024
+
 enum pgstmt_kind {
 	PGSTMT_PARAMS,    /* sql with $n parameters (PQsendQueryParams) */
 	PGSTMT_PREPARED,  /* the prepared statement called name (PQsendQueryPrepared) */
@@ -91,6 +94,12 @@ enum store_err pgconn_map_sqlstate(const char *sqlstate);
  * given in conninfo (raw and percent-decoded) is replaced by "***".
  */
 void pgconn_clean_message(char *out, size_t len, const char *msg, const char *conninfo);
+/*
+ * Checks a database_url without connecting: the scheme (postgresql:// or
+ * postgres://, or a key=value string) and libpq's parse.  0, or -1 with a
+ * message naming what is wrong and where, the password never in it.
+ */
+int pgconn_check_conninfo(const char *conninfo, char *err, size_t errlen);
 /* "host:port/dbname" of conninfo (and the PG* variables), never the password. */
 void pgconn_describe(char *out, size_t len, const char *conninfo);
 

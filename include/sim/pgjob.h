@@ -15,7 +15,7 @@
 #include "sim/pgpool.h"
 #include "sim/store.h"
 
-#define PGJOB_MSG_MAX 200
+#define PGJOB_MSG_MAX PGCONN_MSG_MAX
 
 struct event_base;
 struct pgjob;

@@ -54,7 +54,7 @@ struct pgpool_req {
 	struct pgconn *conn;
 	void *slot;                 /* private: the connection pinged for it */
 	enum store_err err;
-	char msg[160];
+	char msg[PGCONN_MSG_MAX];
 };
 
 struct pgpool_stats {

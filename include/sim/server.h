@@ -43,8 +43,11 @@ void server_fini(struct server *srv);
  */
 int server_checkpoint(struct server *srv, const char *reason, server_ckpt_fn fn, void *arg,
     char *err, size_t errlen);
-/* Calls fn once every queued checkpoint is written (now if none is). */
-void server_after_checkpoints(struct server *srv, void (*fn)(void *), void *arg);
+/*
+ * Calls fn once every queued checkpoint is written (now if none is); waiters are
+ * called in the order they asked.  -1 when out of memory (fn is never called).
+ */
+int server_after_checkpoints(struct server *srv, void (*fn)(void *), void *arg);
 /* What the checkpoint at the end of the current run is called ("stop", "signal"). */
 void server_set_stop_reason(struct server *srv, const char *reason);
 /* Continues the newest (id 0) or a chosen checkpoint's run. */

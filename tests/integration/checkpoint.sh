@@ -33,9 +33,11 @@ st=$(t_ctl --json status | tr -d ' \n')
 t_expect_match "$st" "\"last_checkpoint\":\\{[^}]*\"id\":[0-9]+" "status last_checkpoint id"
 t_expect_match "$st" '"last_checkpoint":\{[^}]*"at":"20[0-9-]+T' "status last_checkpoint at"
 t_expect_match "$(t_ctl checkpoints)" "reason" "human listing"
-# on stop
-t_ctl stop --wait >/dev/null
+# on stop; the waited-for answer shows the checkpoint the stop wrote
+out=$(t_ctl --json stop --wait | tr -d ' \n')
 t_expect_eq "$(newest_reason)" stop "checkpoint on stop"
+newest=$(sqlite3 "$DATA/checkpoints.db" "SELECT max(id) FROM checkpoints")
+t_expect_match "$out" "\"last_checkpoint\":\\{\"id\":$newest," "stop --wait answers with the stop checkpoint"
 stop_cycle=$(t_status_field cycle)
 run1=$(t_ctl --json status | tr -d ' \n' | sed -n 's/.*"run_id":"\([^"]*\)".*/\1/p')
 
@@ -57,9 +59,28 @@ rc=0; t_ctl start --resume --checkpoint 99999 2>"$T/err" || rc=$?
 t_expect_eq "$rc" 1 "missing checkpoint exit status"
 t_expect_match "$(cat "$T/err")" 'no checkpoint 99999' "missing checkpoint message"
 
-# a finished run leaves an end checkpoint
-t_ctl start --agents 20 --cycles 3 --time-scale 0 --wait >/dev/null
+# a finished run leaves an end checkpoint, and start --wait answers once it is recorded
+out=$(t_ctl --json start --agents 20 --cycles 3 --time-scale 0 --wait | tr -d ' \n')
 t_expect_eq "$(newest_reason)" end "checkpoint at the end of a run"
+newest=$(sqlite3 "$DATA/checkpoints.db" "SELECT max(id) FROM checkpoints")
+t_expect_match "$out" "\"last_checkpoint\":\\{\"id\":$newest," "start --wait answers with the end checkpoint"
+t_expect_match "$(t_ctl status)" "checkpoint: +$newest at" "text status names it"
+run=$(printf '%s' "$out" | sed -n 's/.*"run_id":"\([^"]*\)".*/\1/p')
+t_expect_eq "$(sqlite3 "$DATA/checkpoints.db" "SELECT reason FROM checkpoints WHERE run_id = '$run'
+    ORDER BY id LIMIT 1")" start "a run's first checkpoint is written when it starts"
+# a finished run is not resumed: the answer says it had finished
+rc=0; t_ctl start --resume 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 1 "resuming a finished run"
+t_expect_match "$(cat "$T/err")" 'had already finished \(checkpoint [0-9]+, cycle 3\): nothing to resume' \
+    "finished run message"
+# --checkpoint belongs to --resume
+rc=0; t_ctl start --checkpoint 1 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 2 "start --checkpoint without --resume"
+t_expect_match "$(head -n 1 "$T/err")" -- '--checkpoint .*needs --resume' "its message"
+out=$(printf '{"jsonrpc":"2.0","id":1,"method":"start","params":{"checkpoint":1}}\n' |
+    "$TOP/tests/tools/rawsock" "$SIMD_SOCKET" 1)
+t_expect_match "$out" '"code":-32602.*needs.*resume' "the daemon refuses it too"
+t_expect_match "$(t_ctl status)" 'state: +finished' "and starts nothing"
 
 # checkpoint_interval = 0: one at every cycle boundary
 sed -i 's/^checkpoint_interval = .*/checkpoint_interval = 0/' "$T/simd.conf"
@@ -95,7 +116,27 @@ t_expect_eq "$rc" 0 "SIGTERM exit status during a run"
 t_expect_eq "$(sqlite3 "$DATA/checkpoints.db" "SELECT reason FROM checkpoints ORDER BY id DESC LIMIT 1")" \
     signal "checkpoint on SIGTERM"
 
-# simd --resume continues the newest run on boot
+# simd --resume with a finished run, or with nothing at all, is an error, said on stderr
+t_start_simd
+t_ctl start --agents 20 --cycles 2 --time-scale 0 --wait >/dev/null
+t_stop_simd || t_fail "exit"
+rc=0; "$SIMD" -f -c "$T/simd.conf" --resume 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 1 "simd --resume of a finished run"
+t_expect_match "$(cat "$T/err")" 'resume: run .* had already finished' "its message"
+mkdir "$T/empty"
+rc=0; "$SIMD" -f -d "$T/empty" -s "$T/e.sock" --resume 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 1 "simd --resume with nothing to resume"
+t_expect_match "$(cat "$T/err")" 'simd.*--resume: no checkpoint in' "its message"
+rc=0; "$SIMD" -d "$T/empty" -s "$T/e.sock" -L "$T/e.log" --resume 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 1 "detached simd --resume with nothing to resume"
+t_expect_match "$(cat "$T/err")" 'resume: no checkpoint in' "said on stderr when detaching"
+t_expect_match "$(cat "$T/e.log")" 'resume: no checkpoint in' "and in the log"
+[ ! -e "$T/e.sock" ] || t_fail "a failed --resume left its socket"
+# ... and continues the newest run on boot (the stopped one: resume it by hand first)
+t_start_simd
+t_ctl start --agents 300 --cycles 1000 --time-scale 18000 >/dev/null
+sleep 0.5
+t_stop_simd || t_fail "exit"
 t_start_simd --resume
 sleep 0.3
 t_expect_match "$(t_ctl status)" 'state: +running' "simd --resume runs"

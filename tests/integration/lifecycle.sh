@@ -28,6 +28,62 @@ t_expect_match "$(cat "$T/err")" "environment SIMULATION_MAX_CONCURRENT: max_con
 rc=0; "$SIMD" -n -c "$T/simd.conf" -l loud 2>"$T/err" || rc=$?
 t_expect_match "$(cat "$T/err")" "command line: log_level" "bad flag value"
 
+# simd -n runs every check start-up runs, short of binding and connecting
+n_fails() {	# expected-message simd-args...
+	msg=$1; shift
+	rc=0; "$SIMD" -n "$@" >"$T/out" 2>"$T/err" || rc=$?
+	t_expect_eq "$rc" 1 "simd -n $*: exit status"
+	t_expect_match "$(cat "$T/err")" "$msg" "simd -n $*"
+	grep -q 'configuration OK' "$T/out" && t_fail "simd -n $* said OK"
+	return 0
+}
+long=$T/$(head -c 120 /dev/zero | tr '\0' 's')/simd.sock
+n_fails 'socket path too long' -c "$T/simd.conf" -s "$long"
+printf 'data_dir = %s\nsocket = %s\nsocket_group = nosuchgroup\n' "$DATA" "$SIMD_SOCKET" \
+    >"$T/group.conf"
+n_fails 'socket_group: no group named nosuchgroup' -c "$T/group.conf"
+DATABASE_URL='mysql://root:hunter22@db/shop'; export DATABASE_URL
+n_fails 'database_url: unsupported scheme "mysql://"' -c "$T/simd.conf"
+grep -q hunter22 "$T/err" && t_fail "password shown: $(cat "$T/err")"
+DATABASE_URL='host=127.0.0.1 password=se cret dbname=x'
+n_fails 'database_url: .*"\*\*\*"' -c "$T/simd.conf"
+grep -q cret "$T/err" && t_fail "a piece of the password shown: $(cat "$T/err")"
+DATABASE_URL='postgresql://u:pw99zz@127.0.0.1/db?sslmod=require'
+n_fails 'database_url: invalid URI query parameter: "sslmod"' -c "$T/simd.conf"
+grep -q pw99zz "$T/err" && t_fail "password shown: $(cat "$T/err")"
+DATABASE_URL='host=127.0.0.1 port'
+n_fails 'missing "=" after "port" .*at character 16 of database_url' -c "$T/simd.conf"
+unset DATABASE_URL
+n_fails 'log_file .*: (No such file|Not a directory)' -c "$T/simd.conf" -L "$T/nodir/x/simd.log"
+t_expect_match "$("$SIMD" -n -c "$T/simd.conf" -L "$T/ok.log")" 'configuration OK' "-n with -L"
+
+# log_file: the log goes to the file (foreground too), reopened on SIGHUP after a move
+t_start_simd -L "$T/file.log"
+t_expect_match "$(cat "$T/file.log")" 'listening on' "the log is in log_file"
+grep -q 'listening on' "$T/simd.log" && t_fail "log_file set, yet the log went to stderr"
+mv "$T/file.log" "$T/file.log.1"
+kill -HUP "$SIMD_PID"
+i=0; while [ ! -s "$T/file.log" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+t_expect_match "$(cat "$T/file.log")" 'configuration reloaded' "SIGHUP reopens log_file"
+t_expect_match "$(cat "$T/file.log.1")" 'SIGHUP: reloading' "the moved file kept its lines"
+t_stop_simd || t_fail "exit"
+# detached without syslog (containers) and without log_file: said before detaching
+if [ ! -S /dev/log ]; then
+	"$SIMD" -c "$T/simd.conf" 2>"$T/err" || t_fail "detached start failed"
+	t_expect_match "$(cat "$T/err")" 'no syslog here \(/dev/log is missing\) and no log_file' \
+	    "warned that a detached simd would log nowhere"
+	kill -TERM "$(cat "$DATA/simd.pid")"
+	i=0; while [ -e "$DATA/simd.pid" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+else
+	echo "this machine has /dev/log: the no-syslog warning is not exercised"
+fi
+"$SIMD" -c "$T/simd.conf" -L "$T/detached.log" 2>"$T/err" || t_fail "detached start with -L"
+[ -s "$T/err" ] && t_fail "warning despite log_file: $(cat "$T/err")"
+pid=$(cat "$DATA/simd.pid")
+t_expect_match "$(cat "$T/detached.log")" 'listening on' "detached simd logs to log_file"
+kill -TERM "$pid"
+i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+
 # precedence: file < environment < flags
 t_conf "max_concurrent = 7"
 t_start_simd

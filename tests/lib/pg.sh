@@ -211,6 +211,24 @@ EOF
 	export PG_PASSWORD
 }
 
+# Turn TLS on with a self-signed certificate made here (openssl), and reload.
+pg_enable_ssl() {
+	[ -n "$PG_DIR" ] || { _pg_err "pg_enable_ssl: server not started"; return 1; }
+	command -v openssl >/dev/null 2>&1 || { _pg_err "pg_enable_ssl: no openssl"; return 1; }
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	    -keyout "$PG_DIR/server.key" -out "$PG_DIR/server.crt" >/dev/null 2>&1 ||
+	    { _pg_err "openssl req failed"; return 1; }
+	chmod 0600 "$PG_DIR/server.key"
+	[ -z "$_PG_USER" ] || chown "$_PG_USER" "$PG_DIR/server.key" "$PG_DIR/server.crt"
+	cat >>"$PG_DIR/data/postgresql.conf" <<EOF
+ssl = on
+ssl_cert_file = '$PG_DIR/server.crt'
+ssl_key_file = '$PG_DIR/server.key'
+EOF
+	_pg_admin -d postgres -At -c 'SELECT pg_reload_conf()' >/dev/null || return 1
+	sleep 0.3
+}
+
 # Stop (fast), wait $1 seconds (default 0), start again on the same port and directory.
 pg_restart() {
 	[ -n "$PG_DIR" ] || { _pg_err "pg_restart: server not started"; return 1; }
