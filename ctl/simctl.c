@@ -14,12 +14,17 @@
 #include <jansson.h>
 
 #include "sim/config.h"
+#include "sim/metrics.h"
 #include "sim/proto.h"
 
 #define EXIT_DAEMON_ERROR 1
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 3
 #define DEFAULT_TIMEOUT 30.0
+
+#ifndef SIMD_VERSION
+#define SIMD_VERSION "unknown"
+#endif
 
 enum ftype { F_INT, F_NUM, F_BOOL, F_LIST };
 
@@ -29,6 +34,7 @@ struct vflag {
 	enum ftype type;
 	const char *arg;      /* metavariable */
 	const char *help;
+	const char *wants;    /* what a bad value should have been, for the error */
 };
 
 struct verb {
@@ -36,6 +42,7 @@ struct verb {
 	const char *method;
 	const char *pos_key;  /* one required positional integer, or NULL */
 	const char *pos_arg;
+	long long pos_min, pos_max;
 	const struct vflag *flags;
 	void (*print)(const json_t *result);
 	const char *help;
@@ -48,44 +55,49 @@ static void print_checkpoints(const json_t *r);
 static void print_plain(const json_t *r);
 
 static const struct vflag start_flags[] = {
-	{ "agents", "agents", F_INT, "N", "number of agents (default: the agents key, 372)" },
-	{ "cycles", "cycles", F_INT, "N", "stop after N cycles" },
-	{ "hours", "hours", F_NUM, "H", "stop after H wall-clock hours" },
-	{ "time-scale", "time_scale", F_NUM, "X", "simulated/wall time, 0 = as fast as possible" },
-	{ "max-concurrent", "max_concurrent", F_INT, "N", "sessions in flight at once" },
-	{ "seed", "seed", F_INT, "S", "random seed" },
-	{ "agents-list", "agents_list", F_LIST, "ID,...", "only these agents (agent_001,...)" },
-	{ "all-shop", "all_shop", F_BOOL, NULL, "every agent shops every cycle (benchmarks)" },
-	{ "wait", "wait", F_BOOL, NULL, "block until the run ends; exit 1 if it failed" },
-	{ "resume", "resume", F_BOOL, NULL, "continue the newest checkpointed run" },
-	{ "checkpoint", "checkpoint", F_INT, "ID", "with --resume: continue from this checkpoint" },
-	{ NULL, NULL, F_INT, NULL, NULL },
+	{ "agents", "agents", F_INT, "N", "number of agents (default: the daemon's agents key)",
+	    "a whole number of agents" },
+	{ "cycles", "cycles", F_INT, "N", "stop after N cycles", "a whole number of cycles" },
+	{ "hours", "hours", F_NUM, "H", "stop after H wall-clock hours", "a number of hours" },
+	{ "time-scale", "time_scale", F_NUM, "X", "simulated/wall time, 0 = as fast as possible",
+	    "a finite number: 0, or simulated seconds per wall second" },
+	{ "max-concurrent", "max_concurrent", F_INT, "N", "sessions in flight at once",
+	    "a whole number of sessions" },
+	{ "seed", "seed", F_INT, "S", "random seed", "a whole number" },
+	{ "agents-list", "agents_list", F_LIST, "ID,...", "only these agents (agent_001,...)",
+	    "agent ids separated by commas" },
+	{ "all-shop", "all_shop", F_BOOL, NULL, "every agent shops every cycle (benchmarks)", NULL },
+	{ "wait", "wait", F_BOOL, NULL, "block until the run ends; exit 1 if it failed", NULL },
+	{ "resume", "resume", F_BOOL, NULL, "continue the newest checkpointed run", NULL },
+	{ "checkpoint", "checkpoint", F_INT, "ID", "with --resume: continue from this checkpoint",
+	    "a checkpoint id (simctl checkpoints lists them)" },
+	{ NULL, NULL, F_INT, NULL, NULL, NULL },
 };
 
 static const struct vflag stop_flags[] = {
-	{ "wait", "wait", F_BOOL, NULL, "block until in-flight sessions have finished" },
-	{ NULL, NULL, F_INT, NULL, NULL },
+	{ "wait", "wait", F_BOOL, NULL, "block until in-flight sessions have finished", NULL },
+	{ NULL, NULL, F_INT, NULL, NULL, NULL },
 };
 
-static const struct vflag no_flags[] = { { NULL, NULL, F_INT, NULL, NULL } };
+static const struct vflag no_flags[] = { { NULL, NULL, F_INT, NULL, NULL, NULL } };
 
 static const struct verb verbs[] = {
-	{ "status", "status", NULL, NULL, no_flags, print_status, "show the simulation's state" },
-	{ "start", "start", NULL, NULL, start_flags, print_start, "start a simulation run" },
-	{ "stop", "stop", NULL, NULL, stop_flags, print_status, "stop the run (in-flight finish)" },
-	{ "pause", "pause", NULL, NULL, no_flags, print_plain, "start no new sessions" },
-	{ "resume", "resume", NULL, NULL, no_flags, print_plain, "continue a paused run" },
-	{ "set-concurrency", "set-concurrency", "limit", "N", no_flags, print_plain,
+	{ "status", "status", NULL, NULL, 0, 0, no_flags, print_status, "show the simulation's state" },
+	{ "start", "start", NULL, NULL, 0, 0, start_flags, print_start, "start a simulation run" },
+	{ "stop", "stop", NULL, NULL, 0, 0, stop_flags, print_status, "stop the run (in-flight finish)" },
+	{ "pause", "pause", NULL, NULL, 0, 0, no_flags, print_plain, "start no new sessions" },
+	{ "resume", "resume", NULL, NULL, 0, 0, no_flags, print_plain, "continue a paused run" },
+	{ "set-concurrency", "set-concurrency", "limit", "N", 1, 100000, no_flags, print_plain,
 	    "limit the sessions in flight to N" },
-	{ "stats", "stats", NULL, NULL, no_flags, print_stats,
+	{ "stats", "stats", NULL, NULL, 0, 0, no_flags, print_stats,
 	    "latencies, throughput and errors of the run" },
-	{ "checkpoint", "checkpoint", NULL, NULL, no_flags, print_plain, "write a checkpoint now" },
-	{ "checkpoints", "checkpoints", NULL, NULL, no_flags, print_checkpoints,
+	{ "checkpoint", "checkpoint", NULL, NULL, 0, 0, no_flags, print_plain, "write a checkpoint now" },
+	{ "checkpoints", "checkpoints", NULL, NULL, 0, 0, no_flags, print_checkpoints,
 	    "list the checkpoints kept" },
-	{ "ping", "ping", NULL, NULL, no_flags, print_plain, "check that simd answers" },
-	{ "version", "version", NULL, NULL, no_flags, print_plain, "simd and protocol versions" },
-	{ "shutdown", "shutdown", NULL, NULL, no_flags, print_plain, "stop the daemon" },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+	{ "ping", "ping", NULL, NULL, 0, 0, no_flags, print_plain, "check that simd answers" },
+	{ "version", "version", NULL, NULL, 0, 0, no_flags, print_plain, "simd and protocol versions" },
+	{ "shutdown", "shutdown", NULL, NULL, 0, 0, no_flags, print_plain, "stop the daemon" },
+	{ NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL },
 };
 
 static void
@@ -95,7 +107,8 @@ usage(FILE *f)
 	    "  -s, --socket PATH   the daemon's control socket (default: as simd finds it)\n"
 	    "      --json          print the daemon's JSON result as it is\n"
 	    "  -t, --timeout SECS  give up waiting for an answer after SECS (default %g; none "
-	    "with --wait)\n\ncommands:\n", DEFAULT_TIMEOUT);
+	    "with --wait)\n"
+	    "  -V, --version       print simctl's version\n\ncommands:\n", DEFAULT_TIMEOUT);
 	for (const struct verb *v = verbs; v->name; v++) {
 		char left[40];
 		snprintf(left, sizeof(left), "%s%s%s", v->name, v->pos_arg ? " " : "",
@@ -183,10 +196,17 @@ parse_args(const struct verb *v, int argc, char **argv)
 		if (strncmp(a, "--", 2) != 0) {
 			char *end;
 			long long n;
+
+			if (v->pos_key == NULL || have_pos) {
+				fprintf(stderr, "simctl %s: unexpected argument: %s\n", v->name, a);
+				goto usage;
+			}
 			errno = 0;
 			n = strtoll(a, &end, 10);
-			if (v->pos_key == NULL || have_pos || *a == '\0' || *end || errno) {
-				fprintf(stderr, "simctl %s: unexpected argument: %s\n", v->name, a);
+			if (*a == '\0' || *end || errno || n < v->pos_min || n > v->pos_max) {
+				fprintf(stderr, "simctl %s: %s must be a whole number from %lld to "
+				    "%lld (got \"%s\")\n", v->name, v->pos_arg, v->pos_min,
+				    v->pos_max, a);
 				goto usage;
 			}
 			json_object_set_new(params, v->pos_key, json_integer(n));
@@ -216,10 +236,15 @@ parse_args(const struct verb *v, int argc, char **argv)
 			goto usage;
 		}
 		if (parse_value(fl, val, params) != 0) {
-			fprintf(stderr, "simctl %s: --%s: bad value \"%s\" (expected %s)\n", v->name,
-			    fl->name, val, fl->type == F_INT ? "an integer" : fl->arg);
+			fprintf(stderr, "simctl %s: --%s: bad value \"%s\": it wants %s\n", v->name,
+			    fl->name, val, fl->wants);
 			goto usage;
 		}
+	}
+	if (json_object_get(params, "checkpoint") && !json_object_get(params, "resume")) {
+		fprintf(stderr, "simctl %s: --checkpoint says where to resume from: it needs "
+		    "--resume\n", v->name);
+		goto usage;
 	}
 	if (v->pos_key && !have_pos) {
 		fprintf(stderr, "simctl %s: missing %s\n", v->name, v->pos_arg);
@@ -279,24 +304,41 @@ send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Milliseconds poll() may wait: the rest of the timeout, at most a minute at a
+ * time (a timeout of years, or inf, must not overflow an int); -1 forever.
+ */
+static int
+poll_ms(double deadline, double timeout)
+{
+	double left;
+
+	if (timeout < 0)
+		return -1;
+	left = (deadline - now_s()) * 1000;
+	if (left <= 0)
+		return 0;
+	return left > 60000 ? 60000 : (int)left + 1;
+}
+
 /* Reads one answer line; timeout < 0 waits forever. */
 static char *
 read_line(int fd, double timeout, const char *path, int werr)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
-	double deadline = now_s() + timeout;
+	double deadline = timeout < 0 ? 0 : now_s() + timeout;
 
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		int ms = timeout < 0 ? -1 : (int)((deadline - now_s()) * 1000);
+		int ms = poll_ms(deadline, timeout);
 		ssize_t n;
 
 		if (buf == NULL) {
 			fprintf(stderr, "simctl: out of memory\n");
 			exit(EXIT_UNREACHABLE);
 		}
-		if (timeout >= 0 && ms <= 0) {
+		if (ms == 0) {
 			fprintf(stderr, "simctl: no answer from simd at %s within %g s\n", path,
 			    timeout);
 			exit(EXIT_UNREACHABLE);
@@ -371,6 +413,15 @@ call(const char *path, const char *method, json_t *params, double timeout)
 /* ---- printing ---- */
 
 static void
+print_json(const json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_DUMP_REALS);
+
+	printf("%s\n", s ? s : "null");
+	free(s);
+}
+
+static void
 print_plain(const json_t *r)
 {
 	const char *k;
@@ -423,6 +474,8 @@ print_status(const json_t *r)
 	printf("elapsed:     %.1f s", json_number_value(json_object_get(r, "elapsed_s")));
 	if (json_is_number(eta))
 		printf("   eta %.1f s", json_number_value(eta));
+	if (json_number_value(json_object_get(r, "lag_s")) > 0)
+		printf("   lag %.3f s", json_number_value(json_object_get(r, "lag_s")));
 	printf("\nconcurrency: %lld in flight, limit %lld\n", geti(r, "concurrency.in_flight"),
 	    geti(r, "concurrency.limit"));
 	printf("counts:      %lld sessions, %lld orders, %lld events, %lld errors "
@@ -507,6 +560,29 @@ print_checkpoints(const json_t *r)
 		    gets_(c, "reason"), gets_(c, "run_id"));
 }
 
+/*
+ * The value of global option short/long at argv[*i] ("-s PATH", "--socket PATH",
+ * "--socket=PATH"), advancing *i; NULL when argv[*i] is another option.  A
+ * missing value is a usage error naming the option.
+ */
+static const char *
+global_value(int argc, char **argv, int *i, const char *sh, const char *lo, const char *meta)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(lo);
+
+	if (strncmp(a, lo, n) == 0 && a[n] == '=')
+		return a + n + 1;
+	if (strcmp(a, sh) != 0 && strcmp(a, lo) != 0)
+		return NULL;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "simctl: %s needs a value (%s)\n", a, meta);
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	return argv[++*i];
+}
+
 int
 main(int argc, char **argv)
 {
@@ -517,21 +593,31 @@ main(int argc, char **argv)
 	json_t *params, *msg, *err;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-		if ((strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) && i + 1 < argc) {
-			snprintf(path, sizeof(path), "%s", argv[++i]);
+		const char *a = argv[i], *val = NULL;
+
+		if ((val = global_value(argc, argv, &i, "-s", "--socket", "SOCKET")) != NULL) {
+			snprintf(path, sizeof(path), "%s", val);
 		} else if (strcmp(a, "--json") == 0) {
 			json_out = 1;
-		} else if ((strcmp(a, "-t") == 0 || strcmp(a, "--timeout") == 0) && i + 1 < argc) {
+		} else if ((val = global_value(argc, argv, &i, "-t", "--timeout", "SECONDS")) !=
+		    NULL) {
 			char *end;
-			timeout = strtod(argv[++i], &end);
-			if (*end || !(timeout > 0)) {
-				fprintf(stderr, "simctl: -t needs a positive number of seconds\n");
+			errno = 0;
+			timeout = strtod(val, &end);
+			if (*val == '\0' || *end || !(timeout > 0)) {
+				fprintf(stderr, "simctl: -t wants a positive number of seconds "
+				    "(got \"%s\")\n", val);
 				return EXIT_USAGE;
 			}
+			if (timeout > 1e9)
+				timeout = -1;   /* longer than anyone waits: no limit */
 			timeout_set = 1;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
+			return 0;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("simctl %s (control protocol %d)\n", SIMD_VERSION,
+			    SIM_PROTOCOL_VERSION);
 			return 0;
 		} else {
 			fprintf(stderr, "simctl: unknown option: %s\n", a);
@@ -563,14 +649,13 @@ main(int argc, char **argv)
 	if ((err = json_object_get(msg, "error")) != NULL) {
 		fprintf(stderr, "simctl: %s\n", json_string_value(json_object_get(err, "message")) ?
 		    json_string_value(json_object_get(err, "message")) : "error without a message");
+		if (json_out)   /* scripts read stdout: the error object, as sent */
+			print_json(json_object_get(msg, "error"));
 		json_decref(msg);
 		return EXIT_DAEMON_ERROR;
 	}
 	if (json_out) {
-		char *s = json_dumps(json_object_get(msg, "result"), JSON_INDENT(2) |
-		    JSON_ENCODE_ANY);
-		printf("%s\n", s ? s : "null");
-		free(s);
+		print_json(json_object_get(msg, "result"));
 	} else {
 		v->print(json_object_get(msg, "result"));
 	}

@@ -176,14 +176,25 @@ uint64_t
 platform_peak_rss_bytes(void)
 {
 	struct rusage ru;
+	uint64_t peak, now = platform_rss_bytes();
 
 	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return 0;
+		return now;
 #ifdef __APPLE__
-	return (uint64_t)ru.ru_maxrss;          /* bytes on macOS */
+	peak = (uint64_t)ru.ru_maxrss;          /* bytes on macOS */
 #else
-	return (uint64_t)ru.ru_maxrss * 1024;   /* KiB elsewhere */
+	peak = (uint64_t)ru.ru_maxrss * 1024;   /* KiB elsewhere */
 #endif
+	/* the kernel updates its high-water mark lazily: never report a peak below now */
+	return peak > now ? peak : now;
+}
+
+int
+platform_syslog_available(void)
+{
+	struct stat st;
+
+	return stat(PLATFORM_SYSLOG_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 void

@@ -23,8 +23,16 @@ int platform_mkdir_p(const char *dir, char *err, size_t errlen);
 int platform_lock_dir(const char *dir, char *err, size_t errlen);
 /* Resident set size of this process in bytes (0 if unknown). */
 uint64_t platform_rss_bytes(void);
-/* Peak resident set size in bytes (0 if unknown). */
+/* Peak resident set size in bytes (0 if unknown), never below the current one. */
 uint64_t platform_peak_rss_bytes(void);
+
+#ifdef __APPLE__
+#define PLATFORM_SYSLOG_SOCKET "/var/run/syslog"
+#else
+#define PLATFORM_SYSLOG_SOCKET "/dev/log"
+#endif
+/* Whether syslog(3) has somewhere to go (containers often have no syslog socket). */
+int platform_syslog_available(void);
 
 /* Service manager notifications (systemd's sd_notify); no-ops without it. */
 void platform_notify(const char *state);
