@@ -12,12 +12,15 @@ DESTDIR   ?=
 
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS       = libevent jansson sqlite3 libpq libcurl libcrypto
+# What each binary links, and nothing more (tests/integration/build.sh checks it).
+SIMD_PKGS  = libevent jansson sqlite3 libpq
+CTL_PKGS   = jansson
 HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo 1)
 ifeq ($(HAVE_SYSTEMD),1)
-PKGS      += libsystemd
+SIMD_PKGS += libsystemd
 SYSTEMD_CFLAGS = -DHAVE_SYSTEMD=1
 endif
+PKGS       = $(SIMD_PKGS)
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
             -Wno-unused-parameter
@@ -27,6 +30,7 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLA
              -Iinclude -DSIMD_VERSION='"$(VERSION)"' $(SYSTEMD_CFLAGS) \
              $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIBS       = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
+CTL_LIBS   = $(shell $(PKG_CONFIG) --libs $(CTL_PKGS) 2>/dev/null) -lm
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=address,undefined
@@ -50,6 +54,9 @@ FORCE:
 .PHONY: FORCE
 
 .PHONY: all check unit integration demo bench install install-files uninstall clean format deps
+.PHONY: print-pkgs
+print-pkgs:
+	@echo $(SIMD_PKGS)
 all: deps-check simd simctl
 
 deps-check:
@@ -69,7 +76,7 @@ simd: $(SIMD_OBJ) lib/libsim.a
 	$(CC) $(LDFLAGS) -o $@ $(SIMD_OBJ) lib/libsim.a $(LIBS)
 
 simctl: $(CTL_OBJ) lib/libsim.a
-	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) lib/libsim.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) lib/libsim.a $(CTL_LIBS)
 
 tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) lib/libsim.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(LIBS)

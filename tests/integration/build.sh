@@ -16,3 +16,17 @@ fi
 # without libsystemd the notify calls compile to nothing
 # shellcheck disable=SC2086
 cc $FLAGS -c -o /dev/null lib/platform.c || t_fail "platform.c without HAVE_SYSTEMD"
+# each binary links what it uses, and the build claims no library that neither links
+# (readelf: DT_NEEDED; the Makefile's SIMD_PKGS and CTL_PKGS are what is claimed)
+if command -v readelf >/dev/null 2>&1; then
+	needed() { readelf -d "$1" | sed -n 's/.*Shared library: \[\([^]]*\)\].*/\1/p'; }
+	for p in $(make -s -C "$TOP" --no-print-directory print-pkgs); do
+		lib=$(pkg-config --libs-only-l "$p" | sed 's/^-l//; s/ .*//')
+		needed "$TOP/simd" | grep -q "^lib$lib[-.]" ||
+		    t_fail "simd claims $p but does not link lib$lib"
+	done
+	t_expect_eq "$(needed "$TOP/simctl" | grep -v '^lib[cm]\.so' | sed 's/\.so.*//' | tr '\n' ' ')" \
+	    "libjansson " "simctl links jansson alone"
+else
+	echo "no readelf: the link check is skipped"
+fi

@@ -35,8 +35,14 @@ done
 t_expect_match "$(cat "$T/root/usr/lib/systemd/system/simd.service")" 'ExecStart=/usr/sbin/simd' \
     "unit names the installed binary"
 t_expect_match "$(cat "$T/root/usr/lib/systemd/system/simd.service")" 'Type=notify' "Type=notify unit"
+# the unit's configuration is written from the example, and never overwritten
+cmp -s "$T/root/usr/etc/simd.conf" "$TOP/etc/simd.conf" || t_fail "make install wrote no simd.conf"
+echo "agents = 5" >>"$T/root/usr/etc/simd.conf"
+make -s -C "$TOP" install-files DESTDIR="$T/root" PREFIX=/usr >/dev/null
+grep -q '^agents = 5' "$T/root/usr/etc/simd.conf" || t_fail "make install overwrote simd.conf"
 make -s -C "$TOP" uninstall DESTDIR="$T/root" PREFIX=/usr >/dev/null
 [ ! -e "$T/root/usr/sbin/simd" ] || t_fail "make uninstall left simd"
+[ -e "$T/root/usr/etc/simd.conf" ] || t_fail "make uninstall removed the administrator's simd.conf"
 
 # make demo's script: 372 agents, a simulated day, a summary
 out=$(SIMD_DEMO_DIR=$T/demo sh "$TOP/tests/demo.sh")

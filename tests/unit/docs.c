@@ -9,6 +9,7 @@
  * test runs from the repository root.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -477,6 +478,76 @@ check_methods(const char *simctl1, const char *readme)
 	CHECK(n >= 12);   /* the table is there at all */
 }
 
+/* The text of a markdown section, from its heading to the next one of that level. */
+static char *
+md_section(const char *text, const char *heading)
+{
+	const char *p = strstr(text, heading), *e;
+
+	if (p == NULL)
+		return NULL;
+	e = strstr(p + strlen(heading), "\n## ");
+	return strndup(p, e != NULL ? (size_t)(e - p) : strlen(p));
+}
+
+/* Whether word stands in text with no letter, digit or _ glued to either side. */
+static int
+has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = strstr(text, word); p != NULL; p = strstr(p + 1, word))
+		if ((p == text || (!isalnum((unsigned char)p[-1]) && p[-1] != '_')) &&
+		    !isalnum((unsigned char)p[n]) && p[n] != '_')
+			return 1;
+	return 0;
+}
+
+/* README's Layout names every module of lib/ (cmd_*.c as a group). */
+static void
+check_layout(const char *readme)
+{
+	char *layout = md_section(readme, "## Layout"), name[NAME_MAX_LEN];
+	DIR *d = opendir("lib");
+	struct dirent *de;
+	size_t n;
+
+	CHECK(layout != NULL && d != NULL);
+	while (layout != NULL && d != NULL && (de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 3 || n >= sizeof(name) || strcmp(de->d_name + n - 2, ".c") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 2), de->d_name);
+		if (strncmp(name, "cmd_", 4) == 0)
+			snprintf(name, sizeof(name), "cmd_*.c");
+		if (!has_word(layout, name))
+			fprintf(stderr, "docs: %s: Layout omits the module %s\n", README, name);
+		CHECK(has_word(layout, name));
+	}
+	if (d != NULL)
+		closedir(d);
+	free(layout);
+}
+
+/*
+ * Facts a new user tripped over: make install writes etc/simd.conf (when there is
+ * none); root's data directory is /var/lib/simd; row keys start with the seed.
+ */
+static void
+check_facts(const char *readme, const char *man8)
+{
+	CHECK(strstr(readme, "does not create") == NULL);
+	CHECK(strstr(man8, "does not create") == NULL);
+	CHECK(strstr(readme, "/var/lib/simd/shop.db") != NULL);
+	for (const char *p = strstr(readme, "agent_007:"); p != NULL;
+	    p = strstr(p + 1, "agent_007:")) {
+		int seeded = p - readme >= 3 && strncmp(p - 3, "s7:", 3) == 0;
+		if (!seeded)
+			fprintf(stderr, "docs: %s: a key without its seed: %.30s\n", README, p);
+		CHECK(seeded);
+	}
+}
+
 /* The helpers themselves: a test that cannot fail proves nothing. */
 static void
 check_helpers(void)
@@ -496,6 +567,8 @@ check_helpers(void)
 	CHECK(e != NULL && count == 1 && strcmp(e, ".It Cm a Ar x\ntext a\n") == 0);
 	free(e);
 	CHECK(man_entry(".It Cm ab\n", "a", &count) == NULL && count == 0);
+	CHECK(has_word("lib: engine, store", "engine") && !has_word("engines", "engine") &&
+	    !has_word("store_pg", "store"));
 }
 
 int
@@ -515,6 +588,10 @@ main(void)
 	if (man8 != NULL)
 		check_man_simd(man8);
 	check_methods(man1, readme);
+	if (readme != NULL && man8 != NULL) {
+		check_layout(readme);
+		check_facts(readme, man8);
+	}
 	free(conf);
 	free(man5);
 	free(man8);
