@@ -12,6 +12,7 @@ json_t *
 cmd_status_json(struct server *srv)
 {
 	json_t *o = engine_status(srv->engine);
+	uint64_t rss, peak;
 
 	if (o == NULL)
 		return NULL;
@@ -24,9 +25,10 @@ cmd_status_json(struct server *srv)
 	}
 	json_object_set_new(o, "store", store_stats_json(srv->store));
 	json_object_set_new(o, "last_checkpoint", checkpoint_last_json(srv->ckpt));
+	rss = platform_rss_bytes();
+	peak = platform_peak_rss_bytes();   /* read after: argument order is unspecified */
 	json_object_set_new(o, "process", json_pack("{s:I, s:I, s:I}", "rss_bytes",
-	    (json_int_t)platform_rss_bytes(), "peak_rss_bytes",
-	    (json_int_t)platform_peak_rss_bytes(), "uptime_s",
+	    (json_int_t)rss, "peak_rss_bytes", (json_int_t)(peak > rss ? peak : rss), "uptime_s",
 	    (json_int_t)(time(NULL) - srv->started_at)));
 	if (srv->stopping)
 		json_object_set_new(o, "daemon", json_string("shutting down"));
