@@ -81,10 +81,19 @@ simctl: $(CTL_OBJ) lib/libsim.a
 tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) lib/libsim.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(LIBS)
 
-TOOLS     = tests/tools/rawsock tests/tools/notifyrecv
+TOOLS     = tests/tools/rawsock tests/tools/notifyrecv tests/tools/llmd
 
 tests/tools/%: tests/tools/%.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+# The LLM test double: several files, and simd's persona code from the library.
+LLMD_SRC  = tests/tools/llmd.c tests/tools/llmd_chat.c tests/tools/llmd_model.c \
+            tests/tools/llmd_persona.c
+tests/tools/llmd: $(LLMD_SRC) tests/tools/llmd.h lib/libsim.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LLMD_SRC) lib/libsim.a $(LIBS)
+
+# Its unit test includes the double's I/O-free parts.
+tests/unit/llmd: tests/tools/llmd_model.c tests/tools/llmd_persona.c tests/tools/llmd.h
 
 # The tests also need tools that are not libraries (a PostgreSQL server, sqlite3):
 # deps.sh says "all present" at once when nothing is missing.

@@ -7,6 +7,10 @@
 #	out=$(t_ctl status) || t_fail "status failed"
 #	t_expect_match "$out" 'state: *idle' "status before start"
 #	t_stop_simd			# SIGTERM; returns simd's exit status
+#	t_start_llmd --model m=persona	# the LLM test double: $LLMD_URL, $LLMD_PORT, $LLMD_PID
+#	t_llmd POST /_control '{"models":{"m":"429"}}'	# prints the body; $T/llmd.code, .head
+#	t_llmd_stat requests		# a counter of GET /_stats (t_llmd_model_stat m tried)
+#	t_stop_llmd			# SIGTERM; returns llmd's exit status
 #
 # $SIMD and $SIMCTL default to the binaries at the top of the tree.  SIMD_VALGRIND=1
 # runs simd under valgrind (errors and definite leaks make it exit 99).  SIMD_KEEP=1
@@ -39,6 +43,7 @@ done
 T=
 DATA=
 SIMD_PID=
+LLMD_PID=
 
 t_fail() {
 	echo "FAIL: $*" >&2
@@ -190,6 +195,11 @@ t_stop_simd() {
 _t_cleanup() {
 	_t_status=$?
 	trap - EXIT HUP INT TERM
+	if [ -n "$LLMD_PID" ]; then
+		kill -TERM "$LLMD_PID" 2>/dev/null || true
+		_t_wait_pid "$LLMD_PID" 30
+		LLMD_PID=
+	fi
 	if [ -n "$SIMD_PID" ]; then
 		kill -TERM "$SIMD_PID" 2>/dev/null || true
 		if _t_valgrind; then
@@ -276,4 +286,78 @@ t_wait_end() {
 		[ "$_t_i" -lt "$_t_lim" ] || t_fail "the run did not end within ${1:-300} s"
 		sleep 0.2
 	done
+}
+
+# The LLM test double (tests/tools/llmd; see the top of tests/tools/llmd.c).  Starts it on
+# an ephemeral loopback port with ARGS and waits for its "port N" line.  LLMD_URL is the
+# base URL without /v1.  SIMD_VALGRIND=1 runs it under valgrind too.
+t_start_llmd() {
+	[ -n "$T" ] || t_fail "t_start_llmd before t_setup"
+	[ -z "$LLMD_PID" ] || t_fail "t_start_llmd: llmd already running (pid $LLMD_PID)"
+	LLMD=${LLMD:-$TOP/tests/tools/llmd}
+	[ -x "$LLMD" ] || t_fail "llmd not found: $LLMD (build it with make tests/tools/llmd)"
+	: >"$T/llmd.out"
+	if _t_valgrind; then
+		valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		    -q "$LLMD" --listen 127.0.0.1:0 "$@" </dev/null >"$T/llmd.out" 2>"$T/llmd.err" &
+	else
+		"$LLMD" --listen 127.0.0.1:0 "$@" </dev/null >"$T/llmd.out" 2>"$T/llmd.err" &
+	fi
+	LLMD_PID=$!
+	_t_i=0
+	while ! grep -q '^port [0-9]' "$T/llmd.out"; do
+		if ! kill -0 "$LLMD_PID" 2>/dev/null; then
+			LLMD_PID=
+			t_fail "llmd exited before listening: $(cat "$T/llmd.err")"
+		fi
+		_t_i=$((_t_i + 1))
+		[ "$_t_i" -lt 1200 ] || t_fail "llmd did not listen within 60 s"
+		sleep 0.05
+	done
+	LLMD_PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$T/llmd.out")
+	LLMD_URL=http://127.0.0.1:$LLMD_PORT
+	export LLMD_PORT LLMD_URL
+}
+
+# SIGTERM llmd and wait for it; returns its exit status (99: valgrind found errors).
+t_stop_llmd() {
+	[ -n "$LLMD_PID" ] || t_fail "t_stop_llmd: llmd is not running"
+	kill -TERM "$LLMD_PID" 2>/dev/null || true
+	_t_wait_pid "$LLMD_PID" 30
+	LLMD_PID=
+	return "$_t_rc"
+}
+
+# t_llmd METHOD PATH [BODY [CURL-ARGS...]]: prints the answer's body; the status code goes
+# to $T/llmd.code and the headers to $T/llmd.head.
+t_llmd() {
+	_t_m=$1 _t_p=$2
+	shift 2
+	if [ $# -gt 0 ]; then
+		_t_b=$1
+		shift
+		set -- -H 'Content-Type: application/json' --data-binary "$_t_b" "$@"
+	fi
+	curl -s -m 30 -X "$_t_m" -D "$T/llmd.head" -o "$T/llmd.body" -w '%{http_code}' "$@" \
+	    "$LLMD_URL$_t_p" >"$T/llmd.code" || true
+	cat "$T/llmd.body" 2>/dev/null || true
+}
+
+# A top-level counter of GET /_stats ("requests", "max_concurrent", ...).
+t_llmd_stat() {
+	curl -s -m 30 "$LLMD_URL/_stats" | sed 's/"by_status".*//' |
+	    sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+}
+
+# t_llmd_model_stat MODEL asked|tried|answered (0 for a model never seen).
+t_llmd_model_stat() {
+	_t_v=$(curl -s -m 30 "$LLMD_URL/_stats" | sed 's/.*"by_model"://' | tr '}' '\n' |
+	    grep -F "\"$1\":{" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p")
+	echo "${_t_v:-0}"
+}
+
+# How many answers of status CODE llmd has sent.
+t_llmd_status_count() {
+	_t_v=$(curl -s -m 30 "$LLMD_URL/_stats" | sed -n "s/.*\"by_status\":{[^}]*\"$1\":\([0-9]*\).*/\1/p")
+	echo "${_t_v:-0}"
 }
