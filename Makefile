@@ -101,6 +101,15 @@ bench:
 
 install: all install-files
 
+UNITS = simd.service simd@.service
+# simd.conf as the systemd units want it on Linux (packaging/simd.conf.sed); elsewhere
+# (launchd on macOS: no /run, no group simd) the example as it is.
+ifeq ($(shell uname -s),Linux)
+CONF_FILTER = sed -f packaging/simd.conf.sed
+else
+CONF_FILTER = cat
+endif
+
 # Only copies: the tests call it without rebuilding under other flags.
 install-files:
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -112,18 +121,20 @@ install-files:
 	install -m 0644 man/simd.conf.5 $(DESTDIR)$(MANDIR)/man5/simd.conf.5
 	install -m 0644 man/simd.8 $(DESTDIR)$(MANDIR)/man8/simd.8
 	install -m 0644 etc/simd.conf $(DESTDIR)$(SYSCONFDIR)/simd.conf.example
-	@# the unit reads simd.conf: give it one, never overwriting the admin's
-	test -e $(DESTDIR)$(SYSCONFDIR)/simd.conf || \
-	    install -m 0644 etc/simd.conf $(DESTDIR)$(SYSCONFDIR)/simd.conf
-	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/simd.service \
-	    > $(DESTDIR)$(UNITDIR)/simd.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/simd.service
+	@# the service reads simd.conf: give it one, never overwriting the admin's
+	test -e $(DESTDIR)$(SYSCONFDIR)/simd.conf || { \
+	    $(CONF_FILTER) etc/simd.conf > $(DESTDIR)$(SYSCONFDIR)/simd.conf && \
+	    chmod 0644 $(DESTDIR)$(SYSCONFDIR)/simd.conf; }
+	for u in $(UNITS); do \
+	    sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/$$u \
+	        > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/simd $(DESTDIR)$(BINDIR)/simctl \
 	    $(DESTDIR)$(MANDIR)/man1/simctl.1 $(DESTDIR)$(MANDIR)/man5/simd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/simd.8 $(DESTDIR)$(SYSCONFDIR)/simd.conf.example \
-	    $(DESTDIR)$(UNITDIR)/simd.service
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 
 format:
 	clang-format -i $(LIB_SRC) $(wildcard daemon/*.c ctl/*.c include/sim/*.h tests/unit/*.c)
