@@ -49,7 +49,8 @@ $(FLAGS_STAMP): FORCE
 FORCE:
 .PHONY: FORCE
 
-.PHONY: all check unit integration demo bench install install-files uninstall clean format deps
+.PHONY: all check unit integration demo bench install install-files uninstall clean format deps \
+	deb
 all: deps-check simd simctl
 
 deps-check:
@@ -135,6 +136,20 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man1/simctl.1 $(DESTDIR)$(MANDIR)/man5/simd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/simd.8 $(DESTDIR)$(SYSCONFDIR)/simd.conf.example \
 	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+
+# The Debian package (debian/): dpkg-buildpackage leaves its output beside the tree;
+# it is moved to dist/.  debian/rules runs "make clean" first and then builds with
+# Debian's flags, so this removes the objects of an earlier build.
+deb:
+	@command -v dpkg-buildpackage >/dev/null 2>&1 && command -v dh >/dev/null 2>&1 || { \
+	  echo "simd: dpkg-buildpackage or debhelper missing; running packaging/deps.sh"; \
+	  sh packaging/deps.sh; }
+	dpkg-buildpackage -us -uc -b
+	v=$$(dpkg-parsechangelog -S Version) && mkdir -p dist && \
+	    mv ../simd_$${v}_*.deb ../simd_$${v}_*.changes ../simd_$${v}_*.buildinfo dist/ && \
+	    { ! ls ../simd-dbgsym_$${v}_*.deb >/dev/null 2>&1 || \
+	      mv ../simd-dbgsym_$${v}_*.deb dist/; } && \
+	    ls dist/simd_$${v}_*.deb
 
 format:
 	clang-format -i $(LIB_SRC) $(wildcard daemon/*.c ctl/*.c include/sim/*.h tests/unit/*.c)

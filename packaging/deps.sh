@@ -12,11 +12,14 @@ set -eu
 # valgrind (SIMD_VALGRIND=1), clang (the second compiler the code must build with),
 # procps (ps, pgrep), util-linux (setpriv, runuser: PostgreSQL as an unprivileged
 # user when the tests run as root) and passwd (useradd, for that user).
-# tests/integration/units.sh: systemd (systemd-analyze verify and security) and
-# python3 (parses the launchd plist).
+# The Debian package (make deb, tests/integration/package.sh): dpkg-dev
+# (dpkg-buildpackage), debhelper, lintian, and adduser, which the package's postinst
+# calls (dpkg -i does not pull it in).  tests/integration/units.sh: systemd
+# (systemd-analyze verify and security) and python3 (parses the launchd plist).
+# No fakeroot: debian/control says Rules-Requires-Root: no.
 DEB_PKGS="build-essential pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev sqlite3 libpq-dev libssl-dev libsystemd-dev postgresql valgrind clang
-procps util-linux passwd systemd python3"
+procps util-linux passwd dpkg-dev debhelper lintian adduser systemd python3"
 
 BREW_CMD="brew install libevent jansson curl sqlite libpq openssl@3 postgresql@15 pkg-config"
 
