@@ -81,6 +81,12 @@ if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$SRC" deb >"$T/build.log" 
 	t_fail "make deb failed"
 fi
 VERSION=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
+# debian/changelog follows the Makefile's VERSION (the changelog may add a -N or +x)
+mk_version=$(sed -n 's/^VERSION *= *//p' "$TOP/Makefile")
+case $VERSION in
+"$mk_version" | "$mk_version"[-+~]*) ;;
+*) t_fail "debian/changelog is at $VERSION, the Makefile at $mk_version: add a changelog entry" ;;
+esac
 DEB=$(ls "$SRC"/dist/simd_"$VERSION"_*.deb)
 [ -f "$DEB" ] || t_fail "make deb left no dist/simd_${VERSION}_*.deb"
 [ "$(ls -A "$T/build")" = simd ] || t_fail "make deb left files beside the tree: $(ls "$T/build")"
