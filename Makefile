@@ -20,7 +20,9 @@ ifeq ($(HAVE_SYSTEMD),1)
 SIMD_PKGS += libsystemd
 SYSTEMD_CFLAGS = -DHAVE_SYSTEMD=1
 endif
-PKGS       = $(SIMD_PKGS)
+# The tests and their tools also use the libraries of parts simd does not link yet.
+TEST_PKGS  = $(SIMD_PKGS) libcurl libcrypto
+PKGS       = $(TEST_PKGS)
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
             -Wno-unused-parameter
@@ -29,7 +31,8 @@ CFLAGS    ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
              -Iinclude -DSIMD_VERSION='"$(VERSION)"' $(SYSTEMD_CFLAGS) \
              $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS       = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
+LIBS       = $(shell $(PKG_CONFIG) --libs $(SIMD_PKGS) 2>/dev/null) -lm
+TEST_LIBS  = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null) -lm
 CTL_LIBS   = $(shell $(PKG_CONFIG) --libs $(CTL_PKGS) 2>/dev/null) -lm
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -53,7 +56,8 @@ $(FLAGS_STAMP): FORCE
 FORCE:
 .PHONY: FORCE
 
-.PHONY: all check unit integration demo bench install install-files uninstall clean format deps
+.PHONY: all check unit integration demo bench install install-files uninstall clean format deps \
+	deb
 .PHONY: print-pkgs
 print-pkgs:
 	@echo $(SIMD_PKGS)
@@ -79,7 +83,7 @@ simctl: $(CTL_OBJ) lib/libsim.a
 	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) lib/libsim.a $(CTL_LIBS)
 
 tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) lib/libsim.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(TEST_LIBS)
 
 TOOLS     = tests/tools/rawsock tests/tools/notifyrecv tests/tools/llmd
 
@@ -90,7 +94,7 @@ tests/tools/%: tests/tools/%.c
 LLMD_SRC  = tests/tools/llmd.c tests/tools/llmd_chat.c tests/tools/llmd_model.c \
             tests/tools/llmd_persona.c
 tests/tools/llmd: $(LLMD_SRC) tests/tools/llmd.h lib/libsim.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LLMD_SRC) lib/libsim.a $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LLMD_SRC) lib/libsim.a $(TEST_LIBS)
 
 # Its unit test includes the double's I/O-free parts.
 tests/unit/llmd: tests/tools/llmd_model.c tests/tools/llmd_persona.c tests/tools/llmd.h
@@ -117,6 +121,15 @@ bench:
 
 install: all install-files
 
+UNITS = simd.service simd@.service
+# simd.conf as the systemd units want it on Linux (packaging/simd.conf.sed); elsewhere
+# (launchd on macOS: no /run, no group simd) the example as it is.
+ifeq ($(shell uname -s),Linux)
+CONF_FILTER = sed -f packaging/simd.conf.sed
+else
+CONF_FILTER = cat
+endif
+
 # Only copies: the tests call it without rebuilding under other flags.
 install-files:
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -128,18 +141,34 @@ install-files:
 	install -m 0644 man/simd.conf.5 $(DESTDIR)$(MANDIR)/man5/simd.conf.5
 	install -m 0644 man/simd.8 $(DESTDIR)$(MANDIR)/man8/simd.8
 	install -m 0644 etc/simd.conf $(DESTDIR)$(SYSCONFDIR)/simd.conf.example
-	@# the unit reads simd.conf: give it one, never overwriting the admin's
-	test -e $(DESTDIR)$(SYSCONFDIR)/simd.conf || \
-	    install -m 0644 etc/simd.conf $(DESTDIR)$(SYSCONFDIR)/simd.conf
-	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/simd.service \
-	    > $(DESTDIR)$(UNITDIR)/simd.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/simd.service
+	@# the service reads simd.conf: give it one, never overwriting the admin's
+	test -e $(DESTDIR)$(SYSCONFDIR)/simd.conf || { \
+	    $(CONF_FILTER) etc/simd.conf > $(DESTDIR)$(SYSCONFDIR)/simd.conf && \
+	    chmod 0644 $(DESTDIR)$(SYSCONFDIR)/simd.conf; }
+	for u in $(UNITS); do \
+	    sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/$$u \
+	        > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/simd $(DESTDIR)$(BINDIR)/simctl \
 	    $(DESTDIR)$(MANDIR)/man1/simctl.1 $(DESTDIR)$(MANDIR)/man5/simd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/simd.8 $(DESTDIR)$(SYSCONFDIR)/simd.conf.example \
-	    $(DESTDIR)$(UNITDIR)/simd.service
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+
+# The Debian package (debian/): dpkg-buildpackage leaves its output beside the tree;
+# it is moved to dist/.  debian/rules runs "make clean" first and then builds with
+# Debian's flags, so this removes the objects of an earlier build.
+deb:
+	@command -v dpkg-buildpackage >/dev/null 2>&1 && command -v dh >/dev/null 2>&1 || { \
+	  echo "simd: dpkg-buildpackage or debhelper missing; running packaging/deps.sh"; \
+	  sh packaging/deps.sh; }
+	dpkg-buildpackage -us -uc -b
+	v=$$(dpkg-parsechangelog -S Version) && mkdir -p dist && \
+	    mv ../simd_$${v}_*.deb ../simd_$${v}_*.changes ../simd_$${v}_*.buildinfo dist/ && \
+	    { ! ls ../simd-dbgsym_$${v}_*.deb >/dev/null 2>&1 || \
+	      mv ../simd-dbgsym_$${v}_*.deb dist/; } && \
+	    ls dist/simd_$${v}_*.deb
 
 format:
 	clang-format -i $(LIB_SRC) $(wildcard daemon/*.c ctl/*.c include/sim/*.h tests/unit/*.c)

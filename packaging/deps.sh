@@ -13,9 +13,14 @@ set -eu
 # procps (ps, pgrep), util-linux (setpriv, runuser: PostgreSQL as an unprivileged
 # user when the tests run as root), passwd (useradd, for that user) and openssl (a
 # certificate for the TLS tests).
+# The Debian package (make deb, tests/integration/package.sh): dpkg-dev
+# (dpkg-buildpackage), debhelper, lintian, and adduser, which the package's postinst
+# calls (dpkg -i does not pull it in).  tests/integration/units.sh: systemd
+# (systemd-analyze verify and security) and python3 (parses the launchd plist).
+# No fakeroot: debian/control says Rules-Requires-Root: no.  curl: the HTTP test doubles.
 DEB_PKGS="build-essential pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev sqlite3 libpq-dev libssl-dev libsystemd-dev postgresql valgrind clang
-procps util-linux passwd openssl"
+procps util-linux passwd openssl dpkg-dev debhelper lintian adduser systemd python3 curl"
 
 BREW_CMD="brew install libevent jansson curl sqlite libpq openssl@3 postgresql@15 pkg-config"
 
