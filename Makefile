@@ -50,7 +50,7 @@ FORCE:
 .PHONY: FORCE
 
 .PHONY: all check unit integration demo bench install install-files uninstall clean format deps
-all: deps-check simd simctl
+all: deps-check simd simctl contrib/shopd/shopd
 
 deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || { \
@@ -74,10 +74,23 @@ simctl: $(CTL_OBJ) lib/libsim.a
 tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) lib/libsim.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(LIBS)
 
-TOOLS     = tests/tools/rawsock tests/tools/notifyrecv
+TOOLS     = tests/tools/rawsock tests/tools/notifyrecv tests/tools/jwtmint
 
 tests/tools/%: tests/tools/%.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+# ---- contrib/shopd: the reference shop backend of docs/shop-api.md ----
+SHOPD_OBJ = $(patsubst %.c,%.o,$(sort $(wildcard contrib/shopd/*.c)))
+
+contrib/shopd/%.o: contrib/shopd/%.c $(wildcard contrib/shopd/*.h) $(HEADERS) $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+contrib/shopd/shopd: $(SHOPD_OBJ) lib/libsim.a
+	$(CC) $(LDFLAGS) -o $@ $(SHOPD_OBJ) lib/libsim.a $(LIBS)
+
+tests/tools/jwtmint: tests/tools/jwtmint.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+# ---- end of contrib/shopd ----
 
 # The tests also need tools that are not libraries (a PostgreSQL server, sqlite3):
 # deps.sh says "all present" at once when nothing is missing.
@@ -118,15 +131,21 @@ install-files:
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/simd.service \
 	    > $(DESTDIR)$(UNITDIR)/simd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/simd.service
+	@# contrib/shopd, an example: the reference shop backend and its contract
+	install -d $(DESTDIR)$(PREFIX)/share/doc/simd
+	install -m 0755 contrib/shopd/shopd $(DESTDIR)$(BINDIR)/simd-shopd
+	install -m 0644 docs/shop-api.md $(DESTDIR)$(PREFIX)/share/doc/simd/shop-api.md
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/simd $(DESTDIR)$(BINDIR)/simctl \
 	    $(DESTDIR)$(MANDIR)/man1/simctl.1 $(DESTDIR)$(MANDIR)/man5/simd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/simd.8 $(DESTDIR)$(SYSCONFDIR)/simd.conf.example \
 	    $(DESTDIR)$(UNITDIR)/simd.service
+	rm -f $(DESTDIR)$(BINDIR)/simd-shopd $(DESTDIR)$(PREFIX)/share/doc/simd/shop-api.md
 
 format:
 	clang-format -i $(LIB_SRC) $(wildcard daemon/*.c ctl/*.c include/sim/*.h tests/unit/*.c)
 
 clean:
 	rm -f lib/*.o lib/libsim.a daemon/*.o ctl/*.o simd simctl $(UNIT_BIN) $(TOOLS) $(FLAGS_STAMP)
+	rm -f contrib/shopd/*.o contrib/shopd/shopd

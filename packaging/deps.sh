@@ -11,10 +11,11 @@ set -eu
 # and pgbench, which Debian ships in postgresql-NN, pulled in by "postgresql"),
 # valgrind (SIMD_VALGRIND=1), clang (the second compiler the code must build with),
 # procps (ps, pgrep), util-linux (setpriv, runuser: PostgreSQL as an unprivileged
-# user when the tests run as root) and passwd (useradd, for that user).
+# user when the tests run as root), passwd (useradd, for that user) and curl (the
+# client of tests/integration/shopd.sh).
 DEB_PKGS="build-essential pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev sqlite3 libpq-dev libssl-dev libsystemd-dev postgresql valgrind clang
-procps util-linux passwd"
+procps util-linux passwd curl"
 
 BREW_CMD="brew install libevent jansson curl sqlite libpq openssl@3 postgresql@15 pkg-config"
 
