@@ -14,7 +14,7 @@ if ! command -v curl >/dev/null 2>&1; then
 fi
 t_setup
 SHOPD_PIDS=
-trap '_s=$?; for _p in $SHOPD_PIDS; do kill -TERM "$_p" 2>/dev/null || :; done; (exit $_s); _t_cleanup' EXIT
+trap '_s=$?; set +e; for _p in $SHOPD_PIDS; do kill -TERM "$_p" 2>/dev/null || :; done; (exit $_s); _t_cleanup' EXIT
 SECRET="shopd-test-secret-$$-0123456789abcdef"
 printf '%s\n' "$SECRET" >"$T/secret"
 printf 'another-secret-entirely-0123456789abcdef\n' >"$T/secret2"
