@@ -61,7 +61,7 @@ FORCE:
 .PHONY: print-pkgs
 print-pkgs:
 	@echo $(SIMD_PKGS)
-all: deps-check simd simctl
+all: deps-check simd simctl contrib/shopd/shopd
 
 deps-check:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || { \
@@ -85,7 +85,7 @@ simctl: $(CTL_OBJ) lib/libsim.a
 tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) lib/libsim.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(TEST_LIBS)
 
-TOOLS     = tests/tools/rawsock tests/tools/notifyrecv tests/tools/llmd
+TOOLS     = tests/tools/rawsock tests/tools/notifyrecv tests/tools/llmd tests/tools/jwtmint
 
 tests/tools/%: tests/tools/%.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
@@ -98,6 +98,19 @@ tests/tools/llmd: $(LLMD_SRC) tests/tools/llmd.h lib/libsim.a
 
 # Its unit test includes the double's I/O-free parts.
 tests/unit/llmd: tests/tools/llmd_model.c tests/tools/llmd_persona.c tests/tools/llmd.h
+
+# ---- contrib/shopd: the reference shop backend of docs/shop-api.md ----
+SHOPD_OBJ = $(patsubst %.c,%.o,$(sort $(wildcard contrib/shopd/*.c)))
+
+contrib/shopd/%.o: contrib/shopd/%.c $(wildcard contrib/shopd/*.h) $(HEADERS) $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+contrib/shopd/shopd: $(SHOPD_OBJ) lib/libsim.a
+	$(CC) $(LDFLAGS) -o $@ $(SHOPD_OBJ) lib/libsim.a $(TEST_LIBS)
+
+tests/tools/jwtmint: tests/tools/jwtmint.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS)
+# ---- end of contrib/shopd ----
 
 # The tests also need tools that are not libraries (a PostgreSQL server, sqlite3):
 # deps.sh says "all present" at once when nothing is missing.
@@ -149,12 +162,17 @@ install-files:
 	    sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/$$u \
 	        > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
+	@# contrib/shopd, an example: the reference shop backend and its contract
+	install -d $(DESTDIR)$(PREFIX)/share/doc/simd
+	install -m 0755 contrib/shopd/shopd $(DESTDIR)$(BINDIR)/simd-shopd
+	install -m 0644 docs/shop-api.md $(DESTDIR)$(PREFIX)/share/doc/simd/shop-api.md
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/simd $(DESTDIR)$(BINDIR)/simctl \
 	    $(DESTDIR)$(MANDIR)/man1/simctl.1 $(DESTDIR)$(MANDIR)/man5/simd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/simd.8 $(DESTDIR)$(SYSCONFDIR)/simd.conf.example \
 	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	rm -f $(DESTDIR)$(BINDIR)/simd-shopd $(DESTDIR)$(PREFIX)/share/doc/simd/shop-api.md
 
 # The Debian package (debian/): dpkg-buildpackage leaves its output beside the tree;
 # it is moved to dist/.  debian/rules runs "make clean" first and then builds with
@@ -175,3 +193,4 @@ format:
 
 clean:
 	rm -f lib/*.o lib/libsim.a daemon/*.o ctl/*.o simd simctl $(UNIT_BIN) $(TOOLS) $(FLAGS_STAMP)
+	rm -f contrib/shopd/*.o contrib/shopd/shopd

@@ -6,7 +6,7 @@ FLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werro
     -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter -O2 -Iinclude
     -DSIMD_VERSION=\"test\" $(pkg-config --cflags libevent jansson sqlite3 libpq)"
 if command -v clang >/dev/null 2>&1; then
-	for f in lib/*.c daemon/*.c ctl/*.c tests/unit/*.c tests/tools/*.c; do
+	for f in lib/*.c daemon/*.c ctl/*.c tests/unit/*.c tests/tools/*.c contrib/shopd/*.c; do
 		# shellcheck disable=SC2086
 		clang $FLAGS -DHAVE_SYSTEMD=1 -fsyntax-only "$f" || t_fail "clang: $f"
 	done
