@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef HAVE_SYSTEMD
@@ -20,6 +21,7 @@
 #endif
 #ifdef __APPLE__
 #include <mach/mach.h>
+#include <sys/sysctl.h>
 #endif
 
 #include "sim/platform.h"
@@ -217,4 +219,371 @@ platform_watchdog_usec(void)
 		return usec;
 #endif
 	return 0;
+}
+
+/*
+ * Machine use.  The parsers take the files' text so that layouts can be
+ * tested without the files; the readers walk from the process's cgroup up
+ * to the root, since a limit is often set on a parent (a systemd slice, a
+ * pod), and take the tightest.
+ */
+
+/* A number at *p, skipping blanks; -1 when there is none or it overflows. */
+static int
+parse_u64(const char **p, uint64_t *v)
+{
+	char *end;
+	unsigned long long n;
+
+	while (**p == ' ' || **p == '\t')
+		(*p)++;
+	if (**p < '0' || **p > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(*p, &end, 10);
+	if (errno != 0)
+		return -1;
+	*p = end;
+	*v = n;
+	return 0;
+}
+
+int
+platform_parse_proc_stat(const char *text, uint64_t *busy, uint64_t *total)
+{
+	uint64_t f[8] = { 0 }, sum = 0;
+	const char *p = text;
+	int i;
+
+	if (strncmp(p, "cpu ", 4) != 0)
+		return -1;
+	p += 4;
+	/* user nice system idle iowait irq softirq steal; guest is within user */
+	for (i = 0; i < 8; i++) {
+		if (parse_u64(&p, &f[i]) != 0) {
+			if (i < 4)
+				return -1;
+			break;      /* older kernels have fewer fields */
+		}
+		sum += f[i];
+	}
+	*total = sum;
+	*busy = sum - f[3] - f[4];
+	return 0;
+}
+
+/* The line after p's, or NULL after the last. */
+static const char *
+next_line(const char *p)
+{
+	p = strchr(p, '\n');
+	return p != NULL && p[1] != '\0' ? p + 1 : NULL;
+}
+
+int
+platform_parse_cgroup(const char *text, char *path, size_t len)
+{
+	const char *p;
+	size_t n;
+
+	for (p = text; p != NULL && *p != '\0'; p = next_line(p)) {
+		if (strncmp(p, "0::", 3) != 0)
+			continue;
+		p += 3;
+		n = strcspn(p, "\n");
+		if (n == 0 || *p != '/' || n >= len)
+			return -1;
+		memcpy(path, p, n);
+		path[n] = '\0';
+		/* outside our cgroup namespace: its files are not ours to see */
+		if (strstr(path, "/../") != NULL || (n >= 3 && strcmp(path + n - 3, "/..") == 0))
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+int
+platform_parse_cpu_max(const char *text, double *cpus)
+{
+	const char *p = text;
+	uint64_t quota, period;
+
+	if (strncmp(p, "max", 3) == 0 && (p[3] == ' ' || p[3] == '\n' || p[3] == '\0'))
+		return 0;
+	if (parse_u64(&p, &quota) != 0 || parse_u64(&p, &period) != 0 || quota == 0 ||
+	    period == 0)
+		return -1;
+	*cpus = (double)quota / (double)period;
+	return 1;
+}
+
+int
+platform_parse_limit(const char *text, uint64_t *v)
+{
+	const char *p = text;
+
+	if (strncmp(p, "max", 3) == 0 && (p[3] == '\n' || p[3] == '\0'))
+		return 0;
+	if (parse_u64(&p, v) != 0 || (*p != '\n' && *p != '\0'))
+		return -1;
+	return 1;
+}
+
+int
+platform_parse_key(const char *text, const char *key, uint64_t *v)
+{
+	size_t klen = strlen(key);
+	const char *p;
+
+	for (p = text; p != NULL && *p != '\0'; p = next_line(p)) {
+		if (strncmp(p, key, klen) != 0)
+			continue;
+		p += klen;
+		if (*p == ':')
+			p++;
+		if (*p != ' ' && *p != '\t')
+			continue;       /* a longer key with this prefix */
+		return parse_u64(&p, v);
+	}
+	return -1;
+}
+
+/* The file's text, NUL-terminated (truncated to len - 1); -1 if it cannot be read. */
+static int
+read_text(const char *path, char *buf, size_t len)
+{
+	size_t have = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (have < len - 1 && (n = read(fd, buf + have, len - 1 - have)) > 0)
+		have += (size_t)n;
+	close(fd);
+	buf[have] = '\0';
+	return have > 0 ? 0 : -1;
+}
+
+static int
+read_at(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+		return -1;
+	return read_text(path, buf, len);
+}
+
+/* The process's cgroup directory under cgroot; -1 when there is none to look at. */
+static int
+cgroup_dir(const char *proc, const char *cgroot, char *dir, size_t len)
+{
+	char text[4096], path[2048];
+
+	if (cgroot == NULL || read_at(proc, "self/cgroup", text, sizeof(text)) != 0 ||
+	    platform_parse_cgroup(text, path, sizeof(path)) != 0)
+		return -1;
+	if ((size_t)snprintf(dir, len, "%s%s", cgroot, strcmp(path, "/") ? path : "") >= len)
+		return -1;
+	return 0;
+}
+
+/* One level up, not above cgroot; 0 when dir was cgroot already. */
+static int
+cgroup_up(char *dir, size_t rootlen)
+{
+	char *slash = strrchr(dir, '/');
+
+	if (strlen(dir) <= rootlen || slash == NULL || (size_t)(slash - dir) < rootlen)
+		return 0;
+	*slash = '\0';
+	return 1;
+}
+
+/* The cgroup with the tightest CPU quota, if below the machine's CPUs. */
+static int
+cgroup_cpu(const char *proc, const char *cgroot, char *best, size_t len, double *cpus)
+{
+	char dir[4096], text[256];
+	double c, lowest = (double)sysconf(_SC_NPROCESSORS_ONLN);
+	int found = 0;
+
+	if (cgroup_dir(proc, cgroot, dir, sizeof(dir)) != 0)
+		return -1;
+	do {
+		if (read_at(dir, "cpu.max", text, sizeof(text)) == 0 &&
+		    platform_parse_cpu_max(text, &c) == 1 && c < lowest) {
+			lowest = c;
+			found = snprintf(best, len, "%s", dir) < (int)len;
+		}
+	} while (cgroup_up(dir, strlen(cgroot)));
+	*cpus = lowest;
+	return found ? 0 : -1;
+}
+
+static uint64_t
+hash_text(const char *s)
+{
+	uint64_t h = 14695981039346656037u;   /* FNV-1a */
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 1099511628211u;
+	return h;
+}
+
+int
+platform_cpu_sample_at(struct platform_cpu *s, const char *proc, const char *cgroot,
+    uint64_t now_us)
+{
+	char dir[4096], text[4096];
+
+	memset(s, 0, sizeof(*s));
+	if (cgroup_cpu(proc, cgroot, dir, sizeof(dir), &s->cpus) == 0 &&
+	    read_at(dir, "cpu.stat", text, sizeof(text)) == 0 &&
+	    platform_parse_key(text, "usage_usec", &s->busy) == 0) {
+		s->scope = PLATFORM_CGROUP;
+		s->total = now_us;
+		s->id = hash_text(dir);
+		return 0;
+	}
+	s->cpus = 0;
+	if (read_at(proc, "stat", text, sizeof(text)) != 0 ||
+	    platform_parse_proc_stat(text, &s->busy, &s->total) != 0)
+		return -1;
+	s->scope = PLATFORM_MACHINE;
+	return 0;
+}
+
+double
+platform_cpu_pct(const struct platform_cpu *prev, const struct platform_cpu *cur)
+{
+	double pct, span;
+
+	if (prev->scope == PLATFORM_NONE || prev->scope != cur->scope || prev->id != cur->id ||
+	    cur->busy < prev->busy || cur->total <= prev->total)
+		return -1;
+	span = (double)(cur->total - prev->total);
+	if (cur->scope == PLATFORM_CGROUP)
+		span *= cur->cpus;
+	pct = 100.0 * (double)(cur->busy - prev->busy) / span;
+	return pct > 100 ? 100 : pct;
+}
+
+/* Memory used in a cgroup with a limit below the machine's memory: -1 if none. */
+static double
+cgroup_mem_pct(const char *proc, const char *cgroot, uint64_t machine)
+{
+	char dir[4096], best[4096], text[8192];
+	uint64_t lim, lowest = machine, cur, inactive = 0;
+	int found = 0;
+
+	if (cgroup_dir(proc, cgroot, dir, sizeof(dir)) != 0)
+		return -1;
+	do {
+		if (read_at(dir, "memory.max", text, sizeof(text)) == 0 &&
+		    platform_parse_limit(text, &lim) == 1 && lim > 0 && lim < lowest) {
+			lowest = lim;
+			found = snprintf(best, sizeof(best), "%s", dir) < (int)sizeof(best);
+		}
+	} while (cgroup_up(dir, strlen(cgroot)));
+	if (!found || read_at(best, "memory.current", text, sizeof(text)) != 0 ||
+	    platform_parse_limit(text, &cur) != 1)
+		return -1;
+	if (read_at(best, "memory.stat", text, sizeof(text)) == 0)
+		platform_parse_key(text, "inactive_file", &inactive);
+	cur = cur > inactive ? cur - inactive : 0;
+	return cur >= lowest ? 100 : 100.0 * (double)cur / (double)lowest;
+}
+
+double
+platform_mem_pct_at(const char *proc, const char *cgroot)
+{
+	char text[8192];
+	uint64_t total, avail;
+	double pct;
+
+	if (read_at(proc, "meminfo", text, sizeof(text)) != 0 ||
+	    platform_parse_key(text, "MemTotal", &total) != 0 ||
+	    platform_parse_key(text, "MemAvailable", &avail) != 0 || total == 0 ||
+	    avail > total)
+		return -1;
+	if ((pct = cgroup_mem_pct(proc, cgroot, total * 1024)) >= 0)
+		return pct;
+	return 100.0 * (double)(total - avail) / (double)total;
+}
+
+#ifdef __linux__
+/* The cgroup v2 hierarchy: all of /sys/fs/cgroup, or its unified part (hybrid). */
+static const char *
+cgroup_root(void)
+{
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+		return "/sys/fs/cgroup";
+	if (access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0)
+		return "/sys/fs/cgroup/unified";
+	return NULL;
+}
+#endif
+
+int
+platform_cpu_sample(struct platform_cpu *s)
+{
+#if defined(__linux__)
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return platform_cpu_sample_at(s, "/proc", cgroup_root(),
+	    (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+#elif defined(__APPLE__)
+	host_cpu_load_info_data_t info;
+	mach_msg_type_number_t count = HOST_CPU_LOAD_INFO_COUNT;
+	mach_port_t host = mach_host_self();
+	kern_return_t kr;
+
+	memset(s, 0, sizeof(*s));
+	kr = host_statistics(host, HOST_CPU_LOAD_INFO, (host_info_t)&info, &count);
+	mach_port_deallocate(mach_task_self(), host);
+	if (kr != KERN_SUCCESS)
+		return -1;
+	s->busy = (uint64_t)info.cpu_ticks[CPU_STATE_USER] + info.cpu_ticks[CPU_STATE_SYSTEM] +
+	    info.cpu_ticks[CPU_STATE_NICE];
+	s->total = s->busy + info.cpu_ticks[CPU_STATE_IDLE];
+	s->scope = PLATFORM_MACHINE;
+	return 0;
+#else
+	memset(s, 0, sizeof(*s));
+	return -1;
+#endif
+}
+
+double
+platform_mem_pct(void)
+{
+#if defined(__linux__)
+	return platform_mem_pct_at("/proc", cgroup_root());
+#elif defined(__APPLE__)
+	vm_statistics64_data_t vm;
+	mach_msg_type_number_t count = HOST_VM_INFO64_COUNT;
+	mach_port_t host = mach_host_self();
+	uint64_t memsize = 0, used;
+	size_t len = sizeof(memsize);
+	vm_size_t page = 0;
+	kern_return_t kr;
+
+	kr = host_statistics64(host, HOST_VM_INFO64, (host_info64_t)&vm, &count);
+	if (kr == KERN_SUCCESS)
+		kr = host_page_size(host, &page);
+	mach_port_deallocate(mach_task_self(), host);
+	if (kr != KERN_SUCCESS || sysctlbyname("hw.memsize", &memsize, &len, NULL, 0) != 0 ||
+	    memsize == 0)
+		return -1;
+	/* What Activity Monitor calls memory used: app (less purgeable), wired, compressed. */
+	used = ((uint64_t)vm.internal_page_count - vm.purgeable_count + vm.wire_count +
+	    vm.compressor_page_count) * page;
+	return used >= memsize ? 100 : 100.0 * (double)used / (double)memsize;
+#else
+	return -1;
+#endif
 }
