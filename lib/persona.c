@@ -551,6 +551,10 @@ persona_finish_weights(float *w, double *raw, int n, const char *field, char *er
 
 	for (i = 0; i < n; i++)
 		sum += raw[i];
+	/* Finite weights can still overflow the sum, and x / inf would make them all 0. */
+	if (!isfinite(sum))
+		return persona_err(err, errlen,
+		    "persona: \"%s\" weights are too large (their sum is not finite)", field);
 	if (!(sum > 0.0))
 		return persona_err(err, errlen, "persona: \"%s\" weights must not all be zero",
 		    field);

@@ -291,6 +291,12 @@ test_round_trip(void)
 	CHECK(fabsf(q.hour_weight[20] - 0.5f) < 1e-6f && q.hour_weight[0] == 0.0f);
 	CHECK(fabsf(q.day_weight[6] - 0.3f) < 1e-6f);
 	CHECK(q.budget_cents == 500 && q.sessions_per_week == 21.0f);
+
+	/* Huge weights whose sum is still finite are fine: only the ratios count. */
+	json_object_set_new(j, "categories", json_pack("{s:f, s:f}", "books", 6e307,
+	    "health", 2e307));
+	CHECK(persona_from_json(j, &q, err, sizeof(err)) == 0);
+	CHECK(fabsf(q.category_weight[BOOKS] - 0.75f) < 1e-6f);
 	json_decref(j);
 }
 
@@ -349,6 +355,11 @@ static const struct bad_case bad_cases[] = {
 	{ "basket_mean", "0.5", "\"basket_mean\"" },
 	{ "budget_cents", "100", "\"budget_cents\"" },
 	{ "budget_cents", "1000.5", "\"budget_cents\"" },
+	/* Each weight is finite, but their sum overflows to infinity. */
+	{ "categories", "{\"groceries\": 1e308, \"household\": 1e308}", "\"categories\"" },
+	{ "hours", "[1e308,1e308,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]", "\"hours\"" },
+	{ "days", "{\"mon\":1e308,\"tue\":1e308,\"wed\":1,\"thu\":1,\"fri\":1,\"sat\":1,"
+		  "\"sun\":1}", "\"days\"" },
 	{ "favourite_colour", "\"blue\"", "\"favourite_colour\"" },
 	{ "days", NULL, "\"days\" is missing" },
 	{ "budget_cents", NULL, "\"budget_cents\"" },
