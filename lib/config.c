@@ -275,13 +275,26 @@ key_set(struct sim_config *c, const struct config_key *k, const char *value, cha
 	return bad_value(k, err, errlen);
 }
 
+/* An unknown key as a message shows it: printable ASCII, '?' for the rest, 64 bytes. */
+static void
+unknown_key(const char *key, char *err, size_t errlen)
+{
+	char shown[65];
+	size_t i;
+
+	for (i = 0; key[i] != '\0' && i + 1 < sizeof(shown); i++)
+		shown[i] = key[i] >= 0x20 && key[i] < 0x7f ? key[i] : '?';
+	shown[i] = '\0';
+	snprintf(err, errlen, "%s%s: unknown key", shown, key[i] != '\0' ? "..." : "");
+}
+
 int
 config_set(struct sim_config *c, const char *key, const char *value, char *err, size_t errlen)
 {
 	const struct config_key *k = config_find(key);
 
 	if (k == NULL) {
-		snprintf(err, errlen, "%s: unknown key", key);
+		unknown_key(key, err, errlen);
 		return -1;
 	}
 	return key_set(c, k, value, err, errlen);

@@ -515,6 +515,24 @@ persona_name_ok(const unsigned char *s, size_t len)
 	return 1;
 }
 
+/*
+ * A key of the input as an error message may show it: as it is when it is
+ * short printable UTF-8, else its printable ASCII with '?' for the rest, so
+ * that no newline or terminal escape reaches a log.
+ */
+static const char *
+persona_key_text(const char *key, char *buf, size_t size)
+{
+	size_t n = strlen(key), i;
+
+	if (n < size && persona_name_ok((const unsigned char *)key, n))
+		return key;
+	for (i = 0; key[i] != '\0' && i + 1 < size; i++)
+		buf[i] = key[i] >= 0x20 && key[i] < 0x7f ? key[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
 static int
 persona_get_name(const json_t *j, struct persona *p, char *err, size_t errlen)
 {
@@ -575,6 +593,7 @@ persona_get_weights(const json_t *j, const char *field, const char *const *names
 	const json_t *o = json_object_get(j, field), *v;
 	double raw[PERSONA_CATEGORIES > 7 ? PERSONA_CATEGORIES : 7] = { 0 };
 	const char *key;
+	char shown[48];
 	int i;
 
 	if (!json_is_object(o))
@@ -583,7 +602,7 @@ persona_get_weights(const json_t *j, const char *field, const char *const *names
 		i = persona_lookup(key, names, n);
 		if (i < 0)
 			return persona_err(err, errlen, "persona: \"%s\" has unknown key \"%s\"",
-			    field, key);
+			    field, persona_key_text(key, shown, sizeof(shown)));
 		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
 		    json_number_value(v) < 0.0)
 			return persona_err(err, errlen, "persona: \"%s.%s\" must be a number >= 0",
@@ -623,13 +642,15 @@ persona_check_keys(const json_t *j, char *err, size_t errlen)
 {
 	const char *key;
 	const json_t *v;
+	char shown[48];
 	size_t i;
 
 	if (!json_is_object(j))
 		return persona_err(err, errlen, "persona: must be a JSON object");
 	json_object_foreach ((json_t *)j, key, v) {
 		if (persona_lookup(key, persona_keys, NELEM(persona_keys)) < 0)
-			return persona_err(err, errlen, "persona: unknown key \"%s\"", key);
+			return persona_err(err, errlen, "persona: unknown key \"%s\"",
+			    persona_key_text(key, shown, sizeof(shown)));
 	}
 	for (i = 0; i < NELEM(persona_keys); i++)
 		if (json_object_get(j, persona_keys[i]) == NULL)

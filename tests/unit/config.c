@@ -63,6 +63,13 @@ main(void)
 	CHECK(strstr(err, "t.conf:2: max_concurrent: must be an integer from 1 to 100000") != NULL);
 	CHECK(load(c, "frobs = 1\n", err, sizeof(err)) == -1);
 	CHECK(strstr(err, "t.conf:1: frobs: unknown key") != NULL);
+	/* an unknown key is shown without control bytes (a terminal escape), and cut */
+	CHECK(load(c, "\x1b[2Jfr\xc3\xb6" "bs = 1\n", err, sizeof(err)) == -1);
+	CHECK(strstr(err, "t.conf:1: ?[2Jfr??bs: unknown key") != NULL);
+	CHECK(load(c, "k0123456789012345678901234567890123456789012345678901234567890123456789 = 1\n",
+	    err, sizeof(err)) == -1);
+	CHECK(strstr(err, ":1: k0123456789012345678901234567890123456789012345678901234567890"
+	    "12...: unknown key") != NULL);
 	CHECK(load(c, "no equals sign\n", err, sizeof(err)) == -1);
 	CHECK(strstr(err, "t.conf:1: expected key = value") != NULL);
 	CHECK(load(c, " = 5\n", err, sizeof(err)) == -1);

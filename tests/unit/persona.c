@@ -361,6 +361,9 @@ static const struct bad_case bad_cases[] = {
 	{ "days", "{\"mon\":1e308,\"tue\":1e308,\"wed\":1,\"thu\":1,\"fri\":1,\"sat\":1,"
 		  "\"sun\":1}", "\"days\"" },
 	{ "favourite_colour", "\"blue\"", "\"favourite_colour\"" },
+	/* Keys are shown without what could forge a log line or drive a terminal. */
+	{ "budget\n2026-01-05 simd: fake line", "1", "unknown key \"budget?2026-01-05 simd: fak" },
+	{ "categories", "{\"\\u001b[31mred\": 1}", "unknown key \"?[31mred\"" },
 	{ "days", NULL, "\"days\" is missing" },
 	{ "budget_cents", NULL, "\"budget_cents\"" },
 };
