@@ -368,7 +368,10 @@ trim(char *s)
 	return s;
 }
 
-/* Strips a trailing comment, honouring double quotes around the value. */
+/*
+ * Strips a trailing comment, honouring double quotes around the value: 1 when
+ * it was quoted (its blanks are kept), 0 when not, -1 on an error.
+ */
 static int
 unquote(char *v, char *err, size_t errlen)
 {
@@ -387,7 +390,7 @@ unquote(char *v, char *err, size_t errlen)
 			return -1;
 		}
 		memmove(v, v + 1, strlen(v + 1) + 1);
-		return 0;
+		return 1;
 	}
 	for (char *p = v; *p; p++) {
 		if (*p == '#' && (p == v || isspace((unsigned char)p[-1]))) {
@@ -402,6 +405,7 @@ static int
 parse_line(struct sim_config *c, char *line, char *err, size_t errlen)
 {
 	char *eq, *key, *value;
+	int quoted;
 
 	key = trim(line);
 	if (*key == '\0' || *key == '#')
@@ -418,9 +422,9 @@ parse_line(struct sim_config *c, char *line, char *err, size_t errlen)
 		snprintf(err, errlen, "missing key before '='");
 		return -1;
 	}
-	if (unquote(value, err, errlen) != 0)
+	if ((quoted = unquote(value, err, errlen)) < 0)
 		return -1;
-	return config_set(c, key, trim(value), err, errlen);
+	return config_set(c, key, quoted ? value : trim(value), err, errlen);
 }
 
 int

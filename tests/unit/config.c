@@ -57,6 +57,10 @@ main(void)
 	CHECK(c->max_concurrent == 80 && strcmp(c->socket_path, "/tmp/a b#c") == 0);
 	CHECK(c->time_scale == 0 && c->pool_pre_ping == 0 && c->log_level == 3);
 	CHECK(c->sim_start == 1769904000 && c->socket_mode == 0600);
+	/* quotes keep blanks as they are (simd.conf(5)); without them the value is trimmed */
+	CHECK(load(c, "socket = \" /tmp/a b \"  # c\nsocket_group = g  # c\n", err,
+	    sizeof(err)) == 0);
+	CHECK(strcmp(c->socket_path, " /tmp/a b ") == 0 && strcmp(c->socket_group, "g") == 0);
 
 	/* errors name file, line and key */
 	CHECK(load(c, "agents = 5\nmax_concurrent = 0\n", err, sizeof(err)) == -1);
