@@ -577,9 +577,14 @@ persona_finish_weights(float *w, double *raw, int n, const char *field, char *er
 		return persona_err(err, errlen, "persona: \"%s\" weights must not all be zero",
 		    field);
 	if (fabs(sum - 1.0) < 1e-6) {
-		for (i = 0; i < n; i++)
-			w[i] = (float)raw[i];
-		return 0;
+		/* judged on the floats kept: read back, they must be kept again */
+		for (i = 0, sum = 0.0; i < n; i++)
+			sum += (float)raw[i];
+		if (fabs(sum - 1.0) < 1e-6) {
+			for (i = 0; i < n; i++)
+				w[i] = (float)raw[i];
+			return 0;
+		}
 	}
 	persona_normalise(w, raw, n);
 	return 0;

@@ -323,6 +323,35 @@ test_round_trip_short(void)
 	CHECK(exact);
 }
 
+/*
+ * Weights summing to 1 within 1e-6 as doubles but not once rounded to floats
+ * (found by tests/fuzz/fuzz_persona): read back, they were normalised, not kept.
+ */
+static void
+test_round_trip_edge(void)
+{
+	static const char cats[] = "{\"groceries\":0.23276177,\"household\":0.00527845835,"
+	    "\"beauty\":0.00621876307,\"baby\":3.77889701e-5,\"pets\":0.00159159175,"
+	    "\"electronics\":0.37377782,\"home\":0.0079008732,\"clothing\":0.00648007495,"
+	    "\"sports\":0.0110364007,\"toys\":0.000798440829,\"books\":0.347504616,"
+	    "\"health\":0.00661240378}";
+	struct persona p, q;
+	char err[256];
+	json_t *j;
+
+	persona_generate(&p, 7, 7);
+	j = persona_to_json(&p);
+	CHECK(j != NULL && json_object_set_new(j, "categories", json_loads(cats, 0, NULL)) == 0);
+	memset(&q, 0, sizeof(q));
+	CHECK(persona_from_json(j, &q, err, sizeof(err)) == 0);
+	json_decref(j);
+	j = persona_to_json(&q);
+	memset(&p, 0, sizeof(p));
+	CHECK(j != NULL && persona_from_json(j, &p, err, sizeof(err)) == 0);
+	CHECK(memcmp(&p, &q, sizeof(p)) == 0);
+	json_decref(j);
+}
+
 struct bad_case {
 	const char *key;        /* field to change */
 	const char *value;      /* JSON text put there, or NULL to delete the field */
@@ -442,6 +471,7 @@ main(void)
 	test_shop_probability();
 	test_round_trip();
 	test_round_trip_short();
+	test_round_trip_edge();
 	test_invalid();
 	return CHECK_DONE();
 }
