@@ -132,7 +132,7 @@ bench:
 	@$(MAKE) --no-print-directory OPT='-O3 -DNDEBUG -g' all
 	@sh bench/run.sh
 
-install: all install-files
+install: all install-files install-examples
 
 UNITS = simd.service simd@.service
 # simd.conf as the systemd units want it on Linux (packaging/simd.conf.sed); elsewhere
@@ -162,10 +162,14 @@ install-files:
 	    sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/$$u \
 	        > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
-	@# contrib/shopd, an example: the reference shop backend and its contract
-	install -d $(DESTDIR)$(PREFIX)/share/doc/simd
+
+# contrib/shopd, an example: the reference shop backend and its contract (not in the
+# Debian package, which installs with install-files).
+install-examples:
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/share/doc/simd
 	install -m 0755 contrib/shopd/shopd $(DESTDIR)$(BINDIR)/simd-shopd
 	install -m 0644 docs/shop-api.md $(DESTDIR)$(PREFIX)/share/doc/simd/shop-api.md
+.PHONY: install-examples
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/simd $(DESTDIR)$(BINDIR)/simctl \

@@ -27,7 +27,6 @@
 #include <sqlite3.h>
 
 #include "sim/catalog.h"
-#include "sim/config.h"
 #include "sim/persona.h"
 #include "sim/store.h"
 
@@ -667,7 +666,7 @@ sq_open_db(struct sq_store *s, char *err, size_t errlen)
 }
 
 static struct store *
-sq_open(struct event_base *base, const struct sim_config *cfg, char *err, size_t errlen)
+sq_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t errlen)
 {
 	struct sq_store *s;
 	size_t n;
@@ -1008,7 +1007,7 @@ sq_execute(struct sq_store *s, struct store_op *op)
 {
 	struct sq_op_ctx x;
 	const char *bad;
-	int rc;
+	int rc, changes;
 
 	if ((bad = store_op_invalid(op)) != NULL) {
 		sq_op_fail(op, STORE_ERR_QUERY, "invalid operation", bad);
@@ -1026,6 +1025,7 @@ sq_execute(struct sq_store *s, struct store_op *op)
 		s->in_tx = 1;
 	}
 	s->batch++;
+	changes = sqlite3_total_changes(s->db);
 	rc = sq_run(s, s->st[SQ_SAVEPOINT], NULL);
 	if (rc == SQLITE_OK)
 		rc = sq_op_fns[op->type](s, op, &x);
@@ -1033,9 +1033,13 @@ sq_execute(struct sq_store *s, struct store_op *op)
 		rc = sq_events(s, op, &x);
 	if (rc == SQLITE_OK)
 		rc = sq_run(s, s->st[SQ_RELEASE], NULL);
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK) {
 		sq_op_undo(s, op, rc);
-	else if (s->batch >= SQ_BATCH_MAX)
+		return;
+	}
+	/* what the op's statements changed: a replay writes nothing */
+	op->rows = (uint32_t)(sqlite3_total_changes(s->db) - changes);
+	if (s->batch >= SQ_BATCH_MAX)
 		sq_batch_commit(s);
 }
 
@@ -1047,6 +1051,7 @@ sq_submit(struct store *st, struct store_op *op)
 	op->err = STORE_OK;
 	op->errmsg[0] = '\0';
 	op->result_count = 0;
+	op->rows = 0;
 	if (sq_q_reserve(s) == -1) {
 		/* Nowhere to park the completion: the one case completed inside submit. */
 		sq_op_fail(op, STORE_ERR_NOMEM, store_op_name(op->type),

@@ -111,7 +111,19 @@ cfg_for(const char *url)
 static struct store *
 open_store(struct t *t, struct sim_config *c, char *err, size_t errlen)
 {
-	return store_pg_driver.open(t->base, c, err, errlen);
+	struct store_opts o;
+
+	store_opts_from_config(&o, c);
+	return store_pg_driver.open(t->base, &o, err, errlen);
+}
+
+static struct store *
+open_lite(struct t *t, struct sim_config *c, char *err, size_t errlen)
+{
+	struct store_opts o;
+
+	store_opts_from_config(&o, c);
+	return store_sqlite_driver.open(t->base, &o, err, errlen);
 }
 
 static void
@@ -1126,7 +1138,7 @@ test_same_as_sqlite(struct t *t, struct store *pg)
 	}
 	free(c->data_dir);
 	c->data_dir = strdup(dir);
-	if ((lite = store_sqlite_driver.open(t->base, c, err, sizeof(err))) == NULL) {
+	if ((lite = open_lite(t, c, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "sqlite open: %s\n", err);
 		CHECK(lite != NULL);
 		goto out;
