@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <sys/queue.h>
 
+#include "sim/defer.h"
 #include "sim/pgbatch.h"
 #include "sim/pgsql.h"
 
@@ -63,7 +64,8 @@ struct pgbatch {
 	uint64_t next_seq;
 	struct pgbatch_waiter *waiters;
 	struct event *timer;
-	struct event *defer;
+	struct defer *defer;
+	struct defer_entry flushed;     /* waiters of a flush that had nothing to wait for */
 	int failing, pumping;
 	struct stage *stages;       /* open addressing by group, linear probing */
 	size_t scap, sused;
@@ -215,9 +217,9 @@ pgbatch_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-pgbatch_defer_cb(evutil_socket_t fd, short what, void *arg)
+pgbatch_flushed(struct defer_entry *e)
 {
-	struct pgbatch *b = arg;
+	struct pgbatch *b = DEFER_OWNER(e, struct pgbatch, flushed);
 
 	pgbatch_complete(b, pgbatch_low(b), STORE_OK, NULL);
 }
@@ -240,7 +242,7 @@ pgbatch_new(struct event_base *base, const struct pgbatch_opts *o)
 	TAILQ_INIT(&b->queued);
 	TAILQ_INIT(&b->inflight);
 	b->timer = event_new(base, -1, EV_PERSIST, pgbatch_timer_cb, b);
-	b->defer = event_new(base, -1, 0, pgbatch_defer_cb, b);
+	b->defer = defer_new(base);
 	tv.tv_sec = (time_t)iv;
 	tv.tv_usec = (suseconds_t)((iv - (double)tv.tv_sec) * 1e6);
 	if (b->timer == NULL || b->defer == NULL || event_add(b->timer, &tv) != 0) {
@@ -271,8 +273,7 @@ pgbatch_free(struct pgbatch *b)
 	free(b->stages);
 	if (b->timer != NULL)
 		event_free(b->timer);
-	if (b->defer != NULL)
-		event_free(b->defer);
+	defer_free(b->defer);
 	free(b);
 }
 
@@ -491,7 +492,7 @@ pgbatch_flush(struct pgbatch *b, store_done_cb cb, void *arg)
 	w->next = b->waiters;
 	b->waiters = w;
 	pgbatch_pump(b, 1);
-	event_active(b->defer, EV_TIMEOUT, 0);
+	defer_add(b->defer, &b->flushed, pgbatch_flushed);
 }
 
 void

@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "sim/catalog.h"
+#include "sim/defer.h"
 #include "sim/persona.h"
 #include "sim/store.h"
 
@@ -183,7 +184,8 @@ struct sq_done {
 struct sq_store {
 	struct store pub;
 	struct event_base *base;
-	struct event *ev;
+	struct defer *defer;    /* completions: after the commit, from the loop */
+	struct defer_entry drain;
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[SQ_NSTMT];
@@ -318,6 +320,8 @@ sq_q_reserve(struct sq_store *s)
 	return 0;
 }
 
+static void sq_drain(struct defer_entry *e);
+
 /* The caller has reserved a slot. */
 static struct sq_done *
 sq_q_push(struct sq_store *s)
@@ -326,7 +330,7 @@ sq_q_push(struct sq_store *s)
 
 	memset(d, 0, sizeof(*d));
 	if (s->qlen++ == 0 && !s->closed)
-		event_active(s->ev, EV_TIMEOUT, 0);
+		defer_add(s->defer, &s->drain, sq_drain);
 	return d;
 }
 
@@ -383,8 +387,7 @@ sq_fail_queued(struct sq_store *s)
 static void
 sq_free(struct sq_store *s)
 {
-	if (s->ev != NULL)
-		event_free(s->ev);
+	defer_free(s->defer);
 	free(s->q);
 	free(s->buf);
 	free(s->path);
@@ -449,9 +452,9 @@ sq_tx_end(struct sq_store *s, int rc)
 }
 
 static void
-sq_drain(evutil_socket_t fd, short what, void *arg)
+sq_drain(struct defer_entry *e)
 {
-	struct sq_store *s = arg;
+	struct sq_store *s = DEFER_OWNER(e, struct sq_store, drain);
 	struct sq_done d;
 	size_t n = s->qlen;
 
@@ -470,7 +473,7 @@ sq_drain(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (s->qlen > 0)
-		event_active(s->ev, EV_TIMEOUT, 0);
+		defer_add(s->defer, &s->drain, sq_drain);
 }
 
 /* Queues a prepare/flush completion; only allocation failure completes it at once. */
@@ -684,7 +687,7 @@ sq_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t
 	if ((s->path = malloc(n)) == NULL)
 		goto nomem;
 	snprintf(s->path, n, "%s/shop.db", cfg->data_dir);
-	if ((s->ev = event_new(base, -1, 0, sq_drain, s)) == NULL || sq_q_reserve(s) == -1)
+	if ((s->defer = defer_new(base)) == NULL || sq_q_reserve(s) == -1)
 		goto nomem;
 	if (sq_open_db(s, err, errlen) == -1) {
 		sq_release_db(s);
