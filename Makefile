@@ -112,6 +112,10 @@ tests/tools/jwtmint: tests/tools/jwtmint.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS)
 # ---- end of contrib/shopd ----
 
+# The benchmarks' control-socket probe speaks through the client side simctl uses.
+bench/ctlprobe: bench/ctlprobe.c lib/libsim.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(CTL_LIBS)
+
 # The tests also need tools that are not libraries (a PostgreSQL server, sqlite3):
 # deps.sh says "all present" at once when nothing is missing.
 check: test-deps all $(UNIT_BIN) $(TOOLS)
@@ -129,7 +133,7 @@ demo: test-deps all
 
 bench:
 	@$(MAKE) --no-print-directory clean
-	@$(MAKE) --no-print-directory OPT='-O3 -DNDEBUG -g' all
+	@$(MAKE) --no-print-directory OPT='-O3 -DNDEBUG -g' all bench/ctlprobe
 	@sh bench/run.sh
 
 install: all install-files install-examples
@@ -196,5 +200,5 @@ format:
 	clang-format -i $(LIB_SRC) $(wildcard daemon/*.c ctl/*.c include/sim/*.h tests/unit/*.c)
 
 clean:
-	rm -f lib/*.o lib/libsim.a daemon/*.o ctl/*.o simd simctl $(UNIT_BIN) $(TOOLS) $(FLAGS_STAMP)
+	rm -f lib/*.o lib/libsim.a daemon/*.o ctl/*.o simd simctl bench/ctlprobe $(UNIT_BIN) $(TOOLS) $(FLAGS_STAMP)
 	rm -f contrib/shopd/*.o contrib/shopd/shopd
