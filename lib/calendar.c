@@ -74,44 +74,62 @@ calendar_set_weekdays(struct calendar *c, const char *text, char *err, size_t er
 	return 0;
 }
 
+/* Whether s starts with pat, where 'd' stands for a digit. */
+static int
+cal_pattern(const char *s, const char *pat)
+{
+	for (; *pat != '\0'; s++, pat++)
+		if (*pat == 'd' ? !isdigit((unsigned char)*s) : *s != *pat)
+			return 0;
+	return 1;
+}
+
+static int
+cal_num(const char *s, int len)
+{
+	int v = 0;
+
+	while (len-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
 /* YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]; *date_only says which. */
 static int
 cal_parse_time(const char *s, int64_t *out, int *date_only)
 {
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, m = 0;
-	struct tm tm;
+	struct tm tm, want;
+	size_t n = 10;
 	time_t t;
 
-	for (n = 0; n < 10; n++)
-		if (n == 4 || n == 7 ? s[n] != '-' : !isdigit((unsigned char)s[n]))
-			return -1;
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-		return -1;
-	*date_only = s[n] == '\0';
-	if (s[n] == 'T') {
-		n++;
-		if (!isdigit((unsigned char)s[n]) || sscanf(s + n, "%2d:%2d%n", &h, &mi, &m) != 2 ||
-		    m != 5)
-			return -1;
-		n += m;
-		if (s[n] == ':' && (sscanf(s + n + 1, "%2d%n", &sec, &m) != 1 || m != 2))
-			return -1;
-		n += s[n] == ':' ? 3 : 0;
-		n += s[n] == 'Z';
-	}
-	if (s[n] != '\0' || y < 1970 || y > 9999 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-	    sec < 0 || sec > 59)
+	if (!cal_pattern(s, "dddd-dd-dd"))
 		return -1;
 	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
+	tm.tm_year = cal_num(s, 4) - 1900;
+	tm.tm_mon = cal_num(s + 5, 2) - 1;
+	tm.tm_mday = cal_num(s + 8, 2);
+	*date_only = s[n] == '\0';
+	if (s[n] == 'T') {
+		if (!cal_pattern(s + n + 1, "dd:dd"))
+			return -1;
+		tm.tm_hour = cal_num(s + n + 1, 2);
+		tm.tm_min = cal_num(s + n + 4, 2);
+		n += 6;
+		if (s[n] == ':') {
+			if (!cal_pattern(s + n + 1, "dd"))
+				return -1;
+			tm.tm_sec = cal_num(s + n + 1, 2);
+			n += 3;
+		}
+		n += s[n] == 'Z';
+	}
+	if (s[n] != '\0' || tm.tm_year < 70 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 59)
+		return -1;
+	want = tm;
 	t = timegm(&tm);
 	/* timegm normalises 2026-02-30 to March: a date that moved was not a date. */
-	if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+	if (tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon || tm.tm_year != want.tm_year)
 		return -1;
 	*out = (int64_t)t;
 	return 0;

@@ -85,7 +85,9 @@ test_events(void)
 		"promo 2026-01-10/2026-01-09 x2", "promo 2026-01-09T25:00 x2",
 		"promo 2026-01-09T10:00/2026-01-09T10:00 x2", "payday 0 x2", "payday 32 x2",
 		"payday first x2", "payday , x2", "promo 2026-1-09 x2", "promo 2026-01- 9 x2",
-		"promo 2026-01-09 x2 extra", "holiday 1969-12-31 x0.5",
+		"promo 2026-01-09 x2 extra", "holiday 1969-12-31 x0.5", "promo 2026-01-09T18: 5 x2",
+		"promo 2026-01-09T18:00:5 x2", "promo 2026-00-10 x2", "promo 2026-01-00 x2",
+		"promo 2026-01-09T18:00Zx x2", "holiday 2026-01-09/ x2",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
