@@ -286,7 +286,7 @@ pg_op_events(struct pg_store *s, const struct store_op *op, const char *session_
 		row.user_id = op->agent + 1;
 		row.type = store_event_name(ev->type);
 		row.payload = payload;
-		row.created = op->sim_time;
+		row.created = op->sim_time + ev->dt;
 		if (pgbatch_stage(s->batcher, op->agent, &row) != 0)
 			return -1;
 	}

@@ -743,7 +743,7 @@ static int
 sq_events(struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x)
 {
 	sqlite3_stmt *st = s->st[SQ_EVENT];
-	char key[SQ_KEY_MAX], payload[SQ_PAYLOAD_MAX];
+	char key[SQ_KEY_MAX], payload[SQ_PAYLOAD_MAX], at[32];
 	uint16_t i;
 	int rc = SQLITE_OK;
 
@@ -760,7 +760,10 @@ sq_events(struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x)
 		rc |= sqlite3_bind_int64(st, 3, x->user);
 		rc |= sq_text(st, 4, store_event_name(ev->type));
 		rc |= sq_text(st, 5, payload);
-		rc |= sq_text(st, 6, x->now);
+		/* the same instant the postgres driver writes: sim_time + dt */
+		if (ev->dt != 0)
+			store_time_iso(at, sizeof(at), op->sim_time + ev->dt);
+		rc |= sq_text(st, 6, ev->dt != 0 ? at : x->now);
 		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
 			rc = sq_run(s, st, NULL);
 	}

@@ -115,9 +115,12 @@ store_op_invalid(const struct store_op *op)
 	for (i = 0; i < op->nitems; i++)
 		if (op->items[i].product_id == 0 || op->items[i].quantity == 0)
 			return "item with product 0 or quantity 0";
-	for (i = 0; i < op->nevents; i++)
+	for (i = 0; i < op->nevents; i++) {
 		if (op->events[i].type >= EV_TYPES)
 			return "unknown event type";
+		if (op->events[i].dt < 0 || op->events[i].dt > STORE_EVENT_DT_MAX)
+			return "event time offset outside 0..86400 s";
+	}
 	return NULL;
 }
 

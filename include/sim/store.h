@@ -73,7 +73,11 @@ struct store_event {
 	uint32_t product_id;    /* view, cart_add: the product; coupon_applied: the coupon */
 	uint32_t value;         /* view: price; cart_add: quantity; coupons_viewed: eligible;
 	                         * checkout: total; abandon: cart value */
+	int32_t dt;             /* seconds after op->sim_time, 0..STORE_EVENT_DT_MAX: the
+	                         * row's created_at is sim_time + dt (views of one step
+	                         * happen seconds to minutes apart) */
 };
+#define STORE_EVENT_DT_MAX 86400
 
 struct store_op;
 typedef void (*store_cb)(struct store_op *op, void *arg);

@@ -496,6 +496,7 @@ test_session(struct t *t, struct store *s)
 	op_init(&op, STORE_OP_BROWSE, 0, 1);
 	op.category = 0;
 	op_event(&op, EV_VIEW, 1, p1->id, p1->price_cents);
+	op.events[0].dt = 75;   /* created_at = sim_time + 75 s, as the sqlite driver writes */
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	expect = t->cat->ncategory[0] < 50 ? t->cat->ncategory[0] : 50;
 	CHECK(op.result_count == expect);
@@ -602,6 +603,9 @@ test_session_end(struct t *t, struct store *s)
 	    " 's0:agent_001:1:4:1' AND e.event_type = 'checkout' AND e.user_id = 1 AND"
 	    " (e.payload->>'total_cents')::bigint > 0 AND e.created_at ="
 	    " to_timestamp(1767603600)") == 1);
+	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+	    " 's0:agent_001:1:1:0' AND event_type = 'view' AND created_at ="
+	    " to_timestamp(1767603675)") == 1);
 }
 
 static void

@@ -633,10 +633,15 @@ step_browse_cart(struct harness *h, struct session *ss)
 	op.category = 0;
 	add_event(&op, EV_VIEW, 1, ss->p1->id, ss->p1->price_cents);
 	add_event(&op, EV_VIEW, 1, c->products[c->by_category[0][1]].id, 100);
+	op.events[1].dt = 75;   /* the second view, 75 s after the first */
 	run_op(h, &op);
 	CHECK(op.err == STORE_OK);
 	CHECK(op.result_count > 0 && op.result_count ==
 	    (c->ncategory[0] < 50 ? c->ncategory[0] : 50));
+	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+	    " 's0:agent_%03u:12:1:0' AND created_at = '2026-01-05T09:00:00Z'") == 1);
+	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+	    " 's0:agent_%03u:12:1:1' AND created_at = '2026-01-05T09:01:15Z'") == 1);
 
 	/* The cart is set, never added to: a smaller cart replaces a larger one. */
 	new_op(&op, STORE_OP_CART, ss->agent, 12, ss->t);
