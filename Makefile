@@ -112,6 +112,10 @@ tests/tools/jwtmint: tests/tools/jwtmint.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_LIBS)
 # ---- end of contrib/shopd ----
 
+# The benchmarks' control-socket probe speaks through the client side simctl uses.
+bench/ctlprobe: bench/ctlprobe.c lib/libsim.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(CTL_LIBS)
+
 # ---- tests/fuzz: libFuzzer harnesses (tests/README.md) ----
 # The library again, instrumented, in tests/fuzz/obj/: the normal build is untouched.
 FUZZ_CC     ?= clang
@@ -165,10 +169,10 @@ demo: test-deps all
 
 bench:
 	@$(MAKE) --no-print-directory clean
-	@$(MAKE) --no-print-directory OPT='-O3 -DNDEBUG -g' all
+	@$(MAKE) --no-print-directory OPT='-O3 -DNDEBUG -g' all bench/ctlprobe
 	@sh bench/run.sh
 
-install: all install-files
+install: all install-files install-examples
 
 UNITS = simd.service simd@.service
 # simd.conf as the systemd units want it on Linux (packaging/simd.conf.sed); elsewhere
@@ -198,10 +202,14 @@ install-files:
 	    sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/$$u \
 	        > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
-	@# contrib/shopd, an example: the reference shop backend and its contract
-	install -d $(DESTDIR)$(PREFIX)/share/doc/simd
+
+# contrib/shopd, an example: the reference shop backend and its contract (not in the
+# Debian package, which installs with install-files).
+install-examples:
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/share/doc/simd
 	install -m 0755 contrib/shopd/shopd $(DESTDIR)$(BINDIR)/simd-shopd
 	install -m 0644 docs/shop-api.md $(DESTDIR)$(PREFIX)/share/doc/simd/shop-api.md
+.PHONY: install-examples
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/simd $(DESTDIR)$(BINDIR)/simctl \
@@ -228,6 +236,6 @@ format:
 	clang-format -i $(LIB_SRC) $(wildcard daemon/*.c ctl/*.c include/sim/*.h tests/unit/*.c)
 
 clean:
-	rm -f lib/*.o lib/libsim.a daemon/*.o ctl/*.o simd simctl $(UNIT_BIN) $(TOOLS) $(FLAGS_STAMP)
+	rm -f lib/*.o lib/libsim.a daemon/*.o ctl/*.o simd simctl bench/ctlprobe $(UNIT_BIN) $(TOOLS) $(FLAGS_STAMP)
 	rm -f contrib/shopd/*.o contrib/shopd/shopd
 	rm -rf tests/fuzz/obj $(FUZZ_BIN)

@@ -8,93 +8,34 @@
  * (default 10).  Each round trip is timed from connect() to the answer's end; process
  * start-up of simctl is left out, so the figure is the daemon's.  Prints one line:
  *	n=N p50_ms=X p99_ms=Y max_ms=Z errors=E
- * and exits 1 if no round trip succeeded.  Needs only POSIX.
+ * and exits 1 if no round trip succeeded.  The client side is simctl's (lib/client.c).
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
-#define ANSWER_TIMEOUT_MS 30000
+#include "sim/client.h"
+#include "sim/metrics.h"
+#include "sim/proto.h"
 
-static const char request[] =
-    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\",\"params\":{}}\n";
+#define ANSWER_TIMEOUT 30.0
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int
-connect_to(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -1;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* One status round trip; returns its time in ms, or a negative number on failure. */
+/* One status round trip (what simctl does, less its start-up); ms, or < 0 on failure. */
 static double
 round_trip(const char *path)
 {
-	char buf[4096];
-	double t0 = now_ms();
-	size_t off = 0, len = sizeof(request) - 1;
-	int fd = connect_to(path);
+	uint64_t t0 = metrics_now_us();
+	enum client_err kind;
+	char err[256];
+	json_t *msg = client_call(path, SIM_M_STATUS, NULL, ANSWER_TIMEOUT, &kind, err,
+	    sizeof(err));
 
-	if (fd < 0)
+	if (msg == NULL)
 		return -1;
-	while (off < len) {
-		ssize_t n = send(fd, request + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-		int r = poll(&p, 1, ANSWER_TIMEOUT_MS);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			goto fail;
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		if (memchr(buf, '\n', (size_t)n) != NULL)
-			break;
-	}
-	close(fd);
-	return now_ms() - t0;
-fail:
-	close(fd);
-	return -1;
+	json_decref(msg);
+	return (double)(metrics_now_us() - t0) / 1e3;
 }
 
 static int
@@ -144,8 +85,8 @@ main(int argc, char **argv)
 	secs = parse_pos(argv[2], "duration");
 	if (argc == 4)
 		interval_ms = parse_pos(argv[3], "interval");
-	end = now_ms() + secs * 1e3;
-	while (now_ms() < end) {
+	end = (double)metrics_now_us() / 1e3 + secs * 1e3;
+	while ((double)metrics_now_us() / 1e3 < end) {
 		double t = round_trip(argv[1]);
 		struct timespec pause = { (time_t)(interval_ms / 1e3),
 			(long)((interval_ms - (double)(time_t)(interval_ms / 1e3) * 1e3) * 1e6) };

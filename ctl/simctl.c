@@ -2,19 +2,16 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
+#include "sim/client.h"
 #include "sim/config.h"
 #include "sim/metrics.h"
+#include "sim/params.h"
 #include "sim/proto.h"
 
 #define EXIT_DAEMON_ERROR 1
@@ -35,6 +32,7 @@ struct vflag {
 	const char *arg;      /* metavariable */
 	const char *help;
 	const char *wants;    /* what a bad value should have been, for the error */
+	const char *needs;    /* another flag it goes with, or NULL */
 };
 
 struct verb {
@@ -42,7 +40,8 @@ struct verb {
 	const char *method;
 	const char *pos_key;  /* one required positional integer, or NULL */
 	const char *pos_arg;
-	long long pos_min, pos_max;
+	const char *pos_bounds;  /* the config key of its bounds */
+	int run_params;       /* the run's parameters (params.h) are flags too */
 	const struct vflag *flags;
 	void (*print)(const json_t *result);
 	const char *help;
@@ -54,51 +53,84 @@ static void print_start(const json_t *r);
 static void print_checkpoints(const json_t *r);
 static void print_plain(const json_t *r);
 
+/* start's own flags; the run's parameters come from params.h's table. */
 static const struct vflag start_flags[] = {
-	{ "agents", "agents", F_INT, "N", "number of agents (default: the daemon's agents key)",
-	    "a whole number of agents" },
-	{ "cycles", "cycles", F_INT, "N", "stop after N cycles", "a whole number of cycles" },
-	{ "hours", "hours", F_NUM, "H", "stop after H wall-clock hours", "a number of hours" },
-	{ "time-scale", "time_scale", F_NUM, "X", "simulated/wall time, 0 = as fast as possible",
-	    "a finite number: 0, or simulated seconds per wall second" },
-	{ "max-concurrent", "max_concurrent", F_INT, "N", "sessions in flight at once",
-	    "a whole number of sessions" },
-	{ "seed", "seed", F_INT, "S", "random seed", "a whole number" },
-	{ "agents-list", "agents_list", F_LIST, "ID,...", "only these agents (agent_001,...)",
-	    "agent ids separated by commas" },
-	{ "all-shop", "all_shop", F_BOOL, NULL, "every agent shops every cycle (benchmarks)", NULL },
-	{ "wait", "wait", F_BOOL, NULL, "block until the run ends; exit 1 if it failed", NULL },
-	{ "resume", "resume", F_BOOL, NULL, "continue the newest checkpointed run", NULL },
+	{ "wait", "wait", F_BOOL, NULL, "block until the run ends; exit 1 if it failed", NULL,
+	    NULL },
+	{ "resume", "resume", F_BOOL, NULL, "continue the newest checkpointed run", NULL, NULL },
 	{ "checkpoint", "checkpoint", F_INT, "ID", "with --resume: continue from this checkpoint",
-	    "a checkpoint id (simctl checkpoints lists them)" },
-	{ NULL, NULL, F_INT, NULL, NULL, NULL },
+	    "a checkpoint id (simctl checkpoints lists them)", "resume" },
+	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
 };
 
 static const struct vflag stop_flags[] = {
-	{ "wait", "wait", F_BOOL, NULL, "block until in-flight sessions have finished", NULL },
-	{ NULL, NULL, F_INT, NULL, NULL, NULL },
+	{ "wait", "wait", F_BOOL, NULL, "block until in-flight sessions have finished", NULL,
+	    NULL },
+	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
 };
 
-static const struct vflag no_flags[] = { { NULL, NULL, F_INT, NULL, NULL, NULL } };
+static const struct vflag no_flags[] = { { NULL, NULL, F_INT, NULL, NULL, NULL, NULL } };
 
 static const struct verb verbs[] = {
-	{ "status", "status", NULL, NULL, 0, 0, no_flags, print_status, "show the simulation's state" },
-	{ "start", "start", NULL, NULL, 0, 0, start_flags, print_start, "start a simulation run" },
-	{ "stop", "stop", NULL, NULL, 0, 0, stop_flags, print_status, "stop the run (in-flight finish)" },
-	{ "pause", "pause", NULL, NULL, 0, 0, no_flags, print_plain, "start no new sessions" },
-	{ "resume", "resume", NULL, NULL, 0, 0, no_flags, print_plain, "continue a paused run" },
-	{ "set-concurrency", "set-concurrency", "limit", "N", 1, 100000, no_flags, print_plain,
-	    "limit the sessions in flight to N" },
-	{ "stats", "stats", NULL, NULL, 0, 0, no_flags, print_stats,
+	{ "status", SIM_M_STATUS, NULL, NULL, NULL, 0, no_flags, print_status,
+	    "show the simulation's state" },
+	{ "start", SIM_M_START, NULL, NULL, NULL, 1, start_flags, print_start,
+	    "start a simulation run" },
+	{ "stop", SIM_M_STOP, NULL, NULL, NULL, 0, stop_flags, print_status,
+	    "stop the run (in-flight finish)" },
+	{ "pause", SIM_M_PAUSE, NULL, NULL, NULL, 0, no_flags, print_plain,
+	    "start no new sessions" },
+	{ "resume", SIM_M_RESUME, NULL, NULL, NULL, 0, no_flags, print_plain,
+	    "continue a paused run" },
+	{ "set-concurrency", SIM_M_SET_CONCURRENCY, "limit", "N", "max_concurrent", 0, no_flags,
+	    print_plain, "limit the sessions in flight to N" },
+	{ "stats", SIM_M_STATS, NULL, NULL, NULL, 0, no_flags, print_stats,
 	    "latencies, throughput and errors of the run" },
-	{ "checkpoint", "checkpoint", NULL, NULL, 0, 0, no_flags, print_plain, "write a checkpoint now" },
-	{ "checkpoints", "checkpoints", NULL, NULL, 0, 0, no_flags, print_checkpoints,
+	{ "checkpoint", SIM_M_CHECKPOINT, NULL, NULL, NULL, 0, no_flags, print_plain,
+	    "write a checkpoint now" },
+	{ "checkpoints", SIM_M_CHECKPOINTS, NULL, NULL, NULL, 0, no_flags, print_checkpoints,
 	    "list the checkpoints kept" },
-	{ "ping", "ping", NULL, NULL, 0, 0, no_flags, print_plain, "check that simd answers" },
-	{ "version", "version", NULL, NULL, 0, 0, no_flags, print_plain, "simd and protocol versions" },
-	{ "shutdown", "shutdown", NULL, NULL, 0, 0, no_flags, print_plain, "stop the daemon" },
-	{ NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL },
+	{ "ping", SIM_M_PING, NULL, NULL, NULL, 0, no_flags, print_plain,
+	    "check that simd answers" },
+	{ "version", SIM_M_VERSION, NULL, NULL, NULL, 0, no_flags, print_plain,
+	    "simd and protocol versions" },
+	{ "shutdown", SIM_M_SHUTDOWN, NULL, NULL, NULL, 0, no_flags, print_plain,
+	    "stop the daemon" },
+	{ NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL },
 };
+
+/* A run parameter as a flag: the table of params.h says what it is. */
+static struct vflag
+param_flag(const struct param_def *d)
+{
+	struct vflag f = { d->flag, d->name, F_INT, d->meta, d->help, d->wants, NULL };
+
+	if (d->type == PARAM_DOUBLE)
+		f.type = F_NUM;
+	else if (d->type == PARAM_BOOL)
+		f.type = F_BOOL;
+	else if (d->type == PARAM_AGENTS)
+		f.type = F_LIST;
+	return f;
+}
+
+/* Flag i of v: the run's parameters first (when it takes them), then its own. */
+static int
+verb_flag(const struct verb *v, size_t i, struct vflag *out)
+{
+	if (v->run_params) {
+		for (size_t k = 0; k < param_ndefs; k++) {
+			if (!(param_defs[k].flags & PARAM_START) || i-- != 0)
+				continue;
+			*out = param_flag(&param_defs[k]);
+			return 1;
+		}
+	}
+	if (v->flags[i].name == NULL)
+		return 0;
+	*out = v->flags[i];
+	return 1;
+}
 
 static void
 usage(FILE *f)
@@ -121,13 +153,15 @@ usage(FILE *f)
 static void
 verb_usage(FILE *f, const struct verb *v)
 {
+	struct vflag fl;
+
 	fprintf(f, "usage: simctl %s%s%s%s\n  %s\n", v->name, v->pos_arg ? " " : "",
-	    v->pos_arg ? v->pos_arg : "", v->flags[0].name ? " [flags]" : "", v->help);
-	for (const struct vflag *fl = v->flags; fl->name; fl++) {
+	    v->pos_arg ? v->pos_arg : "", verb_flag(v, 0, &fl) ? " [flags]" : "", v->help);
+	for (size_t i = 0; verb_flag(v, i, &fl); i++) {
 		char left[48];
-		snprintf(left, sizeof(left), "--%s%s%s", fl->name, fl->arg ? " " : "",
-		    fl->arg ? fl->arg : "");
-		fprintf(f, "    %-24s %s\n", left, fl->help);
+		snprintf(left, sizeof(left), "--%s%s%s", fl.name, fl.arg ? " " : "",
+		    fl.arg ? fl.arg : "");
+		fprintf(f, "    %-24s %s\n", left, fl.help);
 	}
 }
 
@@ -169,13 +203,81 @@ parse_value(const struct vflag *fl, const char *s, json_t *params)
 	return -1;
 }
 
-static const struct vflag *
-find_flag(const struct verb *v, const char *name, size_t len)
+static int
+find_flag(const struct verb *v, const char *name, size_t len, struct vflag *out)
 {
-	for (const struct vflag *fl = v->flags; fl->name; fl++)
-		if (strlen(fl->name) == len && strncmp(fl->name, name, len) == 0)
-			return fl;
-	return NULL;
+	for (size_t i = 0; verb_flag(v, i, out); i++)
+		if (strlen(out->name) == len && strncmp(out->name, name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The one positional argument, a whole number within its config key's bounds. */
+static int
+parse_pos(const struct verb *v, const char *a, json_t *params)
+{
+	const struct config_key *k = config_find(v->pos_bounds);
+	long long n, min = (long long)k->min, max = (long long)k->max;
+	char *end;
+
+	errno = 0;
+	n = strtoll(a, &end, 10);
+	if (*a == '\0' || *end || errno || n < min || n > max) {
+		fprintf(stderr, "simctl %s: %s must be a whole number from %lld to %lld (got \"%s\")\n",
+		    v->name, v->pos_arg, min, max, a);
+		return -1;
+	}
+	return json_object_set_new(params, v->pos_key, json_integer(n));
+}
+
+/* A flag and its value (--name V, --name=V; a switch takes none); -1 on a usage error. */
+static int
+parse_flag(const struct verb *v, int argc, char **argv, int *i, json_t *params)
+{
+	const char *a = argv[*i], *val, *eq = strchr(a + 2, '=');
+	struct vflag fl;
+
+	if (!find_flag(v, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2), &fl)) {
+		fprintf(stderr, "simctl %s: unknown flag: %s\n", v->name, a);
+		return -1;
+	}
+	if (fl.type == F_BOOL) {
+		if (eq) {
+			fprintf(stderr, "simctl %s: --%s takes no value\n", v->name, fl.name);
+			return -1;
+		}
+		val = "";
+	} else if (eq) {
+		val = eq + 1;
+	} else if (*i + 1 < argc) {
+		val = argv[++*i];
+	} else {
+		fprintf(stderr, "simctl %s: --%s needs a value (%s)\n", v->name, fl.name, fl.arg);
+		return -1;
+	}
+	if (parse_value(&fl, val, params) != 0) {
+		fprintf(stderr, "simctl %s: --%s: bad value \"%s\": it wants %s\n", v->name,
+		    fl.name, val, fl.wants);
+		return -1;
+	}
+	return 0;
+}
+
+/* Flags that go with another (--checkpoint with --resume) are refused alone. */
+static int
+check_needs(const struct verb *v, const json_t *params)
+{
+	struct vflag fl;
+
+	for (size_t i = 0; verb_flag(v, i, &fl); i++) {
+		if (fl.needs != NULL && json_object_get(params, fl.key) != NULL &&
+		    json_object_get(params, fl.needs) == NULL) {
+			fprintf(stderr, "simctl %s: --%s says where to %s from: it needs --%s\n",
+			    v->name, fl.name, fl.needs, fl.needs);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Builds params from the verb's arguments; exits 2 on a usage error. */
@@ -186,66 +288,27 @@ parse_args(const struct verb *v, int argc, char **argv)
 	int have_pos = 0;
 
 	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i], *val, *eq;
-		const struct vflag *fl;
+		const char *a = argv[i];
 
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			verb_usage(stdout, v);
 			exit(0);
 		}
-		if (strncmp(a, "--", 2) != 0) {
-			char *end;
-			long long n;
-
-			if (v->pos_key == NULL || have_pos) {
-				fprintf(stderr, "simctl %s: unexpected argument: %s\n", v->name, a);
+		if (strncmp(a, "--", 2) == 0) {
+			if (parse_flag(v, argc, argv, &i, params) != 0)
 				goto usage;
-			}
-			errno = 0;
-			n = strtoll(a, &end, 10);
-			if (*a == '\0' || *end || errno || n < v->pos_min || n > v->pos_max) {
-				fprintf(stderr, "simctl %s: %s must be a whole number from %lld to "
-				    "%lld (got \"%s\")\n", v->name, v->pos_arg, v->pos_min,
-				    v->pos_max, a);
-				goto usage;
-			}
-			json_object_set_new(params, v->pos_key, json_integer(n));
-			have_pos = 1;
 			continue;
 		}
-		eq = strchr(a + 2, '=');
-		fl = find_flag(v, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
-		if (fl == NULL) {
-			fprintf(stderr, "simctl %s: unknown flag: %s\n", v->name, a);
+		if (v->pos_key == NULL || have_pos) {
+			fprintf(stderr, "simctl %s: unexpected argument: %s\n", v->name, a);
 			goto usage;
 		}
-		if (fl->type == F_BOOL) {
-			if (eq) {
-				fprintf(stderr, "simctl %s: --%s takes no value\n", v->name,
-				    fl->name);
-				goto usage;
-			}
-			val = "";
-		} else if (eq) {
-			val = eq + 1;
-		} else if (i + 1 < argc) {
-			val = argv[++i];
-		} else {
-			fprintf(stderr, "simctl %s: --%s needs a value (%s)\n", v->name, fl->name,
-			    fl->arg);
+		if (parse_pos(v, a, params) != 0)
 			goto usage;
-		}
-		if (parse_value(fl, val, params) != 0) {
-			fprintf(stderr, "simctl %s: --%s: bad value \"%s\": it wants %s\n", v->name,
-			    fl->name, val, fl->wants);
-			goto usage;
-		}
+		have_pos = 1;
 	}
-	if (json_object_get(params, "checkpoint") && !json_object_get(params, "resume")) {
-		fprintf(stderr, "simctl %s: --checkpoint says where to resume from: it needs "
-		    "--resume\n", v->name);
+	if (check_needs(v, params) != 0)
 		goto usage;
-	}
 	if (v->pos_key && !have_pos) {
 		fprintf(stderr, "simctl %s: missing %s\n", v->name, v->pos_arg);
 		goto usage;
@@ -259,152 +322,15 @@ usage:
 
 /* ---- talking to simd ---- */
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-connect_to(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "simctl: socket path too long: %s\n", path);
-		exit(EXIT_UNREACHABLE);
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		fprintf(stderr, "simctl: cannot reach simd at %s: %s\n", path, strerror(errno));
-		exit(EXIT_UNREACHABLE);
-	}
-	return fd;
-}
-
-/* Returns 0, or an errno: the daemon may have answered (a refusal) and closed first. */
-static int
-send_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? errno : EPIPE;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Milliseconds poll() may wait: the rest of the timeout, at most a minute at a
- * time (a timeout of years, or inf, must not overflow an int); -1 forever.
- */
-static int
-poll_ms(double deadline, double timeout)
-{
-	double left;
-
-	if (timeout < 0)
-		return -1;
-	left = (deadline - now_s()) * 1000;
-	if (left <= 0)
-		return 0;
-	return left > 60000 ? 60000 : (int)left + 1;
-}
-
-/* Reads one answer line; timeout < 0 waits forever. */
-static char *
-read_line(int fd, double timeout, const char *path, int werr)
-{
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	double deadline = timeout < 0 ? 0 : now_s() + timeout;
-
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		int ms = poll_ms(deadline, timeout);
-		ssize_t n;
-
-		if (buf == NULL) {
-			fprintf(stderr, "simctl: out of memory\n");
-			exit(EXIT_UNREACHABLE);
-		}
-		if (ms == 0) {
-			fprintf(stderr, "simctl: no answer from simd at %s within %g s\n", path,
-			    timeout);
-			exit(EXIT_UNREACHABLE);
-		}
-		if (poll(&p, 1, ms) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p.revents == 0)
-			continue;
-		if (len + 1 >= cap) {
-			char *nb = realloc(buf, cap *= 2);
-			if (nb == NULL)
-				free(buf);
-			buf = nb;
-			continue;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (werr)
-				fprintf(stderr, "simctl: writing to %s: %s\n", path,
-				    strerror(werr));
-			else
-				fprintf(stderr, "simctl: simd at %s closed the connection "
-				    "without an answer\n", path);
-			exit(EXIT_UNREACHABLE);
-		}
-		len += (size_t)n;
-		buf[len] = '\0';
-		if (memchr(buf, '\n', len) != NULL)
-			return buf;
-	}
-	fprintf(stderr, "simctl: reading from %s: %s\n", path, strerror(errno));
-	exit(EXIT_UNREACHABLE);
-}
-
 static json_t *
 call(const char *path, const char *method, json_t *params, double timeout)
 {
-	json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", 1, "method",
-	    method, "params", params);
-	char *line, *answer;
-	json_t *msg;
-	json_error_t jerr;
-	int fd = connect_to(path), werr;
-	size_t len;
+	enum client_err kind;
+	char err[1024];
+	json_t *msg = client_call(path, method, params, timeout, &kind, err, sizeof(err));
 
-	line = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	if (line == NULL) {
-		fprintf(stderr, "simctl: out of memory\n");
-		exit(EXIT_UNREACHABLE);
-	}
-	len = strlen(line);
-	line[len] = '\n';   /* the NUL's place becomes the line end */
-	werr = send_all(fd, line, len + 1);
-	free(line);
-	answer = read_line(fd, timeout, path, werr);
-	close(fd);
-	msg = json_loads(answer, JSON_DISABLE_EOF_CHECK, &jerr);
-	free(answer);
-	if (!json_is_object(msg)) {
-		fprintf(stderr, "simctl: simd sent an answer that is not JSON-RPC: %s\n", jerr.text);
+	if (msg == NULL) {
+		fprintf(stderr, "simctl: %s\n", err);
 		exit(EXIT_UNREACHABLE);
 	}
 	return msg;

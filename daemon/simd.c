@@ -14,13 +14,18 @@
 #include <event2/event.h>
 
 #include "sim/checkpoint.h"
+#include "sim/ckptsched.h"
 #include "sim/cmd.h"
 #include "sim/config.h"
 #include "sim/control.h"
 #include "sim/engine.h"
 #include "sim/log.h"
+#include "sim/paths.h"
 #include "sim/platform.h"
+#include "sim/reload.h"
+#include "sim/resume.h"
 #include "sim/server.h"
+#include "sim/shutdown.h"
 #include "sim/store.h"
 
 #ifndef SIMD_VERSION
@@ -42,7 +47,6 @@ struct daemon {
 	struct flags fl;
 	struct event *sig[4];
 	struct event *watchdog;
-	struct event *deadline;
 	int ready_fd;            /* pipe to the waiting parent when detaching, else -1 */
 	int lock_fd;
 	int exit_code;
@@ -119,87 +123,22 @@ parse_flags(int argc, char **argv, struct flags *fl)
 static struct sim_config *
 load_config(const struct flags *fl, char *err, size_t errlen)
 {
-	struct sim_config *c = config_new();
 	const char *path = fl->config_path ? fl->config_path : getenv("SIMD_CONFIG");
-	char msg[512];
 
-	if (c == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if ((path != NULL && *path && config_load_file(c, path, err, errlen) != 0) ||
-	    config_load_env(c, err, errlen) != 0)
-		goto fail;
-	for (int i = 0; i < fl->nkeys; i++) {
-		if (config_set(c, fl->keys[i], fl->values[i], msg, sizeof(msg)) != 0) {
-			snprintf(err, errlen, "command line: %s", msg);
-			goto fail;
-		}
-	}
-	return c;
-fail:
-	config_free(c);
-	return NULL;
-}
-
-/* A relative path is taken from the working directory, which detaching leaves. */
-static int
-absolute(struct sim_config *c, const char *key, const char *path, char *err, size_t errlen)
-{
-	char cwd[PATH_MAX], buf[PATH_MAX];
-
-	if (*path == '\0' || *path == '/')
-		return 0;
-	if (getcwd(cwd, sizeof(cwd)) == NULL ||
-	    snprintf(buf, sizeof(buf), "%s/%s", cwd, path) >= (int)sizeof(buf)) {
-		snprintf(err, errlen, "%s: path too long: %s", key, path);
-		return -1;
-	}
-	return config_set(c, key, buf, err, errlen);
-}
-
-static int
-resolve_paths(struct sim_config *c, char *err, size_t errlen)
-{
-	char buf[PATH_MAX], abs[PATH_MAX];
-	const char *home = getenv("HOME");
-
-	if (*c->socket_path == '\0') {
-		config_default_socket(buf, sizeof(buf));
-		if (config_set(c, "socket", buf, err, errlen) != 0)
-			return -1;
-	}
-	if (*c->data_dir == '\0') {
-		if (geteuid() == 0 || home == NULL || *home != '/')
-			snprintf(buf, sizeof(buf), "/var/lib/simd");
-		else
-			snprintf(buf, sizeof(buf), "%s/.local/state/simd", home);
-		if (config_set(c, "data_dir", buf, err, errlen) != 0)
-			return -1;
-	}
-	if (platform_mkdir_p(c->data_dir, err, errlen) != 0)
-		return -1;
-	if (realpath(c->data_dir, abs) == NULL) {
-		snprintf(err, errlen, "data_dir %s: %s", c->data_dir, strerror(errno));
-		return -1;
-	}
-	if (config_set(c, "data_dir", abs, err, errlen) != 0)
-		return -1;
-	if (absolute(c, "socket", c->socket_path, err, errlen) != 0 ||
-	    absolute(c, "log_file", c->log_file, err, errlen) != 0)
-		return -1;
-	return 0;
+	return config_load(path, fl->keys, fl->values, fl->nkeys, err, errlen);
 }
 
 /* What start-up would refuse, short of binding and connecting: simd -n runs all of it. */
 static int
 check_parts(const struct sim_config *c, char *err, size_t errlen)
 {
-	struct control_opts co = { c->socket_path, (int)c->socket_mode, c->socket_group,
-		(size_t)c->max_request, 10.0 };
+	struct control_opts co;
+	struct store_opts so;
 	FILE *f;
 
-	if (control_check(&co, err, errlen) != 0 || store_check(c, err, errlen) != 0)
+	control_opts_from_config(&co, c);
+	store_opts_from_config(&so, c);
+	if (control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0)
 		return -1;
 	if (*c->log_file != '\0') {
 		if ((f = fopen(c->log_file, "a")) == NULL) {
@@ -277,72 +216,14 @@ detached_ready(struct daemon *d)
 	d->ready_fd = -1;
 }
 
-/* ---- shutdown ---- */
+/* ---- shutdown and reload ---- */
 
 static void
-loop_exit(struct daemon *d)
+loop_exit(void *arg)
 {
+	struct daemon *d = arg;
+
 	event_base_loopexit(d->srv.base, NULL);
-}
-
-static void
-deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-
-	/*
-	 * No checkpoint here: the store could not drain, so one written now could
-	 * claim work that never landed.  The newest checkpoint stays the resume
-	 * point, and replay rewrites what is missing (writes are idempotent).
-	 */
-	log_warnx("shutdown: %u sessions still in flight after %g s; abandoning them",
-	    engine_in_flight(d->srv.engine), d->srv.cfg->shutdown_timeout);
-	loop_exit(d);
-}
-
-static void
-checkpoints_written(void *arg)
-{
-	loop_exit(arg);
-}
-
-static void
-run_drained(struct engine *e, void *arg)
-{
-	struct daemon *d = arg;
-
-	if (server_after_checkpoints(&d->srv, checkpoints_written, d) != 0)
-		loop_exit(d);
-}
-
-static void
-request_shutdown(struct server *srv, const char *why)
-{
-	struct daemon *d = (struct daemon *)srv;   /* srv is the first member */
-	char err[128];
-	struct timeval tv;
-
-	if (srv->stopping)
-		return;
-	srv->stopping = 1;
-	log_info("shutting down: %s", why);
-	platform_notify("STOPPING=1");
-	if (!engine_active(srv->engine)) {
-		if (server_after_checkpoints(srv, checkpoints_written, d) != 0)
-			loop_exit(d);
-		return;
-	}
-	server_set_stop_reason(srv, strncmp(why, "SIG", 3) == 0 ? "signal" : "shutdown");
-	engine_stop(srv->engine, err, sizeof(err));
-	if (engine_wait(srv->engine, run_drained, d) != 0) {
-		loop_exit(d);
-		return;
-	}
-	tv.tv_sec = (time_t)srv->cfg->shutdown_timeout;
-	tv.tv_usec = (suseconds_t)((srv->cfg->shutdown_timeout - (double)tv.tv_sec) * 1e6);
-	d->deadline = evtimer_new(srv->base, deadline_cb, d);
-	if (d->deadline != NULL)
-		evtimer_add(d->deadline, &tv);
 }
 
 static void
@@ -351,21 +232,14 @@ reload(struct daemon *d)
 	char err[512];
 	struct sim_config *c = load_config(&d->fl, err, sizeof(err));
 
-	if (c == NULL) {
-		log_warnx("reload failed, keeping the running configuration: %s", err);
-		return;
-	}
-	if (resolve_paths(c, err, sizeof(err)) != 0) {
-		log_warnx("reload failed, keeping the running configuration: %s", err);
+	/* parse and check it all first: a bad file changes nothing */
+	if (c != NULL && (paths_resolve(c, err, sizeof(err)) != 0 ||
+	    check_parts(c, err, sizeof(err)) != 0)) {
 		config_free(c);
-		return;
+		c = NULL;
 	}
-	/* the same file: logrotate moved it; another: go there */
-	if (strcmp(c->log_file, d->srv.cfg->log_file) == 0 ? log_reopen(err, sizeof(err)) :
-	    log_set_file(c->log_file, err, sizeof(err)))
-		log_warnx("reload: %s", err);
-	server_apply_config(&d->srv, c);
-	config_free(c);
+	if (c == NULL || reload_apply(&d->srv, c, RELOAD_FILE, err, sizeof(err)) != 0)
+		log_warnx("reload failed, keeping the running configuration: %s", err);
 }
 
 static void
@@ -376,7 +250,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
-		request_shutdown(&d->srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		shutdown_request(d->srv.shutdown, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
 	case SIGHUP:
 		log_info("SIGHUP: reloading the configuration");
@@ -444,16 +318,18 @@ open_parts(struct daemon *d, char *err, size_t errlen)
 {
 	struct server *srv = &d->srv;
 	struct sim_config *c = srv->cfg;
-	struct control_opts co = { c->socket_path, (int)c->socket_mode, c->socket_group,
-		(size_t)c->max_request, 10.0 };
+	struct control_opts co;
+	struct store_opts so;
 
+	control_opts_from_config(&co, c);
+	store_opts_from_config(&so, c);
 	if ((d->lock_fd = platform_lock_dir(c->data_dir, err, errlen)) < 0)
 		return -1;
 	if ((srv->base = new_base()) == NULL) {
 		snprintf(err, errlen, "cannot create the event loop");
 		return -1;
 	}
-	if ((srv->store = store_open(srv->base, c, err, errlen)) == NULL)
+	if ((srv->store = store_open(srv->base, &so, err, errlen)) == NULL)
 		return -1;
 	if (d->fl.init_db)
 		return 0;
@@ -466,6 +342,10 @@ open_parts(struct daemon *d, char *err, size_t errlen)
 	}
 	if (server_init(srv, err, errlen) != 0)
 		return -1;
+	if ((srv->shutdown = shutdown_new(srv, loop_exit, d)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (setup_signals(d) != 0) {
 		snprintf(err, errlen, "cannot install signal handlers");
 		return -1;
@@ -485,13 +365,13 @@ close_parts(struct daemon *d)
 			event_free(d->sig[i]);
 	if (d->watchdog)
 		event_free(d->watchdog);
-	if (d->deadline)
-		event_free(d->deadline);
-	server_fini(srv);
+	shutdown_free(srv->shutdown);
 	/* Sessions abandoned at a shutdown deadline come back from the store's close. */
+	ckptsched_close(srv->sched);
 	if (srv->engine)
 		engine_detach(srv->engine);
 	store_close(srv->store);
+	server_fini(srv);
 	engine_free(srv->engine);
 	control_free(srv->control);
 	checkpoint_close(srv->ckpt);
@@ -518,7 +398,7 @@ main(int argc, char **argv)
 	if (d.fl.config_path != NULL && realpath(d.fl.config_path, config_abs) != NULL)
 		d.fl.config_path = config_abs;
 	if ((d.srv.cfg = load_config(&d.fl, err, sizeof(err))) == NULL ||
-	    resolve_paths(d.srv.cfg, err, sizeof(err)) != 0) {
+	    paths_resolve(d.srv.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "simd: %s\n", err);
 		return 1;
 	}
@@ -532,13 +412,7 @@ main(int argc, char **argv)
 		config_free(d.srv.cfg);
 		return 0;
 	}
-	if (*d.srv.cfg->pid_file == '/')
-		snprintf(d.pid_path, sizeof(d.pid_path), "%s", d.srv.cfg->pid_file);
-	else if (*d.srv.cfg->pid_file)   /* relative: to the data directory */
-		snprintf(d.pid_path, sizeof(d.pid_path), "%s/%s", d.srv.cfg->data_dir,
-		    d.srv.cfg->pid_file);
-	else
-		snprintf(d.pid_path, sizeof(d.pid_path), "%s/simd.pid", d.srv.cfg->data_dir);
+	paths_pid_file(d.srv.cfg, d.pid_path, sizeof(d.pid_path));
 	log_init("simd", 0, (enum log_level)d.srv.cfg->log_level);
 	if (log_set_file(d.srv.cfg->log_file, err, sizeof(err)) != 0) {
 		fprintf(stderr, "simd: %s\n", err);
@@ -553,7 +427,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "simd: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
-	d.srv.request_shutdown = request_shutdown;
 	d.srv.started_at = time(NULL);
 	if (open_parts(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "simd: %s\n", err);
@@ -569,7 +442,7 @@ main(int argc, char **argv)
 		log_init("simd", 1, (enum log_level)d.srv.cfg->log_level);
 	log_info("simd %s listening on %s (data %s)", SIMD_VERSION, d.srv.cfg->socket_path,
 	    d.srv.cfg->data_dir);
-	if (d.fl.resume && server_resume(&d.srv, 0, err, sizeof(err)) != 0) {
+	if (d.fl.resume && resume_run(d.srv.engine, d.srv.ckpt, 0, err, sizeof(err)) != 0) {
 		/* a resume that cannot happen must not look like one that did */
 		log_warnx("--resume: %s", err);
 		if (log_to_file() || !d.fl.foreground)   /* else the line above went there */

@@ -231,6 +231,37 @@ catalog_index(struct catalog *c)
 	return 0;
 }
 
+/* Shelves: each category's price order, split by store (a stable counting sort). */
+static int
+catalog_shelves(struct catalog *c)
+{
+	size_t nshelves = (size_t)c->nstores * CATALOG_CATEGORIES;
+	uint32_t i, k, *fill;
+
+	c->shelf = calloc(c->nproducts, sizeof(uint32_t));
+	c->shelf_start = calloc(nshelves + 1, sizeof(uint32_t));
+	fill = calloc(nshelves, sizeof(uint32_t));
+	if (c->shelf == NULL || c->shelf_start == NULL || fill == NULL) {
+		free(fill);
+		return -1;
+	}
+	for (i = 0; i < c->nproducts; i++)
+		c->shelf_start[(size_t)(c->products[i].store_id - 1) * CATALOG_CATEGORIES +
+		    c->products[i].category + 1]++;
+	for (i = 0; i < nshelves; i++)
+		c->shelf_start[i + 1] += c->shelf_start[i];
+	for (k = 0; k < CATALOG_CATEGORIES; k++) {
+		for (i = 0; i < c->ncategory[k]; i++) {
+			uint32_t idx = c->by_category[k][i];
+			size_t at = (size_t)(c->products[idx].store_id - 1) * CATALOG_CATEGORIES + k;
+
+			c->shelf[c->shelf_start[at] + fill[at]++] = idx;
+		}
+	}
+	free(fill);
+	return 0;
+}
+
 struct catalog *
 catalog_new(uint64_t seed, int64_t sim_start, uint32_t nstores, uint32_t nproducts,
     uint32_t ncoupons)
@@ -257,7 +288,7 @@ catalog_new(uint64_t seed, int64_t sim_start, uint32_t nstores, uint32_t nproduc
 		catalog_make_product(c, i);
 	for (i = 0; i < ncoupons; i++)
 		catalog_make_coupon(c, i);
-	if (catalog_index(c) == -1)
+	if (catalog_index(c) == -1 || catalog_shelves(c) == -1)
 		goto fail;
 	return c;
 fail:
@@ -277,6 +308,8 @@ catalog_free(struct catalog *c)
 		free(c->by_category[k]);
 	free(c->products);
 	free(c->coupons);
+	free(c->shelf);
+	free(c->shelf_start);
 	free(c);
 }
 
@@ -294,6 +327,19 @@ catalog_coupon(const struct catalog *c, uint32_t id)
 	if (c == NULL || id == 0 || id > c->ncoupons)
 		return NULL;
 	return &c->coupons[id - 1];
+}
+
+const uint32_t *
+catalog_shelf(const struct catalog *c, uint32_t store_id, unsigned category, uint32_t *n)
+{
+	size_t at;
+
+	*n = 0;
+	if (c == NULL || store_id == 0 || store_id > c->nstores || category >= CATALOG_CATEGORIES)
+		return NULL;
+	at = (size_t)(store_id - 1) * CATALOG_CATEGORIES + category;
+	*n = c->shelf_start[at + 1] - c->shelf_start[at];
+	return *n > 0 ? &c->shelf[c->shelf_start[at]] : NULL;
 }
 
 void

@@ -3,18 +3,10 @@
  * `start --resume` (or a restart after kill -9) can continue it.
  *
  * One checkpoint is one row, written in one transaction together with the
- * pruning of old rows.  The run's parameters and counters are JSON text (so
- * the sqlite3 shell can read them); the agents' states are a blob with an
- * explicit little-endian layout, so the file does not depend on struct
- * padding or the host's byte order:
- *
- *	header:    u32 magic "SCKP", u16 encoding version (1), u16 0, u32 agents
- *	per agent: u32 done_cycle, u8 redeemed, u8 ncart,
- *	           ncart x (u32 product_id, u16 quantity)
- *
- * Everything read back is checked (meta, header, lengths, CRC-32, JSON types
- * and ranges) before it reaches the engine: a damaged row is an error naming
- * the file and the row, never a crash.
+ * pruning of old rows; what the row's columns hold is ckptcodec.c's.
+ * Everything read back is checked (meta, lengths, CRC-32, then the codec's
+ * checks) before it reaches the engine: a damaged row is an error naming the
+ * file and the row, never a crash.
  *
  * WAL with synchronous=NORMAL: a committed checkpoint survives the process
  * dying (kill -9), which is what resume needs.  After a power loss the newest
@@ -35,6 +27,8 @@
 #include <sqlite3.h>
 
 #include "sim/checkpoint.h"
+#include "sim/ckptcodec.h"
+#include "sim/text.h"
 
 #define CP_FILE "checkpoints.db"
 #define CP_APP "simd-checkpoints"
@@ -43,11 +37,6 @@
 #define CP_WAL_PAGES 256        /* of 64 KiB: the WAL is folded back at ~16 MiB */
 #define CP_WAL_LIMIT 16777216   /* and truncated back to that */
 
-#define CP_MAGIC UINT32_C(0x504b4353)  /* "SCKP" read as a little-endian u32 */
-#define CP_STATE_VERSION 1
-#define CP_HEADER_SIZE 12
-#define CP_AGENT_SIZE 6
-#define CP_LINE_SIZE 6
 
 #define CP_WHY_MAX 160
 #define CP_AT_MAX INT64_C(253402300799)  /* 9999-12-31T23:59:59Z */
@@ -55,8 +44,10 @@
 #define CP_STR_(x) #x
 #define CP_STR(x) CP_STR_(x)
 
-/* What reading a row can find besides success. */
-enum { CP_OK = 0, CP_DAMAGED = -1, CP_NOMEM = -2 };
+/* What reading a row can find besides success (the codec's). */
+#define CP_OK CKPT_OK
+#define CP_DAMAGED CKPT_DAMAGED
+#define CP_NOMEM CKPT_NOMEM
 
 struct checkpoint {
 	sqlite3 *db;
@@ -67,44 +58,17 @@ struct checkpoint {
 	int has_last;           /* the newest written, loaded, or found at open */
 	int64_t last_id, last_at;
 	uint32_t last_cycle;
-	uint32_t crc[8][256];
+	struct ckpt_crc crc;
 };
 
 /* One row to insert. */
 struct cp_row {
-	const struct engine_snapshot *snap;
+	const struct run_state *snap;
 	const char *reason, *params, *counts;
 	size_t size;
 	uint32_t crc;
 	int64_t at;
 };
-
-/* A named field of a struct, for the JSON encoders and decoders. */
-struct cp_field {
-	const char *name;
-	size_t off;
-};
-
-#define CP_P(f) { #f, offsetof(struct run_params, f) }
-static const struct cp_field cp_u32_fields[] = {
-	CP_P(agents), CP_P(cycles), CP_P(tick), CP_P(max_concurrent), CP_P(max_retries),
-	CP_P(retry_backoff_ms), CP_P(catalog_products), CP_P(catalog_stores),
-	CP_P(catalog_coupons),
-};
-static const struct cp_field cp_real_fields[] = {
-	CP_P(hours), CP_P(time_scale), CP_P(retry_window),
-};
-#undef CP_P
-
-#define CP_C(f) { #f, offsetof(struct engine_counts, f) }
-static const struct cp_field cp_count_fields[] = {
-	CP_C(agents_processed), CP_C(agents_shopped), CP_C(sessions), CP_C(orders),
-	CP_C(abandoned), CP_C(browsed), CP_C(events), CP_C(errors), CP_C(retries),
-	CP_C(revenue_cents), CP_C(items), CP_C(rows),
-};
-#undef CP_C
-
-#define CP_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* state_crc sits before state so that reading a row's metadata never walks the blob. */
 static const char cp_schema[] =
@@ -142,102 +106,6 @@ static const char cp_sql_newest[] =
 	"SELECT id, at, cycle FROM checkpoints ORDER BY id DESC LIMIT 1";
 
 static void
-cp_put_u16(unsigned char *b, uint16_t v)
-{
-	b[0] = (unsigned char)v;
-	b[1] = (unsigned char)(v >> 8);
-}
-
-static void
-cp_put_u32(unsigned char *b, uint32_t v)
-{
-	b[0] = (unsigned char)v;
-	b[1] = (unsigned char)(v >> 8);
-	b[2] = (unsigned char)(v >> 16);
-	b[3] = (unsigned char)(v >> 24);
-}
-
-static uint16_t
-cp_get_u16(const unsigned char *b)
-{
-	return (uint16_t)(b[0] | b[1] << 8);
-}
-
-static uint32_t
-cp_get_u32(const unsigned char *b)
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	    (uint32_t)b[3] << 24;
-}
-
-/*
- * CRC-32 (IEEE, as zlib's), eight bytes at a time ("slicing-by-8"): a nibble-table
- * loop costs ~40 ms on the 8 MB state of 100,000 agents, this about 4.  The
- * table lives in the handle, built at open.
- */
-static void
-cp_crc_init(uint32_t t[8][256])
-{
-	uint32_t c;
-	int i, k;
-
-	for (i = 0; i < 256; i++) {
-		c = (uint32_t)i;
-		for (k = 0; k < 8; k++)
-			c = (c >> 1) ^ (UINT32_C(0xedb88320) & (0u - (c & 1)));
-		t[0][i] = c;
-	}
-	for (i = 0; i < 256; i++)
-		for (k = 1; k < 8; k++)
-			t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xff];
-}
-
-static uint32_t
-cp_crc32(const uint32_t t[8][256], const unsigned char *p, size_t n)
-{
-	uint32_t c = 0xffffffff, lo, hi;
-
-	for (; n >= 8; n -= 8, p += 8) {
-		lo = c ^ cp_get_u32(p);
-		hi = cp_get_u32(p + 4);
-		c = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^
-		    t[4][lo >> 24] ^ t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^
-		    t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
-	}
-	while (n-- > 0)
-		c = (c >> 8) ^ t[0][(c ^ *p++) & 0xff];
-	return ~c;
-}
-
-/* Struct members by offset, through memcpy: no aliasing questions. */
-static uint32_t
-cp_field_u32(const void *base, size_t off)
-{
-	uint32_t v;
-
-	memcpy(&v, (const char *)base + off, sizeof(v));
-	return v;
-}
-
-static double
-cp_field_real(const void *base, size_t off)
-{
-	double v;
-
-	memcpy(&v, (const char *)base + off, sizeof(v));
-	return v;
-}
-
-static uint64_t
-cp_field_u64(const void *base, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, (const char *)base + off, sizeof(v));
-	return v;
-}
-
-static void
 cp_dberr(const struct checkpoint *c, char *err, size_t errlen, const char *what)
 {
 	snprintf(err, errlen, CP_FILE ": %s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
@@ -259,18 +127,6 @@ cp_exec(struct checkpoint *c, const char *sql, const char *what, char *err, size
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
-}
-
-/* Identifiers (run id, reason) are printable ASCII. */
-static int
-cp_printable(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
-			return 0;
-	return 1;
 }
 
 /*
@@ -312,7 +168,7 @@ cp_meta_text(sqlite3_stmt *st, char *buf, size_t len)
 
 	snprintf(buf, len, "%s", v != NULL ? (const char *)v : "");
 	for (i = 0; buf[i] != '\0'; i++)
-		if (!cp_printable(&buf[i], 1))
+		if (!text_printable(&buf[i], 1))
 			buf[i] = '?';
 }
 
@@ -462,7 +318,7 @@ checkpoint_open(const char *data_dir, int keep, char *err, size_t errlen)
 		goto nomem;
 	snprintf(c->path, n, "%s/" CP_FILE, data_dir);
 	checkpoint_set_keep(c, keep);
-	cp_crc_init(c->crc);
+	ckpt_crc_init(&c->crc);
 	if (cp_open_db(c, err, errlen) == -1) {
 		checkpoint_close(c);
 		return NULL;
@@ -497,148 +353,11 @@ checkpoint_set_keep(struct checkpoint *c, int keep)
  * Checks shared by writing and loading: what a resume can rely on.
  */
 
-static int
-cp_check_only(const struct run_params *p, char *why, size_t len)
-{
-	uint32_t i;
-
-	if (p->nonly == 0) {
-		snprintf(why, len, "params: the agent list is empty");
-		return -1;
-	}
-	for (i = 0; i < p->nonly; i++) {
-		if (p->only[i] >= p->agents) {
-			snprintf(why, len, "params: the agent list names agent %u of %u",
-			    p->only[i], p->agents);
-			return -1;
-		}
-		if (i > 0 && p->only[i] <= p->only[i - 1]) {
-			snprintf(why, len, "params: the agent list is not sorted");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-cp_check_params(const struct run_params *p, char *why, size_t len)
-{
-	size_t i, n = strnlen(p->run_id, sizeof(p->run_id));
-	double v;
-
-	if (n == sizeof(p->run_id) || !cp_printable(p->run_id, n)) {
-		snprintf(why, len, "params: run_id is not a short printable string");
-		return -1;
-	}
-	if (p->agents == 0) {
-		snprintf(why, len, "params: no agents");
-		return -1;
-	}
-	if (p->seed > INT64_MAX) {
-		snprintf(why, len, "params: seed is out of range");
-		return -1;
-	}
-	for (i = 0; i < CP_NELEM(cp_real_fields); i++) {
-		v = cp_field_real(p, cp_real_fields[i].off);
-		if (!isfinite(v) || v < 0) {
-			snprintf(why, len, "params: \"%s\" is not a finite number >= 0",
-			    cp_real_fields[i].name);
-			return -1;
-		}
-	}
-	return p->only != NULL ? cp_check_only(p, why, len) : 0;
-}
-
-static int
-cp_check_counts(const struct engine_counts *k, char *why, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < CP_NELEM(cp_count_fields); i++)
-		if (cp_field_u64(k, cp_count_fields[i].off) > INT64_MAX)
-			goto range;
-	for (i = 0; i < STORE_ERR_COUNT; i++)
-		if (k->errors_by_type[i] > INT64_MAX)
-			goto range;
-	return 0;
-range:
-	snprintf(why, len, "counts: a counter is out of range");
-	return -1;
-}
-
 /*
  * Writing.
  */
 
 /* Bytes of the encoded state, or 0 (with why) when an agent cannot be encoded. */
-static size_t
-cp_state_size(const struct engine_snapshot *snap, char *why, size_t len)
-{
-	size_t size = CP_HEADER_SIZE;
-	uint32_t i;
-
-	for (i = 0; i < snap->params.agents; i++) {
-		if (snap->agents[i].ncart > STORE_MAX_ITEMS) {
-			snprintf(why, len, "agent %u has %u cart lines (at most %d)", i,
-			    snap->agents[i].ncart, STORE_MAX_ITEMS);
-			return 0;
-		}
-		size += CP_AGENT_SIZE + (size_t)snap->agents[i].ncart * CP_LINE_SIZE;
-	}
-	return size;
-}
-
-static size_t
-cp_check_snapshot(const struct engine_snapshot *snap, const char *reason, char *why,
-    size_t len)
-{
-	size_t n = reason != NULL ? strlen(reason) : 0;
-
-	if (n == 0 || n >= sizeof(((struct checkpoint_info *)NULL)->reason) ||
-	    !cp_printable(reason, n)) {
-		snprintf(why, len, "the reason is not a short printable word");
-		return 0;
-	}
-	if (cp_check_params(&snap->params, why, len) == -1 ||
-	    cp_check_counts(&snap->counts, why, len) == -1)
-		return 0;
-	if (!isfinite(snap->elapsed_s) || snap->elapsed_s < 0 || !isfinite(snap->lag_s) ||
-	    snap->lag_s < 0) {
-		snprintf(why, len, "elapsed_s or lag_s is not a finite number >= 0");
-		return 0;
-	}
-	if (snap->agents == NULL) {
-		snprintf(why, len, "no agent states");
-		return 0;
-	}
-	return cp_state_size(snap, why, len);
-}
-
-static void
-cp_encode(unsigned char *b, const struct engine_snapshot *snap)
-{
-	const struct agent_state *a;
-	uint32_t i, j;
-
-	cp_put_u32(b, CP_MAGIC);
-	cp_put_u16(b + 4, CP_STATE_VERSION);
-	cp_put_u16(b + 6, 0);
-	cp_put_u32(b + 8, snap->params.agents);
-	b += CP_HEADER_SIZE;
-	for (i = 0; i < snap->params.agents; i++) {
-		a = &snap->agents[i];
-		cp_put_u32(b, a->done_cycle);
-		b[4] = a->redeemed;
-		b[5] = a->ncart;
-		b += CP_AGENT_SIZE;
-		for (j = 0; j < a->ncart; j++) {
-			cp_put_u32(b, a->cart[j].product_id);
-			cp_put_u16(b + 4, a->cart[j].quantity);
-			b += CP_LINE_SIZE;
-		}
-	}
-}
-
 /* The state buffer only grows: the next checkpoint is about as large. */
 static int
 cp_reserve(struct checkpoint *c, size_t size)
@@ -657,82 +376,10 @@ cp_reserve(struct checkpoint *c, size_t size)
 	return 0;
 }
 
-/* Returns json's compact text and drops the reference; NULL if either failed. */
-static char *
-cp_dump(json_t *o)
-{
-	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-
-	json_decref(o);
-	return s;
-}
-
-static json_t *
-cp_only_json(const struct run_params *p)
-{
-	json_t *a = json_array();
-	uint32_t i;
-
-	for (i = 0; a != NULL && i < p->nonly; i++)
-		if (json_array_append_new(a, json_integer(p->only[i])) == -1) {
-			json_decref(a);
-			a = NULL;
-		}
-	return a;
-}
-
-static char *
-cp_params_text(const struct run_params *p)
-{
-	json_t *o = json_object();
-	size_t i;
-	int bad;
-
-	if (o == NULL)
-		return NULL;
-	bad = json_object_set_new(o, "run_id", json_string(p->run_id));
-	bad |= json_object_set_new(o, "seed", json_integer((json_int_t)p->seed));
-	bad |= json_object_set_new(o, "sim_start", json_integer(p->sim_start));
-	bad |= json_object_set_new(o, "all_shop", json_boolean(p->all_shop));
-	for (i = 0; i < CP_NELEM(cp_u32_fields); i++)
-		bad |= json_object_set_new(o, cp_u32_fields[i].name,
-		    json_integer(cp_field_u32(p, cp_u32_fields[i].off)));
-	for (i = 0; i < CP_NELEM(cp_real_fields); i++)
-		bad |= json_object_set_new(o, cp_real_fields[i].name,
-		    json_real(cp_field_real(p, cp_real_fields[i].off)));
-	bad |= json_object_set_new(o, "only", p->only != NULL ? cp_only_json(p) : json_null());
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return cp_dump(o);
-}
-
-static char *
-cp_counts_text(const struct engine_counts *k)
-{
-	json_t *o = json_object(), *a = json_array();
-	size_t i;
-	int bad = o == NULL;
-
-	for (i = 0; !bad && i < CP_NELEM(cp_count_fields); i++)
-		bad |= json_object_set_new(o, cp_count_fields[i].name,
-		    json_integer((json_int_t)cp_field_u64(k, cp_count_fields[i].off)));
-	for (i = 0; !bad && a != NULL && i < STORE_ERR_COUNT; i++)
-		bad |= json_array_append_new(a, json_integer((json_int_t)k->errors_by_type[i]));
-	if (bad || json_object_set_new(o, "errors_by_type", a) == -1) {
-		if (bad)
-			json_decref(a);
-		json_decref(o);
-		return NULL;
-	}
-	return cp_dump(o);
-}
-
 static int
 cp_bind_row(sqlite3_stmt *st, const struct cp_row *r)
 {
-	const struct engine_snapshot *s = r->snap;
+	const struct run_state *s = r->snap;
 	int rc;
 
 	rc = sqlite3_bind_text(st, 1, s->params.run_id, -1, SQLITE_STATIC);
@@ -818,7 +465,7 @@ cp_fill_info(struct checkpoint_info *in, const struct cp_row *r, int64_t id)
 }
 
 int
-checkpoint_write(struct checkpoint *c, const struct engine_snapshot *snap,
+checkpoint_write(struct checkpoint *c, const struct run_state *snap,
     const char *reason, struct checkpoint_info *info, char *err, size_t errlen)
 {
 	struct cp_row r = { snap, reason, NULL, NULL, 0, 0, 0 };
@@ -831,19 +478,19 @@ checkpoint_write(struct checkpoint *c, const struct engine_snapshot *snap,
 		snprintf(err, errlen, CP_FILE ": checkpoints are not open");
 		return -1;
 	}
-	if ((r.size = cp_check_snapshot(snap, reason, why, sizeof(why))) == 0) {
+	if ((r.size = ckpt_state_check(snap, reason, why, sizeof(why))) == 0) {
 		snprintf(err, errlen, CP_FILE ": %s: refusing to write a checkpoint: %s",
 		    c->path, why);
 		return -1;
 	}
-	r.params = cp_params_text(&snap->params);
-	r.counts = cp_counts_text(&snap->counts);
+	r.params = ckpt_params_text(&snap->params);
+	r.counts = ckpt_counts_text(&snap->counts);
 	if (r.params == NULL || r.counts == NULL || cp_reserve(c, r.size) == -1) {
 		cp_nomem(c, err, errlen, "writing a checkpoint");
 		goto out;
 	}
-	cp_encode(c->buf, snap);
-	r.crc = cp_crc32(c->crc, c->buf, r.size);
+	ckpt_state_encode(c->buf, snap);
+	r.crc = ckpt_crc32(&c->crc, c->buf, r.size);
 	r.at = (int64_t)time(NULL);
 	if ((rc = cp_insert(c, &r, &id, err, errlen)) == 0) {
 		cp_fill_info(&in, &r, id);
@@ -892,7 +539,7 @@ cp_col_word(sqlite3_stmt *st, int col, char *buf, size_t size, const char *name,
 	if ((s = (const char *)sqlite3_column_text(st, col)) == NULL)
 		return CP_NOMEM;
 	n = sqlite3_column_bytes(st, col);
-	if ((size_t)n >= size || !cp_printable(s, (size_t)n)) {
+	if ((size_t)n >= size || !text_printable(s, (size_t)n)) {
 		snprintf(why, len, "\"%s\" is not a short printable string", name);
 		return CP_DAMAGED;
 	}
@@ -931,169 +578,39 @@ cp_row_info(sqlite3_stmt *st, struct checkpoint_info *in, char *why, size_t len)
 	return CP_OK;
 }
 
+/* A text column, for the codec. */
 static int
-cp_col_json(sqlite3_stmt *st, int col, const char *name, json_t **out, char *why, size_t len)
+cp_col_text(sqlite3_stmt *st, int col, const char *name, const char **s, size_t *n,
+    char *why, size_t len)
 {
-	json_error_t jerr;
-	const char *s;
-
 	if (sqlite3_column_type(st, col) != SQLITE_TEXT) {
 		snprintf(why, len, "%s: not text", name);
 		return CP_DAMAGED;
 	}
-	if ((s = (const char *)sqlite3_column_text(st, col)) == NULL)
+	if ((*s = (const char *)sqlite3_column_text(st, col)) == NULL)
 		return CP_NOMEM;
-	*out = json_loadb(s, (size_t)sqlite3_column_bytes(st, col), JSON_REJECT_DUPLICATES, &jerr);
-	if (*out == NULL) {
-		snprintf(why, len, "%s: not JSON (%.100s)", name, jerr.text);
-		return CP_DAMAGED;
-	}
-	if (!json_is_object(*out)) {
-		snprintf(why, len, "%s: not a JSON object", name);
-		json_decref(*out);
-		*out = NULL;
-		return CP_DAMAGED;
-	}
+	*n = (size_t)sqlite3_column_bytes(st, col);
 	return CP_OK;
 }
 
 static int
-cp_json_int(const json_t *v, const char *what, const char *key, json_int_t min,
-    json_int_t max, json_int_t *out, char *why, size_t len)
-{
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-		snprintf(why, len, "%s: \"%s\" is %s, not an integer from %lld to %lld", what, key,
-		    v == NULL ? "missing" : "wrong", (long long)min, (long long)max);
-		return CP_DAMAGED;
-	}
-	*out = json_integer_value(v);
-	return CP_OK;
-}
-
-static int
-cp_json_only(const json_t *a, struct run_params *p, char *why, size_t len)
-{
-	size_t i, n = json_array_size(a);
-	json_int_t v;
-
-	if (json_is_null(a))
-		return CP_OK;
-	if (!json_is_array(a) || n == 0 || n > p->agents) {
-		snprintf(why, len, "params: \"only\" is not a list of at most %u agents", p->agents);
-		return CP_DAMAGED;
-	}
-	if ((p->only = malloc(n * sizeof(*p->only))) == NULL)
-		return CP_NOMEM;
-	p->nonly = (uint32_t)n;
-	for (i = 0; i < n; i++) {
-		if (cp_json_int(json_array_get(a, i), "params", "only", 0, UINT32_MAX, &v, why,
-		    len) != CP_OK)
-			return CP_DAMAGED;
-		p->only[i] = (uint32_t)v;
-	}
-	return CP_OK;
-}
-
-static int
-cp_json_params(const json_t *o, struct run_params *p, char *why, size_t len)
-{
-	const json_t *v = json_object_get(o, "run_id");
-	json_int_t x;
-	uint32_t u;
-	double d;
-	size_t i;
-
-	if (!json_is_string(v) || json_string_length(v) >= sizeof(p->run_id) ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
-		snprintf(why, len, "params: \"run_id\" is not a short string");
-		return CP_DAMAGED;
-	}
-	memcpy(p->run_id, json_string_value(v), json_string_length(v) + 1);
-	if (cp_json_int(json_object_get(o, "seed"), "params", "seed", 0, INT64_MAX, &x, why,
-	    len) != CP_OK)
-		return CP_DAMAGED;
-	p->seed = (uint64_t)x;
-	if (cp_json_int(json_object_get(o, "sim_start"), "params", "sim_start", INT64_MIN,
-	    INT64_MAX, &x, why, len) != CP_OK)
-		return CP_DAMAGED;
-	p->sim_start = x;
-	if (!json_is_boolean(v = json_object_get(o, "all_shop"))) {
-		snprintf(why, len, "params: \"all_shop\" is not true or false");
-		return CP_DAMAGED;
-	}
-	p->all_shop = json_is_true(v);
-	for (i = 0; i < CP_NELEM(cp_u32_fields); i++) {
-		if (cp_json_int(json_object_get(o, cp_u32_fields[i].name), "params",
-		    cp_u32_fields[i].name, 0, UINT32_MAX, &x, why, len) != CP_OK)
-			return CP_DAMAGED;
-		u = (uint32_t)x;
-		memcpy((char *)p + cp_u32_fields[i].off, &u, sizeof(u));
-	}
-	for (i = 0; i < CP_NELEM(cp_real_fields); i++) {
-		if (!json_is_number(v = json_object_get(o, cp_real_fields[i].name))) {
-			snprintf(why, len, "params: \"%s\" is not a number", cp_real_fields[i].name);
-			return CP_DAMAGED;
-		}
-		d = json_number_value(v);
-		memcpy((char *)p + cp_real_fields[i].off, &d, sizeof(d));
-	}
-	return cp_json_only(json_object_get(o, "only"), p, why, len);
-}
-
-static int
-cp_json_counts(const json_t *o, struct engine_counts *k, char *why, size_t len)
-{
-	const json_t *a = json_object_get(o, "errors_by_type");
-	json_int_t x;
-	uint64_t u;
-	size_t i;
-
-	for (i = 0; i < CP_NELEM(cp_count_fields); i++) {
-		if (cp_json_int(json_object_get(o, cp_count_fields[i].name), "counts",
-		    cp_count_fields[i].name, 0, INT64_MAX, &x, why, len) != CP_OK)
-			return CP_DAMAGED;
-		u = (uint64_t)x;
-		memcpy((char *)k + cp_count_fields[i].off, &u, sizeof(u));
-	}
-	/* Fewer entries than STORE_ERR_COUNT: error types added since are zero. */
-	if (!json_is_array(a) || json_array_size(a) > STORE_ERR_COUNT) {
-		snprintf(why, len, "counts: \"errors_by_type\" is not a list of at most %d counters",
-		    STORE_ERR_COUNT);
-		return CP_DAMAGED;
-	}
-	for (i = 0; i < json_array_size(a); i++) {
-		if (cp_json_int(json_array_get(a, i), "counts", "errors_by_type", 0, INT64_MAX,
-		    &x, why, len) != CP_OK)
-			return CP_DAMAGED;
-		k->errors_by_type[i] = (uint64_t)x;
-	}
-	return CP_OK;
-}
-
-static int
-cp_row_json(sqlite3_stmt *st, struct engine_snapshot *snap, const struct checkpoint_info *in,
+cp_row_json(sqlite3_stmt *st, struct run_state *snap, const struct checkpoint_info *in,
     char *why, size_t len)
 {
-	json_t *o = NULL;
+	const char *s;
+	size_t n;
 	int rc;
 
-	if ((rc = cp_col_json(st, CP_C_PARAMS, "params", &o, why, len)) != CP_OK)
+	if ((rc = cp_col_text(st, CP_C_PARAMS, "params", &s, &n, why, len)) != CP_OK ||
+	    (rc = ckpt_params_parse(s, n, &snap->params, why, len)) != CP_OK)
 		return rc;
-	rc = cp_json_params(o, &snap->params, why, len);
-	json_decref(o);
-	if (rc != CP_OK)
-		return rc;
-	if (cp_check_params(&snap->params, why, len) == -1)
-		return CP_DAMAGED;
 	if (snap->params.agents != in->agents || strcmp(snap->params.run_id, in->run_id) != 0) {
 		snprintf(why, len, "params disagree with the row's run_id or agents");
 		return CP_DAMAGED;
 	}
-	if ((rc = cp_col_json(st, CP_C_COUNTS, "counts", &o, why, len)) != CP_OK)
+	if ((rc = cp_col_text(st, CP_C_COUNTS, "counts", &s, &n, why, len)) != CP_OK)
 		return rc;
-	rc = cp_json_counts(o, &snap->counts, why, len);
-	json_decref(o);
-	return rc;
+	return ckpt_counts_parse(s, n, &snap->counts, why, len);
 }
 
 static int
@@ -1111,75 +628,8 @@ cp_col_seconds(sqlite3_stmt *st, int col, const char *name, double *out, char *w
 	return CP_DAMAGED;
 }
 
-/* Checks the header; the length check bounds the allocation that follows. */
 static int
-cp_state_header(const unsigned char *b, size_t n, uint32_t agents, char *why, size_t len)
-{
-	if (n < CP_HEADER_SIZE) {
-		snprintf(why, len, "state is %zu bytes, shorter than its header", n);
-		return CP_DAMAGED;
-	}
-	if (cp_get_u32(b) != CP_MAGIC) {
-		snprintf(why, len, "state has no checkpoint header");
-		return CP_DAMAGED;
-	}
-	if (cp_get_u16(b + 4) != CP_STATE_VERSION) {
-		snprintf(why, len, "state encoding version %u is not one this simd reads (%d)",
-		    cp_get_u16(b + 4), CP_STATE_VERSION);
-		return CP_DAMAGED;
-	}
-	if (cp_get_u32(b + 8) != agents) {
-		snprintf(why, len, "state holds %u agents, the row says %u", cp_get_u32(b + 8),
-		    agents);
-		return CP_DAMAGED;
-	}
-	if ((n - CP_HEADER_SIZE) / CP_AGENT_SIZE < agents) {
-		snprintf(why, len, "state is too short for %u agents", agents);
-		return CP_DAMAGED;
-	}
-	return CP_OK;
-}
-
-static int
-cp_decode(const unsigned char *b, size_t n, struct agent_state *out, uint32_t agents,
-    char *why, size_t len)
-{
-	const unsigned char *p = b + CP_HEADER_SIZE, *end = b + n;
-	struct agent_state *a;
-	uint32_t i, j;
-
-	for (i = 0; i < agents; i++) {
-		a = &out[i];
-		if (end - p < CP_AGENT_SIZE)
-			goto short_state;
-		a->done_cycle = cp_get_u32(p);
-		a->redeemed = p[4];
-		a->ncart = p[5];
-		p += CP_AGENT_SIZE;
-		if (a->ncart > STORE_MAX_ITEMS) {
-			snprintf(why, len, "agent %u has %u cart lines (at most %d)", i, a->ncart,
-			    STORE_MAX_ITEMS);
-			return CP_DAMAGED;
-		}
-		if (end - p < (ptrdiff_t)a->ncart * CP_LINE_SIZE)
-			goto short_state;
-		for (j = 0; j < a->ncart; j++, p += CP_LINE_SIZE) {
-			a->cart[j].product_id = cp_get_u32(p);
-			a->cart[j].quantity = cp_get_u16(p + 4);
-		}
-	}
-	if (p != end) {
-		snprintf(why, len, "state has %td bytes after the last agent", end - p);
-		return CP_DAMAGED;
-	}
-	return CP_OK;
-short_state:
-	snprintf(why, len, "state ends inside agent %u", i);
-	return CP_DAMAGED;
-}
-
-static int
-cp_row_state(const struct checkpoint *c, sqlite3_stmt *st, struct engine_snapshot *snap,
+cp_row_state(const struct checkpoint *c, sqlite3_stmt *st, struct run_state *snap,
     char *why, size_t len)
 {
 	const unsigned char *b;
@@ -1198,21 +648,17 @@ cp_row_state(const struct checkpoint *c, sqlite3_stmt *st, struct engine_snapsho
 	n = (size_t)sqlite3_column_bytes(st, CP_C_STATE);
 	if (b == NULL && n > 0)
 		return CP_NOMEM;
-	if (cp_crc32(c->crc, b, n) != (uint32_t)crc) {
+	if (ckpt_crc32(&c->crc, b, n) != (uint32_t)crc) {
 		snprintf(why, len, "state checksum mismatch");
 		return CP_DAMAGED;
 	}
-	if ((rc = cp_state_header(b, n, snap->params.agents, why, len)) != CP_OK)
-		return rc;
-	/* calloc: cart lines past ncart are zero, whatever the writer's held. */
-	if ((agents = calloc(snap->params.agents, sizeof(*agents))) == NULL)
-		return CP_NOMEM;
+	rc = ckpt_state_decode(b, n, snap->params.agents, &agents, why, len);
 	snap->agents = agents;
-	return cp_decode(b, n, agents, snap->params.agents, why, len);
+	return rc;
 }
 
 static int
-cp_read_row(const struct checkpoint *c, sqlite3_stmt *st, struct engine_snapshot *snap,
+cp_read_row(const struct checkpoint *c, sqlite3_stmt *st, struct run_state *snap,
     struct checkpoint_info *in, char *why, size_t len)
 {
 	int rc;
@@ -1241,7 +687,7 @@ cp_load_error(const struct checkpoint *c, int rc, int64_t id, const char *why, c
 }
 
 int
-checkpoint_load(struct checkpoint *c, int64_t id, struct engine_snapshot *snap,
+checkpoint_load(struct checkpoint *c, int64_t id, struct run_state *snap,
     struct checkpoint_info *info, char *err, size_t errlen)
 {
 	struct checkpoint_info in;
@@ -1271,7 +717,7 @@ checkpoint_load(struct checkpoint *c, int64_t id, struct engine_snapshot *snap,
 		cp_load_error(c, r, sqlite3_column_int64(st, CP_C_ID), why, err, errlen);
 	sqlite3_finalize(st);
 	if (r != CP_OK) {
-		checkpoint_snapshot_free(snap);
+		checkpoint_state_free(snap);
 		memset(snap, 0, sizeof(*snap));
 		return -1;
 	}
@@ -1282,64 +728,37 @@ checkpoint_load(struct checkpoint *c, int64_t id, struct engine_snapshot *snap,
 }
 
 void
-checkpoint_snapshot_free(struct engine_snapshot *snap)
+checkpoint_state_free(struct run_state *snap)
 {
 	if (snap == NULL)
 		return;
 	free((void *)snap->agents);
-	free(snap->params.only);
+	params_clear(&snap->params);
 	snap->agents = NULL;
-	snap->params.only = NULL;
-	snap->params.nonly = 0;
 }
 
 /*
  * Listing.
  */
 
-static void
-cp_iso(int64_t at, char *buf, size_t len)
-{
-	time_t t = (time_t)at;
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)at);
-}
-
-static json_t *
-cp_info_json(const struct checkpoint_info *in)
-{
-	char at[32];
-
-	cp_iso(in->at, at, sizeof(at));
-	return json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)in->id,
-	    "run_id", in->run_id, "at", at, "cycle", (json_int_t)in->cycle, "agents",
-	    (json_int_t)in->agents, "size", (json_int_t)in->size, "reason", in->reason);
-}
-
-json_t *
-checkpoint_list_json(struct checkpoint *c, char *err, size_t errlen)
+int
+checkpoint_list(struct checkpoint *c, int (*fn)(const struct checkpoint_info *in, void *arg),
+    void *arg, char *err, size_t errlen)
 {
 	struct checkpoint_info in;
 	sqlite3_stmt *st = NULL;
 	char why[CP_WHY_MAX];
-	json_t *a;
 	int rc, r = CP_OK;
 
 	if (c == NULL) {
 		snprintf(err, errlen, CP_FILE ": checkpoints are not open");
-		return NULL;
-	}
-	if ((a = json_array()) == NULL) {
-		cp_nomem(c, err, errlen, "listing checkpoints");
-		return NULL;
+		return -1;
 	}
 	rc = sqlite3_prepare_v2(c->db, cp_sql_list, -1, &st, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((r = cp_row_info(st, &in, why, sizeof(why))) != CP_OK)
 			break;
-		if (json_array_append_new(a, cp_info_json(&in)) == -1) {
+		if (fn(&in, arg) != 0) {
 			r = CP_NOMEM;
 			break;
 		}
@@ -1350,21 +769,17 @@ checkpoint_list_json(struct checkpoint *c, char *err, size_t errlen)
 	else if (rc != SQLITE_DONE)
 		cp_dberr(c, err, errlen, "listing checkpoints");
 	sqlite3_finalize(st);
-	if (r != CP_OK || rc != SQLITE_DONE) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
+	return r != CP_OK || rc != SQLITE_DONE ? -1 : 0;
 }
 
-json_t *
-checkpoint_last_json(const struct checkpoint *c)
+int
+checkpoint_last(const struct checkpoint *c, struct checkpoint_info *out)
 {
-	char at[32];
-
 	if (c == NULL || !c->has_last)
-		return json_null();
-	cp_iso(c->last_at, at, sizeof(at));
-	return json_pack("{s:I, s:s, s:I}", "id", (json_int_t)c->last_id, "at", at, "cycle",
-	    (json_int_t)c->last_cycle);
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->id = c->last_id;
+	out->at = c->last_at;
+	out->cycle = c->last_cycle;
+	return 1;
 }

@@ -6,11 +6,13 @@
 
 #include <stdlib.h>
 
+#include "sim/ckptsched.h"
 #include "sim/cmd.h"
 #include "sim/engine.h"
 #include "sim/proto.h"
 #include "sim/rpc.h"
 #include "sim/server.h"
+#include "sim/snapshot.h"
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_ping,
@@ -25,6 +27,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_stats,
 	&cmd_checkpoint,
 	&cmd_checkpoints,
+	&cmd_cancel,
 	NULL,
 };
 
@@ -87,7 +90,13 @@ cmd_dispatch(void *ctx, struct cmd_req *req, struct rpc_request *rr)
 		}
 		params = NULL;
 	}
-	if (srv->stopping && !(e->flags & CMD_READONLY)) {
+	/* access is checked here, once, from the table's flag */
+	if (req->readonly && !(e->flags & CMD_READONLY)) {
+		cmd_error(req, SIM_ERR_DENIED, "%s: permission denied: this socket_readonly_group "
+		    "member may call read-only methods only", e->name);
+		return;
+	}
+	if (server_stopping(srv) && !(e->flags & CMD_READONLY)) {
 		cmd_error(req, SIM_ERR_SHUTDOWN, "%s: the daemon is shutting down", e->name);
 		return;
 	}
@@ -209,13 +218,11 @@ run_recorded(void *arg)
 
 	free(w);
 	if (fail_is_error && engine_state(e) == ENGINE_FAILED) {
-		json_t *st = engine_status(e);
-		const char *why = json_string_value(json_object_get(st, "error"));
-		cmd_error(req, SIM_ERR_FAILED, "the run failed: %s", why ? why : "see the log");
-		json_decref(st);
+		const char *why = engine_fail_reason(e);
+		cmd_error(req, SIM_ERR_FAILED, "the run failed: %s", *why ? why : "see the log");
 		return;
 	}
-	cmd_reply(req, cmd_status_json(srv));
+	cmd_reply_status(req, srv);
 }
 
 static void
@@ -224,8 +231,25 @@ run_ended(struct engine *e, void *arg)
 	struct run_waiter *w = arg;
 
 	/* the engine's run_end hook has queued the end checkpoint by now */
-	if (server_after_checkpoints(w->srv, run_recorded, w) != 0)
+	if (ckptsched_after(w->srv->sched, run_recorded, w) != 0)
 		run_recorded(w);
+}
+
+enum cmd_ret
+cmd_reply_status(struct cmd_req *req, struct server *srv)
+{
+	struct snapshot *s = malloc(sizeof(*s));
+	json_t *o = NULL;
+
+	if (s != NULL) {
+		server_snapshot(srv, s);
+		o = snapshot_status_json(s);
+		free(s);
+	}
+	if (o == NULL)
+		return cmd_error(req, RPC_INTERNAL_ERROR, "out of memory");
+	cmd_reply(req, o);
+	return CMD_DONE;
 }
 
 int

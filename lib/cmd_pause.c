@@ -28,10 +28,10 @@ resume_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_pause = {
-	"pause", 0, cmd_check_none, pause_exec,
+	SIM_M_PAUSE, 0, cmd_check_none, pause_exec,
 	"start no new sessions; those in flight finish",
 };
 
 const struct cmd_entry cmd_resume = {
-	"resume", 0, cmd_check_none, resume_exec, "continue a paused simulation",
+	SIM_M_RESUME, 0, cmd_check_none, resume_exec, "continue a paused simulation",
 };

@@ -1,4 +1,5 @@
 /* cmd_stop.c - "stop": drain in-flight sessions and end the run. */
+#include "sim/ckptsched.h"
 #include "sim/cmd.h"
 #include "sim/engine.h"
 #include "sim/proto.h"
@@ -25,14 +26,13 @@ stop_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 	cmd_param_bool(params, "wait", &wait, err, sizeof(err));
 	if (engine_stop(srv->engine, err, sizeof(err)) != 0)
 		return cmd_error(req, SIM_ERR_STATE, "%s", err);
-	server_set_stop_reason(srv, "stop");
+	ckptsched_set_stop_reason(srv->sched, "stop");
 	if (wait && engine_active(srv->engine) && cmd_reply_at_run_end(req, srv, 0) == 0)
 		return CMD_WAIT;
-	cmd_reply(req, cmd_status_json(srv));
-	return CMD_DONE;
+	return cmd_reply_status(req, srv);
 }
 
 const struct cmd_entry cmd_stop = {
-	"stop", 0, stop_check, stop_exec,
+	SIM_M_STOP, 0, stop_check, stop_exec,
 	"stop the run: in-flight sessions finish, then it is finished (wait: answer then)",
 };

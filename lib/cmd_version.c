@@ -15,6 +15,6 @@ version_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_version = {
-	"version", CMD_READONLY, cmd_check_none, version_exec,
+	SIM_M_VERSION, CMD_READONLY, cmd_check_none, version_exec,
 	"daemon version and control protocol version",
 };

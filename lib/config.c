@@ -20,82 +20,88 @@ const struct config_key config_keys[] = {
 	/* daemon */
 	{ "socket", CFG_STRING, OFF(socket_path), 0, 0, "", "SIMD_SOCKET", 0,
 	    "control socket path (empty: $SIMD_SOCKET, /run/simd/simd.sock for root, "
-	    "else $XDG_RUNTIME_DIR/simd.sock or /tmp/simd-$UID/simd.sock)" },
+	    "else $XDG_RUNTIME_DIR/simd.sock or /tmp/simd-$UID/simd.sock)", CFG_APPLY_NONE },
 	{ "socket_mode", CFG_MODE, OFF(socket_mode), 0, 0777, "0660", NULL, 0,
-	    "permissions of the control socket (octal)" },
+	    "permissions of the control socket (octal)", CFG_APPLY_NONE },
 	{ "socket_group", CFG_STRING, OFF(socket_group), 0, 0, "", NULL, 0,
-	    "group whose members may also use the control socket (empty: none)" },
+	    "group whose members may also use the control socket (empty: none)", CFG_APPLY_NONE },
+	{ "socket_readonly_group", CFG_STRING, OFF(socket_readonly_group), 0, 0, "", NULL, 0,
+	    "group whose members may use the control socket for read-only methods only "
+	    "(status, stats, checkpoints, ping, version; empty: none)", CFG_APPLY_NONE },
 	{ "data_dir", CFG_STRING, OFF(data_dir), 0, 0, "", "SIMD_DATA_DIR", 0,
 	    "directory for shop.db, checkpoints.db, the lock and the pid file "
-	    "(empty: /var/lib/simd for root, else ~/.local/state/simd)" },
+	    "(empty: /var/lib/simd for root, else ~/.local/state/simd)", CFG_APPLY_NONE },
 	{ "pid_file", CFG_STRING, OFF(pid_file), 0, 0, "", NULL, 0,
-	    "pid file written when detached (empty: <data_dir>/simd.pid)" },
+	    "pid file written when detached (empty: <data_dir>/simd.pid)", CFG_APPLY_NONE },
 	{ "log_level", CFG_LEVEL, OFF(log_level), 0, 3, "info", "SIMD_LOG_LEVEL", RT,
-	    "error, warn, info or debug" },
+	    "error, warn, info or debug", CFG_APPLY_LOG_LEVEL },
 	{ "log_file", CFG_STRING, OFF(log_file), 0, 0, "", "SIMD_LOG_FILE", RT,
-	    "file the log is appended to, reopened on SIGHUP (empty: stderr with -f, else syslog)" },
+	    "file the log is appended to, reopened on SIGHUP (empty: stderr with -f, else syslog)",
+	    CFG_APPLY_LOG_FILE },
 	{ "max_request", CFG_INT, OFF(max_request), 256, 16777216, "65536", NULL, 0,
-	    "longest request line accepted on the control socket, in bytes" },
+	    "longest request line accepted on the control socket, in bytes", CFG_APPLY_NONE },
 	{ "shutdown_timeout", CFG_DOUBLE, OFF(shutdown_timeout), 0, 3600, "10", NULL, RT,
-	    "seconds in-flight sessions get to finish on SIGTERM/shutdown before they are abandoned" },
+	    "seconds in-flight sessions get to finish on SIGTERM/shutdown before they are abandoned", CFG_APPLY_NONE },
 	/* simulation */
 	{ "seed", CFG_INT, OFF(seed), 0, 9007199254740991.0, "1", "SIMULATION_SEED", RT,
-	    "random seed of a run: the same seed gives the same personas, catalogue and orders" },
+	    "random seed of a run: the same seed gives the same personas, catalogue and orders", CFG_APPLY_NONE },
 	{ "agents", CFG_INT, OFF(agents), 1, 10000000, "372", "SIMULATION_AGENTS", RT,
-	    "number of agents (shoppers) in a run" },
+	    "number of agents (shoppers) in a run", CFG_APPLY_NONE },
 	{ "cycles", CFG_INT, OFF(cycles), 0, 1000000000, "0", NULL, RT,
-	    "cycles a run lasts (0: until hours or stop)" },
+	    "cycles a run lasts (0: until hours or stop)", CFG_APPLY_NONE },
 	{ "hours", CFG_DOUBLE, OFF(hours), 0, 1000000, "0", NULL, RT,
-	    "wall-clock hours a run lasts (0: until cycles or stop)" },
+	    "wall-clock hours a run lasts (0: until cycles or stop)", CFG_APPLY_NONE },
 	{ "tick", CFG_INT, OFF(tick), 1, 10080, "60", NULL, RT,
-	    "simulated minutes per cycle" },
-	{ "time_scale", CFG_DOUBLE, OFF(time_scale), 0, 1000000, "24", NULL, RT,
+	    "simulated minutes per cycle", CFG_APPLY_NONE },
+	{ "time_scale", CFG_DOUBLE, OFF(time_scale), 0.001, 1000000, "24", NULL, RT | CFG_ZERO_OK,
 	    "simulated time per wall time (24: a simulated day per wall hour; 0: as fast as "
-	    "possible)" },
+	    "possible)", CFG_APPLY_NONE },
 	{ "sim_start", CFG_TIME, OFF(sim_start), 0, 0, "2026-01-05T00:00:00Z", NULL, RT,
-	    "simulated time of the first cycle (ISO 8601 UTC)" },
+	    "simulated time of the first cycle (ISO 8601 UTC)", CFG_APPLY_NONE },
 	{ "max_concurrent", CFG_INT, OFF(max_concurrent), 1, 100000, "50",
-	    "SIMULATION_MAX_CONCURRENT", RT, "shopping sessions in flight at once" },
+	    "SIMULATION_MAX_CONCURRENT", RT, "shopping sessions in flight at once",
+	    CFG_APPLY_CONCURRENCY },
 	{ "max_retries", CFG_INT, OFF(max_retries), 0, 100, "3", NULL, RT,
-	    "retries of a failed step before its session counts as an error" },
+	    "retries of a failed step before its session counts as an error", CFG_APPLY_NONE },
 	{ "retry_backoff_ms", CFG_INT, OFF(retry_backoff_ms), 1, 60000, "100", NULL, RT,
-	    "first retry delay in milliseconds, doubled on each further retry" },
+	    "first retry delay in milliseconds, doubled on each further retry", CFG_APPLY_NONE },
 	{ "retry_window", CFG_DOUBLE, OFF(retry_window), 0, 3600, "30", NULL, RT,
 	    "seconds a step failing with a transient error (connection lost, pool timeout, lock) "
-	    "keeps being retried, beyond max_retries" },
+	    "keeps being retried, beyond max_retries", CFG_APPLY_NONE },
 	{ "catalog_products", CFG_INT, OFF(catalog_products), 12, 1000000, "2000", NULL, RT,
-	    "products in the generated catalogue" },
+	    "products in the generated catalogue", CFG_APPLY_NONE },
 	{ "catalog_stores", CFG_INT, OFF(catalog_stores), 1, 10000, "20", NULL, RT,
-	    "stores in the generated catalogue" },
+	    "stores in the generated catalogue", CFG_APPLY_NONE },
 	{ "catalog_coupons", CFG_INT, OFF(catalog_coupons), 3, 100000, "60", NULL, RT,
-	    "coupons in the generated catalogue" },
+	    "coupons in the generated catalogue", CFG_APPLY_NONE },
 	/* checkpoints */
 	{ "checkpoint_interval", CFG_DOUBLE, OFF(checkpoint_interval), 0, 86400, "300",
 	    "SIMULATION_CHECKPOINT_INTERVAL", RT,
-	    "seconds of wall time between checkpoints (0: at every cycle boundary)" },
+	    "seconds of wall time between checkpoints (0: at every cycle boundary)",
+	    CFG_APPLY_CKPT_INTERVAL },
 	{ "checkpoint_keep", CFG_INT, OFF(checkpoint_keep), 1, 1000, "10", NULL, RT,
-	    "newest checkpoints kept" },
+	    "newest checkpoints kept", CFG_APPLY_CKPT_KEEP },
 	/* postgres */
 	{ "database_url", CFG_STRING, OFF(database_url), 0, 0, "", "DATABASE_URL", CFG_SECRET,
-	    "PostgreSQL URI or conninfo; empty: the embedded SQLite store <data_dir>/shop.db" },
+	    "PostgreSQL URI or conninfo; empty: the embedded SQLite store <data_dir>/shop.db", CFG_APPLY_NONE },
 	{ "pool_size", CFG_INT, OFF(pool_size), 1, 10000, "50", NULL, 0,
-	    "PostgreSQL connections kept open" },
+	    "PostgreSQL connections kept open", CFG_APPLY_NONE },
 	{ "max_overflow", CFG_INT, OFF(max_overflow), 0, 10000, "10", NULL, 0,
-	    "connections opened beyond pool_size under load, closed when released" },
+	    "connections opened beyond pool_size under load, closed when released", CFG_APPLY_NONE },
 	{ "pool_timeout", CFG_DOUBLE, OFF(pool_timeout), 0.001, 3600, "30", NULL, 0,
-	    "seconds a step waits for a connection before it fails (and is retried)" },
+	    "seconds a step waits for a connection before it fails (and is retried)", CFG_APPLY_NONE },
 	{ "pool_pre_ping", CFG_BOOL, OFF(pool_pre_ping), 0, 1, "yes", NULL, 0,
-	    "check a connection that sat idle before reusing it" },
+	    "check a connection that sat idle before reusing it", CFG_APPLY_NONE },
 	{ "pool_recycle", CFG_DOUBLE, OFF(pool_recycle), 0, 1000000, "3600", NULL, 0,
-	    "seconds after which a connection is replaced (0: never)" },
+	    "seconds after which a connection is replaced (0: never)", CFG_APPLY_NONE },
 	{ "pool_max", CFG_INT, OFF(pool_max), 1, 10000, "60", NULL, 0,
-	    "hard cap on PostgreSQL connections, never exceeded" },
+	    "hard cap on PostgreSQL connections, never exceeded", CFG_APPLY_NONE },
 	{ "event_batch_size", CFG_INT, OFF(event_batch_size), 1, 10000, "50", NULL, 0,
-	    "events written in one batch" },
+	    "events written in one batch", CFG_APPLY_NONE },
 	{ "event_flush_interval", CFG_DOUBLE, OFF(event_flush_interval), 0.01, 3600, "5", NULL,
-	    0, "seconds after which queued events are written even if the batch is not full" },
+	    0, "seconds after which queued events are written even if the batch is not full", CFG_APPLY_NONE },
 	{ "connect_timeout", CFG_DOUBLE, OFF(connect_timeout), 0.1, 600, "10", NULL, 0,
-	    "seconds a PostgreSQL connection attempt may take" },
+	    "seconds a PostgreSQL connection attempt may take", CFG_APPLY_NONE },
 };
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
 
@@ -211,8 +217,8 @@ bad_value(const struct config_key *k, char *err, size_t errlen)
 		    k->max);
 		break;
 	case CFG_DOUBLE:
-		snprintf(err, errlen, "%s: must be a number from %g to %g", k->name, k->min,
-		    k->max);
+		snprintf(err, errlen, "%s: must be %sa number from %g to %g", k->name,
+		    (k->flags & CFG_ZERO_OK) ? "0 or " : "", k->min, k->max);
 		break;
 	case CFG_MODE:
 		snprintf(err, errlen, "%s: must be an octal mode from 0 to 0777", k->name);
@@ -264,7 +270,8 @@ key_set(struct sim_config *c, const struct config_key *k, const char *value, cha
 	case CFG_INT:
 	case CFG_MODE:
 	case CFG_DOUBLE:
-		if (parse_number(k, value, &num) != 0 || num < k->min || num > k->max)
+		if (parse_number(k, value, &num) != 0 || ((num < k->min || num > k->max) &&
+		    !((k->flags & CFG_ZERO_OK) && num == 0)))
 			return bad_value(k, err, errlen);
 		if (k->type == CFG_DOUBLE)
 			*FIELD(c, k, double) = num;
@@ -481,6 +488,32 @@ config_load_env(struct sim_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+struct sim_config *
+config_load(const char *path, const char *const *keys, const char *const *values, int n,
+    char *err, size_t errlen)
+{
+	struct sim_config *c = config_new();
+	char msg[512];
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((path != NULL && *path && config_load_file(c, path, err, errlen) != 0) ||
+	    config_load_env(c, err, errlen) != 0)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		if (config_set(c, keys[i], values[i], msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "command line: %s", msg);
+			goto fail;
+		}
+	}
+	return c;
+fail:
+	config_free(c);
+	return NULL;
+}
+
 void
 config_format(const struct sim_config *c, const struct config_key *k, char *buf, size_t len)
 {
@@ -521,8 +554,38 @@ config_format(const struct sim_config *c, const struct config_key *k, char *buf,
 	}
 }
 
-static int
-key_equal(const struct sim_config *a, const struct sim_config *b, const struct config_key *k)
+double
+config_number(const struct sim_config *c, const struct config_key *k)
+{
+	switch (k->type) {
+	case CFG_DOUBLE:
+		return *CFIELD(c, k, double);
+	case CFG_STRING:
+		return 0;
+	default:
+		return (double)*CFIELD(c, k, int64_t);
+	}
+}
+
+int
+config_copy_key(struct sim_config *dst, const struct sim_config *src, const struct config_key *k)
+{
+	char *s;
+
+	if (k->type != CFG_STRING) {
+		memcpy((char *)dst + k->offset, (const char *)src + k->offset,
+		    k->type == CFG_DOUBLE ? sizeof(double) : sizeof(int64_t));
+		return 0;
+	}
+	if ((s = strdup(*CFIELD(src, k, char *))) == NULL)
+		return -1;
+	free(*FIELD(dst, k, char *));
+	*FIELD(dst, k, char *) = s;
+	return 0;
+}
+
+int
+config_equal(const struct sim_config *a, const struct sim_config *b, const struct config_key *k)
 {
 	switch (k->type) {
 	case CFG_STRING:
@@ -542,7 +605,7 @@ config_diff_restart(const struct sim_config *a, const struct sim_config *b, cons
 
 	for (size_t i = 0; i < config_nkeys && n < max; i++) {
 		const struct config_key *k = &config_keys[i];
-		if (!(k->flags & CFG_RUNTIME) && !key_equal(a, b, k))
+		if (!(k->flags & CFG_RUNTIME) && !config_equal(a, b, k))
 			out[n++] = k->name;
 	}
 	return n;

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "sim/config.h"
 #include "sim/control.h"
 #include "sim/log.h"
 #include "sim/platform.h"
@@ -23,6 +24,7 @@
 
 #define CONTROL_MAX_CLIENTS 1024
 #define CONTROL_MAX_OUTPUT (8u << 20)   /* an unread backlog past this drops the client */
+#define CONTROL_STREAM_BACKLOG (64u << 10)  /* a stream skips messages past this unread */
 
 struct control_client {
 	struct control *ctl;
@@ -30,6 +32,7 @@ struct control_client {
 	struct control_client *prev, *next;
 	struct cmd_req *pending;       /* requests not yet answered */
 	uid_t uid;
+	int readonly;                  /* only read-only methods (socket_readonly_group) */
 	int closing;                   /* flush what is queued, then close */
 };
 
@@ -37,8 +40,8 @@ struct control {
 	struct event_base *base;
 	struct evconnlistener *listener;
 	char *path;
-	gid_t group;
-	int has_group;
+	gid_t group, ro_group;
+	int has_group, has_ro_group;
 	size_t max_request;
 	double partial_timeout;
 	control_dispatch_fn dispatch;
@@ -84,29 +87,83 @@ client_reject(struct control_client *cl, int code, const char *msg)
 		client_free(cl);
 }
 
+static void
+unlink_req(struct cmd_req *req)
+{
+	struct control_client *cl = req->client;
+	struct cmd_req **pp;
+
+	if (cl == NULL)
+		return;
+	for (pp = &cl->pending; *pp != NULL; pp = &(*pp)->next_pending) {
+		if (*pp == req) {
+			*pp = req->next_pending;
+			break;
+		}
+	}
+	req->client = NULL;
+}
+
+void
+control_end(struct cmd_req *req)
+{
+	unlink_req(req);
+	json_decref(req->id);
+	free(req);
+}
+
 void
 control_answer(struct cmd_req *req, json_t *msg)
 {
 	struct control_client *cl = req->client;
 
-	if (cl != NULL) {
-		struct cmd_req **pp;
-		for (pp = &cl->pending; *pp != NULL; pp = &(*pp)->next_pending) {
-			if (*pp == req) {
-				*pp = req->next_pending;
-				break;
-			}
-		}
-		/* Never frees the client here: callers may still hold it. */
-		if (req->id != NULL && !cl->closing)
-			client_send(cl, msg);
-		else
-			json_decref(msg);
-	} else {
+	/* Never frees the client here: callers may still hold it. */
+	if (cl != NULL && req->id != NULL && !cl->closing)
+		client_send(cl, msg);
+	else
 		json_decref(msg);
+	control_end(req);
+}
+
+void
+control_stream(struct cmd_req *req, void (*gone)(struct cmd_req *, void *), void *arg)
+{
+	req->gone = gone;
+	req->gone_arg = arg;
+}
+
+int
+control_send(struct cmd_req *req, json_t *msg)
+{
+	struct control_client *cl = req->client;
+
+	if (cl == NULL || cl->closing) {
+		json_decref(msg);
+		return -1;
 	}
-	json_decref(req->id);
-	free(req);
+	if (evbuffer_get_length(bufferevent_get_output(cl->bev)) > CONTROL_STREAM_BACKLOG) {
+		json_decref(msg);
+		return 0;
+	}
+	client_send(cl, msg);
+	return 1;
+}
+
+int
+control_cancel(struct cmd_req *from, const json_t *id)
+{
+	struct control_client *cl = from->client;
+
+	if (cl == NULL || id == NULL)
+		return 0;
+	for (struct cmd_req *r = cl->pending; r != NULL; r = r->next_pending) {
+		if (r != from && r->gone != NULL && r->id != NULL && json_equal(r->id, id)) {
+			unlink_req(r);
+			r->gone(r, r->gone_arg);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static void
@@ -132,6 +189,7 @@ handle_line(struct control_client *cl, const char *line, size_t len)
 		return;
 	}
 	req->client = cl;
+	req->readonly = cl->readonly;
 	req->id = rr.id ? json_incref(rr.id) : NULL;
 	snprintf(req->method, sizeof(req->method), "%s", rr.method);
 	req->next_pending = cl->pending;
@@ -218,9 +276,15 @@ static void
 client_free(struct control_client *cl)
 {
 	struct control *c = cl->ctl;
+	struct cmd_req *r, *next;
 
-	for (struct cmd_req *r = cl->pending; r != NULL; r = r->next_pending)
+	/* answers still owed are dropped; a stream's handler hears that it is over */
+	for (r = cl->pending, cl->pending = NULL; r != NULL; r = next) {
+		next = r->next_pending;
 		r->client = NULL;
+		if (r->gone != NULL)
+			r->gone(r, r->gone_arg);
+	}
 	if (cl->prev)
 		cl->prev->next = cl->next;
 	else
@@ -232,14 +296,18 @@ client_free(struct control_client *cl)
 	free(cl);
 }
 
-static int
+enum peer_access { PEER_REFUSED, PEER_READONLY, PEER_FULL };
+
+static enum peer_access
 peer_allowed(struct control *c, uid_t uid, gid_t gid)
 {
 	if (uid == 0 || uid == geteuid())
-		return 1;
-	if (!c->has_group)
-		return 0;
-	return gid == c->group || platform_uid_in_group(uid, c->group);
+		return PEER_FULL;
+	if (c->has_group && (gid == c->group || platform_uid_in_group(uid, c->group)))
+		return PEER_FULL;
+	if (c->has_ro_group && (gid == c->ro_group || platform_uid_in_group(uid, c->ro_group)))
+		return PEER_READONLY;
+	return PEER_REFUSED;
 }
 
 static void
@@ -248,6 +316,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 {
 	struct control *c = arg;
 	struct control_client *cl;
+	enum peer_access access;
 	uid_t uid;
 	gid_t gid;
 	char msg[160];
@@ -274,7 +343,9 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		return;
 	}
 	cl->uid = uid;
-	if (!peer_allowed(c, uid, gid)) {
+	access = peer_allowed(c, uid, gid);
+	cl->readonly = access == PEER_READONLY;
+	if (access == PEER_REFUSED) {
 		snprintf(msg, sizeof(msg), "permission denied: uid %u may not use this socket",
 		    (unsigned)uid);
 		log_warnx("control: refused a client: %s", msg);
@@ -311,34 +382,49 @@ socket_in_use(const char *path)
 	return rc;
 }
 
-/* What listening on o would find wrong, short of binding: the path's length, the group. */
+/* A group named by a key: 0 (none named), 1 with its gid, -1 when there is no such group. */
 static int
-control_check_opts(const struct control_opts *o, gid_t *gid, char *err, size_t errlen)
+find_group(const char *key, const char *name, gid_t *gid, char *err, size_t errlen)
+{
+	struct group *gr;
+
+	if (name == NULL || *name == '\0')
+		return 0;
+	if ((gr = getgrnam(name)) == NULL) {
+		snprintf(err, errlen, "%s: no group named %s", key, name);
+		return -1;
+	}
+	*gid = gr->gr_gid;
+	return 1;
+}
+
+/* What listening on o would find wrong, short of binding: the path's length, the groups. */
+static int
+control_check_opts(struct control *c, const struct control_opts *o, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
+	int g, r;
 
 	if (strlen(o->path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "socket path too long (%zu bytes, at most %zu): %s",
 		    strlen(o->path), sizeof(sun.sun_path) - 1, o->path);
 		return -1;
 	}
-	if (o->group != NULL && *o->group != '\0') {
-		struct group *gr = getgrnam(o->group);
-		if (gr == NULL) {
-			snprintf(err, errlen, "socket_group: no group named %s", o->group);
-			return -1;
-		}
-		*gid = gr->gr_gid;
-	}
+	if ((g = find_group("socket_group", o->group, &c->group, err, errlen)) < 0 ||
+	    (r = find_group("socket_readonly_group", o->readonly_group, &c->ro_group, err,
+	    errlen)) < 0)
+		return -1;
+	c->has_group = g;
+	c->has_ro_group = r;
 	return 0;
 }
 
 int
 control_check(const struct control_opts *o, char *err, size_t errlen)
 {
-	gid_t gid;
+	struct control c;
 
-	return control_check_opts(o, &gid, err, errlen);
+	return control_check_opts(&c, o, err, errlen);
 }
 
 static int
@@ -379,6 +465,18 @@ control_listen(struct control *c, const struct control_opts *o, char *err, size_
 	return 0;
 }
 
+void
+control_opts_from_config(struct control_opts *o, const struct sim_config *c)
+{
+	memset(o, 0, sizeof(*o));
+	o->path = c->socket_path;
+	o->mode = (int)c->socket_mode;
+	o->group = c->socket_group;
+	o->readonly_group = c->socket_readonly_group;
+	o->max_request = (size_t)c->max_request;
+	o->partial_timeout = 10.0;
+}
+
 struct control *
 control_new(struct event_base *base, const struct control_opts *o, control_dispatch_fn dispatch,
     void *ctx, char *err, size_t errlen)
@@ -395,8 +493,7 @@ control_new(struct event_base *base, const struct control_opts *o, control_dispa
 	c->partial_timeout = o->partial_timeout > 0 ? o->partial_timeout : 10;
 	c->dispatch = dispatch;
 	c->ctx = ctx;
-	c->has_group = o->group != NULL && *o->group != '\0';
-	if (control_check_opts(o, &c->group, err, errlen) != 0) {
+	if (control_check_opts(c, o, err, errlen) != 0) {
 		free(c->path);
 		c->path = NULL;
 		control_free(c);

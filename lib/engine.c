@@ -1,94 +1,37 @@
-/* engine.c - the scheduler: cycles, the concurrency limit, pause/stop, retries. */
+/*
+ * engine.c - a run's lifecycle (set-up, cycles, pause, stop, the end) and the
+ * pump that starts sessions within the concurrency limit.  Sessions
+ * themselves are session.c's; when cycles start, pacer.c's.
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
-#include "sim/catalog.h"
-#include "sim/engine.h"
+#include "sim/engine_priv.h"
 #include "sim/log.h"
-#include "sim/metrics.h"
-#include "sim/persona.h"
 
-#define PUMP_BATCH 2048        /* agents decided per loop turn: status stays responsive */
-#define FAILED_IDS_MAX 100
-#define TRANSIENT_BACKOFF_MAX_MS 2000
-
-struct session {
-	struct engine *e;
-	struct shopper_session sh;
-	struct store_op op;
-	unsigned attempts;
-	uint64_t first_fail_us;
-	uint64_t op_t0, sess_t0;
-	struct event *retry;
-	struct session *prev, *next;    /* in flight */
-	uint64_t events, rows;
-	int failing;                    /* its FAIL op (the failure's record) is under way */
-	enum store_err fail_err;        /* what made it fail */
-};
-
-struct waiter {
+struct engine_waiter {
 	engine_wait_fn fn;
 	void *arg;
-	struct waiter *next;
+	struct engine_waiter *next;
 };
 
-struct engine {
-	struct event_base *base;
-	struct store *store;
-	struct engine_hooks hooks;
-	enum engine_state state;
-	int preparing;                  /* store_prepare under way */
-	int closing;                    /* engine_detach(): the store is going away */
-	int ending;                     /* the final flush is under way */
-	enum engine_state final_state;  /* what the run becomes once flushed */
-	struct run_params p;
-	struct catalog *cat;
-	struct persona *personas;
-	struct agent_state *agents;
-	struct shopper_ctx sctx;
-
-	uint32_t cycle;
-	uint32_t cursor;                /* next position in the agent order */
-	uint32_t limit;
-	uint32_t in_flight;
-	struct session *flying;
-	struct session *free_sessions;
-
-	struct event *pump_ev;
-	struct event *cycle_timer;
-	struct event *hours_timer;
-	struct event *prep_timer;       /* a set-up retried after a transient failure */
-	uint64_t prep_first_fail_us;
-	unsigned prep_attempts;
-	uint64_t run_t0_us;             /* wall start of the run (adjusted on resume) */
-	uint64_t ended_us;
-	double elapsed_before;          /* seconds run before a resume */
-	double lag_s;
-	int cycle_waiting;              /* between cycles, waiting for the wall clock */
-
-	struct engine_counts counts;
-	struct histogram op_lat[STORE_OP_TYPES];
-	struct histogram session_lat;
-	struct histogram cycle_lat;
-	uint64_t cycle_t0_us;
-	uint32_t failed_ids[FAILED_IDS_MAX];
-	uint32_t nfailed_ids;
-	char fail_reason[256];
-	struct waiter *waiters;
+#define COUNT(f) { #f, offsetof(struct engine_counts, f) }
+const struct count_def engine_count_defs[] = {
+	COUNT(agents_processed), COUNT(agents_shopped), COUNT(sessions), COUNT(orders),
+	COUNT(abandoned), COUNT(browsed), COUNT(events), COUNT(errors), COUNT(retries),
+	COUNT(revenue_cents), COUNT(items), COUNT(rows),
 };
+#undef COUNT
+const size_t engine_ncount_defs = sizeof(engine_count_defs) / sizeof(engine_count_defs[0]);
 
-static void pump(struct engine *e);
-static void op_submit(struct session *s);
 static void notify_waiters(struct engine *e);
 static void prepared(enum store_err err, const char *msg, void *arg);
-static void prep_retry_cb(evutil_socket_t fd, short what, void *arg);
-static int transient(enum store_err err);
+static void cycle_begin(struct engine *e);
 
 static const char *const state_names[] = {
 	"idle", "running", "paused", "stopping", "finished", "failed"
@@ -100,10 +43,28 @@ engine_state_name(enum engine_state s)
 	return (unsigned)s < 6 ? state_names[s] : "?";
 }
 
+static uint64_t
+default_clock(void *arg)
+{
+	return metrics_now_us();
+}
+
+uint64_t
+engine_now_us(const struct engine *e)
+{
+	return e->clock(e->clock_arg);
+}
+
+double
+engine_now_s(const struct engine *e)
+{
+	return (double)engine_now_us(e) / 1e6;
+}
+
 static void
 pump_cb(evutil_socket_t fd, short what, void *arg)
 {
-	pump(arg);
+	engine_pump(arg);
 }
 
 static void
@@ -121,6 +82,7 @@ engine_new(struct event_base *base, struct store *store)
 		return NULL;
 	e->base = base;
 	e->store = store;
+	e->clock = default_clock;
 	e->pump_ev = event_new(base, -1, 0, pump_cb, e);
 	if (e->pump_ev == NULL) {
 		free(e);
@@ -132,14 +94,7 @@ engine_new(struct event_base *base, struct store *store)
 static void
 run_clear(struct engine *e)
 {
-	struct session *s;
-
-	while ((s = e->free_sessions) != NULL) {
-		e->free_sessions = s->next;
-		if (s->retry)
-			event_free(s->retry);
-		free(s);
-	}
+	sessions_free(e, 0);
 	if (e->cycle_timer)
 		event_free(e->cycle_timer);
 	if (e->hours_timer)
@@ -150,11 +105,10 @@ run_clear(struct engine *e)
 	catalog_free(e->cat);
 	free(e->personas);
 	free(e->agents);
-	free(e->p.only);
+	params_clear(&e->p);
 	e->cat = NULL;
 	e->personas = NULL;
 	e->agents = NULL;
-	e->p.only = NULL;
 }
 
 void
@@ -162,14 +116,7 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
-	/* Sessions still in flight belong to ops the store completes on close. */
-	while (e->flying != NULL) {
-		struct session *s = e->flying;
-		e->flying = s->next;
-		if (s->retry)
-			event_free(s->retry);
-		free(s);
-	}
+	sessions_free(e, 1);
 	run_clear(e);
 	notify_waiters(e);   /* whoever waits for the run's end hears of it now */
 	event_free(e->pump_ev);
@@ -186,16 +133,32 @@ engine_detach(struct engine *e)
 		evtimer_del(e->cycle_timer);
 	if (e->hours_timer)
 		evtimer_del(e->hours_timer);
-	for (struct session *s = e->flying; s != NULL; s = s->next)
-		if (s->retry)
-			evtimer_del(s->retry);
+	sessions_detach(e);
+}
+
+int
+engine_add_hooks(struct engine *e, const struct engine_hooks *hooks)
+{
+	if (e->nhooks == ENGINE_MAX_HOOKS)
+		return -1;
+	e->hooks[e->nhooks++] = *hooks;
+	return 0;
 }
 
 void
-engine_set_hooks(struct engine *e, const struct engine_hooks *hooks)
+engine_set_clock(struct engine *e, engine_clock_fn fn, void *arg)
 {
-	e->hooks = *hooks;
+	e->clock = fn != NULL ? fn : default_clock;
+	e->clock_arg = arg;
 }
+
+/* Calls hook `which' of every set: offsetof into struct engine_hooks. */
+#define CALL_HOOKS(e, which)                                            \
+	do {                                                            \
+		for (unsigned h_ = 0; h_ < (e)->nhooks; h_++)           \
+			if ((e)->hooks[h_].which)                       \
+				(e)->hooks[h_].which((e), (e)->hooks[h_].arg); \
+	} while (0)
 
 enum engine_state
 engine_state(const struct engine *e)
@@ -216,10 +179,10 @@ engine_in_flight(const struct engine *e)
 	return e->in_flight;
 }
 
-const struct engine_counts *
-engine_counts(const struct engine *e)
+const char *
+engine_fail_reason(const struct engine *e)
 {
-	return &e->counts;
+	return e->fail_reason;
 }
 
 static uint32_t
@@ -231,11 +194,7 @@ population(const struct engine *e)
 static double
 elapsed_s(const struct engine *e)
 {
-	uint64_t end = e->ended_us ? e->ended_us : metrics_now_us();
-
-	if (e->run_t0_us == 0)
-		return e->elapsed_before;
-	return e->elapsed_before + (double)(end - e->run_t0_us) / 1e6;
+	return pacer_elapsed(&e->pacer, engine_now_us(e));
 }
 
 /* ---- ending a run ---- */
@@ -243,11 +202,11 @@ elapsed_s(const struct engine *e)
 static void
 notify_waiters(struct engine *e)
 {
-	struct waiter *w = e->waiters;
+	struct engine_waiter *w = e->waiters;
 
 	e->waiters = NULL;
 	while (w != NULL) {
-		struct waiter *next = w->next;
+		struct engine_waiter *next = w->next;
 		w->fn(e, w->arg);
 		free(w);
 		w = next;
@@ -267,15 +226,14 @@ flushed(enum store_err err, const char *msg, void *arg)
 	}
 	/* Only now is the run over: every row it wrote is durable. */
 	e->state = e->final_state;
-	e->ended_us = metrics_now_us();
+	pacer_stop(&e->pacer, engine_now_us(e));
 	if (e->closing)
 		return;   /* the daemon is tearing down: nothing else to tell */
 	log_info("run %s %s: cycle %u, %llu sessions, %llu orders, %llu errors, %.2f s",
 	    e->p.run_id, engine_state_name(e->state), e->cycle,
 	    (unsigned long long)e->counts.sessions, (unsigned long long)e->counts.orders,
 	    (unsigned long long)e->counts.errors, elapsed_s(e));
-	if (e->hooks.run_end)
-		e->hooks.run_end(e, e->hooks.arg);
+	CALL_HOOKS(e, run_end);
 	notify_waiters(e);
 }
 
@@ -295,8 +253,8 @@ run_end(struct engine *e, enum engine_state final)
 	store_flush(e->store, flushed, e);
 }
 
-static void
-run_fail(struct engine *e, const char *why)
+void
+engine_fail(struct engine *e, const char *why)
 {
 	snprintf(e->fail_reason, sizeof(e->fail_reason), "%s", why);
 	log_warnx("run %s failed: %s", e->p.run_id, why);
@@ -305,270 +263,7 @@ run_fail(struct engine *e, const char *why)
 		run_end(e, ENGINE_FAILED);
 }
 
-/* ---- sessions ---- */
-
-static struct session *
-session_get(struct engine *e)
-{
-	struct session *s = e->free_sessions;
-
-	if (s != NULL) {
-		e->free_sessions = s->next;
-		struct event *keep = s->retry;
-		memset(s, 0, sizeof(*s));
-		s->retry = keep;
-	} else if ((s = calloc(1, sizeof(*s))) == NULL) {
-		return NULL;
-	}
-	s->e = e;
-	s->next = e->flying;
-	if (e->flying)
-		e->flying->prev = s;
-	e->flying = s;
-	e->in_flight++;
-	return s;
-}
-
-static void
-session_put(struct session *s)
-{
-	struct engine *e = s->e;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		e->flying = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	e->in_flight--;
-	s->prev = NULL;
-	s->next = e->free_sessions;
-	e->free_sessions = s;
-}
-
-static uint64_t
-op_rows(const struct store_op *op)
-{
-	switch (op->type) {
-	case STORE_OP_BEGIN:
-		return 2 + op->nevents;
-	case STORE_OP_CART:
-		return op->nitems + (uint64_t)op->nevents;
-	case STORE_OP_CHECKOUT:
-		return 3 + 2 * (uint64_t)op->nitems + (op->coupon_id != 0) + op->nevents +
-		    1 /* cart cleared */;
-	case STORE_OP_ABANDON:
-		return 1 + op->nevents;
-	case STORE_OP_FAIL:
-		return 1;
-	default:
-		return op->nevents;
-	}
-}
-
-static void
-session_done(struct session *s)
-{
-	struct engine *e = s->e;
-	struct agent_state *st = &e->agents[s->sh.agent];
-
-	*st = s->sh.st;
-	st->done_cycle = e->cycle + 1;
-	e->counts.agents_processed++;
-	e->counts.agents_shopped++;
-	e->counts.sessions++;
-	e->counts.events += s->events;
-	e->counts.rows += s->rows;
-	switch (s->sh.outcome) {
-	case OUTCOME_ORDERED:
-		e->counts.orders++;
-		e->counts.revenue_cents += s->sh.total_cents;
-		for (unsigned i = 0; i < s->op.nitems; i++)
-			e->counts.items += s->op.items[i].quantity;
-		break;
-	case OUTCOME_ABANDONED:
-		e->counts.abandoned++;
-		break;
-	default:
-		e->counts.browsed++;
-		break;
-	}
-	hist_add(&e->session_lat, metrics_now_us() - s->sess_t0);
-	session_put(s);
-	pump(e);
-}
-
-/* The session failed and its failure is recorded (or could not be): the agent is done. */
-static void
-session_failed(struct session *s)
-{
-	struct engine *e = s->e;
-	struct agent_state *st = &e->agents[s->sh.agent];
-	uint32_t i;
-
-	/* The agent keeps its state from before the session, and is done for this cycle. */
-	st->done_cycle = e->cycle + 1;
-	e->counts.agents_processed++;
-	e->counts.agents_shopped++;
-	e->counts.errors++;
-	e->counts.errors_by_type[s->fail_err < STORE_ERR_COUNT ? s->fail_err : STORE_ERR_QUERY]++;
-	for (i = 0; i < e->nfailed_ids && e->failed_ids[i] != s->sh.agent; i++)
-		;
-	if (i == e->nfailed_ids && e->nfailed_ids < FAILED_IDS_MAX)
-		e->failed_ids[e->nfailed_ids++] = s->sh.agent;
-	session_put(s);
-	pump(e);
-}
-
-/*
- * A step failed for good: the session's row must not look in progress forever,
- * so its end is recorded as 'failed' (STORE_OP_FAIL) before the agent moves on.
- */
-static void
-session_error(struct session *s)
-{
-	struct engine *e = s->e;
-	char reason[sizeof(s->op.reason)];
-
-	if (s->failing) {
-		log_agent(LOG_LEVEL_WARN, s->op.agent_id, "cycle %u: the failed session could not "
-		    "be recorded either (%s): %s", e->cycle, store_err_name(s->op.err),
-		    s->op.errmsg);
-		session_failed(s);
-		return;
-	}
-	log_agent(LOG_LEVEL_WARN, s->op.agent_id, "cycle %u: %s step failed after %u attempts (%s): %s",
-	    e->cycle, store_op_name(s->op.type), s->attempts, store_err_name(s->op.err),
-	    s->op.errmsg);
-	s->fail_err = s->op.err;
-	if (s->op.err == STORE_ERR_CLOSED) {
-		session_failed(s);
-		return;
-	}
-	snprintf(reason, sizeof(reason), "%s at %s", store_err_name(s->op.err),
-	    store_op_name(s->op.type));
-	s->failing = 1;
-	s->attempts = 0;
-	s->first_fail_us = 0;
-	shopper_fail(&s->sh, &s->op, reason);
-	op_submit(s);
-}
-
-static void
-retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	op_submit(arg);
-}
-
-static int
-transient(enum store_err err)
-{
-	return err == STORE_ERR_CONNECT || err == STORE_ERR_TIMEOUT || err == STORE_ERR_BUSY;
-}
-
-static void
-session_retry(struct session *s)
-{
-	struct engine *e = s->e;
-	uint64_t ms;
-	struct timeval tv;
-	unsigned shift = s->attempts > 10 ? 10 : s->attempts - 1;
-
-	ms = (uint64_t)e->p.retry_backoff_ms << shift;
-	if (transient(s->op.err) && ms > TRANSIENT_BACKOFF_MAX_MS)
-		ms = TRANSIENT_BACKOFF_MAX_MS;
-	if (s->retry == NULL && (s->retry = evtimer_new(e->base, retry_cb, s)) == NULL) {
-		session_error(s);
-		return;
-	}
-	evtimer_assign(s->retry, e->base, retry_cb, s);
-	e->counts.retries++;
-	log_debug("%s: retrying %s in %llu ms (%s)", s->op.agent_id, store_op_name(s->op.type),
-	    (unsigned long long)ms, s->op.errmsg);
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(s->retry, &tv);
-}
-
-static void
-op_done(struct store_op *op, void *arg)
-{
-	struct session *s = arg;
-	struct engine *e = s->e;
-
-	if (e->closing) {   /* the store hands back what was in flight: just let go */
-		session_put(s);
-		return;
-	}
-	if (op->err == STORE_OK && op->type == STORE_OP_BROWSE && op->result_count == 0) {
-		op->err = STORE_ERR_DATA;
-		snprintf(op->errmsg, sizeof(op->errmsg), "no products in category %u", op->category);
-	}
-	if (op->err != STORE_OK) {
-		uint64_t now = metrics_now_us();
-		int in_window;
-
-		if (s->first_fail_us == 0)
-			s->first_fail_us = now;
-		in_window = transient(op->err) &&
-		    now - s->first_fail_us < (uint64_t)(e->p.retry_window * 1e6);
-		/* A failure's record waits for the store to come back while the run goes on. */
-		if (s->failing && transient(op->err) &&
-		    (e->state == ENGINE_RUNNING || e->state == ENGINE_PAUSED))
-			in_window = 1;
-		if (op->err != STORE_ERR_CLOSED && (s->attempts <= e->p.max_retries || in_window))
-			session_retry(s);
-		else
-			session_error(s);
-		return;
-	}
-	hist_add(&e->op_lat[op->type], metrics_now_us() - s->op_t0);
-	s->events += op->nevents;
-	s->rows += op_rows(op);
-	s->attempts = 0;
-	s->first_fail_us = 0;
-	if (s->failing)
-		session_failed(s);
-	else if (shopper_next(&s->sh, &s->op))
-		op_submit(s);
-	else
-		session_done(s);
-}
-
-static void
-op_submit(struct session *s)
-{
-	s->attempts++;
-	s->op.cb = op_done;
-	s->op.arg = s;
-	s->op.err = STORE_OK;
-	s->op.errmsg[0] = '\0';
-	s->op.result_count = 0;
-	s->op_t0 = metrics_now_us();
-	store_submit(s->e->store, &s->op);
-}
-
-static int
-session_start(struct engine *e, uint32_t agent, const struct rng *rng)
-{
-	struct session *s = session_get(e);
-
-	if (s == NULL)
-		return -1;
-	s->sess_t0 = metrics_now_us();
-	shopper_session_init(&s->sh, &e->sctx, &e->personas[agent], agent, e->cycle,
-	    &e->agents[agent], rng);
-	if (!shopper_next(&s->sh, &s->op)) {
-		session_done(s);
-		return 0;
-	}
-	op_submit(s);
-	return 0;
-}
-
 /* ---- cycles ---- */
-
-static void cycle_begin(struct engine *e);
 
 static void
 cycle_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -592,35 +287,26 @@ run_over(struct engine *e)
 static void
 cycle_end(struct engine *e)
 {
-	double budget, due, now;
+	double wait;
 
-	hist_add(&e->cycle_lat, metrics_now_us() - e->cycle_t0_us);
+	hist_add(&e->cycle_lat, engine_now_us(e) - e->cycle_t0_us);
 	e->cycle++;
 	e->cursor = 0;
-	if (e->hooks.cycle_end)
-		e->hooks.cycle_end(e, e->hooks.arg);
+	CALL_HOOKS(e, cycle_end);
 	if (e->state == ENGINE_STOPPING || run_over(e)) {
 		run_end(e, ENGINE_FINISHED);
 		return;
 	}
-	if (e->p.time_scale <= 0) {
-		cycle_begin(e);
-		return;
-	}
-	/* Wall seconds the run has been going, across resumes, against cycles x budget. */
-	budget = e->p.tick * 60.0 / e->p.time_scale;
-	due = budget * e->cycle;
-	now = elapsed_s(e);
-	if (now >= due) {
-		e->lag_s = now - due;
-		if (e->lag_s > 0.001)
+	wait = pacer_next(&e->pacer, pacer_budget(e->p.tick, e->p.time_scale), e->cycle,
+	    engine_now_us(e));
+	if (wait <= 0) {
+		if (e->pacer.lag > 0.001)
 			log_info("run %s: cycle %u starts %.3f s late", e->p.run_id, e->cycle,
-			    e->lag_s);
+			    e->pacer.lag);
 		cycle_begin(e);
 		return;
 	}
-	e->lag_s = 0;
-	struct timeval tv = { (time_t)(due - now), (suseconds_t)(fmod(due - now, 1.0) * 1e6) };
+	struct timeval tv = { (time_t)wait, (suseconds_t)(fmod(wait, 1.0) * 1e6) };
 	e->cycle_waiting = 1;
 	evtimer_add(e->cycle_timer, &tv);
 }
@@ -629,15 +315,15 @@ static void
 cycle_begin(struct engine *e)
 {
 	e->cursor = 0;
-	e->cycle_t0_us = metrics_now_us();
+	e->cycle_t0_us = engine_now_us(e);
 	log_debug("run %s: cycle %u begins", e->p.run_id, e->cycle);
 	kick(e);
 }
 
-static void
-pump(struct engine *e)
+void
+engine_pump(struct engine *e)
 {
-	unsigned budget = PUMP_BATCH;
+	unsigned budget = ENGINE_PUMP_BATCH;
 	uint32_t n = population(e);
 	struct rng rng;
 
@@ -661,7 +347,7 @@ pump(struct engine *e)
 		}
 		if (session_start(e, agent, &rng) != 0) {
 			e->cursor--;
-			run_fail(e, "out of memory starting a session");
+			engine_fail(e, "out of memory starting a session");
 			return;
 		}
 	}
@@ -673,7 +359,7 @@ pump(struct engine *e)
 	}
 }
 
-/* ---- starting ---- */
+/* ---- set-up ---- */
 
 static void
 hours_cb(evutil_socket_t fd, short what, void *arg)
@@ -694,7 +380,6 @@ prepare_start(struct engine *e)
 	setup.personas = e->personas;
 	setup.nagents = e->p.agents;
 	e->preparing = 1;
-	e->prep_attempts++;
 	store_prepare(e->store, &setup, prepared, e);
 }
 
@@ -715,24 +400,22 @@ prep_retry_cb(evutil_socket_t fd, short what, void *arg)
 static int
 prepare_retry(struct engine *e, enum store_err err, const char *msg)
 {
-	uint64_t now = metrics_now_us(), ms;
+	struct backoff_policy p = e->retry;
 	struct timeval tv;
+	double delay;
 
-	if (!transient(err) || e->state == ENGINE_STOPPING)
+	p.max_retries = 0;   /* only transient failures, within the window */
+	if (err != STORE_ERR_CONNECT && err != STORE_ERR_TIMEOUT && err != STORE_ERR_BUSY)
 		return 0;
-	if (e->prep_first_fail_us == 0)
-		e->prep_first_fail_us = now;
-	if (now - e->prep_first_fail_us >= (uint64_t)(e->p.retry_window * 1e6))
+	if (e->state == ENGINE_STOPPING ||
+	    !backoff_next(&p, &e->prep_bo, 1, engine_now_s(e), 0, -1, &delay))
 		return 0;
-	ms = (uint64_t)e->p.retry_backoff_ms << (e->prep_attempts > 10 ? 10 : e->prep_attempts);
-	if (ms > TRANSIENT_BACKOFF_MAX_MS)
-		ms = TRANSIENT_BACKOFF_MAX_MS;
-	log_warnx("run %s: set-up failed (%s); retrying in %llu ms", e->p.run_id, msg,
-	    (unsigned long long)ms);
+	log_warnx("run %s: set-up failed (%s); retrying in %.0f ms", e->p.run_id, msg,
+	    delay * 1000);
 	e->counts.retries++;
 	e->preparing = 1;   /* nothing starts meanwhile */
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	tv.tv_sec = (time_t)delay;
+	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
 	evtimer_add(e->prep_timer, &tv);
 	return 1;
 }
@@ -747,23 +430,19 @@ prepared(enum store_err err, const char *msg, void *arg)
 		return;
 	if (err != STORE_OK) {
 		if (!prepare_retry(e, err, msg))
-			run_fail(e, msg);
+			engine_fail(e, msg);
 		return;
 	}
 	log_info("run %s: %u agents ready (seed %llu); cycle %u begins", e->p.run_id,
 	    e->p.agents, (unsigned long long)e->p.seed, e->cycle);
-	e->run_t0_us = metrics_now_us();
+	pacer_start(&e->pacer, engine_now_us(e));
 	if (e->p.hours > 0) {
-		double left = e->p.hours * 3600.0 - e->elapsed_before;
+		double left = e->p.hours * 3600.0 - e->pacer.before;
 		struct timeval tv = { (time_t)(left > 0 ? left : 0),
 			(suseconds_t)(left > 0 ? fmod(left, 1.0) * 1e6 : 0) };
 		evtimer_add(e->hours_timer, &tv);
 	}
-	if (e->state == ENGINE_STOPPING) {
-		run_end(e, ENGINE_FINISHED);
-		return;
-	}
-	if (run_over(e)) {
+	if (e->state == ENGINE_STOPPING || run_over(e)) {
 		run_end(e, ENGINE_FINISHED);
 		return;
 	}
@@ -811,12 +490,27 @@ make_run_id(char *buf, size_t len, uint64_t seed)
 	    (unsigned long long)seed);
 }
 
+/* The run's retry parameters as the one backoff policy (backoff.h). */
+static void
+retry_policy(struct backoff_policy *bp, const struct run_params *p)
+{
+	memset(bp, 0, sizeof(*bp));
+	bp->base = p->retry_backoff_ms / 1000.0;
+	bp->factor = 2;
+	bp->max_exponent = 10;
+	bp->cap_transient = ENGINE_TRANSIENT_CAP;
+	bp->max_retries = p->max_retries;
+	bp->window = p->retry_window;
+}
+
+/* Takes p's agent list, whatever the outcome. */
 static int
 run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen)
 {
 	if (engine_active(e) || e->preparing) {
 		snprintf(err, errlen, "a run is already %s (run %s); stop it first",
 		    engine_state_name(e->state), e->p.run_id);
+		free(p->only);
 		return -1;
 	}
 	run_clear(e);
@@ -830,23 +524,18 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	e->p = *p;
 	if (e->p.run_id[0] == '\0')
 		make_run_id(e->p.run_id, sizeof(e->p.run_id), p->seed);
+	retry_policy(&e->retry, &e->p);
 	e->cycle = 0;
 	e->cursor = 0;
-	e->lag_s = 0;
-	e->elapsed_before = 0;
-	e->run_t0_us = 0;
-	e->ended_us = 0;
+	pacer_reset(&e->pacer, 0, 0);
 	e->cycle_waiting = 0;
 	e->limit = p->max_concurrent;
 	if (run_alloc(e, err, errlen) != 0) {
-		e->p.only = NULL;   /* still the caller's */
 		run_clear(e);
 		return -1;
 	}
 	e->state = ENGINE_RUNNING;
-	e->prep_first_fail_us = 0;
-	e->prep_attempts = 0;
-	prepare_start(e);
+	backoff_reset(&e->prep_bo);
 	return 0;
 }
 
@@ -858,23 +547,28 @@ engine_start(struct engine *e, const struct run_params *p, char *err, size_t err
 	q.run_id[0] = '\0';
 	if (run_begin(e, &q, err, errlen) != 0)
 		return -1;
-	if (e->hooks.run_start)
-		e->hooks.run_start(e, e->hooks.arg);
+	CALL_HOOKS(e, run_start);
+	prepare_start(e);
 	return 0;
 }
 
 int
-engine_resume_from(struct engine *e, const struct engine_snapshot *snap, char *err,
-    size_t errlen)
+engine_resume_from(struct engine *e, const struct run_state *rs, char *err, size_t errlen)
 {
-	if (run_begin(e, &snap->params, err, errlen) != 0)
+	struct run_params q;
+
+	if (params_copy(&q, &rs->params) != 0) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	e->cycle = snap->cycle;
-	e->counts = snap->counts;
-	e->elapsed_before = snap->elapsed_s;
-	e->lag_s = snap->lag_s;
-	memcpy(e->agents, snap->agents, (size_t)snap->params.agents * sizeof(*e->agents));
+	}
+	if (run_begin(e, &q, err, errlen) != 0)
+		return -1;
+	e->cycle = rs->cycle;
+	e->counts = rs->counts;
+	pacer_reset(&e->pacer, rs->elapsed_s, rs->lag_s);
+	memcpy(e->agents, rs->agents, (size_t)rs->params.agents * sizeof(*e->agents));
 	log_info("run %s resumed at cycle %u", e->p.run_id, e->cycle);
+	prepare_start(e);
 	return 0;
 }
 
@@ -935,11 +629,13 @@ engine_stop(struct engine *e, char *err, size_t errlen)
 int
 engine_set_concurrency(struct engine *e, uint32_t n, char *err, size_t errlen)
 {
-	if (n < 1 || n > ENGINE_MAX_CONCURRENT) {
-		snprintf(err, errlen, "concurrency must be from 1 to %u", ENGINE_MAX_CONCURRENT);
+	if (n < 1) {
+		snprintf(err, errlen, "concurrency must be at least 1");
 		return -1;
 	}
-	log_info("concurrency limit %u -> %u", e->limit ? e->limit : e->p.max_concurrent, n);
+	if (n != e->limit)
+		log_info("concurrency limit %u -> %u", e->limit ? e->limit : e->p.max_concurrent,
+		    n);
 	e->limit = n;
 	e->p.max_concurrent = n;
 	if (e->state == ENGINE_RUNNING)
@@ -950,7 +646,7 @@ engine_set_concurrency(struct engine *e, uint32_t n, char *err, size_t errlen)
 int
 engine_wait(struct engine *e, engine_wait_fn fn, void *arg)
 {
-	struct waiter *w = malloc(sizeof(*w));
+	struct engine_waiter *w = malloc(sizeof(*w));
 
 	if (w == NULL)
 		return -1;
@@ -962,7 +658,7 @@ engine_wait(struct engine *e, engine_wait_fn fn, void *arg)
 }
 
 int
-engine_snapshot(const struct engine *e, struct engine_snapshot *out)
+engine_run_state(const struct engine *e, struct run_state *out)
 {
 	if (e->agents == NULL)
 		return -1;
@@ -971,131 +667,63 @@ engine_snapshot(const struct engine *e, struct engine_snapshot *out)
 	out->cycle = e->cycle;
 	out->counts = e->counts;
 	out->elapsed_s = elapsed_s(e);
-	out->lag_s = e->lag_s;
+	out->lag_s = e->pacer.lag;
 	out->agents = e->agents;   /* sessions in flight wrote nothing into it yet */
 	return 0;
 }
 
-/* ---- reporting ---- */
+/* ---- what status shows ---- */
 
-static json_t *
-counts_json(const struct engine_counts *c)
+static double
+eta(const struct engine *e)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "agents_processed",
-	    (json_int_t)c->agents_processed, "agents_shopped", (json_int_t)c->agents_shopped,
-	    "sessions", (json_int_t)c->sessions, "orders", (json_int_t)c->orders, "events",
-	    (json_int_t)c->events, "errors", (json_int_t)c->errors);
-}
-
-static json_t *
-eta_json(const struct engine *e)
-{
-	double el = elapsed_s(e), done, eta;
+	double el = elapsed_s(e), done, left;
 	uint32_t n = population(e);
 
 	if (!engine_active(e))
-		return json_null();   /* nothing left to wait for */
+		return -1;   /* nothing left to wait for */
 	if (e->p.cycles) {
 		done = e->cycle + (n ? (double)e->cursor / n : 0);
 		if (done <= 0)
-			return json_null();
-		eta = el / done * (e->p.cycles - done);
+			return -1;
+		left = el / done * (e->p.cycles - done);
 		if (e->p.time_scale > 0) {
-			double paced = e->p.tick * 60.0 / e->p.time_scale * (e->p.cycles - done);
-			if (paced > eta)
-				eta = paced;
+			double paced = pacer_budget(e->p.tick, e->p.time_scale) *
+			    (e->p.cycles - done);
+			if (paced > left)
+				left = paced;
 		}
-		if (e->p.hours > 0 && e->p.hours * 3600 - el < eta)
-			eta = e->p.hours * 3600 - el;
-		return metrics_real(eta > 0 ? eta : 0, 3);
+		if (e->p.hours > 0 && e->p.hours * 3600 - el < left)
+			left = e->p.hours * 3600 - el;
+		return left > 0 ? left : 0;
 	}
 	if (e->p.hours > 0)
-		return metrics_real(e->p.hours * 3600 - el > 0 ? e->p.hours * 3600 - el : 0, 3);
-	return json_null();
+		return e->p.hours * 3600 - el > 0 ? e->p.hours * 3600 - el : 0;
+	return -1;
 }
 
-json_t *
-engine_status(const struct engine *e)
+void
+engine_snapshot(const struct engine *e, struct snapshot *s)
 {
-	char when[32] = "";
-	json_t *o;
-
-	if (e->agents != NULL)
-		store_time_iso(when, sizeof(when), shopper_cycle_time(&e->sctx, e->cycle));
-	o = json_pack("{s:s, s:s?, s:I, s:i, s:i, s:i, s:s?, s:o, s:o, s:o, s:{s:i, s:i, s:b}, "
-	    "s:o}",
-	    "state", engine_state_name(e->state),
-	    "run_id", e->p.run_id[0] ? e->p.run_id : NULL,
-	    "seed", (json_int_t)e->p.seed,
-	    "agents", (int)(e->p.only ? e->p.nonly : e->p.agents),
-	    "cycle", (int)e->cycle,
-	    "cycles_total", (int)e->p.cycles,
-	    "sim_time", when[0] ? when : NULL,
-	    "elapsed_s", metrics_real(elapsed_s(e), 3),
-	    "eta_s", eta_json(e),
-	    "lag_s", metrics_real(e->lag_s, 3),
-	    "concurrency", "limit", (int)(e->limit ? e->limit : e->p.max_concurrent),
-	    "in_flight", (int)e->in_flight, "adaptive", 0,
-	    "counts", counts_json(&e->counts));
-	if (o != NULL && e->fail_reason[0])
-		json_object_set_new(o, "error", json_string(e->fail_reason));
-	return o;
-}
-
-static json_t *
-errors_json(const struct engine *e)
-{
-	json_t *by = json_object(), *ids = json_array();
-	char id[STORE_AGENT_ID_MAX];
-
-	for (int i = 0; i < STORE_ERR_COUNT; i++)
-		if (i != STORE_OK && e->counts.errors_by_type[i])
-			json_object_set_new(by, store_err_name((enum store_err)i),
-			    json_integer((json_int_t)e->counts.errors_by_type[i]));
-	for (uint32_t i = 0; i < e->nfailed_ids; i++) {
-		store_agent_id(id, sizeof(id), e->failed_ids[i]);
-		json_array_append_new(ids, json_string(id));
-	}
-	return json_pack("{s:I, s:o, s:o, s:I}", "total", (json_int_t)e->counts.errors,
-	    "by_type", by, "failed_agents", ids, "retries", (json_int_t)e->counts.retries);
-}
-
-json_t *
-engine_stats(const struct engine *e)
-{
-	double el = elapsed_s(e);
-	json_t *steps = json_object();
-
-	for (int t = 0; t < STORE_OP_TYPES; t++)
-		json_object_set_new(steps, store_op_name((enum store_op_type)t),
-		    hist_json(&e->op_lat[t]));
-	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "state", engine_state_name(e->state),
-	    "elapsed_s", metrics_real(el, 3),
-	    "sessions_per_s", metrics_real(el > 0 ? (double)e->counts.sessions / el : 0.0, 1),
-	    "writes_per_s", metrics_real(el > 0 ? (double)e->counts.rows / el : 0.0, 1),
-	    "events_per_s", metrics_real(el > 0 ? (double)e->counts.events / el : 0.0, 1),
-	    "steps", steps,
-	    "session", hist_json(&e->session_lat),
-	    "cycle", hist_json(&e->cycle_lat),
-	    "errors", errors_json(e),
-	    "summary", engine_summary(e));
-}
-
-json_t *
-engine_summary(const struct engine *e)
-{
-	const struct engine_counts *c = &e->counts;
-	uint64_t carts = c->orders + c->abandoned;
-
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:I}",
-	    "sessions", (json_int_t)c->sessions, "orders", (json_int_t)c->orders,
-	    "abandoned", (json_int_t)c->abandoned, "browsed", (json_int_t)c->browsed,
-	    "events", (json_int_t)c->events,
-	    "abandonment_rate", metrics_real(carts ? (double)c->abandoned / (double)carts : 0.0, 4),
-	    "revenue_cents", (json_int_t)c->revenue_cents,
-	    "avg_basket_items", metrics_real(c->orders ? (double)c->items / (double)c->orders :
-	    0.0, 2),
-	    "rows_written", (json_int_t)c->rows, "wall_s", metrics_real(elapsed_s(e), 3),
-	    "errors", (json_int_t)c->errors);
+	s->state = e->state;
+	s->params = e->p;
+	s->params.only = NULL;
+	s->population = population(e);
+	s->cycle = e->cycle;
+	s->cursor = e->cursor;
+	s->has_sim_time = e->agents != NULL;
+	s->sim_time = e->agents != NULL ? shopper_cycle_time(&e->sctx, e->cycle) : 0;
+	s->elapsed_s = elapsed_s(e);
+	s->lag_s = e->pacer.lag;
+	s->eta_s = eta(e);
+	snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", e->fail_reason);
+	s->limit = e->limit ? e->limit : e->p.max_concurrent;
+	s->in_flight = e->in_flight;
+	s->adaptive = 0;
+	s->counts = e->counts;
+	memcpy(s->op_lat, e->op_lat, sizeof(s->op_lat));
+	s->session_lat = e->session_lat;
+	s->cycle_lat = e->cycle_lat;
+	memcpy(s->failed_ids, e->failed_ids, e->nfailed_ids * sizeof(e->failed_ids[0]));
+	s->nfailed_ids = e->nfailed_ids;
 }

@@ -23,6 +23,9 @@
 /* Stream tag for persona draws; far from any cycle number the engine uses as "sub". */
 #define PERSONA_STREAM UINT64_C(0x706572736f6e61) /* "persona" */
 
+/* Scale of cart_propensity before the grocery lift: the population mean lands near 10 %. */
+#define PERSONA_CART_BASE 0.075
+
 #define PERSONA_BUDGET_MIN 500
 #define PERSONA_BUDGET_MAX 100000000
 
@@ -209,8 +212,9 @@ persona_gen_money(struct persona *p, struct rng *r)
 	    floor(persona_income_budget[p->income_band] * (p->household == HH_FAMILY ? 1.3 : 1.0) *
 	              rng_lognormal(r, 0.0, 0.5) / 100.0 + 0.5) * 100.0,
 	    PERSONA_BUDGET_MIN, 2000000);
-	p->abandon_tendency = (float)persona_clamp(0.62 + 0.16 * ps + 0.05 * rng_normal(r),
-	    0.3, 0.95);
+	/* Per cart (Baymard ~70 %): the price sensitive leave more, grocery runs fewer. */
+	p->abandon_tendency = (float)persona_clamp(0.65 + 0.16 * ps -
+	    0.25 * p->category_weight[CAT_GROCERIES] + 0.05 * rng_normal(r), 0.3, 0.95);
 }
 
 static void
@@ -223,8 +227,9 @@ persona_gen_trips(struct persona *p, struct rng *r)
 	if (p->age_band == AGE_25_34 || p->age_band == AGE_35_44)
 		spw *= 1.1;
 	p->sessions_per_week = (float)persona_clamp(spw, 0.2, 14.0);
-	p->basket_mean = (float)persona_clamp(
-	    rng_lognormal(r, log(3.0), 0.45) * size[p->household], 1.5, 12.0);
+	/* 2-4 units in general retail, ~10 for a grocery shop (Instacart). */
+	p->basket_mean = (float)persona_clamp(rng_lognormal(r, log(2.0), 0.45) *
+	    size[p->household] * (1.0 + 1.5 * p->category_weight[CAT_GROCERIES]), 1.0, 12.0);
 }
 
 /* A bump on the 24-hour circle, centred at c with width w. */
@@ -238,57 +243,102 @@ persona_bump(double h, double c, double w)
 	return exp(-0.5 * (d / w) * (d / w));
 }
 
+/* What shapes one persona's day; the same draws give its weekday and weekend profiles. */
+struct persona_day {
+	double shift, morning, lunch, evening;
+};
+
 /*
- * Activity by hour: morning shoulder (7-9h), lunch bump, evening peak
- * (19-22h), near nothing while asleep.  The whole profile shifts per persona:
- * most by under an hour, some early birds by two earlier, some night owls by
- * two or three later.
+ * Activity by hour: morning shoulder, lunch bump, evening peak (19-22h), near
+ * nothing while asleep.  At weekends people sleep an hour longer and the
+ * morning shoulder moves from 8h to 10h: later mornings, the same evening.
+ */
+static void
+persona_day_profile(float *w, const struct persona_day *d, int weekend)
+{
+	double raw[24], t, sleep;
+	double wake = weekend ? 10.0 : 8.0, night = weekend ? 4.5 : 3.5;
+	int h;
+
+	for (h = 0; h < 24; h++) {
+		t = h + 0.5 - d->shift;  /* the middle of hour h, in the persona's own day */
+		sleep = 1.0 - 0.97 * persona_bump(t, night, 1.6);
+		raw[h] = (0.04 + d->morning * persona_bump(t, wake, weekend ? 1.3 : 1.0) +
+		    d->lunch * persona_bump(t, weekend ? 13.0 : 12.5, 1.0) +
+		    0.25 * persona_bump(t, 16.0, 2.0) +
+		    d->evening * persona_bump(t, 20.5, 1.4)) * sleep;
+	}
+	persona_normalise(w, raw, 24);
+}
+
+/*
+ * The whole profile shifts per persona: most by under an hour, some early
+ * birds by two earlier, some night owls by two or three later.
  */
 static void
 persona_gen_hours(struct persona *p, struct rng *r)
 {
-	double raw[24], shift, morning, lunch, evening, t, sleep;
+	struct persona_day d;
 	double kind = rng_double(r);
-	int h;
 
-	shift = 0.6 * rng_normal(r);
-	morning = 0.45 * rng_lognormal(r, 0.0, 0.3);
-	lunch = 0.55 * rng_lognormal(r, 0.0, 0.3);
-	evening = 1.4 * rng_lognormal(r, 0.0, 0.25);
+	d.shift = 0.6 * rng_normal(r);
+	d.morning = 0.45 * rng_lognormal(r, 0.0, 0.3);
+	d.lunch = 0.55 * rng_lognormal(r, 0.0, 0.3);
+	d.evening = 1.4 * rng_lognormal(r, 0.0, 0.25);
 	if (kind < 0.12) {              /* early bird */
-		shift -= 1.5 + 0.5 * rng_double(r);
-		morning *= 1.8;
+		d.shift -= 1.5 + 0.5 * rng_double(r);
+		d.morning *= 1.8;
 	} else if (kind < 0.24) {       /* night owl */
-		shift += 2.0 + rng_double(r);
-		evening *= 1.2;
+		d.shift += 2.0 + rng_double(r);
+		d.evening *= 1.2;
 	}
-	for (h = 0; h < 24; h++) {
-		t = h + 0.5 - shift;    /* the middle of hour h, in the persona's own day */
-		sleep = 1.0 - 0.97 * persona_bump(t, 3.5, 1.6);
-		raw[h] = (0.04 + morning * persona_bump(t, 8.0, 1.0) +
-		    lunch * persona_bump(t, 12.5, 1.0) + 0.25 * persona_bump(t, 16.0, 2.0) +
-		    evening * persona_bump(t, 20.5, 1.4)) * sleep;
-	}
-	persona_normalise(p->hour_weight, raw, 24);
+	persona_day_profile(p->hour_weight, &d, 0);
+	persona_day_profile(p->weekend_hour_weight, &d, 1);
 }
 
-/* Most personas shop a little more at weekends; some mostly then. */
+/*
+ * Day weights are the persona's own lean, relative to the population's weekday
+ * mix (calendar.h applies that): most are near flat, 12 % lean to weekends
+ * (x1.5-2) and 12 % to weekdays (x0.37-0.57 at weekends: after renormalising,
+ * that balances the weekend leaners), so the whole population keeps the
+ * calendar's mix.
+ */
 static void
 persona_gen_days(struct persona *p, struct rng *r)
 {
-	double raw[7], weekend;
+	double raw[7], weekend, kind = rng_double(r);
 	int d;
 
-	if (rng_double(r) < 0.15)
-		weekend = 1.8 + 0.7 * rng_double(r);
+	if (kind < 0.12)
+		weekend = 1.5 + 0.5 * rng_double(r);
+	else if (kind < 0.24)
+		weekend = 0.37 + 0.2 * rng_double(r);
 	else
-		weekend = rng_lognormal(r, log(1.15), 0.2);
+		weekend = rng_lognormal(r, 0.0, 0.12);
 	for (d = 0; d < 7; d++) {
 		raw[d] = persona_clamp(1.0 + 0.1 * rng_normal(r), 0.6, 1.4);
 		if (d >= 5)
 			raw[d] *= weekend;
 	}
 	persona_normalise(p->day_weight, raw, 7);
+}
+
+/*
+ * The visit funnel (docs/realism.md): about one visit in ten adds to the cart,
+ * more for those who shop groceries; about one abandoned cart in ten is bought
+ * on the next visit; views some 20 s apart, slower with age.
+ */
+static void
+persona_gen_funnel(struct persona *p, struct rng *r)
+{
+	static const double pace[AGE_BANDS] = { 0.85, 0.9, 1.0, 1.05, 1.2, 1.35 };
+	double groc = p->category_weight[CAT_GROCERIES];
+
+	p->cart_propensity = (float)persona_clamp(
+	    PERSONA_CART_BASE * rng_lognormal(r, 0.0, 0.45) * (1.0 + 1.2 * groc), 0.01, 0.5);
+	p->cart_recovery = (float)persona_clamp(rng_lognormal(r, log(0.085), 0.5), 0.01, 0.5);
+	p->think_s = (float)persona_clamp(
+	    rng_lognormal(r, log(18.0), 0.35) * pace[p->age_band], 3.0, 300.0);
 }
 
 void
@@ -305,6 +355,13 @@ persona_generate(struct persona *p, uint64_t seed, uint32_t agent)
 	persona_gen_trips(p, &r);
 	persona_gen_hours(p, &r);
 	persona_gen_days(p, &r);
+	persona_gen_funnel(p, &r);
+}
+
+const float *
+persona_hours(const struct persona *p, int weekday)
+{
+	return weekday >= 5 ? p->weekend_hour_weight : p->hour_weight;
 }
 
 double
@@ -314,8 +371,8 @@ persona_shop_probability(const struct persona *p, int hour, int weekday, int tic
 
 	if (hour < 0 || hour > 23 || weekday < 0 || weekday > 6 || tick_minutes <= 0)
 		return 0.0;
-	expect = p->sessions_per_week / 7.0 * (7.0 * p->day_weight[weekday]) *
-	    p->hour_weight[hour] * (tick_minutes / 60.0);
+	expect = p->sessions_per_week * p->day_weight[weekday] *
+	    persona_hours(p, weekday)[hour] * (tick_minutes / 60.0);
 	if (!(expect > 0.0))
 		return 0.0;
 	return expect > 1.0 ? 1.0 : expect;
@@ -385,6 +442,10 @@ persona_to_json(const struct persona *p)
 	bad |= json_object_set_new(o, "basket_mean", json_real(p->basket_mean));
 	bad |= json_object_set_new(o, "budget_cents", json_integer(p->budget_cents));
 	bad |= json_object_set_new(o, "abandon_tendency", json_real(p->abandon_tendency));
+	bad |= json_object_set_new(o, "weekend_hours", persona_hours_json(p->weekend_hour_weight));
+	bad |= json_object_set_new(o, "cart_propensity", json_real(p->cart_propensity));
+	bad |= json_object_set_new(o, "cart_recovery", json_real(p->cart_recovery));
+	bad |= json_object_set_new(o, "think_s", json_real(p->think_s));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -398,6 +459,11 @@ static const char *const persona_keys[] = {
 	"name", "age_band", "household", "income_band", "categories", "price_sensitivity",
 	"coupon_affinity", "sessions_per_week", "hours", "days", "basket_mean", "budget_cents",
 	"abandon_tendency",
+};
+
+/* Keys added later: a persona without them is still valid and gets their defaults. */
+static const char *const persona_optional_keys[] = {
+	"weekend_hours", "cart_propensity", "cart_recovery", "think_s",
 };
 
 #if defined(__GNUC__)
@@ -622,24 +688,24 @@ persona_get_weights(const json_t *j, const char *field, const char *const *names
 }
 
 static int
-persona_get_hours(const json_t *j, float *w, char *err, size_t errlen)
+persona_get_hours(const json_t *j, const char *key, float *w, char *err, size_t errlen)
 {
-	const json_t *a = json_object_get(j, "hours"), *v;
+	const json_t *a = json_object_get(j, key), *v;
 	double raw[24];
 	size_t h;
 
 	if (!json_is_array(a) || json_array_size(a) != 24)
 		return persona_err(err, errlen,
-		    "persona: \"hours\" must be an array of 24 numbers");
+		    "persona: \"%s\" must be an array of 24 numbers", key);
 	for (h = 0; h < 24; h++) {
 		v = json_array_get(a, h);
 		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
 		    json_number_value(v) < 0.0)
 			return persona_err(err, errlen,
-			    "persona: \"hours[%zu]\" must be a number >= 0", h);
+			    "persona: \"%s[%zu]\" must be a number >= 0", key, h);
 		raw[h] = json_number_value(v);
 	}
-	return persona_finish_weights(w, raw, 24, "hours", err, errlen);
+	return persona_finish_weights(w, raw, 24, key, err, errlen);
 }
 
 static int
@@ -653,7 +719,8 @@ persona_check_keys(const json_t *j, char *err, size_t errlen)
 	if (!json_is_object(j))
 		return persona_err(err, errlen, "persona: must be a JSON object");
 	json_object_foreach ((json_t *)j, key, v) {
-		if (persona_lookup(key, persona_keys, NELEM(persona_keys)) < 0)
+		if (persona_lookup(key, persona_keys, NELEM(persona_keys)) < 0 &&
+		    persona_lookup(key, persona_optional_keys, NELEM(persona_optional_keys)) < 0)
 			return persona_err(err, errlen, "persona: unknown key \"%s\"",
 			    persona_key_text(key, shown, sizeof(shown)));
 	}
@@ -686,6 +753,34 @@ persona_get_trip(const json_t *j, struct persona *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* The optional fields: absent, they take their defaults; present, they are checked. */
+static int
+persona_get_funnel(const json_t *j, struct persona *p, char *err, size_t errlen)
+{
+	double x;
+
+	if (json_object_get(j, "weekend_hours") == NULL)
+		memcpy(p->weekend_hour_weight, p->hour_weight, sizeof(p->hour_weight));
+	else if (persona_get_hours(j, "weekend_hours", p->weekend_hour_weight, err,
+	    errlen) != 0)
+		return -1;
+	p->cart_propensity = PERSONA_DEFAULT_CART_PROPENSITY;
+	p->cart_recovery = PERSONA_DEFAULT_CART_RECOVERY;
+	p->think_s = PERSONA_DEFAULT_THINK_S;
+	if ((json_object_get(j, "cart_propensity") != NULL &&
+	    persona_get_unit(j, "cart_propensity", &p->cart_propensity, err, errlen) != 0) ||
+	    (json_object_get(j, "cart_recovery") != NULL &&
+	    persona_get_unit(j, "cart_recovery", &p->cart_recovery, err, errlen) != 0))
+		return -1;
+	if (json_object_get(j, "think_s") == NULL)
+		return 0;
+	if (persona_get_number(j, "think_s", 1.0, 600.0, &x) != 0)
+		return persona_err(err, errlen,
+		    "persona: \"think_s\" must be a number of seconds from 1 to 600");
+	p->think_s = (float)x;
+	return 0;
+}
+
 int
 persona_from_json(const json_t *j, struct persona *out, char *err, size_t errlen)
 {
@@ -704,10 +799,11 @@ persona_from_json(const json_t *j, struct persona *out, char *err, size_t errlen
 	    persona_get_unit(j, "price_sensitivity", &p.price_sensitivity, err, errlen) != 0 ||
 	    persona_get_unit(j, "coupon_affinity", &p.coupon_affinity, err, errlen) != 0 ||
 	    persona_get_unit(j, "abandon_tendency", &p.abandon_tendency, err, errlen) != 0 ||
-	    persona_get_hours(j, p.hour_weight, err, errlen) != 0 ||
+	    persona_get_hours(j, "hours", p.hour_weight, err, errlen) != 0 ||
 	    persona_get_weights(j, "days", persona_day_names, 7, 1, p.day_weight, err,
 		errlen) != 0 ||
-	    persona_get_trip(j, &p, err, errlen) != 0)
+	    persona_get_trip(j, &p, err, errlen) != 0 ||
+	    persona_get_funnel(j, &p, err, errlen) != 0)
 		return -1;
 	*out = p;
 	return 0;

@@ -7,7 +7,7 @@
  * the output flushed as the socket allows, results consumed as they arrive) and
  * BROKEN.  The driver's statements are prepared by a first job run before the
  * connect callback (`owed_connect' says that callback is still due).
- * Completion always goes through the `defer' event so that no callback runs
+ * Completion always goes through the deferred queue (defer.h) so that no callback runs
  * inside pgconn_connect() or pgconn_exec().
  */
 #include <stdio.h>
@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "sim/defer.h"
 #include "sim/log.h"
 #include "sim/pgconn.h"
 
@@ -28,7 +29,8 @@ struct pgconn {
 	PGconn *pg;
 	struct event *io;
 	struct event *timer;
-	struct event *defer;
+	struct defer *defer;
+	struct defer_entry complete;
 	int io_fd;
 	short io_flags;
 	enum pgconn_state state;
@@ -59,6 +61,7 @@ struct pgconn {
 static void pgconn_io_cb(evutil_socket_t fd, short what, void *arg);
 static void pgconn_exec_step(struct pgconn *c, short what);
 static void pgconn_prepared(void *arg, enum store_err err, const char *msg);
+static void pgconn_completed(struct defer_entry *e);
 
 static const struct pgstmt pgconn_rollback = { PGSTMT_PARAMS, "rollback", "ROLLBACK", 0, NULL };
 
@@ -551,7 +554,7 @@ pgconn_complete(struct pgconn *c, enum pgconn_pending what, enum store_err err,
 		if (msg != NULL && msg != c->msg)
 			snprintf(c->msg, sizeof(c->msg), "%s", msg);
 	}
-	event_active(c->defer, EV_TIMEOUT, 0);
+	defer_add(c->defer, &c->complete, pgconn_completed);
 }
 
 /* The connection is gone: note why (once) and finish whatever was running. */
@@ -579,9 +582,9 @@ pgconn_broken(struct pgconn *c, const char *why)
 }
 
 static void
-pgconn_defer_cb(evutil_socket_t fd, short what, void *arg)
+pgconn_completed(struct defer_entry *e)
 {
-	struct pgconn *c = arg;
+	struct pgconn *c = DEFER_OWNER(e, struct pgconn, complete);
 	enum pgconn_pending p = c->pending;
 	enum store_err err = c->err;
 
@@ -710,7 +713,7 @@ pgconn_alloc(struct event_base *base, const struct pgconn_opts *o)
 	c->io_fd = -1;
 	c->io = event_new(base, -1, 0, pgconn_io_cb, c);
 	c->timer = evtimer_new(base, pgconn_timeout_cb, c);
-	c->defer = event_new(base, -1, 0, pgconn_defer_cb, c);
+	c->defer = defer_new(base);
 	if (c->io == NULL || c->timer == NULL || c->defer == NULL) {
 		pgconn_free(c);
 		return NULL;
@@ -760,8 +763,7 @@ pgconn_free(struct pgconn *c)
 		event_free(c->io);
 	if (c->timer != NULL)
 		event_free(c->timer);
-	if (c->defer != NULL)
-		event_free(c->defer);
+	defer_free(c->defer);
 	if (c->pg != NULL)
 		PQfinish(c->pg);
 	free(c);

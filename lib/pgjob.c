@@ -13,8 +13,7 @@ TAILQ_HEAD(pgjob_list, pgjob);
 struct pgjobs {
 	struct pgpool *pool;
 	struct pgjob_list running;
-	struct pgjob_list late;     /* outcome known: completed from the loop */
-	struct event *defer;
+	struct defer *defer;        /* jobs whose outcome was known at once */
 	uint64_t queries;
 };
 
@@ -70,26 +69,22 @@ pgjobs_start(struct pgjobs *r, struct pgjob *j)
 	pgpool_acquire(r->pool, &j->req, pgjob_acquired, j);
 }
 
+static void
+pgjob_late(struct defer_entry *e)
+{
+	struct pgjob *j = DEFER_OWNER(e, struct pgjob, late);
+
+	j->done(j, j->err, j->err == STORE_OK ? NULL : j->msg);
+}
+
 void
 pgjobs_later(struct pgjobs *r, struct pgjob *j, enum store_err err, const char *msg)
 {
 	j->r = r;
 	j->err = err;
 	pgconn_copy(j->msg, sizeof(j->msg), msg);
-	TAILQ_INSERT_TAIL(&r->late, j, link);
-	event_active(r->defer, EV_TIMEOUT, 0);
-}
-
-static void
-pgjobs_defer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pgjobs *r = arg;
-	struct pgjob *j;
-
-	while ((j = TAILQ_FIRST(&r->late)) != NULL) {
-		TAILQ_REMOVE(&r->late, j, link);
-		j->done(j, j->err, j->err == STORE_OK ? NULL : j->msg);
-	}
+	memset(&j->late, 0, sizeof(j->late));
+	defer_add(r->defer, &j->late, pgjob_late);
 }
 
 struct pgjobs *
@@ -101,8 +96,7 @@ pgjobs_new(struct event_base *base, struct pgpool *pool)
 		return NULL;
 	r->pool = pool;
 	TAILQ_INIT(&r->running);
-	TAILQ_INIT(&r->late);
-	if ((r->defer = event_new(base, -1, 0, pgjobs_defer_cb, r)) == NULL) {
+	if ((r->defer = defer_new(base)) == NULL) {
 		free(r);
 		return NULL;
 	}
@@ -114,7 +108,7 @@ pgjobs_free(struct pgjobs *r)
 {
 	if (r == NULL)
 		return;
-	event_free(r->defer);
+	defer_free(r->defer);
 	free(r);
 }
 
@@ -129,9 +123,8 @@ pgjobs_fail_all(struct pgjobs *r, enum store_err err, const char *msg)
 			pgpool_cancel(r->pool, &j->req);
 			TAILQ_REMOVE(&r->running, j, link);
 			j->done(j, err, msg);
-		} else if ((j = TAILQ_FIRST(&r->late)) != NULL) {
-			TAILQ_REMOVE(&r->late, j, link);
-			j->done(j, j->err, j->err == STORE_OK ? NULL : j->msg);
+		} else if (!defer_empty(r->defer)) {
+			defer_run(r->defer);
 		} else {
 			break;
 		}

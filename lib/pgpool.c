@@ -6,7 +6,7 @@
  * is handed out) or ACTIVE (handed out).  connecting + idle + pinging + active
  * never exceeds the limit: a slot is counted from the moment its connection
  * attempt starts until its connection is freed.  Results reach the requesters
- * through the `ready' queue and one deferred event, so that no callback runs
+ * through the deferred queue (defer.h), so that no callback runs
  * inside acquire/release and a callback may acquire again.
  */
 #include <stdio.h>
@@ -43,11 +43,11 @@ struct pgpool {
 	char where[100];                /* host:port/dbname, for messages */
 	unsigned limit;
 	struct pgpool_slots idle, others;
-	struct pgpool_reqs waiters, ready;
+	struct pgpool_reqs waiters;
 	unsigned nidle, nactive, nconnecting, npinging, nwaiting;
 	struct event *timer;            /* the oldest waiter's deadline */
 	struct event *retry;            /* end of the reconnect backoff */
-	struct event *dispatch;         /* delivers the ready queue */
+	struct defer *defer;            /* delivers the answers */
 	double backoff;
 	int backing_off;
 	double down_since;              /* > 0: no connection could be had since then */
@@ -100,7 +100,16 @@ pgpool_arm_timer(struct pgpool *p)
 	evtimer_add(p->timer, &tv);
 }
 
-/* Queues r's answer; the dispatch event delivers it from the loop. */
+static void
+pgpool_deliver(struct defer_entry *e)
+{
+	struct pgpool_req *r = DEFER_OWNER(e, struct pgpool_req, answer);
+
+	r->state = REQ_NONE;
+	r->cb(r->conn, r->err, r->err == STORE_OK ? NULL : r->msg, r->arg);
+}
+
+/* Queues r's answer; the deferred queue delivers it from the loop. */
 static void
 pgpool_answer(struct pgpool *p, struct pgpool_req *r, struct pgconn *c, enum store_err err,
     const char *msg)
@@ -109,8 +118,7 @@ pgpool_answer(struct pgpool *p, struct pgpool_req *r, struct pgconn *c, enum sto
 	r->err = err;
 	pgconn_copy(r->msg, sizeof(r->msg), msg);
 	r->state = REQ_READY;
-	TAILQ_INSERT_TAIL(&p->ready, r, link);
-	event_active(p->dispatch, EV_TIMEOUT, 0);
+	defer_add(p->defer, &r->answer, pgpool_deliver);
 }
 
 static struct pgpool_req *
@@ -438,22 +446,6 @@ pgpool_timer_cb(evutil_socket_t fd, short what, void *arg)
 	pgpool_arm_timer(p);
 }
 
-static void
-pgpool_dispatch_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pgpool *p = arg;
-	struct pgpool_reqs batch = TAILQ_HEAD_INITIALIZER(batch);
-	struct pgpool_req *r;
-
-	/* Callbacks may acquire again: their answers go to the next round. */
-	TAILQ_CONCAT(&batch, &p->ready, link);
-	while ((r = TAILQ_FIRST(&batch)) != NULL) {
-		TAILQ_REMOVE(&batch, r, link);
-		r->state = REQ_NONE;
-		r->cb(r->conn, r->err, r->err == STORE_OK ? NULL : r->msg, r->arg);
-	}
-}
-
 struct pgpool *
 pgpool_new(struct event_base *base, const struct pgpool_opts *o)
 {
@@ -466,12 +458,11 @@ pgpool_new(struct event_base *base, const struct pgpool_opts *o)
 	TAILQ_INIT(&p->idle);
 	TAILQ_INIT(&p->others);
 	TAILQ_INIT(&p->waiters);
-	TAILQ_INIT(&p->ready);
 	p->conninfo = strdup(o->conn.conninfo != NULL ? o->conn.conninfo : "");
 	p->timer = evtimer_new(base, pgpool_timer_cb, p);
 	p->retry = evtimer_new(base, pgpool_retry_cb, p);
-	p->dispatch = event_new(base, -1, 0, pgpool_dispatch_cb, p);
-	if (p->conninfo == NULL || p->timer == NULL || p->retry == NULL || p->dispatch == NULL) {
+	p->defer = defer_new(base);
+	if (p->conninfo == NULL || p->timer == NULL || p->retry == NULL || p->defer == NULL) {
 		pgpool_free(p);
 		return NULL;
 	}
@@ -506,8 +497,7 @@ pgpool_free(struct pgpool *p)
 		event_free(p->timer);
 	if (p->retry != NULL)
 		event_free(p->retry);
-	if (p->dispatch != NULL)
-		event_free(p->dispatch);
+	defer_free(p->defer);
 	free(p->conninfo);
 	free(p);
 }
@@ -517,6 +507,7 @@ pgpool_acquire(struct pgpool *p, struct pgpool_req *r, pgpool_cb cb, void *arg)
 {
 	r->cb = cb;
 	r->arg = arg;
+	memset(&r->answer, 0, sizeof(r->answer));   /* the caller's memory: not yet queued */
 	r->conn = NULL;
 	r->slot = NULL;
 	r->err = STORE_OK;
@@ -542,7 +533,7 @@ pgpool_cancel(struct pgpool *p, struct pgpool_req *r)
 		r->slot = NULL;
 		break;
 	case REQ_READY:
-		TAILQ_REMOVE(&p->ready, r, link);
+		defer_cancel(p->defer, &r->answer);
 		if (r->conn != NULL)
 			pgpool_release(p, r->conn);
 		break;

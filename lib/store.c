@@ -1,217 +1,51 @@
 /*
- * store.c - the store interface: names, deterministic keys and the dispatch
- * to the driver a configuration asks for.
- *
- * The keys and payloads are built here, once, so that the sqlite and the
- * postgres drivers write byte-identical rows for the same run.
+ * store.c - the store interface: the dispatch to the driver a configuration
+ * asks for, with the options it needs (the drivers never see the whole
+ * configuration).
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <jansson.h>
 
 #include "sim/config.h"
-#include "sim/persona.h"
-#include "sim/catalog.h"
 #include "sim/pgconn.h"
 #include "sim/store.h"
 
-static const char *const store_err_names[STORE_ERR_COUNT] = {
-	"ok", "connect", "timeout", "busy", "query", "data", "nomem", "closed",
-};
-
-static const char *const store_op_names[STORE_OP_TYPES] = {
-	"begin", "browse", "cart", "coupons", "checkout", "abandon", "fail",
-};
-
-static const char *const store_event_names[EV_TYPES] = {
-	"session_start", "view", "cart_add", "coupons_viewed", "coupon_applied", "checkout",
-	"abandon",
-};
-
-const char *
-store_err_name(enum store_err e)
-{
-	return (unsigned)e < STORE_ERR_COUNT ? store_err_names[e] : "unknown";
-}
-
-const char *
-store_op_name(enum store_op_type t)
-{
-	return (unsigned)t < STORE_OP_TYPES ? store_op_names[t] : "unknown";
-}
-
-const char *
-store_event_name(enum store_event_type t)
-{
-	return (unsigned)t < EV_TYPES ? store_event_names[t] : "unknown";
-}
-
 void
-store_agent_id(char *buf, size_t len, uint32_t agent)
+store_opts_from_config(struct store_opts *o, const struct sim_config *c)
 {
-	snprintf(buf, len, "agent_%03llu", (unsigned long long)agent + 1);
+	memset(o, 0, sizeof(*o));
+	o->data_dir = c->data_dir;
+	o->database_url = c->database_url;
+	o->pool_size = (unsigned)c->pool_size;
+	o->pool_overflow = (unsigned)c->max_overflow;
+	o->pool_max = (unsigned)c->pool_max;
+	o->pool_timeout = c->pool_timeout;
+	o->pool_pre_ping = c->pool_pre_ping != 0;
+	o->pool_recycle = c->pool_recycle;
+	o->connect_timeout = c->connect_timeout;
+	o->event_batch_size = (unsigned)c->event_batch_size;
+	o->event_flush_interval = c->event_flush_interval;
 }
 
-/*
- * The op's agent_id when the caller filled it in, else the one its index gives.
- * buf has room for any uint32_t index, which op->agent_id need not have.
- */
-static const char *
-store_op_agent(const struct store_op *op, char *buf, size_t len)
+static int
+wants_postgres(const struct store_opts *o)
 {
-	if (op->agent_id[0] != '\0' && memchr(op->agent_id, '\0', sizeof(op->agent_id)))
-		return op->agent_id;
-	store_agent_id(buf, len, op->agent);
-	return buf;
-}
-
-void
-store_session_key(char *buf, size_t len, const struct store_op *op)
-{
-	char id[24];
-
-	snprintf(buf, len, "s%llu:%s:%u", (unsigned long long)op->seed,
-	    store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle);
-}
-
-void
-store_order_key(char *buf, size_t len, const struct store_op *op)
-{
-	char id[24];
-
-	snprintf(buf, len, "s%llu:%s:%u:order", (unsigned long long)op->seed,
-	    store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle);
-}
-
-void
-store_event_key(char *buf, size_t len, const struct store_op *op, const struct store_event *ev)
-{
-	char id[24];
-
-	snprintf(buf, len, "s%llu:%s:%u:%u:%u", (unsigned long long)op->seed,
-	    store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle, (unsigned)ev->step,
-	    (unsigned)ev->index);
-}
-
-const char *
-store_op_invalid(const struct store_op *op)
-{
-	uint16_t i;
-
-	if ((unsigned)op->type >= STORE_OP_TYPES)
-		return "unknown operation type";
-	if (op->nitems > STORE_MAX_ITEMS || op->nevents > STORE_MAX_EVENTS)
-		return "too many items or events";
-	if (op->type == STORE_OP_BROWSE && op->category >= CATALOG_CATEGORIES)
-		return "category out of range";
-	if (op->type == STORE_OP_ABANDON && (op->outcome == NULL ||
-	    (strcmp(op->outcome, "abandoned") != 0 && strcmp(op->outcome, "browsed") != 0)))
-		return "outcome must be 'abandoned' or 'browsed'";
-	if (op->type == STORE_OP_FAIL && (op->reason[0] == '\0' ||
-	    memchr(op->reason, '\0', sizeof(op->reason)) == NULL))
-		return "a failed session needs a reason";
-	if (op->type == STORE_OP_CHECKOUT && op->nitems == 0)
-		return "checkout without items";
-	for (i = 0; i < op->nitems; i++)
-		if (op->items[i].product_id == 0 || op->items[i].quantity == 0)
-			return "item with product 0 or quantity 0";
-	for (i = 0; i < op->nevents; i++)
-		if (op->events[i].type >= EV_TYPES)
-			return "unknown event type";
-	return NULL;
-}
-
-void
-store_event_payload(char *buf, size_t len, const struct store_event *ev)
-{
-	unsigned long id = ev->product_id, v = ev->value;
-
-	switch (ev->type) {
-	case EV_VIEW:
-		snprintf(buf, len, "{\"product_id\":%lu,\"price_cents\":%lu}", id, v);
-		break;
-	case EV_CART_ADD:
-		snprintf(buf, len, "{\"product_id\":%lu,\"quantity\":%lu}", id, v);
-		break;
-	case EV_COUPONS_VIEWED:
-		snprintf(buf, len, "{\"eligible\":%lu}", v);
-		break;
-	case EV_COUPON_APPLIED:
-		snprintf(buf, len, "{\"coupon_id\":%lu}", id);
-		break;
-	case EV_CHECKOUT:
-		snprintf(buf, len, "{\"total_cents\":%lu}", v);
-		break;
-	case EV_ABANDON:
-		snprintf(buf, len, "{\"cart_cents\":%lu}", v);
-		break;
-	default:
-		snprintf(buf, len, "{}");
-		break;
-	}
-}
-
-void
-store_time_iso(char *buf, size_t len, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (len == 0)
-		return;
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		buf[0] = '\0';
-}
-
-/* ---- users.persona: jansson's compact dump ---- */
-
-#define STORE_PERSONA_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9))
-
-long
-store_persona_json(const struct persona *p, char **buf, size_t *cap)
-{
-	json_t *j = persona_to_json(p);
-	size_t n;
-
-	if (j == NULL)
-		return -1;
-	n = json_dumpb(j, NULL, 0, STORE_PERSONA_FLAGS);
-	if (n == 0 || n + 1 > *cap) {
-		char *nb = n ? realloc(*buf, n + 1) : NULL;
-		if (nb == NULL) {
-			json_decref(j);
-			return -1;
-		}
-		*buf = nb;
-		*cap = n + 1;
-	}
-	if (json_dumpb(j, *buf, n, STORE_PERSONA_FLAGS) != n) {
-		json_decref(j);
-		return -1;
-	}
-	(*buf)[n] = '\0';
-	json_decref(j);
-	return (long)n;
+	/* "postgresql://" alone takes everything from the PG* variables */
+	return o->database_url != NULL && o->database_url[0] != '\0';
 }
 
 int
-store_check(const struct sim_config *cfg, char *err, size_t errlen)
+store_check(const struct store_opts *o, char *err, size_t errlen)
 {
-	if (cfg->database_url != NULL && cfg->database_url[0] != '\0')
-		return pgconn_check_conninfo(cfg->database_url, err, errlen);
-	return 0;
+	return wants_postgres(o) ? pgconn_check_conninfo(o->database_url, err, errlen) : 0;
 }
 
 struct store *
-store_open(struct event_base *base, const struct sim_config *cfg, char *err, size_t errlen)
+store_open(struct event_base *base, const struct store_opts *o, char *err, size_t errlen)
 {
-	/* "postgresql://" alone takes everything from the PG* variables */
-	if (cfg->database_url != NULL && cfg->database_url[0] != '\0')
-		return store_pg_driver.open(base, cfg, err, errlen);
-	return store_sqlite_driver.open(base, cfg, err, errlen);
+	if (wants_postgres(o))
+		return store_pg_driver.open(base, o, err, errlen);
+	return store_sqlite_driver.open(base, o, err, errlen);
 }
 
 void
@@ -237,19 +71,6 @@ void
 store_flush(struct store *s, store_done_cb cb, void *arg)
 {
 	s->drv->flush(s, cb, arg);
-}
-
-json_t *
-store_stats_json(struct store *s)
-{
-	struct store_stats st = { 0 };
-
-	store_stats(s, &st);
-	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I}", "driver",
-	    st.driver ? st.driver : "?", "connections_active", (int)st.connections_active,
-	    "connections_idle", (int)st.connections_idle, "waiting", (int)st.waiting, "max",
-	    (int)st.max, "opened", (json_int_t)st.opened, "closed", (json_int_t)st.closed,
-	    "queries", (json_int_t)st.queries);
 }
 
 void

@@ -14,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/batcher.h"
+#include "sim/pgbatch.h"
 #include "sim/catalog.h"
-#include "sim/config.h"
 #include "sim/log.h"
 #include "sim/pgconn.h"
 #include "sim/pgjob.h"
@@ -47,7 +46,7 @@ struct pg_store {
 	struct pgconn_opts copts;
 	struct pgpool *pool;
 	struct pgjobs *jobs;
-	struct batcher *batcher;
+	struct pgbatch *batcher;
 	store_done_cb prep_cb;      /* the prepare() running, if any */
 	void *prep_arg;
 	int preparing;
@@ -246,6 +245,10 @@ pg_op_result(struct pgjob *j, int idx, const PGresult *r)
 	const char *n;
 	char *end;
 
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {   /* rows a write changed */
+		n = PQcmdTuples((PGresult *)r);
+		x->op->rows += (uint32_t)strtoul(n, &end, 10);
+	}
 	if (idx != x->count_idx)
 		return;
 	if (x->count_rows > 0) {
@@ -264,13 +267,13 @@ pg_op_result(struct pgjob *j, int idx, const PGresult *r)
 
 /*
  * The op's events are staged now that its writes are in, and a session's end
- * releases them all into a batch together (see batcher_stage).
+ * releases them all into a batch together (see pgbatch_stage).
  */
 static int
 pg_op_events(struct pg_store *s, const struct store_op *op, const char *session_key)
 {
 	char key[PG_KEY_MAX], payload[128];
-	struct batcher_row row;
+	struct pgbatch_row row;
 	uint16_t i;
 
 	for (i = 0; i < op->nevents; i++) {
@@ -283,14 +286,14 @@ pg_op_events(struct pg_store *s, const struct store_op *op, const char *session_
 		row.user_id = op->agent + 1;
 		row.type = store_event_name(ev->type);
 		row.payload = payload;
-		row.created = op->sim_time;
-		if (batcher_stage(s->batcher, op->agent, &row) != 0)
+		row.created = op->sim_time + ev->dt;
+		if (pgbatch_stage(s->batcher, op->agent, &row) != 0)
 			return -1;
 	}
 	/* the batch fills across sessions: full, on the interval or on flush it goes */
 	if (op->type == STORE_OP_CHECKOUT || op->type == STORE_OP_ABANDON ||
 	    op->type == STORE_OP_FAIL)
-		return batcher_release(s->batcher, op->agent);
+		return pgbatch_release(s->batcher, op->agent);
 	return 0;
 }
 
@@ -312,6 +315,8 @@ pg_op_done(struct pgjob *j, enum store_err err, const char *msg)
 		err = STORE_ERR_DATA;
 		msg = x->bad;
 	}
+	if (err == STORE_OK)
+		op->rows += op->nevents;   /* the batcher has them: written or replayed */
 	if (err == STORE_OK && !x->s->closed &&
 	    pg_op_events(x->s, op, x->session_key) != 0) {
 		err = STORE_ERR_NOMEM;
@@ -343,6 +348,7 @@ pg_submit(struct store *st, struct store_op *op)
 	op->err = STORE_OK;
 	op->errmsg[0] = '\0';
 	op->result_count = 0;
+	op->rows = 0;
 	if (x == NULL) {
 		pg_op_nomem(op);
 		return;
@@ -383,22 +389,22 @@ pg_batch_done(struct pgjob *j, enum store_err err, const char *msg)
 		if (err != STORE_OK) {
 			snprintf(line, sizeof(line), "postgres: events: %s", msg);
 			log_debug("%s", line);
-			batcher_written(x->s->batcher, x->bt, err, line);
+			pgbatch_written(x->s->batcher, x->bt, err, line);
 		} else {
-			batcher_written(x->s->batcher, x->bt, STORE_OK, NULL);
+			pgbatch_written(x->s->batcher, x->bt, STORE_OK, NULL);
 		}
 	}
 	free(x);
 }
 
 static void
-pg_batch_write(struct batcher *b, struct batch *bt, void *arg)
+pg_batch_write(struct pgbatch *b, struct batch *bt, void *arg)
 {
 	struct pg_store *s = arg;
 	struct pg_batchjob *x = calloc(1, sizeof(*x));
 
 	if (x == NULL) {
-		batcher_written(b, bt, STORE_ERR_NOMEM, "postgres: events: out of memory");
+		pgbatch_written(b, bt, STORE_ERR_NOMEM, "postgres: events: out of memory");
 		return;
 	}
 	x->bt = bt;
@@ -406,7 +412,7 @@ pg_batch_write(struct batcher *b, struct batch *bt, void *arg)
 	x->st = pgsql_prepare[PGSQL_EVENTS];
 	x->st.kind = PGSTMT_PREPARED;
 	x->st.nparams = BATCH_COLS;
-	x->st.params = batch_params(bt);
+	x->st.params = pgbatch_params(bt);
 	x->job.st = &x->st;
 	x->job.n = 1;
 	x->job.done = pg_batch_done;
@@ -422,7 +428,7 @@ pg_flush(struct store *st, store_done_cb cb, void *arg)
 		pgjobs_done_later(s->jobs, cb, arg, STORE_ERR_CLOSED,
 		    "postgres: flush: store closed");
 	else
-		batcher_flush(s->batcher, cb, arg);
+		pgbatch_flush(s->batcher, cb, arg);
 }
 
 /* ---- prepare ---- */
@@ -490,21 +496,21 @@ pg_drain(struct pg_store *s)
 
 	st.kind = PGSTMT_PARAMS;
 	st.nparams = BATCH_COLS;
-	while ((bt = batcher_take(s->batcher)) != NULL) {
+	while ((bt = pgbatch_take(s->batcher)) != NULL) {
 		if (sy == NULL && !failed && (sy = pgsync_open(&s->copts, e, sizeof(e))) == NULL)
 			failed = 1;
-		st.params = batch_params(bt);
+		st.params = pgbatch_params(bt);
 		if (failed || pgsync_exec(sy, &st, 1, NULL, NULL, NULL, e, sizeof(e)) != 0) {
 			failed = 1;
-			lost += batch_rows(bt);
+			lost += pgbatch_rows(bt);
 		}
-		batch_free(bt);
+		pgbatch_free_batch(bt);
 	}
 	pgsync_close(sy);
 	if (lost > 0)
 		log_warnx("postgres: %lu events not written at close (%s); a replay from the"
 		    " last checkpoint writes them again", lost, e);
-	batcher_abort(s->batcher, failed ? STORE_ERR_CLOSED : STORE_OK,
+	pgbatch_abort(s->batcher, failed ? STORE_ERR_CLOSED : STORE_OK,
 	    failed ? "postgres: flush: store closed before the events were written" : NULL);
 }
 
@@ -513,7 +519,7 @@ pg_free(struct pg_store *s)
 {
 	pgjobs_free(s->jobs);
 	pgpool_free(s->pool);
-	batcher_free(s->batcher);
+	pgbatch_free(s->batcher);
 	free(s->conninfo);
 	free(s);
 }
@@ -561,31 +567,26 @@ pg_migrate(struct pg_store *s, char *err, size_t errlen)
 	return 0;
 }
 
-static unsigned
-pg_count(int64_t v, unsigned def)
-{
-	return v > 0 ? (v > 1000000 ? 1000000u : (unsigned)v) : def;
-}
-
+/* The options come checked by the configuration's bounds (config.c): nothing restated. */
 static int
-pg_make_parts(struct pg_store *s, const struct sim_config *cfg)
+pg_make_parts(struct pg_store *s, const struct store_opts *o)
 {
 	struct pgpool_opts po;
-	struct batcher_opts bo;
+	struct pgbatch_opts bo;
 
 	memset(&po, 0, sizeof(po));
 	po.conn = s->copts;
 	po.conn.prepare = pgsql_prepare;
 	po.conn.nprepare = PGSQL_NSTMTS;
-	po.size = pg_count(cfg->pool_size, 50);
-	po.overflow = cfg->max_overflow > 0 ? pg_count(cfg->max_overflow, 0) : 0;
-	po.max = pg_count(cfg->pool_max, 60);
-	po.timeout = cfg->pool_timeout > 0 ? cfg->pool_timeout : 30;
-	po.pre_ping = cfg->pool_pre_ping != 0;
-	po.recycle = cfg->pool_recycle > 0 ? cfg->pool_recycle : 0;
+	po.size = o->pool_size;
+	po.overflow = o->pool_overflow;
+	po.max = o->pool_max;
+	po.timeout = o->pool_timeout;
+	po.pre_ping = o->pool_pre_ping;
+	po.recycle = o->pool_recycle;
 	memset(&bo, 0, sizeof(bo));
-	bo.size = pg_count(cfg->event_batch_size, 50);
-	bo.interval = cfg->event_flush_interval > 0 ? cfg->event_flush_interval : 5;
+	bo.size = o->event_batch_size;
+	bo.interval = o->event_flush_interval;
 	bo.inflight = PG_BATCH_INFLIGHT;
 	bo.inflight_flush = po.max / 4 > PG_BATCH_INFLIGHT ? po.max / 4 : PG_BATCH_INFLIGHT;
 	bo.write = pg_batch_write;
@@ -593,12 +594,12 @@ pg_make_parts(struct pg_store *s, const struct sim_config *cfg)
 	if ((s->pool = pgpool_new(s->base, &po)) == NULL ||
 	    (s->jobs = pgjobs_new(s->base, s->pool)) == NULL)
 		return -1;
-	s->batcher = batcher_new(s->base, &bo);
+	s->batcher = pgbatch_new(s->base, &bo);
 	return s->batcher != NULL ? 0 : -1;
 }
 
 static struct store *
-pg_open(struct event_base *base, const struct sim_config *cfg, char *err, size_t errlen)
+pg_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t errlen)
 {
 	struct pg_store *s;
 
@@ -616,7 +617,7 @@ pg_open(struct event_base *base, const struct sim_config *cfg, char *err, size_t
 	pgconn_describe(s->where, sizeof(s->where), s->conninfo);
 	s->copts.conninfo = s->conninfo;
 	s->copts.appname = "simd";
-	s->copts.connect_timeout = cfg->connect_timeout > 0 ? cfg->connect_timeout : 10;
+	s->copts.connect_timeout = cfg->connect_timeout;
 	if (pg_migrate(s, err, errlen) != 0) {
 		pg_free(s);
 		return NULL;

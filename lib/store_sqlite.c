@@ -27,7 +27,7 @@
 #include <sqlite3.h>
 
 #include "sim/catalog.h"
-#include "sim/config.h"
+#include "sim/defer.h"
 #include "sim/persona.h"
 #include "sim/store.h"
 
@@ -184,7 +184,8 @@ struct sq_done {
 struct sq_store {
 	struct store pub;
 	struct event_base *base;
-	struct event *ev;
+	struct defer *defer;    /* completions: after the commit, from the loop */
+	struct defer_entry drain;
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[SQ_NSTMT];
@@ -319,6 +320,8 @@ sq_q_reserve(struct sq_store *s)
 	return 0;
 }
 
+static void sq_drain(struct defer_entry *e);
+
 /* The caller has reserved a slot. */
 static struct sq_done *
 sq_q_push(struct sq_store *s)
@@ -327,7 +330,7 @@ sq_q_push(struct sq_store *s)
 
 	memset(d, 0, sizeof(*d));
 	if (s->qlen++ == 0 && !s->closed)
-		event_active(s->ev, EV_TIMEOUT, 0);
+		defer_add(s->defer, &s->drain, sq_drain);
 	return d;
 }
 
@@ -384,8 +387,7 @@ sq_fail_queued(struct sq_store *s)
 static void
 sq_free(struct sq_store *s)
 {
-	if (s->ev != NULL)
-		event_free(s->ev);
+	defer_free(s->defer);
 	free(s->q);
 	free(s->buf);
 	free(s->path);
@@ -450,9 +452,9 @@ sq_tx_end(struct sq_store *s, int rc)
 }
 
 static void
-sq_drain(evutil_socket_t fd, short what, void *arg)
+sq_drain(struct defer_entry *e)
 {
-	struct sq_store *s = arg;
+	struct sq_store *s = DEFER_OWNER(e, struct sq_store, drain);
 	struct sq_done d;
 	size_t n = s->qlen;
 
@@ -471,7 +473,7 @@ sq_drain(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (s->qlen > 0)
-		event_active(s->ev, EV_TIMEOUT, 0);
+		defer_add(s->defer, &s->drain, sq_drain);
 }
 
 /* Queues a prepare/flush completion; only allocation failure completes it at once. */
@@ -667,7 +669,7 @@ sq_open_db(struct sq_store *s, char *err, size_t errlen)
 }
 
 static struct store *
-sq_open(struct event_base *base, const struct sim_config *cfg, char *err, size_t errlen)
+sq_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t errlen)
 {
 	struct sq_store *s;
 	size_t n;
@@ -685,7 +687,7 @@ sq_open(struct event_base *base, const struct sim_config *cfg, char *err, size_t
 	if ((s->path = malloc(n)) == NULL)
 		goto nomem;
 	snprintf(s->path, n, "%s/shop.db", cfg->data_dir);
-	if ((s->ev = event_new(base, -1, 0, sq_drain, s)) == NULL || sq_q_reserve(s) == -1)
+	if ((s->defer = defer_new(base)) == NULL || sq_q_reserve(s) == -1)
 		goto nomem;
 	if (sq_open_db(s, err, errlen) == -1) {
 		sq_release_db(s);
@@ -741,7 +743,7 @@ static int
 sq_events(struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x)
 {
 	sqlite3_stmt *st = s->st[SQ_EVENT];
-	char key[SQ_KEY_MAX], payload[SQ_PAYLOAD_MAX];
+	char key[SQ_KEY_MAX], payload[SQ_PAYLOAD_MAX], at[32];
 	uint16_t i;
 	int rc = SQLITE_OK;
 
@@ -758,7 +760,10 @@ sq_events(struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x)
 		rc |= sqlite3_bind_int64(st, 3, x->user);
 		rc |= sq_text(st, 4, store_event_name(ev->type));
 		rc |= sq_text(st, 5, payload);
-		rc |= sq_text(st, 6, x->now);
+		/* the same instant the postgres driver writes: sim_time + dt */
+		if (ev->dt != 0)
+			store_time_iso(at, sizeof(at), op->sim_time + ev->dt);
+		rc |= sq_text(st, 6, ev->dt != 0 ? at : x->now);
 		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
 			rc = sq_run(s, st, NULL);
 	}
@@ -1008,7 +1013,7 @@ sq_execute(struct sq_store *s, struct store_op *op)
 {
 	struct sq_op_ctx x;
 	const char *bad;
-	int rc;
+	int rc, changes;
 
 	if ((bad = store_op_invalid(op)) != NULL) {
 		sq_op_fail(op, STORE_ERR_QUERY, "invalid operation", bad);
@@ -1026,6 +1031,7 @@ sq_execute(struct sq_store *s, struct store_op *op)
 		s->in_tx = 1;
 	}
 	s->batch++;
+	changes = sqlite3_total_changes(s->db);
 	rc = sq_run(s, s->st[SQ_SAVEPOINT], NULL);
 	if (rc == SQLITE_OK)
 		rc = sq_op_fns[op->type](s, op, &x);
@@ -1033,9 +1039,13 @@ sq_execute(struct sq_store *s, struct store_op *op)
 		rc = sq_events(s, op, &x);
 	if (rc == SQLITE_OK)
 		rc = sq_run(s, s->st[SQ_RELEASE], NULL);
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK) {
 		sq_op_undo(s, op, rc);
-	else if (s->batch >= SQ_BATCH_MAX)
+		return;
+	}
+	/* what the op's statements changed: a replay writes nothing */
+	op->rows = (uint32_t)(sqlite3_total_changes(s->db) - changes);
+	if (s->batch >= SQ_BATCH_MAX)
 		sq_batch_commit(s);
 }
 
@@ -1047,6 +1057,7 @@ sq_submit(struct store *st, struct store_op *op)
 	op->err = STORE_OK;
 	op->errmsg[0] = '\0';
 	op->result_count = 0;
+	op->rows = 0;
 	if (sq_q_reserve(s) == -1) {
 		/* Nowhere to park the completion: the one case completed inside submit. */
 		sq_op_fail(op, STORE_ERR_NOMEM, store_op_name(op->type),

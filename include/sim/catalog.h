@@ -40,6 +40,13 @@ struct catalog {
 	/* per category: indices into products, sorted by price ascending */
 	uint32_t *by_category[CATALOG_CATEGORIES];
 	uint32_t ncategory[CATALOG_CATEGORIES];
+	/*
+	 * Per store and category (a store's shelf): indices into products, by
+	 * price ascending; shelf (store s, category k) is shelf[shelf_start[i]]
+	 * .. shelf[shelf_start[i + 1] - 1] with i = (s - 1) * CATALOG_CATEGORIES + k.
+	 */
+	uint32_t *shelf;
+	uint32_t *shelf_start;
 };
 
 /*
@@ -52,6 +59,12 @@ struct catalog *catalog_new(uint64_t seed, int64_t sim_start, uint32_t nstores,
 void catalog_free(struct catalog *c);
 const struct product *catalog_product(const struct catalog *c, uint32_t id); /* NULL if out of range */
 const struct coupon *catalog_coupon(const struct catalog *c, uint32_t id);
+/*
+ * The products of one store in one category, cheapest first: *n indices into
+ * c->products (NULL and *n = 0 when the store has none there or is out of range).
+ */
+const uint32_t *catalog_shelf(const struct catalog *c, uint32_t store_id, unsigned category,
+    uint32_t *n);
 /*
  * The coupon ids in agent's wallet, deterministic from (seed, agent); distinct.
  * When ncoupons < CATALOG_WALLET the missing entries are 0 (no coupon).

@@ -21,7 +21,9 @@ enum cmd_ret {
 	CMD_WAIT,   /* kept; answered later (stop --wait, start --wait) */
 };
 
-#define CMD_READONLY 0x1   /* changes nothing: allowed while shutting down */
+#define CMD_READONLY 0x1   /* changes nothing: allowed while shutting down and to
+                            * members of socket_readonly_group */
+#define CMD_NOVERB 0x2     /* part of the protocol, not a simctl verb (simd(8) has it) */
 
 struct cmd_entry {
 	const char *name;
@@ -61,10 +63,10 @@ int cmd_param_double(const json_t *params, const char *key, double min, double m
 int cmd_param_bool(const json_t *params, const char *key, int *out, char *err, size_t errlen);
 
 extern const struct cmd_entry cmd_ping, cmd_version, cmd_status, cmd_shutdown, cmd_start,
-    cmd_stop, cmd_pause, cmd_resume, cmd_set_concurrency, cmd_stats, cmd_checkpoint, cmd_checkpoints;
+    cmd_stop, cmd_pause, cmd_resume, cmd_set_concurrency, cmd_stats, cmd_checkpoint, cmd_checkpoints,
+    cmd_cancel;
 
-struct server;
-/* The full `status` object (shared with simd's own logging and the demo). */
-json_t *cmd_status_json(struct server *srv);
+/* Answers req with the full status, as `status' does. */
+enum cmd_ret cmd_reply_status(struct cmd_req *req, struct server *srv);
 
 #endif

@@ -18,6 +18,7 @@ struct sim_config {
 	char *socket_path;
 	int64_t socket_mode;
 	char *socket_group;
+	char *socket_readonly_group;
 	char *data_dir;
 	char *pid_file;
 	int64_t log_level;          /* enum log_level */
@@ -59,6 +60,17 @@ enum config_type { CFG_INT, CFG_DOUBLE, CFG_BOOL, CFG_STRING, CFG_MODE, CFG_LEVE
 
 #define CFG_RUNTIME 0x1   /* may change while running (SIGHUP, control socket) */
 #define CFG_SECRET 0x2    /* value never shown */
+#define CFG_ZERO_OK 0x4   /* 0 is allowed below min (time_scale: 0 = as fast as possible) */
+
+/*
+ * What a changed runtime key needs done beyond taking the new value (reload.c
+ * has one hook per kind): NONE for a default of the next run, or a value read
+ * where it is used.
+ */
+enum config_apply {
+	CFG_APPLY_NONE, CFG_APPLY_LOG_LEVEL, CFG_APPLY_LOG_FILE, CFG_APPLY_CONCURRENCY,
+	CFG_APPLY_CKPT_KEEP, CFG_APPLY_CKPT_INTERVAL, CFG_APPLY_KINDS
+};
 
 struct config_key {
 	const char *name;
@@ -69,6 +81,7 @@ struct config_key {
 	const char *env;          /* environment variable, or NULL */
 	int flags;
 	const char *doc;          /* one line */
+	enum config_apply apply;  /* with CFG_RUNTIME */
 };
 
 extern const struct config_key config_keys[];
@@ -89,6 +102,21 @@ int config_set(struct sim_config *c, const char *key, const char *value, char *e
     size_t errlen);
 int config_load_file(struct sim_config *c, const char *path, char *err, size_t errlen);
 int config_load_env(struct sim_config *c, char *err, size_t errlen);
+/* A numeric key's value (int, bool, mode, level, time or double) as a double. */
+double config_number(const struct sim_config *c, const struct config_key *k);
+/* Whether key k has the same value in a and b. */
+int config_equal(const struct sim_config *a, const struct sim_config *b,
+    const struct config_key *k);
+/* Copies key k's value from src to dst; 0, or -1 out of memory. */
+int config_copy_key(struct sim_config *dst, const struct sim_config *src,
+    const struct config_key *k);
+/*
+ * The whole configuration, each source overriding the one before: the
+ * defaults, the file at path (NULL: none), the environment, then the n
+ * key/value pairs of simd's flags.  NULL with a message naming the source.
+ */
+struct sim_config *config_load(const char *path, const char *const *keys,
+    const char *const *values, int n, char *err, size_t errlen);
 /* Value as text (secrets as "(set)" or ""); buf gets at most len bytes. */
 void config_format(const struct sim_config *c, const struct config_key *k, char *buf,
     size_t len);

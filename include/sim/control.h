@@ -18,11 +18,19 @@ struct control;
 struct control_client;
 struct rpc_request;
 
-/* A request being answered; may outlive its client (the answer is then dropped). */
+/*
+ * A request being answered; may outlive its client (the answer is then
+ * dropped).  Most get one answer (control_answer); a stream (control_stream)
+ * gets messages until the handler ends it or the client goes away or cancels
+ * it, when `gone' runs and the handler must end it (control_end).
+ */
 struct cmd_req {
 	struct control_client *client;   /* NULL once the client has gone */
 	json_t *id;                      /* NULL: notification, no answer */
 	char method[32];
+	int readonly;                    /* the peer may call read-only methods only */
+	void (*gone)(struct cmd_req *req, void *arg);   /* a stream's end, from outside */
+	void *gone_arg;
 	struct cmd_req *next_pending;    /* the client's list of unanswered requests */
 };
 
@@ -32,12 +40,15 @@ struct control_opts {
 	const char *path;
 	int mode;              /* socket file mode */
 	const char *group;     /* allowed group name, "" for none */
+	const char *readonly_group;  /* members may call read-only methods only; "" none */
 	size_t max_request;    /* bytes in one line */
 	double partial_timeout;/* seconds a half-written line may sit, e.g. 10 */
 };
 
 /* The checks control_new() makes short of binding (simd -n): 0, or -1 with a message. */
 int control_check(const struct control_opts *opts, char *err, size_t errlen);
+struct sim_config;
+void control_opts_from_config(struct control_opts *o, const struct sim_config *c);
 struct control *control_new(struct event_base *base, const struct control_opts *opts,
     control_dispatch_fn dispatch, void *ctx, char *err, size_t errlen);
 /* Closes every client and removes the socket file. */
@@ -46,5 +57,17 @@ size_t control_nclients(const struct control *c);
 
 /* Sends one message (stolen) to the request's client and frees req. */
 void control_answer(struct cmd_req *req, json_t *msg);
+/* Makes req a stream: gone(req, arg) runs if its client goes away or cancels it. */
+void control_stream(struct cmd_req *req, void (*gone)(struct cmd_req *, void *), void *arg);
+/*
+ * A stream's next message (stolen).  1 when sent; 0 when dropped because the
+ * client has not read the last ones yet (a slow reader gets the newest, never
+ * a backlog); -1 when the client has gone.
+ */
+int control_send(struct cmd_req *req, json_t *msg);
+/* Ends a stream and frees req; nothing more is sent. */
+void control_end(struct cmd_req *req);
+/* The client's cancel of its stream with this id; 1 when one was ended. */
+int control_cancel(struct cmd_req *from, const json_t *id);
 
 #endif

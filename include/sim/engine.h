@@ -1,6 +1,8 @@
 /*
  * engine.h - the scheduler: runs, cycles, the simulated clock, the
- * concurrency limit, pause/resume/stop, retries, counters.
+ * concurrency limit, pause/resume/stop, counters.  Its parts: engine.c (the
+ * run's lifecycle and the scheduling pump), session.c (sessions, their steps
+ * and retries), pacer.c (when cycles start against the wall clock).
  */
 #ifndef SIM_ENGINE_H
 #define SIM_ENGINE_H
@@ -8,13 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
+#include "sim/params.h"
 #include "sim/shopper.h"
 #include "sim/store.h"
 
 struct event_base;
 struct engine;
+struct snapshot;
 
 enum engine_state {
 	ENGINE_IDLE, ENGINE_RUNNING, ENGINE_PAUSED, ENGINE_STOPPING, ENGINE_FINISHED,
@@ -22,27 +24,7 @@ enum engine_state {
 };
 const char *engine_state_name(enum engine_state s);
 
-#define ENGINE_MAX_CONCURRENT 100000
-#define ENGINE_RUN_ID_MAX 40
-
-struct run_params {
-	char run_id[ENGINE_RUN_ID_MAX]; /* empty: a new one is made */
-	uint64_t seed;
-	uint32_t agents;
-	uint32_t cycles;          /* 0: until hours or stop */
-	double hours;             /* 0: until cycles or stop */
-	uint32_t tick;            /* simulated minutes per cycle */
-	double time_scale;        /* 0: as fast as possible */
-	int64_t sim_start;
-	uint32_t max_concurrent;
-	uint32_t max_retries;
-	uint32_t retry_backoff_ms;
-	double retry_window;
-	uint32_t catalog_products, catalog_stores, catalog_coupons;
-	int all_shop;
-	uint32_t *only;           /* sorted agent indices to run, NULL: all; owned by the engine */
-	uint32_t nonly;
-};
+#define ENGINE_MAX_HOOKS 4
 
 struct engine_counts {
 	uint64_t agents_processed, agents_shopped, sessions, orders, abandoned, browsed;
@@ -50,8 +32,16 @@ struct engine_counts {
 	uint64_t errors_by_type[STORE_ERR_COUNT];
 };
 
+/* The counters by name (errors_by_type aside): checkpoints and status read this table. */
+struct count_def {
+	const char *name;
+	size_t offset;              /* a uint64_t in struct engine_counts */
+};
+extern const struct count_def engine_count_defs[];
+extern const size_t engine_ncount_defs;
+
 /* Where a run stands: what a checkpoint records and a resume restores. */
-struct engine_snapshot {
+struct run_state {
 	struct run_params params;
 	uint32_t cycle;                 /* the cycle under way (or next) */
 	struct engine_counts counts;
@@ -71,10 +61,14 @@ struct engine_hooks {
 };
 
 typedef void (*engine_wait_fn)(struct engine *e, void *arg);
+/* Microseconds of a monotonic clock: the engine's time source (tests move it). */
+typedef uint64_t (*engine_clock_fn)(void *arg);
 
 struct engine *engine_new(struct event_base *base, struct store *store);
 void engine_free(struct engine *e);
-void engine_set_hooks(struct engine *e, const struct engine_hooks *hooks);
+/* Up to ENGINE_MAX_HOOKS sets, called in the order added; -1 when full. */
+int engine_add_hooks(struct engine *e, const struct engine_hooks *hooks);
+void engine_set_clock(struct engine *e, engine_clock_fn fn, void *arg);
 /*
  * Before the store is closed under a run still in flight: from now on the
  * engine starts nothing and lets go of each session the store hands back.
@@ -82,9 +76,10 @@ void engine_set_hooks(struct engine *e, const struct engine_hooks *hooks);
 void engine_detach(struct engine *e);
 
 /* Each returns 0, or -1 with a message in err (the state is then unchanged). */
+/* Takes p's agent list. */
 int engine_start(struct engine *e, const struct run_params *p, char *err, size_t errlen);
-/* Continues a run from a snapshot: same run id, seed, cycle, agent states, counters. */
-int engine_resume_from(struct engine *e, const struct engine_snapshot *snap, char *err,
+/* Continues a run from a checkpoint's state: same run id, seed, cycle, agents, counters. */
+int engine_resume_from(struct engine *e, const struct run_state *rs, char *err,
     size_t errlen);
 int engine_pause(struct engine *e, char *err, size_t errlen);
 int engine_resume(struct engine *e, char *err, size_t errlen);
@@ -96,12 +91,11 @@ int engine_wait(struct engine *e, engine_wait_fn fn, void *arg);
 enum engine_state engine_state(const struct engine *e);
 int engine_active(const struct engine *e);   /* running, paused or stopping */
 uint32_t engine_in_flight(const struct engine *e);
+/* Why the run failed ("" when it did not). */
+const char *engine_fail_reason(const struct engine *e);
 /* A consistent view for checkpoints: agents in flight appear as before their session. */
-int engine_snapshot(const struct engine *e, struct engine_snapshot *out);
-const struct engine_counts *engine_counts(const struct engine *e);
-
-json_t *engine_status(const struct engine *e);  /* the run part of `status` */
-json_t *engine_stats(const struct engine *e);
-json_t *engine_summary(const struct engine *e); /* funnel figures of the run */
+int engine_run_state(const struct engine *e, struct run_state *out);
+/* The run's part of what status, stats and the end-of-run summary show. */
+void engine_snapshot(const struct engine *e, struct snapshot *out);
 
 #endif

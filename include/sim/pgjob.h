@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "sim/defer.h"
 #include "sim/pgpool.h"
 #include "sim/store.h"
 
@@ -35,6 +36,7 @@ struct pgjob {
 
 	/* private */
 	TAILQ_ENTRY(pgjob) link;
+	struct defer_entry late;    /* an outcome known before any work: from the loop */
 	struct pgjobs *r;
 	struct pgpool_req req;
 	struct pgconn *conn;

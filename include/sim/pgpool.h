@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "sim/defer.h"
 #include "sim/pgconn.h"
 #include "sim/store.h"
 
@@ -47,6 +48,7 @@ typedef void (*pgpool_cb)(struct pgconn *c, enum store_err err, const char *msg,
 /* One acquisition; lives in the caller's memory until its callback has run. */
 struct pgpool_req {
 	TAILQ_ENTRY(pgpool_req) link;
+	struct defer_entry answer;  /* private: delivers the answer from the loop */
 	pgpool_cb cb;
 	void *arg;
 	double deadline;

@@ -21,5 +21,21 @@
 #define SIM_ERR_SHUTDOWN 3      /* the daemon is shutting down */
 #define SIM_ERR_NOT_FOUND 4     /* a named object (checkpoint) does not exist */
 #define SIM_ERR_TOO_LARGE 5     /* request line over max_request */
+#define SIM_ERR_DENIED 6        /* the peer may not call this method (read-only access) */
+
+/* The methods (one file each in lib/cmd_NAME.c; simctl's verbs name them too). */
+#define SIM_M_PING "ping"
+#define SIM_M_VERSION "version"
+#define SIM_M_STATUS "status"
+#define SIM_M_STATS "stats"
+#define SIM_M_START "start"
+#define SIM_M_STOP "stop"
+#define SIM_M_PAUSE "pause"
+#define SIM_M_RESUME "resume"
+#define SIM_M_SET_CONCURRENCY "set-concurrency"
+#define SIM_M_CHECKPOINT "checkpoint"
+#define SIM_M_CHECKPOINTS "checkpoints"
+#define SIM_M_SHUTDOWN "shutdown"
+#define SIM_M_CANCEL "cancel"   /* {"id": ID}: ends this connection's stream ID */
 
 #endif

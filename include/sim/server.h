@@ -5,9 +5,8 @@
 #ifndef SIM_SERVER_H
 #define SIM_SERVER_H
 
+#include <stddef.h>
 #include <time.h>
-
-#include "sim/checkpoint.h"
 
 struct event_base;
 struct sim_config;
@@ -15,44 +14,29 @@ struct control;
 struct store;
 struct engine;
 struct checkpoint;
+struct ckptsched;
+struct shutdown;
+struct snapshot;
 
 struct server {
 	struct event_base *base;
-	struct sim_config *cfg;       /* current configuration (runtime keys may change) */
+	struct sim_config *cfg;       /* the running configuration (reload.c swaps it) */
+	unsigned char *set_by_control;  /* per config key: set over the socket, wins over a file */
 	struct control *control;
 	struct store *store;
 	struct engine *engine;
 	struct checkpoint *ckpt;
+	struct ckptsched *sched;
+	struct shutdown *shutdown;
 	time_t started_at;
-	int stopping;                 /* graceful shutdown under way */
-	int concurrency_set;          /* set-concurrency used: it wins over reloads */
-	/* Begins a graceful shutdown (set by the daemon). */
-	void (*request_shutdown)(struct server *srv, const char *why);
-	struct server_priv *priv;     /* checkpoint scheduling (server.c) */
 };
 
-typedef void (*server_ckpt_fn)(struct server *srv, int ok, const struct checkpoint_info *info,
-    const char *err, void *arg);
-
-/* Installs the engine hooks and the checkpoint timer; srv's parts must be open. */
+/* After the store, the engine and the checkpoint file are open: the scheduling. */
 int server_init(struct server *srv, char *err, size_t errlen);
 void server_fini(struct server *srv);
-/*
- * Takes a checkpoint of the current run: a consistent snapshot now, the
- * store flushed, then written.  fn (may be NULL) gets the outcome.
- */
-int server_checkpoint(struct server *srv, const char *reason, server_ckpt_fn fn, void *arg,
-    char *err, size_t errlen);
-/*
- * Calls fn once every queued checkpoint is written (now if none is); waiters are
- * called in the order they asked.  -1 when out of memory (fn is never called).
- */
-int server_after_checkpoints(struct server *srv, void (*fn)(void *), void *arg);
-/* What the checkpoint at the end of the current run is called ("stop", "signal"). */
-void server_set_stop_reason(struct server *srv, const char *reason);
-/* Continues the newest (id 0) or a chosen checkpoint's run. */
-int server_resume(struct server *srv, int64_t id, char *err, size_t errlen);
-/* Takes the runtime keys of c (SIGHUP); reports keys that need a restart. */
-void server_apply_config(struct server *srv, const struct sim_config *c);
+/* Everything status shows, now (see snapshot.h). */
+void server_snapshot(const struct server *srv, struct snapshot *s);
+/* Whether a graceful shutdown is under way. */
+int server_stopping(const struct server *srv);
 
 #endif

@@ -73,7 +73,11 @@ struct store_event {
 	uint32_t product_id;    /* view, cart_add: the product; coupon_applied: the coupon */
 	uint32_t value;         /* view: price; cart_add: quantity; coupons_viewed: eligible;
 	                         * checkout: total; abandon: cart value */
+	int32_t dt;             /* seconds after op->sim_time, 0..STORE_EVENT_DT_MAX: the
+	                         * row's created_at is sim_time + dt (views of one step
+	                         * happen seconds to minutes apart) */
 };
+#define STORE_EVENT_DT_MAX 86400
 
 struct store_op;
 typedef void (*store_cb)(struct store_op *op, void *arg);
@@ -103,6 +107,7 @@ struct store_op {
 	enum store_err err;
 	char errmsg[256];       /* never contains a secret */
 	uint32_t result_count;
+	uint32_t rows;          /* rows the op wrote (its events included) */
 };
 
 /* Run set-up: migrations done at open; this writes catalogue and users. */
@@ -119,11 +124,23 @@ struct store_stats {
 	uint64_t opened, closed, queries;
 };
 
+/* What the drivers need of the configuration (store_opts_from_config), nothing more. */
+struct store_opts {
+	const char *data_dir;           /* sqlite: <data_dir>/shop.db */
+	const char *database_url;       /* postgres when set; a secret */
+	unsigned pool_size, pool_overflow, pool_max;
+	double pool_timeout, pool_recycle, connect_timeout;
+	int pool_pre_ping;
+	unsigned event_batch_size;
+	double event_flush_interval;
+};
+void store_opts_from_config(struct store_opts *o, const struct sim_config *c);
+
 struct store;
 struct store_driver {
 	const char *name;
-	struct store *(*open)(struct event_base *base, const struct sim_config *cfg,
-	    char *err, size_t errlen);
+	struct store *(*open)(struct event_base *base, const struct store_opts *o, char *err,
+	    size_t errlen);
 	void (*close)(struct store *s);
 	void (*prepare)(struct store *s, const struct store_setup *setup, store_done_cb cb,
 	    void *arg);
@@ -142,9 +159,9 @@ extern const struct store_driver store_sqlite_driver;
 extern const struct store_driver store_pg_driver;
 
 /* What opening would refuse, short of connecting (simd -n): 0, or -1 with a message. */
-int store_check(const struct sim_config *cfg, char *err, size_t errlen);
-/* Opens the driver the configuration asks for (sqlite unless database_url is set). */
-struct store *store_open(struct event_base *base, const struct sim_config *cfg, char *err,
+int store_check(const struct store_opts *o, char *err, size_t errlen);
+/* Opens the driver the options ask for (sqlite unless database_url is set). */
+struct store *store_open(struct event_base *base, const struct store_opts *o, char *err,
     size_t errlen);
 /*
  * Completions still waiting run before store_close() returns, with
@@ -157,8 +174,8 @@ void store_prepare(struct store *s, const struct store_setup *setup, store_done_
 void store_submit(struct store *s, struct store_op *op);
 void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
-/* {driver, connections_active, connections_idle, waiting, max, opened, closed, queries} */
-json_t *store_stats_json(struct store *s);
+
+/* ---- storekeys.c: what every driver writes the same way ---- */
 
 /* What a caller could get wrong in op, said plainly; NULL when it is valid. */
 const char *store_op_invalid(const struct store_op *op);

@@ -158,3 +158,16 @@ rm -f "$DATA/checkpoints.db-wal" "$DATA/checkpoints.db-shm"
 rc=0; "$SIMD" -f -c "$T/simd.conf" 2>"$T/err" || rc=$?
 t_expect_eq "$rc" 1 "corrupt checkpoint file exit status"
 t_expect_match "$(cat "$T/err")" "checkpoints.db.*not a simd checkpoint file" "corrupt file message"
+
+# a checkpoints.db written before the restructuring of the codec (tests/fixtures) still loads
+rm -rf "$DATA"; mkdir "$DATA"
+sqlite3 "$DATA/checkpoints.db" <"$TOP/tests/fixtures/checkpoints-v1.sql"
+t_start_simd
+out=$(t_ctl --json start --resume | tr -d ' \n')
+t_expect_match "$out" '"run_id":"20261202T001815-0a89-s5"' "an old checkpoint resumes its run"
+t_expect_match "$out" '"cycle":4' "at its cycle"
+t_wait_end
+out=$(t_ctl --json status | tr -d ' \n')
+t_expect_match "$out" '"state":"finished".*"cycle":6' "and finishes it"
+t_expect_match "$out" '"sessions":18' "its counters carried on (12 + 2 cycles x 3 agents)"
+t_stop_simd || t_fail "exit"

@@ -119,7 +119,7 @@ usage 'got "99999999999999999999"' set-concurrency 99999999999999999999
 usage '--hours: bad value "abc": it wants a number of hours' start --hours abc
 usage '--time-scale: bad value "nan": it wants a finite number' start --time-scale nan
 usage '--agents: bad value "lots": it wants a whole number of agents' start --agents lots
-bad 'time_scale.*0 \(as fast as possible\) or from 0.001.*years' start --time-scale 1e-9
+bad 'time_scale.*0 \(as fast as possible\) or from 0.001 to 1e\+06 \(got 1e-09\)' start --time-scale 1e-9
 # the daemon's own check of the same bound, for a client that is not simctl
 out=$(printf '{"jsonrpc":"2.0","id":1,"method":"set-concurrency","params":{"limit":0}}\n' |
     "$TOP/tests/tools/rawsock" "$SIMD_SOCKET" 1)

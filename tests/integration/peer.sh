@@ -36,3 +36,17 @@ t_start_simd
 t_expect_eq "$(as_nobody "$T/simctl" -s "$SIMD_SOCKET" ping)" "pong" "allowed group member served"
 rc=0; t_stop_simd || rc=$?
 t_expect_eq "$rc" 0 "clean exit"
+# socket_readonly_group: its members may look (status, stats...), not act
+sed -i '/^socket_group/d' "$T/simd.conf"
+t_conf "socket_readonly_group = nogroup"
+t_start_simd
+t_expect_match "$(as_nobody "$T/simctl" -s "$SIMD_SOCKET" status)" 'state: +idle' \
+    "a read-only member reads the status"
+as_nobody "$T/simctl" -s "$SIMD_SOCKET" stats >/dev/null || t_fail "a read-only member reads stats"
+rc=0; as_nobody "$T/simctl" -s "$SIMD_SOCKET" start --cycles 1 2>"$T/err" || rc=$?
+t_expect_eq "$rc" 1 "a read-only member may not start a run"
+t_expect_match "$(cat "$T/err")" 'start: permission denied: .*read-only methods only' "its message"
+rc=0; as_nobody "$T/simctl" -s "$SIMD_SOCKET" shutdown 2>/dev/null || rc=$?
+t_expect_eq "$rc" 1 "nor shut the daemon down"
+t_expect_match "$(t_ctl status)" 'state: +idle' "nothing happened"
+t_stop_simd || true

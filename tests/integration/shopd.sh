@@ -91,7 +91,7 @@ header() {	# header NAME: its value in the last answer
 
 t_conf "seed = 5"
 t_start_simd
-t_ctl start --agents 20 --all-shop --cycles 1 --time-scale 0 --wait >/dev/null
+t_ctl start --agents 400 --all-shop --cycles 1 --time-scale 0 --wait >/dev/null
 t_stop_simd || t_fail "simd exit"
 A=$T/a.db
 sqlite3 "$DATA/shop.db" ".backup '$A'"
@@ -436,7 +436,7 @@ pgurl=$(t_pg_db shopd_a)
 t_conf "database_url = $pgurl"
 rm -rf "$DATA"; mkdir "$DATA"
 t_start_simd
-t_ctl start --agents 20 --all-shop --cycles 1 --time-scale 0 --wait >/dev/null
+t_ctl start --agents 400 --all-shop --cycles 1 --time-scale 0 --wait >/dev/null
 t_stop_simd || t_fail "simd exit"
 _pg_admin -d postgres -c "SET client_min_messages = warning" \
     -c "DROP DATABASE IF EXISTS shopd_b" -c "CREATE DATABASE shopd_b TEMPLATE shopd_a" \

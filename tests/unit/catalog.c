@@ -218,9 +218,56 @@ test_wallets(void)
 	catalog_free(d);
 }
 
+/* Every product on exactly one shelf, its store's and its category's, cheapest first. */
+static void
+test_shelves(void)
+{
+	struct catalog *c = catalog_new(8, T0, 7, 1500, 10);
+	uint32_t st, k, i, n, total = 0, last;
+	const uint32_t *shelf;
+	int placed = 1, sorted = 1;
+
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	for (st = 1; st <= c->nstores; st++) {
+		for (k = 0; k < CATALOG_CATEGORIES; k++) {
+			shelf = catalog_shelf(c, st, k, &n);
+			CHECK((shelf == NULL) == (n == 0));
+			last = 0;
+			for (i = 0; i < n; i++) {
+				const struct product *p = &c->products[shelf[i]];
+
+				placed &= p->store_id == st && p->category == k;
+				sorted &= p->price_cents >= last;
+				last = p->price_cents;
+			}
+			total += n;
+		}
+	}
+	CHECK(placed && sorted);
+	CHECK(total == c->nproducts);
+	CHECK(catalog_shelf(c, 0, 0, &n) == NULL && n == 0);
+	CHECK(catalog_shelf(c, c->nstores + 1, 0, &n) == NULL && n == 0);
+	CHECK(catalog_shelf(c, 1, CATALOG_CATEGORIES, &n) == NULL && n == 0);
+	CHECK(catalog_shelf(NULL, 1, 0, &n) == NULL && n == 0);
+	catalog_free(c);
+	/* more stores than products: most shelves are empty */
+	c = catalog_new(8, T0, 500, CATALOG_CATEGORIES, 0);
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	for (st = 1, total = 0; st <= c->nstores; st++)
+		for (k = 0; k < CATALOG_CATEGORIES; k++)
+			total += catalog_shelf(c, st, k, &n) != NULL ? n : 0;
+	CHECK(total == CATALOG_CATEGORIES);
+	catalog_free(c);
+}
+
 int
 main(void)
 {
+	test_shelves();
 	test_determinism();
 	test_products();
 	test_small_and_invalid();

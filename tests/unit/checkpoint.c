@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "sim/checkpoint.h"
+#include "sim/store.h"
 
 #include "check.h"
 
@@ -91,7 +92,7 @@ tdir_remove(const struct tdir *t)
 
 /* A snapshot with every field set to something recognisable and random carts. */
 static struct agent_state *
-make_snapshot(struct engine_snapshot *s, uint32_t agents, uint64_t seed, int with_only)
+make_snapshot(struct run_state *s, uint32_t agents, uint64_t seed, int with_only)
 {
 	struct agent_state *a = calloc(agents, sizeof(*a));
 	uint64_t r = seed;
@@ -159,7 +160,7 @@ make_snapshot(struct engine_snapshot *s, uint32_t agents, uint64_t seed, int wit
 }
 
 static void
-free_made(struct engine_snapshot *s, struct agent_state *a)
+free_made(struct run_state *s, struct agent_state *a)
 {
 	free(a);
 	free(s->params.only);
@@ -203,7 +204,7 @@ same_params(const struct run_params *a, const struct run_params *b)
 }
 
 static int
-same_snapshot(const struct engine_snapshot *a, const struct engine_snapshot *b)
+same_snapshot(const struct run_state *a, const struct run_state *b)
 {
 	return same_params(&a->params, &b->params) && a->cycle == b->cycle &&
 	    memcmp(&a->counts, &b->counts, sizeof(a->counts)) == 0 &&
@@ -328,7 +329,7 @@ le32(const unsigned char *b)
 
 /* The blob is the documented little-endian layout, and state_crc is its CRC-32. */
 static void
-check_layout(const char *path, int64_t id, const struct engine_snapshot *s, uint64_t size)
+check_layout(const char *path, int64_t id, const struct run_state *s, uint64_t size)
 {
 	const struct agent_state *a = &s->agents[0];
 	unsigned char *b;
@@ -372,6 +373,45 @@ check_meta(const char *path)
 	sqlite3_close(db);
 }
 
+/* The list as the checkpoints method answers it (lib/cmd_checkpoint.c). */
+static int
+listed(const struct checkpoint_info *in, void *arg)
+{
+	char at[32];
+
+	store_time_iso(at, sizeof(at), in->at);
+	return json_array_append_new(arg, json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s}", "id",
+	    (json_int_t)in->id, "run_id", in->run_id, "at", at, "cycle", (json_int_t)in->cycle,
+	    "agents", (json_int_t)in->agents, "size", (json_int_t)in->size, "reason",
+	    in->reason));
+}
+
+static json_t *
+checkpoint_list_json(struct checkpoint *c, char *err, size_t errlen)
+{
+	json_t *a = json_array();
+
+	if (a != NULL && checkpoint_list(c, listed, a, err, errlen) != 0) {
+		json_decref(a);
+		a = NULL;
+	}
+	return a;
+}
+
+/* The newest, as status's last_checkpoint shows it. */
+static json_t *
+checkpoint_last_json(const struct checkpoint *c)
+{
+	struct checkpoint_info in;
+	char at[32];
+
+	if (!checkpoint_last(c, &in))
+		return json_null();
+	store_time_iso(at, sizeof(at), in.at);
+	return json_pack("{s:I, s:s, s:I}", "id", (json_int_t)in.id, "at", at, "cycle",
+	    (json_int_t)in.cycle);
+}
+
 static void
 check_last(const struct checkpoint *c, int64_t id, uint32_t cycle)
 {
@@ -399,7 +439,7 @@ check_iso(const json_t *v, int64_t at)
 static void
 test_round_trip(void)
 {
-	struct engine_snapshot s, got;
+	struct run_state s, got;
 	struct checkpoint_info info, linfo;
 	struct agent_state *a;
 	struct checkpoint *c;
@@ -433,11 +473,11 @@ test_round_trip(void)
 	CHECK(checkpoint_load(c, 0, &got, &linfo, err, sizeof(err)) == 0);
 	CHECK(same_snapshot(&s, &got));
 	CHECK(same_info(&info, &linfo));
-	checkpoint_snapshot_free(&got);
+	checkpoint_state_free(&got);
 	CHECK(got.agents == NULL && got.params.only == NULL);
 	CHECK(checkpoint_load(c, 1, &got, NULL, err, sizeof(err)) == 0);
 	CHECK(same_snapshot(&s, &got));
-	checkpoint_snapshot_free(&got);
+	checkpoint_state_free(&got);
 
 	l = checkpoint_list_json(c, err, sizeof(err));
 	CHECK(json_array_size(l) == 1);
@@ -458,7 +498,7 @@ test_round_trip(void)
 	check_last(c, 1, 17);
 	CHECK(checkpoint_load(c, 0, &got, NULL, err, sizeof(err)) == 0);
 	CHECK(same_snapshot(&s, &got));
-	checkpoint_snapshot_free(&got);
+	checkpoint_state_free(&got);
 
 	/* Without an agent list the loader gives none back. */
 	free(s.params.only);
@@ -468,7 +508,7 @@ test_round_trip(void)
 	CHECK(checkpoint_write(c, &s, "stop", &info, err, sizeof(err)) == 0 && info.id == 2);
 	CHECK(checkpoint_load(c, 0, &got, NULL, err, sizeof(err)) == 0);
 	CHECK(got.params.only == NULL && got.params.nonly == 0 && same_snapshot(&s, &got));
-	checkpoint_snapshot_free(&got);
+	checkpoint_state_free(&got);
 	checkpoint_close(c);
 	free_made(&s, a);
 	tdir_remove(&t);
@@ -477,7 +517,7 @@ test_round_trip(void)
 static void
 test_retention(void)
 {
-	struct engine_snapshot s, got;
+	struct run_state s, got;
 	struct checkpoint_info info;
 	struct agent_state *a;
 	struct checkpoint *c;
@@ -519,7 +559,7 @@ test_retention(void)
 
 	CHECK(checkpoint_load(c, ids[3], &got, &info, err, sizeof(err)) == 0);
 	CHECK(got.cycle == 103 && info.id == ids[3] && info.cycle == 103);
-	checkpoint_snapshot_free(&got);
+	checkpoint_state_free(&got);
 	check_last(c, ids[3], 103);   /* loading counts as "last" */
 
 	CHECK(checkpoint_load(c, ids[1], &got, NULL, err, sizeof(err)) == -1);
@@ -540,7 +580,7 @@ test_retention(void)
 	checkpoint_set_keep(c, 0);   /* clamped to 1: the newest always stays */
 	CHECK(checkpoint_write(c, &s, "manual", &info, err, sizeof(err)) == 0);
 	CHECK(checkpoint_load(c, 0, &got, NULL, err, sizeof(err)) == 0);
-	checkpoint_snapshot_free(&got);
+	checkpoint_state_free(&got);
 	checkpoint_close(c);
 	free_made(&s, a);
 	tdir_remove(&t);
@@ -550,7 +590,7 @@ test_retention(void)
 static void
 test_refused_writes(void)
 {
-	struct engine_snapshot s;
+	struct run_state s;
 	struct checkpoint_info info;
 	struct agent_state *a;
 	struct checkpoint *c;
@@ -673,7 +713,7 @@ test_foreign_files(void)
 static void
 expect_damaged(struct checkpoint *c, const struct tdir *t, int64_t id, const char *what)
 {
-	struct engine_snapshot got;
+	struct run_state got;
 	char err[ERRLEN] = "", want[160];
 
 	CHECK(checkpoint_load(c, id, &got, NULL, err, sizeof(err)) == -1);
@@ -688,12 +728,12 @@ expect_damaged(struct checkpoint *c, const struct tdir *t, int64_t id, const cha
 static void
 restore(struct checkpoint *c, const struct tdir *t, int64_t id, const unsigned char *b, int n)
 {
-	struct engine_snapshot got;
+	struct run_state got;
 	char err[ERRLEN] = "";
 
 	CHECK(raw_set_state(t->path, id, b, n, 1) == 0);
 	CHECK(checkpoint_load(c, id, &got, NULL, err, sizeof(err)) == 0);
-	checkpoint_snapshot_free(&got);
+	checkpoint_state_free(&got);
 }
 
 static void
@@ -806,7 +846,7 @@ damage_params(struct checkpoint *c, const struct tdir *t, int64_t id)
 static void
 test_damaged_rows(void)
 {
-	struct engine_snapshot s, got;
+	struct run_state s, got;
 	struct checkpoint_info info;
 	struct agent_state *a;
 	struct checkpoint *c;
@@ -864,7 +904,7 @@ test_damaged_rows(void)
 static void
 time_one(uint32_t agents)
 {
-	struct engine_snapshot s, got;
+	struct run_state s, got;
 	struct checkpoint_info info;
 	struct agent_state *a;
 	struct checkpoint *c;
@@ -890,7 +930,7 @@ time_one(uint32_t agents)
 		l[0] = d < l[0] ? d : l[0];
 		l[1] = d > l[1] ? d : l[1];
 		ok &= same_snapshot(&s, &got);
-		checkpoint_snapshot_free(&got);
+		checkpoint_state_free(&got);
 	}
 	CHECK(ok);
 	printf("checkpoint: %u agents (carts of 0-24 lines): write %.1f-%.1f ms, load %.1f-%.1f ms,"

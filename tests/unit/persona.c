@@ -73,8 +73,11 @@ in_bounds(const struct persona *p)
 	    sums_to_one(p->day_weight, 7) && p->price_sensitivity >= 0 &&
 	    p->price_sensitivity <= 1 && p->coupon_affinity >= 0 && p->coupon_affinity <= 1 &&
 	    p->sessions_per_week >= 0.2f && p->sessions_per_week <= 14.0f &&
-	    p->basket_mean >= 1.5f && p->basket_mean <= 12.0f && p->budget_cents >= 500 &&
-	    p->budget_cents <= 100000000 && p->abandon_tendency >= 0 && p->abandon_tendency <= 1;
+	    p->basket_mean >= 1.0f && p->basket_mean <= 12.0f && p->budget_cents >= 500 &&
+	    p->budget_cents <= 100000000 && p->abandon_tendency >= 0 && p->abandon_tendency <= 1 &&
+	    sums_to_one(p->weekend_hour_weight, 24) && p->cart_propensity > 0 &&
+	    p->cart_propensity <= 0.5f && p->cart_recovery > 0 && p->cart_recovery <= 0.5f &&
+	    p->think_s >= 3.0f && p->think_s <= 300.0f;
 }
 
 static int
@@ -96,6 +99,7 @@ cmp_float(const void *a, const void *b)
 /* Sums collected over the population. */
 struct stats {
 	double spw, night, three, morning, evening, weekend, abandon, top4, coupon_ps;
+	double cart, recovery, think, we_morning, wd_morning, groc_cart, groc_n, other_cart;
 	int bounded, coupon_mid, coupon_hunters, names_distinct;
 	int age[AGE_BANDS], income[INC_BANDS], hh[HH_KINDS];
 	double family_baby, other_baby, family_toys, other_toys, family_basket, other_basket;
@@ -120,6 +124,19 @@ collect(struct stats *st, const struct persona *p, const struct persona *prev)
 	for (h = 19; h <= 22; h++)
 		st->evening += p->hour_weight[h] / 4.0;
 	st->weekend += p->day_weight[5] + p->day_weight[6];
+	st->cart += p->cart_propensity;
+	st->recovery += p->cart_recovery;
+	st->think += p->think_s;
+	for (h = 6; h <= 8; h++) {
+		st->wd_morning += p->hour_weight[h];
+		st->we_morning += p->weekend_hour_weight[h];
+	}
+	if (p->category_weight[GROCERIES] > 0.3f) {
+		st->groc_cart += p->cart_propensity;
+		st->groc_n++;
+	} else {
+		st->other_cart += p->cart_propensity;
+	}
 	st->abandon += p->abandon_tendency;
 	st->coupon_mid += p->coupon_affinity >= 0.1f && p->coupon_affinity <= 0.4f;
 	st->coupon_hunters += p->coupon_affinity >= 0.7f;
@@ -163,8 +180,16 @@ test_distributions(void)
 	CHECK(st->night / NP < 0.05);
 	CHECK(st->three < 0.03 * st->evening);  /* near zero in the small hours */
 	CHECK(st->evening > 1.5 * st->morning);
-	CHECK(st->weekend / NP > 2.0 / 7.0 + 0.01 && st->weekend / NP < 0.45);
-	CHECK(fabs(st->abandon / NP - 0.70) < 0.05);
+	/* a persona's days lean relative to the calendar's mix, which stays the population's */
+	CHECK(fabs(st->weekend / NP - 2.0 / 7.0) < 0.01);
+	CHECK(fabs(st->abandon / NP - 0.70) < 0.02);
+	/* the funnel: ~10 % of visits fill a cart (more for grocery), ~10 % recovered, ~20 s */
+	CHECK(fabs(st->cart / NP - 0.10) < 0.015);
+	CHECK(st->groc_n > 0 && st->groc_cart / st->groc_n > 1.2 * st->other_cart / (NP -
+	    st->groc_n));
+	CHECK(fabs(st->recovery / NP - 0.10) < 0.015);
+	CHECK(st->think / NP > 15.0 && st->think / NP < 25.0);
+	CHECK(st->we_morning < 0.7 * st->wd_morning);   /* later mornings at weekends */
 	CHECK(st->top4 / NP > 0.75);
 	CHECK(st->coupon_mid > NP / 2);
 	CHECK(st->coupon_hunters > NP / 20 && st->coupon_hunters < NP / 4);
@@ -187,7 +212,7 @@ test_distributions(void)
 	CHECK(st->budget[INC_LOW][st->income[INC_LOW] / 2] >= 2000);
 	CHECK(st->budget[INC_HIGH][st->income[INC_HIGH] / 2] <= 60000);
 	qsort(st->basket, NP, sizeof(float), cmp_float);
-	CHECK(st->basket[NP / 2] > 2.5f && st->basket[NP / 2] < 4.0f);
+	CHECK(st->basket[NP / 2] > 2.0f && st->basket[NP / 2] < 3.2f);
 	CHECK(st->basket[NP * 95 / 100] > 2.0f * st->basket[NP / 2]);    /* a long tail */
 	CHECK(st->names_distinct > NP * 9 / 10);
 	free(st);
@@ -212,7 +237,11 @@ test_shop_probability(void)
 	CHECK(ok);
 	CHECK(fabs(week - 3.5) < 1e-3);
 	x = persona_shop_probability(&p, 20, 5, 60);
-	CHECK(fabs(x - 3.5 * p.day_weight[5] * p.hour_weight[20]) < 1e-6);
+	CHECK(fabs(x - 3.5 * p.day_weight[5] * p.weekend_hour_weight[20]) < 1e-6);
+	CHECK(fabs(persona_shop_probability(&p, 20, 4, 60) -
+	    3.5 * p.day_weight[4] * p.hour_weight[20]) < 1e-6);
+	CHECK(persona_hours(&p, 4) == p.hour_weight && persona_hours(&p, 6) ==
+	    p.weekend_hour_weight);
 	CHECK(fabs(persona_shop_probability(&p, 20, 5, 30) - x / 2) < 1e-9);
 	CHECK(persona_shop_probability(&p, 20, 5, 1000000) == 1.0);
 	CHECK(persona_shop_probability(&p, 24, 0, 60) == 0.0);
@@ -246,7 +275,38 @@ same_persona(const struct persona *a, const struct persona *b)
 	    same_floats(&a->sessions_per_week, &b->sessions_per_week, 1) &&
 	    same_floats(&a->basket_mean, &b->basket_mean, 1) &&
 	    same_floats(&a->abandon_tendency, &b->abandon_tendency, 1) &&
-	    a->budget_cents == b->budget_cents;
+	    same_floats(a->weekend_hour_weight, b->weekend_hour_weight, 24) &&
+	    same_floats(&a->cart_propensity, &b->cart_propensity, 1) &&
+	    same_floats(&a->cart_recovery, &b->cart_recovery, 1) &&
+	    same_floats(&a->think_s, &b->think_s, 1) && a->budget_cents == b->budget_cents;
+}
+
+/* The optional fields, when present, are read and checked like the others. */
+static void
+test_optional_fields(void)
+{
+	struct persona p, q;
+	char err[256];
+	json_t *j, *h;
+	int i;
+
+	persona_generate(&p, 9, 9);
+	j = persona_to_json(&p);
+	CHECK(j != NULL);
+	if (j == NULL)
+		return;
+	json_object_set_new(j, "cart_propensity", json_real(0.25));
+	json_object_set_new(j, "cart_recovery", json_integer(0));
+	json_object_set_new(j, "think_s", json_integer(45));
+	h = json_array();
+	for (i = 0; i < 24; i++)
+		json_array_append_new(h, json_integer(i == 10 ? 2 : 0));
+	json_object_set_new(j, "weekend_hours", h);
+	CHECK(persona_from_json(j, &q, err, sizeof(err)) == 0);
+	CHECK(q.cart_propensity == 0.25f && q.cart_recovery == 0.0f && q.think_s == 45.0f);
+	CHECK(q.weekend_hour_weight[10] == 1.0f && q.weekend_hour_weight[9] == 0.0f);
+	CHECK(memcmp(q.hour_weight, p.hour_weight, sizeof(p.hour_weight)) == 0);
+	json_decref(j);
 }
 
 static void
@@ -291,6 +351,11 @@ test_round_trip(void)
 	CHECK(fabsf(q.hour_weight[20] - 0.5f) < 1e-6f && q.hour_weight[0] == 0.0f);
 	CHECK(fabsf(q.day_weight[6] - 0.3f) < 1e-6f);
 	CHECK(q.budget_cents == 500 && q.sessions_per_week == 21.0f);
+	/* written before the optional fields existed: it gets their defaults */
+	CHECK(memcmp(q.weekend_hour_weight, q.hour_weight, sizeof(q.hour_weight)) == 0);
+	CHECK(q.cart_propensity == PERSONA_DEFAULT_CART_PROPENSITY);
+	CHECK(q.cart_recovery == PERSONA_DEFAULT_CART_RECOVERY);
+	CHECK(q.think_s == PERSONA_DEFAULT_THINK_S);
 
 	/* Huge weights whose sum is still finite are fine: only the ratios count. */
 	json_object_set_new(j, "categories", json_pack("{s:f, s:f}", "books", 6e307,
@@ -394,6 +459,15 @@ static const struct bad_case bad_cases[] = {
 	{ "budget\n2026-01-05 simd: fake line", "1", "unknown key \"budget?2026-01-05 simd: fak" },
 	{ "categories", "{\"\\u001b[31mred\": 1}", "unknown key \"?[31mred\"" },
 	{ "days", NULL, "\"days\" is missing" },
+	{ "cart_propensity", "1.2", "\"cart_propensity\"" },
+	{ "cart_recovery", "\"often\"", "\"cart_recovery\"" },
+	{ "think_s", "0.5", "\"think_s\"" },
+	{ "think_s", "601", "\"think_s\"" },
+	{ "weekend_hours", "[1, 2]", "\"weekend_hours\"" },
+	{ "weekend_hours", "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]",
+	    "\"weekend_hours\"" },
+	{ "weekend_hours", "[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,-1]",
+	    "weekend_hours[23]" },
 	{ "budget_cents", NULL, "\"budget_cents\"" },
 };
 
@@ -470,6 +544,7 @@ main(void)
 	test_distributions();
 	test_shop_probability();
 	test_round_trip();
+	test_optional_fields();
 	test_round_trip_short();
 	test_round_trip_edge();
 	test_invalid();

@@ -111,7 +111,19 @@ cfg_for(const char *url)
 static struct store *
 open_store(struct t *t, struct sim_config *c, char *err, size_t errlen)
 {
-	return store_pg_driver.open(t->base, c, err, errlen);
+	struct store_opts o;
+
+	store_opts_from_config(&o, c);
+	return store_pg_driver.open(t->base, &o, err, errlen);
+}
+
+static struct store *
+open_lite(struct t *t, struct sim_config *c, char *err, size_t errlen)
+{
+	struct store_opts o;
+
+	store_opts_from_config(&o, c);
+	return store_sqlite_driver.open(t->base, &o, err, errlen);
 }
 
 static void
@@ -484,6 +496,7 @@ test_session(struct t *t, struct store *s)
 	op_init(&op, STORE_OP_BROWSE, 0, 1);
 	op.category = 0;
 	op_event(&op, EV_VIEW, 1, p1->id, p1->price_cents);
+	op.events[0].dt = 75;   /* created_at = sim_time + 75 s, as the sqlite driver writes */
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	expect = t->cat->ncategory[0] < 50 ? t->cat->ncategory[0] : 50;
 	CHECK(op.result_count == expect);
@@ -590,6 +603,9 @@ test_session_end(struct t *t, struct store *s)
 	    " 's0:agent_001:1:4:1' AND e.event_type = 'checkout' AND e.user_id = 1 AND"
 	    " (e.payload->>'total_cents')::bigint > 0 AND e.created_at ="
 	    " to_timestamp(1767603600)") == 1);
+	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+	    " 's0:agent_001:1:1:0' AND event_type = 'view' AND created_at ="
+	    " to_timestamp(1767603675)") == 1);
 }
 
 static void
@@ -1126,7 +1142,7 @@ test_same_as_sqlite(struct t *t, struct store *pg)
 	}
 	free(c->data_dir);
 	c->data_dir = strdup(dir);
-	if ((lite = store_sqlite_driver.open(t->base, c, err, sizeof(err))) == NULL) {
+	if ((lite = open_lite(t, c, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "sqlite open: %s\n", err);
 		CHECK(lite != NULL);
 		goto out;

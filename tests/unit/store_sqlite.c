@@ -164,6 +164,15 @@ add_item(struct store_op *op, const struct product *p, uint16_t quantity)
 	it->price_cents = p->price_cents;
 }
 
+static struct store *
+open_cfg(struct event_base *base, const struct sim_config *cfg, char *err, size_t errlen)
+{
+	struct store_opts o;
+
+	store_opts_from_config(&o, cfg);
+	return store_open(base, &o, err, errlen);
+}
+
 static struct sim_config *
 make_config(const char *dir)
 {
@@ -348,7 +357,7 @@ test_open_errors(const char *tmp, struct event_base *base)
 	snprintf(dir, sizeof(dir), "%.200s/sub", path);
 	cfg = make_config(dir);
 	err[0] = '\0';
-	s = store_open(base, cfg, err, sizeof(err));
+	s = open_cfg(base, cfg, err, sizeof(err));
 	CHECK(s == NULL);
 	CHECK(strstr(err, dir) != NULL && strstr(err, "shop.db") != NULL);
 	fprintf(stderr, "(expected) %s\n", err);
@@ -366,7 +375,7 @@ test_open_errors(const char *tmp, struct event_base *base)
 	close(fd);
 	cfg = make_config(dir);
 	err[0] = '\0';
-	s = store_open(base, cfg, err, sizeof(err));
+	s = open_cfg(base, cfg, err, sizeof(err));
 	CHECK(s == NULL);
 	CHECK(strstr(err, path) != NULL && strstr(err, "not a database") != NULL);
 	fprintf(stderr, "(expected) %s\n", err);
@@ -375,7 +384,7 @@ test_open_errors(const char *tmp, struct event_base *base)
 	CHECK(config_set(cfg, "database_url", "postgresql://nobody:sekrit@/x?host=/nonexistent",
 	    err, sizeof(err)) == 0);
 	err[0] = '\0';
-	s = store_open(base, cfg, err, sizeof(err));
+	s = open_cfg(base, cfg, err, sizeof(err));
 	if (s == NULL) {
 		CHECK(strstr(err, "postgres") != NULL && strstr(err, "sekrit") == NULL);
 	} else {
@@ -394,7 +403,7 @@ test_migrations(const char *dir, struct event_base *base)
 	sqlite3 *db;
 	char err[512], path[256];
 
-	s = store_open(base, cfg, err, sizeof(err));
+	s = open_cfg(base, cfg, err, sizeof(err));
 	CHECK(s != NULL);
 	if (s == NULL) {
 		fprintf(stderr, "open: %s\n", err);
@@ -404,7 +413,7 @@ test_migrations(const char *dir, struct event_base *base)
 	CHECK(strcmp(st.driver, "sqlite") == 0 && st.max == 1 && st.connections_idle == 1);
 	store_close(s);
 	/* Again: the migrations find their work done. */
-	s = store_open(base, cfg, err, sizeof(err));
+	s = open_cfg(base, cfg, err, sizeof(err));
 	CHECK(s != NULL);
 	store_close(s);
 	snprintf(path, sizeof(path), "%.200s/shop.db", dir);
@@ -423,7 +432,7 @@ test_migrations(const char *dir, struct event_base *base)
 	CHECK(sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL) ==
 	    SQLITE_OK);
 	err[0] = '\0';
-	CHECK(store_open(base, cfg, err, sizeof(err)) == NULL);
+	CHECK(open_cfg(base, cfg, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "newer") != NULL && strstr(err, path) != NULL);
 	CHECK(sqlite3_exec(db, "UPDATE schema_version SET version = 2", NULL, NULL, NULL) ==
 	    SQLITE_OK);
@@ -624,10 +633,15 @@ step_browse_cart(struct harness *h, struct session *ss)
 	op.category = 0;
 	add_event(&op, EV_VIEW, 1, ss->p1->id, ss->p1->price_cents);
 	add_event(&op, EV_VIEW, 1, c->products[c->by_category[0][1]].id, 100);
+	op.events[1].dt = 75;   /* the second view, 75 s after the first */
 	run_op(h, &op);
 	CHECK(op.err == STORE_OK);
 	CHECK(op.result_count > 0 && op.result_count ==
 	    (c->ncategory[0] < 50 ? c->ncategory[0] : 50));
+	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+	    " 's0:agent_%03u:12:1:0' AND created_at = '2026-01-05T09:00:00Z'") == 1);
+	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+	    " 's0:agent_%03u:12:1:1' AND created_at = '2026-01-05T09:01:15Z'") == 1);
 
 	/* The cart is set, never added to: a smaller cart replaces a larger one. */
 	new_op(&op, STORE_OP_CART, ss->agent, 12, ss->t);
@@ -983,7 +997,7 @@ test_close(const char *dir, struct event_base *base)
 	int i;
 
 	/* Closing with completions pending runs them, with STORE_ERR_CLOSED, at close. */
-	cl.store = store_open(base, cfg, err, sizeof(err));
+	cl.store = open_cfg(base, cfg, err, sizeof(err));
 	CHECK(cl.store != NULL);
 	new_op(&a, STORE_OP_COUPONS, 0, 1, T0);
 	a.cb = count_cb;
@@ -997,7 +1011,7 @@ test_close(const char *dir, struct event_base *base)
 
 	/* A callback that closes the store: the rest complete, nothing is used after free. */
 	memset(&cl, 0, sizeof(cl));
-	cl.store = store_open(base, cfg, err, sizeof(err));
+	cl.store = open_cfg(base, cfg, err, sizeof(err));
 	CHECK(cl.store != NULL);
 	new_op(&a, STORE_OP_COUPONS, 0, 1, T0);
 	new_op(&b, STORE_OP_COUPONS, 0, 2, T0);
@@ -1042,7 +1056,7 @@ main(void)
 	for (a = 0; a < NAGENTS; a++)
 		persona_generate(&personas[a], SEED, a);
 	cfg = make_config(dir);
-	h.store = store_open(h.base, cfg, err, sizeof(err));
+	h.store = open_cfg(h.base, cfg, err, sizeof(err));
 	snprintf(path, sizeof(path), "%.200s/shop.db", dir);
 	CHECK(h.store != NULL && sqlite3_open(path, &h.db) == SQLITE_OK);
 	if (h.store == NULL || c == NULL)

@@ -1,5 +1,5 @@
 /*
- * batcher.c - the event batcher and the array literals it builds, without a
+ * pgbatch.c - the event batcher and the array literals it builds, without a
  * database: the write function here only records what it was given, and the
  * test decides when and how each write ends.
  */
@@ -11,11 +11,11 @@
 #include <event2/event.h>
 
 #include "check.h"
-#include "sim/batcher.h"
+#include "sim/pgbatch.h"
 #include "sim/pgsql.h"
 
 struct rec {
-	struct batcher *b;
+	struct pgbatch *b;
 	struct batch *pending[16];
 	int npending, writes;
 	int flushed, flush_err;
@@ -24,7 +24,7 @@ struct rec {
 };
 
 static void
-rec_write(struct batcher *b, struct batch *bt, void *arg)
+rec_write(struct pgbatch *b, struct batch *bt, void *arg)
 {
 	struct rec *r = arg;
 
@@ -41,7 +41,7 @@ rec_finish(struct rec *r, enum store_err err)
 
 	memmove(r->pending, r->pending + 1, (size_t)(r->npending - 1) * sizeof(r->pending[0]));
 	r->npending--;
-	batcher_written(r->b, bt, err, err == STORE_OK ? NULL : "it broke");
+	pgbatch_written(r->b, bt, err, err == STORE_OK ? NULL : "it broke");
 }
 
 static void
@@ -56,12 +56,12 @@ flush_cb(enum store_err err, const char *msg, void *arg)
 }
 
 static void
-row(struct batcher *b, struct rec *r, const char *key, uint32_t user)
+row(struct pgbatch *b, struct rec *r, const char *key, uint32_t user)
 {
-	struct batcher_row x = { key, "agent_001:1", user, "view", "{\"a\":1}", 1767600000 };
+	struct pgbatch_row x = { key, "agent_001:1", user, "view", "{\"a\":1}", 1767600000 };
 
 	r->in_call = 1;
-	CHECK(batcher_add(b, &x) == 0);
+	CHECK(pgbatch_add(b, &x) == 0);
 	r->in_call = 0;
 }
 
@@ -110,46 +110,46 @@ test_pgarr(void)
 static void
 test_size_and_columns(struct event_base *base)
 {
-	struct batcher_opts o = { 3, 3600, 2, rec_write, NULL, 0 };
+	struct pgbatch_opts o = { 3, 3600, 2, rec_write, NULL, 0 };
 	struct rec r = { 0 };
-	struct batcher_stats st;
-	struct batcher *b;
+	struct pgbatch_stats st;
+	struct pgbatch *b;
 	const char *const *p;
 
 	o.arg = &r;
-	b = batcher_new(base, &o);
+	b = pgbatch_new(base, &o);
 	CHECK(b != NULL);
 	row(b, &r, "k1", 1);
 	row(b, &r, "k\"2", 2);
 	CHECK(r.writes == 0);  /* not full yet */
 	row(b, &r, "k3", 3);
 	CHECK(r.writes == 1);
-	CHECK(batch_rows(r.pending[0]) == 3);
-	p = batch_params(r.pending[0]);
+	CHECK(pgbatch_rows(r.pending[0]) == 3);
+	p = pgbatch_params(r.pending[0]);
 	CHECK(strcmp(p[0], "{\"k1\",\"k\\\"2\",\"k3\"}") == 0);
 	CHECK(strcmp(p[1], "{\"agent_001:1\",\"agent_001:1\",\"agent_001:1\"}") == 0);
 	CHECK(strcmp(p[2], "{1,2,3}") == 0);
 	CHECK(strcmp(p[3], "{\"view\",\"view\",\"view\"}") == 0);
 	CHECK(strcmp(p[4], "{\"{\\\"a\\\":1}\",\"{\\\"a\\\":1}\",\"{\\\"a\\\":1}\"}") == 0);
 	CHECK(strcmp(p[5], "{1767600000,1767600000,1767600000}") == 0);
-	batcher_stats(b, &st);
+	pgbatch_stats(b, &st);
 	CHECK(st.rows_queued == 3 && st.rows_written == 0);
 	rec_finish(&r, STORE_OK);
-	batcher_stats(b, &st);
+	pgbatch_stats(b, &st);
 	CHECK(st.rows_queued == 0 && st.rows_written == 3 && st.batches_written == 1);
-	batcher_free(b);
+	pgbatch_free(b);
 }
 
 static void
 test_inflight_and_kick(struct event_base *base)
 {
-	struct batcher_opts o = { 2, 3600, 2, rec_write, NULL, 0 };
+	struct pgbatch_opts o = { 2, 3600, 2, rec_write, NULL, 0 };
 	struct rec r = { 0 };
-	struct batcher *b;
+	struct pgbatch *b;
 	int i;
 
 	o.arg = &r;
-	b = batcher_new(base, &o);
+	b = pgbatch_new(base, &o);
 	for (i = 0; i < 6; i++)
 		row(b, &r, "k", 1);
 	CHECK(r.writes == 2 && r.npending == 2);  /* the third batch waits for a slot */
@@ -159,12 +159,12 @@ test_inflight_and_kick(struct event_base *base)
 	rec_finish(&r, STORE_OK);
 	row(b, &r, "k", 1);
 	CHECK(r.writes == 3);
-	batcher_kick(b);  /* a session ended */
-	CHECK(r.writes == 4 && batch_rows(r.pending[0]) == 1);
+	pgbatch_kick(b);  /* a session ended */
+	CHECK(r.writes == 4 && pgbatch_rows(r.pending[0]) == 1);
 	rec_finish(&r, STORE_OK);
-	batcher_kick(b);  /* nothing queued: nothing written */
+	pgbatch_kick(b);  /* nothing queued: nothing written */
 	CHECK(r.writes == 4);
-	batcher_free(b);
+	pgbatch_free(b);
 }
 
 /* While a flush is awaited more batches go at once (inflight_flush), then back to inflight. */
@@ -177,17 +177,17 @@ flush_noted(enum store_err err, const char *msg, void *arg)
 static void
 test_flush_inflight(struct event_base *base)
 {
-	struct batcher_opts o = { 1, 3600, 1, rec_write, NULL, 3 };
+	struct pgbatch_opts o = { 1, 3600, 1, rec_write, NULL, 3 };
 	struct rec r = { 0 };
-	struct batcher *b;
+	struct pgbatch *b;
 	int i;
 
 	o.arg = &r;
-	b = batcher_new(base, &o);
+	b = pgbatch_new(base, &o);
 	for (i = 0; i < 5; i++)
 		row(b, &r, "k", 1);
 	CHECK(r.writes == 1 && r.npending == 1);  /* one at a time during the run */
-	batcher_flush(b, flush_noted, &r);
+	pgbatch_flush(b, flush_noted, &r);
 	CHECK(r.writes == 3 && r.npending == 3);  /* three at a time for the flush */
 	while (r.npending > 0)
 		rec_finish(&r, STORE_OK);
@@ -198,21 +198,21 @@ test_flush_inflight(struct event_base *base)
 	CHECK(r.npending == 1);  /* the flush is over: one at a time again */
 	while (r.npending > 0)
 		rec_finish(&r, STORE_OK);
-	batcher_free(b);
+	pgbatch_free(b);
 }
 
 static void
 test_flush(struct event_base *base)
 {
-	struct batcher_opts o = { 10, 3600, 2, rec_write, NULL, 0 };
+	struct pgbatch_opts o = { 10, 3600, 2, rec_write, NULL, 0 };
 	struct rec r = { 0 };
-	struct batcher *b;
+	struct pgbatch *b;
 
 	o.arg = &r;
-	b = batcher_new(base, &o);
+	b = pgbatch_new(base, &o);
 	/* Nothing queued: done, but from the loop. */
 	r.in_call = 1;
-	batcher_flush(b, flush_cb, &r);
+	pgbatch_flush(b, flush_cb, &r);
 	r.in_call = 0;
 	CHECK(r.flushed == 0);
 	spin(base, 0.01);
@@ -221,42 +221,42 @@ test_flush(struct event_base *base)
 	row(b, &r, "a", 1);
 	row(b, &r, "b", 1);
 	r.in_call = 1;
-	batcher_flush(b, flush_cb, &r);
+	pgbatch_flush(b, flush_cb, &r);
 	r.in_call = 0;
 	CHECK(r.writes == 1);
 	spin(base, 0.01);
 	CHECK(r.flushed == 1);
 	/* Rows added after the flush do not hold it back. */
 	row(b, &r, "c", 1);
-	batcher_kick(b);
+	pgbatch_kick(b);
 	CHECK(r.writes == 2);
 	rec_finish(&r, STORE_OK);
 	spin(base, 0.01);
 	CHECK(r.flushed == 2 && r.flush_err == STORE_OK);
 	rec_finish(&r, STORE_OK);
 	CHECK(r.cb_inside == 0);
-	batcher_free(b);
+	pgbatch_free(b);
 }
 
 static void
 test_failure(struct event_base *base)
 {
-	struct batcher_opts o = { 2, 0.05, 1, rec_write, NULL, 0 };
+	struct pgbatch_opts o = { 2, 0.05, 1, rec_write, NULL, 0 };
 	struct rec r = { 0 };
-	struct batcher_stats st;
-	struct batcher *b;
+	struct pgbatch_stats st;
+	struct pgbatch *b;
 	struct batch *bt;
 	int n;
 
 	o.arg = &r;
-	b = batcher_new(base, &o);
+	b = pgbatch_new(base, &o);
 	row(b, &r, "a", 1);
 	row(b, &r, "b", 1);
 	CHECK(r.writes == 1);
-	batcher_flush(b, flush_cb, &r);
+	pgbatch_flush(b, flush_cb, &r);
 	rec_finish(&r, STORE_ERR_CONNECT);  /* the database is away */
 	CHECK(r.flushed == 1 && r.flush_err == STORE_ERR_CONNECT);
-	batcher_stats(b, &st);
+	pgbatch_stats(b, &st);
 	CHECK(st.batches_failed == 1 && st.rows_queued == 2);
 	/* While failing, a full batch waits for the timer instead of hammering. */
 	row(b, &r, "c", 1);
@@ -264,88 +264,88 @@ test_failure(struct event_base *base)
 	CHECK(r.writes == 1);
 	spin(base, 0.08);
 	CHECK(r.writes == 2);  /* the tick retries, one at a time (inflight 1) */
-	CHECK(batch_rows(r.pending[0]) == 2);
-	CHECK(strcmp(batch_params(r.pending[0])[0], "{\"a\",\"b\"}") == 0);  /* oldest first */
+	CHECK(pgbatch_rows(r.pending[0]) == 2);
+	CHECK(strcmp(pgbatch_params(r.pending[0])[0], "{\"a\",\"b\"}") == 0);  /* oldest first */
 	rec_finish(&r, STORE_OK);
 	CHECK(r.writes == 3);  /* back to normal: the next goes at once */
 	rec_finish(&r, STORE_OK);
-	batcher_stats(b, &st);
+	pgbatch_stats(b, &st);
 	CHECK(st.rows_queued == 0 && st.rows_written == 4);
 	/* Shutdown: what is queued or in flight comes back out, exactly once. */
 	row(b, &r, "e", 1);
 	row(b, &r, "f", 1);  /* in flight */
 	row(b, &r, "g", 1);  /* open */
-	batcher_flush(b, flush_cb, &r);
+	pgbatch_flush(b, flush_cb, &r);
 	n = 0;
-	while ((bt = batcher_take(b)) != NULL) {
-		n += (int)batch_rows(bt);
-		batch_free(bt);
+	while ((bt = pgbatch_take(b)) != NULL) {
+		n += (int)pgbatch_rows(bt);
+		pgbatch_free_batch(bt);
 	}
 	CHECK(n == 3);
-	batcher_stats(b, &st);
+	pgbatch_stats(b, &st);
 	CHECK(st.rows_queued == 0);
 	r.npending = 0;  /* those writes are forgotten */
-	batcher_abort(b, STORE_ERR_CLOSED, "closed");
+	pgbatch_abort(b, STORE_ERR_CLOSED, "closed");
 	CHECK(r.flushed == 2 && r.flush_err == STORE_ERR_CLOSED);
-	batcher_free(b);
+	pgbatch_free(b);
 }
 
 /* Staged groups enter a batch whole, in the order released; the table grows and shrinks. */
 static void
 test_staging(struct event_base *base)
 {
-	struct batcher_opts o = { 4, 3600, 4, rec_write, NULL, 0 };
+	struct pgbatch_opts o = { 4, 3600, 4, rec_write, NULL, 0 };
 	struct rec r = { 0 };
-	struct batcher_stats st;
-	struct batcher *b;
+	struct pgbatch_stats st;
+	struct pgbatch *b;
 	char key[32];
 	uint32_t g;
 	int i, fails = 0, whole = 1;
 
 	o.arg = &r;
-	b = batcher_new(base, &o);
+	b = pgbatch_new(base, &o);
 	CHECK(b != NULL);
 	if (b == NULL)
 		return;
 	/* 1000 groups of 3 rows, interleaved as sessions interleave */
 	for (i = 0; i < 3; i++)
 		for (g = 0; g < 1000; g++) {
-			struct batcher_row x = { key, "s", g + 1, "view", "{}", 1767600000 };
+			struct pgbatch_row x = { key, "s", g + 1, "view", "{}", 1767600000 };
 			snprintf(key, sizeof(key), "g%u:%d", g, i);
-			fails += batcher_stage(b, g, &x) != 0;
+			fails += pgbatch_stage(b, g, &x) != 0;
 		}
 	CHECK(fails == 0);
-	batcher_stats(b, &st);
+	pgbatch_stats(b, &st);
 	CHECK(st.rows_staged == 3000 && st.rows_queued == 0 && r.writes == 0);
 	/* released in another order: each batch holds whole groups (3 + 3 > 4 seals) */
 	for (g = 0; g < 1000; g++)
-		fails += batcher_release(b, (g * 7919) % 1000) != 0;
+		fails += pgbatch_release(b, (g * 7919) % 1000) != 0;
 	CHECK(fails == 0);
-	CHECK(batcher_release(b, 5000) == 0);   /* a group never staged: nothing */
-	batcher_stats(b, &st);
+	CHECK(pgbatch_release(b, 5000) == 0);   /* a group never staged: nothing */
+	pgbatch_stats(b, &st);
 	CHECK(st.rows_staged == 0 && st.rows_queued == 3000);
 	CHECK(r.writes == 4 && r.npending == 4);
 	/* the first batch: the groups released first, each in its own order */
-	CHECK(strcmp(batch_params(r.pending[0])[0],
+	CHECK(strcmp(pgbatch_params(r.pending[0])[0],
 	    "{\"g0:0\",\"g0:1\",\"g0:2\",\"g919:0\",\"g919:1\",\"g919:2\"}") == 0);
 	while (r.npending > 0) {
-		whole &= batch_rows(r.pending[0]) == 6;
+		whole &= pgbatch_rows(r.pending[0]) == 6;
 		rec_finish(&r, STORE_OK);
 	}
 	CHECK(whole && r.writes == 500);
-	batcher_flush(b, flush_cb, &r);
+	pgbatch_flush(b, flush_cb, &r);
 	spin(base, 0.05);
 	while (r.npending > 0)
 		rec_finish(&r, STORE_OK);
 	spin(base, 0.05);
-	batcher_stats(b, &st);
+	pgbatch_stats(b, &st);
 	CHECK(st.rows_written == 3000 && st.rows_queued == 0);
 	/* rows staged and never released are freed with the batcher (valgrind checks) */
 	{
-		struct batcher_row x = { "k", "s", 1, "view", "{}", 1767600000 };
-		CHECK(batcher_stage(b, 42, &x) == 0);
+		struct pgbatch_row x = { "k", "s", 1, "view", "{}", 1767600000 };
+		CHECK(pgbatch_stage(b, 42, &x) == 0);
 	}
-	batcher_free(b);
+	pgbatch_free(b);
 }
 
 int

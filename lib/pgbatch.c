@@ -1,5 +1,5 @@
 /*
- * batcher.c - the event batcher (see batcher.h).
+ * pgbatch.c - the event batcher (see pgbatch.h).
  *
  * Batches get a sequence number when they are sealed; a flush waits for every
  * batch up to the newest sealed at the time of the call, so a steady stream of
@@ -13,7 +13,8 @@
 #include <event2/event.h>
 #include <sys/queue.h>
 
-#include "sim/batcher.h"
+#include "sim/defer.h"
+#include "sim/pgbatch.h"
 #include "sim/pgsql.h"
 
 enum batch_state { BATCH_OPEN, BATCH_QUEUED, BATCH_INFLIGHT, BATCH_TAKEN };
@@ -27,8 +28,8 @@ struct batch {
 	const char *params[BATCH_COLS];
 };
 
-struct batcher_waiter {
-	struct batcher_waiter *next;
+struct pgbatch_waiter {
+	struct pgbatch_waiter *next;
 	uint64_t target;            /* done once every batch up to this one is written */
 	store_done_cb cb;
 	void *arg;
@@ -54,24 +55,25 @@ struct stage {
 	unsigned nrows, rcap;
 };
 
-struct batcher {
+struct pgbatch {
 	struct event_base *base;
-	struct batcher_opts o;
+	struct pgbatch_opts o;
 	struct batch *open;
 	struct batch_list queued, inflight;
 	unsigned ninflight;
 	uint64_t next_seq;
-	struct batcher_waiter *waiters;
+	struct pgbatch_waiter *waiters;
 	struct event *timer;
-	struct event *defer;
+	struct defer *defer;
+	struct defer_entry flushed;     /* waiters of a flush that had nothing to wait for */
 	int failing, pumping;
 	struct stage *stages;       /* open addressing by group, linear probing */
 	size_t scap, sused;
-	struct batcher_stats st;
+	struct pgbatch_stats st;
 };
 
 static struct batch *
-batch_new(void)
+pgbatch_new_batch(void)
 {
 	struct batch *bt = calloc(1, sizeof(*bt));
 	int i;
@@ -84,7 +86,7 @@ batch_new(void)
 }
 
 void
-batch_free(struct batch *bt)
+pgbatch_free_batch(struct batch *bt)
 {
 	int i;
 
@@ -96,13 +98,13 @@ batch_free(struct batch *bt)
 }
 
 unsigned
-batch_rows(const struct batch *bt)
+pgbatch_rows(const struct batch *bt)
 {
 	return bt->rows;
 }
 
 const char *const *
-batch_params(const struct batch *bt)
+pgbatch_params(const struct batch *bt)
 {
 	return bt->params;
 }
@@ -113,7 +115,7 @@ batch_params(const struct batch *bt)
  * flight need looking at.
  */
 static uint64_t
-batcher_low(const struct batcher *b)
+pgbatch_low(const struct pgbatch *b)
 {
 	const struct batch *bt = TAILQ_FIRST(&b->queued);
 	uint64_t low = bt != NULL ? bt->seq : UINT64_MAX;
@@ -126,7 +128,7 @@ batcher_low(const struct batcher *b)
 
 /* A failed batch goes back where its sequence number puts it (near the front). */
 static void
-batcher_requeue(struct batcher *b, struct batch *bt)
+pgbatch_requeue(struct pgbatch *b, struct batch *bt)
 {
 	struct batch *at;
 
@@ -141,9 +143,9 @@ batcher_requeue(struct batcher *b, struct batch *bt)
 
 /* Completes the waiters `pick' selects; the callbacks may call the batcher again. */
 static void
-batcher_complete(struct batcher *b, uint64_t low, enum store_err err, const char *msg)
+pgbatch_complete(struct pgbatch *b, uint64_t low, enum store_err err, const char *msg)
 {
-	struct batcher_waiter **pp = &b->waiters, *w, *done = NULL;
+	struct pgbatch_waiter **pp = &b->waiters, *w, *done = NULL;
 
 	while ((w = *pp) != NULL) {
 		int pick = err == STORE_OK ? w->target < low : w->target >= low;
@@ -164,7 +166,7 @@ batcher_complete(struct batcher *b, uint64_t low, enum store_err err, const char
 }
 
 static void
-batcher_seal(struct batcher *b)
+pgbatch_seal(struct pgbatch *b)
 {
 	struct batch *bt = b->open;
 	int i;
@@ -180,7 +182,7 @@ batcher_seal(struct batcher *b)
 }
 
 static void
-batcher_pump(struct batcher *b, int force)
+pgbatch_pump(struct pgbatch *b, int force)
 {
 	struct batch *bt;
 	unsigned limit;
@@ -206,26 +208,26 @@ batcher_pump(struct batcher *b, int force)
 }
 
 static void
-batcher_timer_cb(evutil_socket_t fd, short what, void *arg)
+pgbatch_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct batcher *b = arg;
+	struct pgbatch *b = arg;
 
-	batcher_seal(b);
-	batcher_pump(b, 1);
+	pgbatch_seal(b);
+	pgbatch_pump(b, 1);
 }
 
 static void
-batcher_defer_cb(evutil_socket_t fd, short what, void *arg)
+pgbatch_flushed(struct defer_entry *e)
 {
-	struct batcher *b = arg;
+	struct pgbatch *b = DEFER_OWNER(e, struct pgbatch, flushed);
 
-	batcher_complete(b, batcher_low(b), STORE_OK, NULL);
+	pgbatch_complete(b, pgbatch_low(b), STORE_OK, NULL);
 }
 
-struct batcher *
-batcher_new(struct event_base *base, const struct batcher_opts *o)
+struct pgbatch *
+pgbatch_new(struct event_base *base, const struct pgbatch_opts *o)
 {
-	struct batcher *b = calloc(1, sizeof(*b));
+	struct pgbatch *b = calloc(1, sizeof(*b));
 	double iv = o->interval > 0 ? o->interval : 5;
 	struct timeval tv;
 
@@ -239,27 +241,27 @@ batcher_new(struct event_base *base, const struct batcher_opts *o)
 		b->o.size = 1;
 	TAILQ_INIT(&b->queued);
 	TAILQ_INIT(&b->inflight);
-	b->timer = event_new(base, -1, EV_PERSIST, batcher_timer_cb, b);
-	b->defer = event_new(base, -1, 0, batcher_defer_cb, b);
+	b->timer = event_new(base, -1, EV_PERSIST, pgbatch_timer_cb, b);
+	b->defer = defer_new(base);
 	tv.tv_sec = (time_t)iv;
 	tv.tv_usec = (suseconds_t)((iv - (double)tv.tv_sec) * 1e6);
 	if (b->timer == NULL || b->defer == NULL || event_add(b->timer, &tv) != 0) {
-		batcher_free(b);
+		pgbatch_free(b);
 		return NULL;
 	}
 	return b;
 }
 
 void
-batcher_free(struct batcher *b)
+pgbatch_free(struct pgbatch *b)
 {
 	struct batch *bt;
-	struct batcher_waiter *w;
+	struct pgbatch_waiter *w;
 
 	if (b == NULL)
 		return;
-	while ((bt = batcher_take(b)) != NULL)
-		batch_free(bt);
+	while ((bt = pgbatch_take(b)) != NULL)
+		pgbatch_free_batch(bt);
 	while ((w = b->waiters) != NULL) {
 		b->waiters = w->next;
 		free(w);
@@ -271,14 +273,13 @@ batcher_free(struct batcher *b)
 	free(b->stages);
 	if (b->timer != NULL)
 		event_free(b->timer);
-	if (b->defer != NULL)
-		event_free(b->defer);
+	defer_free(b->defer);
 	free(b);
 }
 
 /* Appends one row's columns; on failure every column is cut back to where it was. */
 static int
-batcher_append(struct batch *bt, const struct batcher_row *row)
+pgbatch_append(struct batch *bt, const struct pgbatch_row *row)
 {
 	struct pgarr *c = bt->col;
 	size_t len[BATCH_COLS];
@@ -304,17 +305,17 @@ batcher_append(struct batch *bt, const struct batcher_row *row)
 }
 
 int
-batcher_add(struct batcher *b, const struct batcher_row *row)
+pgbatch_add(struct pgbatch *b, const struct pgbatch_row *row)
 {
-	if (b->open == NULL && (b->open = batch_new()) == NULL)
+	if (b->open == NULL && (b->open = pgbatch_new_batch()) == NULL)
 		return -1;
-	if (batcher_append(b->open, row) != 0)
+	if (pgbatch_append(b->open, row) != 0)
 		return -1;
 	b->open->rows++;
 	b->st.rows_queued++;
 	if (b->open->rows >= b->o.size) {
-		batcher_seal(b);
-		batcher_pump(b, 0);
+		pgbatch_seal(b);
+		pgbatch_pump(b, 0);
 	}
 	return 0;
 }
@@ -322,7 +323,7 @@ batcher_add(struct batcher *b, const struct batcher_row *row)
 /* ---- staging: a group's rows enter a batch together ---- */
 
 static size_t
-stage_slot(const struct batcher *b, uint32_t group)
+stage_slot(const struct pgbatch *b, uint32_t group)
 {
 	size_t i = (size_t)(group * UINT32_C(2654435761)) & (b->scap - 1);
 
@@ -332,7 +333,7 @@ stage_slot(const struct batcher *b, uint32_t group)
 }
 
 static int
-stage_grow(struct batcher *b)
+stage_grow(struct pgbatch *b)
 {
 	size_t ncap = b->scap ? b->scap * 2 : 64, i;
 	struct stage *old = b->stages, *ns = calloc(ncap, sizeof(*ns));
@@ -351,7 +352,7 @@ stage_grow(struct batcher *b)
 
 /* Removes slot i, shifting back the entries its probe chain holds (no tombstones). */
 static void
-stage_remove(struct batcher *b, size_t i)
+stage_remove(struct pgbatch *b, size_t i)
 {
 	size_t j = i, k;
 
@@ -395,7 +396,7 @@ stage_text(struct stage *st, const char *s, size_t *off)
 }
 
 int
-batcher_stage(struct batcher *b, uint32_t group, const struct batcher_row *row)
+pgbatch_stage(struct pgbatch *b, uint32_t group, const struct pgbatch_row *row)
 {
 	struct stage *st;
 	struct stage_row *r;
@@ -432,9 +433,9 @@ batcher_stage(struct batcher *b, uint32_t group, const struct batcher_row *row)
 }
 
 int
-batcher_release(struct batcher *b, uint32_t group)
+pgbatch_release(struct pgbatch *b, uint32_t group)
 {
-	struct batcher_row row;
+	struct pgbatch_row row;
 	struct stage *st;
 	size_t i;
 	unsigned k;
@@ -443,7 +444,7 @@ batcher_release(struct batcher *b, uint32_t group)
 	if (b->scap == 0 || !b->stages[i = stage_slot(b, group)].used)
 		return 0;
 	st = &b->stages[i];
-	if (b->open == NULL && (b->open = batch_new()) == NULL)
+	if (b->open == NULL && (b->open = pgbatch_new_batch()) == NULL)
 		return -1;
 	for (k = 0; k < st->nrows && rc == 0; k++) {
 		const struct stage_row *r = &st->rows[k];
@@ -453,7 +454,7 @@ batcher_release(struct batcher *b, uint32_t group)
 		row.type = r->type;
 		row.user_id = r->user_id;
 		row.created = r->created;
-		if ((rc = batcher_append(b->open, &row)) == 0) {
+		if ((rc = pgbatch_append(b->open, &row)) == 0) {
 			b->open->rows++;
 			b->st.rows_queued++;
 		}
@@ -462,75 +463,75 @@ batcher_release(struct batcher *b, uint32_t group)
 	stage_remove(b, i);
 	/* the group stays whole: the batch may pass its size by one group's rows */
 	if (b->open->rows >= b->o.size) {
-		batcher_seal(b);
-		batcher_pump(b, 0);
+		pgbatch_seal(b);
+		pgbatch_pump(b, 0);
 	}
 	return rc;
 }
 
 void
-batcher_kick(struct batcher *b)
+pgbatch_kick(struct pgbatch *b)
 {
-	batcher_seal(b);
-	batcher_pump(b, 0);
+	pgbatch_seal(b);
+	pgbatch_pump(b, 0);
 }
 
 void
-batcher_flush(struct batcher *b, store_done_cb cb, void *arg)
+pgbatch_flush(struct pgbatch *b, store_done_cb cb, void *arg)
 {
-	struct batcher_waiter *w = calloc(1, sizeof(*w));
+	struct pgbatch_waiter *w = calloc(1, sizeof(*w));
 
 	if (w == NULL) {
 		cb(STORE_ERR_NOMEM, "out of memory", arg);  /* nothing else can be done */
 		return;
 	}
-	batcher_seal(b);
+	pgbatch_seal(b);
 	w->target = b->next_seq;
 	w->cb = cb;
 	w->arg = arg;
 	w->next = b->waiters;
 	b->waiters = w;
-	batcher_pump(b, 1);
-	event_active(b->defer, EV_TIMEOUT, 0);
+	pgbatch_pump(b, 1);
+	defer_add(b->defer, &b->flushed, pgbatch_flushed);
 }
 
 void
-batcher_written(struct batcher *b, struct batch *bt, enum store_err err, const char *msg)
+pgbatch_written(struct pgbatch *b, struct batch *bt, enum store_err err, const char *msg)
 {
 	TAILQ_REMOVE(&b->inflight, bt, link);
 	b->ninflight--;
 	if (err != STORE_OK) {
 		b->failing = 1;
 		b->st.batches_failed++;
-		batcher_requeue(b, bt);
+		pgbatch_requeue(b, bt);
 		if (b->waiters != NULL)
-			batcher_complete(b, bt->seq, err, msg);
+			pgbatch_complete(b, bt->seq, err, msg);
 		return;
 	}
 	b->failing = 0;
 	b->st.rows_written += bt->rows;
 	b->st.rows_queued -= bt->rows;
 	b->st.batches_written++;
-	batch_free(bt);
+	pgbatch_free_batch(bt);
 	if (b->waiters != NULL)
-		batcher_complete(b, batcher_low(b), STORE_OK, NULL);
-	batcher_pump(b, 0);
+		pgbatch_complete(b, pgbatch_low(b), STORE_OK, NULL);
+	pgbatch_pump(b, 0);
 }
 
 void
-batcher_stats(const struct batcher *b, struct batcher_stats *st)
+pgbatch_stats(const struct pgbatch *b, struct pgbatch_stats *st)
 {
 	*st = b->st;
 }
 
 struct batch *
-batcher_take(struct batcher *b)
+pgbatch_take(struct pgbatch *b)
 {
 	struct batch *bt;
 
-	batcher_seal(b);
+	pgbatch_seal(b);
 	if (b->open != NULL) {  /* an empty open batch */
-		batch_free(b->open);
+		pgbatch_free_batch(b->open);
 		b->open = NULL;
 	}
 	if ((bt = TAILQ_FIRST(&b->queued)) != NULL) {
@@ -547,9 +548,9 @@ batcher_take(struct batcher *b)
 }
 
 void
-batcher_abort(struct batcher *b, enum store_err err, const char *msg)
+pgbatch_abort(struct pgbatch *b, enum store_err err, const char *msg)
 {
-	struct batcher_waiter *w;
+	struct pgbatch_waiter *w;
 
 	while ((w = b->waiters) != NULL) {
 		b->waiters = w->next;

@@ -1,0 +1,82 @@
+/*
+ * engine_priv.h - the engine's state, shared by its parts (engine.c,
+ * session.c) and by nothing else: everyone outside goes through engine.h.
+ */
+#ifndef SIM_ENGINE_PRIV_H
+#define SIM_ENGINE_PRIV_H
+
+#include "sim/backoff.h"
+#include "sim/catalog.h"
+#include "sim/engine.h"
+#include "sim/metrics.h"
+#include "sim/pacer.h"
+#include "sim/persona.h"
+#include "sim/snapshot.h"
+
+#define ENGINE_PUMP_BATCH 2048     /* agents decided per loop turn: status stays responsive */
+#define ENGINE_TRANSIENT_CAP 2.0   /* s: the longest wait after a transient error */
+
+struct session;
+struct engine_waiter;
+
+struct engine {
+	struct event_base *base;
+	struct store *store;
+	struct engine_hooks hooks[ENGINE_MAX_HOOKS];
+	unsigned nhooks;
+	engine_clock_fn clock;
+	void *clock_arg;
+	enum engine_state state;
+	int preparing;                  /* store_prepare under way */
+	int closing;                    /* engine_detach(): the store is going away */
+	int ending;                     /* the final flush is under way */
+	enum engine_state final_state;  /* what the run becomes once flushed */
+	struct run_params p;
+	struct backoff_policy retry;    /* of steps and the set-up (the run's retry params) */
+	struct catalog *cat;
+	struct persona *personas;
+	struct agent_state *agents;
+	struct shopper_ctx sctx;
+
+	uint32_t cycle;
+	uint32_t cursor;                /* next position in the agent order */
+	uint32_t limit;
+	uint32_t in_flight;
+	struct session *flying;
+	struct session *free_sessions;
+
+	struct event *pump_ev;
+	struct event *cycle_timer;
+	struct event *hours_timer;
+	struct event *prep_timer;       /* a set-up retried after a transient failure */
+	struct backoff_state prep_bo;
+	struct pacer pacer;
+	int cycle_waiting;              /* between cycles, waiting for the wall clock */
+
+	struct engine_counts counts;
+	struct histogram op_lat[STORE_OP_TYPES];
+	struct histogram session_lat;
+	struct histogram cycle_lat;
+	uint64_t cycle_t0_us;
+	uint32_t failed_ids[SNAPSHOT_FAILED_MAX];
+	uint32_t nfailed_ids;
+	char fail_reason[256];
+	struct engine_waiter *waiters;
+};
+
+uint64_t engine_now_us(const struct engine *e);
+/* Starts what the limit allows; ends the cycle or the run when nothing is left. */
+void engine_pump(struct engine *e);
+/* The run cannot go on: drain what is in flight, then fail with why. */
+void engine_fail(struct engine *e, const char *why);
+
+/* session.c */
+int session_start(struct engine *e, uint32_t agent, const struct rng *rng);
+/* Frees the free list (and, with flying, the sessions in flight: engine_free). */
+void sessions_free(struct engine *e, int flying);
+/* engine_detach: no retry timer fires any more. */
+void sessions_detach(struct engine *e);
+/* Seconds since an arbitrary origin on the engine's clock. */
+double engine_now_s(const struct engine *e);
+
+#endif

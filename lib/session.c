@@ -1,0 +1,299 @@
+/*
+ * session.c - shopping sessions in flight: each step submitted to the store,
+ * retried with the run's backoff policy when it fails, the session's end
+ * (or its failure, recorded as such) counted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "sim/engine_priv.h"
+#include "sim/log.h"
+
+struct session {
+	struct engine *e;
+	struct shopper_session sh;
+	struct store_op op;
+	struct backoff_state bo;
+	uint64_t op_t0, sess_t0;
+	struct event *retry;
+	struct session *prev, *next;    /* in flight */
+	uint64_t events, rows;
+	int failing;                    /* its FAIL op (the failure's record) is under way */
+	enum store_err fail_err;        /* what made it fail */
+};
+
+static void op_submit(struct session *s);
+
+static int
+transient(enum store_err err)
+{
+	return err == STORE_ERR_CONNECT || err == STORE_ERR_TIMEOUT || err == STORE_ERR_BUSY;
+}
+
+static struct session *
+session_get(struct engine *e)
+{
+	struct session *s = e->free_sessions;
+
+	if (s != NULL) {
+		e->free_sessions = s->next;
+		struct event *keep = s->retry;
+		memset(s, 0, sizeof(*s));
+		s->retry = keep;
+	} else if ((s = calloc(1, sizeof(*s))) == NULL) {
+		return NULL;
+	}
+	s->e = e;
+	s->next = e->flying;
+	if (e->flying)
+		e->flying->prev = s;
+	e->flying = s;
+	e->in_flight++;
+	return s;
+}
+
+static void
+session_put(struct session *s)
+{
+	struct engine *e = s->e;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		e->flying = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	e->in_flight--;
+	s->prev = NULL;
+	s->next = e->free_sessions;
+	e->free_sessions = s;
+}
+
+static void
+session_done(struct session *s)
+{
+	struct engine *e = s->e;
+	struct agent_state *st = &e->agents[s->sh.agent];
+
+	*st = s->sh.st;
+	st->done_cycle = e->cycle + 1;
+	e->counts.agents_processed++;
+	e->counts.agents_shopped++;
+	e->counts.sessions++;
+	e->counts.events += s->events;
+	e->counts.rows += s->rows;
+	switch (s->sh.outcome) {
+	case OUTCOME_ORDERED:
+		e->counts.orders++;
+		e->counts.revenue_cents += s->sh.total_cents;
+		for (unsigned i = 0; i < s->op.nitems; i++)
+			e->counts.items += s->op.items[i].quantity;
+		break;
+	case OUTCOME_ABANDONED:
+		e->counts.abandoned++;
+		break;
+	default:
+		e->counts.browsed++;
+		break;
+	}
+	hist_add(&e->session_lat, engine_now_us(e) - s->sess_t0);
+	session_put(s);
+	engine_pump(e);
+}
+
+/* The session failed and its failure is recorded (or could not be): the agent is done. */
+static void
+session_failed(struct session *s)
+{
+	struct engine *e = s->e;
+	struct agent_state *st = &e->agents[s->sh.agent];
+	uint32_t i;
+
+	/* The agent keeps its state from before the session, and is done for this cycle. */
+	st->done_cycle = e->cycle + 1;
+	e->counts.agents_processed++;
+	e->counts.agents_shopped++;
+	e->counts.errors++;
+	e->counts.rows += s->rows;
+	e->counts.errors_by_type[s->fail_err < STORE_ERR_COUNT ? s->fail_err : STORE_ERR_QUERY]++;
+	for (i = 0; i < e->nfailed_ids && e->failed_ids[i] != s->sh.agent; i++)
+		;
+	if (i == e->nfailed_ids && e->nfailed_ids < SNAPSHOT_FAILED_MAX)
+		e->failed_ids[e->nfailed_ids++] = s->sh.agent;
+	session_put(s);
+	engine_pump(e);
+}
+
+/*
+ * A step failed for good: the session's row must not look in progress forever,
+ * so its end is recorded as 'failed' (STORE_OP_FAIL) before the agent moves on.
+ */
+static void
+session_error(struct session *s)
+{
+	struct engine *e = s->e;
+	char reason[sizeof(s->op.reason)];
+
+	if (s->failing) {
+		log_agent(LOG_LEVEL_WARN, s->op.agent_id, "cycle %u: the failed session could not "
+		    "be recorded either (%s): %s", e->cycle, store_err_name(s->op.err),
+		    s->op.errmsg);
+		session_failed(s);
+		return;
+	}
+	log_agent(LOG_LEVEL_WARN, s->op.agent_id, "cycle %u: %s step failed after %u attempts "
+	    "(%s): %s", e->cycle, store_op_name(s->op.type), s->bo.attempts,
+	    store_err_name(s->op.err), s->op.errmsg);
+	s->fail_err = s->op.err;
+	if (s->op.err == STORE_ERR_CLOSED) {
+		session_failed(s);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "%s at %s", store_err_name(s->op.err),
+	    store_op_name(s->op.type));
+	s->failing = 1;
+	backoff_reset(&s->bo);
+	shopper_fail(&s->sh, &s->op, reason);
+	op_submit(s);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	op_submit(arg);
+}
+
+static void
+session_retry(struct session *s, double delay)
+{
+	struct engine *e = s->e;
+	struct timeval tv;
+
+	if (s->retry == NULL && (s->retry = evtimer_new(e->base, retry_cb, s)) == NULL) {
+		session_error(s);
+		return;
+	}
+	e->counts.retries++;
+	log_debug("%s: retrying %s in %.0f ms (%s)", s->op.agent_id, store_op_name(s->op.type),
+	    delay * 1000, s->op.errmsg);
+	tv.tv_sec = (time_t)delay;
+	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
+	evtimer_add(s->retry, &tv);
+}
+
+/* Retry, or give up: the run's policy, and a failure's record waits out an outage. */
+static void
+op_failed(struct session *s)
+{
+	struct engine *e = s->e;
+	struct store_op *op = &s->op;
+	int tr = transient(op->err), retry;
+	double delay;
+
+	if (op->err == STORE_ERR_CLOSED) {
+		session_error(s);
+		return;
+	}
+	retry = backoff_next(&e->retry, &s->bo, tr, engine_now_s(e), 0, -1, &delay);
+	if (!retry && s->failing && tr &&
+	    (e->state == ENGINE_RUNNING || e->state == ENGINE_PAUSED)) {
+		retry = 1;
+		delay = backoff_delay(&e->retry, s->bo.attempts, tr, 0);
+	}
+	if (retry)
+		session_retry(s, delay);
+	else
+		session_error(s);
+}
+
+static void
+op_done(struct store_op *op, void *arg)
+{
+	struct session *s = arg;
+	struct engine *e = s->e;
+
+	if (e->closing) {   /* the store hands back what was in flight: just let go */
+		session_put(s);
+		return;
+	}
+	if (op->err == STORE_OK && op->type == STORE_OP_BROWSE && op->result_count == 0) {
+		op->err = STORE_ERR_DATA;
+		snprintf(op->errmsg, sizeof(op->errmsg), "no products in category %u", op->category);
+	}
+	if (op->err != STORE_OK) {
+		op_failed(s);
+		return;
+	}
+	hist_add(&e->op_lat[op->type], engine_now_us(e) - s->op_t0);
+	s->events += op->nevents;
+	s->rows += op->rows;
+	backoff_reset(&s->bo);
+	if (s->failing)
+		session_failed(s);
+	else if (shopper_next(&s->sh, &s->op))
+		op_submit(s);
+	else
+		session_done(s);
+}
+
+static void
+op_submit(struct session *s)
+{
+	s->op.cb = op_done;
+	s->op.arg = s;
+	s->op.err = STORE_OK;
+	s->op.errmsg[0] = '\0';
+	s->op.result_count = 0;
+	s->op.rows = 0;
+	s->op_t0 = engine_now_us(s->e);
+	store_submit(s->e->store, &s->op);
+}
+
+int
+session_start(struct engine *e, uint32_t agent, const struct rng *rng)
+{
+	struct session *s = session_get(e);
+
+	if (s == NULL)
+		return -1;
+	s->sess_t0 = engine_now_us(e);
+	shopper_session_init(&s->sh, &e->sctx, &e->personas[agent], agent, e->cycle,
+	    &e->agents[agent], rng);
+	if (!shopper_next(&s->sh, &s->op)) {
+		session_done(s);
+		return 0;
+	}
+	op_submit(s);
+	return 0;
+}
+
+void
+sessions_free(struct engine *e, int flying)
+{
+	struct session *s;
+
+	/* Sessions still in flight belong to ops the store completes on close. */
+	while (flying && (s = e->flying) != NULL) {
+		e->flying = s->next;
+		if (s->retry)
+			event_free(s->retry);
+		free(s);
+	}
+	while ((s = e->free_sessions) != NULL) {
+		e->free_sessions = s->next;
+		if (s->retry)
+			event_free(s->retry);
+		free(s);
+	}
+}
+
+void
+sessions_detach(struct engine *e)
+{
+	for (struct session *s = e->flying; s != NULL; s = s->next)
+		if (s->retry)
+			evtimer_del(s->retry);
+}

@@ -1,0 +1,179 @@
+/*
+ * control.c - the control socket's streams, against a real socket on the
+ * loop: a request answered many times, ended by the handler, by the client's
+ * cancel or by its going away; a slow reader gets no backlog.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "check.h"
+#include "sim/control.h"
+#include "sim/proto.h"
+#include "sim/rpc.h"
+
+struct t {
+	struct event_base *base;
+	struct cmd_req *stream;      /* the one stream open, if any */
+	int gone;                    /* its gone callback ran */
+	int sent, dropped;
+};
+
+static void
+gone_cb(struct cmd_req *req, void *arg)
+{
+	struct t *t = arg;
+
+	t->gone++;
+	t->stream = NULL;
+	control_end(req);
+}
+
+static json_t *
+msg(json_t *id, int n, size_t pad)
+{
+	char *s = calloc(1, pad + 1);
+	json_t *m;
+
+	memset(s, 'x', pad);
+	m = rpc_result(json_incref(id), json_pack("{s:i, s:s}", "n", n, "pad", s));
+	free(s);
+	return m;
+}
+
+/* "stream": three messages now; "flood": as many big ones as the client will not read. */
+static void
+dispatch(void *ctx, struct cmd_req *req, struct rpc_request *rr)
+{
+	struct t *t = ctx;
+
+	if (strcmp(rr->method, "stream") == 0 || strcmp(rr->method, "flood") == 0) {
+		int flood = rr->method[0] == 'f';
+		control_stream(req, gone_cb, t);
+		t->stream = req;
+		for (int i = 0; i < (flood ? 2000 : 3); i++) {
+			int r = control_send(req, msg(req->id, i, flood ? 4096 : 8));
+			t->sent += r == 1;
+			t->dropped += r == 0;
+		}
+	} else if (strcmp(rr->method, "cancel") == 0) {
+		int ok = control_cancel(req, json_object_get(rr->params, "id"));
+		control_answer(req, rpc_result(json_incref(req->id), json_boolean(ok)));
+	} else if (strcmp(rr->method, "end") == 0 && t->stream != NULL) {
+		control_end(t->stream);
+		t->stream = NULL;
+		control_answer(req, rpc_result(json_incref(req->id), json_true()));
+	}
+}
+
+static int
+client(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+		return -1;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+static void
+say(int fd, const char *line)
+{
+	CHECK(write(fd, line, strlen(line)) == (ssize_t)strlen(line));
+}
+
+static void
+spin(struct t *t, int turns)
+{
+	while (turns-- > 0)
+		event_base_loop(t->base, EVLOOP_NONBLOCK);
+}
+
+/* Lines readable now (the loop turned meanwhile). */
+static int
+lines(struct t *t, int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	int n = 0;
+	ssize_t r;
+
+	for (int i = 0; i < 50; i++) {
+		spin(t, 2);
+		while (got + 1 < len && (r = read(fd, buf + got, len - got - 1)) > 0)
+			got += (size_t)r;
+	}
+	buf[got] = '\0';
+	for (char *p = buf; (p = strchr(p, '\n')) != NULL; p++)
+		n++;
+	return n;
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/simd-control.XXXXXX", path[128], buf[65536];
+	struct control_opts o = { NULL, 0600, "", "", 65536, 10 };
+	struct control *c;
+	struct t t;
+	char err[256];
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);   /* as simd does: a vanished client is an error, not a death */
+	memset(&t, 0, sizeof(t));
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	o.path = path;
+	t.base = event_base_new();
+	c = control_new(t.base, &o, dispatch, &t, err, sizeof(err));
+	CHECK(c != NULL);
+	if (c == NULL)
+		return CHECK_DONE();
+
+	/* a stream: many answers to one request, until the handler ends it */
+	fd = client(path);
+	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"stream\"}\n");
+	CHECK(lines(&t, fd, buf, sizeof(buf)) == 3);
+	CHECK(strstr(buf, "\"id\":7,\"result\":{\"n\":2") != NULL);
+	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"end\"}\n");
+	CHECK(lines(&t, fd, buf, sizeof(buf)) == 1 && t.stream == NULL && t.gone == 0);
+	/* ended by the client's cancel: its handler hears of it */
+	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":\"s2\",\"method\":\"stream\"}\n");
+	lines(&t, fd, buf, sizeof(buf));
+	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"cancel\",\"params\":{\"id\":\"s2\"}}\n");
+	CHECK(lines(&t, fd, buf, sizeof(buf)) == 1 && strstr(buf, "\"result\":true") != NULL);
+	CHECK(t.gone == 1 && t.stream == NULL);
+	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"cancel\",\"params\":{\"id\":\"s2\"}}\n");
+	CHECK(lines(&t, fd, buf, sizeof(buf)) == 1 && strstr(buf, "\"result\":false") != NULL);
+	/* ended by the client going away */
+	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"stream\"}\n");
+	spin(&t, 20);
+	close(fd);
+	spin(&t, 20);
+	CHECK(t.gone == 2 && t.stream == NULL && control_nclients(c) == 0);
+	/* a reader that does not read: messages are dropped, never piled up */
+	fd = client(path);
+	t.sent = t.dropped = 0;
+	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"flood\"}\n");
+	spin(&t, 20);
+	CHECK(t.dropped > 1900 && t.sent < 100);
+	close(fd);
+	spin(&t, 20);
+	CHECK(t.gone == 3 && control_nclients(c) == 0);
+	control_free(c);
+	event_base_free(t.base);
+	rmdir(dir);
+	return CHECK_DONE();
+}

@@ -1,0 +1,240 @@
+/*
+ * engine.c - the scheduler against a store double in this process: the run's
+ * lifecycle, the concurrency limit, pause and stop, retries and failures
+ * recorded, the same steps whatever the concurrency.  The double completes
+ * each op from the loop (as every driver must), when the test lets it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "check.h"
+#include "sim/config.h"
+#include "sim/defer.h"
+#include "sim/engine.h"
+#include "sim/rng.h"
+#include "sim/snapshot.h"
+
+#include "fakestore.h"
+
+static void
+params(struct run_params *p, uint32_t agents, uint32_t cycles, uint32_t limit)
+{
+	struct sim_config *c = config_new();
+
+	params_from_config(p, c);
+	config_free(c);
+	p->agents = agents;
+	p->cycles = cycles;
+	p->time_scale = 0;
+	p->max_concurrent = limit;
+	p->all_shop = 1;
+	p->retry_backoff_ms = 1;
+	p->max_retries = 2;
+	p->retry_window = 0;
+}
+
+/* Runs the loop for ms milliseconds, busy or not (the loop yields to its timers). */
+static void
+turn(struct event_base *base, int ms)
+{
+	struct timeval tv = { 0, ms * 1000 };
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+static void
+run_until_over(struct event_base *base, struct engine *e)
+{
+	for (int i = 0; i < 3000 && engine_active(e); i++)
+		turn(base, 10);
+}
+
+static void
+snap(struct engine *e, struct snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	engine_snapshot(e, s);
+}
+
+/* A run at a given limit: its digest, and the counts it ended with. */
+static uint64_t
+run_at(struct event_base *base, uint32_t limit, struct engine_counts *out)
+{
+	struct fake f;
+	struct run_params p;
+	struct snapshot s;
+	struct engine *e;
+	char err[256];
+
+	fake_init(&f, base);
+	e = engine_new(base, &f.pub);
+	params(&p, 60, 6, limit);
+	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
+	run_until_over(base, e);
+	CHECK(engine_state(e) == ENGINE_FINISHED);
+	snap(e, &s);
+	*out = s.counts;
+	CHECK(s.cycle == 6 && s.in_flight == 0);
+	engine_free(e);
+	defer_free(f.defer);
+	return f.digest;
+}
+
+/* Same seed, same steps: whatever the concurrency. */
+static void
+test_determinism(struct event_base *base)
+{
+	struct engine_counts a, b;
+	uint64_t d1 = run_at(base, 1, &a), d64 = run_at(base, 64, &b);
+
+	CHECK(d1 == d64);
+	CHECK(a.sessions == 360 && b.sessions == 360 && a.orders == b.orders);
+	CHECK(a.agents_processed == 360 && a.errors == 0);
+	CHECK(a.rows > a.sessions && a.events > 0);
+}
+
+/* Never more in flight than the limit; a new limit applies to what starts next. */
+static void
+test_limit_pause_stop(struct event_base *base)
+{
+	struct fake f;
+	struct run_params p;
+	struct snapshot s;
+	struct engine *e;
+	char err[256];
+	uint64_t before;
+
+	fake_init(&f, base);
+	f.hold = 1;
+	e = engine_new(base, &f.pub);
+	params(&p, 500, 0, 7);   /* cycles 0: until stopped */
+	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
+	for (int i = 0; i < 50; i++) {
+		turn(base, 1);
+		fake_release(&f);
+	}
+	f.hold = 1;
+	turn(base, 20);
+	CHECK(f.max_held == 7 && engine_in_flight(e) == 7);
+	CHECK(engine_set_concurrency(e, 20, err, sizeof(err)) == 0);
+	turn(base, 20);
+	CHECK(f.max_held == 20 && engine_in_flight(e) == 20);
+	/* paused: those in flight finish, nothing starts */
+	CHECK(engine_pause(e, err, sizeof(err)) == 0);
+	CHECK(engine_pause(e, err, sizeof(err)) == -1 && strstr(err, "nothing to pause"));
+	f.hold = 0;
+	fake_release(&f);
+	turn(base, 20);
+	snap(e, &s);
+	CHECK(s.in_flight == 0 && s.state == ENGINE_PAUSED);
+	before = s.counts.sessions;
+	turn(base, 20);
+	snap(e, &s);
+	CHECK(s.counts.sessions == before && f.nheld == 0);
+	/* a run's state for a checkpoint: every agent done or before its session */
+	{
+		struct run_state rs;
+		CHECK(engine_run_state(e, &rs) == 0 && rs.params.agents == 500 &&
+		    rs.counts.sessions == before);
+	}
+	CHECK(engine_resume(e, err, sizeof(err)) == 0);
+	turn(base, 20);
+	snap(e, &s);
+	CHECK(s.counts.sessions > before);
+	CHECK(engine_stop(e, err, sizeof(err)) == 0);
+	run_until_over(base, e);
+	CHECK(engine_state(e) == ENGINE_FINISHED && engine_in_flight(e) == 0);
+	CHECK(engine_stop(e, err, sizeof(err)) == -1 && strstr(err, "nothing to stop"));
+	engine_free(e);
+	defer_free(f.defer);
+}
+
+/* A step that keeps failing: retried max_retries times, then the session ends 'failed'. */
+static void
+test_failures(struct event_base *base)
+{
+	struct fake f;
+	struct run_params p;
+	struct snapshot s;
+	struct engine *e;
+	char err[256];
+
+	fake_init(&f, base);
+	f.fail_agent = 3;
+	f.fail_type = STORE_OP_BEGIN;
+	f.fail_times = -1;
+	f.fail_err = STORE_ERR_QUERY;
+	e = engine_new(base, &f.pub);
+	params(&p, 5, 2, 4);
+	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
+	run_until_over(base, e);
+	snap(e, &s);
+	CHECK(s.state == ENGINE_FINISHED && s.counts.sessions == 8 && s.counts.errors == 2);
+	CHECK(s.counts.errors_by_type[STORE_ERR_QUERY] == 2);
+	CHECK(s.nfailed_ids == 1 && s.failed_ids[0] == 3);
+	CHECK(s.counts.retries == 4);        /* 2 per failed session */
+	CHECK(s.op_lat[STORE_OP_FAIL].count == 2);   /* each failure recorded once */
+	engine_free(e);
+	defer_free(f.defer);
+	/* a transient error that goes away is retried, and nothing fails */
+	fake_init(&f, base);
+	f.fail_agent = 1;
+	f.fail_type = STORE_OP_CART;
+	f.fail_times = 2;
+	f.fail_err = STORE_ERR_CONNECT;
+	e = engine_new(base, &f.pub);
+	params(&p, 5, 3, 4);
+	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
+	run_until_over(base, e);
+	snap(e, &s);
+	CHECK(s.counts.errors == 0 && s.counts.retries == f.fails && f.fails > 0);
+	engine_free(e);
+	defer_free(f.defer);
+}
+
+/* What is refused leaves the engine as it was. */
+static void
+test_refusals(struct event_base *base)
+{
+	struct fake f;
+	struct run_params p;
+	struct engine *e;
+	char err[256];
+
+	fake_init(&f, base);
+	e = engine_new(base, &f.pub);
+	CHECK(engine_resume(e, err, sizeof(err)) == -1 && strstr(err, "nothing to resume"));
+	CHECK(engine_set_concurrency(e, 0, err, sizeof(err)) == -1);
+	params(&p, 5, 0, 4);
+	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
+	params(&p, 5, 1, 4);
+	CHECK(engine_start(e, &p, err, sizeof(err)) == -1 && strstr(err, "already running"));
+	CHECK(engine_stop(e, err, sizeof(err)) == 0);
+	run_until_over(base, e);
+	engine_free(e);
+	defer_free(f.defer);
+}
+
+int
+main(void)
+{
+	/* as simd's loop: busy work yields to polling after a few callbacks */
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	event_config_set_max_dispatch_interval(cfg, NULL, 16, 0);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+
+	CHECK(base != NULL);
+	test_determinism(base);
+	test_limit_pause_stop(base);
+	test_failures(base);
+	test_refusals(base);
+	event_base_free(base);
+	return CHECK_DONE();
+}
