@@ -17,13 +17,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-#define FUZZ_ASSERT(cond)                                                            \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "%s:%d: contract broken: %s\n", __FILE__,    \
-			    __LINE__, #cond);                                        \
-			abort();                                                     \
-		}                                                                    \
+#define FUZZ_ASSERT(cond)                                                                       \
+	do {                                                                                    \
+		if (!(cond)) {                                                                  \
+			fprintf(                                                                \
+			    stderr, "%s:%d: contract broken: %s\n", __FILE__, __LINE__, #cond); \
+			abort();                                                                \
+		}                                                                               \
 	} while (0)
 
 /* A NUL-terminated copy of the input (which may hold NULs of its own). */

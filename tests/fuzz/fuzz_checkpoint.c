@@ -69,10 +69,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(path, sizeof(path), "%s/checkpoints.db", fuzz_dir);
 	FUZZ_ASSERT(sqlite3_open_v2(path, &fuzz_db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
 	sqlite3_busy_timeout(fuzz_db, 5000);
-	FUZZ_ASSERT(sqlite3_prepare_v2(fuzz_db, "INSERT INTO checkpoints (run_id, at, cycle,"
-	    " agents, reason, params, counts, elapsed_s, lag_s, state_crc, state)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", -1, &fuzz_insert,
-	    NULL) == SQLITE_OK);
+	FUZZ_ASSERT(sqlite3_prepare_v2(fuzz_db,
+			"INSERT INTO checkpoints (run_id, at, cycle,"
+			" agents, reason, params, counts, elapsed_s, lag_s, state_crc, state)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+			-1, &fuzz_insert, NULL) == SQLITE_OK);
 	atexit(fuzz_cleanup);
 	return 0;
 }
@@ -145,8 +146,9 @@ fuzz_bind(const struct fuzz_row *r, const char *run_id)
 	bad |= sqlite3_bind_int64(st, 2, (r->flags & 0x08) ? -1 : 1767571200);
 	bad |= sqlite3_bind_int64(st, 3, (r->flags & 0x40) ? INT64_C(4294967296) : 7);
 	bad |= sqlite3_bind_int64(st, 4, fuzz_agents(r));
-	bad |= sqlite3_bind_text(st, 5, (r->flags & 0x80) ?
-	    "a reason far longer than any reason" : "manual", -1, SQLITE_STATIC);
+	bad |= sqlite3_bind_text(st, 5,
+	    (r->flags & 0x80) ? "a reason far longer than any reason" : "manual", -1,
+	    SQLITE_STATIC);
 	bad |= sqlite3_bind_text(st, 6, (const char *)r->params, (int)r->nparams, SQLITE_STATIC);
 	bad |= sqlite3_bind_text(st, 7, (const char *)r->counts, (int)r->ncounts, SQLITE_STATIC);
 	if (r->flags & 0x10)
@@ -156,8 +158,8 @@ fuzz_bind(const struct fuzz_row *r, const char *run_id)
 	bad |= sqlite3_bind_double(st, 9, 0.25);
 	bad |= sqlite3_bind_int64(st, 10, crc);
 	if (r->flags & 0x20)
-		bad |= sqlite3_bind_text(st, 11, (const char *)r->state, (int)r->nstate,
-		    SQLITE_STATIC);
+		bad |= sqlite3_bind_text(
+		    st, 11, (const char *)r->state, (int)r->nstate, SQLITE_STATIC);
 	else
 		bad |= sqlite3_bind_blob(st, 11, r->state, (int)r->nstate, SQLITE_STATIC);
 	FUZZ_ASSERT(bad == SQLITE_OK);
@@ -168,8 +170,8 @@ fuzz_store(const struct fuzz_row *r)
 {
 	char run_id[ENGINE_RUN_ID_MAX + 64];
 
-	FUZZ_ASSERT(sqlite3_exec(fuzz_db, "DELETE FROM checkpoints", NULL, NULL, NULL) ==
-	    SQLITE_OK);
+	FUZZ_ASSERT(
+	    sqlite3_exec(fuzz_db, "DELETE FROM checkpoints", NULL, NULL, NULL) == SQLITE_OK);
 	fuzz_run_id(r, run_id, sizeof(run_id));
 	fuzz_bind(r, run_id);
 	FUZZ_ASSERT(sqlite3_step(fuzz_insert) == SQLITE_DONE);
@@ -184,14 +186,12 @@ fuzz_same(const struct engine_snapshot *a, const struct engine_snapshot *b)
 
 	FUZZ_ASSERT(strcmp(p->run_id, q->run_id) == 0 && p->seed == q->seed &&
 	    p->agents == q->agents && p->cycles == q->cycles && p->tick == q->tick &&
-	    p->sim_start == q->sim_start && p->all_shop == q->all_shop &&
-	    p->nonly == q->nonly);
+	    p->sim_start == q->sim_start && p->all_shop == q->all_shop && p->nonly == q->nonly);
 	FUZZ_ASSERT(memcmp(&p->hours, &q->hours, sizeof(p->hours)) == 0 &&
 	    memcmp(&p->time_scale, &q->time_scale, sizeof(p->time_scale)) == 0 &&
 	    memcmp(&p->retry_window, &q->retry_window, sizeof(p->retry_window)) == 0);
 	FUZZ_ASSERT(p->nonly == 0 || memcmp(p->only, q->only, p->nonly * sizeof(*p->only)) == 0);
-	FUZZ_ASSERT(a->cycle == b->cycle && a->elapsed_s == b->elapsed_s &&
-	    a->lag_s == b->lag_s);
+	FUZZ_ASSERT(a->cycle == b->cycle && a->elapsed_s == b->elapsed_s && a->lag_s == b->lag_s);
 	FUZZ_ASSERT(memcmp(&a->counts, &b->counts, sizeof(a->counts)) == 0);
 	FUZZ_ASSERT(memcmp(a->agents, b->agents, p->agents * sizeof(*a->agents)) == 0);
 }

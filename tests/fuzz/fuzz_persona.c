@@ -32,8 +32,8 @@ fuzz_bounds(const struct persona *p)
 	size_t len = strnlen(p->name, PERSONA_NAME_MAX);
 
 	FUZZ_ASSERT(len > 0 && len < PERSONA_NAME_MAX);
-	FUZZ_ASSERT(p->age_band < AGE_BANDS && p->household < HH_KINDS &&
-	    p->income_band < INC_BANDS);
+	FUZZ_ASSERT(
+	    p->age_band < AGE_BANDS && p->household < HH_KINDS && p->income_band < INC_BANDS);
 	fuzz_distribution(p->category_weight, PERSONA_CATEGORIES);
 	fuzz_distribution(p->hour_weight, 24);
 	fuzz_distribution(p->day_weight, 7);

@@ -50,8 +50,8 @@ static int
 fuzz_distinct(const char *s)
 {
 	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80 || (*s > 0x01 && *s < 0x20 && *s != '\t' &&
-		    *s != '\n' && *s != '\r'))
+		if ((unsigned char)*s >= 0x80 ||
+		    (*s > 0x01 && *s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r'))
 			return 1;
 	return 0;
 }
@@ -63,7 +63,7 @@ fuzz_usable(const struct fuzz_in *in)
 	const char *pw = in->pw;
 
 	if (strlen(pw) < 3 || !fuzz_distinct(pw))
-		return 0;   /* too short to scrub, or could be any text */
+		return 0; /* too short to scrub, or could be any text */
 	if (strstr(in->rest, pw) != NULL || strstr(in->rest, "password") != NULL)
 		return 0;
 	if (in->form == 0)

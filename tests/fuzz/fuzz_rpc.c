@@ -69,8 +69,8 @@ fuzz_dispatch(const struct rpc_request *rr)
 	}
 	if (params != NULL && json_is_array(params)) {
 		if (json_array_size(params) != 0)
-			return rpc_error(fuzz_id(rr), RPC_INVALID_PARAMS, "params must be named",
-			    NULL);
+			return rpc_error(
+			    fuzz_id(rr), RPC_INVALID_PARAMS, "params must be named", NULL);
 		params = NULL;
 	}
 	err[0] = '\0';
