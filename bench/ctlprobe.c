@@ -29,8 +29,8 @@ round_trip(const char *path)
 	uint64_t t0 = metrics_now_us();
 	enum client_err kind;
 	char err[256];
-	json_t *msg = client_call(path, SIM_M_STATUS, NULL, ANSWER_TIMEOUT, &kind, err,
-	    sizeof(err));
+	json_t *msg =
+	    client_call(path, SIM_M_STATUS, NULL, ANSWER_TIMEOUT, &kind, err, sizeof(err));
 
 	if (msg == NULL)
 		return -1;
@@ -112,8 +112,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	qsort(v, n, sizeof(*v), cmp_double);
-	printf("n=%zu p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%zu\n", n,
-	    percentile(v, n, 50), percentile(v, n, 99), v[n - 1], errors);
+	printf("n=%zu p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%zu\n", n, percentile(v, n, 50),
+	    percentile(v, n, 99), v[n - 1], errors);
 	free(v);
 	return 0;
 }

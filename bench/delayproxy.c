@@ -41,13 +41,13 @@ struct dir {
 	struct bufferevent *from, *to;
 	struct chunk *head, *tail;
 	struct event *timer;
-	int eof;                        /* "from" is closed: end once the queue is out */
+	int eof; /* "from" is closed: end once the queue is out */
 };
 
 struct conn {
 	struct proxy *p;
 	struct bufferevent *client, *server;
-	struct dir up, down;            /* client -> server, server -> client */
+	struct dir up, down; /* client -> server, server -> client */
 	int closing;
 };
 
@@ -192,7 +192,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
-	if (c->closing) {               /* the peer went away while we were draining */
+	if (c->closing) { /* the peer went away while we were draining */
 		conn_free(c);
 		return;
 	}
@@ -217,8 +217,7 @@ dir_init(struct dir *d, struct conn *c, struct bufferevent *from, struct buffere
 }
 
 static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-    void *arg)
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct proxy *p = arg;
 	struct conn *c = calloc(1, sizeof(*c));
@@ -244,8 +243,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	}
 	bufferevent_setcb(c->client, read_cb, NULL, event_cb, c);
 	bufferevent_setcb(c->server, read_cb, NULL, event_cb, c);
-	if (bufferevent_socket_connect(c->server, (struct sockaddr *)&p->target,
-	    sizeof(p->target)) != 0) {
+	if (bufferevent_socket_connect(
+		c->server, (struct sockaddr *)&p->target, sizeof(p->target)) != 0) {
 		fprintf(stderr, "delayproxy: cannot connect to port %d: %s\n",
 		    ntohs(p->target.sin_port), strerror(errno));
 		conn_free(c);
@@ -264,8 +263,8 @@ parse_num(const char *s, long lo, long hi, const char *what)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-		fprintf(stderr, "delayproxy: bad %s \"%s\" (expected %ld to %ld)\n", what, s, lo,
-		    hi);
+		fprintf(
+		    stderr, "delayproxy: bad %s \"%s\" (expected %ld to %ld)\n", what, s, lo, hi);
 		exit(2);
 	}
 	return v;

@@ -26,22 +26,22 @@
 enum ftype { F_INT, F_NUM, F_BOOL, F_LIST };
 
 struct vflag {
-	const char *name;     /* --name */
-	const char *key;      /* params key */
+	const char *name; /* --name */
+	const char *key;  /* params key */
 	enum ftype type;
-	const char *arg;      /* metavariable */
+	const char *arg; /* metavariable */
 	const char *help;
-	const char *wants;    /* what a bad value should have been, for the error */
-	const char *needs;    /* another flag it goes with, or NULL */
+	const char *wants; /* what a bad value should have been, for the error */
+	const char *needs; /* another flag it goes with, or NULL */
 };
 
 struct verb {
 	const char *name;
 	const char *method;
-	const char *pos_key;  /* one required positional integer, or NULL */
+	const char *pos_key; /* one required positional integer, or NULL */
 	const char *pos_arg;
-	const char *pos_bounds;  /* the config key of its bounds */
-	int run_params;       /* the run's parameters (params.h) are flags too */
+	const char *pos_bounds; /* the config key of its bounds */
+	int run_params;         /* the run's parameters (params.h) are flags too */
 	const struct vflag *flags;
 	void (*print)(const json_t *result);
 	const char *help;
@@ -135,12 +135,14 @@ verb_flag(const struct verb *v, size_t i, struct vflag *out)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: simctl [-s SOCKET] [--json] [-t SECONDS] COMMAND [ARGS]\n"
+	fprintf(f,
+	    "usage: simctl [-s SOCKET] [--json] [-t SECONDS] COMMAND [ARGS]\n"
 	    "  -s, --socket PATH   the daemon's control socket (default: as simd finds it)\n"
 	    "      --json          print the daemon's JSON result as it is\n"
 	    "  -t, --timeout SECS  give up waiting for an answer after SECS (default %g; none "
 	    "with --wait)\n"
-	    "  -V, --version       print simctl's version\n\ncommands:\n", DEFAULT_TIMEOUT);
+	    "  -V, --version       print simctl's version\n\ncommands:\n",
+	    DEFAULT_TIMEOUT);
 	for (const struct verb *v = verbs; v->name; v++) {
 		char left[40];
 		snprintf(left, sizeof(left), "%s%s%s", v->name, v->pos_arg ? " " : "",
@@ -197,8 +199,7 @@ parse_value(const struct vflag *fl, const char *s, json_t *params)
 		free(copy);
 		return json_object_set_new(params, fl->key, a);
 	}
-	case F_BOOL:
-		return json_object_set_new(params, fl->key, json_true());
+	case F_BOOL: return json_object_set_new(params, fl->key, json_true());
 	}
 	return -1;
 }
@@ -223,7 +224,8 @@ parse_pos(const struct verb *v, const char *a, json_t *params)
 	errno = 0;
 	n = strtoll(a, &end, 10);
 	if (*a == '\0' || *end || errno || n < min || n > max) {
-		fprintf(stderr, "simctl %s: %s must be a whole number from %lld to %lld (got \"%s\")\n",
+		fprintf(stderr,
+		    "simctl %s: %s must be a whole number from %lld to %lld (got \"%s\")\n",
 		    v->name, v->pos_arg, min, max, a);
 		return -1;
 	}
@@ -357,7 +359,7 @@ print_plain(const json_t *r)
 		printf("%s\n", json_string_value(r));
 		return;
 	}
-	json_object_foreach((json_t *)r, k, v) {
+	json_object_foreach ((json_t *)r, k, v) {
 		char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		printf("%s: %s\n", k, s ? s : json_string_value(v));
 		free(s);
@@ -405,9 +407,10 @@ print_status(const json_t *r)
 	printf("\nconcurrency: %lld in flight, limit %lld\n", geti(r, "concurrency.in_flight"),
 	    geti(r, "concurrency.limit"));
 	printf("counts:      %lld sessions, %lld orders, %lld events, %lld errors "
-	    "(%lld agents processed, %lld shopped)\n", geti(r, "counts.sessions"),
-	    geti(r, "counts.orders"), geti(r, "counts.events"), geti(r, "counts.errors"),
-	    geti(r, "counts.agents_processed"), geti(r, "counts.agents_shopped"));
+	       "(%lld agents processed, %lld shopped)\n",
+	    geti(r, "counts.sessions"), geti(r, "counts.orders"), geti(r, "counts.events"),
+	    geti(r, "counts.errors"), geti(r, "counts.agents_processed"),
+	    geti(r, "counts.agents_shopped"));
 	printf("store:       %s, %lld active, %lld idle, %lld waiting, max %lld\n",
 	    gets_(json_object_get(r, "store"), "driver"), geti(r, "store.connections_active"),
 	    geti(r, "store.connections_idle"), geti(r, "store.waiting"), geti(r, "store.max"));
@@ -422,7 +425,7 @@ static void
 print_summary(const json_t *s)
 {
 	printf("sessions %lld, orders %lld, abandoned carts %lld (%.1f %%), browse-only %lld, "
-	    "revenue %.2f, avg basket %.1f items, %lld events, %lld errors, wall %.3f s\n",
+	       "revenue %.2f, avg basket %.1f items, %lld events, %lld errors, wall %.3f s\n",
 	    geti(s, "sessions"), geti(s, "orders"), geti(s, "abandoned"),
 	    100 * json_number_value(json_object_get(s, "abandonment_rate")), geti(s, "browsed"),
 	    geti(s, "revenue_cents") / 100.0,
@@ -441,16 +444,16 @@ print_stats(const json_t *r)
 	    json_number_value(json_object_get(r, "writes_per_s")),
 	    json_number_value(json_object_get(r, "events_per_s")),
 	    json_number_value(json_object_get(r, "elapsed_s")));
-	printf("%-10s %8s %9s %9s %9s %9s\n", "step", "count", "avg ms", "p50 ms", "p95 ms",
-	    "p99 ms");
-	json_object_foreach(json_object_get(r, "steps"), k, v)
+	printf(
+	    "%-10s %8s %9s %9s %9s %9s\n", "step", "count", "avg ms", "p50 ms", "p95 ms", "p99 ms");
+	json_object_foreach (json_object_get(r, "steps"), k, v)
 		printf("%-10s %8lld %9.3f %9.3f %9.3f %9.3f\n", k, geti(v, "count"),
 		    json_number_value(json_object_get(v, "avg_ms")),
 		    json_number_value(json_object_get(v, "p50_ms")),
 		    json_number_value(json_object_get(v, "p95_ms")),
 		    json_number_value(json_object_get(v, "p99_ms")));
 	printf("errors: %lld (retries %lld)", geti(r, "errors.total"), geti(r, "errors.retries"));
-	json_object_foreach(json_object_get(json_object_get(r, "errors"), "by_type"), k, v)
+	json_object_foreach (json_object_get(json_object_get(r, "errors"), "by_type"), k, v)
 		printf(", %s %lld", k, (long long)json_integer_value(v));
 	printf("\n");
 	print_summary(json_object_get(r, "summary"));
@@ -480,7 +483,7 @@ print_checkpoints(const json_t *r)
 	}
 	printf("%6s  %-20s  %8s  %8s  %10s  %-8s  %s\n", "id", "at", "cycle", "agents", "bytes",
 	    "reason", "run");
-	json_array_foreach(r, i, c)
+	json_array_foreach (r, i, c)
 		printf("%6lld  %-20s  %8lld  %8lld  %10lld  %-8s  %s\n", geti(c, "id"),
 		    gets_(c, "at"), geti(c, "cycle"), geti(c, "agents"), geti(c, "size"),
 		    gets_(c, "reason"), gets_(c, "run_id"));
@@ -531,12 +534,14 @@ main(int argc, char **argv)
 			errno = 0;
 			timeout = strtod(val, &end);
 			if (*val == '\0' || *end || !(timeout > 0)) {
-				fprintf(stderr, "simctl: -t wants a positive number of seconds "
-				    "(got \"%s\")\n", val);
+				fprintf(stderr,
+				    "simctl: -t wants a positive number of seconds "
+				    "(got \"%s\")\n",
+				    val);
 				return EXIT_USAGE;
 			}
 			if (timeout > 1e9)
-				timeout = -1;   /* longer than anyone waits: no limit */
+				timeout = -1; /* longer than anyone waits: no limit */
 			timeout_set = 1;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
@@ -573,9 +578,11 @@ main(int argc, char **argv)
 		config_default_socket(path, sizeof(path));
 	msg = call(path, v->method, params, timeout);
 	if ((err = json_object_get(msg, "error")) != NULL) {
-		fprintf(stderr, "simctl: %s\n", json_string_value(json_object_get(err, "message")) ?
-		    json_string_value(json_object_get(err, "message")) : "error without a message");
-		if (json_out)   /* scripts read stdout: the error object, as sent */
+		fprintf(stderr, "simctl: %s\n",
+		    json_string_value(json_object_get(err, "message"))
+			? json_string_value(json_object_get(err, "message"))
+			: "error without a message");
+		if (json_out) /* scripts read stdout: the error object, as sent */
 			print_json(json_object_get(msg, "error"));
 		json_decref(msg);
 		return EXIT_DAEMON_ERROR;

@@ -37,7 +37,7 @@
 struct flags {
 	int foreground, check_only, resume, init_db;
 	const char *config_path;
-	const char *keys[MAX_FLAG_KEYS];    /* flag overrides, re-applied on SIGHUP */
+	const char *keys[MAX_FLAG_KEYS]; /* flag overrides, re-applied on SIGHUP */
 	const char *values[MAX_FLAG_KEYS];
 	int nkeys;
 };
@@ -47,7 +47,7 @@ struct daemon {
 	struct flags fl;
 	struct event *sig[4];
 	struct event *watchdog;
-	int ready_fd;            /* pipe to the waiting parent when detaching, else -1 */
+	int ready_fd; /* pipe to the waiting parent when detaching, else -1 */
 	int lock_fd;
 	int exit_code;
 	char pid_path[PATH_MAX];
@@ -85,13 +85,17 @@ static void
 parse_flags(int argc, char **argv, struct flags *fl)
 {
 	static const struct option opts[] = {
-		{ "foreground", no_argument, NULL, 'f' }, { "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "data-dir", required_argument, NULL, 'd' },
-		{ "log-level", required_argument, NULL, 'l' }, { "check", no_argument, NULL, 'n' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "check", no_argument, NULL, 'n' },
 		{ "log-file", required_argument, NULL, 'L' },
-		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
-		{ "resume", no_argument, NULL, 'R' }, { "init-db", no_argument, NULL, 'I' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "resume", no_argument, NULL, 'R' },
+		{ "init-db", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -179,7 +183,7 @@ detach(struct daemon *d)
 	d->ready_fd = fds[1];
 	if (setsid() < 0)
 		return -1;
-	pid = fork();   /* never reacquire a controlling terminal */
+	pid = fork(); /* never reacquire a controlling terminal */
 	if (pid < 0)
 		return -1;
 	if (pid > 0)
@@ -233,8 +237,8 @@ reload(struct daemon *d)
 	struct sim_config *c = load_config(&d->fl, err, sizeof(err));
 
 	/* parse and check it all first: a bad file changes nothing */
-	if (c != NULL && (paths_resolve(c, err, sizeof(err)) != 0 ||
-	    check_parts(c, err, sizeof(err)) != 0)) {
+	if (c != NULL &&
+	    (paths_resolve(c, err, sizeof(err)) != 0 || check_parts(c, err, sizeof(err)) != 0)) {
 		config_free(c);
 		c = NULL;
 	}
@@ -302,7 +306,7 @@ static struct event_base *
 new_base(void)
 {
 	struct event_config *cfg = event_config_new();
-	struct timeval slice = { 0, 5000 };   /* poll at least every 5 ms of busy work */
+	struct timeval slice = { 0, 5000 }; /* poll at least every 5 ms of busy work */
 	struct event_base *base;
 
 	if (cfg == NULL)
@@ -420,7 +424,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (!d.fl.foreground && !d.fl.init_db && !log_to_file() && !platform_syslog_available())
-		fprintf(stderr, "simd: warning: no syslog here (%s is missing) and no log_file: "
+		fprintf(stderr,
+		    "simd: warning: no syslog here (%s is missing) and no log_file: "
 		    "detached, simd will log nowhere; use -L FILE, log_file, or -f\n",
 		    PLATFORM_SYSLOG_SOCKET);
 	if (!d.fl.foreground && !d.fl.init_db && detach(&d) != 0) {
@@ -445,7 +450,7 @@ main(int argc, char **argv)
 	if (d.fl.resume && resume_run(d.srv.engine, d.srv.ckpt, 0, err, sizeof(err)) != 0) {
 		/* a resume that cannot happen must not look like one that did */
 		log_warnx("--resume: %s", err);
-		if (log_to_file() || !d.fl.foreground)   /* else the line above went there */
+		if (log_to_file() || !d.fl.foreground) /* else the line above went there */
 			fprintf(stderr, "simd: --resume: %s\n", err);
 		close_parts(&d);
 		return 1;

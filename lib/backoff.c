@@ -21,7 +21,7 @@ bad(char *err, size_t errlen, const char *what)
 static int
 in_range(double x, double lo, double hi)
 {
-	return x >= lo && x <= hi;   /* false for NaN */
+	return x >= lo && x <= hi; /* false for NaN */
 }
 
 int
@@ -68,14 +68,14 @@ backoff_delay(const struct backoff_policy *p, unsigned n, int transient, double 
 	if (cap > 0.0 && d > cap)
 		d = cap;
 	j = p->jitter < 1.0 ? p->jitter : 1.0;
-	if (j > 0.0 && u > 0.0)        /* u past 1 counts as 1: never below zero */
+	if (j > 0.0 && u > 0.0) /* u past 1 counts as 1: never below zero */
 		d *= 1.0 - j * (u < 1.0 ? u : 1.0);
 	return d;
 }
 
 double
-backoff_delay_after(const struct backoff_policy *p, unsigned n, int transient, double u,
-    double retry_after)
+backoff_delay_after(
+    const struct backoff_policy *p, unsigned n, int transient, double u, double retry_after)
 {
 	double d = backoff_delay(p, n, transient, u);
 
@@ -87,8 +87,8 @@ backoff_delay_after(const struct backoff_policy *p, unsigned n, int transient, d
 }
 
 int
-backoff_should_retry(const struct backoff_policy *p, unsigned attempts, int transient,
-    double first_fail, double now)
+backoff_should_retry(
+    const struct backoff_policy *p, unsigned attempts, int transient, double first_fail, double now)
 {
 	if (attempts <= p->max_retries)
 		return 1;
@@ -113,8 +113,8 @@ backoff_failed(struct backoff_state *st, double now)
 }
 
 int
-backoff_next(const struct backoff_policy *p, struct backoff_state *st, int transient,
-    double now, double u, double retry_after, double *delay)
+backoff_next(const struct backoff_policy *p, struct backoff_state *st, int transient, double now,
+    double u, double retry_after, double *delay)
 {
 	unsigned n = backoff_failed(st, now);
 

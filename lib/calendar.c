@@ -18,7 +18,9 @@
 #define CAL_LAST_DAY (UINT32_C(1) << 31)
 
 static const struct calendar calendar_default = {
-	{ 0.153f, 0.147f, 0.147f, 0.147f, 0.133f, 0.125f, 0.148f }, 0, { { 0, 0, 0, 0, 0 } },
+	{ 0.153f, 0.147f, 0.147f, 0.147f, 0.133f, 0.125f, 0.148f },
+	0,
+	{ { 0, 0, 0, 0, 0 } },
 };
 
 static const char *const cal_kind_names[] = { "promo", "holiday", "payday" };
@@ -58,8 +60,10 @@ calendar_set_weekdays(struct calendar *c, const char *text, char *err, size_t er
 			s++;
 		raw[d] = strtod(s, &end);
 		if (end == s || !isfinite(raw[d]) || raw[d] < 0.0)
-			return cal_err(err, errlen, "weekday_mix: want seven numbers >= 0, Monday "
-			    "first, e.g. \"%s\"", CALENDAR_DEFAULT_WEEKDAYS);
+			return cal_err(err, errlen,
+			    "weekday_mix: want seven numbers >= 0, Monday "
+			    "first, e.g. \"%s\"",
+			    CALENDAR_DEFAULT_WEEKDAYS);
 		sum += raw[d];
 		s = end;
 	}
@@ -123,8 +127,7 @@ cal_parse_time(const char *s, int64_t *out, int *date_only)
 		}
 		n += s[n] == 'Z';
 	}
-	if (s[n] != '\0' || tm.tm_year < 70 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-	    tm.tm_sec > 59)
+	if (s[n] != '\0' || tm.tm_year < 70 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
 		return -1;
 	want = tm;
 	t = timegm(&tm);
@@ -212,23 +215,31 @@ cal_parse_entry(char *e, unsigned n, struct calendar_window *w, char *err, size_
 	when = strtok_r(NULL, " \t", &save);
 	factor = strtok_r(NULL, " \t", &save);
 	if (kind == NULL || when == NULL || factor == NULL || strtok_r(NULL, " \t", &save))
-		return cal_err(err, errlen, "calendar: entry %u: want \"KIND WHEN xFACTOR\", "
-		    "e.g. \"promo 2026-01-09/2026-01-11 x1.5\"", n);
+		return cal_err(err, errlen,
+		    "calendar: entry %u: want \"KIND WHEN xFACTOR\", "
+		    "e.g. \"promo 2026-01-09/2026-01-11 x1.5\"",
+		    n);
 	if ((k = cal_kind(kind)) < 0)
-		return cal_err(err, errlen, "calendar: entry %u: \"%s\" is not promo, holiday or "
-		    "payday", n, kind);
+		return cal_err(err, errlen,
+		    "calendar: entry %u: \"%s\" is not promo, holiday or "
+		    "payday",
+		    n, kind);
 	memset(w, 0, sizeof(*w));
 	w->kind = (uint8_t)k;
-	if (k == CALENDAR_PAYDAY ? cal_parse_days(when, &w->days) != 0 :
-	    cal_parse_span(when, w) != 0)
-		return cal_err(err, errlen, k == CALENDAR_PAYDAY ?
-		    "calendar: entry %u: payday wants days of the month 1..31 or \"last\", "
-		    "comma-separated" :
-		    "calendar: entry %u: want a date YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], "
-		    "or a range FROM/TO that ends after it starts", n);
+	if (k == CALENDAR_PAYDAY ? cal_parse_days(when, &w->days) != 0
+				 : cal_parse_span(when, w) != 0)
+		return cal_err(err, errlen,
+		    k == CALENDAR_PAYDAY
+			? "calendar: entry %u: payday wants days of the month 1..31 or \"last\", "
+			  "comma-separated"
+			: "calendar: entry %u: want a date YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], "
+			  "or a range FROM/TO that ends after it starts",
+		    n);
 	if (cal_parse_factor(factor, &w->factor) != 0)
-		return cal_err(err, errlen, "calendar: entry %u: the factor must be x0 to x10, "
-		    "e.g. x1.5", n);
+		return cal_err(err, errlen,
+		    "calendar: entry %u: the factor must be x0 to x10, "
+		    "e.g. x1.5",
+		    n);
 	return 0;
 }
 
@@ -240,15 +251,16 @@ calendar_set_events(struct calendar *c, const char *text, char *err, size_t errl
 	unsigned n = 0;
 
 	if (strlen(text) >= sizeof(buf))
-		return cal_err(err, errlen, "calendar: longer than %d bytes", CALENDAR_TEXT_MAX - 1);
+		return cal_err(
+		    err, errlen, "calendar: longer than %d bytes", CALENDAR_TEXT_MAX - 1);
 	memcpy(buf, text, strlen(text) + 1);
 	next.nwindows = 0;
 	for (e = strtok_r(buf, ";", &save); e != NULL; e = strtok_r(NULL, ";", &save)) {
 		if (strspn(e, " \t") == strlen(e))
-			continue;       /* "a; ;b" and a trailing ";" are fine */
+			continue; /* "a; ;b" and a trailing ";" are fine */
 		if (next.nwindows == CALENDAR_MAX_WINDOWS)
-			return cal_err(err, errlen, "calendar: more than %d entries",
-			    CALENDAR_MAX_WINDOWS);
+			return cal_err(
+			    err, errlen, "calendar: more than %d entries", CALENDAR_MAX_WINDOWS);
 		if (cal_parse_entry(e, ++n, &next.window[next.nwindows], err, errlen) != 0)
 			return -1;
 		next.nwindows++;
@@ -273,8 +285,8 @@ calendar_time_parts(int64_t t, int *hour, int *weekday, int *mday, int *mdays)
 		*mday = tm.tm_mday;
 	if (mdays != NULL) {
 		y = tm.tm_year + 1900;
-		*mdays = len[tm.tm_mon % 12] + (tm.tm_mon == 1 && y % 4 == 0 &&
-		    (y % 100 != 0 || y % 400 == 0));
+		*mdays = len[tm.tm_mon % 12] +
+		    (tm.tm_mon == 1 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 	}
 }
 
@@ -300,8 +312,8 @@ calendar_factor(const struct calendar *c, int64_t t)
 	for (i = 0; i < c->nwindows; i++) {
 		const struct calendar_window *w = &c->window[i];
 
-		if (w->kind == CALENDAR_PAYDAY ? cal_payday(w, mday, mdays) :
-		    t >= w->from && t < w->to)
+		if (w->kind == CALENDAR_PAYDAY ? cal_payday(w, mday, mdays)
+					       : t >= w->from && t < w->to)
 			f *= w->factor;
 	}
 	return f;
@@ -319,8 +331,8 @@ cal_rate(const struct calendar *c, const struct persona *p, int64_t t, double no
 }
 
 double
-calendar_shop_probability(const struct calendar *c, const struct persona *p, int64_t t,
-    int tick_minutes)
+calendar_shop_probability(
+    const struct calendar *c, const struct persona *p, int64_t t, int tick_minutes)
 {
 	int64_t left = (int64_t)tick_minutes * 60, into, chunk;
 	double norm = 0.0, sum = 0.0;

@@ -23,15 +23,25 @@
 #define CATALOG_DAY INT64_C(86400)
 
 const char *const catalog_category_names[CATALOG_CATEGORIES] = {
-	"groceries", "household", "beauty", "baby", "pets", "electronics",
-	"home", "clothing", "sports", "toys", "books", "health",
+	"groceries",
+	"household",
+	"beauty",
+	"baby",
+	"pets",
+	"electronics",
+	"home",
+	"clothing",
+	"sports",
+	"toys",
+	"books",
+	"health",
 };
 
 /* Prices are lognormal around a median, redrawn when they fall outside [min, max]. */
 struct catalog_category {
-	float share;            /* of the products past the first one per category */
-	double median, sigma;   /* cents; log-space spread */
-	uint32_t min, max;      /* cents */
+	float share;          /* of the products past the first one per category */
+	double median, sigma; /* cents; log-space spread */
+	uint32_t min, max;    /* cents */
 	const char *adj[6];
 	const char *noun[8];
 };
@@ -39,52 +49,45 @@ struct catalog_category {
 static const struct catalog_category catalog_categories[CATALOG_CATEGORIES] = {
 	{ 0.24f, 450, 0.6, 100, 1500,
 	    { "Organic", "Fresh", "Classic", "Wholegrain", "Family", "Fair Trade" },
-	    { "Oat Milk", "Cheddar", "Sourdough", "Coffee Beans", "Pasta", "Olive Oil",
-	        "Granola", "Eggs" } },
-	{ 0.10f, 900, 0.6, 200, 4000,
-	    { "Eco", "Ultra", "Lemon", "Heavy-Duty", "Compact", "Fresh" },
+	    { "Oat Milk", "Cheddar", "Sourdough", "Coffee Beans", "Pasta", "Olive Oil", "Granola",
+		"Eggs" } },
+	{ 0.10f, 900, 0.6, 200, 4000, { "Eco", "Ultra", "Lemon", "Heavy-Duty", "Compact", "Fresh" },
 	    { "Dish Soap", "Paper Towels", "Detergent", "Trash Bags", "Sponges", "Bleach",
-	        "Cleaner Spray", "Light Bulbs" } },
+		"Cleaner Spray", "Light Bulbs" } },
 	{ 0.08f, 1500, 0.7, 300, 8000,
 	    { "Hydrating", "Matte", "Gentle", "Radiant", "Vegan", "Daily" },
-	    { "Face Cream", "Lipstick", "Shampoo", "Serum", "Mascara", "Body Lotion",
-	        "Sunscreen", "Hand Cream" } },
-	{ 0.05f, 1800, 0.8, 300, 15000,
-	    { "Soft", "Gentle", "Organic", "Tiny", "Cozy", "Bamboo" },
-	    { "Diapers", "Baby Wipes", "Bottle Set", "Onesie", "Rattle", "Baby Food",
-	        "Stroller", "Bib Set" } },
+	    { "Face Cream", "Lipstick", "Shampoo", "Serum", "Mascara", "Body Lotion", "Sunscreen",
+		"Hand Cream" } },
+	{ 0.05f, 1800, 0.8, 300, 15000, { "Soft", "Gentle", "Organic", "Tiny", "Cozy", "Bamboo" },
+	    { "Diapers", "Baby Wipes", "Bottle Set", "Onesie", "Rattle", "Baby Food", "Stroller",
+		"Bib Set" } },
 	{ 0.05f, 1800, 0.8, 200, 12000,
 	    { "Premium", "Grain-Free", "Chewy", "Cozy", "Natural", "Senior" },
-	    { "Dog Food", "Cat Litter", "Chew Toy", "Pet Bed", "Leash", "Cat Treats",
-	        "Aquarium", "Bird Seed" } },
-	{ 0.08f, 9000, 1.0, 2000, 150000,
-	    { "Wireless", "Smart", "Pro", "4K", "Portable", "Ultra" },
+	    { "Dog Food", "Cat Litter", "Chew Toy", "Pet Bed", "Leash", "Cat Treats", "Aquarium",
+		"Bird Seed" } },
+	{ 0.08f, 9000, 1.0, 2000, 150000, { "Wireless", "Smart", "Pro", "4K", "Portable", "Ultra" },
 	    { "Headphones", "Speaker", "Laptop", "TV", "Phone", "Tablet", "Camera",
-	        "Smartwatch" } },
+		"Smartwatch" } },
 	{ 0.10f, 4000, 0.9, 500, 50000,
 	    { "Modern", "Rustic", "Cotton", "Oak", "Minimal", "Ceramic" },
-	    { "Lamp", "Rug", "Sofa", "Bookshelf", "Duvet", "Mug Set", "Mirror",
-	        "Desk Chair" } },
-	{ 0.10f, 3500, 0.7, 800, 20000,
-	    { "Slim", "Classic", "Wool", "Denim", "Linen", "Casual" },
-	    { "Jeans", "T-Shirt", "Jacket", "Sweater", "Dress", "Sneakers", "Scarf",
-	        "Raincoat" } },
+	    { "Lamp", "Rug", "Sofa", "Bookshelf", "Duvet", "Mug Set", "Mirror", "Desk Chair" } },
+	{ 0.10f, 3500, 0.7, 800, 20000, { "Slim", "Classic", "Wool", "Denim", "Linen", "Casual" },
+	    { "Jeans", "T-Shirt", "Jacket", "Sweater", "Dress", "Sneakers", "Scarf", "Raincoat" } },
 	{ 0.05f, 3000, 0.9, 500, 40000,
 	    { "Pro", "Lightweight", "Trail", "Team", "Carbon", "Indoor" },
-	    { "Yoga Mat", "Football", "Tennis Racket", "Running Shoes", "Bike Helmet",
-	        "Dumbbells", "Tent", "Water Bottle" } },
-	{ 0.05f, 2200, 0.8, 300, 15000,
-	    { "Deluxe", "Wooden", "Mini", "Classic", "Magic", "Giant" },
-	    { "Puzzle", "Building Set", "Doll", "Race Car", "Board Game", "Plush Bear",
-	        "Kite", "Train Set" } },
+	    { "Yoga Mat", "Football", "Tennis Racket", "Running Shoes", "Bike Helmet", "Dumbbells",
+		"Tent", "Water Bottle" } },
+	{ 0.05f, 2200, 0.8, 300, 15000, { "Deluxe", "Wooden", "Mini", "Classic", "Magic", "Giant" },
+	    { "Puzzle", "Building Set", "Doll", "Race Car", "Board Game", "Plush Bear", "Kite",
+		"Train Set" } },
 	{ 0.05f, 1400, 0.5, 300, 6000,
 	    { "Illustrated", "Paperback", "Collected", "Pocket", "Hardcover", "Signed" },
-	    { "Cookbook", "Mystery", "Atlas", "Poems", "Biography", "Sci-Fi Novel",
-	        "Travel Guide", "Thriller" } },
+	    { "Cookbook", "Mystery", "Atlas", "Poems", "Biography", "Sci-Fi Novel", "Travel Guide",
+		"Thriller" } },
 	{ 0.05f, 1100, 0.6, 200, 5000,
 	    { "Daily", "Extra", "Natural", "Sugar-Free", "Gentle", "Family" },
-	    { "Vitamins", "Pain Relief", "Bandages", "Thermometer", "Cough Syrup",
-	        "Protein Powder", "Allergy Tabs", "Sleep Aid" } },
+	    { "Vitamins", "Pain Relief", "Bandages", "Thermometer", "Cough Syrup", "Protein Powder",
+		"Allergy Tabs", "Sleep Aid" } },
 };
 
 void
@@ -141,8 +144,8 @@ catalog_make_product(struct catalog *c, uint32_t i)
 	rng_seed(&r, c->seed, CATALOG_STREAM_PRODUCT, i);
 	p->id = i + 1;
 	/* The first product of each category comes first, so none is ever empty. */
-	p->category = i < CATALOG_CATEGORIES ? (uint8_t)i :
-	    (uint8_t)rng_weighted(&r, share, CATALOG_CATEGORIES);
+	p->category = i < CATALOG_CATEGORIES ? (uint8_t)i
+					     : (uint8_t)rng_weighted(&r, share, CATALOG_CATEGORIES);
 	cat = &catalog_categories[p->category];
 	p->store_id = (uint16_t)(rng_below(&r, c->nstores) + 1);
 	p->price_cents = catalog_price(&r, cat);
@@ -253,7 +256,8 @@ catalog_shelves(struct catalog *c)
 	for (k = 0; k < CATALOG_CATEGORIES; k++) {
 		for (i = 0; i < c->ncategory[k]; i++) {
 			uint32_t idx = c->by_category[k][i];
-			size_t at = (size_t)(c->products[idx].store_id - 1) * CATALOG_CATEGORIES + k;
+			size_t at =
+			    (size_t)(c->products[idx].store_id - 1) * CATALOG_CATEGORIES + k;
 
 			c->shelf[c->shelf_start[at] + fill[at]++] = idx;
 		}
@@ -263,8 +267,8 @@ catalog_shelves(struct catalog *c)
 }
 
 struct catalog *
-catalog_new(uint64_t seed, int64_t sim_start, uint32_t nstores, uint32_t nproducts,
-    uint32_t ncoupons)
+catalog_new(
+    uint64_t seed, int64_t sim_start, uint32_t nstores, uint32_t nproducts, uint32_t ncoupons)
 {
 	struct catalog *c;
 	uint32_t i;

@@ -32,14 +32,13 @@
 
 #define CP_FILE "checkpoints.db"
 #define CP_APP "simd-checkpoints"
-#define CP_FORMAT 1             /* of the file: tables and JSON fields */
+#define CP_FORMAT 1 /* of the file: tables and JSON fields */
 #define CP_BUSY_TIMEOUT_MS 5000
-#define CP_WAL_PAGES 256        /* of 64 KiB: the WAL is folded back at ~16 MiB */
-#define CP_WAL_LIMIT 16777216   /* and truncated back to that */
-
+#define CP_WAL_PAGES 256      /* of 64 KiB: the WAL is folded back at ~16 MiB */
+#define CP_WAL_LIMIT 16777216 /* and truncated back to that */
 
 #define CP_WHY_MAX 160
-#define CP_AT_MAX INT64_C(253402300799)  /* 9999-12-31T23:59:59Z */
+#define CP_AT_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
 #define CP_STR_(x) #x
 #define CP_STR(x) CP_STR_(x)
@@ -53,9 +52,9 @@ struct checkpoint {
 	sqlite3 *db;
 	char *path;
 	int keep;
-	unsigned char *buf;     /* the state being written, reused */
+	unsigned char *buf; /* the state being written, reused */
 	size_t cap;
-	int has_last;           /* the newest written, loaded, or found at open */
+	int has_last; /* the newest written, loaded, or found at open */
 	int64_t last_id, last_at;
 	uint32_t last_cycle;
 	struct ckpt_crc crc;
@@ -72,38 +71,49 @@ struct cp_row {
 
 /* state_crc sits before state so that reading a row's metadata never walks the blob. */
 static const char cp_schema[] =
-	"BEGIN IMMEDIATE;"
-	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value NOT NULL);"
-	"INSERT OR IGNORE INTO meta(key, value) VALUES ('app', '" CP_APP "'),"
-	" ('format', " CP_STR(CP_FORMAT) ");"
-	"CREATE TABLE IF NOT EXISTS checkpoints (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" run_id TEXT NOT NULL, at INTEGER NOT NULL, cycle INTEGER NOT NULL,"
-	" agents INTEGER NOT NULL, reason TEXT NOT NULL, params TEXT NOT NULL,"
-	" counts TEXT NOT NULL, elapsed_s REAL NOT NULL, lag_s REAL NOT NULL,"
-	" state_crc INTEGER NOT NULL, state BLOB NOT NULL);"
-	"COMMIT";
+    "BEGIN IMMEDIATE;"
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value NOT NULL);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES ('app', '" CP_APP "'),"
+    " ('format', " CP_STR(
+	CP_FORMAT) ");"
+		   "CREATE TABLE IF NOT EXISTS checkpoints (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		   " run_id TEXT NOT NULL, at INTEGER NOT NULL, cycle INTEGER NOT NULL,"
+		   " agents INTEGER NOT NULL, reason TEXT NOT NULL, params TEXT NOT NULL,"
+		   " counts TEXT NOT NULL, elapsed_s REAL NOT NULL, lag_s REAL NOT NULL,"
+		   " state_crc INTEGER NOT NULL, state BLOB NOT NULL);"
+		   "COMMIT";
 
 /* The columns every reader starts with, in the order of enum cp_col. */
 #define CP_INFO_COLS "id, run_id, at, cycle, agents, reason, length(state)"
 enum cp_col {
-	CP_C_ID, CP_C_RUN_ID, CP_C_AT, CP_C_CYCLE, CP_C_AGENTS, CP_C_REASON, CP_C_SIZE,
-	CP_C_PARAMS, CP_C_COUNTS, CP_C_ELAPSED, CP_C_LAG, CP_C_CRC, CP_C_STATE
+	CP_C_ID,
+	CP_C_RUN_ID,
+	CP_C_AT,
+	CP_C_CYCLE,
+	CP_C_AGENTS,
+	CP_C_REASON,
+	CP_C_SIZE,
+	CP_C_PARAMS,
+	CP_C_COUNTS,
+	CP_C_ELAPSED,
+	CP_C_LAG,
+	CP_C_CRC,
+	CP_C_STATE
 };
 #define CP_LOAD_COLS CP_INFO_COLS ", params, counts, elapsed_s, lag_s, state_crc, state"
 
 static const char cp_sql_insert[] =
-	"INSERT INTO checkpoints (run_id, at, cycle, agents, reason, params, counts,"
-	" elapsed_s, lag_s, state_crc, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-	" ?10, ?11)";
-static const char cp_sql_prune[] =
-	"DELETE FROM checkpoints WHERE id NOT IN"
-	" (SELECT id FROM checkpoints ORDER BY id DESC LIMIT ?1)";
+    "INSERT INTO checkpoints (run_id, at, cycle, agents, reason, params, counts,"
+    " elapsed_s, lag_s, state_crc, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+    " ?10, ?11)";
+static const char cp_sql_prune[] = "DELETE FROM checkpoints WHERE id NOT IN"
+				   " (SELECT id FROM checkpoints ORDER BY id DESC LIMIT ?1)";
 static const char cp_sql_load_id[] = "SELECT " CP_LOAD_COLS " FROM checkpoints WHERE id = ?1";
 static const char cp_sql_load_newest[] =
-	"SELECT " CP_LOAD_COLS " FROM checkpoints ORDER BY id DESC LIMIT 1";
+    "SELECT " CP_LOAD_COLS " FROM checkpoints ORDER BY id DESC LIMIT 1";
 static const char cp_sql_list[] = "SELECT " CP_INFO_COLS " FROM checkpoints ORDER BY id DESC";
 static const char cp_sql_newest[] =
-	"SELECT id, at, cycle FROM checkpoints ORDER BY id DESC LIMIT 1";
+    "SELECT id, at, cycle FROM checkpoints ORDER BY id DESC LIMIT 1";
 
 static void
 cp_dberr(const struct checkpoint *c, char *err, size_t errlen, const char *what)
@@ -152,8 +162,8 @@ cp_count_tables(struct checkpoint *c, int *n, char *err, size_t errlen)
 		snprintf(err, errlen, CP_FILE ": %s is not a simd checkpoint file (%s)", c->path,
 		    sqlite3_errmsg(c->db));
 	else if (rc == SQLITE_CORRUPT)
-		snprintf(err, errlen, CP_FILE ": %s is damaged (%s)", c->path,
-		    sqlite3_errmsg(c->db));
+		snprintf(
+		    err, errlen, CP_FILE ": %s is damaged (%s)", c->path, sqlite3_errmsg(c->db));
 	else
 		cp_dberr(c, err, errlen, "reading");
 	return -1;
@@ -203,13 +213,17 @@ cp_check_meta(struct checkpoint *c, char *err, size_t errlen)
 		return -1;
 	}
 	if (strcmp(app, CP_APP) != 0) {
-		snprintf(err, errlen, CP_FILE ": %s is not a simd checkpoint file (meta app is "
-		    "\"%s\", not \"" CP_APP "\")", c->path, app);
+		snprintf(err, errlen,
+		    CP_FILE ": %s is not a simd checkpoint file (meta app is "
+			    "\"%s\", not \"" CP_APP "\")",
+		    c->path, app);
 		return -1;
 	}
 	if (!ours) {
-		snprintf(err, errlen, CP_FILE ": %s has an incompatible format %s (this simd reads "
-		    "format %d)", c->path, format, CP_FORMAT);
+		snprintf(err, errlen,
+		    CP_FILE ": %s has an incompatible format %s (this simd reads "
+			    "format %d)",
+		    c->path, format, CP_FORMAT);
 		return -1;
 	}
 	return 0;
@@ -238,9 +252,10 @@ cp_configure(struct checkpoint *c, char *err, size_t errlen)
 		snprintf(err, errlen, CP_FILE ": %s: cannot use WAL mode", c->path);
 		return -1;
 	}
-	return cp_exec(c, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=" CP_STR(
-	    CP_WAL_PAGES) "; PRAGMA journal_size_limit=" CP_STR(CP_WAL_LIMIT), "configuring",
-	    err, errlen);
+	return cp_exec(c,
+	    "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=" CP_STR(
+		CP_WAL_PAGES) "; PRAGMA journal_size_limit=" CP_STR(CP_WAL_LIMIT),
+	    "configuring", err, errlen);
 }
 
 static int
@@ -248,8 +263,8 @@ cp_open_db(struct checkpoint *c, char *err, size_t errlen)
 {
 	int rc, ntables = 0, e;
 
-	rc = sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(c->path, &c->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		/* "unable to open database file" alone does not say why. */
 		e = c->db != NULL ? sqlite3_system_errno(c->db) : 0;
@@ -269,8 +284,7 @@ cp_open_db(struct checkpoint *c, char *err, size_t errlen)
 	 * A new file gets 64 KiB pages: a state is up to megabytes, and in 4 KiB
 	 * pages its overflow chain makes a write several times slower.
 	 */
-	if (ntables == 0 && cp_exec(c, "PRAGMA page_size=65536", "configuring", err,
-	    errlen) == -1)
+	if (ntables == 0 && cp_exec(c, "PRAGMA page_size=65536", "configuring", err, errlen) == -1)
 		return -1;
 	if (cp_configure(c, err, errlen) == -1 ||
 	    cp_exec(c, cp_schema, "creating tables", err, errlen) == -1)
@@ -406,8 +420,8 @@ cp_bind_row(sqlite3_stmt *st, const struct cp_row *r)
 
 /* Runs one statement of the write transaction; rolls back on failure. */
 static int
-cp_write_step(struct checkpoint *c, sqlite3_stmt *st, int rc, const char *what, char *err,
-    size_t errlen)
+cp_write_step(
+    struct checkpoint *c, sqlite3_stmt *st, int rc, const char *what, char *err, size_t errlen)
 {
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_DONE) {
 		sqlite3_finalize(st);
@@ -420,8 +434,7 @@ cp_write_step(struct checkpoint *c, sqlite3_stmt *st, int rc, const char *what, 
 }
 
 static int
-cp_insert(struct checkpoint *c, const struct cp_row *r, int64_t *id, char *err,
-    size_t errlen)
+cp_insert(struct checkpoint *c, const struct cp_row *r, int64_t *id, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -465,8 +478,8 @@ cp_fill_info(struct checkpoint_info *in, const struct cp_row *r, int64_t id)
 }
 
 int
-checkpoint_write(struct checkpoint *c, const struct run_state *snap,
-    const char *reason, struct checkpoint_info *info, char *err, size_t errlen)
+checkpoint_write(struct checkpoint *c, const struct run_state *snap, const char *reason,
+    struct checkpoint_info *info, char *err, size_t errlen)
 {
 	struct cp_row r = { snap, reason, NULL, NULL, 0, 0, 0 };
 	struct checkpoint_info in;
@@ -479,8 +492,8 @@ checkpoint_write(struct checkpoint *c, const struct run_state *snap,
 		return -1;
 	}
 	if ((r.size = ckpt_state_check(snap, reason, why, sizeof(why))) == 0) {
-		snprintf(err, errlen, CP_FILE ": %s: refusing to write a checkpoint: %s",
-		    c->path, why);
+		snprintf(
+		    err, errlen, CP_FILE ": %s: refusing to write a checkpoint: %s", c->path, why);
 		return -1;
 	}
 	r.params = ckpt_params_text(&snap->params);
@@ -526,8 +539,8 @@ cp_col_int(sqlite3_stmt *st, int col, int64_t min, int64_t max, int64_t *out, co
 
 /* A printable ASCII column that fits buf. */
 static int
-cp_col_word(sqlite3_stmt *st, int col, char *buf, size_t size, const char *name, char *why,
-    size_t len)
+cp_col_word(
+    sqlite3_stmt *st, int col, char *buf, size_t size, const char *name, char *why, size_t len)
 {
 	const char *s;
 	int n;
@@ -557,11 +570,11 @@ cp_row_info(sqlite3_stmt *st, struct checkpoint_info *in, char *why, size_t len)
 
 	memset(in, 0, sizeof(*in));
 	in->id = sqlite3_column_int64(st, CP_C_ID);
-	if ((rc = cp_col_word(st, CP_C_RUN_ID, in->run_id, sizeof(in->run_id), "run_id", why,
-	    len)) != CP_OK)
+	if ((rc = cp_col_word(
+		 st, CP_C_RUN_ID, in->run_id, sizeof(in->run_id), "run_id", why, len)) != CP_OK)
 		return rc;
-	if ((rc = cp_col_word(st, CP_C_REASON, in->reason, sizeof(in->reason), "reason", why,
-	    len)) != CP_OK)
+	if ((rc = cp_col_word(
+		 st, CP_C_REASON, in->reason, sizeof(in->reason), "reason", why, len)) != CP_OK)
 		return rc;
 	if (cp_col_int(st, CP_C_AT, 0, CP_AT_MAX, &v, "at", why, len) != CP_OK)
 		return CP_DAMAGED;
@@ -580,8 +593,8 @@ cp_row_info(sqlite3_stmt *st, struct checkpoint_info *in, char *why, size_t len)
 
 /* A text column, for the codec. */
 static int
-cp_col_text(sqlite3_stmt *st, int col, const char *name, const char **s, size_t *n,
-    char *why, size_t len)
+cp_col_text(
+    sqlite3_stmt *st, int col, const char *name, const char **s, size_t *n, char *why, size_t len)
 {
 	if (sqlite3_column_type(st, col) != SQLITE_TEXT) {
 		snprintf(why, len, "%s: not text", name);
@@ -594,8 +607,8 @@ cp_col_text(sqlite3_stmt *st, int col, const char *name, const char **s, size_t 
 }
 
 static int
-cp_row_json(sqlite3_stmt *st, struct run_state *snap, const struct checkpoint_info *in,
-    char *why, size_t len)
+cp_row_json(sqlite3_stmt *st, struct run_state *snap, const struct checkpoint_info *in, char *why,
+    size_t len)
 {
 	const char *s;
 	size_t n;
@@ -614,8 +627,7 @@ cp_row_json(sqlite3_stmt *st, struct run_state *snap, const struct checkpoint_in
 }
 
 static int
-cp_col_seconds(sqlite3_stmt *st, int col, const char *name, double *out, char *why,
-    size_t len)
+cp_col_seconds(sqlite3_stmt *st, int col, const char *name, double *out, char *why, size_t len)
 {
 	int t = sqlite3_column_type(st, col);
 
@@ -629,8 +641,8 @@ cp_col_seconds(sqlite3_stmt *st, int col, const char *name, double *out, char *w
 }
 
 static int
-cp_row_state(const struct checkpoint *c, sqlite3_stmt *st, struct run_state *snap,
-    char *why, size_t len)
+cp_row_state(
+    const struct checkpoint *c, sqlite3_stmt *st, struct run_state *snap, char *why, size_t len)
 {
 	const unsigned char *b;
 	struct agent_state *agents;
@@ -667,16 +679,16 @@ cp_read_row(const struct checkpoint *c, sqlite3_stmt *st, struct run_state *snap
 	    (rc = cp_row_json(st, snap, in, why, len)) != CP_OK)
 		return rc;
 	snap->cycle = in->cycle;
-	if ((rc = cp_col_seconds(st, CP_C_ELAPSED, "elapsed_s", &snap->elapsed_s, why,
-	    len)) != CP_OK ||
+	if ((rc = cp_col_seconds(st, CP_C_ELAPSED, "elapsed_s", &snap->elapsed_s, why, len)) !=
+		CP_OK ||
 	    (rc = cp_col_seconds(st, CP_C_LAG, "lag_s", &snap->lag_s, why, len)) != CP_OK)
 		return rc;
 	return cp_row_state(c, st, snap, why, len);
 }
 
 static void
-cp_load_error(const struct checkpoint *c, int rc, int64_t id, const char *why, char *err,
-    size_t errlen)
+cp_load_error(
+    const struct checkpoint *c, int rc, int64_t id, const char *why, char *err, size_t errlen)
 {
 	if (rc == CP_NOMEM)
 		snprintf(err, errlen, CP_FILE ": %s: loading checkpoint %lld: out of memory",
@@ -701,8 +713,8 @@ checkpoint_load(struct checkpoint *c, int64_t id, struct run_state *snap,
 		snprintf(err, errlen, CP_FILE ": checkpoints are not open");
 		return -1;
 	}
-	rc = sqlite3_prepare_v2(c->db, id != 0 ? cp_sql_load_id : cp_sql_load_newest, -1, &st,
-	    NULL);
+	rc =
+	    sqlite3_prepare_v2(c->db, id != 0 ? cp_sql_load_id : cp_sql_load_newest, -1, &st, NULL);
 	if (rc == SQLITE_OK && id != 0)
 		rc = sqlite3_bind_int64(st, 1, id);
 	if (rc == SQLITE_OK)

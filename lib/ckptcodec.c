@@ -10,7 +10,7 @@
 #include "sim/ckptcodec.h"
 #include "sim/text.h"
 
-#define CKPT_MAGIC UINT32_C(0x504b4353)  /* "SCKP" read as a little-endian u32 */
+#define CKPT_MAGIC UINT32_C(0x504b4353) /* "SCKP" read as a little-endian u32 */
 #define CKPT_STATE_VERSION 1
 #define CKPT_HEADER_SIZE 12
 #define CKPT_AGENT_SIZE 6
@@ -41,8 +41,7 @@ get_u16(const unsigned char *b)
 static uint32_t
 get_u32(const unsigned char *b)
 {
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	    (uint32_t)b[3] << 24;
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
 /*
@@ -69,7 +68,7 @@ ckpt_crc_init(struct ckpt_crc *c)
 uint32_t
 ckpt_crc32(const struct ckpt_crc *c, const unsigned char *p, size_t n)
 {
-	const uint32_t (*t)[256] = c->t;
+	const uint32_t(*t)[256] = c->t;
 	uint32_t v = 0xffffffff, lo, hi;
 
 	for (; n >= 8; n -= 8, p += 8) {
@@ -192,8 +191,8 @@ state_header(const unsigned char *b, size_t n, uint32_t agents, char *why, size_
 		return CKPT_DAMAGED;
 	}
 	if (get_u32(b + 8) != agents) {
-		snprintf(why, len, "state holds %u agents, the row says %u", get_u32(b + 8),
-		    agents);
+		snprintf(
+		    why, len, "state holds %u agents, the row says %u", get_u32(b + 8), agents);
 		return CKPT_DAMAGED;
 	}
 	if ((n - CKPT_HEADER_SIZE) / CKPT_AGENT_SIZE < agents) {
@@ -204,8 +203,8 @@ state_header(const unsigned char *b, size_t n, uint32_t agents, char *why, size_
 }
 
 static int
-state_agents(const unsigned char *b, size_t n, struct agent_state *out, uint32_t agents,
-    char *why, size_t len)
+state_agents(const unsigned char *b, size_t n, struct agent_state *out, uint32_t agents, char *why,
+    size_t len)
 {
 	const unsigned char *p = b + CKPT_HEADER_SIZE, *end = b + n;
 	struct agent_state *a;
@@ -288,7 +287,7 @@ ckpt_counts_text(const struct engine_counts *k)
 		bad |= json_array_append_new(a, json_integer((json_int_t)k->errors_by_type[i]));
 	if (bad || json_object_set_new(o, "errors_by_type", a) != 0) {
 		if (!bad)
-			a = NULL;   /* set_new took it */
+			a = NULL; /* set_new took it */
 		json_decref(a);
 		json_decref(o);
 		return NULL;
@@ -297,8 +296,7 @@ ckpt_counts_text(const struct engine_counts *k)
 }
 
 static int
-load_object(const char *text, size_t n, const char *name, json_t **out, char *why,
-    size_t len)
+load_object(const char *text, size_t n, const char *name, json_t **out, char *why, size_t len)
 {
 	json_error_t jerr;
 
@@ -364,13 +362,14 @@ ckpt_counts_parse(const char *text, size_t n, struct engine_counts *k, char *why
 	a = json_object_get(o, "errors_by_type");
 	/* Fewer entries than STORE_ERR_COUNT: error types added since are zero. */
 	if (rc == CKPT_OK && (!json_is_array(a) || json_array_size(a) > STORE_ERR_COUNT)) {
-		snprintf(why, len, "counts: \"errors_by_type\" is not a list of at most %d counters",
+		snprintf(why, len,
+		    "counts: \"errors_by_type\" is not a list of at most %d counters",
 		    STORE_ERR_COUNT);
 		rc = CKPT_DAMAGED;
 	}
 	for (i = 0; rc == CKPT_OK && i < json_array_size(a); i++)
-		rc = count_json(json_array_get(a, i), "errors_by_type", &k->errors_by_type[i], why,
-		    len);
+		rc = count_json(
+		    json_array_get(a, i), "errors_by_type", &k->errors_by_type[i], why, len);
 	json_decref(o);
 	return rc;
 }

@@ -15,7 +15,7 @@
 
 struct ckpt_job {
 	struct ckptsched *cs;
-	struct run_state snap;          /* owns copies of agents and params.only */
+	struct run_state snap; /* owns copies of agents and params.only */
 	char reason[24];
 	ckptsched_fn fn;
 	void *arg;
@@ -34,12 +34,12 @@ struct ckptsched {
 	struct store *store;
 	struct checkpoint *ckpt;
 	struct event *interval;
-	double interval_s;              /* what the timer is armed with */
-	struct ckpt_job *running;       /* being flushed/written */
-	struct ckpt_job *queue;         /* waiting their turn, oldest first */
-	struct idle_waiter *idle;       /* called once no checkpoint is pending */
+	double interval_s;        /* what the timer is armed with */
+	struct ckpt_job *running; /* being flushed/written */
+	struct ckpt_job *queue;   /* waiting their turn, oldest first */
+	struct idle_waiter *idle; /* called once no checkpoint is pending */
 	char stop_reason[24];
-	int closing;                    /* the store is going: start nothing more */
+	int closing; /* the store is going: start nothing more */
 };
 
 static void job_start(struct ckptsched *cs);
@@ -141,8 +141,8 @@ job_start(struct ckptsched *cs)
 }
 
 int
-ckptsched_take(struct ckptsched *cs, const char *reason, ckptsched_fn fn, void *arg,
-    char *err, size_t errlen)
+ckptsched_take(
+    struct ckptsched *cs, const char *reason, ckptsched_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct ckpt_job *j, **pp;
 
@@ -173,7 +173,7 @@ ckptsched_after(struct ckptsched *cs, void (*fn)(void *), void *arg)
 	w->next = NULL;
 	for (pp = &cs->idle; *pp != NULL; pp = &(*pp)->next)
 		;
-	*pp = w;   /* in the order asked */
+	*pp = w; /* in the order asked */
 	job_start(cs);
 	return 0;
 }
@@ -254,8 +254,8 @@ ckptsched_set_interval(struct ckptsched *cs, double s)
 }
 
 struct ckptsched *
-ckptsched_new(struct event_base *base, struct engine *e, struct store *s,
-    struct checkpoint *ck, double interval)
+ckptsched_new(struct event_base *base, struct engine *e, struct store *s, struct checkpoint *ck,
+    double interval)
 {
 	struct ckptsched *cs = calloc(1, sizeof(*cs));
 	struct engine_hooks hooks;

@@ -12,14 +12,14 @@
 #include "sim/client.h"
 #include "sim/metrics.h"
 
-#define CLIENT_MAX_LINE (64u << 20)   /* no answer is that long: a broken peer */
+#define CLIENT_MAX_LINE (64u << 20) /* no answer is that long: a broken peer */
 
 struct client {
 	int fd;
 	char *path;
-	char *buf;                  /* what has been read past the last line */
+	char *buf; /* what has been read past the last line */
 	size_t len, cap;
-	int werr;                   /* a send that failed: the daemon may have answered first */
+	int werr; /* a send that failed: the daemon may have answered first */
 };
 
 struct client *
@@ -67,8 +67,8 @@ client_close(struct client *c)
 }
 
 enum client_err
-client_send(struct client *c, const char *method, json_t *params, long long id, char *err,
-    size_t errlen)
+client_send(
+    struct client *c, const char *method, json_t *params, long long id, char *err, size_t errlen)
 {
 	json_t *req = json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id", (json_int_t)id,
 	    "method", method, "params", params != NULL ? params : json_object());
@@ -81,12 +81,12 @@ client_send(struct client *c, const char *method, json_t *params, long long id, 
 		return CLIENT_NOMEM;
 	}
 	len = strlen(line);
-	line[len++] = '\n';   /* the NUL's place becomes the line end */
+	line[len++] = '\n'; /* the NUL's place becomes the line end */
 	while (off < len) {
 		ssize_t n = send(c->fd, line + off, len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {   /* keep reading: a refusal may be waiting */
+		if (n <= 0) { /* keep reading: a refusal may be waiting */
 			c->werr = n < 0 ? errno : EPIPE;
 			break;
 		}
@@ -166,8 +166,8 @@ client_read(struct client *c, double timeout, enum client_err *kind, char *err, 
 			return msg;
 		if ((ms = poll_ms(deadline, timeout)) == 0) {
 			*kind = CLIENT_TIMEOUT;
-			snprintf(err, errlen, "no answer from simd at %s within %g s", c->path,
-			    timeout);
+			snprintf(
+			    err, errlen, "no answer from simd at %s within %g s", c->path, timeout);
 			return NULL;
 		}
 		if (poll(&p, 1, ms) < 0 && errno != EINTR)
@@ -187,10 +187,13 @@ client_read(struct client *c, double timeout, enum client_err *kind, char *err, 
 		if (n == 0) {
 			*kind = CLIENT_CLOSED;
 			if (c->werr)
-				snprintf(err, errlen, "writing to %s: %s", c->path, strerror(c->werr));
+				snprintf(
+				    err, errlen, "writing to %s: %s", c->path, strerror(c->werr));
 			else
-				snprintf(err, errlen, "simd at %s closed the connection without an "
-				    "answer", c->path);
+				snprintf(err, errlen,
+				    "simd at %s closed the connection without an "
+				    "answer",
+				    c->path);
 			return NULL;
 		}
 		c->len += (size_t)n;

@@ -92,8 +92,10 @@ cmd_dispatch(void *ctx, struct cmd_req *req, struct rpc_request *rr)
 	}
 	/* access is checked here, once, from the table's flag */
 	if (req->readonly && !(e->flags & CMD_READONLY)) {
-		cmd_error(req, SIM_ERR_DENIED, "%s: permission denied: this socket_readonly_group "
-		    "member may call read-only methods only", e->name);
+		cmd_error(req, SIM_ERR_DENIED,
+		    "%s: permission denied: this socket_readonly_group "
+		    "member may call read-only methods only",
+		    e->name);
 		return;
 	}
 	if (server_stopping(srv) && !(e->flags & CMD_READONLY)) {
@@ -127,7 +129,7 @@ cmd_check_keys(const json_t *params, const char *const *allowed, char *err, size
 
 	if (params == NULL)
 		return 0;
-	json_object_foreach((json_t *)params, key, v) {
+	json_object_foreach ((json_t *)params, key, v) {
 		size_t i;
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(allowed[i], key) == 0)
@@ -141,8 +143,8 @@ cmd_check_keys(const json_t *params, const char *const *allowed, char *err, size
 }
 
 int
-cmd_param_int(const json_t *params, const char *key, long long min, long long max,
-    long long *out, char *err, size_t errlen)
+cmd_param_int(const json_t *params, const char *key, long long min, long long max, long long *out,
+    char *err, size_t errlen)
 {
 	const json_t *v = params ? json_object_get(params, key) : NULL;
 	double d = v != NULL && json_is_real(v) ? json_real_value(v) : 0.5;

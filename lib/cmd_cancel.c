@@ -22,13 +22,17 @@ static enum cmd_ret
 cancel_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 {
 	if (!control_cancel(req, json_object_get(params, "id")))
-		return cmd_error(req, SIM_ERR_NOT_FOUND, "no stream with that id on this "
+		return cmd_error(req, SIM_ERR_NOT_FOUND,
+		    "no stream with that id on this "
 		    "connection");
 	cmd_reply(req, json_pack("{s:b}", "cancelled", 1));
 	return CMD_DONE;
 }
 
 const struct cmd_entry cmd_cancel = {
-	SIM_M_CANCEL, CMD_READONLY | CMD_NOVERB, cancel_check, cancel_exec,
+	SIM_M_CANCEL,
+	CMD_READONLY | CMD_NOVERB,
+	cancel_check,
+	cancel_exec,
 	"end a stream this connection asked for (its request id)",
 };

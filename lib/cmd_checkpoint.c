@@ -15,9 +15,10 @@ written(int ok, const struct checkpoint_info *info, const char *err, void *arg)
 		cmd_error(req, SIM_ERR_FAILED, "checkpoint failed: %s", err);
 		return;
 	}
-	cmd_reply(req, json_pack("{s:I, s:s, s:i, s:i, s:I}", "id", (json_int_t)info->id,
-	    "run_id", info->run_id, "cycle", (int)info->cycle, "agents", (int)info->agents,
-	    "size", (json_int_t)info->size));
+	cmd_reply(req,
+	    json_pack("{s:I, s:s, s:i, s:i, s:I}", "id", (json_int_t)info->id, "run_id",
+		info->run_id, "cycle", (int)info->cycle, "agents", (int)info->agents, "size",
+		(json_int_t)info->size));
 }
 
 static enum cmd_ret
@@ -36,10 +37,10 @@ listed(const struct checkpoint_info *in, void *arg)
 	char at[32];
 
 	store_time_iso(at, sizeof(at), in->at);
-	return json_array_append_new(arg, json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s}", "id",
-	    (json_int_t)in->id, "run_id", in->run_id, "at", at, "cycle", (json_int_t)in->cycle,
-	    "agents", (json_int_t)in->agents, "size", (json_int_t)in->size, "reason",
-	    in->reason));
+	return json_array_append_new(arg,
+	    json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)in->id, "run_id",
+		in->run_id, "at", at, "cycle", (json_int_t)in->cycle, "agents",
+		(json_int_t)in->agents, "size", (json_int_t)in->size, "reason", in->reason));
 }
 
 static enum cmd_ret
@@ -59,11 +60,17 @@ checkpoints_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_checkpoint = {
-	SIM_M_CHECKPOINT, 0, cmd_check_none, checkpoint_exec,
+	SIM_M_CHECKPOINT,
+	0,
+	cmd_check_none,
+	checkpoint_exec,
 	"write a checkpoint of the current run now",
 };
 
 const struct cmd_entry cmd_checkpoints = {
-	SIM_M_CHECKPOINTS, CMD_READONLY, cmd_check_none, checkpoints_exec,
+	SIM_M_CHECKPOINTS,
+	CMD_READONLY,
+	cmd_check_none,
+	checkpoints_exec,
 	"list the checkpoints kept (id, time, cycle, agents, size)",
 };

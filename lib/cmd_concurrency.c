@@ -41,6 +41,9 @@ concurrency_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_set_concurrency = {
-	SIM_M_SET_CONCURRENCY, 0, concurrency_check, concurrency_exec,
+	SIM_M_SET_CONCURRENCY,
+	0,
+	concurrency_check,
+	concurrency_exec,
 	"change the limit on concurrent sessions (effective for the next session that starts)",
 };

@@ -11,8 +11,9 @@ pause_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 
 	if (engine_pause(srv->engine, err, sizeof(err)) != 0)
 		return cmd_error(req, SIM_ERR_STATE, "%s", err);
-	cmd_reply(req, json_pack("{s:s, s:i}", "state", "paused", "in_flight",
-	    (int)engine_in_flight(srv->engine)));
+	cmd_reply(req,
+	    json_pack(
+		"{s:s, s:i}", "state", "paused", "in_flight", (int)engine_in_flight(srv->engine)));
 	return CMD_DONE;
 }
 
@@ -28,10 +29,17 @@ resume_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_pause = {
-	SIM_M_PAUSE, 0, cmd_check_none, pause_exec,
+	SIM_M_PAUSE,
+	0,
+	cmd_check_none,
+	pause_exec,
 	"start no new sessions; those in flight finish",
 };
 
 const struct cmd_entry cmd_resume = {
-	SIM_M_RESUME, 0, cmd_check_none, resume_exec, "continue a paused simulation",
+	SIM_M_RESUME,
+	0,
+	cmd_check_none,
+	resume_exec,
+	"continue a paused simulation",
 };

@@ -10,5 +10,9 @@ ping_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_ping = {
-	SIM_M_PING, CMD_READONLY, cmd_check_none, ping_exec, "check that the daemon answers",
+	SIM_M_PING,
+	CMD_READONLY,
+	cmd_check_none,
+	ping_exec,
+	"check that the daemon answers",
 };

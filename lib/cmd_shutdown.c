@@ -14,6 +14,9 @@ shutdown_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_shutdown = {
-	SIM_M_SHUTDOWN, 0, cmd_check_none, shutdown_exec,
+	SIM_M_SHUTDOWN,
+	0,
+	cmd_check_none,
+	shutdown_exec,
 	"stop the daemon (a running simulation is stopped and checkpointed first)",
 };

@@ -19,7 +19,7 @@ check_keys(const json_t *params, char *err, size_t errlen)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach((json_t *)params, key, v) {
+	json_object_foreach ((json_t *)params, key, v) {
 		const struct param_def *d = param_find(key);
 		size_t i;
 
@@ -56,7 +56,8 @@ start_check(const json_t *params, char *err, size_t errlen)
 	    (ck = cmd_param_int(params, "checkpoint", 1, INT64_MAX, &id, err, errlen)) < 0)
 		return -1;
 	if (ck == 1 && !resume) {
-		snprintf(err, errlen, "\"checkpoint\" chooses where to resume from: it needs "
+		snprintf(err, errlen,
+		    "\"checkpoint\" chooses where to resume from: it needs "
 		    "\"resume\" (simctl start --resume --checkpoint ID)");
 		return -1;
 	}
@@ -95,6 +96,9 @@ start_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_start = {
-	SIM_M_START, 0, start_check, start_exec,
+	SIM_M_START,
+	0,
+	start_check,
+	start_exec,
 	"start a run (the run parameters of params.h, wait) or resume one (resume, checkpoint)",
 };

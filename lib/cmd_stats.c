@@ -24,6 +24,9 @@ stats_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_stats = {
-	SIM_M_STATS, CMD_READONLY, cmd_check_none, stats_exec,
+	SIM_M_STATS,
+	CMD_READONLY,
+	cmd_check_none,
+	stats_exec,
 	"per-step latency (avg/p50/p95/p99), sessions/s, writes/s, errors by type, failed agents",
 };

@@ -9,6 +9,9 @@ status_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_status = {
-	SIM_M_STATUS, CMD_READONLY, cmd_check_none, status_exec,
+	SIM_M_STATUS,
+	CMD_READONLY,
+	cmd_check_none,
+	status_exec,
 	"state of the simulation: run, cycle, clock, concurrency, counts, store, checkpoint",
 };

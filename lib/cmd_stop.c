@@ -33,6 +33,9 @@ stop_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 }
 
 const struct cmd_entry cmd_stop = {
-	SIM_M_STOP, 0, stop_check, stop_exec,
+	SIM_M_STOP,
+	0,
+	stop_check,
+	stop_exec,
 	"stop the run: in-flight sessions finish, then it is finished (wait: answer then)",
 };

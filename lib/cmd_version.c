@@ -9,12 +9,15 @@
 static enum cmd_ret
 version_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 {
-	cmd_reply(req, json_pack("{s:s, s:i}", "version", SIMD_VERSION, "protocol",
-	    SIM_PROTOCOL_VERSION));
+	cmd_reply(req,
+	    json_pack("{s:s, s:i}", "version", SIMD_VERSION, "protocol", SIM_PROTOCOL_VERSION));
 	return CMD_DONE;
 }
 
 const struct cmd_entry cmd_version = {
-	SIM_M_VERSION, CMD_READONLY, cmd_check_none, version_exec,
+	SIM_M_VERSION,
+	CMD_READONLY,
+	cmd_check_none,
+	version_exec,
 	"daemon version and control protocol version",
 };

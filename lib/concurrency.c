@@ -10,18 +10,18 @@
 
 #include "sim/concurrency.h"
 
-#define RING            1024    /* an interval's newest latency samples */
-#define DECIDE_SAMPLES  64      /* fewest samples an interval needs */
-#define NOLOAD_SAMPLES  128     /* fewest samples a probe needs */
-#define FLAT            1.10    /* latency / no-load at most this: flat */
-#define QUEUED          1.30    /* above this: a queue has formed */
-#define URGENT          2.00    /* above this: cut without waiting to be sure */
-#define LOWER           0.95    /* a no-load latency this much lower replaces it */
-#define SAME            0.15    /* probes this close measure the same no-load latency */
-#define PROBE_EVERY     60000000u      /* us between no-load probes */
-#define PATIENCE        20      /* intervals a probe or a drain may take */
-#define MACHINE_ALPHA   0.5
-#define MACHINE_COOL    2       /* machine samples to wait after a machine cut */
+#define RING 1024             /* an interval's newest latency samples */
+#define DECIDE_SAMPLES 64     /* fewest samples an interval needs */
+#define NOLOAD_SAMPLES 128    /* fewest samples a probe needs */
+#define FLAT 1.10             /* latency / no-load at most this: flat */
+#define QUEUED 1.30           /* above this: a queue has formed */
+#define URGENT 2.00           /* above this: cut without waiting to be sure */
+#define LOWER 0.95            /* a no-load latency this much lower replaces it */
+#define SAME 0.15             /* probes this close measure the same no-load latency */
+#define PROBE_EVERY 60000000u /* us between no-load probes */
+#define PATIENCE 20           /* intervals a probe or a drain may take */
+#define MACHINE_ALPHA 0.5
+#define MACHINE_COOL 2 /* machine samples to wait after a machine cut */
 #define DEFAULT_INTERVAL 500000u
 
 struct sample {
@@ -31,8 +31,8 @@ struct sample {
 
 /* What the samples at the current limit say. */
 struct window {
-	double latency;         /* median, us */
-	double in_flight;       /* mean */
+	double latency;   /* median, us */
+	double in_flight; /* mean */
 	uint32_t in_flight_max;
 	unsigned n;
 };
@@ -41,32 +41,32 @@ struct concurrency {
 	struct concurrency_opts o;
 	uint32_t limit, lo, hi;
 	char reason[CONCURRENCY_REASON];
-	int changed;            /* since the tick began */
+	int changed; /* since the tick began */
 
 	struct sample ring[RING];
-	uint64_t nseen;         /* samples in this interval */
-	int settling;           /* after a cut: drop samples until in flight <= limit */
-	uint64_t changed_at;    /* the last change */
-	uint64_t since;         /* when this interval began; 0: not yet */
-	unsigned intervals;     /* intervals at this limit */
-	unsigned high, flat;    /* of them, the last ones in a row queued or flat */
-	double latency;         /* EMA of their medians, us; -1 unknown */
-	double last;            /* the last interval's median, us */
-	double spread;          /* EMA of |median - last| / no-load at a constant limit */
-	double no_load;         /* us, -1 unknown */
-	double probed;          /* the probes' mean while they agree; -1 none */
+	uint64_t nseen;      /* samples in this interval */
+	int settling;        /* after a cut: drop samples until in flight <= limit */
+	uint64_t changed_at; /* the last change */
+	uint64_t since;      /* when this interval began; 0: not yet */
+	unsigned intervals;  /* intervals at this limit */
+	unsigned high, flat; /* of them, the last ones in a row queued or flat */
+	double latency;      /* EMA of their medians, us; -1 unknown */
+	double last;         /* the last interval's median, us */
+	double spread;       /* EMA of |median - last| / no-load at a constant limit */
+	double no_load;      /* us, -1 unknown */
+	double probed;       /* the probes' mean while they agree; -1 none */
 
-	double cpu, mem;        /* smoothed, -1 unknown */
-	int fresh;              /* a machine sample since the last look */
+	double cpu, mem; /* smoothed, -1 unknown */
+	int fresh;       /* a machine sample since the last look */
 	int cool;
 
 	int probing;
-	uint32_t saved;         /* the limit the probe restores */
+	uint32_t saved; /* the limit the probe restores */
 	uint64_t probe_at, probe_began;
 
-	int cut_armed;          /* the last cut awaits its check */
+	int cut_armed; /* the last cut awaits its check */
 	double cut_latency, cut_in_flight;
-	uint32_t knee;          /* the limit at which a queue last formed; 0: none */
+	uint32_t knee; /* the limit at which a queue last formed; 0: none */
 
 	struct concurrency_change hist[CONCURRENCY_HISTORY];
 	uint64_t nchanges;
@@ -164,9 +164,8 @@ window_next(struct concurrency *c, uint64_t now, const struct window *w)
 		no_load_shift(c, now, c->latency);
 }
 
-static void __attribute__((format(printf, 5, 6)))
-set_limit(struct concurrency *c, uint64_t now, uint32_t to, enum concurrency_cause cause,
-    const char *fmt, ...)
+static void __attribute__((format(printf, 5, 6))) set_limit(struct concurrency *c, uint64_t now,
+    uint32_t to, enum concurrency_cause cause, const char *fmt, ...)
 {
 	struct concurrency_change *ch = &c->hist[c->nchanges % CONCURRENCY_HISTORY];
 	va_list ap;
@@ -226,8 +225,8 @@ concurrency_rebase(struct concurrency *c, uint64_t now, const char *what)
 }
 
 int
-concurrency_configure(struct concurrency *c, const struct concurrency_opts *o, uint64_t now,
-    char *err, size_t errlen)
+concurrency_configure(
+    struct concurrency *c, const struct concurrency_opts *o, uint64_t now, char *err, size_t errlen)
 {
 	struct concurrency_opts old = c->o;
 
@@ -274,8 +273,9 @@ concurrency_sample(struct concurrency *c, uint64_t latency_us, uint32_t in_fligh
 		c->settling = 0;
 	}
 	s = &c->ring[c->nseen % RING];
-	s->latency_us = latency_us > UINT32_MAX ? UINT32_MAX : latency_us < 1 ? 1 :
-	    (uint32_t)latency_us;
+	s->latency_us = latency_us > UINT32_MAX ? UINT32_MAX
+	    : latency_us < 1                    ? 1
+						: (uint32_t)latency_us;
 	s->in_flight = in_flight < 1 ? 1 : in_flight;
 	c->nseen++;
 }
@@ -283,7 +283,7 @@ concurrency_sample(struct concurrency *c, uint64_t latency_us, uint32_t in_fligh
 static double
 smooth(double old, double v)
 {
-	if (!(v >= 0 && v <= 100))     /* unknown, or not a percentage */
+	if (!(v >= 0 && v <= 100)) /* unknown, or not a percentage */
 		return -1;
 	return old < 0 ? v : MACHINE_ALPHA * v + (1 - MACHINE_ALPHA) * old;
 }
@@ -341,12 +341,12 @@ machine_check(struct concurrency *c, uint64_t now)
 		return;
 	if (c->cpu > c->o.cpu_high) {
 		c->cool = MACHINE_COOL;
-		set_limit(c, now, to, CONCURRENCY_CPU, "cpu %.0f %% > %.0f %%", c->cpu,
-		    c->o.cpu_high);
+		set_limit(
+		    c, now, to, CONCURRENCY_CPU, "cpu %.0f %% > %.0f %%", c->cpu, c->o.cpu_high);
 	} else if (c->mem > c->o.mem_high) {
 		c->cool = MACHINE_COOL;
-		set_limit(c, now, to, CONCURRENCY_MEM, "mem %.0f %% > %.0f %%", c->mem,
-		    c->o.mem_high);
+		set_limit(
+		    c, now, to, CONCURRENCY_MEM, "mem %.0f %% > %.0f %%", c->mem, c->o.mem_high);
 	}
 }
 
@@ -484,8 +484,7 @@ concurrency_decide(struct concurrency *c, uint64_t now)
 	room = (c->cpu < 0 || c->cpu <= c->o.cpu_low) && (c->mem < 0 || c->mem <= c->o.mem_low);
 	if (c->high >= 2 || ratio > URGENT)
 		latency_cut(c, now, &w);
-	else if (c->flat >= (near_knee(c) ? 4u : 2u) && room &&
-	    w.in_flight * 4 >= c->limit * 3.0)
+	else if (c->flat >= (near_knee(c) ? 4u : 2u) && room && w.in_flight * 4 >= c->limit * 3.0)
 		latency_grow(c, now);
 }
 
@@ -502,8 +501,7 @@ concurrency_tick(struct concurrency *c, uint64_t now)
 		c->since = now;
 	if (c->o.enabled) {
 		machine_check(c, now);
-		if (!c->changed && c->probing &&
-		    now - c->probe_began > PATIENCE * c->o.interval_us)
+		if (!c->changed && c->probing && now - c->probe_began > PATIENCE * c->o.interval_us)
 			probe_end(c, now, NULL);
 	}
 	if (c->changed || c->since == 0 || now - c->since < c->o.interval_us ||
@@ -561,7 +559,13 @@ const char *
 concurrency_cause_name(enum concurrency_cause cause)
 {
 	static const char *const names[] = {
-		"base", "ceiling", "latency", "room", "cpu", "mem", "probe",
+		"base",
+		"ceiling",
+		"latency",
+		"room",
+		"cpu",
+		"mem",
+		"probe",
 	};
 
 	return (unsigned)cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "?";

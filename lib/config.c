@@ -20,17 +20,20 @@ const struct config_key config_keys[] = {
 	/* daemon */
 	{ "socket", CFG_STRING, OFF(socket_path), 0, 0, "", "SIMD_SOCKET", 0,
 	    "control socket path (empty: $SIMD_SOCKET, /run/simd/simd.sock for root, "
-	    "else $XDG_RUNTIME_DIR/simd.sock or /tmp/simd-$UID/simd.sock)", CFG_APPLY_NONE },
+	    "else $XDG_RUNTIME_DIR/simd.sock or /tmp/simd-$UID/simd.sock)",
+	    CFG_APPLY_NONE },
 	{ "socket_mode", CFG_MODE, OFF(socket_mode), 0, 0777, "0660", NULL, 0,
 	    "permissions of the control socket (octal)", CFG_APPLY_NONE },
 	{ "socket_group", CFG_STRING, OFF(socket_group), 0, 0, "", NULL, 0,
 	    "group whose members may also use the control socket (empty: none)", CFG_APPLY_NONE },
 	{ "socket_readonly_group", CFG_STRING, OFF(socket_readonly_group), 0, 0, "", NULL, 0,
 	    "group whose members may use the control socket for read-only methods only "
-	    "(status, stats, checkpoints, ping, version; empty: none)", CFG_APPLY_NONE },
+	    "(status, stats, checkpoints, ping, version; empty: none)",
+	    CFG_APPLY_NONE },
 	{ "data_dir", CFG_STRING, OFF(data_dir), 0, 0, "", "SIMD_DATA_DIR", 0,
 	    "directory for shop.db, checkpoints.db, the lock and the pid file "
-	    "(empty: /var/lib/simd for root, else ~/.local/state/simd)", CFG_APPLY_NONE },
+	    "(empty: /var/lib/simd for root, else ~/.local/state/simd)",
+	    CFG_APPLY_NONE },
 	{ "pid_file", CFG_STRING, OFF(pid_file), 0, 0, "", NULL, 0,
 	    "pid file written when detached (empty: <data_dir>/simd.pid)", CFG_APPLY_NONE },
 	{ "log_level", CFG_LEVEL, OFF(log_level), 0, 3, "info", "SIMD_LOG_LEVEL", RT,
@@ -41,21 +44,24 @@ const struct config_key config_keys[] = {
 	{ "max_request", CFG_INT, OFF(max_request), 256, 16777216, "65536", NULL, 0,
 	    "longest request line accepted on the control socket, in bytes", CFG_APPLY_NONE },
 	{ "shutdown_timeout", CFG_DOUBLE, OFF(shutdown_timeout), 0, 3600, "10", NULL, RT,
-	    "seconds in-flight sessions get to finish on SIGTERM/shutdown before they are abandoned", CFG_APPLY_NONE },
+	    "seconds in-flight sessions get to finish on SIGTERM/shutdown before they are abandoned",
+	    CFG_APPLY_NONE },
 	/* simulation */
 	{ "seed", CFG_INT, OFF(seed), 0, 9007199254740991.0, "1", "SIMULATION_SEED", RT,
-	    "random seed of a run: the same seed gives the same personas, catalogue and orders", CFG_APPLY_NONE },
+	    "random seed of a run: the same seed gives the same personas, catalogue and orders",
+	    CFG_APPLY_NONE },
 	{ "agents", CFG_INT, OFF(agents), 1, 10000000, "372", "SIMULATION_AGENTS", RT,
 	    "number of agents (shoppers) in a run", CFG_APPLY_NONE },
 	{ "cycles", CFG_INT, OFF(cycles), 0, 1000000000, "0", NULL, RT,
 	    "cycles a run lasts (0: until hours or stop)", CFG_APPLY_NONE },
 	{ "hours", CFG_DOUBLE, OFF(hours), 0, 1000000, "0", NULL, RT,
 	    "wall-clock hours a run lasts (0: until cycles or stop)", CFG_APPLY_NONE },
-	{ "tick", CFG_INT, OFF(tick), 1, 10080, "60", NULL, RT,
-	    "simulated minutes per cycle", CFG_APPLY_NONE },
+	{ "tick", CFG_INT, OFF(tick), 1, 10080, "60", NULL, RT, "simulated minutes per cycle",
+	    CFG_APPLY_NONE },
 	{ "time_scale", CFG_DOUBLE, OFF(time_scale), 0.001, 1000000, "24", NULL, RT | CFG_ZERO_OK,
 	    "simulated time per wall time (24: a simulated day per wall hour; 0: as fast as "
-	    "possible)", CFG_APPLY_NONE },
+	    "possible)",
+	    CFG_APPLY_NONE },
 	{ "sim_start", CFG_TIME, OFF(sim_start), 0, 0, "2026-01-05T00:00:00Z", NULL, RT,
 	    "simulated time of the first cycle (ISO 8601 UTC)", CFG_APPLY_NONE },
 	{ "max_concurrent", CFG_INT, OFF(max_concurrent), 1, 100000, "50",
@@ -67,7 +73,8 @@ const struct config_key config_keys[] = {
 	    "first retry delay in milliseconds, doubled on each further retry", CFG_APPLY_NONE },
 	{ "retry_window", CFG_DOUBLE, OFF(retry_window), 0, 3600, "30", NULL, RT,
 	    "seconds a step failing with a transient error (connection lost, pool timeout, lock) "
-	    "keeps being retried, beyond max_retries", CFG_APPLY_NONE },
+	    "keeps being retried, beyond max_retries",
+	    CFG_APPLY_NONE },
 	{ "catalog_products", CFG_INT, OFF(catalog_products), 12, 1000000, "2000", NULL, RT,
 	    "products in the generated catalogue", CFG_APPLY_NONE },
 	{ "catalog_stores", CFG_INT, OFF(catalog_stores), 1, 10000, "20", NULL, RT,
@@ -83,13 +90,16 @@ const struct config_key config_keys[] = {
 	    "newest checkpoints kept", CFG_APPLY_CKPT_KEEP },
 	/* postgres */
 	{ "database_url", CFG_STRING, OFF(database_url), 0, 0, "", "DATABASE_URL", CFG_SECRET,
-	    "PostgreSQL URI or conninfo; empty: the embedded SQLite store <data_dir>/shop.db", CFG_APPLY_NONE },
+	    "PostgreSQL URI or conninfo; empty: the embedded SQLite store <data_dir>/shop.db",
+	    CFG_APPLY_NONE },
 	{ "pool_size", CFG_INT, OFF(pool_size), 1, 10000, "50", NULL, 0,
 	    "PostgreSQL connections kept open", CFG_APPLY_NONE },
 	{ "max_overflow", CFG_INT, OFF(max_overflow), 0, 10000, "10", NULL, 0,
-	    "connections opened beyond pool_size under load, closed when released", CFG_APPLY_NONE },
+	    "connections opened beyond pool_size under load, closed when released",
+	    CFG_APPLY_NONE },
 	{ "pool_timeout", CFG_DOUBLE, OFF(pool_timeout), 0.001, 3600, "30", NULL, 0,
-	    "seconds a step waits for a connection before it fails (and is retried)", CFG_APPLY_NONE },
+	    "seconds a step waits for a connection before it fails (and is retried)",
+	    CFG_APPLY_NONE },
 	{ "pool_pre_ping", CFG_BOOL, OFF(pool_pre_ping), 0, 1, "yes", NULL, 0,
 	    "check a connection that sat idle before reusing it", CFG_APPLY_NONE },
 	{ "pool_recycle", CFG_DOUBLE, OFF(pool_recycle), 0, 1000000, "3600", NULL, 0,
@@ -98,8 +108,9 @@ const struct config_key config_keys[] = {
 	    "hard cap on PostgreSQL connections, never exceeded", CFG_APPLY_NONE },
 	{ "event_batch_size", CFG_INT, OFF(event_batch_size), 1, 10000, "50", NULL, 0,
 	    "events written in one batch", CFG_APPLY_NONE },
-	{ "event_flush_interval", CFG_DOUBLE, OFF(event_flush_interval), 0.01, 3600, "5", NULL,
-	    0, "seconds after which queued events are written even if the batch is not full", CFG_APPLY_NONE },
+	{ "event_flush_interval", CFG_DOUBLE, OFF(event_flush_interval), 0.01, 3600, "5", NULL, 0,
+	    "seconds after which queued events are written even if the batch is not full",
+	    CFG_APPLY_NONE },
 	{ "connect_timeout", CFG_DOUBLE, OFF(connect_timeout), 0.1, 600, "10", NULL, 0,
 	    "seconds a PostgreSQL connection attempt may take", CFG_APPLY_NONE },
 };
@@ -146,8 +157,9 @@ parse_time(const char *s, int64_t *out)
 			n++;
 	}
 	if (s[n] != '\0' || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
-	    d > mdays[mo - 1] || (mo == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 &&
-	    y % 400 != 0))) || h > 23 || mi > 59 || sec > 59 || h < 0 || mi < 0 || sec < 0)
+	    d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0))) || h > 23 ||
+	    mi > 59 || sec > 59 || h < 0 || mi < 0 || sec < 0)
 		return -1;
 	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
 	return 0;
@@ -223,25 +235,21 @@ bad_value(const struct config_key *k, char *err, size_t errlen)
 	case CFG_MODE:
 		snprintf(err, errlen, "%s: must be an octal mode from 0 to 0777", k->name);
 		break;
-	case CFG_BOOL:
-		snprintf(err, errlen, "%s: must be yes or no", k->name);
-		break;
+	case CFG_BOOL: snprintf(err, errlen, "%s: must be yes or no", k->name); break;
 	case CFG_LEVEL:
 		snprintf(err, errlen, "%s: must be error, warn, info or debug", k->name);
 		break;
 	case CFG_TIME:
 		snprintf(err, errlen, "%s: must be a UTC time like 2026-01-05T00:00:00Z", k->name);
 		break;
-	case CFG_STRING:
-		snprintf(err, errlen, "%s: bad value", k->name);
-		break;
+	case CFG_STRING: snprintf(err, errlen, "%s: bad value", k->name); break;
 	}
 	return -1;
 }
 
 static int
-key_set(struct sim_config *c, const struct config_key *k, const char *value, char *err,
-    size_t errlen)
+key_set(
+    struct sim_config *c, const struct config_key *k, const char *value, char *err, size_t errlen)
 {
 	double num;
 	int64_t iv;
@@ -270,8 +278,8 @@ key_set(struct sim_config *c, const struct config_key *k, const char *value, cha
 	case CFG_INT:
 	case CFG_MODE:
 	case CFG_DOUBLE:
-		if (parse_number(k, value, &num) != 0 || ((num < k->min || num > k->max) &&
-		    !((k->flags & CFG_ZERO_OK) && num == 0)))
+		if (parse_number(k, value, &num) != 0 ||
+		    ((num < k->min || num > k->max) && !((k->flags & CFG_ZERO_OK) && num == 0)))
 			return bad_value(k, err, errlen);
 		if (k->type == CFG_DOUBLE)
 			*FIELD(c, k, double) = num;
@@ -472,8 +480,8 @@ config_load_env(struct sim_config *c, char *err, size_t errlen)
 }
 
 struct sim_config *
-config_load(const char *path, const char *const *keys, const char *const *values, int n,
-    char *err, size_t errlen)
+config_load(const char *path, const char *const *keys, const char *const *values, int n, char *err,
+    size_t errlen)
 {
 	struct sim_config *c = config_new();
 	char msg[512];
@@ -510,20 +518,14 @@ config_format(const struct sim_config *c, const struct config_key *k, char *buf,
 		snprintf(buf, len, "%s", s);
 		break;
 	}
-	case CFG_INT:
-		snprintf(buf, len, "%lld", (long long)*CFIELD(c, k, int64_t));
-		break;
+	case CFG_INT: snprintf(buf, len, "%lld", (long long)*CFIELD(c, k, int64_t)); break;
 	case CFG_MODE:
 		snprintf(buf, len, "%04llo", (unsigned long long)*CFIELD(c, k, int64_t));
 		break;
-	case CFG_DOUBLE:
-		snprintf(buf, len, "%g", *CFIELD(c, k, double));
-		break;
-	case CFG_BOOL:
-		snprintf(buf, len, "%s", *CFIELD(c, k, int64_t) ? "yes" : "no");
-		break;
+	case CFG_DOUBLE: snprintf(buf, len, "%g", *CFIELD(c, k, double)); break;
+	case CFG_BOOL: snprintf(buf, len, "%s", *CFIELD(c, k, int64_t) ? "yes" : "no"); break;
 	case CFG_LEVEL:
-		snprintf(buf, len, "%s", log_level_name((enum log_level)*CFIELD(c, k, int64_t)));
+		snprintf(buf, len, "%s", log_level_name((enum log_level) * CFIELD(c, k, int64_t)));
 		break;
 	case CFG_TIME: {
 		time_t t;
@@ -541,12 +543,9 @@ double
 config_number(const struct sim_config *c, const struct config_key *k)
 {
 	switch (k->type) {
-	case CFG_DOUBLE:
-		return *CFIELD(c, k, double);
-	case CFG_STRING:
-		return 0;
-	default:
-		return (double)*CFIELD(c, k, int64_t);
+	case CFG_DOUBLE: return *CFIELD(c, k, double);
+	case CFG_STRING: return 0;
+	default: return (double)*CFIELD(c, k, int64_t);
 	}
 }
 
@@ -571,18 +570,15 @@ int
 config_equal(const struct sim_config *a, const struct sim_config *b, const struct config_key *k)
 {
 	switch (k->type) {
-	case CFG_STRING:
-		return strcmp(*CFIELD(a, k, char *), *CFIELD(b, k, char *)) == 0;
-	case CFG_DOUBLE:
-		return *CFIELD(a, k, double) == *CFIELD(b, k, double);
-	default:
-		return *CFIELD(a, k, int64_t) == *CFIELD(b, k, int64_t);
+	case CFG_STRING: return strcmp(*CFIELD(a, k, char *), *CFIELD(b, k, char *)) == 0;
+	case CFG_DOUBLE: return *CFIELD(a, k, double) == *CFIELD(b, k, double);
+	default: return *CFIELD(a, k, int64_t) == *CFIELD(b, k, int64_t);
 	}
 }
 
 size_t
-config_diff_restart(const struct sim_config *a, const struct sim_config *b, const char **out,
-    size_t max)
+config_diff_restart(
+    const struct sim_config *a, const struct sim_config *b, const char **out, size_t max)
 {
 	size_t n = 0;
 

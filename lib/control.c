@@ -23,17 +23,17 @@
 #include "sim/rpc.h"
 
 #define CONTROL_MAX_CLIENTS 1024
-#define CONTROL_MAX_OUTPUT (8u << 20)   /* an unread backlog past this drops the client */
-#define CONTROL_STREAM_BACKLOG (64u << 10)  /* a stream skips messages past this unread */
+#define CONTROL_MAX_OUTPUT (8u << 20)      /* an unread backlog past this drops the client */
+#define CONTROL_STREAM_BACKLOG (64u << 10) /* a stream skips messages past this unread */
 
 struct control_client {
 	struct control *ctl;
 	struct bufferevent *bev;
 	struct control_client *prev, *next;
-	struct cmd_req *pending;       /* requests not yet answered */
+	struct cmd_req *pending; /* requests not yet answered */
 	uid_t uid;
-	int readonly;                  /* only read-only methods (socket_readonly_group) */
-	int closing;                   /* flush what is queued, then close */
+	int readonly; /* only read-only methods (socket_readonly_group) */
+	int closing;  /* flush what is queued, then close */
 };
 
 struct control {
@@ -183,8 +183,9 @@ handle_line(struct control_client *cl, const char *line, size_t len)
 	}
 	req = calloc(1, sizeof(*req));
 	if (req == NULL) {
-		client_send(cl, rpc_error(rr.id ? json_incref(rr.id) : json_null(),
-		    RPC_INTERNAL_ERROR, "out of memory", NULL));
+		client_send(cl,
+		    rpc_error(rr.id ? json_incref(rr.id) : json_null(), RPC_INTERNAL_ERROR,
+			"out of memory", NULL));
 		rpc_request_clear(&rr);
 		return;
 	}
@@ -265,7 +266,8 @@ client_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_TIMEOUT) {
 		log_warnx("control: client sent half a request and stopped; closing it");
-		client_reject(cl, RPC_PARSE_ERROR, "timed out waiting for the end of the request line");
+		client_reject(
+		    cl, RPC_PARSE_ERROR, "timed out waiting for the end of the request line");
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
@@ -311,8 +313,7 @@ peer_allowed(struct control *c, uid_t uid, gid_t gid)
 }
 
 static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-    void *arg)
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct control *c = arg;
 	struct control_client *cl;
@@ -322,8 +323,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	char msg[160];
 
 	cl = calloc(1, sizeof(*cl));
-	if (cl == NULL || (cl->bev = bufferevent_socket_new(c->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	if (cl == NULL ||
+	    (cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		log_warnx("control: out of memory accepting a client");
 		free(cl);
 		evutil_closesocket(fd);
@@ -411,8 +412,8 @@ control_check_opts(struct control *c, const struct control_opts *o, char *err, s
 		return -1;
 	}
 	if ((g = find_group("socket_group", o->group, &c->group, err, errlen)) < 0 ||
-	    (r = find_group("socket_readonly_group", o->readonly_group, &c->ro_group, err,
-	    errlen)) < 0)
+	    (r = find_group(
+		 "socket_readonly_group", o->readonly_group, &c->ro_group, err, errlen)) < 0)
 		return -1;
 	c->has_group = g;
 	c->has_ro_group = r;
@@ -443,7 +444,7 @@ control_listen(struct control *c, const struct control_opts *o, char *err, size_
 		return -1;
 	}
 	unlink(o->path);
-	old = umask(0177);  /* no window in which the socket is wider open than asked */
+	old = umask(0177); /* no window in which the socket is wider open than asked */
 	c->listener = evconnlistener_new_bind(c->base, accept_cb, c,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, (struct sockaddr *)&sun,
 	    (int)sizeof(sun));

@@ -10,9 +10,9 @@ TAILQ_HEAD(defer_list, defer_entry);
 struct defer {
 	struct event *ev;
 	struct defer_list queue;
-	struct defer_entry *round_last;   /* the last entry of the round being run */
-	int running;                      /* inside a callback of this queue */
-	int dying;                        /* freed by one: gone once it returns */
+	struct defer_entry *round_last; /* the last entry of the round being run */
+	int running;                    /* inside a callback of this queue */
+	int dying;                      /* freed by one: gone once it returns */
 };
 
 static void
@@ -82,7 +82,7 @@ defer_free(struct defer *d)
 	}
 	d->round_last = NULL;
 	if (d->running)
-		d->dying = 1;   /* a callback of ours freed us: the loop ends it */
+		d->dying = 1; /* a callback of ours freed us: the loop ends it */
 	else
 		destroy(d);
 }

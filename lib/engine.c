@@ -20,11 +20,22 @@ struct engine_waiter {
 	struct engine_waiter *next;
 };
 
+/* clang-format off */
 #define COUNT(f) { #f, offsetof(struct engine_counts, f) }
+/* clang-format on */
 const struct count_def engine_count_defs[] = {
-	COUNT(agents_processed), COUNT(agents_shopped), COUNT(sessions), COUNT(orders),
-	COUNT(abandoned), COUNT(browsed), COUNT(events), COUNT(errors), COUNT(retries),
-	COUNT(revenue_cents), COUNT(items), COUNT(rows),
+	COUNT(agents_processed),
+	COUNT(agents_shopped),
+	COUNT(sessions),
+	COUNT(orders),
+	COUNT(abandoned),
+	COUNT(browsed),
+	COUNT(events),
+	COUNT(errors),
+	COUNT(retries),
+	COUNT(revenue_cents),
+	COUNT(items),
+	COUNT(rows),
 };
 #undef COUNT
 const size_t engine_ncount_defs = sizeof(engine_count_defs) / sizeof(engine_count_defs[0]);
@@ -33,9 +44,8 @@ static void notify_waiters(struct engine *e);
 static void prepared(enum store_err err, const char *msg, void *arg);
 static void cycle_begin(struct engine *e);
 
-static const char *const state_names[] = {
-	"idle", "running", "paused", "stopping", "finished", "failed"
-};
+static const char *const state_names[] = { "idle", "running", "paused", "stopping", "finished",
+	"failed" };
 
 const char *
 engine_state_name(enum engine_state s)
@@ -118,7 +128,7 @@ engine_free(struct engine *e)
 		return;
 	sessions_free(e, 1);
 	run_clear(e);
-	notify_waiters(e);   /* whoever waits for the run's end hears of it now */
+	notify_waiters(e); /* whoever waits for the run's end hears of it now */
 	event_free(e->pump_ev);
 	free(e);
 }
@@ -153,10 +163,10 @@ engine_set_clock(struct engine *e, engine_clock_fn fn, void *arg)
 }
 
 /* Calls hook `which' of every set: offsetof into struct engine_hooks. */
-#define CALL_HOOKS(e, which)                                            \
-	do {                                                            \
-		for (unsigned h_ = 0; h_ < (e)->nhooks; h_++)           \
-			if ((e)->hooks[h_].which)                       \
+#define CALL_HOOKS(e, which)                                                   \
+	do {                                                                   \
+		for (unsigned h_ = 0; h_ < (e)->nhooks; h_++)                  \
+			if ((e)->hooks[h_].which)                              \
 				(e)->hooks[h_].which((e), (e)->hooks[h_].arg); \
 	} while (0)
 
@@ -228,7 +238,7 @@ flushed(enum store_err err, const char *msg, void *arg)
 	e->state = e->final_state;
 	pacer_stop(&e->pacer, engine_now_us(e));
 	if (e->closing)
-		return;   /* the daemon is tearing down: nothing else to tell */
+		return; /* the daemon is tearing down: nothing else to tell */
 	log_info("run %s %s: cycle %u, %llu sessions, %llu orders, %llu errors, %.2f s",
 	    e->p.run_id, engine_state_name(e->state), e->cycle,
 	    (unsigned long long)e->counts.sessions, (unsigned long long)e->counts.orders,
@@ -247,7 +257,7 @@ run_end(struct engine *e, enum engine_state final)
 	if (e->hours_timer)
 		evtimer_del(e->hours_timer);
 	e->cycle_waiting = 0;
-	e->state = ENGINE_STOPPING;   /* until the store has flushed */
+	e->state = ENGINE_STOPPING; /* until the store has flushed */
 	e->final_state = final;
 	e->ending = 1;
 	store_flush(e->store, flushed, e);
@@ -258,7 +268,7 @@ engine_fail(struct engine *e, const char *why)
 {
 	snprintf(e->fail_reason, sizeof(e->fail_reason), "%s", why);
 	log_warnx("run %s failed: %s", e->p.run_id, why);
-	e->state = ENGINE_STOPPING;   /* drain what is in flight, then fail */
+	e->state = ENGINE_STOPPING; /* drain what is in flight, then fail */
 	if (e->in_flight == 0)
 		run_end(e, ENGINE_FAILED);
 }
@@ -297,8 +307,8 @@ cycle_end(struct engine *e)
 		run_end(e, ENGINE_FINISHED);
 		return;
 	}
-	wait = pacer_next(&e->pacer, pacer_budget(e->p.tick, e->p.time_scale), e->cycle,
-	    engine_now_us(e));
+	wait = pacer_next(
+	    &e->pacer, pacer_budget(e->p.tick, e->p.time_scale), e->cycle, engine_now_us(e));
 	if (wait <= 0) {
 		if (e->pacer.lag > 0.001)
 			log_info("run %s: cycle %u starts %.3f s late", e->p.run_id, e->cycle,
@@ -333,13 +343,13 @@ engine_pump(struct engine *e)
 		uint32_t agent;
 
 		if (budget-- == 0) {
-			kick(e);    /* yield to the loop: control requests are answered */
+			kick(e); /* yield to the loop: control requests are answered */
 			return;
 		}
 		agent = e->p.only ? e->p.only[e->cursor] : e->cursor;
 		e->cursor++;
 		if (e->agents[agent].done_cycle > e->cycle)
-			continue;   /* done before the checkpoint this run resumed from */
+			continue; /* done before the checkpoint this run resumed from */
 		if (!shopper_decide(&e->sctx, &e->personas[agent], agent, e->cycle, &rng)) {
 			e->agents[agent].done_cycle = e->cycle + 1;
 			e->counts.agents_processed++;
@@ -388,7 +398,7 @@ prep_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 
-	if (e->state == ENGINE_STOPPING) {   /* stopped while waiting to retry */
+	if (e->state == ENGINE_STOPPING) { /* stopped while waiting to retry */
 		e->preparing = 0;
 		run_end(e, ENGINE_FINISHED);
 		return;
@@ -404,16 +414,16 @@ prepare_retry(struct engine *e, enum store_err err, const char *msg)
 	struct timeval tv;
 	double delay;
 
-	p.max_retries = 0;   /* only transient failures, within the window */
+	p.max_retries = 0; /* only transient failures, within the window */
 	if (err != STORE_ERR_CONNECT && err != STORE_ERR_TIMEOUT && err != STORE_ERR_BUSY)
 		return 0;
 	if (e->state == ENGINE_STOPPING ||
 	    !backoff_next(&p, &e->prep_bo, 1, engine_now_s(e), 0, -1, &delay))
 		return 0;
-	log_warnx("run %s: set-up failed (%s); retrying in %.0f ms", e->p.run_id, msg,
-	    delay * 1000);
+	log_warnx(
+	    "run %s: set-up failed (%s); retrying in %.0f ms", e->p.run_id, msg, delay * 1000);
 	e->counts.retries++;
-	e->preparing = 1;   /* nothing starts meanwhile */
+	e->preparing = 1; /* nothing starts meanwhile */
 	tv.tv_sec = (time_t)delay;
 	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
 	evtimer_add(e->prep_timer, &tv);
@@ -433,8 +443,8 @@ prepared(enum store_err err, const char *msg, void *arg)
 			engine_fail(e, msg);
 		return;
 	}
-	log_info("run %s: %u agents ready (seed %llu); cycle %u begins", e->p.run_id,
-	    e->p.agents, (unsigned long long)e->p.seed, e->cycle);
+	log_info("run %s: %u agents ready (seed %llu); cycle %u begins", e->p.run_id, e->p.agents,
+	    (unsigned long long)e->p.seed, e->cycle);
 	pacer_start(&e->pacer, engine_now_us(e));
 	if (e->p.hours > 0) {
 		double left = e->p.hours * 3600.0 - e->pacer.before;
@@ -454,8 +464,8 @@ run_alloc(struct engine *e, char *err, size_t errlen)
 {
 	const struct run_params *p = &e->p;
 
-	e->cat = catalog_new(p->seed, p->sim_start, p->catalog_stores, p->catalog_products,
-	    p->catalog_coupons);
+	e->cat = catalog_new(
+	    p->seed, p->sim_start, p->catalog_stores, p->catalog_products, p->catalog_coupons);
 	e->personas = calloc(p->agents, sizeof(*e->personas));
 	e->agents = calloc(p->agents, sizeof(*e->agents));
 	e->cycle_timer = evtimer_new(e->base, cycle_timer_cb, e);
@@ -620,7 +630,7 @@ engine_stop(struct engine *e, char *err, size_t errlen)
 	e->state = ENGINE_STOPPING;
 	log_info("run %s stopping (%u sessions finishing)", e->p.run_id, e->in_flight);
 	if (e->preparing)
-		return 0;   /* prepared() ends it */
+		return 0; /* prepared() ends it */
 	if (e->in_flight == 0)
 		run_end(e, ENGINE_FINISHED);
 	return 0;
@@ -634,8 +644,8 @@ engine_set_concurrency(struct engine *e, uint32_t n, char *err, size_t errlen)
 		return -1;
 	}
 	if (n != e->limit)
-		log_info("concurrency limit %u -> %u", e->limit ? e->limit : e->p.max_concurrent,
-		    n);
+		log_info(
+		    "concurrency limit %u -> %u", e->limit ? e->limit : e->p.max_concurrent, n);
 	e->limit = n;
 	e->p.max_concurrent = n;
 	if (e->state == ENGINE_RUNNING)
@@ -668,7 +678,7 @@ engine_run_state(const struct engine *e, struct run_state *out)
 	out->counts = e->counts;
 	out->elapsed_s = elapsed_s(e);
 	out->lag_s = e->pacer.lag;
-	out->agents = e->agents;   /* sessions in flight wrote nothing into it yet */
+	out->agents = e->agents; /* sessions in flight wrote nothing into it yet */
 	return 0;
 }
 
@@ -681,15 +691,15 @@ eta(const struct engine *e)
 	uint32_t n = population(e);
 
 	if (!engine_active(e))
-		return -1;   /* nothing left to wait for */
+		return -1; /* nothing left to wait for */
 	if (e->p.cycles) {
 		done = e->cycle + (n ? (double)e->cursor / n : 0);
 		if (done <= 0)
 			return -1;
 		left = el / done * (e->p.cycles - done);
 		if (e->p.time_scale > 0) {
-			double paced = pacer_budget(e->p.tick, e->p.time_scale) *
-			    (e->p.cycles - done);
+			double paced =
+			    pacer_budget(e->p.tick, e->p.time_scale) * (e->p.cycles - done);
 			if (paced > left)
 				left = paced;
 		}

@@ -38,13 +38,13 @@
 #endif
 
 #define HTTP_MAX_HEADERS 64
-#define HTTP_MAX_LINE 8192              /* a path, a header we send */
-#define HTTP_MAX_RESP_HEADERS (256 * 1024)  /* all the response's header lines */
-#define HTTP_KEEP_BUF 65536             /* a body buffer kept for the next request */
+#define HTTP_MAX_LINE 8192                 /* a path, a header we send */
+#define HTTP_MAX_RESP_HEADERS (256 * 1024) /* all the response's header lines */
+#define HTTP_KEEP_BUF 65536                /* a body buffer kept for the next request */
 #define HTTP_MAX_BODY_LIMIT (1024u * 1024 * 1024)
 
 struct http_xfer {
-	TAILQ_ENTRY(http_xfer) link;    /* active or spare list */
+	TAILQ_ENTRY(http_xfer) link; /* active or spare list */
 	struct http_client *c;
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -54,10 +54,10 @@ struct http_xfer {
 	size_t len, cap;
 	size_t hdr_bytes;
 	uint64_t t0;
-	int connected;                  /* counted in nconnected */
-	int dialled;                    /* opened a socket of its own */
-	int abandoned;                  /* for the reaper */
-	enum http_err fail;             /* our callbacks' verdict, over libcurl's */
+	int connected;      /* counted in nconnected */
+	int dialled;        /* opened a socket of its own */
+	int abandoned;      /* for the reaper */
+	enum http_err fail; /* our callbacks' verdict, over libcurl's */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -72,26 +72,36 @@ LIST_HEAD(http_socks, http_sock);
 struct http_client {
 	struct event_base *base;
 	struct http_opts o;
-	char *base_url;                 /* normalised, no trailing '/' */
+	char *base_url; /* normalised, no trailing '/' */
 	size_t base_len;
 	char *ca_file;
 	int tls;
 	CURLM *multi;
-	struct event *timer;            /* libcurl's timeout */
-	struct event *reaper;           /* fails the transfers we abandoned */
+	struct event *timer;  /* libcurl's timeout */
+	struct event *reaper; /* fails the transfers we abandoned */
 	struct http_xfers active, spare;
 	struct http_socks socks;
 	unsigned nactive, nspare, nconnected;
-	unsigned dispatching;           /* callbacks running */
-	int freed;                      /* http_client_free() was called */
-	int closing;                    /* refuse new requests, keep no spares */
-	int dead;                       /* freed from a callback: release on the way out */
-	struct http_stats st;           /* the counters; the gauges are computed */
+	unsigned dispatching; /* callbacks running */
+	int freed;            /* http_client_free() was called */
+	int closing;          /* refuse new requests, keep no spares */
+	int dead;             /* freed from a callback: release on the way out */
+	struct http_stats st; /* the counters; the gauges are computed */
 };
 
 static const char *const http_err_names[HTTP_ERR_COUNT] = {
-	"ok", "connect", "tls", "timeout", "too_large", "protocol", "io", "nomem",
-	"closed", "internal", "full", "invalid",
+	"ok",
+	"connect",
+	"tls",
+	"timeout",
+	"too_large",
+	"protocol",
+	"io",
+	"nomem",
+	"closed",
+	"internal",
+	"full",
+	"invalid",
 };
 
 const char *
@@ -280,8 +290,14 @@ http_unit(const char *s, double *unit)
 		const char *name;
 		double seconds;
 	} units[] = {
-		{ "ns", 1e-9 }, { "us", 1e-6 }, { "\xc2\xb5s", 1e-6 }, { "\xce\xbcs", 1e-6 },
-		{ "ms", 1e-3 }, { "s", 1 }, { "m", 60 }, { "h", 3600 },
+		{ "ns", 1e-9 },
+		{ "us", 1e-6 },
+		{ "\xc2\xb5s", 1e-6 },
+		{ "\xce\xbcs", 1e-6 },
+		{ "ms", 1e-3 },
+		{ "s", 1 },
+		{ "m", 60 },
+		{ "h", 3600 },
 	};
 	size_t i, n;
 
@@ -513,8 +529,8 @@ http_build_headers(struct http_xfer *x, const struct http_request *rq, int has_b
 	if (has_body && rq->content_type != NULL &&
 	    http_header(ct, sizeof(ct), "Content-Type", rq->content_type) != 0)
 		return -1;
-	if (has_body && http_slist_add(&x->hdrs, rq->content_type != NULL ? ct :
-	    "Content-Type:") != 0)
+	if (has_body &&
+	    http_slist_add(&x->hdrs, rq->content_type != NULL ? ct : "Content-Type:") != 0)
 		return -1;
 	if (http_slist_add(&x->hdrs, "Expect:") != 0)
 		return -1;
@@ -578,8 +594,8 @@ http_setopt_common(struct http_client *c, struct http_xfer *x)
 }
 
 static int
-http_setopt_request(struct http_client *c, struct http_xfer *x, const struct http_request *rq,
-    int has_body)
+http_setopt_request(
+    struct http_client *c, struct http_xfer *x, const struct http_request *rq, int has_body)
 {
 	const char *m = rq->method != NULL ? rq->method : "GET";
 	CURL *e = x->easy;
@@ -595,10 +611,10 @@ http_setopt_request(struct http_client *c, struct http_xfer *x, const struct htt
 	http_first(&rc, curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs));
 	if (has_body) {
 		/* The size first: the body is copied by length, NULs and all. */
-		http_first(&rc, curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)rq->body_len));
-		http_first(&rc, curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS,
-		    rq->body != NULL ? rq->body : ""));
+		http_first(&rc,
+		    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len));
+		http_first(&rc,
+		    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, rq->body != NULL ? rq->body : ""));
 	}
 	/* A body makes it a POST; any other method with one is a custom one. */
 	if (strcmp(m, "HEAD") == 0)
@@ -614,13 +630,14 @@ http_has_body(const struct http_request *rq)
 {
 	const char *m = rq->method;
 
-	return rq->body != NULL || (m != NULL && (strcmp(m, "POST") == 0 ||
-	    strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0));
+	return rq->body != NULL ||
+	    (m != NULL &&
+		(strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0));
 }
 
 static enum http_err
-http_start(struct http_client *c, struct http_xfer *x, const struct http_request *rq,
-    http_cb cb, void *arg)
+http_start(struct http_client *c, struct http_xfer *x, const struct http_request *rq, http_cb cb,
+    void *arg)
 {
 	int has_body = http_has_body(rq), rc;
 	CURLMcode mrc;
@@ -641,7 +658,7 @@ http_start(struct http_client *c, struct http_xfer *x, const struct http_request
 	x->t0 = metrics_now_us();
 	if ((mrc = curl_multi_add_handle(c->multi, x->easy)) != CURLM_OK) {
 		log_debug("http: cannot queue a request: %s", curl_multi_strerror(mrc));
-		curl_multi_remove_handle(c->multi, x->easy);    /* if it got in after all */
+		curl_multi_remove_handle(c->multi, x->easy); /* if it got in after all */
 		http_xfer_put(c, x);
 		return mrc == CURLM_OUT_OF_MEMORY ? HTTP_ERR_NOMEM : HTTP_ERR_INTERNAL;
 	}
@@ -680,19 +697,14 @@ http_map(const struct http_xfer *x, CURLcode rc)
 	if (x->fail != HTTP_ERR_OK)
 		return x->fail;
 	switch (rc) {
-	case CURLE_OK:
-		return HTTP_ERR_OK;
+	case CURLE_OK: return HTTP_ERR_OK;
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
-	case CURLE_QUIC_CONNECT_ERROR:
-		return HTTP_ERR_CONNECT;
-	case CURLE_OPERATION_TIMEDOUT:
-		return HTTP_ERR_TIMEOUT;
-	case CURLE_FILESIZE_EXCEEDED:
-		return HTTP_ERR_TOO_LARGE;
-	case CURLE_OUT_OF_MEMORY:
-		return HTTP_ERR_NOMEM;
+	case CURLE_QUIC_CONNECT_ERROR: return HTTP_ERR_CONNECT;
+	case CURLE_OPERATION_TIMEDOUT: return HTTP_ERR_TIMEOUT;
+	case CURLE_FILESIZE_EXCEEDED: return HTTP_ERR_TOO_LARGE;
+	case CURLE_OUT_OF_MEMORY: return HTTP_ERR_NOMEM;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_ENGINE_NOTFOUND:
@@ -707,23 +719,19 @@ http_map(const struct http_xfer *x, CURLcode rc)
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_INVALIDCERTSTATUS:
 	case CURLE_SSL_CLIENTCERT:
-	case CURLE_USE_SSL_FAILED:
-		return HTTP_ERR_TLS;
-	case CURLE_UNSUPPORTED_PROTOCOL:  /* what a non-HTTP answer gets (HTTP/0.9) */
+	case CURLE_USE_SSL_FAILED: return HTTP_ERR_TLS;
+	case CURLE_UNSUPPORTED_PROTOCOL: /* what a non-HTTP answer gets (HTTP/0.9) */
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
 	case CURLE_HTTP3:
 	case CURLE_BAD_CONTENT_ENCODING:
-	case CURLE_TOO_MANY_REDIRECTS:
-		return HTTP_ERR_PROTOCOL;
+	case CURLE_TOO_MANY_REDIRECTS: return HTTP_ERR_PROTOCOL;
 	case CURLE_GOT_NOTHING:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
-	case CURLE_PARTIAL_FILE:
-		return HTTP_ERR_IO;
-	default:
-		return HTTP_ERR_INTERNAL;
+	case CURLE_PARTIAL_FILE: return HTTP_ERR_IO;
+	default: return HTTP_ERR_INTERNAL;
 	}
 }
 
@@ -741,28 +749,28 @@ http_one_line(char *buf, size_t size, const char *src)
 }
 
 static void
-http_message(const struct http_client *c, const struct http_xfer *x, enum http_err err,
-    CURLcode rc, char *buf, size_t size)
+http_message(const struct http_client *c, const struct http_xfer *x, enum http_err err, CURLcode rc,
+    char *buf, size_t size)
 {
 	if (err == HTTP_ERR_OK) {
 		buf[0] = '\0';
 	} else if (err == HTTP_ERR_CLOSED) {
 		snprintf(buf, size, "the HTTP client was closed before an answer came");
 	} else if (x->fail == HTTP_ERR_TOO_LARGE && x->hdr_bytes > HTTP_MAX_RESP_HEADERS) {
-		snprintf(buf, size, "response headers larger than %u bytes",
-		    HTTP_MAX_RESP_HEADERS);
+		snprintf(buf, size, "response headers larger than %u bytes", HTTP_MAX_RESP_HEADERS);
 	} else if (err == HTTP_ERR_TOO_LARGE) {
-		snprintf(buf, size, "response body larger than max_body (%zu bytes)",
-		    c->o.max_body);
+		snprintf(
+		    buf, size, "response body larger than max_body (%zu bytes)", c->o.max_body);
 	} else if (x->fail == HTTP_ERR_NOMEM) {
 		snprintf(buf, size, "out of memory");
 	} else if (err == HTTP_ERR_TIMEOUT && !x->connected && !x->dialled) {
 		/* libcurl blames the name lookup for a wait in its queue */
-		snprintf(buf, size, "no connection within %g s (all %u busy, or the name "
-		    "lookup hung)", c->o.timeout, c->o.max_connections);
+		snprintf(buf, size,
+		    "no connection within %g s (all %u busy, or the name "
+		    "lookup hung)",
+		    c->o.timeout, c->o.max_connections);
 	} else {
-		http_one_line(buf, size, x->errbuf[0] != '\0' ? x->errbuf :
-		    curl_easy_strerror(rc));
+		http_one_line(buf, size, x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc));
 	}
 }
 
@@ -798,14 +806,14 @@ http_fill(struct http_xfer *x, enum http_err err, const char *msg, struct http_r
 	r->retry_after = r->rl_reset = -1;
 	r->rl_limit = r->rl_remaining = -1;
 	if (r->status > 0) {
-		r->retry_after = http_parse_retry_after(http_response_header(r, "Retry-After"),
-		    time(NULL));
-		r->rl_limit = http_parse_count(http_response_header(r,
-		    "x-ratelimit-limit-requests"), 18);
-		r->rl_remaining = http_parse_count(http_response_header(r,
-		    "x-ratelimit-remaining-requests"), 18);
-		r->rl_reset = http_parse_duration(http_response_header(r,
-		    "x-ratelimit-reset-requests"));
+		r->retry_after =
+		    http_parse_retry_after(http_response_header(r, "Retry-After"), time(NULL));
+		r->rl_limit =
+		    http_parse_count(http_response_header(r, "x-ratelimit-limit-requests"), 18);
+		r->rl_remaining =
+		    http_parse_count(http_response_header(r, "x-ratelimit-remaining-requests"), 18);
+		r->rl_reset =
+		    http_parse_duration(http_response_header(r, "x-ratelimit-reset-requests"));
 	}
 	r->elapsed_us = metrics_now_us() - x->t0;
 }
@@ -858,7 +866,7 @@ http_drain(struct http_client *c)
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		e = m->easy_handle;
-		result = m->data.result;        /* m dies with the removal */
+		result = m->data.result; /* m dies with the removal */
 		p = NULL;
 		curl_easy_getinfo(e, CURLINFO_PRIVATE, &p);
 		curl_multi_remove_handle(c->multi, e);
@@ -889,7 +897,7 @@ http_rearm(struct http_client *c)
 	if (curl_multi_timeout(c->multi, &ms) != CURLM_OK || ms < 0)
 		return;
 	if (ms == 0)
-		ms = 1;         /* still failing: do not spin */
+		ms = 1; /* still failing: do not spin */
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
@@ -916,8 +924,8 @@ http_action(struct http_client *c, curl_socket_t fd, int flags)
 static void
 http_sock_event(evutil_socket_t fd, short what, void *arg)
 {
-	int flags = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
-	    ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+	int flags =
+	    ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 
 	http_action(arg, fd, flags);
 }
@@ -959,7 +967,7 @@ http_reap_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		curl_multi_remove_handle(c->multi, x->easy);
 		http_complete(c, x, x->fail, CURLE_OK);
-		x = TAILQ_FIRST(&c->active);  /* the callback may have changed the list */
+		x = TAILQ_FIRST(&c->active); /* the callback may have changed the list */
 	}
 	if (c->dead)
 		http_release(c);
@@ -979,8 +987,8 @@ http_sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
 {
 	struct http_client *c = arg;
 	struct http_sock *s = sockp;
-	short kind = ((what & CURL_POLL_IN) ? EV_READ : 0) |
-	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+	short kind =
+	    ((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
 
 	if (what == CURL_POLL_REMOVE) {
 		if (s != NULL)
@@ -1036,8 +1044,8 @@ http_opts_check(const struct http_opts *o, char *err, size_t errlen)
 		return -1;
 	}
 	if (o->max_body > HTTP_MAX_BODY_LIMIT) {
-		snprintf(err, errlen, "http: max_body must be at most %u bytes",
-		    HTTP_MAX_BODY_LIMIT);
+		snprintf(
+		    err, errlen, "http: max_body must be at most %u bytes", HTTP_MAX_BODY_LIMIT);
 		return -1;
 	}
 	if (o->ca_file != NULL && access(o->ca_file, R_OK) != 0) {
@@ -1135,10 +1143,10 @@ http_multi_setup(struct http_client *c)
 	http_first(&rc, curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, http_timer_cb));
 	http_first(&rc, curl_multi_setopt(m, CURLMOPT_TIMERDATA, c));
 	http_first(&rc, curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)c->o.max_keepalive));
-	http_first(&rc, curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-	    (long)c->o.max_connections));
-	http_first(&rc, curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS,
-	    (long)c->o.max_connections));
+	http_first(
+	    &rc, curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)c->o.max_connections));
+	http_first(
+	    &rc, curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->o.max_connections));
 	http_first(&rc, curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX));
 	return rc;
 }
@@ -1203,7 +1211,7 @@ http_client_free(struct http_client *c)
 	struct http_xfer *x;
 
 	if (c == NULL || c->freed)
-		return;         /* again, from a callback of this very call */
+		return; /* again, from a callback of this very call */
 	c->freed = c->closing = 1;
 	while ((x = TAILQ_FIRST(&c->active)) != NULL) {
 		curl_multi_remove_handle(c->multi, x->easy);

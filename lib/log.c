@@ -16,7 +16,7 @@ static struct {
 	const char *ident;
 	int to_syslog;
 	enum log_level level;
-	FILE *file;             /* log_file: wins over stderr and syslog */
+	FILE *file; /* log_file: wins over stderr and syslog */
 	char *path;
 } log_state = { "simd", 0, LOG_LEVEL_INFO, NULL, NULL };
 
@@ -80,10 +80,10 @@ log_reopen(char *err, size_t errlen)
 
 	if (path == NULL)
 		return 0;
-	log_state.path = NULL;   /* log_set_file takes its own copy */
+	log_state.path = NULL; /* log_set_file takes its own copy */
 	rc = log_set_file(path, err, errlen);
 	if (rc != 0)
-		log_state.path = path;   /* keep writing to the file still open */
+		log_state.path = path; /* keep writing to the file still open */
 	else
 		free(path);
 	return rc;
@@ -151,20 +151,20 @@ log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(out, "%s.%03ldZ %s[%s] %s\n", when, ts.tv_nsec / 1000000L,
-		    log_state.ident, level_names[level], msg);
+		fprintf(out, "%s.%03ldZ %s[%s] %s\n", when, ts.tv_nsec / 1000000L, log_state.ident,
+		    level_names[level], msg);
 		if (out != stderr)
-			fflush(out);   /* a line is on disk when logrotate or tail looks */
+			fflush(out); /* a line is on disk when logrotate or tail looks */
 	}
 	errno = saved;
 }
 
-#define LOG_BODY(level, with_errno)                  \
-	do {                                         \
-		va_list ap;                          \
-		va_start(ap, fmt);                   \
+#define LOG_BODY(level, with_errno)                   \
+	do {                                          \
+		va_list ap;                           \
+		va_start(ap, fmt);                    \
 		log_vmsg(level, with_errno, fmt, ap); \
-		va_end(ap);                          \
+		va_end(ap);                           \
 	} while (0)
 
 void

@@ -11,7 +11,7 @@ bucket_of(uint64_t us)
 
 	if (us < HIST_SUB)
 		return (unsigned)us;
-	e = 63u - (unsigned)__builtin_clzll(us);      /* floor(log2 us) >= 3 */
+	e = 63u - (unsigned)__builtin_clzll(us); /* floor(log2 us) >= 3 */
 	sub = (unsigned)(us >> (e - 3)) & (HIST_SUB - 1);
 	e = (e - 2) * HIST_SUB + sub;
 	return e < HIST_BUCKETS ? e : HIST_BUCKETS - 1;
@@ -82,11 +82,11 @@ ms_json(double us)
 json_t *
 hist_json(const struct histogram *h)
 {
-	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "count", (json_int_t)h->count,
-	    "avg_ms", ms_json(h->count ? (double)h->sum_us / (double)h->count : 0.0),
-	    "p50_ms", ms_json((double)hist_quantile(h, 0.50)),
-	    "p95_ms", ms_json((double)hist_quantile(h, 0.95)),
-	    "p99_ms", ms_json((double)hist_quantile(h, 0.99)), "max_ms", ms_json((double)h->max_us));
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "count", (json_int_t)h->count, "avg_ms",
+	    ms_json(h->count ? (double)h->sum_us / (double)h->count : 0.0), "p50_ms",
+	    ms_json((double)hist_quantile(h, 0.50)), "p95_ms",
+	    ms_json((double)hist_quantile(h, 0.95)), "p99_ms",
+	    ms_json((double)hist_quantile(h, 0.99)), "max_ms", ms_json((double)h->max_us));
 }
 
 uint64_t

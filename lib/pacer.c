@@ -58,6 +58,6 @@ pacer_next(struct pacer *p, double budget, uint32_t cycle, uint64_t now_us)
 	}
 	p->lag = now - due;
 	if (p->lag > budget)
-		p->shift += p->lag;   /* start now, and count the rest from here */
+		p->shift += p->lag; /* start now, and count the rest from here */
 	return 0;
 }

@@ -70,23 +70,12 @@ static void
 param_set_number(struct run_params *p, const struct param_def *d, double v)
 {
 	switch (d->type) {
-	case PARAM_U32:
-		*FIELD(p, d, uint32_t) = (uint32_t)v;
-		break;
-	case PARAM_U64:
-		*FIELD(p, d, uint64_t) = (uint64_t)v;
-		break;
-	case PARAM_DOUBLE:
-		*FIELD(p, d, double) = v;
-		break;
-	case PARAM_TIME:
-		*FIELD(p, d, int64_t) = (int64_t)v;
-		break;
-	case PARAM_BOOL:
-		*FIELD(p, d, int) = v != 0;
-		break;
-	default:
-		break;
+	case PARAM_U32: *FIELD(p, d, uint32_t) = (uint32_t)v; break;
+	case PARAM_U64: *FIELD(p, d, uint64_t) = (uint64_t)v; break;
+	case PARAM_DOUBLE: *FIELD(p, d, double) = v; break;
+	case PARAM_TIME: *FIELD(p, d, int64_t) = (int64_t)v; break;
+	case PARAM_BOOL: *FIELD(p, d, int) = v != 0; break;
+	default: break;
 	}
 }
 
@@ -131,16 +120,16 @@ json_whole(const json_t *v, double *out)
 }
 
 static int
-param_number_json(struct run_params *p, const struct param_def *d, const json_t *v, char *err,
-    size_t errlen)
+param_number_json(
+    struct run_params *p, const struct param_def *d, const json_t *v, char *err, size_t errlen)
 {
 	double x, min, max;
 	int zero_ok, whole = d->type != PARAM_DOUBLE;
 
 	param_bounds(d, &min, &max, &zero_ok);
 	if (whole ? !json_whole(v, &x) : !json_is_number(v)) {
-		snprintf(err, errlen, "\"%s\" must be %s", d->name, whole ? "an integer" :
-		    "a number");
+		snprintf(
+		    err, errlen, "\"%s\" must be %s", d->name, whole ? "an integer" : "a number");
 		return -1;
 	}
 	if (!whole)
@@ -151,11 +140,13 @@ param_number_json(struct run_params *p, const struct param_def *d, const json_t 
 	}
 	if (!(x >= min && x <= max)) {
 		if (zero_ok)
-			snprintf(err, errlen, "\"%s\" must be 0 (as fast as possible) or from %g "
-			    "to %g (got %g)", d->name, min, max, x);
+			snprintf(err, errlen,
+			    "\"%s\" must be 0 (as fast as possible) or from %g "
+			    "to %g (got %g)",
+			    d->name, min, max, x);
 		else if (whole)
-			snprintf(err, errlen, "\"%s\" must be from %.0f to %.0f (got %.0f)", d->name,
-			    min, max, x);
+			snprintf(err, errlen, "\"%s\" must be from %.0f to %.0f (got %.0f)",
+			    d->name, min, max, x);
 		else
 			snprintf(err, errlen, "\"%s\" must be from %g to %g", d->name, min, max);
 		return -1;
@@ -201,8 +192,7 @@ sort_unique(uint32_t *ids, size_t n)
 
 /* start's agents_list: ids like agent_007, within the population when it is known. */
 static int
-param_list_json(struct run_params *p, const json_t *list, uint64_t agents, char *err,
-    size_t errlen)
+param_list_json(struct run_params *p, const json_t *list, uint64_t agents, char *err, size_t errlen)
 {
 	size_t n = json_array_size(list), i;
 	uint32_t *ids;
@@ -221,14 +211,18 @@ param_list_json(struct run_params *p, const json_t *list, uint64_t agents, char 
 		long long a = s != NULL ? params_agent_index(s) : -1;
 
 		if (a < 0) {
-			snprintf(err, errlen, "\"agents_list\": %s%.40s%s is not an agent id like "
-			    "agent_007", s ? "\"" : "", s ? s : "an item", s ? "\"" : "");
+			snprintf(err, errlen,
+			    "\"agents_list\": %s%.40s%s is not an agent id like "
+			    "agent_007",
+			    s ? "\"" : "", s ? s : "an item", s ? "\"" : "");
 			free(ids);
 			return -1;
 		}
 		if ((uint64_t)a >= agents) {
-			snprintf(err, errlen, "\"agents_list\": %s is outside the population of %llu "
-			    "agents (use --agents)", s, (unsigned long long)agents);
+			snprintf(err, errlen,
+			    "\"agents_list\": %s is outside the population of %llu "
+			    "agents (use --agents)",
+			    s, (unsigned long long)agents);
 			free(ids);
 			return -1;
 		}
@@ -241,8 +235,8 @@ param_list_json(struct run_params *p, const json_t *list, uint64_t agents, char 
 }
 
 int
-params_from_json(struct run_params *p, const json_t *o, const struct sim_config *cfg,
-    char *err, size_t errlen)
+params_from_json(
+    struct run_params *p, const json_t *o, const struct sim_config *cfg, char *err, size_t errlen)
 {
 	const json_t *list = NULL;
 
@@ -253,7 +247,7 @@ params_from_json(struct run_params *p, const json_t *o, const struct sim_config 
 		if (v == NULL || !(d->flags & PARAM_START))
 			continue;
 		if (d->type == PARAM_AGENTS) {
-			list = v;   /* once the population is known */
+			list = v; /* once the population is known */
 		} else if (d->type == PARAM_BOOL) {
 			if (!json_is_boolean(v)) {
 				snprintf(err, errlen, "\"%s\" must be true or false", d->name);
@@ -267,8 +261,8 @@ params_from_json(struct run_params *p, const json_t *o, const struct sim_config 
 	if (list == NULL)
 		return 0;
 	/* without the running configuration only the ids' form can be checked */
-	return param_list_json(p, list, cfg != NULL || json_object_get(o, "agents") ?
-	    p->agents : UINT64_MAX, err, errlen);
+	return param_list_json(p, list,
+	    cfg != NULL || json_object_get(o, "agents") ? p->agents : UINT64_MAX, err, errlen);
 }
 
 static json_t *
@@ -277,18 +271,12 @@ param_value_json(const struct run_params *p, const struct param_def *d)
 	json_t *a;
 
 	switch (d->type) {
-	case PARAM_U32:
-		return json_integer(*CFIELD(p, d, uint32_t));
-	case PARAM_U64:
-		return json_integer((json_int_t)*CFIELD(p, d, uint64_t));
-	case PARAM_DOUBLE:
-		return json_real(*CFIELD(p, d, double));
-	case PARAM_TIME:
-		return json_integer(*CFIELD(p, d, int64_t));
-	case PARAM_BOOL:
-		return json_boolean(*CFIELD(p, d, int));
-	case PARAM_RUN_ID:
-		return json_string(p->run_id);
+	case PARAM_U32: return json_integer(*CFIELD(p, d, uint32_t));
+	case PARAM_U64: return json_integer((json_int_t)*CFIELD(p, d, uint64_t));
+	case PARAM_DOUBLE: return json_real(*CFIELD(p, d, double));
+	case PARAM_TIME: return json_integer(*CFIELD(p, d, int64_t));
+	case PARAM_BOOL: return json_boolean(*CFIELD(p, d, int));
+	case PARAM_RUN_ID: return json_string(p->run_id);
 	case PARAM_AGENTS:
 		if (p->only == NULL)
 			return json_null();
@@ -316,8 +304,8 @@ params_to_json(const struct run_params *p, int flags)
 		if ((d->flags & flags) != flags)
 			continue;
 		v = param_value_json(p, d);
-		if (v == NULL || json_object_set_new(o, (flags & PARAM_CKPT) ? d->ckpt : d->name,
-		    v) != 0) {
+		if (v == NULL ||
+		    json_object_set_new(o, (flags & PARAM_CKPT) ? d->ckpt : d->name, v) != 0) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -341,8 +329,7 @@ ckpt_int(const json_t *v, const struct param_def *d, json_int_t min, json_int_t 
 }
 
 static int
-ckpt_list(struct run_params *p, const struct param_def *d, const json_t *a, char *why,
-    size_t len)
+ckpt_list(struct run_params *p, const struct param_def *d, const json_t *a, char *why, size_t len)
 {
 	size_t i, n = json_array_size(a);
 	json_int_t v;
@@ -350,7 +337,8 @@ ckpt_list(struct run_params *p, const struct param_def *d, const json_t *a, char
 	if (json_is_null(a))
 		return 0;
 	if (!json_is_array(a) || n == 0 || n > p->agents) {
-		snprintf(why, len, "params: \"only\" is not a list of at most %u agents", p->agents);
+		snprintf(
+		    why, len, "params: \"only\" is not a list of at most %u agents", p->agents);
 		return -1;
 	}
 	if ((p->only = malloc(n * sizeof(*p->only))) == NULL) {
@@ -367,8 +355,7 @@ ckpt_list(struct run_params *p, const struct param_def *d, const json_t *a, char
 }
 
 static int
-ckpt_value(struct run_params *p, const struct param_def *d, const json_t *v, char *why,
-    size_t len)
+ckpt_value(struct run_params *p, const struct param_def *d, const json_t *v, char *why, size_t len)
 {
 	json_int_t x;
 
@@ -410,8 +397,7 @@ ckpt_value(struct run_params *p, const struct param_def *d, const json_t *v, cha
 			return -1;
 		*FIELD(p, d, int64_t) = x;
 		return 0;
-	case PARAM_AGENTS:
-		return 0;   /* after the population: see params_from_ckpt */
+	case PARAM_AGENTS: return 0; /* after the population: see params_from_ckpt */
 	}
 	return -1;
 }

@@ -62,7 +62,9 @@ paths_resolve(struct sim_config *c, char *err, size_t errlen)
 	if (config_set(c, "data_dir", buf, err, errlen) != 0)
 		return -1;
 	return absolute(c, "socket", c->socket_path, err, errlen) != 0 ||
-	    absolute(c, "log_file", c->log_file, err, errlen) != 0 ? -1 : 0;
+		absolute(c, "log_file", c->log_file, err, errlen) != 0
+	    ? -1
+	    : 0;
 }
 
 void
@@ -70,7 +72,7 @@ paths_pid_file(const struct sim_config *c, char *buf, size_t len)
 {
 	if (*c->pid_file == '/')
 		snprintf(buf, len, "%s", c->pid_file);
-	else if (*c->pid_file)   /* relative: to the data directory */
+	else if (*c->pid_file) /* relative: to the data directory */
 		snprintf(buf, len, "%s/%s", c->data_dir, c->pid_file);
 	else
 		snprintf(buf, len, "%s/simd.pid", c->data_dir);

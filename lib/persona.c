@@ -30,30 +30,68 @@
 #define PERSONA_BUDGET_MAX 100000000
 
 const char *const persona_age_names[AGE_BANDS] = {
-	"18-24", "25-34", "35-44", "45-54", "55-64", "65+",
+	"18-24",
+	"25-34",
+	"35-44",
+	"45-54",
+	"55-64",
+	"65+",
 };
 
 const char *const persona_household_names[HH_KINDS] = {
-	"single", "couple", "family", "shared",
+	"single",
+	"couple",
+	"family",
+	"shared",
 };
 
 const char *const persona_income_names[INC_BANDS] = {
-	"low", "lower-middle", "middle", "upper-middle", "high",
+	"low",
+	"lower-middle",
+	"middle",
+	"upper-middle",
+	"high",
 };
 
 const char *const persona_day_names[7] = {
-	"mon", "tue", "wed", "thu", "fri", "sat", "sun",
+	"mon",
+	"tue",
+	"wed",
+	"thu",
+	"fri",
+	"sat",
+	"sun",
 };
 
 /* Same order as catalog_category_names; kept here so persona.c stands alone. */
 enum {
-	CAT_GROCERIES, CAT_HOUSEHOLD, CAT_BEAUTY, CAT_BABY, CAT_PETS, CAT_ELECTRONICS,
-	CAT_HOME, CAT_CLOTHING, CAT_SPORTS, CAT_TOYS, CAT_BOOKS, CAT_HEALTH,
+	CAT_GROCERIES,
+	CAT_HOUSEHOLD,
+	CAT_BEAUTY,
+	CAT_BABY,
+	CAT_PETS,
+	CAT_ELECTRONICS,
+	CAT_HOME,
+	CAT_CLOTHING,
+	CAT_SPORTS,
+	CAT_TOYS,
+	CAT_BOOKS,
+	CAT_HEALTH,
 };
 
 static const char *const persona_category_names[PERSONA_CATEGORIES] = {
-	"groceries", "household", "beauty", "baby", "pets", "electronics",
-	"home", "clothing", "sports", "toys", "books", "health",
+	"groceries",
+	"household",
+	"beauty",
+	"baby",
+	"pets",
+	"electronics",
+	"home",
+	"clothing",
+	"sports",
+	"toys",
+	"books",
+	"health",
 };
 
 /* Rough share of online shoppers by age band (adults only). */
@@ -81,25 +119,107 @@ static const float persona_income_mix[AGE_BANDS][INC_BANDS] = {
 
 /* How often each category is someone's favourite, before age and household adjust it. */
 static const float persona_category_base[PERSONA_CATEGORIES] = {
-	1.4f, 1.0f, 0.9f, 0.3f, 0.5f, 1.0f, 0.9f, 1.3f, 0.6f, 0.4f, 0.6f, 0.8f,
+	1.4f,
+	1.0f,
+	0.9f,
+	0.3f,
+	0.5f,
+	1.0f,
+	0.9f,
+	1.3f,
+	0.6f,
+	0.4f,
+	0.6f,
+	0.8f,
 };
 
 static const float persona_income_price[INC_BANDS] = { 0.75f, 0.62f, 0.50f, 0.38f, 0.25f };
 static const double persona_income_budget[INC_BANDS] = { 3000, 6000, 10000, 18000, 40000 };
 
 static const char *const persona_first_names[] = {
-	"Maya", "Liam", "Aisha", "Noah", "Sofia", "Mateo", "Priya", "Ethan", "Yuki", "Omar",
-	"Elena", "Kwame", "Hannah", "Diego", "Mei", "Lucas", "Fatima", "Jonas", "Amara", "Ravi",
-	"Chloe", "Tomasz", "Ingrid", "Samuel", "Leila", "Arjun", "Grace", "Malik", "Nora", "Hugo",
-	"Zara", "Felix", "Ana", "Kofi", "Julia", "Hiro", "Olivia", "Ibrahim", "Sara", "Marco",
+	"Maya",
+	"Liam",
+	"Aisha",
+	"Noah",
+	"Sofia",
+	"Mateo",
+	"Priya",
+	"Ethan",
+	"Yuki",
+	"Omar",
+	"Elena",
+	"Kwame",
+	"Hannah",
+	"Diego",
+	"Mei",
+	"Lucas",
+	"Fatima",
+	"Jonas",
+	"Amara",
+	"Ravi",
+	"Chloe",
+	"Tomasz",
+	"Ingrid",
+	"Samuel",
+	"Leila",
+	"Arjun",
+	"Grace",
+	"Malik",
+	"Nora",
+	"Hugo",
+	"Zara",
+	"Felix",
+	"Ana",
+	"Kofi",
+	"Julia",
+	"Hiro",
+	"Olivia",
+	"Ibrahim",
+	"Sara",
+	"Marco",
 };
 
 static const char *const persona_last_names[] = {
-	"Okafor", "Smith", "Garcia", "Nguyen", "Patel", "Kowalski", "Haddad", "Tanaka", "Muller",
-	"Rossi", "Johansson", "Mensah", "Silva", "Kim", "Dubois", "Novak", "Ahmed", "Fischer",
-	"Lopez", "Chen", "O'Brien", "Ivanova", "Santos", "Nakamura", "Walker", "Moreau", "Costa",
-	"Jensen", "Adeyemi", "Rahman", "Murphy", "Schmidt", "Alvarez", "Park", "Bianchi",
-	"Larsen", "Osei", "Khan", "Herrera", "Brown",
+	"Okafor",
+	"Smith",
+	"Garcia",
+	"Nguyen",
+	"Patel",
+	"Kowalski",
+	"Haddad",
+	"Tanaka",
+	"Muller",
+	"Rossi",
+	"Johansson",
+	"Mensah",
+	"Silva",
+	"Kim",
+	"Dubois",
+	"Novak",
+	"Ahmed",
+	"Fischer",
+	"Lopez",
+	"Chen",
+	"O'Brien",
+	"Ivanova",
+	"Santos",
+	"Nakamura",
+	"Walker",
+	"Moreau",
+	"Costa",
+	"Jensen",
+	"Adeyemi",
+	"Rahman",
+	"Murphy",
+	"Schmidt",
+	"Alvarez",
+	"Park",
+	"Bianchi",
+	"Larsen",
+	"Osei",
+	"Khan",
+	"Herrera",
+	"Brown",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -184,7 +304,7 @@ persona_gen_categories(struct persona *p, struct rng *r)
 	for (k = 0; k < nfav; k++) {
 		i = rng_weighted(r, appeal, PERSONA_CATEGORIES);
 		raw[i] = rng_lognormal(r, 0.0, 0.5);
-		appeal[i] = 0.0f;       /* drawn without replacement */
+		appeal[i] = 0.0f; /* drawn without replacement */
 	}
 	persona_normalise(p->category_weight, raw, PERSONA_CATEGORIES);
 }
@@ -210,11 +330,14 @@ persona_gen_money(struct persona *p, struct rng *r)
 
 	p->budget_cents = (uint32_t)persona_clamp(
 	    floor(persona_income_budget[p->income_band] * (p->household == HH_FAMILY ? 1.3 : 1.0) *
-	              rng_lognormal(r, 0.0, 0.5) / 100.0 + 0.5) * 100.0,
+		    rng_lognormal(r, 0.0, 0.5) / 100.0 +
+		0.5) *
+		100.0,
 	    PERSONA_BUDGET_MIN, 2000000);
 	/* Per cart (Baymard ~70 %): the price sensitive leave more, grocery runs fewer. */
-	p->abandon_tendency = (float)persona_clamp(0.65 + 0.16 * ps -
-	    0.25 * p->category_weight[CAT_GROCERIES] + 0.05 * rng_normal(r), 0.3, 0.95);
+	p->abandon_tendency = (float)persona_clamp(
+	    0.65 + 0.16 * ps - 0.25 * p->category_weight[CAT_GROCERIES] + 0.05 * rng_normal(r), 0.3,
+	    0.95);
 }
 
 static void
@@ -229,7 +352,8 @@ persona_gen_trips(struct persona *p, struct rng *r)
 	p->sessions_per_week = (float)persona_clamp(spw, 0.2, 14.0);
 	/* 2-4 units in general retail, ~10 for a grocery shop (Instacart). */
 	p->basket_mean = (float)persona_clamp(rng_lognormal(r, log(2.0), 0.45) *
-	    size[p->household] * (1.0 + 1.5 * p->category_weight[CAT_GROCERIES]), 1.0, 12.0);
+		size[p->household] * (1.0 + 1.5 * p->category_weight[CAT_GROCERIES]),
+	    1.0, 12.0);
 }
 
 /* A bump on the 24-hour circle, centred at c with width w. */
@@ -261,12 +385,13 @@ persona_day_profile(float *w, const struct persona_day *d, int weekend)
 	int h;
 
 	for (h = 0; h < 24; h++) {
-		t = h + 0.5 - d->shift;  /* the middle of hour h, in the persona's own day */
+		t = h + 0.5 - d->shift; /* the middle of hour h, in the persona's own day */
 		sleep = 1.0 - 0.97 * persona_bump(t, night, 1.6);
 		raw[h] = (0.04 + d->morning * persona_bump(t, wake, weekend ? 1.3 : 1.0) +
-		    d->lunch * persona_bump(t, weekend ? 13.0 : 12.5, 1.0) +
-		    0.25 * persona_bump(t, 16.0, 2.0) +
-		    d->evening * persona_bump(t, 20.5, 1.4)) * sleep;
+			     d->lunch * persona_bump(t, weekend ? 13.0 : 12.5, 1.0) +
+			     0.25 * persona_bump(t, 16.0, 2.0) +
+			     d->evening * persona_bump(t, 20.5, 1.4)) *
+		    sleep;
 	}
 	persona_normalise(w, raw, 24);
 }
@@ -285,10 +410,10 @@ persona_gen_hours(struct persona *p, struct rng *r)
 	d.morning = 0.45 * rng_lognormal(r, 0.0, 0.3);
 	d.lunch = 0.55 * rng_lognormal(r, 0.0, 0.3);
 	d.evening = 1.4 * rng_lognormal(r, 0.0, 0.25);
-	if (kind < 0.12) {              /* early bird */
+	if (kind < 0.12) { /* early bird */
 		d.shift -= 1.5 + 0.5 * rng_double(r);
 		d.morning *= 1.8;
-	} else if (kind < 0.24) {       /* night owl */
+	} else if (kind < 0.24) { /* night owl */
 		d.shift += 2.0 + rng_double(r);
 		d.evening *= 1.2;
 	}
@@ -337,8 +462,8 @@ persona_gen_funnel(struct persona *p, struct rng *r)
 	p->cart_propensity = (float)persona_clamp(
 	    PERSONA_CART_BASE * rng_lognormal(r, 0.0, 0.45) * (1.0 + 1.2 * groc), 0.01, 0.5);
 	p->cart_recovery = (float)persona_clamp(rng_lognormal(r, log(0.085), 0.5), 0.01, 0.5);
-	p->think_s = (float)persona_clamp(
-	    rng_lognormal(r, log(18.0), 0.35) * pace[p->age_band], 3.0, 300.0);
+	p->think_s =
+	    (float)persona_clamp(rng_lognormal(r, log(18.0), 0.35) * pace[p->age_band], 3.0, 300.0);
 }
 
 void
@@ -371,8 +496,8 @@ persona_shop_probability(const struct persona *p, int hour, int weekday, int tic
 
 	if (hour < 0 || hour > 23 || weekday < 0 || weekday > 6 || tick_minutes <= 0)
 		return 0.0;
-	expect = p->sessions_per_week * p->day_weight[weekday] *
-	    persona_hours(p, weekday)[hour] * (tick_minutes / 60.0);
+	expect = p->sessions_per_week * p->day_weight[weekday] * persona_hours(p, weekday)[hour] *
+	    (tick_minutes / 60.0);
 	if (!(expect > 0.0))
 		return 0.0;
 	return expect > 1.0 ? 1.0 : expect;
@@ -423,22 +548,22 @@ persona_to_json(const struct persona *p)
 	if (o == NULL)
 		return NULL;
 	/* json_object_set_new frees the value, or fails on a NULL one: one check at the end. */
-	bad |= json_object_set_new(o, "name",
-	    json_stringn(p->name, strnlen(p->name, PERSONA_NAME_MAX - 1)));
-	bad |= json_object_set_new(o, "age_band",
-	    json_string(persona_age_names[p->age_band % AGE_BANDS]));
-	bad |= json_object_set_new(o, "household",
-	    json_string(persona_household_names[p->household % HH_KINDS]));
-	bad |= json_object_set_new(o, "income_band",
-	    json_string(persona_income_names[p->income_band % INC_BANDS]));
-	bad |= json_object_set_new(o, "categories", persona_weights_json(p->category_weight,
-	    persona_category_names, PERSONA_CATEGORIES));
+	bad |= json_object_set_new(
+	    o, "name", json_stringn(p->name, strnlen(p->name, PERSONA_NAME_MAX - 1)));
+	bad |= json_object_set_new(
+	    o, "age_band", json_string(persona_age_names[p->age_band % AGE_BANDS]));
+	bad |= json_object_set_new(
+	    o, "household", json_string(persona_household_names[p->household % HH_KINDS]));
+	bad |= json_object_set_new(
+	    o, "income_band", json_string(persona_income_names[p->income_band % INC_BANDS]));
+	bad |= json_object_set_new(o, "categories",
+	    persona_weights_json(p->category_weight, persona_category_names, PERSONA_CATEGORIES));
 	bad |= json_object_set_new(o, "price_sensitivity", json_real(p->price_sensitivity));
 	bad |= json_object_set_new(o, "coupon_affinity", json_real(p->coupon_affinity));
 	bad |= json_object_set_new(o, "sessions_per_week", json_real(p->sessions_per_week));
 	bad |= json_object_set_new(o, "hours", persona_hours_json(p->hour_weight));
-	bad |= json_object_set_new(o, "days",
-	    persona_weights_json(p->day_weight, persona_day_names, 7));
+	bad |= json_object_set_new(
+	    o, "days", persona_weights_json(p->day_weight, persona_day_names, 7));
 	bad |= json_object_set_new(o, "basket_mean", json_real(p->basket_mean));
 	bad |= json_object_set_new(o, "budget_cents", json_integer(p->budget_cents));
 	bad |= json_object_set_new(o, "abandon_tendency", json_real(p->abandon_tendency));
@@ -456,14 +581,27 @@ persona_to_json(const struct persona *p)
 /* JSON in. */
 
 static const char *const persona_keys[] = {
-	"name", "age_band", "household", "income_band", "categories", "price_sensitivity",
-	"coupon_affinity", "sessions_per_week", "hours", "days", "basket_mean", "budget_cents",
+	"name",
+	"age_band",
+	"household",
+	"income_band",
+	"categories",
+	"price_sensitivity",
+	"coupon_affinity",
+	"sessions_per_week",
+	"hours",
+	"days",
+	"basket_mean",
+	"budget_cents",
 	"abandon_tendency",
 };
 
 /* Keys added later: a persona without them is still valid and gets their defaults. */
 static const char *const persona_optional_keys[] = {
-	"weekend_hours", "cart_propensity", "cart_recovery", "think_s",
+	"weekend_hours",
+	"cart_propensity",
+	"cart_recovery",
+	"think_s",
 };
 
 #if defined(__GNUC__)
@@ -515,15 +653,15 @@ persona_get_unit(const json_t *j, const char *key, float *out, char *err, size_t
 	double x;
 
 	if (persona_get_number(j, key, 0.0, 1.0, &x) != 0)
-		return persona_err(err, errlen, "persona: \"%s\" must be a number from 0 to 1",
-		    key);
+		return persona_err(
+		    err, errlen, "persona: \"%s\" must be a number from 0 to 1", key);
 	*out = (float)x;
 	return 0;
 }
 
 static int
-persona_get_band(const json_t *j, const char *key, const char *const *names, int n,
-    uint8_t *out, char *err, size_t errlen)
+persona_get_band(const json_t *j, const char *key, const char *const *names, int n, uint8_t *out,
+    char *err, size_t errlen)
 {
 	const char *s = json_string_value(json_object_get(j, key));
 	int i;
@@ -609,8 +747,7 @@ persona_get_name(const json_t *j, struct persona *p, char *err, size_t errlen)
  * float precision: then they are kept bit for bit, so a round trip is exact.
  */
 static int
-persona_finish_weights(float *w, double *raw, int n, const char *field, char *err,
-    size_t errlen)
+persona_finish_weights(float *w, double *raw, int n, const char *field, char *err, size_t errlen)
 {
 	double sum = 0.0;
 	int i;
@@ -618,8 +755,8 @@ persona_finish_weights(float *w, double *raw, int n, const char *field, char *er
 	for (i = 0; i < n; i++)
 		sum += raw[i];
 	if (!(sum > 0.0))
-		return persona_err(err, errlen, "persona: \"%s\" weights must not all be zero",
-		    field);
+		return persona_err(
+		    err, errlen, "persona: \"%s\" weights must not all be zero", field);
 	if (fabs(sum - 1.0) < 1e-6) {
 		for (i = 0; i < n; i++)
 			w[i] = (float)raw[i];
@@ -644,18 +781,18 @@ persona_get_weights(const json_t *j, const char *field, const char *const *names
 	json_object_foreach ((json_t *)o, key, v) {
 		i = persona_lookup(key, names, n);
 		if (i < 0)
-			return persona_err(err, errlen, "persona: \"%s\" has unknown key \"%s\"",
-			    field, key);
+			return persona_err(
+			    err, errlen, "persona: \"%s\" has unknown key \"%s\"", field, key);
 		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
 		    json_number_value(v) < 0.0)
-			return persona_err(err, errlen, "persona: \"%s.%s\" must be a number >= 0",
-			    field, key);
+			return persona_err(
+			    err, errlen, "persona: \"%s.%s\" must be a number >= 0", field, key);
 		raw[i] = json_number_value(v);
 	}
 	for (i = 0; all_required && i < n; i++)
 		if (json_object_get(o, names[i]) == NULL)
-			return persona_err(err, errlen, "persona: \"%s.%s\" is missing", field,
-			    names[i]);
+			return persona_err(
+			    err, errlen, "persona: \"%s.%s\" is missing", field, names[i]);
 	return persona_finish_weights(w, raw, n, field, err, errlen);
 }
 
@@ -667,14 +804,14 @@ persona_get_hours(const json_t *j, const char *key, float *w, char *err, size_t 
 	size_t h;
 
 	if (!json_is_array(a) || json_array_size(a) != 24)
-		return persona_err(err, errlen,
-		    "persona: \"%s\" must be an array of 24 numbers", key);
+		return persona_err(
+		    err, errlen, "persona: \"%s\" must be an array of 24 numbers", key);
 	for (h = 0; h < 24; h++) {
 		v = json_array_get(a, h);
 		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
 		    json_number_value(v) < 0.0)
-			return persona_err(err, errlen,
-			    "persona: \"%s[%zu]\" must be a number >= 0", key, h);
+			return persona_err(
+			    err, errlen, "persona: \"%s[%zu]\" must be a number >= 0", key, h);
 		raw[h] = json_number_value(v);
 	}
 	return persona_finish_weights(w, raw, 24, key, err, errlen);
@@ -696,8 +833,8 @@ persona_check_keys(const json_t *j, char *err, size_t errlen)
 	}
 	for (i = 0; i < NELEM(persona_keys); i++)
 		if (json_object_get(j, persona_keys[i]) == NULL)
-			return persona_err(err, errlen, "persona: \"%s\" is missing",
-			    persona_keys[i]);
+			return persona_err(
+			    err, errlen, "persona: \"%s\" is missing", persona_keys[i]);
 	return 0;
 }
 
@@ -707,15 +844,16 @@ persona_get_trip(const json_t *j, struct persona *p, char *err, size_t errlen)
 	double x;
 
 	if (persona_get_number(j, "sessions_per_week", 0.1, 21.0, &x) != 0)
-		return persona_err(err, errlen,
-		    "persona: \"sessions_per_week\" must be a number from 0.1 to 21");
+		return persona_err(
+		    err, errlen, "persona: \"sessions_per_week\" must be a number from 0.1 to 21");
 	p->sessions_per_week = (float)x;
 	if (persona_get_number(j, "basket_mean", 1.0, 20.0, &x) != 0)
-		return persona_err(err, errlen,
-		    "persona: \"basket_mean\" must be a number from 1 to 20");
+		return persona_err(
+		    err, errlen, "persona: \"basket_mean\" must be a number from 1 to 20");
 	p->basket_mean = (float)x;
-	if (persona_get_number(j, "budget_cents", PERSONA_BUDGET_MIN, PERSONA_BUDGET_MAX,
-		&x) != 0 || x != floor(x))
+	if (persona_get_number(j, "budget_cents", PERSONA_BUDGET_MIN, PERSONA_BUDGET_MAX, &x) !=
+		0 ||
+	    x != floor(x))
 		return persona_err(err, errlen,
 		    "persona: \"budget_cents\" must be a whole number from %d to %d",
 		    PERSONA_BUDGET_MIN, PERSONA_BUDGET_MAX);
@@ -731,22 +869,21 @@ persona_get_funnel(const json_t *j, struct persona *p, char *err, size_t errlen)
 
 	if (json_object_get(j, "weekend_hours") == NULL)
 		memcpy(p->weekend_hour_weight, p->hour_weight, sizeof(p->hour_weight));
-	else if (persona_get_hours(j, "weekend_hours", p->weekend_hour_weight, err,
-	    errlen) != 0)
+	else if (persona_get_hours(j, "weekend_hours", p->weekend_hour_weight, err, errlen) != 0)
 		return -1;
 	p->cart_propensity = PERSONA_DEFAULT_CART_PROPENSITY;
 	p->cart_recovery = PERSONA_DEFAULT_CART_RECOVERY;
 	p->think_s = PERSONA_DEFAULT_THINK_S;
 	if ((json_object_get(j, "cart_propensity") != NULL &&
-	    persona_get_unit(j, "cart_propensity", &p->cart_propensity, err, errlen) != 0) ||
+		persona_get_unit(j, "cart_propensity", &p->cart_propensity, err, errlen) != 0) ||
 	    (json_object_get(j, "cart_recovery") != NULL &&
-	    persona_get_unit(j, "cart_recovery", &p->cart_recovery, err, errlen) != 0))
+		persona_get_unit(j, "cart_recovery", &p->cart_recovery, err, errlen) != 0))
 		return -1;
 	if (json_object_get(j, "think_s") == NULL)
 		return 0;
 	if (persona_get_number(j, "think_s", 1.0, 600.0, &x) != 0)
-		return persona_err(err, errlen,
-		    "persona: \"think_s\" must be a number of seconds from 1 to 600");
+		return persona_err(
+		    err, errlen, "persona: \"think_s\" must be a number of seconds from 1 to 600");
 	p->think_s = (float)x;
 	return 0;
 }
@@ -758,20 +895,20 @@ persona_from_json(const json_t *j, struct persona *out, char *err, size_t errlen
 
 	memset(&p, 0, sizeof(p));
 	if (persona_check_keys(j, err, errlen) != 0 || persona_get_name(j, &p, err, errlen) != 0 ||
-	    persona_get_band(j, "age_band", persona_age_names, AGE_BANDS, &p.age_band, err,
-		errlen) != 0 ||
+	    persona_get_band(
+		j, "age_band", persona_age_names, AGE_BANDS, &p.age_band, err, errlen) != 0 ||
 	    persona_get_band(j, "household", persona_household_names, HH_KINDS, &p.household, err,
 		errlen) != 0 ||
-	    persona_get_band(j, "income_band", persona_income_names, INC_BANDS, &p.income_band,
-		err, errlen) != 0 ||
+	    persona_get_band(j, "income_band", persona_income_names, INC_BANDS, &p.income_band, err,
+		errlen) != 0 ||
 	    persona_get_weights(j, "categories", persona_category_names, PERSONA_CATEGORIES, 0,
 		p.category_weight, err, errlen) != 0 ||
 	    persona_get_unit(j, "price_sensitivity", &p.price_sensitivity, err, errlen) != 0 ||
 	    persona_get_unit(j, "coupon_affinity", &p.coupon_affinity, err, errlen) != 0 ||
 	    persona_get_unit(j, "abandon_tendency", &p.abandon_tendency, err, errlen) != 0 ||
 	    persona_get_hours(j, "hours", p.hour_weight, err, errlen) != 0 ||
-	    persona_get_weights(j, "days", persona_day_names, 7, 1, p.day_weight, err,
-		errlen) != 0 ||
+	    persona_get_weights(j, "days", persona_day_names, 7, 1, p.day_weight, err, errlen) !=
+		0 ||
 	    persona_get_trip(j, &p, err, errlen) != 0 ||
 	    persona_get_funnel(j, &p, err, errlen) != 0)
 		return -1;

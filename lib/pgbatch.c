@@ -30,7 +30,7 @@ struct batch {
 
 struct pgbatch_waiter {
 	struct pgbatch_waiter *next;
-	uint64_t target;            /* done once every batch up to this one is written */
+	uint64_t target; /* done once every batch up to this one is written */
 	store_done_cb cb;
 	void *arg;
 };
@@ -39,8 +39,8 @@ TAILQ_HEAD(batch_list, batch);
 
 /* A row staged for a group, its strings in the stage's text buffer. */
 struct stage_row {
-	size_t key, session_key, payload;   /* offsets into text */
-	const char *type;                   /* static */
+	size_t key, session_key, payload; /* offsets into text */
+	const char *type;                 /* static */
 	uint32_t user_id;
 	int64_t created;
 };
@@ -65,9 +65,9 @@ struct pgbatch {
 	struct pgbatch_waiter *waiters;
 	struct event *timer;
 	struct defer *defer;
-	struct defer_entry flushed;     /* waiters of a flush that had nothing to wait for */
+	struct defer_entry flushed; /* waiters of a flush that had nothing to wait for */
 	int failing, pumping;
-	struct stage *stages;       /* open addressing by group, linear probing */
+	struct stage *stages; /* open addressing by group, linear probing */
 	size_t scap, sused;
 	struct pgbatch_stats st;
 };
@@ -120,7 +120,7 @@ pgbatch_low(const struct pgbatch *b)
 	const struct batch *bt = TAILQ_FIRST(&b->queued);
 	uint64_t low = bt != NULL ? bt->seq : UINT64_MAX;
 
-	TAILQ_FOREACH(bt, &b->inflight, link)
+	TAILQ_FOREACH (bt, &b->inflight, link)
 		if (bt->seq < low)
 			low = bt->seq;
 	return low;
@@ -133,7 +133,7 @@ pgbatch_requeue(struct pgbatch *b, struct batch *bt)
 	struct batch *at;
 
 	bt->state = BATCH_QUEUED;
-	TAILQ_FOREACH(at, &b->queued, link)
+	TAILQ_FOREACH (at, &b->queued, link)
 		if (at->seq > bt->seq) {
 			TAILQ_INSERT_BEFORE(at, bt, link);
 			return;
@@ -174,7 +174,7 @@ pgbatch_seal(struct pgbatch *b)
 	if (bt == NULL || bt->rows == 0)
 		return;
 	for (i = 0; i < BATCH_COLS; i++)
-		bt->params[i] = pgarr_str(&bt->col[i]);  /* room reserved by the adds */
+		bt->params[i] = pgarr_str(&bt->col[i]); /* room reserved by the adds */
 	bt->seq = ++b->next_seq;
 	bt->state = BATCH_QUEUED;
 	TAILQ_INSERT_TAIL(&b->queued, bt, link);
@@ -195,8 +195,8 @@ pgbatch_pump(struct pgbatch *b, int force)
 	 * from the sessions; a flush someone waits for (over a slow link, the
 	 * tail of a cycle) may use more.
 	 */
-	limit = b->waiters != NULL && b->o.inflight_flush > b->o.inflight ?
-	    b->o.inflight_flush : b->o.inflight;
+	limit = b->waiters != NULL && b->o.inflight_flush > b->o.inflight ? b->o.inflight_flush
+									  : b->o.inflight;
 	while (b->ninflight < limit && (bt = TAILQ_FIRST(&b->queued)) != NULL) {
 		TAILQ_REMOVE(&b->queued, bt, link);
 		bt->state = BATCH_INFLIGHT;
@@ -290,12 +290,9 @@ pgbatch_append(struct batch *bt, const struct pgbatch_row *row)
 		len[i] = c[i].len;
 		n[i] = c[i].n;
 	}
-	if (pgarr_add_text(&c[0], row->key) == 0 &&
-	    pgarr_add_text(&c[1], row->session_key) == 0 &&
-	    pgarr_add_int(&c[2], row->user_id) == 0 &&
-	    pgarr_add_text(&c[3], row->type) == 0 &&
-	    pgarr_add_text(&c[4], row->payload) == 0 &&
-	    pgarr_add_int(&c[5], row->created) == 0)
+	if (pgarr_add_text(&c[0], row->key) == 0 && pgarr_add_text(&c[1], row->session_key) == 0 &&
+	    pgarr_add_int(&c[2], row->user_id) == 0 && pgarr_add_text(&c[3], row->type) == 0 &&
+	    pgarr_add_text(&c[4], row->payload) == 0 && pgarr_add_int(&c[5], row->created) == 0)
 		return 0;
 	for (i = 0; i < BATCH_COLS; i++) {
 		c[i].len = len[i];
@@ -482,7 +479,7 @@ pgbatch_flush(struct pgbatch *b, store_done_cb cb, void *arg)
 	struct pgbatch_waiter *w = calloc(1, sizeof(*w));
 
 	if (w == NULL) {
-		cb(STORE_ERR_NOMEM, "out of memory", arg);  /* nothing else can be done */
+		cb(STORE_ERR_NOMEM, "out of memory", arg); /* nothing else can be done */
 		return;
 	}
 	pgbatch_seal(b);
@@ -530,7 +527,7 @@ pgbatch_take(struct pgbatch *b)
 	struct batch *bt;
 
 	pgbatch_seal(b);
-	if (b->open != NULL) {  /* an empty open batch */
+	if (b->open != NULL) { /* an empty open batch */
 		pgbatch_free_batch(b->open);
 		b->open = NULL;
 	}

@@ -94,13 +94,13 @@ pgconn_scrub(char *buf, size_t len, const char *secret, size_t slen)
 	char *p;
 
 	if (slen < 3)
-		return;  /* too short to tell from ordinary text; libpq never echoes it anyway */
+		return; /* too short to tell from ordinary text; libpq never echoes it anyway */
 	while ((p = strstr(buf, secret)) != NULL) {
 		size_t rest = strlen(p + slen) + 1;
 
 		memmove(p + 3, p + slen, rest);
 		memcpy(p, "***", 3);
-		(void)len;  /* the text only shrinks: slen >= 3 */
+		(void)len; /* the text only shrinks: slen >= 3 */
 	}
 }
 
@@ -314,8 +314,10 @@ pgconn_parse_error(char *out, size_t len, const char *msg, const char *ci)
 			o += (size_t)snprintf(out + o, len - o, "\"***\"");
 		} else {
 			o += (size_t)snprintf(out + o, len - o, "\"%s\"", tok);
-			if (at != NULL && !where && strcspn(tok, "abcdefghijklmnopqrstuvwxyz"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") < tlen) {
+			if (at != NULL && !where &&
+			    strcspn(tok,
+				"abcdefghijklmnopqrstuvwxyz"
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") < tlen) {
 				where = 1;
 				pos = (size_t)(at - ci) + 1;
 			}
@@ -339,11 +341,15 @@ pgconn_check_conninfo(const char *ci, char *err, size_t errlen)
 	char *perr = NULL, msg[512];
 	size_t n;
 
-	if (sep != NULL && (n = (size_t)(sep - ci)) == strspn(ci, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") &&
+	if (sep != NULL &&
+	    (n = (size_t)(sep - ci)) ==
+		strspn(ci,
+		    "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") &&
 	    !((n == 10 && strncmp(ci, "postgresql", 10) == 0) ||
-	    (n == 8 && strncmp(ci, "postgres", 8) == 0))) {
-		snprintf(err, errlen, "database_url: unsupported scheme \"%.*s://\": simd speaks "
+		(n == 8 && strncmp(ci, "postgres", 8) == 0))) {
+		snprintf(err, errlen,
+		    "database_url: unsupported scheme \"%.*s://\": simd speaks "
 		    "PostgreSQL (postgresql://user@host:port/dbname, or a key=value string such "
 		    "as \"host=db dbname=shop\"); leave it empty for the embedded SQLite store",
 		    (int)(n > 32 ? 32 : n), ci);
@@ -440,8 +446,7 @@ pgconn_stop_io(struct pgconn *c)
 }
 
 static void
-pgconn_complete(struct pgconn *c, enum pgconn_pending what, enum store_err err,
-    const char *msg)
+pgconn_complete(struct pgconn *c, enum pgconn_pending what, enum store_err err, const char *msg)
 {
 	if (c->pending != PEND_NONE)
 		return;
@@ -461,8 +466,8 @@ pgconn_broken(struct pgconn *c, const char *why)
 	char line[sizeof(c->msg)];
 	enum pgconn_state was = c->state;
 
-	pgconn_clean_message(line, sizeof(line), why != NULL ? why : PQerrorMessage(c->pg),
-	    c->opts.conninfo);
+	pgconn_clean_message(
+	    line, sizeof(line), why != NULL ? why : PQerrorMessage(c->pg), c->opts.conninfo);
 	if (line[0] == '\0')
 		snprintf(line, sizeof(line), "connection lost");
 	pgconn_stop_io(c);
@@ -542,12 +547,8 @@ pgconn_connect_step(struct pgconn *c)
 		if (pgconn_wait(c, EV_WRITE) != 0)
 			pgconn_broken(c, NULL);
 		break;
-	case PGRES_POLLING_OK:
-		pgconn_connected(c);
-		break;
-	default:
-		pgconn_broken(c, NULL);
-		break;
+	case PGRES_POLLING_OK: pgconn_connected(c); break;
+	default: pgconn_broken(c, NULL); break;
 	}
 }
 
@@ -583,18 +584,10 @@ pgconn_io_cb(evutil_socket_t fd, short what, void *arg)
 	struct pgconn *c = arg;
 
 	switch (c->state) {
-	case PGC_CONNECTING:
-		pgconn_connect_step(c);
-		break;
-	case PGC_BUSY:
-		pgconn_exec_step(c, what);
-		break;
-	case PGC_IDLE:
-		pgconn_watch_step(c);
-		break;
-	default:
-		pgconn_stop_io(c);
-		break;
+	case PGC_CONNECTING: pgconn_connect_step(c); break;
+	case PGC_BUSY: pgconn_exec_step(c, what); break;
+	case PGC_IDLE: pgconn_watch_step(c); break;
+	default: pgconn_stop_io(c); break;
 	}
 }
 
@@ -619,8 +612,8 @@ pgconn_alloc(struct event_base *base, const struct pgconn_opts *o)
 }
 
 struct pgconn *
-pgconn_connect(struct event_base *base, const struct pgconn_opts *o, pgconn_connect_fn cb,
-    void *arg)
+pgconn_connect(
+    struct event_base *base, const struct pgconn_opts *o, pgconn_connect_fn cb, void *arg)
 {
 	const char *keys[] = { "dbname", "fallback_application_name", "client_encoding",
 		o->hostaddr != NULL ? "hostaddr" : NULL, NULL };
@@ -673,14 +666,11 @@ pgconn_send(struct pgconn *c, const struct pgstmt *s)
 {
 	switch (s->kind) {
 	case PGSTMT_PARAMS:
-		return PQsendQueryParams(c->pg, s->sql, s->nparams, NULL, s->params, NULL, NULL,
-		    0);
+		return PQsendQueryParams(c->pg, s->sql, s->nparams, NULL, s->params, NULL, NULL, 0);
 	case PGSTMT_PREPARED:
 		return PQsendQueryPrepared(c->pg, s->name, s->nparams, s->params, NULL, NULL, 0);
-	case PGSTMT_PREPARE:
-		return PQsendPrepare(c->pg, s->name, s->sql, 0, NULL);
-	case PGSTMT_SIMPLE:
-		return PQsendQuery(c->pg, s->sql);
+	case PGSTMT_PREPARE: return PQsendPrepare(c->pg, s->name, s->sql, 0, NULL);
+	case PGSTMT_SIMPLE: return PQsendQuery(c->pg, s->sql);
 	}
 	return 0;
 }
@@ -694,11 +684,10 @@ pgconn_job_error(struct pgconn *c, const PGresult *r)
 	char line[PGCONN_MSG_MAX - 40];
 
 	if (c->err != STORE_OK)
-		return;  /* the first error is the one that matters */
+		return; /* the first error is the one that matters */
 	pgconn_clean_message(line, sizeof(line),
 	    primary != NULL ? primary : PQresultErrorMessage(r), c->opts.conninfo);
-	c->err = PQstatus(c->pg) == CONNECTION_BAD ? STORE_ERR_CONNECT :
-	    pgconn_map_sqlstate(state);
+	c->err = PQstatus(c->pg) == CONNECTION_BAD ? STORE_ERR_CONNECT : pgconn_map_sqlstate(state);
 	if (s != NULL && s->name != NULL)
 		snprintf(c->msg, sizeof(c->msg), "%s [%s]", line, s->name);
 	else
@@ -720,8 +709,7 @@ pgconn_job_result(struct pgconn *c, PGresult *r)
 		if (c->phase == PH_RUN)
 			pgconn_job_error(c, r);
 		break;
-	default:
-		break;  /* pipeline aborted (error already noted), notices */
+	default: break; /* pipeline aborted (error already noted), notices */
 	}
 }
 
@@ -862,7 +850,7 @@ pgconn_exec(struct pgconn *c, const struct pgstmt *st, int n, pgconn_result_fn r
     pgconn_done_fn done, void *arg)
 {
 	if (c->pending != PEND_NONE || (c->state != PGC_IDLE && c->state != PGC_BROKEN))
-		fatalx("pgconn_exec: connection in use");  /* a bug in the caller */
+		fatalx("pgconn_exec: connection in use"); /* a bug in the caller */
 	c->st = st;
 	c->n = n;
 	c->sent = c->recv = 0;
@@ -942,7 +930,7 @@ pgconn_owner(const struct pgconn *c)
 struct pgsync {
 	struct event_base *base;
 	struct pgconn *c;
-	pgconn_result_fn res;       /* the caller's, for the running exec */
+	pgconn_result_fn res; /* the caller's, for the running exec */
 	void *res_arg;
 	int done;
 	enum store_err err;
@@ -989,7 +977,7 @@ pgsync_wait(struct pgsync *s)
 	while (!s->done) {
 		r = event_base_dispatch(s->base);
 		if (r < 0 || (r == 1 && !s->done))
-			return -1;  /* nothing left to wait for: a bug, not a hang */
+			return -1; /* nothing left to wait for: a bug, not a hang */
 	}
 	return 0;
 }
@@ -1030,8 +1018,8 @@ pgsync_open(const struct pgconn_opts *o, char *err, size_t errlen)
 }
 
 int
-pgsync_exec(struct pgsync *s, const struct pgstmt *st, int n, pgconn_result_fn res,
-    void *arg, enum store_err *kind, char *err, size_t errlen)
+pgsync_exec(struct pgsync *s, const struct pgstmt *st, int n, pgconn_result_fn res, void *arg,
+    enum store_err *kind, char *err, size_t errlen)
 {
 	s->res = res;
 	s->res_arg = arg;
@@ -1058,11 +1046,11 @@ pgsync_hostaddr(const struct pgsync *s, char *out, size_t len)
 
 	if (host == NULL || addr == NULL || addr[0] == '\0' || host[0] == '/' ||
 	    strcmp(host, addr) == 0 || strlen(addr) >= len)
-		return -1;  /* a socket, or an address already: nothing to pin */
+		return -1; /* a socket, or an address already: nothing to pin */
 	given = PQconninfoParse(s->c->opts.conninfo, &perr);
 	PQfreemem(perr);
 	h = pgconn_opt(given, "host");
-	many = h != NULL && strchr(h, ',') != NULL;  /* a list: libpq picks, keep it so */
+	many = h != NULL && strchr(h, ',') != NULL; /* a list: libpq picks, keep it so */
 	PQconninfoFree(given);
 	if (many)
 		return -1;

@@ -13,7 +13,7 @@ TAILQ_HEAD(pgjob_list, pgjob);
 struct pgjobs {
 	struct pgpool *pool;
 	struct pgjob_list running;
-	struct defer *defer;        /* jobs whose outcome was known at once */
+	struct defer *defer; /* jobs whose outcome was known at once */
 	uint64_t queries;
 };
 
@@ -40,7 +40,7 @@ pgjob_executed(void *arg, enum store_err err, const char *msg)
 	struct pgconn *c = j->conn;
 	char copy[PGJOB_MSG_MAX];
 
-	pgconn_copy(copy, sizeof(copy), msg);  /* the release may free the connection */
+	pgconn_copy(copy, sizeof(copy), msg); /* the release may free the connection */
 	j->conn = NULL;
 	pgpool_release(j->r->pool, c);
 	pgjob_finish(j, err, copy);
@@ -158,8 +158,8 @@ pgjob_done_cb(struct pgjob *j, enum store_err err, const char *msg)
 }
 
 void
-pgjobs_done_later(struct pgjobs *r, store_done_cb cb, void *arg, enum store_err err,
-    const char *msg)
+pgjobs_done_later(
+    struct pgjobs *r, store_done_cb cb, void *arg, enum store_err err, const char *msg)
 {
 	struct pgjob_done *x = calloc(1, sizeof(*x));
 

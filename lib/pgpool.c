@@ -23,14 +23,14 @@ enum slot_state { SLOT_CONNECTING, SLOT_IDLE, SLOT_PINGING, SLOT_ACTIVE };
 enum req_state { REQ_NONE, REQ_WAITING, REQ_PINGING, REQ_READY };
 
 struct pgpool_slot {
-	TAILQ_ENTRY(pgpool_slot) link;  /* idle stack, or the others list */
+	TAILQ_ENTRY(pgpool_slot) link; /* idle stack, or the others list */
 	struct pgpool *pool;
 	struct pgconn *c;
 	enum slot_state state;
 	int opened;
 	int suspect;
 	double born, last_used;
-	struct pgpool_req *for_req;     /* PINGING: whom the connection goes to */
+	struct pgpool_req *for_req; /* PINGING: whom the connection goes to */
 };
 
 TAILQ_HEAD(pgpool_slots, pgpool_slot);
@@ -40,18 +40,18 @@ struct pgpool {
 	struct event_base *base;
 	struct pgpool_opts o;
 	char *conninfo;
-	char where[100];                /* host:port/dbname, for messages */
+	char where[100]; /* host:port/dbname, for messages */
 	unsigned limit;
 	struct pgpool_slots idle, others;
 	struct pgpool_reqs waiters;
 	unsigned nidle, nactive, nconnecting, npinging, nwaiting;
-	struct event *timer;            /* the oldest waiter's deadline */
-	struct event *retry;            /* end of the reconnect backoff */
-	struct defer *defer;            /* delivers the answers */
+	struct event *timer; /* the oldest waiter's deadline */
+	struct event *retry; /* end of the reconnect backoff */
+	struct defer *defer; /* delivers the answers */
 	double backoff;
 	int backing_off;
-	double down_since;              /* > 0: no connection could be had since then */
-	uint64_t down_failures;         /* attempts that failed meanwhile */
+	double down_since;      /* > 0: no connection could be had since then */
+	uint64_t down_failures; /* attempts that failed meanwhile */
 	uint64_t opened, closed, failures, timeouts, pings;
 };
 
@@ -111,8 +111,8 @@ pgpool_deliver(struct defer_entry *e)
 
 /* Queues r's answer; the deferred queue delivers it from the loop. */
 static void
-pgpool_answer(struct pgpool *p, struct pgpool_req *r, struct pgconn *c, enum store_err err,
-    const char *msg)
+pgpool_answer(
+    struct pgpool *p, struct pgpool_req *r, struct pgconn *c, enum store_err err, const char *msg)
 {
 	r->conn = c;
 	r->err = err;
@@ -137,18 +137,10 @@ static void
 pgpool_slot_count(struct pgpool *p, struct pgpool_slot *s, int d)
 {
 	switch (s->state) {
-	case SLOT_CONNECTING:
-		p->nconnecting += (unsigned)d;
-		break;
-	case SLOT_IDLE:
-		p->nidle += (unsigned)d;
-		break;
-	case SLOT_PINGING:
-		p->npinging += (unsigned)d;
-		break;
-	case SLOT_ACTIVE:
-		p->nactive += (unsigned)d;
-		break;
+	case SLOT_CONNECTING: p->nconnecting += (unsigned)d; break;
+	case SLOT_IDLE: p->nidle += (unsigned)d; break;
+	case SLOT_PINGING: p->npinging += (unsigned)d; break;
+	case SLOT_ACTIVE: p->nactive += (unsigned)d; break;
 	}
 }
 
@@ -161,7 +153,7 @@ pgpool_slot_set(struct pgpool *p, struct pgpool_slot *s, enum slot_state st)
 	s->state = st;
 	pgpool_slot_count(p, s, 1);
 	if (st == SLOT_IDLE)
-		TAILQ_INSERT_HEAD(&p->idle, s, link);   /* LIFO */
+		TAILQ_INSERT_HEAD(&p->idle, s, link); /* LIFO */
 	else
 		TAILQ_INSERT_TAIL(&p->others, s, link);
 }
@@ -183,7 +175,7 @@ pgpool_suspect_idle(struct pgpool *p)
 {
 	struct pgpool_slot *s;
 
-	TAILQ_FOREACH(s, &p->idle, link)
+	TAILQ_FOREACH (s, &p->idle, link)
 		s->suspect = 1;
 }
 
@@ -213,8 +205,7 @@ pgpool_park(struct pgpool *p, struct pgpool_slot *s)
 {
 	double now = pgpool_now();
 
-	if ((p->o.recycle > 0 && now - s->born >= p->o.recycle) ||
-	    pgpool_total(p) > p->o.size) {
+	if ((p->o.recycle > 0 && now - s->born >= p->o.recycle) || pgpool_total(p) > p->o.size) {
 		pgpool_slot_close(p, s);
 		return;
 	}
@@ -240,7 +231,7 @@ pgpool_pinged(void *arg, enum store_err err, const char *msg)
 		log_debug("postgres: pre-ping failed: %s", msg != NULL ? msg : "");
 		pgpool_slot_close(p, s);
 		pgpool_suspect_idle(p);
-		if (r != NULL) {  /* back to the front: it keeps its turn */
+		if (r != NULL) { /* back to the front: it keeps its turn */
 			r->state = REQ_WAITING;
 			TAILQ_INSERT_HEAD(&p->waiters, r, link);
 			p->nwaiting++;
@@ -278,8 +269,7 @@ pgpool_serve_idle(struct pgpool *p)
 	struct pgpool_req *r;
 
 	while ((s = TAILQ_FIRST(&p->idle)) != NULL && !TAILQ_EMPTY(&p->waiters)) {
-		if (!pgconn_ok(s->c) ||
-		    (p->o.recycle > 0 && now - s->born >= p->o.recycle)) {
+		if (!pgconn_ok(s->c) || (p->o.recycle > 0 && now - s->born >= p->o.recycle)) {
 			pgpool_slot_close(p, s);
 			continue;
 		}
@@ -292,8 +282,7 @@ pgpool_serve_idle(struct pgpool *p)
 	}
 }
 
-static void pgpool_connected(struct pgconn *c, enum store_err err, const char *msg,
-    void *arg);
+static void pgpool_connected(struct pgconn *c, enum store_err err, const char *msg, void *arg);
 
 static int
 pgpool_open_one(struct pgpool *p)
@@ -330,7 +319,7 @@ pgpool_grow(struct pgpool *p)
 	if (want > p->limit - total)
 		want = p->limit - total;
 	if (p->backoff > 0)
-		want = p->nconnecting == 0;  /* after a failure: one probe at a time */
+		want = p->nconnecting == 0; /* after a failure: one probe at a time */
 	while (want-- > 0)
 		if (pgpool_open_one(p) != 0) {
 			log_warnx("postgres: out of memory opening a connection");
@@ -367,13 +356,14 @@ pgpool_connect_failed(struct pgpool *p, struct pgpool_slot *s, const char *msg)
 	p->failures++;
 	snprintf(line, sizeof(line), "cannot connect to %s: %s", p->where,
 	    msg != NULL ? msg : "unknown error");
-	pgpool_slot_close(p, s);  /* msg lives in the connection: used above */
+	pgpool_slot_close(p, s); /* msg lives in the connection: used above */
 	/* an outage is said once when it starts, once when it ends; attempts in debug */
 	p->down_failures++;
 	if (p->down_since == 0) {
 		p->down_since = pgpool_now();
 		log_warnx("postgres: the database is unreachable (%s); reconnecting with backoff, "
-		    "work waits", line);
+			  "work waits",
+		    line);
 	} else {
 		log_debug("postgres: %s", line);
 	}
@@ -404,8 +394,8 @@ pgpool_connected(struct pgconn *c, enum store_err err, const char *msg, void *ar
 	p->backoff = 0;
 	if (p->down_since > 0) {
 		log_info("postgres: the database at %s is reachable again after %.1f s "
-		    "(%llu failed connection attempts)", p->where, s->born - p->down_since,
-		    (unsigned long long)p->down_failures);
+			 "(%llu failed connection attempts)",
+		    p->where, s->born - p->down_since, (unsigned long long)p->down_failures);
 		p->down_since = 0;
 		p->down_failures = 0;
 	}
@@ -436,8 +426,8 @@ pgpool_timer_cb(evutil_socket_t fd, short what, void *arg)
 	char msg[200];
 
 	snprintf(msg, sizeof(msg),
-	    "no database connection free within %g s (%u of %u in use, %u waiting)",
-	    p->o.timeout, p->nactive + p->npinging, p->limit, p->nwaiting);
+	    "no database connection free within %g s (%u of %u in use, %u waiting)", p->o.timeout,
+	    p->nactive + p->npinging, p->limit, p->nwaiting);
 	while ((r = TAILQ_FIRST(&p->waiters)) != NULL && r->deadline <= now + 1e-4) {
 		pgpool_pop_waiter(p);
 		p->timeouts++;
@@ -507,7 +497,7 @@ pgpool_acquire(struct pgpool *p, struct pgpool_req *r, pgpool_cb cb, void *arg)
 {
 	r->cb = cb;
 	r->arg = arg;
-	memset(&r->answer, 0, sizeof(r->answer));   /* the caller's memory: not yet queued */
+	memset(&r->answer, 0, sizeof(r->answer)); /* the caller's memory: not yet queued */
 	r->conn = NULL;
 	r->slot = NULL;
 	r->err = STORE_OK;
@@ -537,8 +527,7 @@ pgpool_cancel(struct pgpool *p, struct pgpool_req *r)
 		if (r->conn != NULL)
 			pgpool_release(p, r->conn);
 		break;
-	default:
-		return 0;
+	default: return 0;
 	}
 	r->state = REQ_NONE;
 	return 1;
@@ -557,7 +546,7 @@ pgpool_release(struct pgpool *p, struct pgconn *c)
 		pgpool_slot_close(p, s);
 	} else if ((r = pgpool_pop_waiter(p)) != NULL) {
 		s->last_used = pgpool_now();
-		pgpool_answer(p, r, c, STORE_OK, NULL);  /* stays ACTIVE */
+		pgpool_answer(p, r, c, STORE_OK, NULL); /* stays ACTIVE */
 	} else {
 		pgpool_park(p, s);
 	}

@@ -15,8 +15,8 @@
 #include "sim/pgsetup.h"
 #include "sim/pgsql.h"
 
-#define PG_CHUNK 1000           /* rows per bulk statement */
-#define PG_PREP_PARALLEL 4      /* user chunks written at once */
+#define PG_CHUNK 1000      /* rows per bulk statement */
+#define PG_PREP_PARALLEL 4 /* user chunks written at once */
 #define PG_NMETA 6
 
 /* One bulk statement: array parameters (unnested server-side), then scalars. */
@@ -32,12 +32,12 @@ struct pg_prep {
 	struct store_setup su;
 	store_done_cb cb;
 	void *arg;
-	uint32_t next;              /* the next agent to write */
+	uint32_t next; /* the next agent to write */
 	unsigned inflight;
-	int users;                  /* the catalogue is in: users may be written */
-	int match;                  /* sim_meta describes this very catalogue */
+	int users; /* the catalogue is in: users may be written */
+	int match; /* sim_meta describes this very catalogue */
 	char sig[PG_NMETA][32];
-	char *json;                 /* a persona's JSON */
+	char *json; /* a persona's JSON */
 	size_t jsoncap;
 	enum store_err err;
 	char msg[PGJOB_MSG_MAX];
@@ -52,8 +52,12 @@ struct pg_bulkjob {
 };
 
 static const char *const pg_meta_keys[PG_NMETA] = {
-	"catalog_version", "catalog_seed", "catalog_sim_start", "catalog_stores",
-	"catalog_products", "catalog_coupons",
+	"catalog_version",
+	"catalog_seed",
+	"catalog_sim_start",
+	"catalog_stores",
+	"catalog_products",
+	"catalog_coupons",
 };
 
 static void
@@ -206,8 +210,7 @@ pg_prep_user(struct pg_prep *p, struct pg_bulk *u, struct pg_bulk *w, uint32_t a
 	int i, rc;
 
 	store_agent_id(id, sizeof(id), a);
-	snprintf(name, sizeof(name), "%.*s", (int)strnlen(pe->name, sizeof(pe->name)),
-	    pe->name);
+	snprintf(name, sizeof(name), "%.*s", (int)strnlen(pe->name, sizeof(pe->name)), pe->name);
 	rc = store_persona_json(pe, &p->json, &p->jsoncap) < 0 ||
 	    pgarr_add_int(&u->col[0], (int64_t)a + 1) || pgarr_add_text(&u->col[1], id) ||
 	    pgarr_add_text(&u->col[2], name) || pgarr_add_text(&u->col[3], p->json);
@@ -290,11 +293,11 @@ pg_prep_products(struct pg_bulkjob *x, const struct catalog *c)
 
 		if (i % PG_CHUNK == 0)
 			b = pg_bulk_add(x, "products", pgsql_products_put, 5);
-		snprintf(name, sizeof(name), "%.*s", (int)strnlen(pr->name, sizeof(pr->name)),
-		    pr->name);
+		snprintf(
+		    name, sizeof(name), "%.*s", (int)strnlen(pr->name, sizeof(pr->name)), pr->name);
 		rc = pgarr_add_int(&b->col[0], pr->id) || pgarr_add_int(&b->col[1], pr->store_id) ||
-		    pgarr_add_text(&b->col[2],
-			catalog_category_names[pr->category % CATALOG_CATEGORIES]) ||
+		    pgarr_add_text(
+			&b->col[2], catalog_category_names[pr->category % CATALOG_CATEGORIES]) ||
 		    pgarr_add_text(&b->col[3], name) || pgarr_add_int(&b->col[4], pr->price_cents);
 	}
 	return rc;
@@ -372,7 +375,7 @@ pg_prep_meta_row(struct pgjob *j, int idx, const PGresult *r)
 	int row, i, found = 0;
 
 	if (PQnfields(r) != 2)
-		return;  /* match stays 0: the catalogue is rewritten */
+		return; /* match stays 0: the catalogue is rewritten */
 	for (row = 0; row < PQntuples(r); row++)
 		for (i = 0; i < PG_NMETA; i++)
 			if (strcmp(PQgetvalue(r, row, 0), pg_meta_keys[i]) == 0 &&
@@ -412,8 +415,8 @@ pgsetup_run(struct pgjobs *r, const struct store_setup *su, store_done_cb cb, vo
 	struct pg_bulkjob *x;
 
 	if (su == NULL || su->catalog == NULL || (su->nagents > 0 && su->personas == NULL)) {
-		pgjobs_done_later(r, cb, arg, STORE_ERR_QUERY,
-		    "postgres: prepare: no catalogue or no personas");
+		pgjobs_done_later(
+		    r, cb, arg, STORE_ERR_QUERY, "postgres: prepare: no catalogue or no personas");
 		return;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -431,7 +434,7 @@ pgsetup_run(struct pgjobs *r, const struct store_setup *su, store_done_cb cb, vo
 		x->job.result = pg_prep_meta_row;
 	}
 	pg_prep_start(p, x, 0);
-	if (p->inflight == 0) {  /* nothing started: complete from the loop */
+	if (p->inflight == 0) { /* nothing started: complete from the loop */
 		pgjobs_done_later(r, cb, arg, p->err, p->msg);
 		free(p);
 	}

@@ -72,7 +72,7 @@ pgarr_add_text(struct pgarr *a, const char *s)
 	pgarr_sep(a);
 	a->buf[a->len++] = '"';
 	while (*s != '\0') {
-		run = strcspn(s, "\"\\");  /* copied as is, up to the next quote or backslash */
+		run = strcspn(s, "\"\\"); /* copied as is, up to the next quote or backslash */
 		memcpy(a->buf + a->len, s, run);
 		a->len += run;
 		s += run;
@@ -115,14 +115,15 @@ pgarr_str(struct pgarr *a)
 
 /* ---- statements ---- */
 
+/* clang-format off */
 #define P(id, sql) [id] = { PGSTMT_PREPARE, #id, sql, 0, NULL }
+/* clang-format on */
 
 const struct pgstmt pgsql_prepare[PGSQL_NSTMTS] = {
 	P(PGSQL_SESS_BEGIN,
 	    "INSERT INTO shopping_sessions (session_key, user_id, started_at)"
 	    " VALUES ($1, $2, to_timestamp($3)) ON CONFLICT (session_key) DO NOTHING"),
-	P(PGSQL_USER_SHOPPED,
-	    "UPDATE users SET last_shopped_at = to_timestamp($2) WHERE id = $1"),
+	P(PGSQL_USER_SHOPPED, "UPDATE users SET last_shopped_at = to_timestamp($2) WHERE id = $1"),
 	P(PGSQL_BROWSE,
 	    "SELECT id, price_cents FROM products WHERE category = $1"
 	    " ORDER BY price_cents LIMIT 50"),
@@ -160,8 +161,7 @@ const struct pgstmt pgsql_prepare[PGSQL_NSTMTS] = {
 	P(PGSQL_REDEEM,
 	    "UPDATE user_coupons SET redeemed_at = to_timestamp($3), order_key = $4"
 	    " WHERE user_id = $1 AND coupon_id = $2 AND redeemed_at IS NULL"),
-	P(PGSQL_CART_CLEAR,
-	    "DELETE FROM cart_items WHERE user_id = $1"),
+	P(PGSQL_CART_CLEAR, "DELETE FROM cart_items WHERE user_id = $1"),
 	P(PGSQL_SESS_END,
 	    "UPDATE shopping_sessions SET ended_at = to_timestamp($2), outcome = $3"
 	    " WHERE session_key = $1"),
@@ -177,7 +177,7 @@ const struct pgstmt pgsql_prepare[PGSQL_NSTMTS] = {
 	    " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],"
 	    " $6::bigint[]) WITH ORDINALITY AS x(k, sk, u, t, p, c, n)"
 	    " LEFT JOIN shopping_sessions s ON s.session_key = x.sk"
-	    " ORDER BY x.n"   /* ids follow the order things happened, whatever the join */
+	    " ORDER BY x.n" /* ids follow the order things happened, whatever the join */
 	    " ON CONFLICT (event_key) DO NOTHING"),
 };
 
@@ -186,30 +186,30 @@ const struct pgstmt pgsql_prepare[PGSQL_NSTMTS] = {
 const char pgsql_meta_get[] = "SELECT key, value FROM sim_meta";
 
 const char pgsql_meta_put[] =
-	"INSERT INTO sim_meta (key, value) SELECT * FROM unnest($1::text[], $2::text[])"
-	" ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+    "INSERT INTO sim_meta (key, value) SELECT * FROM unnest($1::text[], $2::text[])"
+    " ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 const char pgsql_stores_put[] =
-	"INSERT INTO stores (id, name) SELECT * FROM unnest($1::bigint[], $2::text[])"
-	" ON CONFLICT (id) DO UPDATE SET name = excluded.name";
+    "INSERT INTO stores (id, name) SELECT * FROM unnest($1::bigint[], $2::text[])"
+    " ON CONFLICT (id) DO UPDATE SET name = excluded.name";
 
 const char pgsql_products_put[] =
-	"INSERT INTO products (id, store_id, category, name, price_cents)"
-	" SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],"
-	" $5::integer[])"
-	" ON CONFLICT (id) DO UPDATE SET store_id = excluded.store_id,"
-	" category = excluded.category, name = excluded.name,"
-	" price_cents = excluded.price_cents";
+    "INSERT INTO products (id, store_id, category, name, price_cents)"
+    " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],"
+    " $5::integer[])"
+    " ON CONFLICT (id) DO UPDATE SET store_id = excluded.store_id,"
+    " category = excluded.category, name = excluded.name,"
+    " price_cents = excluded.price_cents";
 
 const char pgsql_coupons_put[] =
-	"INSERT INTO coupons (id, store_id, code, pct_off, min_spend_cents, valid_from,"
-	" valid_to) SELECT x.i, NULLIF(x.s, 0), x.c, x.p, x.m, to_timestamp(x.f),"
-	" to_timestamp(x.t) FROM unnest($1::bigint[], $2::bigint[], $3::text[],"
-	" $4::integer[], $5::integer[], $6::bigint[], $7::bigint[]) AS x(i, s, c, p, m, f, t)"
-	" ON CONFLICT (id) DO UPDATE SET store_id = excluded.store_id,"
-	" code = excluded.code, pct_off = excluded.pct_off,"
-	" min_spend_cents = excluded.min_spend_cents, valid_from = excluded.valid_from,"
-	" valid_to = excluded.valid_to";
+    "INSERT INTO coupons (id, store_id, code, pct_off, min_spend_cents, valid_from,"
+    " valid_to) SELECT x.i, NULLIF(x.s, 0), x.c, x.p, x.m, to_timestamp(x.f),"
+    " to_timestamp(x.t) FROM unnest($1::bigint[], $2::bigint[], $3::text[],"
+    " $4::integer[], $5::integer[], $6::bigint[], $7::bigint[]) AS x(i, s, c, p, m, f, t)"
+    " ON CONFLICT (id) DO UPDATE SET store_id = excluded.store_id,"
+    " code = excluded.code, pct_off = excluded.pct_off,"
+    " min_spend_cents = excluded.min_spend_cents, valid_from = excluded.valid_from,"
+    " valid_to = excluded.valid_to";
 
 /*
  * Rows of a previous, different catalogue go, as in the sqlite driver: products
@@ -218,25 +218,24 @@ const char pgsql_coupons_put[] =
  * history).  Stores go last, once no product points at them.
  */
 const char pgsql_products_trim[] = "DELETE FROM products WHERE id > $1";
-const char pgsql_coupons_trim[] =
-	"DELETE FROM coupons c WHERE c.id > $1 AND NOT EXISTS"
-	" (SELECT 1 FROM user_coupons uc WHERE uc.coupon_id = c.id)";
+const char pgsql_coupons_trim[] = "DELETE FROM coupons c WHERE c.id > $1 AND NOT EXISTS"
+				  " (SELECT 1 FROM user_coupons uc WHERE uc.coupon_id = c.id)";
 const char pgsql_stores_trim[] = "DELETE FROM stores WHERE id > $1";
 
 /* Rewriting an unchanged row would only bloat the table: skip it. */
 const char pgsql_users_put[] =
-	"INSERT INTO users (id, agent_id, name, persona, created_at)"
-	" SELECT x.i, x.a, x.n, x.p::jsonb, to_timestamp($5)"
-	" FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS x(i, a, n, p)"
-	" ON CONFLICT (id) DO UPDATE SET agent_id = excluded.agent_id,"
-	" name = excluded.name, persona = excluded.persona"
-	" WHERE users.agent_id IS DISTINCT FROM excluded.agent_id"
-	" OR users.name IS DISTINCT FROM excluded.name"
-	" OR users.persona IS DISTINCT FROM excluded.persona";
+    "INSERT INTO users (id, agent_id, name, persona, created_at)"
+    " SELECT x.i, x.a, x.n, x.p::jsonb, to_timestamp($5)"
+    " FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS x(i, a, n, p)"
+    " ON CONFLICT (id) DO UPDATE SET agent_id = excluded.agent_id,"
+    " name = excluded.name, persona = excluded.persona"
+    " WHERE users.agent_id IS DISTINCT FROM excluded.agent_id"
+    " OR users.name IS DISTINCT FROM excluded.name"
+    " OR users.persona IS DISTINCT FROM excluded.persona";
 
 const char pgsql_wallets_put[] =
-	"INSERT INTO user_coupons (user_id, coupon_id)"
-	" SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING";
+    "INSERT INTO user_coupons (user_id, coupon_id)"
+    " SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING";
 
 const char pgsql_wallets_reset[] = "DELETE FROM user_coupons WHERE redeemed_at IS NULL";
 
@@ -244,55 +243,55 @@ const char pgsql_wallets_reset[] = "DELETE FROM user_coupons WHERE redeemed_at I
 
 /* Version 1: the schema of docs/schema.md.  Append, never edit, a migration. */
 static const char pgsql_schema_v1[] =
-	"CREATE TABLE IF NOT EXISTS sim_meta (key text PRIMARY KEY, value text NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS users (id bigint PRIMARY KEY,"
-	" agent_id text NOT NULL UNIQUE, name text NOT NULL, persona jsonb NOT NULL,"
-	" created_at timestamptz, last_shopped_at timestamptz);"
-	"CREATE TABLE IF NOT EXISTS stores (id bigint PRIMARY KEY, name text NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS products (id bigint PRIMARY KEY,"
-	" store_id bigint NOT NULL REFERENCES stores(id), category text NOT NULL,"
-	" name text NOT NULL, price_cents integer NOT NULL CHECK (price_cents > 0));"
-	"CREATE INDEX IF NOT EXISTS products_category_price ON products(category, price_cents);"
-	"CREATE TABLE IF NOT EXISTS coupons (id bigint PRIMARY KEY, store_id bigint NULL,"
-	" code text NOT NULL, pct_off integer NOT NULL, min_spend_cents integer NOT NULL,"
-	" valid_from timestamptz, valid_to timestamptz);"
-	"CREATE TABLE IF NOT EXISTS user_coupons ("
-	" user_id bigint NOT NULL REFERENCES users(id),"
-	" coupon_id bigint NOT NULL REFERENCES coupons(id),"
-	" redeemed_at timestamptz NULL, order_key text NULL,"
-	" PRIMARY KEY (user_id, coupon_id));"
-	"CREATE TABLE IF NOT EXISTS shopping_sessions ("
-	" id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
-	" session_key text NOT NULL UNIQUE, user_id bigint NOT NULL,"
-	" started_at timestamptz NOT NULL, ended_at timestamptz NULL, outcome text NULL);"
-	"CREATE TABLE IF NOT EXISTS shopping_session_events ("
-	" id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
-	" event_key text NOT NULL UNIQUE,"
-	" session_id bigint REFERENCES shopping_sessions(id), user_id bigint NOT NULL,"
-	" event_type text NOT NULL, payload jsonb NOT NULL, created_at timestamptz NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS shopping_session_events_session_id"
-	" ON shopping_session_events(session_id);"
-	"CREATE TABLE IF NOT EXISTS cart_items (user_id bigint NOT NULL,"
-	" store_id bigint NOT NULL, product_id bigint NOT NULL,"
-	" quantity integer NOT NULL CHECK (quantity > 0), price_cents integer NOT NULL,"
-	" updated_at timestamptz, PRIMARY KEY (user_id, store_id, product_id));"
-	"CREATE TABLE IF NOT EXISTS orders ("
-	" id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
-	" idem_key text NOT NULL UNIQUE, user_id bigint NOT NULL,"
-	" session_id bigint REFERENCES shopping_sessions(id), coupon_id bigint NULL,"
-	" total_cents integer NOT NULL, created_at timestamptz NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS order_items ("
-	" order_id bigint NOT NULL REFERENCES orders(id), product_id bigint NOT NULL,"
-	" quantity integer NOT NULL, price_cents integer NOT NULL,"
-	" PRIMARY KEY (order_id, product_id));"
-	"CREATE TABLE IF NOT EXISTS interactions ("
-	" id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
-	" interaction_key text NOT NULL UNIQUE, user_id bigint NOT NULL,"
-	" product_id bigint NOT NULL, kind text NOT NULL, created_at timestamptz NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS sim_meta (key text PRIMARY KEY, value text NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS users (id bigint PRIMARY KEY,"
+    " agent_id text NOT NULL UNIQUE, name text NOT NULL, persona jsonb NOT NULL,"
+    " created_at timestamptz, last_shopped_at timestamptz);"
+    "CREATE TABLE IF NOT EXISTS stores (id bigint PRIMARY KEY, name text NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS products (id bigint PRIMARY KEY,"
+    " store_id bigint NOT NULL REFERENCES stores(id), category text NOT NULL,"
+    " name text NOT NULL, price_cents integer NOT NULL CHECK (price_cents > 0));"
+    "CREATE INDEX IF NOT EXISTS products_category_price ON products(category, price_cents);"
+    "CREATE TABLE IF NOT EXISTS coupons (id bigint PRIMARY KEY, store_id bigint NULL,"
+    " code text NOT NULL, pct_off integer NOT NULL, min_spend_cents integer NOT NULL,"
+    " valid_from timestamptz, valid_to timestamptz);"
+    "CREATE TABLE IF NOT EXISTS user_coupons ("
+    " user_id bigint NOT NULL REFERENCES users(id),"
+    " coupon_id bigint NOT NULL REFERENCES coupons(id),"
+    " redeemed_at timestamptz NULL, order_key text NULL,"
+    " PRIMARY KEY (user_id, coupon_id));"
+    "CREATE TABLE IF NOT EXISTS shopping_sessions ("
+    " id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " session_key text NOT NULL UNIQUE, user_id bigint NOT NULL,"
+    " started_at timestamptz NOT NULL, ended_at timestamptz NULL, outcome text NULL);"
+    "CREATE TABLE IF NOT EXISTS shopping_session_events ("
+    " id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " event_key text NOT NULL UNIQUE,"
+    " session_id bigint REFERENCES shopping_sessions(id), user_id bigint NOT NULL,"
+    " event_type text NOT NULL, payload jsonb NOT NULL, created_at timestamptz NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS shopping_session_events_session_id"
+    " ON shopping_session_events(session_id);"
+    "CREATE TABLE IF NOT EXISTS cart_items (user_id bigint NOT NULL,"
+    " store_id bigint NOT NULL, product_id bigint NOT NULL,"
+    " quantity integer NOT NULL CHECK (quantity > 0), price_cents integer NOT NULL,"
+    " updated_at timestamptz, PRIMARY KEY (user_id, store_id, product_id));"
+    "CREATE TABLE IF NOT EXISTS orders ("
+    " id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " idem_key text NOT NULL UNIQUE, user_id bigint NOT NULL,"
+    " session_id bigint REFERENCES shopping_sessions(id), coupon_id bigint NULL,"
+    " total_cents integer NOT NULL, created_at timestamptz NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS order_items ("
+    " order_id bigint NOT NULL REFERENCES orders(id), product_id bigint NOT NULL,"
+    " quantity integer NOT NULL, price_cents integer NOT NULL,"
+    " PRIMARY KEY (order_id, product_id));"
+    "CREATE TABLE IF NOT EXISTS interactions ("
+    " id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " interaction_key text NOT NULL UNIQUE, user_id bigint NOT NULL,"
+    " product_id bigint NOT NULL, kind text NOT NULL, created_at timestamptz NOT NULL);";
 
 /* Version 2: a session that could not finish ends 'failed' and says why. */
 static const char pgsql_schema_v2[] =
-	"ALTER TABLE shopping_sessions ADD COLUMN IF NOT EXISTS error text NULL;";
+    "ALTER TABLE shopping_sessions ADD COLUMN IF NOT EXISTS error text NULL;";
 
 static const char *const pgsql_migrations[] = { pgsql_schema_v1, pgsql_schema_v2 };
 #define PGSQL_VERSION ((int)(sizeof(pgsql_migrations) / sizeof(pgsql_migrations[0])))
@@ -343,8 +342,10 @@ pgsql_apply(struct pgsync *s, int to, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	snprintf(text, n, "BEGIN;%sDELETE FROM schema_version;"
-	    "INSERT INTO schema_version VALUES (%d);COMMIT", sql, to);
+	snprintf(text, n,
+	    "BEGIN;%sDELETE FROM schema_version;"
+	    "INSERT INTO schema_version VALUES (%d);COMMIT",
+	    sql, to);
 	rc = pgsql_simple(s, text, err, errlen);
 	free(text);
 	return rc;
@@ -354,11 +355,12 @@ int
 pgsql_migrate(struct pgsync *s, char *err, size_t errlen)
 {
 	struct pgstmt head[2] = {
-		{ PGSTMT_SIMPLE, NULL, "SELECT pg_advisory_lock(" PGSQL_LOCK ");"
+		{ PGSTMT_SIMPLE, NULL,
+		    "SELECT pg_advisory_lock(" PGSQL_LOCK ");"
 		    "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)",
 		    0, NULL },
-		{ PGSTMT_PARAMS, NULL, "SELECT coalesce(max(version), 0) FROM schema_version",
-		    0, NULL },
+		{ PGSTMT_PARAMS, NULL, "SELECT coalesce(max(version), 0) FROM schema_version", 0,
+		    NULL },
 	};
 	char sub[200];
 	int version = -1, rc;
@@ -372,8 +374,10 @@ pgsql_migrate(struct pgsync *s, char *err, size_t errlen)
 		snprintf(err, errlen, "schema: cannot read schema_version");
 		rc = -1;
 	} else if (version > PGSQL_VERSION) {
-		snprintf(err, errlen, "schema: the database is at version %d, newer than this"
-		    " simd knows (%d)", version, PGSQL_VERSION);
+		snprintf(err, errlen,
+		    "schema: the database is at version %d, newer than this"
+		    " simd knows (%d)",
+		    version, PGSQL_VERSION);
 		rc = -1;
 	}
 	while (rc == 0 && version < PGSQL_VERSION) {

@@ -1,6 +1,6 @@
 /* platform.c - the one file with platform-specific code. */
 #ifdef __linux__
-#define _GNU_SOURCE 1  /* struct ucred */
+#define _GNU_SOURCE 1 /* struct ucred */
 #endif
 #include <errno.h>
 #include <fcntl.h>
@@ -79,13 +79,14 @@ platform_mkdir_p(const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; ; p++) {
+	for (char *p = path + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char c = *p;
 		*p = '\0';
 		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create directory %s: %s", path, strerror(errno));
+			snprintf(
+			    err, errlen, "cannot create directory %s: %s", path, strerror(errno));
 			return -1;
 		}
 		*p = c;
@@ -183,9 +184,9 @@ platform_peak_rss_bytes(void)
 	if (getrusage(RUSAGE_SELF, &ru) != 0)
 		return now;
 #ifdef __APPLE__
-	peak = (uint64_t)ru.ru_maxrss;          /* bytes on macOS */
+	peak = (uint64_t)ru.ru_maxrss; /* bytes on macOS */
 #else
-	peak = (uint64_t)ru.ru_maxrss * 1024;   /* KiB elsewhere */
+	peak = (uint64_t)ru.ru_maxrss * 1024; /* KiB elsewhere */
 #endif
 	/* the kernel updates its high-water mark lazily: never report a peak below now */
 	return peak > now ? peak : now;
@@ -263,7 +264,7 @@ platform_parse_proc_stat(const char *text, uint64_t *busy, uint64_t *total)
 		if (parse_u64(&p, &f[i]) != 0) {
 			if (i < 4)
 				return -1;
-			break;      /* older kernels have fewer fields */
+			break; /* older kernels have fewer fields */
 		}
 		sum += f[i];
 	}
@@ -311,8 +312,7 @@ platform_parse_cpu_max(const char *text, double *cpus)
 
 	if (strncmp(p, "max", 3) == 0 && (p[3] == ' ' || p[3] == '\n' || p[3] == '\0'))
 		return 0;
-	if (parse_u64(&p, &quota) != 0 || parse_u64(&p, &period) != 0 || quota == 0 ||
-	    period == 0)
+	if (parse_u64(&p, &quota) != 0 || parse_u64(&p, &period) != 0 || quota == 0 || period == 0)
 		return -1;
 	*cpus = (double)quota / (double)period;
 	return 1;
@@ -343,7 +343,7 @@ platform_parse_key(const char *text, const char *key, uint64_t *v)
 		if (*p == ':')
 			p++;
 		if (*p != ' ' && *p != '\t')
-			continue;       /* a longer key with this prefix */
+			continue; /* a longer key with this prefix */
 		return parse_u64(&p, v);
 	}
 	return -1;
@@ -426,7 +426,7 @@ cgroup_cpu(const char *proc, const char *cgroot, char *best, size_t len, double 
 static uint64_t
 hash_text(const char *s)
 {
-	uint64_t h = 14695981039346656037u;   /* FNV-1a */
+	uint64_t h = 14695981039346656037u; /* FNV-1a */
 
 	while (*s != '\0')
 		h = (h ^ (unsigned char)*s++) * 1099511628211u;
@@ -434,8 +434,8 @@ hash_text(const char *s)
 }
 
 int
-platform_cpu_sample_at(struct platform_cpu *s, const char *proc, const char *cgroot,
-    uint64_t now_us)
+platform_cpu_sample_at(
+    struct platform_cpu *s, const char *proc, const char *cgroot, uint64_t now_us)
 {
 	char dir[4096], text[4096];
 
@@ -506,8 +506,7 @@ platform_mem_pct_at(const char *proc, const char *cgroot)
 
 	if (read_at(proc, "meminfo", text, sizeof(text)) != 0 ||
 	    platform_parse_key(text, "MemTotal", &total) != 0 ||
-	    platform_parse_key(text, "MemAvailable", &avail) != 0 || total == 0 ||
-	    avail > total)
+	    platform_parse_key(text, "MemAvailable", &avail) != 0 || total == 0 || avail > total)
 		return -1;
 	if ((pct = cgroup_mem_pct(proc, cgroot, total * 1024)) >= 0)
 		return pct;
@@ -581,7 +580,8 @@ platform_mem_pct(void)
 		return -1;
 	/* What Activity Monitor calls memory used: app (less purgeable), wired, compressed. */
 	used = ((uint64_t)vm.internal_page_count - vm.purgeable_count + vm.wire_count +
-	    vm.compressor_page_count) * page;
+		   vm.compressor_page_count) *
+	    page;
 	return used >= memsize ? 100 : 100.0 * (double)used / (double)memsize;
 #else
 	return -1;

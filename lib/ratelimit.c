@@ -15,22 +15,22 @@
 
 #define RECENT 64
 #define TOKEN_EPS 1e-9
-#define MEASURE_WINDOW 1.0      /* s, "the last second" of the achieved rate */
-#define ROUND_MIN 1.0           /* s, the shortest round of growth */
-#define ROUND_TOKENS 3.0        /* token intervals, the shortest round at low rates */
-#define SPAN_MIN 1e-3           /* s, the shortest span a rate is measured over */
+#define MEASURE_WINDOW 1.0 /* s, "the last second" of the achieved rate */
+#define ROUND_MIN 1.0      /* s, the shortest round of growth */
+#define ROUND_TOKENS 3.0   /* token intervals, the shortest round at low rates */
+#define SPAN_MIN 1e-3      /* s, the shortest span a rate is measured over */
 
 struct ratelimit {
 	struct ratelimit_opts o;
-	double rate;                /* 0 while unlimited */
+	double rate; /* 0 while unlimited */
 	double tokens;
-	double last;                /* when tokens were last brought up to date */
+	double last; /* when tokens were last brought up to date */
 	double blocked_until;
-	double decreased;           /* the last decrease; -inf before the first */
+	double decreased; /* the last decrease; -inf before the first */
 	double round_start;
 	uint64_t round_granted;
 	double created;
-	double recent[RECENT];      /* grant times, a ring */
+	double recent[RECENT]; /* grant times, a ring */
 	unsigned nrecent, head;
 	struct ratelimit_stats st;
 };
@@ -45,7 +45,7 @@ bad(char *err, size_t errlen, const char *what)
 static int
 in_range(double x, double lo, double hi)
 {
-	return x >= lo && x <= hi;   /* false for NaN */
+	return x >= lo && x <= hi; /* false for NaN */
 }
 
 int
@@ -56,7 +56,8 @@ ratelimit_opts_check(const struct ratelimit_opts *o, char *err, size_t errlen)
 	if (!in_range(o->rate_max, o->rate_min, 1e6))
 		return bad(err, errlen, "rate_max must be between rate_min and 1000000");
 	if (o->rate != 0.0 && !in_range(o->rate, o->rate_min, o->rate_max))
-		return bad(err, errlen, "rate must be 0 (unlimited) or between rate_min and rate_max");
+		return bad(
+		    err, errlen, "rate must be 0 (unlimited) or between rate_min and rate_max");
 	if (!in_range(o->burst, 1.0, 1e6))
 		return bad(err, errlen, "burst must be between 1 and 1000000");
 	if (!in_range(o->decrease, 0.0, 1.0) || o->decrease == 0.0 || o->decrease == 1.0)
@@ -98,7 +99,7 @@ refill(struct ratelimit *rl, double now)
 {
 	double from = rl->last;
 
-	if (!(now > rl->last))      /* a clock that stood still or went back */
+	if (!(now > rl->last)) /* a clock that stood still or went back */
 		return;
 	rl->last = now;
 	if (from < rl->blocked_until) {
@@ -140,7 +141,7 @@ achieved(const struct ratelimit *rl, double now, double window)
 		n++;
 	}
 	if (n == RECENT)
-		span = now - rl->recent[rl->head];   /* the oldest */
+		span = now - rl->recent[rl->head]; /* the oldest */
 	else
 		span = now - rl->created < window ? now - rl->created : window;
 	return n / (span > SPAN_MIN ? span : SPAN_MIN);
@@ -175,7 +176,7 @@ ratelimit_take(struct ratelimit *rl, double now)
 static double
 clamp_rate(const struct ratelimit *rl, double r)
 {
-	if (!(r >= rl->o.rate_min))   /* NaN too */
+	if (!(r >= rl->o.rate_min)) /* NaN too */
 		return rl->o.rate_min;
 	return r < rl->o.rate_max ? r : rl->o.rate_max;
 }
@@ -205,7 +206,7 @@ ratelimit_success(struct ratelimit *rl, double now, double sent)
 	if (len < (need > ROUND_MIN ? need : ROUND_MIN))
 		return;
 	if ((double)rl->round_granted >= 0.5 * rl->rate * len) {
-		refill(rl, now);    /* what accrued so far, at the old rate */
+		refill(rl, now); /* what accrued so far, at the old rate */
 		r = clamp_rate(rl, rl->rate * rl->o.increase);
 		if (r > rl->rate)
 			rl->st.increases++;
@@ -222,7 +223,7 @@ ratelimit_throttle(struct ratelimit *rl, double now, double sent, double retry_a
 	rl->st.throttles++;
 	sent = sent_at(now, sent);
 	block(rl, now, retry_after);
-	if (sent <= rl->decreased)  /* left at the old rate: same congestion event */
+	if (sent <= rl->decreased) /* left at the old rate: same congestion event */
 		return;
 	refill(rl, now);
 	if (rl->rate == 0.0) {

@@ -22,14 +22,14 @@ struct realism {
 	int64_t sim_start;
 	uint64_t sessions, orders, cart_sessions, bounces, abandoned;
 	uint64_t carts_new, direct, recovered, expired;
-	uint64_t weekday[7], hour[24], morning[2], days[2];   /* [0] weekdays, [1] weekends */
+	uint64_t weekday[7], hour[24], morning[2], days[2]; /* [0] weekdays, [1] weekends */
 	uint64_t first_tenth;
 	uint64_t coupon_orders, coupon_ok, one_store;
-	uint64_t orders_by[2], coupons_by[2];                 /* [1] coupon-affine personas */
-	uint64_t buyer_weeks, multi_weeks;                    /* agent-weeks closed so far */
-	struct histogram length, gap, units, between;         /* s, s, units, hours */
-	int64_t *last_order;                                  /* per agent: 0 = none yet */
-	int32_t *week;                                        /* per agent: week of week_orders */
+	uint64_t orders_by[2], coupons_by[2];         /* [1] coupon-affine personas */
+	uint64_t buyer_weeks, multi_weeks;            /* agent-weeks closed so far */
+	struct histogram length, gap, units, between; /* s, s, units, hours */
+	int64_t *last_order;                          /* per agent: 0 = none yet */
+	int32_t *week;                                /* per agent: week of week_orders */
 	uint16_t *week_orders;
 };
 
@@ -60,8 +60,8 @@ static const struct realism_def realism_defs[REALISM_FIGURES] = {
 	    "minutes, long-tailed (e-commerce average 2-3 min)" },
 	[RF_SESSION_MEAN] = { "session_mean_s", "mean session length", "s", 60, 240,
 	    "e-commerce average 2-3 min (B2C ~92 s)" },
-	[RF_SESSION_TAIL] = { "session_p90_over_median", "90th percentile / median length", "x",
-	    3, OPEN, "long-tailed" },
+	[RF_SESSION_TAIL] = { "session_p90_over_median", "90th percentile / median length", "x", 3,
+	    OPEN, "long-tailed" },
 	[RF_VIEW_GAP] = { "view_gap_median_s", "median seconds between views", "s", 5, 120,
 	    "views seconds to minutes apart" },
 	[RF_BUSIEST_DAY] = { "busiest_weekday", "busiest weekday", "day", NAN, NAN,
@@ -83,8 +83,9 @@ static const struct realism_def realism_defs[REALISM_FIGURES] = {
 	    "3-5 h (SaleCycle)" },
 	[RF_FROM_15H] = { "share_from_15h", "sessions starting 15-24 h", "%", 45, 75,
 	    "high from 15 h (SaleCycle)" },
-	[RF_REPEAT_WEEK] = { "repeat_buyers_week", "buyers ordering twice or more in a week",
-	    "%", 0, 12, "far lower than 38 % for general retail (loyal customers buy ~5 times "
+	[RF_REPEAT_WEEK] = { "repeat_buyers_week", "buyers ordering twice or more in a week", "%",
+	    0, 12,
+	    "far lower than 38 % for general retail (loyal customers buy ~5 times "
 	    "a year)" },
 	[RF_INTER_PURCHASE] = { "inter_purchase_median_days",
 	    "median days between an agent's orders (within the run)", "days", NAN, NAN,
@@ -106,12 +107,13 @@ static const struct realism_def realism_defs[REALISM_FIGURES] = {
 	    "2-4 general retail" },
 	[RF_UNITS_P90] = { "units_p90", "90th percentile units per order", "units", 3, 12,
 	    "a long tail up to a grocery shop (~10, Instacart)" },
-	[RF_ARRIVALS] = { "arrivals_first_tenth", "sessions starting in the first tenth of "
-	    "their cycle", "%", 5, 15, "arrivals spread over the hour (10 % when even)" },
+	[RF_ARRIVALS] = { "arrivals_first_tenth",
+	    "sessions starting in the first tenth of "
+	    "their cycle",
+	    "%", 5, 15, "arrivals spread over the hour (10 % when even)" },
 };
 
-static const char *const realism_day_names[7] = { "mon", "tue", "wed", "thu", "fri", "sat",
-	"sun" };
+static const char *const realism_day_names[7] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
 
 struct realism *
 realism_new(uint32_t nagents, int64_t sim_start)
@@ -190,8 +192,8 @@ fill_order(struct realism_session *r, const struct catalog *cat, const struct st
 }
 
 void
-realism_session_fill(struct realism_session *r, const struct shopper_session *s,
-    const struct store_op *last)
+realism_session_fill(
+    struct realism_session *r, const struct shopper_session *s, const struct store_op *last)
 {
 	memset(r, 0, sizeof(*r));
 	r->agent = s->agent;
@@ -334,8 +336,9 @@ report_carts(const struct realism *t, struct realism_report *rep)
 	if (direct_new > t->carts_new)
 		direct_new = t->carts_new;
 	d = t->carts_new > 0 ? (double)direct_new / (double)t->carts_new : NAN;
-	r = t->recovered + t->expired > 0 ?
-	    (double)t->recovered / (double)(t->recovered + t->expired) : 0.0;
+	r = t->recovered + t->expired > 0
+	    ? (double)t->recovered / (double)(t->recovered + t->expired)
+	    : 0.0;
 	set(rep, RF_CART_ABANDON, 100.0 * (1.0 - d) * (1.0 - r), t->carts_new);
 }
 
@@ -348,8 +351,9 @@ report_lengths(const struct realism *t, struct realism_report *rep)
 	set(rep, RF_SESSION_MEAN,
 	    t->length.count ? (double)t->length.sum_us / (double)t->length.count : NAN,
 	    t->length.count);
-	set(rep, RF_SESSION_TAIL, t->length.count && med > 0 ?
-	    (double)hist_quantile(&t->length, 0.9) / med : NAN, t->length.count);
+	set(rep, RF_SESSION_TAIL,
+	    t->length.count && med > 0 ? (double)hist_quantile(&t->length, 0.9) / med : NAN,
+	    t->length.count);
 	set(rep, RF_VIEW_GAP, t->gap.count ? (double)hist_quantile(&t->gap, 0.5) : NAN,
 	    t->gap.count);
 }
@@ -369,8 +373,11 @@ report_days(const struct realism *t, struct realism_report *rep)
 	set(rep, RF_MONDAY, rep->weekday_share[0], t->sessions);
 	set(rep, RF_FRIDAY, rep->weekday_share[4], t->sessions);
 	set(rep, RF_SUNDAY, rep->weekday_share[6], t->sessions);
-	set(rep, RF_WEEKEND_MORNING, t->morning[0] && t->days[1] ?
-	    pct(t->morning[1], t->days[1]) / pct(t->morning[0], t->days[0]) : NAN, t->days[1]);
+	set(rep, RF_WEEKEND_MORNING,
+	    t->morning[0] && t->days[1]
+		? pct(t->morning[1], t->days[1]) / pct(t->morning[0], t->days[0])
+		: NAN,
+	    t->days[1]);
 }
 
 static void
@@ -401,8 +408,9 @@ report_repeat(const struct realism *t, struct realism_report *rep)
 		multi += t->week_orders[a] > 1;
 	}
 	set(rep, RF_REPEAT_WEEK, pct(multi, weeks), weeks);
-	set(rep, RF_INTER_PURCHASE, t->between.count ?
-	    (double)hist_quantile(&t->between, 0.5) / 24.0 : NAN, t->between.count);
+	set(rep, RF_INTER_PURCHASE,
+	    t->between.count ? (double)hist_quantile(&t->between, 0.5) / 24.0 : NAN,
+	    t->between.count);
 }
 
 static void
@@ -413,15 +421,15 @@ report_orders(const struct realism *t, struct realism_report *rep)
 
 	set(rep, RF_COUPON_RULE, pct(t->coupon_ok, t->coupon_orders), t->coupon_orders);
 	set(rep, RF_COUPON_ORDERS, pct(t->coupon_orders, t->orders), t->orders);
-	set(rep, RF_COUPON_LIFT, t->orders_by[1] && t->coupons_by[1] ?
-	    (other > 0 ? affine / other : INFINITY) : NAN, t->coupon_orders);
+	set(rep, RF_COUPON_LIFT,
+	    t->orders_by[1] && t->coupons_by[1] ? (other > 0 ? affine / other : INFINITY) : NAN,
+	    t->coupon_orders);
 	set(rep, RF_ONE_STORE, pct(t->one_store, t->orders), t->orders);
 	set(rep, RF_UNITS_MEAN, t->orders ? (double)t->units.sum_us / (double)t->orders : NAN,
 	    t->orders);
 	set(rep, RF_UNITS_MEDIAN, t->orders ? (double)hist_quantile(&t->units, 0.5) : NAN,
 	    t->orders);
-	set(rep, RF_UNITS_P90, t->orders ? (double)hist_quantile(&t->units, 0.9) : NAN,
-	    t->orders);
+	set(rep, RF_UNITS_P90, t->orders ? (double)hist_quantile(&t->units, 0.9) : NAN, t->orders);
 }
 
 /* In or out of the band, for figures whose status the value alone decides. */
@@ -436,8 +444,8 @@ judge(struct realism_figure *f)
 	if (isnan(f->value) || f->n == 0)
 		f->status = REALISM_NO_DATA;
 	else
-		f->status = f->value >= f->lo - 1e-9 && f->value <= f->hi + 1e-9 ? REALISM_IN :
-		    REALISM_OUT;
+		f->status =
+		    f->value >= f->lo - 1e-9 && f->value <= f->hi + 1e-9 ? REALISM_IN : REALISM_OUT;
 }
 
 void
@@ -484,11 +492,12 @@ figure_json(const struct realism_figure *f)
 		return NULL;
 	bad |= json_object_set_new(o, "name", json_string(f->name));
 	bad |= json_object_set_new(o, "label", json_string(f->label));
-	bad |= json_object_set_new(o, "value", f->text[0] ? json_string(f->text) :
-	    number_or_null(f->value));
+	bad |= json_object_set_new(
+	    o, "value", f->text[0] ? json_string(f->text) : number_or_null(f->value));
 	bad |= json_object_set_new(o, "unit", json_string(f->unit));
-	bad |= json_object_set_new(o, "band", isnan(f->lo) ? json_null() :
-	    json_pack("[oo]", number_or_null(f->lo), number_or_null(f->hi)));
+	bad |= json_object_set_new(o, "band",
+	    isnan(f->lo) ? json_null()
+			 : json_pack("[oo]", number_or_null(f->lo), number_or_null(f->hi)));
 	bad |= json_object_set_new(o, "status", json_string(realism_status_names[f->status]));
 	bad |= json_object_set_new(o, "n", json_integer((json_int_t)f->n));
 	bad |= json_object_set_new(o, "reference", json_string(f->reference));
@@ -506,8 +515,8 @@ shares_json(const struct realism_report *rep)
 	int bad = days == NULL || hours == NULL || o == NULL;
 
 	for (int d = 0; !bad && d < 7; d++)
-		bad |= json_object_set_new(days, realism_day_names[d],
-		    number_or_null(rep->weekday_share[d]));
+		bad |= json_object_set_new(
+		    days, realism_day_names[d], number_or_null(rep->weekday_share[d]));
 	for (int h = 0; !bad && h < 24; h++)
 		bad |= json_array_append_new(hours, number_or_null(rep->hour_share[h]));
 	if (!bad) {

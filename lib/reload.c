@@ -11,12 +11,12 @@
 #include "sim/reload.h"
 #include "sim/server.h"
 
-typedef int (*apply_fn)(struct server *srv, const struct sim_config *next, int changed,
-    char *err, size_t errlen);
+typedef int (*apply_fn)(
+    struct server *srv, const struct sim_config *next, int changed, char *err, size_t errlen);
 
 static int
-apply_log_level(struct server *srv, const struct sim_config *c, int changed, char *err,
-    size_t errlen)
+apply_log_level(
+    struct server *srv, const struct sim_config *c, int changed, char *err, size_t errlen)
 {
 	log_set_level((enum log_level)c->log_level);
 	return 0;
@@ -24,32 +24,32 @@ apply_log_level(struct server *srv, const struct sim_config *c, int changed, cha
 
 /* The same file is reopened (logrotate moved it away); another one is opened. */
 static int
-apply_log_file(struct server *srv, const struct sim_config *c, int changed, char *err,
-    size_t errlen)
+apply_log_file(
+    struct server *srv, const struct sim_config *c, int changed, char *err, size_t errlen)
 {
 	return changed ? log_set_file(c->log_file, err, errlen) : log_reopen(err, errlen);
 }
 
 static int
-apply_concurrency(struct server *srv, const struct sim_config *c, int changed, char *err,
-    size_t errlen)
+apply_concurrency(
+    struct server *srv, const struct sim_config *c, int changed, char *err, size_t errlen)
 {
 	if (!engine_active(srv->engine))
-		return 0;   /* the default of the next run */
+		return 0; /* the default of the next run */
 	return engine_set_concurrency(srv->engine, (uint32_t)c->max_concurrent, err, errlen);
 }
 
 static int
-apply_ckpt_keep(struct server *srv, const struct sim_config *c, int changed, char *err,
-    size_t errlen)
+apply_ckpt_keep(
+    struct server *srv, const struct sim_config *c, int changed, char *err, size_t errlen)
 {
 	checkpoint_set_keep(srv->ckpt, (int)c->checkpoint_keep);
 	return 0;
 }
 
 static int
-apply_ckpt_interval(struct server *srv, const struct sim_config *c, int changed, char *err,
-    size_t errlen)
+apply_ckpt_interval(
+    struct server *srv, const struct sim_config *c, int changed, char *err, size_t errlen)
 {
 	ckptsched_set_interval(srv->sched, c->checkpoint_interval);
 	return 0;
@@ -88,8 +88,8 @@ hold_back(struct server *srv, struct sim_config *next, enum reload_source src)
 		if (config_equal(srv->cfg, next, k))
 			continue;
 		if (!(k->flags & CFG_RUNTIME)) {
-			log_warnx("reload: %s changed; it takes effect only after a restart",
-			    k->name);
+			log_warnx(
+			    "reload: %s changed; it takes effect only after a restart", k->name);
 			keep_running(srv, next, i);
 		} else if (src == RELOAD_FILE && srv->set_by_control[i]) {
 			config_format(srv->cfg, k, buf, sizeof(buf));
@@ -100,8 +100,8 @@ hold_back(struct server *srv, struct sim_config *next, enum reload_source src)
 }
 
 int
-reload_apply(struct server *srv, struct sim_config *next, enum reload_source src, char *err,
-    size_t errlen)
+reload_apply(
+    struct server *srv, struct sim_config *next, enum reload_source src, char *err, size_t errlen)
 {
 	char msg[512];
 
@@ -111,9 +111,9 @@ reload_apply(struct server *srv, struct sim_config *next, enum reload_source src
 		int changed = !config_equal(srv->cfg, next, k);
 
 		if (src == RELOAD_CONTROL && changed)
-			srv->set_by_control[i] = 1;   /* (a failure below takes it all back) */
-		if (hooks[k->apply].fn == NULL || !(changed || (hooks[k->apply].always &&
-		    src == RELOAD_FILE)))
+			srv->set_by_control[i] = 1; /* (a failure below takes it all back) */
+		if (hooks[k->apply].fn == NULL ||
+		    !(changed || (hooks[k->apply].always && src == RELOAD_FILE)))
 			continue;
 		if (hooks[k->apply].fn(srv, next, changed, msg, sizeof(msg)) != 0) {
 			if (src == RELOAD_CONTROL)

@@ -22,8 +22,10 @@ resume_run(struct engine *e, struct checkpoint *ck, int64_t id, char *err, size_
 		return -1;
 	if (strcmp(info.reason, "end") == 0 ||
 	    (rs.params.cycles != 0 && rs.cycle >= rs.params.cycles)) {
-		snprintf(err, errlen, "run %s had already finished (checkpoint %lld, cycle %u): "
-		    "nothing to resume", info.run_id, (long long)info.id, info.cycle);
+		snprintf(err, errlen,
+		    "run %s had already finished (checkpoint %lld, cycle %u): "
+		    "nothing to resume",
+		    info.run_id, (long long)info.id, info.cycle);
 		checkpoint_state_free(&rs);
 		return -1;
 	}

@@ -105,7 +105,7 @@ rng_normal(struct rng *r)
 	 * next call would need state outside the four words, and a draw that
 	 * depends on the previous call's parity breaks replays.
 	 */
-	u1 = 1.0 - rng_double(r);       /* (0, 1]: log(u1) is finite */
+	u1 = 1.0 - rng_double(r); /* (0, 1]: log(u1) is finite */
 	u2 = rng_double(r);
 	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }

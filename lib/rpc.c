@@ -41,8 +41,8 @@ rpc_parse(const char *line, size_t len, struct rpc_request *req, json_t **answer
 	id = json_object_get(root, "id");
 	if (id != NULL && !valid_id(id)) {
 		json_decref(root);
-		return invalid(NULL, "invalid request: \"id\" must be a string, number or null",
-		    answer);
+		return invalid(
+		    NULL, "invalid request: \"id\" must be a string, number or null", answer);
 	}
 	v = json_object_get(root, "jsonrpc");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0) {
@@ -52,15 +52,16 @@ rpc_parse(const char *line, size_t len, struct rpc_request *req, json_t **answer
 	}
 	v = json_object_get(root, "method");
 	if (!json_is_string(v) || json_string_length(v) == 0) {
-		int rc = invalid(id, "invalid request: \"method\" must be a non-empty string", answer);
+		int rc =
+		    invalid(id, "invalid request: \"method\" must be a non-empty string", answer);
 		json_decref(root);
 		return rc;
 	}
 	req->method = json_string_value(v);
 	v = json_object_get(root, "params");
 	if (v != NULL && !json_is_object(v) && !json_is_array(v)) {
-		int rc = invalid(id, "invalid request: \"params\" must be an object or an array",
-		    answer);
+		int rc = invalid(
+		    id, "invalid request: \"params\" must be an object or an array", answer);
 		json_decref(root);
 		memset(req, 0, sizeof(*req));
 		return rc;

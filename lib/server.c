@@ -18,8 +18,8 @@ int
 server_init(struct server *srv, char *err, size_t errlen)
 {
 	srv->set_by_control = calloc(config_nkeys, 1);
-	srv->sched = ckptsched_new(srv->base, srv->engine, srv->store, srv->ckpt,
-	    srv->cfg->checkpoint_interval);
+	srv->sched = ckptsched_new(
+	    srv->base, srv->engine, srv->store, srv->ckpt, srv->cfg->checkpoint_interval);
 	if (srv->set_by_control == NULL || srv->sched == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -63,7 +63,7 @@ server_snapshot(const struct server *srv, struct snapshot *s)
 		s->checkpoint_cycle = last.cycle;
 	}
 	s->rss_bytes = platform_rss_bytes();
-	s->peak_rss_bytes = platform_peak_rss_bytes();   /* after: never below the RSS */
+	s->peak_rss_bytes = platform_peak_rss_bytes(); /* after: never below the RSS */
 	s->uptime_s = (int64_t)(time(NULL) - srv->started_at);
 	s->shutting_down = server_stopping(srv);
 }

@@ -19,10 +19,10 @@ struct session {
 	struct backoff_state bo;
 	uint64_t op_t0, sess_t0;
 	struct event *retry;
-	struct session *prev, *next;    /* in flight */
+	struct session *prev, *next; /* in flight */
 	uint64_t events, rows;
-	int failing;                    /* its FAIL op (the failure's record) is under way */
-	enum store_err fail_err;        /* what made it fail */
+	int failing;             /* its FAIL op (the failure's record) is under way */
+	enum store_err fail_err; /* what made it fail */
 };
 
 static void op_submit(struct session *s);
@@ -92,12 +92,8 @@ session_done(struct session *s)
 		for (unsigned i = 0; i < s->op.nitems; i++)
 			e->counts.items += s->op.items[i].quantity;
 		break;
-	case OUTCOME_ABANDONED:
-		e->counts.abandoned++;
-		break;
-	default:
-		e->counts.browsed++;
-		break;
+	case OUTCOME_ABANDONED: e->counts.abandoned++; break;
+	default: e->counts.browsed++; break;
 	}
 	hist_add(&e->session_lat, engine_now_us(e) - s->sess_t0);
 	session_put(s);
@@ -138,15 +134,18 @@ session_error(struct session *s)
 	char reason[sizeof(s->op.reason)];
 
 	if (s->failing) {
-		log_agent(LOG_LEVEL_WARN, s->op.agent_id, "cycle %u: the failed session could not "
-		    "be recorded either (%s): %s", e->cycle, store_err_name(s->op.err),
-		    s->op.errmsg);
+		log_agent(LOG_LEVEL_WARN, s->op.agent_id,
+		    "cycle %u: the failed session could not "
+		    "be recorded either (%s): %s",
+		    e->cycle, store_err_name(s->op.err), s->op.errmsg);
 		session_failed(s);
 		return;
 	}
-	log_agent(LOG_LEVEL_WARN, s->op.agent_id, "cycle %u: %s step failed after %u attempts "
-	    "(%s): %s", e->cycle, store_op_name(s->op.type), s->bo.attempts,
-	    store_err_name(s->op.err), s->op.errmsg);
+	log_agent(LOG_LEVEL_WARN, s->op.agent_id,
+	    "cycle %u: %s step failed after %u attempts "
+	    "(%s): %s",
+	    e->cycle, store_op_name(s->op.type), s->bo.attempts, store_err_name(s->op.err),
+	    s->op.errmsg);
 	s->fail_err = s->op.err;
 	if (s->op.err == STORE_ERR_CLOSED) {
 		session_failed(s);
@@ -215,13 +214,14 @@ op_done(struct store_op *op, void *arg)
 	struct session *s = arg;
 	struct engine *e = s->e;
 
-	if (e->closing) {   /* the store hands back what was in flight: just let go */
+	if (e->closing) { /* the store hands back what was in flight: just let go */
 		session_put(s);
 		return;
 	}
 	if (op->err == STORE_OK && op->type == STORE_OP_BROWSE && op->result_count == 0) {
 		op->err = STORE_ERR_DATA;
-		snprintf(op->errmsg, sizeof(op->errmsg), "no products in category %u", op->category);
+		snprintf(
+		    op->errmsg, sizeof(op->errmsg), "no products in category %u", op->category);
 	}
 	if (op->err != STORE_OK) {
 		op_failed(s);
@@ -260,8 +260,8 @@ session_start(struct engine *e, uint32_t agent, const struct rng *rng)
 	if (s == NULL)
 		return -1;
 	s->sess_t0 = engine_now_us(e);
-	shopper_session_init(&s->sh, &e->sctx, &e->personas[agent], agent, e->cycle,
-	    &e->agents[agent], rng);
+	shopper_session_init(
+	    &s->sh, &e->sctx, &e->personas[agent], agent, e->cycle, &e->agents[agent], rng);
 	if (!shopper_next(&s->sh, &s->op)) {
 		session_done(s);
 		return 0;

@@ -14,15 +14,22 @@
 #include "sim/shopper.h"
 
 enum {
-	STEP_BEGIN, STEP_EXPIRE, STEP_BROWSE1, STEP_CART1, STEP_BROWSE2, STEP_CART2,
-	STEP_COUPONS, STEP_FINAL, STEP_DONE
+	STEP_BEGIN,
+	STEP_EXPIRE,
+	STEP_BROWSE1,
+	STEP_CART1,
+	STEP_BROWSE2,
+	STEP_CART2,
+	STEP_COUPONS,
+	STEP_FINAL,
+	STEP_DONE
 };
 
-#define RNG_STREAM_SHOP 0x73686f70ULL           /* "shop": apart from persona's draws */
+#define RNG_STREAM_SHOP 0x73686f70ULL              /* "shop": apart from persona's draws */
 #define RNG_STREAM_STORES UINT64_C(0x73746f726573) /* "stores": an agent's favourites */
 #define FAVOURITES 3
-#define VIEWS_MAX STORE_MAX_ITEMS               /* viewed[] holds one step's views */
-#define VIEWS_EXTRA_MEAN 2.5                    /* views past the first two of a step */
+#define VIEWS_MAX STORE_MAX_ITEMS /* viewed[] holds one step's views */
+#define VIEWS_EXTRA_MEAN 2.5      /* views past the first two of a step */
 #define CHECKOUT_SIGMA 0.5
 
 static const struct shopper_opts shopper_defaults = {
@@ -69,8 +76,8 @@ shopper_opts_check(const struct shopper_opts *o, char *err, size_t errlen)
 	if (!(o->cart_rate == -1 || (o->cart_rate >= 0 && o->cart_rate <= 1)) ||
 	    !(o->checkout_rate == -1 || (o->checkout_rate >= 0 && o->checkout_rate <= 1))) {
 		snprintf(err, errlen, "%s must be -1 (from the personas) or from 0 to 1",
-		    o->cart_rate == -1 || (o->cart_rate >= 0 && o->cart_rate <= 1) ?
-		    "checkout_rate" : "cart_rate");
+		    o->cart_rate == -1 || (o->cart_rate >= 0 && o->cart_rate <= 1) ? "checkout_rate"
+										   : "cart_rate");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
@@ -98,8 +105,7 @@ shopper_cycle_time(const struct shopper_ctx *ctx, uint32_t cycle)
 
 /* The first two draws of a cycle's stream: the one that decides, and the start time. */
 static double
-raw_start(const struct shopper_ctx *ctx, uint32_t agent, uint32_t cycle, struct rng *r,
-    int64_t *t0)
+raw_start(const struct shopper_ctx *ctx, uint32_t agent, uint32_t cycle, struct rng *r, int64_t *t0)
 {
 	double u;
 
@@ -110,13 +116,14 @@ raw_start(const struct shopper_ctx *ctx, uint32_t agent, uint32_t cycle, struct 
 }
 
 static int
-raw_visit(const struct shopper_ctx *ctx, const struct persona *p, uint32_t agent,
-    uint32_t cycle, struct rng *r, int64_t *t0)
+raw_visit(const struct shopper_ctx *ctx, const struct persona *p, uint32_t agent, uint32_t cycle,
+    struct rng *r, int64_t *t0)
 {
 	double u = raw_start(ctx, agent, cycle, r, t0);
 
-	return ctx->all_shop || u < calendar_shop_probability(ctx->cal, p,
-	    shopper_cycle_time(ctx, cycle), (int)ctx->tick);
+	return ctx->all_shop ||
+	    u <
+	    calendar_shop_probability(ctx->cal, p, shopper_cycle_time(ctx, cycle), (int)ctx->tick);
 }
 
 /*
@@ -212,26 +219,28 @@ plan_visit(struct shopper_session *s)
 	s->carried_lines = s->st.ncart;
 	if (s->carried) {
 		if (rng_double(&s->rng) < p->cart_recovery) {
-			const struct product *pr = catalog_product(s->ctx->cat,
-			    s->st.cart[0].product_id);
+			const struct product *pr =
+			    catalog_product(s->ctx->cat, s->st.cart[0].product_id);
 			s->visit = VISIT_RECOVER;
 			s->store = pr != NULL ? pr->store_id : 1;
 			return;
 		}
-		s->discarded = 1;   /* the cart expired: this visit starts afresh */
+		s->discarded = 1; /* the cart expired: this visit starts afresh */
 		s->st.ncart = 0;
 	}
 	u = rng_double(&s->rng);
 	if (s->opts->cart_rate >= 0) {
 		/* a fixed share fills a cart; the rest bounce or browse in the usual mix */
-		s->visit = u < s->opts->cart_rate ? VISIT_CART :
-		    (u - s->opts->cart_rate) / (1.0 - s->opts->cart_rate) < s->opts->bounce_rate ?
-		    VISIT_BOUNCE : VISIT_BROWSE;
+		s->visit = u < s->opts->cart_rate ? VISIT_CART
+		    : (u - s->opts->cart_rate) / (1.0 - s->opts->cart_rate) < s->opts->bounce_rate
+		    ? VISIT_BOUNCE
+		    : VISIT_BROWSE;
 	} else {
 		if (cart_p > 1.0 - s->opts->bounce_rate)
 			cart_p = 1.0 - s->opts->bounce_rate;
-		s->visit = u < s->opts->bounce_rate ? VISIT_BOUNCE :
-		    u < s->opts->bounce_rate + cart_p ? VISIT_CART : VISIT_BROWSE;
+		s->visit = u < s->opts->bounce_rate     ? VISIT_BOUNCE
+		    : u < s->opts->bounce_rate + cart_p ? VISIT_CART
+							: VISIT_BROWSE;
 	}
 	if (s->visit == VISIT_CART) {
 		s->want = (uint16_t)(1 + rng_poisson(&s->rng, p->basket_mean - 1.0));
@@ -340,8 +349,7 @@ pick_category(struct shopper_session *s, uint16_t store)
 }
 
 static void
-step_browse(struct shopper_session *s, struct store_op *op, int step, uint16_t store,
-    unsigned want)
+step_browse(struct shopper_session *s, struct store_op *op, int step, uint16_t store, unsigned want)
 {
 	const struct catalog *cat = s->ctx->cat;
 	unsigned c = pick_category(s, store);
@@ -352,7 +360,7 @@ step_browse(struct shopper_session *s, struct store_op *op, int step, uint16_t s
 
 	views = s->visit == VISIT_BOUNCE ? 1 : 2 + rng_poisson(&s->rng, VIEWS_EXTRA_MEAN);
 	if (views < want + 1)
-		views = want + 1;   /* who means to buy four things looks at five */
+		views = want + 1; /* who means to buy four things looks at five */
 	if (views > VIEWS_MAX)
 		views = VIEWS_MAX;
 	op_reset(s, op, STORE_OP_BROWSE, t);
@@ -499,7 +507,7 @@ coupon_unuse(struct shopper_session *s)
 	catalog_wallet(s->ctx->cat, s->agent, wallet);
 	for (unsigned i = 0; i < CATALOG_WALLET; i++)
 		if (wallet[i] == s->coupon_id)
-			s->st.redeemed &= (uint8_t)~(1u << i);
+			s->st.redeemed &= (uint8_t) ~(1u << i);
 	s->coupon_id = 0;
 	s->pct_off = 0;
 }
@@ -552,12 +560,12 @@ step_final(struct shopper_session *s, struct store_op *op)
 		return;
 	}
 	if (s->visit == VISIT_RECOVER && s->coupon_id == 0)
-		(void)think(s, 1.0);    /* the cart page, before the checkout */
+		(void)think(s, 1.0); /* the cart page, before the checkout */
 	t = pause_for(s, s->opts->checkout_s, CHECKOUT_SIGMA);
 	if (s->coupon_id != 0 &&
-	    (s->discount_cents = coupon_discount(s, catalog_coupon(s->ctx->cat, s->coupon_id),
-	    t)) == 0)
-		coupon_unuse(s);        /* it ran out while the form was filled in */
+	    (s->discount_cents =
+		    coupon_discount(s, catalog_coupon(s->ctx->cat, s->coupon_id), t)) == 0)
+		coupon_unuse(s); /* it ran out while the form was filled in */
 	op_reset(s, op, STORE_OP_CHECKOUT, t);
 	cart_to_items(s, op);
 	op->coupon_id = s->coupon_id;
@@ -611,7 +619,7 @@ shopper_next(struct shopper_session *s, struct store_op *op)
 		case STEP_EXPIRE:
 			if (!s->discarded)
 				continue;
-			op_reset(s, op, STORE_OP_CART, s->now);   /* the cart, emptied */
+			op_reset(s, op, STORE_OP_CART, s->now); /* the cart, emptied */
 			return 1;
 		case STEP_BROWSE1:
 			if (s->visit == VISIT_RECOVER)
@@ -636,12 +644,8 @@ shopper_next(struct shopper_session *s, struct store_op *op)
 				continue;
 			step_coupons(s, op);
 			return 1;
-		case STEP_FINAL:
-			step_final(s, op);
-			return 1;
-		default:
-			s->step = STEP_DONE;
-			return 0;
+		case STEP_FINAL: step_final(s, op); return 1;
+		default: s->step = STEP_DONE; return 0;
 		}
 	}
 }

@@ -39,8 +39,8 @@ checkpoint_json(const struct snapshot *s)
 	if (!s->has_checkpoint)
 		return json_null();
 	store_time_iso(at, sizeof(at), s->checkpoint_at);
-	return json_pack("{s:I, s:s, s:I}", "id", (json_int_t)s->checkpoint_id, "at", at,
-	    "cycle", (json_int_t)s->checkpoint_cycle);
+	return json_pack("{s:I, s:s, s:I}", "id", (json_int_t)s->checkpoint_id, "at", at, "cycle",
+	    (json_int_t)s->checkpoint_cycle);
 }
 
 static json_t *
@@ -48,8 +48,8 @@ process_json(const struct snapshot *s)
 {
 	uint64_t peak = s->peak_rss_bytes > s->rss_bytes ? s->peak_rss_bytes : s->rss_bytes;
 
-	return json_pack("{s:I, s:I, s:I}", "rss_bytes", (json_int_t)s->rss_bytes,
-	    "peak_rss_bytes", (json_int_t)peak, "uptime_s", (json_int_t)s->uptime_s);
+	return json_pack("{s:I, s:I, s:I}", "rss_bytes", (json_int_t)s->rss_bytes, "peak_rss_bytes",
+	    (json_int_t)peak, "uptime_s", (json_int_t)s->uptime_s);
 }
 
 json_t *
@@ -62,17 +62,17 @@ snapshot_status_json(const struct snapshot *s)
 	if (s->has_sim_time)
 		store_time_iso(when, sizeof(when), s->sim_time);
 	o = json_pack("{s:s, s:s?, s:I, s:i, s:i, s:i, s:s?}", "state", engine_state_name(s->state),
-	    "run_id", s->params.run_id[0] ? s->params.run_id : NULL,
-	    "seed", (json_int_t)s->params.seed, "agents", (int)s->population,
-	    "cycle", (int)s->cycle, "cycles_total", (int)s->params.cycles,
-	    "sim_time", when[0] ? when : NULL);
+	    "run_id", s->params.run_id[0] ? s->params.run_id : NULL, "seed",
+	    (json_int_t)s->params.seed, "agents", (int)s->population, "cycle", (int)s->cycle,
+	    "cycles_total", (int)s->params.cycles, "sim_time", when[0] ? when : NULL);
 	if (o == NULL)
 		return NULL;
 	bad = put(o, "elapsed_s", metrics_real(s->elapsed_s, 3));
 	bad |= put(o, "eta_s", s->eta_s >= 0 ? metrics_real(s->eta_s, 3) : json_null());
 	bad |= put(o, "lag_s", metrics_real(s->lag_s, 3));
-	bad |= put(o, "concurrency", json_pack("{s:i, s:i, s:b}", "limit", (int)s->limit,
-	    "in_flight", (int)s->in_flight, "adaptive", s->adaptive));
+	bad |= put(o, "concurrency",
+	    json_pack("{s:i, s:i, s:b}", "limit", (int)s->limit, "in_flight", (int)s->in_flight,
+		"adaptive", s->adaptive));
 	bad |= put(o, "counts", counts_json(&s->counts));
 	bad |= put(o, "params", params_to_json(&s->params, PARAM_START));
 	bad |= put(o, "store", store_json(&s->store));
@@ -103,8 +103,8 @@ errors_json(const struct snapshot *s)
 		store_agent_id(id, sizeof(id), s->failed_ids[i]);
 		json_array_append_new(ids, json_string(id));
 	}
-	return json_pack("{s:I, s:o, s:o, s:I}", "total", (json_int_t)s->counts.errors,
-	    "by_type", by, "failed_agents", ids, "retries", (json_int_t)s->counts.retries);
+	return json_pack("{s:I, s:o, s:o, s:I}", "total", (json_int_t)s->counts.errors, "by_type",
+	    by, "failed_agents", ids, "retries", (json_int_t)s->counts.retries);
 }
 
 static json_t *
@@ -120,18 +120,13 @@ snapshot_stats_json(const struct snapshot *s)
 	json_t *steps = json_object(), *o;
 
 	for (int t = 0; steps != NULL && t < STORE_OP_TYPES; t++)
-		json_object_set_new(steps, store_op_name((enum store_op_type)t),
-		    hist_json(&s->op_lat[t]));
-	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "state", engine_state_name(s->state),
-	    "elapsed_s", metrics_real(el, 3),
-	    "sessions_per_s", rate((double)s->counts.sessions, el),
-	    "writes_per_s", rate((double)s->counts.rows, el),
-	    "events_per_s", rate((double)s->counts.events, el),
-	    "steps", steps,
-	    "session", hist_json(&s->session_lat),
-	    "cycle", hist_json(&s->cycle_lat),
-	    "errors", errors_json(s),
+		json_object_set_new(
+		    steps, store_op_name((enum store_op_type)t), hist_json(&s->op_lat[t]));
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "state",
+	    engine_state_name(s->state), "elapsed_s", metrics_real(el, 3), "sessions_per_s",
+	    rate((double)s->counts.sessions, el), "writes_per_s", rate((double)s->counts.rows, el),
+	    "events_per_s", rate((double)s->counts.events, el), "steps", steps, "session",
+	    hist_json(&s->session_lat), "cycle", hist_json(&s->cycle_lat), "errors", errors_json(s),
 	    "summary", snapshot_summary_json(s));
 	if (o != NULL && put(o, "store", store_json(&s->store)) != 0) {
 		json_decref(o);
@@ -146,14 +141,13 @@ snapshot_summary_json(const struct snapshot *s)
 	const struct engine_counts *c = &s->counts;
 	uint64_t carts = c->orders + c->abandoned;
 
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:I}",
-	    "sessions", (json_int_t)c->sessions, "orders", (json_int_t)c->orders,
-	    "abandoned", (json_int_t)c->abandoned, "browsed", (json_int_t)c->browsed,
-	    "events", (json_int_t)c->events,
-	    "abandonment_rate", metrics_real(carts ? (double)c->abandoned / (double)carts : 0.0, 4),
-	    "revenue_cents", (json_int_t)c->revenue_cents,
-	    "avg_basket_items", metrics_real(c->orders ? (double)c->items / (double)c->orders :
-	    0.0, 2),
-	    "rows_written", (json_int_t)c->rows, "wall_s", metrics_real(s->elapsed_s, 3),
-	    "errors", (json_int_t)c->errors);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:o, s:I}", "sessions",
+	    (json_int_t)c->sessions, "orders", (json_int_t)c->orders, "abandoned",
+	    (json_int_t)c->abandoned, "browsed", (json_int_t)c->browsed, "events",
+	    (json_int_t)c->events, "abandonment_rate",
+	    metrics_real(carts ? (double)c->abandoned / (double)carts : 0.0, 4), "revenue_cents",
+	    (json_int_t)c->revenue_cents, "avg_basket_items",
+	    metrics_real(c->orders ? (double)c->items / (double)c->orders : 0.0, 2), "rows_written",
+	    (json_int_t)c->rows, "wall_s", metrics_real(s->elapsed_s, 3), "errors",
+	    (json_int_t)c->errors);
 }

@@ -41,13 +41,13 @@ struct pg_store {
 	struct store pub;
 	struct event_base *base;
 	char *conninfo;
-	char where[100];            /* host:port/dbname: never the password */
-	char hostaddr[64];          /* the server's address, looked up once at open */
+	char where[100];   /* host:port/dbname: never the password */
+	char hostaddr[64]; /* the server's address, looked up once at open */
 	struct pgconn_opts copts;
 	struct pgpool *pool;
 	struct pgjobs *jobs;
 	struct pgbatch *batcher;
-	store_done_cb prep_cb;      /* the prepare() running, if any */
+	store_done_cb prep_cb; /* the prepare() running, if any */
 	void *prep_arg;
 	int preparing;
 	int closed;
@@ -62,12 +62,12 @@ struct pg_opjob {
 	struct pgstmt st[PG_OP_STMTS];
 	const char *pv[PG_OP_PARAMS];
 	int npv;
-	int count_idx;              /* the statement result_count comes from */
-	int count_rows;             /* rows returned (else rows affected) */
-	char bad[PG_MSG_MAX];       /* an answer we cannot accept */
+	int count_idx;        /* the statement result_count comes from */
+	int count_rows;       /* rows returned (else rows affected) */
+	char bad[PG_MSG_MAX]; /* an answer we cannot accept */
 	char user[24], at[24], coupon[16], total[24];
 	char session_key[PG_KEY_MAX], idem[PG_KEY_MAX];
-	char arr[4][PG_ARR_LEN];    /* store ids, product ids, quantities, unit prices */
+	char arr[4][PG_ARR_LEN]; /* store ids, product ids, quantities, unit prices */
 };
 
 static const struct pgstmt pg_begin = { PGSTMT_PARAMS, "begin", "BEGIN", 0, NULL };
@@ -130,8 +130,8 @@ pg_item_arrays(struct pg_opjob *x, int dedup)
 		if (dedup && pg_item_superseded(op, i))
 			continue;
 		for (col = 0; col < 4; col++)
-			len[col] += (size_t)snprintf(x->arr[col] + len[col],
-			    PG_ARR_LEN - len[col], "%s%lu", first ? "" : ",", v[col]);
+			len[col] += (size_t)snprintf(x->arr[col] + len[col], PG_ARR_LEN - len[col],
+			    "%s%lu", first ? "" : ",", v[col]);
 		first = 0;
 	}
 	for (col = 0; col < 4; col++)
@@ -154,8 +154,7 @@ pg_build_cart(struct pg_opjob *x)
 	pg_item_arrays(x, 1);
 	pg_add_raw(x, &pg_begin);
 	pg_add(x, PGSQL_CART_TRIM, 2, x->user, x->arr[1]);
-	pg_add(x, PGSQL_CART_SET, 6, x->user, x->at, x->arr[0], x->arr[1], x->arr[2],
-	    x->arr[3]);
+	pg_add(x, PGSQL_CART_SET, 6, x->user, x->at, x->arr[0], x->arr[1], x->arr[2], x->arr[3]);
 	pg_add_raw(x, &pg_commit);
 	x->op->result_count = x->op->nitems;
 }
@@ -188,33 +187,24 @@ pg_build(struct pg_opjob *x)
 
 	x->count_idx = -1;
 	switch (op->type) {
-	case STORE_OP_BEGIN:
-		pg_build_begin(x);
-		break;
+	case STORE_OP_BEGIN: pg_build_begin(x); break;
 	case STORE_OP_BROWSE:
 		x->count_idx = 0;
 		x->count_rows = 2;
 		pg_add(x, PGSQL_BROWSE, 1, catalog_category_names[op->category]);
 		break;
-	case STORE_OP_CART:
-		pg_build_cart(x);
-		break;
+	case STORE_OP_CART: pg_build_cart(x); break;
 	case STORE_OP_COUPONS:
 		x->count_idx = 0;
 		x->count_rows = 3;
 		pg_add(x, PGSQL_COUPONS, 2, x->user, x->at);
 		break;
-	case STORE_OP_CHECKOUT:
-		pg_build_checkout(x);
-		break;
+	case STORE_OP_CHECKOUT: pg_build_checkout(x); break;
 	case STORE_OP_FAIL:
 		snprintf(x->total, sizeof(x->total), "%lld", (long long)op->started);
-		pg_add(x, PGSQL_SESS_FAIL, 5, x->session_key, x->user, x->total, x->at,
-		    op->reason);
+		pg_add(x, PGSQL_SESS_FAIL, 5, x->session_key, x->user, x->total, x->at, op->reason);
 		break;
-	default:
-		pg_add(x, PGSQL_SESS_END, 3, x->session_key, x->at, op->outcome);
-		break;
+	default: pg_add(x, PGSQL_SESS_END, 3, x->session_key, x->at, op->outcome); break;
 	}
 }
 
@@ -245,7 +235,7 @@ pg_op_result(struct pgjob *j, int idx, const PGresult *r)
 	const char *n;
 	char *end;
 
-	if (PQresultStatus(r) == PGRES_COMMAND_OK) {   /* rows a write changed */
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) { /* rows a write changed */
 		n = PQcmdTuples((PGresult *)r);
 		x->op->rows += (uint32_t)strtoul(n, &end, 10);
 	}
@@ -253,8 +243,8 @@ pg_op_result(struct pgjob *j, int idx, const PGresult *r)
 		return;
 	if (x->count_rows > 0) {
 		if (!pg_rows_ok(r, x->count_rows))
-			snprintf(x->bad, sizeof(x->bad), "unexpected rows from %s",
-			    x->st[idx].name);
+			snprintf(
+			    x->bad, sizeof(x->bad), "unexpected rows from %s", x->st[idx].name);
 		else
 			x->op->result_count = (uint32_t)PQntuples(r);
 		return;
@@ -301,8 +291,8 @@ static void
 pg_op_fail(struct store_op *op, enum store_err err, const char *msg)
 {
 	op->err = err;
-	snprintf(op->errmsg, sizeof(op->errmsg), "postgres: %s: %.220s",
-	    store_op_name(op->type), msg != NULL && msg[0] != '\0' ? msg : store_err_name(err));
+	snprintf(op->errmsg, sizeof(op->errmsg), "postgres: %s: %.220s", store_op_name(op->type),
+	    msg != NULL && msg[0] != '\0' ? msg : store_err_name(err));
 }
 
 static void
@@ -316,9 +306,8 @@ pg_op_done(struct pgjob *j, enum store_err err, const char *msg)
 		msg = x->bad;
 	}
 	if (err == STORE_OK)
-		op->rows += op->nevents;   /* the batcher has them: written or replayed */
-	if (err == STORE_OK && !x->s->closed &&
-	    pg_op_events(x->s, op, x->session_key) != 0) {
+		op->rows += op->nevents; /* the batcher has them: written or replayed */
+	if (err == STORE_OK && !x->s->closed && pg_op_events(x->s, op, x->session_key) != 0) {
 		err = STORE_ERR_NOMEM;
 		msg = "out of memory queueing events";
 	}
@@ -385,7 +374,7 @@ pg_batch_done(struct pgjob *j, enum store_err err, const char *msg)
 	struct pg_batchjob *x = (struct pg_batchjob *)j;
 	char line[PG_MSG_MAX + 32];
 
-	if (!x->s->closed) {  /* at close the batch was taken back: see pg_close */
+	if (!x->s->closed) { /* at close the batch was taken back: see pg_close */
 		if (err != STORE_OK) {
 			snprintf(line, sizeof(line), "postgres: events: %s", msg);
 			log_debug("%s", line);
@@ -425,8 +414,8 @@ pg_flush(struct store *st, store_done_cb cb, void *arg)
 	struct pg_store *s = st->priv;
 
 	if (s->closed)
-		pgjobs_done_later(s->jobs, cb, arg, STORE_ERR_CLOSED,
-		    "postgres: flush: store closed");
+		pgjobs_done_later(
+		    s->jobs, cb, arg, STORE_ERR_CLOSED, "postgres: flush: store closed");
 	else
 		pgbatch_flush(s->batcher, cb, arg);
 }
@@ -450,8 +439,8 @@ pg_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 	struct pg_store *s = st->priv;
 
 	if (s->closed) {
-		pgjobs_done_later(s->jobs, cb, arg, STORE_ERR_CLOSED,
-		    "postgres: prepare: store closed");
+		pgjobs_done_later(
+		    s->jobs, cb, arg, STORE_ERR_CLOSED, "postgres: prepare: store closed");
 	} else if (s->preparing) {
 		pgjobs_done_later(s->jobs, cb, arg, STORE_ERR_QUERY,
 		    "postgres: prepare: a preparation is already running");
@@ -509,7 +498,8 @@ pg_drain(struct pg_store *s)
 	pgsync_close(sy);
 	if (lost > 0)
 		log_warnx("postgres: %lu events not written at close (%s); a replay from the"
-		    " last checkpoint writes them again", lost, e);
+			  " last checkpoint writes them again",
+		    lost, e);
 	pgbatch_abort(s->batcher, failed ? STORE_ERR_CLOSED : STORE_OK,
 	    failed ? "postgres: flush: store closed before the events were written" : NULL);
 }
@@ -537,7 +527,8 @@ pg_close(struct store *st)
 
 	s->closed = 1;
 	pg_drain(s);
-	pgjobs_fail_all(s->jobs, STORE_ERR_CLOSED, "store closed before the operation"
+	pgjobs_fail_all(s->jobs, STORE_ERR_CLOSED,
+	    "store closed before the operation"
 	    " completed (it may have committed; it is safe to retry)");
 	pg_free(s);
 }
@@ -562,7 +553,7 @@ pg_migrate(struct pg_store *s, char *err, size_t errlen)
 		return -1;
 	}
 	if (pgsync_hostaddr(sy, s->hostaddr, sizeof(s->hostaddr)) == 0)
-		s->copts.hostaddr = s->hostaddr;  /* no DNS lookup on the loop from now on */
+		s->copts.hostaddr = s->hostaddr; /* no DNS lookup on the loop from now on */
 	pgsync_close(sy);
 	return 0;
 }

@@ -35,70 +35,92 @@
 #define SQ_QUEUE_MIN 64
 #define SQ_BATCH_MAX 1000   /* operations in one transaction at most */
 #define SQ_USERS_FORMAT 1   /* bump when users rows are written differently */
-#define SQ_MSG_MAX 160     /* a statement's error */
+#define SQ_MSG_MAX 160      /* a statement's error */
 #define SQ_DONE_MSG_MAX 200 /* the same, prefixed with what failed */
 #define SQ_KEY_MAX 96
 #define SQ_PAYLOAD_MAX 96
 
 /* Version 1: the schema of docs/schema.md.  Append, never edit, a migration. */
 static const char sq_schema_v1[] =
-	"CREATE TABLE IF NOT EXISTS sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY,"
-	" agent_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, persona TEXT NOT NULL,"
-	" created_at TEXT, last_shopped_at TEXT);"
-	"CREATE TABLE IF NOT EXISTS stores (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS products (id INTEGER PRIMARY KEY,"
-	" store_id INTEGER NOT NULL REFERENCES stores(id), category TEXT NOT NULL,"
-	" name TEXT NOT NULL, price_cents INTEGER NOT NULL CHECK (price_cents > 0));"
-	"CREATE INDEX IF NOT EXISTS products_category_price ON products(category, price_cents);"
-	"CREATE TABLE IF NOT EXISTS coupons (id INTEGER PRIMARY KEY, store_id INTEGER NULL,"
-	" code TEXT NOT NULL, pct_off INTEGER NOT NULL, min_spend_cents INTEGER NOT NULL,"
-	" valid_from TEXT, valid_to TEXT);"
-	"CREATE TABLE IF NOT EXISTS user_coupons ("
-	" user_id INTEGER NOT NULL REFERENCES users(id),"
-	" coupon_id INTEGER NOT NULL REFERENCES coupons(id),"
-	" redeemed_at TEXT NULL, order_key TEXT NULL,"
-	" PRIMARY KEY (user_id, coupon_id)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS shopping_sessions (id INTEGER PRIMARY KEY,"
-	" session_key TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL, started_at TEXT NOT NULL,"
-	" ended_at TEXT NULL, outcome TEXT NULL);"
-	"CREATE TABLE IF NOT EXISTS shopping_session_events (id INTEGER PRIMARY KEY,"
-	" event_key TEXT NOT NULL UNIQUE,"
-	" session_id INTEGER REFERENCES shopping_sessions(id), user_id INTEGER NOT NULL,"
-	" event_type TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS shopping_session_events_session_id"
-	" ON shopping_session_events(session_id);"
-	"CREATE TABLE IF NOT EXISTS cart_items (user_id INTEGER NOT NULL,"
-	" store_id INTEGER NOT NULL, product_id INTEGER NOT NULL,"
-	" quantity INTEGER NOT NULL CHECK (quantity > 0), price_cents INTEGER NOT NULL,"
-	" updated_at TEXT, PRIMARY KEY (user_id, store_id, product_id)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY,"
-	" idem_key TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL,"
-	" session_id INTEGER REFERENCES shopping_sessions(id), coupon_id INTEGER NULL,"
-	" total_cents INTEGER NOT NULL, created_at TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS order_items ("
-	" order_id INTEGER NOT NULL REFERENCES orders(id), product_id INTEGER NOT NULL,"
-	" quantity INTEGER NOT NULL, price_cents INTEGER NOT NULL,"
-	" PRIMARY KEY (order_id, product_id)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS interactions (id INTEGER PRIMARY KEY,"
-	" interaction_key TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL,"
-	" product_id INTEGER NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY,"
+    " agent_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, persona TEXT NOT NULL,"
+    " created_at TEXT, last_shopped_at TEXT);"
+    "CREATE TABLE IF NOT EXISTS stores (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS products (id INTEGER PRIMARY KEY,"
+    " store_id INTEGER NOT NULL REFERENCES stores(id), category TEXT NOT NULL,"
+    " name TEXT NOT NULL, price_cents INTEGER NOT NULL CHECK (price_cents > 0));"
+    "CREATE INDEX IF NOT EXISTS products_category_price ON products(category, price_cents);"
+    "CREATE TABLE IF NOT EXISTS coupons (id INTEGER PRIMARY KEY, store_id INTEGER NULL,"
+    " code TEXT NOT NULL, pct_off INTEGER NOT NULL, min_spend_cents INTEGER NOT NULL,"
+    " valid_from TEXT, valid_to TEXT);"
+    "CREATE TABLE IF NOT EXISTS user_coupons ("
+    " user_id INTEGER NOT NULL REFERENCES users(id),"
+    " coupon_id INTEGER NOT NULL REFERENCES coupons(id),"
+    " redeemed_at TEXT NULL, order_key TEXT NULL,"
+    " PRIMARY KEY (user_id, coupon_id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS shopping_sessions (id INTEGER PRIMARY KEY,"
+    " session_key TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL, started_at TEXT NOT NULL,"
+    " ended_at TEXT NULL, outcome TEXT NULL);"
+    "CREATE TABLE IF NOT EXISTS shopping_session_events (id INTEGER PRIMARY KEY,"
+    " event_key TEXT NOT NULL UNIQUE,"
+    " session_id INTEGER REFERENCES shopping_sessions(id), user_id INTEGER NOT NULL,"
+    " event_type TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS shopping_session_events_session_id"
+    " ON shopping_session_events(session_id);"
+    "CREATE TABLE IF NOT EXISTS cart_items (user_id INTEGER NOT NULL,"
+    " store_id INTEGER NOT NULL, product_id INTEGER NOT NULL,"
+    " quantity INTEGER NOT NULL CHECK (quantity > 0), price_cents INTEGER NOT NULL,"
+    " updated_at TEXT, PRIMARY KEY (user_id, store_id, product_id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY,"
+    " idem_key TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL,"
+    " session_id INTEGER REFERENCES shopping_sessions(id), coupon_id INTEGER NULL,"
+    " total_cents INTEGER NOT NULL, created_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS order_items ("
+    " order_id INTEGER NOT NULL REFERENCES orders(id), product_id INTEGER NOT NULL,"
+    " quantity INTEGER NOT NULL, price_cents INTEGER NOT NULL,"
+    " PRIMARY KEY (order_id, product_id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS interactions (id INTEGER PRIMARY KEY,"
+    " interaction_key TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL,"
+    " product_id INTEGER NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL);";
 
 /* Version 2: a session that could not finish ends 'failed' and says why. */
-static const char sq_schema_v2[] =
-	"ALTER TABLE shopping_sessions ADD COLUMN error TEXT NULL;";
+static const char sq_schema_v2[] = "ALTER TABLE shopping_sessions ADD COLUMN error TEXT NULL;";
 
 static const char *const sq_migrations[] = { sq_schema_v1, sq_schema_v2 };
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
 enum sq_stmt {
-	SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_SAVEPOINT, SQ_RELEASE, SQ_ROLLBACK_TO,
-	SQ_SESSION_INSERT, SQ_SESSION_ID, SQ_SESSION_END, SQ_SESSION_FAIL, SQ_USER_SHOPPED,
-	SQ_BROWSE, SQ_CART_PRUNE, SQ_CART_UPSERT, SQ_CART_CLEAR, SQ_COUPONS,
-	SQ_ORDER_INSERT, SQ_ORDER_ID, SQ_ORDER_ITEM, SQ_INTERACTION, SQ_COUPON_REDEEM,
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_SAVEPOINT,
+	SQ_RELEASE,
+	SQ_ROLLBACK_TO,
+	SQ_SESSION_INSERT,
+	SQ_SESSION_ID,
+	SQ_SESSION_END,
+	SQ_SESSION_FAIL,
+	SQ_USER_SHOPPED,
+	SQ_BROWSE,
+	SQ_CART_PRUNE,
+	SQ_CART_UPSERT,
+	SQ_CART_CLEAR,
+	SQ_COUPONS,
+	SQ_ORDER_INSERT,
+	SQ_ORDER_ID,
+	SQ_ORDER_ITEM,
+	SQ_INTERACTION,
+	SQ_COUPON_REDEEM,
 	SQ_EVENT,
-	SQ_META_GET, SQ_META_SET, SQ_STORE_UPSERT, SQ_PRODUCT_UPSERT, SQ_COUPON_UPSERT,
-	SQ_USER_UPSERT, SQ_WALLET_INSERT, SQ_CHECKPOINT,
+	SQ_META_GET,
+	SQ_META_SET,
+	SQ_STORE_UPSERT,
+	SQ_PRODUCT_UPSERT,
+	SQ_COUPON_UPSERT,
+	SQ_USER_UPSERT,
+	SQ_WALLET_INSERT,
+	SQ_CHECKPOINT,
 	SQ_NSTMT
 };
 
@@ -110,65 +132,67 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_RELEASE] = "RELEASE sq_op",
 	[SQ_ROLLBACK_TO] = "ROLLBACK TO sq_op",
 	[SQ_SESSION_INSERT] = "INSERT INTO shopping_sessions(session_key, user_id, started_at)"
-	    " VALUES (?1, ?2, ?3) ON CONFLICT (session_key) DO NOTHING",
+			      " VALUES (?1, ?2, ?3) ON CONFLICT (session_key) DO NOTHING",
 	[SQ_SESSION_ID] = "SELECT id FROM shopping_sessions WHERE session_key = ?1",
 	[SQ_SESSION_END] = "UPDATE shopping_sessions SET ended_at = ?2, outcome = ?3"
-	    " WHERE session_key = ?1",
+			   " WHERE session_key = ?1",
 	[SQ_SESSION_FAIL] = "INSERT INTO shopping_sessions(session_key, user_id, started_at,"
-	    " ended_at, outcome, error) VALUES (?1, ?2, ?3, ?4, 'failed', ?5)"
-	    " ON CONFLICT (session_key) DO UPDATE SET ended_at = excluded.ended_at,"
-	    " outcome = 'failed', error = excluded.error",
+			    " ended_at, outcome, error) VALUES (?1, ?2, ?3, ?4, 'failed', ?5)"
+			    " ON CONFLICT (session_key) DO UPDATE SET ended_at = excluded.ended_at,"
+			    " outcome = 'failed', error = excluded.error",
 	[SQ_USER_SHOPPED] = "UPDATE users SET last_shopped_at = ?2 WHERE id = ?1",
 	[SQ_BROWSE] = "SELECT id, price_cents FROM products WHERE category = ?1"
-	    " ORDER BY price_cents LIMIT 50",
+		      " ORDER BY price_cents LIMIT 50",
 	[SQ_CART_PRUNE] = "DELETE FROM cart_items WHERE user_id = ?1"
-	    " AND product_id NOT IN (SELECT value FROM json_each(?2))",
+			  " AND product_id NOT IN (SELECT value FROM json_each(?2))",
 	[SQ_CART_UPSERT] = "INSERT INTO cart_items(user_id, store_id, product_id, quantity,"
-	    " price_cents, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-	    " ON CONFLICT (user_id, store_id, product_id) DO UPDATE SET"
-	    " quantity = excluded.quantity, price_cents = excluded.price_cents,"
-	    " updated_at = excluded.updated_at",
+			   " price_cents, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+			   " ON CONFLICT (user_id, store_id, product_id) DO UPDATE SET"
+			   " quantity = excluded.quantity, price_cents = excluded.price_cents,"
+			   " updated_at = excluded.updated_at",
 	[SQ_CART_CLEAR] = "DELETE FROM cart_items WHERE user_id = ?1",
 	[SQ_COUPONS] = "SELECT c.id, c.pct_off, c.min_spend_cents FROM user_coupons uc"
-	    " JOIN coupons c ON c.id = uc.coupon_id WHERE uc.user_id = ?1"
-	    " AND uc.redeemed_at IS NULL AND ?2 BETWEEN c.valid_from AND c.valid_to",
+		       " JOIN coupons c ON c.id = uc.coupon_id WHERE uc.user_id = ?1"
+		       " AND uc.redeemed_at IS NULL AND ?2 BETWEEN c.valid_from AND c.valid_to",
 	[SQ_ORDER_INSERT] = "INSERT INTO orders(idem_key, user_id, session_id, coupon_id,"
-	    " total_cents, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-	    " ON CONFLICT (idem_key) DO NOTHING",
+			    " total_cents, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+			    " ON CONFLICT (idem_key) DO NOTHING",
 	[SQ_ORDER_ID] = "SELECT id FROM orders WHERE idem_key = ?1",
 	[SQ_ORDER_ITEM] = "INSERT INTO order_items(order_id, product_id, quantity, price_cents)"
-	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+			  " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[SQ_INTERACTION] = "INSERT INTO interactions(interaction_key, user_id, product_id,"
-	    " kind, created_at) VALUES (?1, ?2, ?3, 'purchase', ?4)"
-	    " ON CONFLICT (interaction_key) DO NOTHING",
+			   " kind, created_at) VALUES (?1, ?2, ?3, 'purchase', ?4)"
+			   " ON CONFLICT (interaction_key) DO NOTHING",
 	[SQ_COUPON_REDEEM] = "UPDATE user_coupons SET redeemed_at = ?3, order_key = ?4"
-	    " WHERE user_id = ?1 AND coupon_id = ?2 AND redeemed_at IS NULL",
+			     " WHERE user_id = ?1 AND coupon_id = ?2 AND redeemed_at IS NULL",
 	[SQ_EVENT] = "INSERT INTO shopping_session_events(event_key, session_id, user_id,"
-	    " event_type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-	    " ON CONFLICT (event_key) DO NOTHING",
+		     " event_type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		     " ON CONFLICT (event_key) DO NOTHING",
 	[SQ_META_GET] = "SELECT value FROM sim_meta WHERE key = ?1",
 	[SQ_META_SET] = "INSERT INTO sim_meta(key, value) VALUES (?1, ?2)"
-	    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[SQ_STORE_UPSERT] = "INSERT INTO stores(id, name) VALUES (?1, ?2)"
-	    " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+			    " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
 	[SQ_PRODUCT_UPSERT] = "INSERT INTO products(id, store_id, category, name, price_cents)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET"
-	    " store_id = excluded.store_id, category = excluded.category,"
-	    " name = excluded.name, price_cents = excluded.price_cents",
-	[SQ_COUPON_UPSERT] = "INSERT INTO coupons(id, store_id, code, pct_off, min_spend_cents,"
+			      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET"
+			      " store_id = excluded.store_id, category = excluded.category,"
+			      " name = excluded.name, price_cents = excluded.price_cents",
+	[SQ_COUPON_UPSERT] =
+	    "INSERT INTO coupons(id, store_id, code, pct_off, min_spend_cents,"
 	    " valid_from, valid_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 	    " ON CONFLICT (id) DO UPDATE SET store_id = excluded.store_id,"
 	    " code = excluded.code, pct_off = excluded.pct_off,"
 	    " min_spend_cents = excluded.min_spend_cents, valid_from = excluded.valid_from,"
 	    " valid_to = excluded.valid_to",
 	/* Rewriting an unchanged row would only grow the WAL: skip it. */
-	[SQ_USER_UPSERT] = "INSERT INTO users(id, agent_id, name, persona, created_at)"
+	[SQ_USER_UPSERT] =
+	    "INSERT INTO users(id, agent_id, name, persona, created_at)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET"
 	    " agent_id = excluded.agent_id, name = excluded.name, persona = excluded.persona"
 	    " WHERE users.agent_id IS NOT excluded.agent_id OR users.name IS NOT excluded.name"
 	    " OR users.persona IS NOT excluded.persona",
 	[SQ_WALLET_INSERT] = "INSERT INTO user_coupons(user_id, coupon_id) VALUES (?1, ?2)"
-	    " ON CONFLICT DO NOTHING",
+			     " ON CONFLICT DO NOTHING",
 	[SQ_CHECKPOINT] = "PRAGMA wal_checkpoint(PASSIVE)",
 };
 
@@ -184,20 +208,20 @@ struct sq_done {
 struct sq_store {
 	struct store pub;
 	struct event_base *base;
-	struct defer *defer;    /* completions: after the commit, from the loop */
+	struct defer *defer; /* completions: after the commit, from the loop */
 	struct defer_entry drain;
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[SQ_NSTMT];
-	struct sq_done *q;      /* ring: qlen entries from qhead */
+	struct sq_done *q; /* ring: qlen entries from qhead */
 	size_t qhead, qlen, qcap;
 	uint64_t queries;
-	size_t batch;           /* the newest `batch` queued ops are in the open transaction */
+	size_t batch; /* the newest `batch` queued ops are in the open transaction */
 	int in_tx, draining, closed;
-	char emsg[SQ_MSG_MAX];  /* the last statement's error, kept before reset */
-	char *buf;              /* persona JSON during prepare */
+	char emsg[SQ_MSG_MAX]; /* the last statement's error, kept before reset */
+	char *buf;             /* persona JSON during prepare */
 	size_t buflen;
-	struct sq_prep *prep;   /* a set-up writing users slice by slice, or NULL */
+	struct sq_prep *prep; /* a set-up writing users slice by slice, or NULL */
 };
 
 /*
@@ -209,7 +233,7 @@ struct sq_store {
 
 struct sq_prep {
 	struct sq_store *s;
-	struct store_setup su;  /* the engine keeps catalogue and personas alive */
+	struct store_setup su; /* the engine keeps catalogue and personas alive */
 	struct event *ev;
 	uint32_t next;
 	char created[32], sig[64];
@@ -222,7 +246,7 @@ struct sq_op_ctx {
 	char session_key[SQ_KEY_MAX];
 	char now[32];
 	sqlite3_int64 user;
-	sqlite3_int64 session_id;   /* 0: no session row */
+	sqlite3_int64 session_id; /* 0: no session row */
 };
 
 /* ---- statements ---- */
@@ -230,8 +254,8 @@ struct sq_op_ctx {
 static void
 sq_note_error(struct sq_store *s, int rc)
 {
-	snprintf(s->emsg, sizeof(s->emsg), "%s", rc == SQLITE_NOMEM ? "out of memory" :
-	    sqlite3_errmsg(s->db));
+	snprintf(s->emsg, sizeof(s->emsg), "%s",
+	    rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(s->db));
 }
 
 /* Runs st to the end, counting rows in *rows (may be NULL); resets it either way. */
@@ -289,12 +313,9 @@ sq_err_kind(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return STORE_ERR_BUSY;
-	case SQLITE_NOMEM:
-		return STORE_ERR_NOMEM;
-	default:
-		return STORE_ERR_QUERY;
+	case SQLITE_LOCKED: return STORE_ERR_BUSY;
+	case SQLITE_NOMEM: return STORE_ERR_NOMEM;
+	default: return STORE_ERR_QUERY;
 	}
 }
 
@@ -369,7 +390,7 @@ static void
 sq_fail_queued(struct sq_store *s)
 {
 	static const char closed[] = "store closed before the completion ran"
-	    " (the write may have committed; it is safe to retry)";
+				     " (the write may have committed; it is safe to retry)";
 	struct sq_done d;
 
 	while (s->qlen > 0) {
@@ -414,7 +435,7 @@ sq_batch_failed(struct sq_store *s, int rc, const char *what)
 	struct store_op *op;
 	size_t i;
 
-	if (s->batch > s->qlen)         /* cannot happen: batches are popped after commit */
+	if (s->batch > s->qlen) /* cannot happen: batches are popped after commit */
 		s->batch = s->qlen;
 	for (i = s->qlen - s->batch; i < s->qlen; i++) {
 		op = s->q[(s->qhead + i) % s->qcap].op;
@@ -478,8 +499,7 @@ sq_drain(struct defer_entry *e)
 
 /* Queues a prepare/flush completion; only allocation failure completes it at once. */
 static void
-sq_done_later(struct sq_store *s, store_done_cb cb, void *arg, enum store_err err,
-    const char *msg)
+sq_done_later(struct sq_store *s, store_done_cb cb, void *arg, enum store_err err, const char *msg)
 {
 	struct sq_done *d;
 
@@ -517,8 +537,8 @@ sq_schema_version(struct sq_store *s, int *version)
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_version",
-	    -1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+	    s->db, "SELECT coalesce(max(version), 0) FROM schema_version", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		sq_note_error(s, rc);
 		return rc;
@@ -547,16 +567,20 @@ sq_migrate_step(struct sq_store *s, int *done, char *err, size_t errlen)
 	if (rc != SQLITE_OK || (rc = sq_schema_version(s, &version)) != SQLITE_OK)
 		goto fail;
 	if (version > SQ_SCHEMA_VERSION || version < 0) {
-		snprintf(err, errlen, "sqlite store: %s: schema version %d is %s (this simd"
-		    " knows up to %d)", s->path, version, version < 0 ? "invalid" :
-		    "newer than this simd", SQ_SCHEMA_VERSION);
+		snprintf(err, errlen,
+		    "sqlite store: %s: schema version %d is %s (this simd"
+		    " knows up to %d)",
+		    s->path, version, version < 0 ? "invalid" : "newer than this simd",
+		    SQ_SCHEMA_VERSION);
 		sq_exec(s, "ROLLBACK");
 		return -1;
 	}
 	*done = version == SQ_SCHEMA_VERSION;
 	if (!*done) {
-		snprintf(sql, sizeof(sql), "DELETE FROM schema_version;"
-		    "INSERT INTO schema_version VALUES (%d)", version + 1);
+		snprintf(sql, sizeof(sql),
+		    "DELETE FROM schema_version;"
+		    "INSERT INTO schema_version VALUES (%d)",
+		    version + 1);
 		if ((rc = sq_exec(s, sq_migrations[version])) != SQLITE_OK ||
 		    (rc = sq_exec(s, sql)) != SQLITE_OK)
 			goto fail;
@@ -564,8 +588,8 @@ sq_migrate_step(struct sq_store *s, int *done, char *err, size_t errlen)
 	if ((rc = sq_exec(s, "COMMIT")) == SQLITE_OK)
 		return 0;
 fail:
-	snprintf(err, errlen, "sqlite store: %s: migration to version %d: %s", s->path,
-	    version + 1, s->emsg);
+	snprintf(err, errlen, "sqlite store: %s: migration to version %d: %s", s->path, version + 1,
+	    s->emsg);
 	if (!sqlite3_get_autocommit(s->db))
 		sq_exec(s, "ROLLBACK");
 	return -1;
@@ -607,7 +631,8 @@ sq_configure(struct sq_store *s, char *err, size_t errlen)
 		sq_note_error(s, rc);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_OK)
-		rc = sq_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+		rc = sq_exec(s,
+		    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
 		    " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768");
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "sqlite store: %s: %s", s->path, s->emsg);
@@ -622,8 +647,8 @@ sq_prepare_all(struct sq_store *s, char *err, size_t errlen)
 	int i, rc;
 
 	for (i = 0; i < SQ_NSTMT; i++) {
-		rc = sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		    NULL);
+		rc = sqlite3_prepare_v3(
+		    s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			snprintf(err, errlen, "sqlite store: %s: preparing a statement: %s",
 			    s->path, sqlite3_errmsg(s->db));
@@ -652,8 +677,8 @@ sq_open_db(struct sq_store *s, char *err, size_t errlen)
 {
 	int rc;
 
-	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(s->path, &s->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		/* "unable to open database file" alone does not say why. */
 		errno = s->db ? sqlite3_system_errno(s->db) : 0;
@@ -709,7 +734,7 @@ sq_close(struct store *st)
 
 	s->closed = 1;
 	sq_batch_commit(s);
-	if (s->prep != NULL) {   /* a set-up cut short: its callback hears of it */
+	if (s->prep != NULL) { /* a set-up cut short: its callback hears of it */
 		struct sq_prep *p = s->prep;
 		s->prep = NULL;
 		event_free(p->ev);
@@ -755,8 +780,8 @@ sq_events(struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x)
 		store_event_key(key, sizeof(key), op, ev);
 		store_event_payload(payload, sizeof(payload), ev);
 		rc = sq_text(st, 1, key);
-		rc |= x->session_id ? sqlite3_bind_int64(st, 2, x->session_id) :
-		    sqlite3_bind_null(st, 2);
+		rc |= x->session_id ? sqlite3_bind_int64(st, 2, x->session_id)
+				    : sqlite3_bind_null(st, 2);
 		rc |= sqlite3_bind_int64(st, 3, x->user);
 		rc |= sq_text(st, 4, store_event_name(ev->type));
 		rc |= sq_text(st, 5, payload);
@@ -851,8 +876,8 @@ sq_op_coupons(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
 }
 
 static int
-sq_order_lines(struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x,
-    const char *idem, sqlite3_int64 order_id)
+sq_order_lines(struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x, const char *idem,
+    sqlite3_int64 order_id)
 {
 	char key[SQ_KEY_MAX + 16];
 	sqlite3_stmt *st;
@@ -1120,8 +1145,12 @@ static void
 sq_catalog_signature(const struct catalog *c, char val[SQ_NMETA][32], const char *key[SQ_NMETA])
 {
 	static const char *const keys[SQ_NMETA] = {
-		"catalog_version", "catalog_seed", "catalog_sim_start", "catalog_stores",
-		"catalog_products", "catalog_coupons",
+		"catalog_version",
+		"catalog_seed",
+		"catalog_sim_start",
+		"catalog_stores",
+		"catalog_products",
+		"catalog_coupons",
 	};
 	int i;
 
@@ -1173,8 +1202,8 @@ sq_write_stores_products(struct sq_store *s, const struct catalog *c)
 		rc = sqlite3_bind_int64(st, 1, p->id);
 		rc |= sqlite3_bind_int(st, 2, p->store_id);
 		rc |= sq_text(st, 3, catalog_category_names[p->category % CATALOG_CATEGORIES]);
-		rc |= sqlite3_bind_text(st, 4, p->name, (int)strnlen(p->name, sizeof(p->name)),
-		    SQLITE_TRANSIENT);
+		rc |= sqlite3_bind_text(
+		    st, 4, p->name, (int)strnlen(p->name, sizeof(p->name)), SQLITE_TRANSIENT);
 		rc |= sqlite3_bind_int64(st, 5, p->price_cents);
 		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
 			rc = sq_run(s, st, NULL);
@@ -1197,8 +1226,8 @@ sq_write_coupons(struct sq_store *s, const struct catalog *c)
 		store_time_iso(from, sizeof(from), cp->valid_from);
 		store_time_iso(to, sizeof(to), cp->valid_to);
 		rc = sqlite3_bind_int64(st, 1, cp->id);
-		rc |= cp->store_id ? sqlite3_bind_int(st, 2, cp->store_id) :
-		    sqlite3_bind_null(st, 2);
+		rc |=
+		    cp->store_id ? sqlite3_bind_int(st, 2, cp->store_id) : sqlite3_bind_null(st, 2);
 		rc |= sq_text(st, 3, code);
 		rc |= sqlite3_bind_int(st, 4, cp->pct_off);
 		rc |= sqlite3_bind_int64(st, 5, cp->min_spend_cents);
@@ -1235,8 +1264,10 @@ sq_write_catalog(struct sq_store *s, const struct catalog *c, int *rewrote)
 	    (rc = sq_exec_int(s, "DELETE FROM stores WHERE id > ?1", c->nstores)) ||
 	    (rc = sq_exec(s, "DELETE FROM user_coupons WHERE redeemed_at IS NULL")) ||
 	    (rc = sq_write_coupons(s, c)) ||
-	    (rc = sq_exec_int(s, "DELETE FROM coupons WHERE id > ?1 AND NOT EXISTS (SELECT 1"
-	        " FROM user_coupons uc WHERE uc.coupon_id = coupons.id)", c->ncoupons)))
+	    (rc = sq_exec_int(s,
+		 "DELETE FROM coupons WHERE id > ?1 AND NOT EXISTS (SELECT 1"
+		 " FROM user_coupons uc WHERE uc.coupon_id = coupons.id)",
+		 c->ncoupons)))
 		return rc;
 	for (i = 0; i < SQ_NMETA && rc == SQLITE_OK; i++)
 		rc = sq_meta_set(s, key[i], val[i]);
@@ -1263,8 +1294,7 @@ sq_write_wallet(struct sq_store *s, const struct catalog *c, uint32_t agent)
 }
 
 static int
-sq_write_user(struct sq_store *s, const struct store_setup *su, uint32_t agent,
-    const char *created)
+sq_write_user(struct sq_store *s, const struct store_setup *su, uint32_t agent, const char *created)
 {
 	sqlite3_stmt *st = s->st[SQ_USER_UPSERT];
 	const struct persona *p = &su->personas[agent];
@@ -1280,8 +1310,8 @@ sq_write_user(struct sq_store *s, const struct store_setup *su, uint32_t agent,
 	store_agent_id(id, sizeof(id), agent);
 	rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)agent + 1);
 	rc |= sq_text(st, 2, id);
-	rc |= sqlite3_bind_text(st, 3, p->name, (int)strnlen(p->name, sizeof(p->name)),
-	    SQLITE_TRANSIENT);
+	rc |= sqlite3_bind_text(
+	    st, 3, p->name, (int)strnlen(p->name, sizeof(p->name)), SQLITE_TRANSIENT);
 	rc |= sqlite3_bind_text(st, 4, s->buf, (int)n, SQLITE_TRANSIENT);
 	rc |= sq_text(st, 5, created);
 	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK || (rc = sq_run(s, st, NULL)) != SQLITE_OK)
@@ -1374,7 +1404,7 @@ sq_setup(struct sq_store *s, struct sq_prep *p, int *rcp)
 	if (rc == SQLITE_OK && !rewrote)
 		rc = sq_meta_matches(s, "users_signature", p->sig, &match);
 	if (rc == SQLITE_OK && (rewrote || !match))
-		rc = sq_meta_set(s, "users_signature", "");  /* until the last slice */
+		rc = sq_meta_set(s, "users_signature", ""); /* until the last slice */
 	*rcp = rc = sq_tx_end(s, rc);
 	return rc == SQLITE_OK && (rewrote || !match) && p->su.nagents > 0;
 }

@@ -16,15 +16,33 @@
 #include "sim/store.h"
 
 static const char *const store_err_names[STORE_ERR_COUNT] = {
-	"ok", "connect", "timeout", "busy", "query", "data", "nomem", "closed",
+	"ok",
+	"connect",
+	"timeout",
+	"busy",
+	"query",
+	"data",
+	"nomem",
+	"closed",
 };
 
 static const char *const store_op_names[STORE_OP_TYPES] = {
-	"begin", "browse", "cart", "coupons", "checkout", "abandon", "fail",
+	"begin",
+	"browse",
+	"cart",
+	"coupons",
+	"checkout",
+	"abandon",
+	"fail",
 };
 
 static const char *const store_event_names[EV_TYPES] = {
-	"session_start", "view", "cart_add", "coupons_viewed", "coupon_applied", "checkout",
+	"session_start",
+	"view",
+	"cart_add",
+	"coupons_viewed",
+	"coupon_applied",
+	"checkout",
 	"abandon",
 };
 
@@ -104,11 +122,12 @@ store_op_invalid(const struct store_op *op)
 		return "too many items or events";
 	if (op->type == STORE_OP_BROWSE && op->category >= CATALOG_CATEGORIES)
 		return "category out of range";
-	if (op->type == STORE_OP_ABANDON && (op->outcome == NULL ||
-	    (strcmp(op->outcome, "abandoned") != 0 && strcmp(op->outcome, "browsed") != 0)))
+	if (op->type == STORE_OP_ABANDON &&
+	    (op->outcome == NULL ||
+		(strcmp(op->outcome, "abandoned") != 0 && strcmp(op->outcome, "browsed") != 0)))
 		return "outcome must be 'abandoned' or 'browsed'";
-	if (op->type == STORE_OP_FAIL && (op->reason[0] == '\0' ||
-	    memchr(op->reason, '\0', sizeof(op->reason)) == NULL))
+	if (op->type == STORE_OP_FAIL &&
+	    (op->reason[0] == '\0' || memchr(op->reason, '\0', sizeof(op->reason)) == NULL))
 		return "a failed session needs a reason";
 	if (op->type == STORE_OP_CHECKOUT && op->nitems == 0)
 		return "checkout without items";
@@ -130,27 +149,13 @@ store_event_payload(char *buf, size_t len, const struct store_event *ev)
 	unsigned long id = ev->product_id, v = ev->value;
 
 	switch (ev->type) {
-	case EV_VIEW:
-		snprintf(buf, len, "{\"product_id\":%lu,\"price_cents\":%lu}", id, v);
-		break;
-	case EV_CART_ADD:
-		snprintf(buf, len, "{\"product_id\":%lu,\"quantity\":%lu}", id, v);
-		break;
-	case EV_COUPONS_VIEWED:
-		snprintf(buf, len, "{\"eligible\":%lu}", v);
-		break;
-	case EV_COUPON_APPLIED:
-		snprintf(buf, len, "{\"coupon_id\":%lu}", id);
-		break;
-	case EV_CHECKOUT:
-		snprintf(buf, len, "{\"total_cents\":%lu}", v);
-		break;
-	case EV_ABANDON:
-		snprintf(buf, len, "{\"cart_cents\":%lu}", v);
-		break;
-	default:
-		snprintf(buf, len, "{}");
-		break;
+	case EV_VIEW: snprintf(buf, len, "{\"product_id\":%lu,\"price_cents\":%lu}", id, v); break;
+	case EV_CART_ADD: snprintf(buf, len, "{\"product_id\":%lu,\"quantity\":%lu}", id, v); break;
+	case EV_COUPONS_VIEWED: snprintf(buf, len, "{\"eligible\":%lu}", v); break;
+	case EV_COUPON_APPLIED: snprintf(buf, len, "{\"coupon_id\":%lu}", id); break;
+	case EV_CHECKOUT: snprintf(buf, len, "{\"total_cents\":%lu}", v); break;
+	case EV_ABANDON: snprintf(buf, len, "{\"cart_cents\":%lu}", v); break;
+	default: snprintf(buf, len, "{}"); break;
 	}
 }
 
@@ -196,4 +201,3 @@ store_persona_json(const struct persona *p, char **buf, size_t *cap)
 	json_decref(j);
 	return (long)n;
 }
-

@@ -10,6 +10,7 @@ set -eu
 # Tests: sqlite3 and the PostgreSQL server (initdb, pg_ctl, postgres, psql, pg_isready,
 # and pgbench, which Debian ships in postgresql-NN, pulled in by "postgresql"),
 # valgrind (SIMD_VALGRIND=1), clang (the second compiler the code must build with),
+# clang-format (tests/integration/format.sh: the tree follows .clang-format),
 # procps (ps, pgrep), util-linux (setpriv, runuser: PostgreSQL as an unprivileged
 # user when the tests run as root), passwd (useradd, for that user) and openssl (a
 # certificate for the TLS tests).
@@ -19,7 +20,7 @@ set -eu
 # (systemd-analyze verify and security) and python3 (parses the launchd plist).
 # No fakeroot: debian/control says Rules-Requires-Root: no.  curl: the HTTP test doubles.
 DEB_PKGS="build-essential pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev
-libsqlite3-dev sqlite3 libpq-dev libssl-dev libsystemd-dev postgresql valgrind clang
+libsqlite3-dev sqlite3 libpq-dev libssl-dev libsystemd-dev postgresql valgrind clang clang-format
 procps util-linux passwd openssl dpkg-dev debhelper lintian adduser systemd python3 curl"
 
 BREW_CMD="brew install libevent jansson curl sqlite libpq openssl@3 postgresql@15 pkg-config"

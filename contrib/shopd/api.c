@@ -11,7 +11,7 @@
 #include "shop.h"
 #include "shopd.h"
 
-#define API_ID_MAX INT64_C(9007199254740991)   /* 2^53 - 1: exact in every JSON reader */
+#define API_ID_MAX INT64_C(9007199254740991) /* 2^53 - 1: exact in every JSON reader */
 #define API_OFFSET_MAX 1000000000
 
 static const struct {
@@ -108,8 +108,10 @@ api_category(struct req *q, const char **out)
 	for (i = 0; i < n && (unsigned char)c[i] >= ' ' && c[i] != 0x7f; i++)
 		;
 	if (n == 0 || n > SHOP_CATEGORY_MAX || i != n) {
-		req_error(q, 400, "bad_request", "category is required: 1 to %d bytes, no control"
-		    " characters", SHOP_CATEGORY_MAX);
+		req_error(q, 400, "bad_request",
+		    "category is required: 1 to %d bytes, no control"
+		    " characters",
+		    SHOP_CATEGORY_MAX);
 		return -1;
 	}
 	*out = c;
@@ -167,9 +169,11 @@ api_items(struct req *q, json_t *items, struct shop_want *want, unsigned *n)
 	}
 	for (i = 0; i < json_array_size(items); i++) {
 		if (json_unpack_ex(json_array_get(items, i), &e, 0, "{s:I, s:I!}", "product_id",
-		    &id, "quantity", &qty) == -1) {
-			req_error(q, 400, "bad_request", "items[%zu] must be {\"product_id\":"
-			    " integer, \"quantity\": integer}: %s", i, e.text);
+			&id, "quantity", &qty) == -1) {
+			req_error(q, 400, "bad_request",
+			    "items[%zu] must be {\"product_id\":"
+			    " integer, \"quantity\": integer}: %s",
+			    i, e.text);
 			return -1;
 		}
 		if (api_id(q, "product_id", id) == -1)
@@ -203,8 +207,9 @@ api_cart(struct req *q)
 	unsigned n;
 
 	if (api_unpack(q, "{\"user_id\": integer, \"items\": [...]}", "{s:I, s:o!}", "user_id",
-	    &user, "items", &items) == -1 || api_id(q, "user_id", user) == -1 ||
-	    req_user(q, user) == -1 || api_items(q, items, want, &n) == -1)
+		&user, "items", &items) == -1 ||
+	    api_id(q, "user_id", user) == -1 || req_user(q, user) == -1 ||
+	    api_items(q, items, want, &n) == -1)
 		return;
 	api_answer(q, 200, shop_cart_set(q->sd->shop, user, want, n, q->sim_time, &res), &res);
 }
@@ -240,8 +245,8 @@ api_apply(struct req *q)
 	json_int_t user, coupon = 0;
 	json_t *c;
 
-	if (api_unpack(q, "{\"user_id\": integer, \"coupon_id\": integer or null}",
-	    "{s:I, s:o!}", "user_id", &user, "coupon_id", &c) == -1 ||
+	if (api_unpack(q, "{\"user_id\": integer, \"coupon_id\": integer or null}", "{s:I, s:o!}",
+		"user_id", &user, "coupon_id", &c) == -1 ||
 	    api_id(q, "user_id", user) == -1 || req_user(q, user) == -1)
 		return;
 	if (!json_is_null(c)) {
@@ -261,8 +266,10 @@ api_session_key(struct req *q, const char *key)
 		;
 	if (key == NULL || (n >= 1 && n <= SHOP_KEY_MAX && i == n))
 		return 0;
-	req_error(q, 400, "bad_request", "session_key must be 1 to %d printable ASCII"
-	    " characters, no spaces", SHOP_KEY_MAX);
+	req_error(q, 400, "bad_request",
+	    "session_key must be 1 to %d printable ASCII"
+	    " characters, no spaces",
+	    SHOP_KEY_MAX);
 	return -1;
 }
 
@@ -276,7 +283,7 @@ api_order(struct req *q)
 	int replayed;
 
 	if (api_unpack(q, "{\"user_id\": integer, \"session_key\": string (optional)}",
-	    "{s:I, s?s!}", "user_id", &user, "session_key", &session_key) == -1 ||
+		"{s:I, s?s!}", "user_id", &user, "session_key", &session_key) == -1 ||
 	    api_id(q, "user_id", user) == -1 || req_user(q, user) == -1 ||
 	    api_session_key(q, session_key) == -1)
 		return;

@@ -53,8 +53,8 @@ db_driver(const struct db *db)
 }
 
 enum db_rc
-db_query(struct db *db, enum db_stmt st, const struct db_param *p, int np, db_row_fn fn,
-    void *arg, int64_t *changes)
+db_query(struct db *db, enum db_stmt st, const struct db_param *p, int np, db_row_fn fn, void *arg,
+    int64_t *changes)
 {
 	if (changes != NULL)
 		*changes = 0;

@@ -17,50 +17,57 @@
 #include "db.h"
 
 #define PQ_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* clang-format off */
 #define PQ_WALLET_SELECT "SELECT c.id, c.code, c.store_id, c.pct_off, c.min_spend_cents, " \
 	PQ_ISO("c.valid_from") ", " PQ_ISO("c.valid_to") ", " PQ_ISO("uc.redeemed_at") \
 	", uc.order_key FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id" \
 	" WHERE uc.user_id = $1"
+/* clang-format on */
 
 static const char *const pq_sql[DB_NSTMT] = {
 	[DB_USER] = "SELECT id, agent_id, name FROM users WHERE id = $1",
 	[DB_PRODUCT] = "SELECT id, store_id, category, name, price_cents FROM products"
-	    " WHERE id = $1",
+		       " WHERE id = $1",
 	[DB_SEARCH] = "SELECT id, store_id, name, price_cents FROM products WHERE category = $1"
-	    " ORDER BY price_cents, id LIMIT $2 OFFSET $3",
+		      " ORDER BY price_cents, id LIMIT $2 OFFSET $3",
 	[DB_SEARCH_COUNT] = "SELECT count(*) FROM products WHERE category = $1",
 	[DB_CART] = "SELECT product_id, store_id, quantity, price_cents FROM cart_items"
-	    " WHERE user_id = $1 ORDER BY product_id, store_id",
+		    " WHERE user_id = $1 ORDER BY product_id, store_id",
 	[DB_CART_CLEAR] = "DELETE FROM cart_items WHERE user_id = $1",
-	[DB_CART_INSERT] = "INSERT INTO cart_items (user_id, store_id, product_id, quantity,"
+	[DB_CART_INSERT] =
+	    "INSERT INTO cart_items (user_id, store_id, product_id, quantity,"
 	    " price_cents, updated_at) VALUES ($1, $2, $3, $4, $5, to_timestamp($6))",
 	[DB_WALLET] = PQ_WALLET_SELECT " ORDER BY c.id",
 	[DB_WALLET_ONE] = PQ_WALLET_SELECT " AND uc.coupon_id = $2",
 	[DB_SESSION_ID] = "SELECT id FROM shopping_sessions WHERE session_key = $1",
-	[DB_ORDER_GET] = "SELECT id, user_id, session_id, coupon_id, total_cents, "
-	    PQ_ISO("created_at") " FROM orders WHERE idem_key = $1",
+	[DB_ORDER_GET] = "SELECT id, user_id, session_id, coupon_id, total_cents, " PQ_ISO(
+	    "created_at") " FROM orders WHERE idem_key = $1",
 	[DB_ORDER_ITEMS] = "SELECT product_id, quantity, price_cents FROM order_items"
-	    " WHERE order_id = $1 ORDER BY product_id",
-	[DB_ORDER_INSERT] = "INSERT INTO orders (idem_key, user_id, session_id, coupon_id,"
+			   " WHERE order_id = $1 ORDER BY product_id",
+	[DB_ORDER_INSERT] =
+	    "INSERT INTO orders (idem_key, user_id, session_id, coupon_id,"
 	    " total_cents, created_at) VALUES ($1, $2, $3, $4, $5, to_timestamp($6))"
 	    " ON CONFLICT (idem_key) DO NOTHING",
 	[DB_ORDER_ITEM_INSERT] = "INSERT INTO order_items (order_id, product_id, quantity,"
-	    " price_cents) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+				 " price_cents) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
 	[DB_INTERACTION] = "INSERT INTO interactions (interaction_key, user_id, product_id,"
-	    " kind, created_at) VALUES ($1, $2, $3, 'purchase', to_timestamp($4))"
-	    " ON CONFLICT (interaction_key) DO NOTHING",
-	[DB_COUPON_REDEEM] = "UPDATE user_coupons SET redeemed_at = to_timestamp($3),"
+			   " kind, created_at) VALUES ($1, $2, $3, 'purchase', to_timestamp($4))"
+			   " ON CONFLICT (interaction_key) DO NOTHING",
+	[DB_COUPON_REDEEM] =
+	    "UPDATE user_coupons SET redeemed_at = to_timestamp($3),"
 	    " order_key = $4 WHERE user_id = $1 AND coupon_id = $2 AND redeemed_at IS NULL",
 };
 
 static const char *const pq_tx_sql[] = {
-	[DB_TX_BEGIN] = "BEGIN", [DB_TX_COMMIT] = "COMMIT", [DB_TX_ROLLBACK] = "ROLLBACK",
+	[DB_TX_BEGIN] = "BEGIN",
+	[DB_TX_COMMIT] = "COMMIT",
+	[DB_TX_ROLLBACK] = "ROLLBACK",
 };
 
 struct pq {
 	PGconn *c;
 	unsigned timeout_ms;
-	int ready;          /* session settings applied, statements prepared */
+	int ready; /* session settings applied, statements prepared */
 	char emsg[200];
 };
 
@@ -86,10 +93,10 @@ pq_result_rc(struct pq *p, PGresult *r, const char *what)
 	if (state == NULL)
 		return DB_FAIL;
 	if (strcmp(state, "57014") == 0)
-		return DB_TIMEOUT;   /* statement_timeout */
+		return DB_TIMEOUT; /* statement_timeout */
 	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
 	    strcmp(state, "55P03") == 0)
-		return DB_BUSY;      /* serialisation failure, deadlock, lock_timeout */
+		return DB_BUSY; /* serialisation failure, deadlock, lock_timeout */
 	if (strncmp(state, "08", 2) == 0) {
 		p->ready = 0;
 		return DB_DOWN;
@@ -124,9 +131,10 @@ pq_setup(struct pq *p)
 	enum db_rc rc;
 	int i;
 
-	snprintf(sql, sizeof(sql), "SET statement_timeout = %u; SET lock_timeout = %u;"
-	    " SET idle_in_transaction_session_timeout = %u", p->timeout_ms, p->timeout_ms,
-	    p->timeout_ms * 4);
+	snprintf(sql, sizeof(sql),
+	    "SET statement_timeout = %u; SET lock_timeout = %u;"
+	    " SET idle_in_transaction_session_timeout = %u",
+	    p->timeout_ms, p->timeout_ms, p->timeout_ms * 4);
 	if ((rc = pq_simple(p, sql)) != DB_OK)
 		return rc;
 	for (i = 0; i < DB_NSTMT; i++) {
@@ -172,8 +180,8 @@ pq_rows(struct pq *p, PGresult *r, db_row_fn fn, void *arg, int64_t *changes)
 }
 
 static enum db_rc
-pq_query(void *h, enum db_stmt st, const struct db_param *prm, int np, db_row_fn fn,
-    void *arg, int64_t *changes)
+pq_query(void *h, enum db_stmt st, const struct db_param *prm, int np, db_row_fn fn, void *arg,
+    int64_t *changes)
 {
 	struct pq *p = h;
 	char num[DB_MAX_PARAMS][24], name[8];
@@ -187,13 +195,15 @@ pq_query(void *h, enum db_stmt st, const struct db_param *prm, int np, db_row_fn
 	if ((rc = pq_ensure(p)) != DB_OK)
 		return rc;
 	for (i = 0; i < np; i++) {
-		val[i] = prm[i].type == DBP_TEXT ? prm[i].s : prm[i].type == DBP_NULL ? NULL : num[i];
+		val[i] = prm[i].type == DBP_TEXT ? prm[i].s
+		    : prm[i].type == DBP_NULL    ? NULL
+						 : num[i];
 		snprintf(num[i], sizeof(num[i]), "%" PRId64, prm[i].i);
 	}
 	snprintf(name, sizeof(name), "s%d", (int)st);
 	r = PQexecPrepared(p->c, name, np, val, NULL, NULL, 0);
-	if (r != NULL && (PQresultStatus(r) == PGRES_TUPLES_OK ||
-	    PQresultStatus(r) == PGRES_COMMAND_OK))
+	if (r != NULL &&
+	    (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK))
 		rc = pq_rows(p, r, fn, arg, changes);
 	else
 		rc = pq_result_rc(p, r, "statement");
@@ -231,10 +241,12 @@ pq_check_schema(struct pq *p, char *err, size_t errlen)
 	    atoi(PQgetvalue(r, 0, 0)) >= 1;
 
 	if (!ok) {
-		pq_note(p, "schema_version", r && PQresultStatus(r) != PGRES_TUPLES_OK ?
-		    PQresultErrorMessage(r) : "empty");
-		snprintf(err, errlen, "the shop schema is not there (%s); simd --init-db creates"
-		    " it", p->emsg);
+		pq_note(p, "schema_version",
+		    r && PQresultStatus(r) != PGRES_TUPLES_OK ? PQresultErrorMessage(r) : "empty");
+		snprintf(err, errlen,
+		    "the shop schema is not there (%s); simd --init-db creates"
+		    " it",
+		    p->emsg);
 	}
 	PQclear(r);
 	return ok ? 0 : -1;

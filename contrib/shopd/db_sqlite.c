@@ -18,40 +18,42 @@
 static const char *const sq_sql[DB_NSTMT] = {
 	[DB_USER] = "SELECT id, agent_id, name FROM users WHERE id = ?1",
 	[DB_PRODUCT] = "SELECT id, store_id, category, name, price_cents FROM products"
-	    " WHERE id = ?1",
+		       " WHERE id = ?1",
 	[DB_SEARCH] = "SELECT id, store_id, name, price_cents FROM products WHERE category = ?1"
-	    " ORDER BY price_cents, id LIMIT ?2 OFFSET ?3",
+		      " ORDER BY price_cents, id LIMIT ?2 OFFSET ?3",
 	[DB_SEARCH_COUNT] = "SELECT count(*) FROM products WHERE category = ?1",
 	[DB_CART] = "SELECT product_id, store_id, quantity, price_cents FROM cart_items"
-	    " WHERE user_id = ?1 ORDER BY product_id, store_id",
+		    " WHERE user_id = ?1 ORDER BY product_id, store_id",
 	[DB_CART_CLEAR] = "DELETE FROM cart_items WHERE user_id = ?1",
 	[DB_CART_INSERT] = "INSERT INTO cart_items(user_id, store_id, product_id, quantity,"
-	    " price_cents, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			   " price_cents, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[DB_WALLET] = "SELECT c.id, c.code, c.store_id, c.pct_off, c.min_spend_cents,"
-	    " c.valid_from, c.valid_to, uc.redeemed_at, uc.order_key FROM user_coupons uc"
-	    " JOIN coupons c ON c.id = uc.coupon_id WHERE uc.user_id = ?1 ORDER BY c.id",
-	[DB_WALLET_ONE] = "SELECT c.id, c.code, c.store_id, c.pct_off, c.min_spend_cents,"
+		      " c.valid_from, c.valid_to, uc.redeemed_at, uc.order_key FROM user_coupons uc"
+		      " JOIN coupons c ON c.id = uc.coupon_id WHERE uc.user_id = ?1 ORDER BY c.id",
+	[DB_WALLET_ONE] =
+	    "SELECT c.id, c.code, c.store_id, c.pct_off, c.min_spend_cents,"
 	    " c.valid_from, c.valid_to, uc.redeemed_at, uc.order_key FROM user_coupons uc"
 	    " JOIN coupons c ON c.id = uc.coupon_id WHERE uc.user_id = ?1 AND uc.coupon_id = ?2",
 	[DB_SESSION_ID] = "SELECT id FROM shopping_sessions WHERE session_key = ?1",
 	[DB_ORDER_GET] = "SELECT id, user_id, session_id, coupon_id, total_cents, created_at"
-	    " FROM orders WHERE idem_key = ?1",
+			 " FROM orders WHERE idem_key = ?1",
 	[DB_ORDER_ITEMS] = "SELECT product_id, quantity, price_cents FROM order_items"
-	    " WHERE order_id = ?1 ORDER BY product_id",
+			   " WHERE order_id = ?1 ORDER BY product_id",
 	[DB_ORDER_INSERT] = "INSERT INTO orders(idem_key, user_id, session_id, coupon_id,"
-	    " total_cents, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-	    " ON CONFLICT (idem_key) DO NOTHING",
+			    " total_cents, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+			    " ON CONFLICT (idem_key) DO NOTHING",
 	[DB_ORDER_ITEM_INSERT] = "INSERT INTO order_items(order_id, product_id, quantity,"
-	    " price_cents) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+				 " price_cents) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[DB_INTERACTION] = "INSERT INTO interactions(interaction_key, user_id, product_id,"
-	    " kind, created_at) VALUES (?1, ?2, ?3, 'purchase', ?4)"
-	    " ON CONFLICT (interaction_key) DO NOTHING",
+			   " kind, created_at) VALUES (?1, ?2, ?3, 'purchase', ?4)"
+			   " ON CONFLICT (interaction_key) DO NOTHING",
 	[DB_COUPON_REDEEM] = "UPDATE user_coupons SET redeemed_at = ?3, order_key = ?4"
-	    " WHERE user_id = ?1 AND coupon_id = ?2 AND redeemed_at IS NULL",
+			     " WHERE user_id = ?1 AND coupon_id = ?2 AND redeemed_at IS NULL",
 };
 
 static const char *const sq_tx_sql[] = {
-	[DB_TX_BEGIN] = "BEGIN IMMEDIATE", [DB_TX_COMMIT] = "COMMIT",
+	[DB_TX_BEGIN] = "BEGIN IMMEDIATE",
+	[DB_TX_COMMIT] = "COMMIT",
 	[DB_TX_ROLLBACK] = "ROLLBACK",
 };
 
@@ -68,12 +70,9 @@ sq_rc(struct sq *s, int rc)
 	snprintf(s->emsg, sizeof(s->emsg), "%s", sqlite3_errmsg(s->db));
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return DB_BUSY;
-	case SQLITE_NOMEM:
-		return DB_NOMEM;
-	default:
-		return DB_FAIL;
+	case SQLITE_LOCKED: return DB_BUSY;
+	case SQLITE_NOMEM: return DB_NOMEM;
+	default: return DB_FAIL;
 	}
 }
 
@@ -85,12 +84,8 @@ sq_bind(sqlite3_stmt *st, const struct db_param *p, int np)
 
 	for (i = 0; i < np && rc == SQLITE_OK; i++) {
 		switch (p[i].type) {
-		case DBP_NULL:
-			rc = sqlite3_bind_null(st, i + 1);
-			break;
-		case DBP_INT:
-			rc = sqlite3_bind_int64(st, i + 1, p[i].i);
-			break;
+		case DBP_NULL: rc = sqlite3_bind_null(st, i + 1); break;
+		case DBP_INT: rc = sqlite3_bind_int64(st, i + 1, p[i].i); break;
 		case DBP_TEXT:
 			rc = sqlite3_bind_text(st, i + 1, p[i].s, -1, SQLITE_TRANSIENT);
 			break;
@@ -104,8 +99,8 @@ sq_bind(sqlite3_stmt *st, const struct db_param *p, int np)
 }
 
 static enum db_rc
-sq_query(void *h, enum db_stmt which, const struct db_param *p, int np, db_row_fn fn,
-    void *arg, int64_t *changes)
+sq_query(void *h, enum db_stmt which, const struct db_param *p, int np, db_row_fn fn, void *arg,
+    int64_t *changes)
 {
 	struct sq *s = h;
 	sqlite3_stmt *st = s->st[which];
@@ -140,7 +135,7 @@ sq_tx(void *h, enum db_tx what)
 	int rc;
 
 	if (what == DB_TX_ROLLBACK && sqlite3_get_autocommit(s->db))
-		return DB_OK;   /* SQLite already rolled it back */
+		return DB_OK; /* SQLite already rolled it back */
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? DB_OK : sq_rc(s, rc);
@@ -169,18 +164,22 @@ sq_check_schema(struct sq *s, const char *path, char *err, size_t errlen)
 	sqlite3_stmt *st = NULL;
 	int rc, version = 0;
 
-	rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_version",
-	    -1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+	    s->db, "SELECT coalesce(max(version), 0) FROM schema_version", -1, &st, NULL);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		version = sqlite3_column_int(st, 0);
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_OK)
-		snprintf(err, errlen, "%s: the shop schema is not there (%s); simd --init-db"
-		    " creates it", path, sqlite3_errmsg(s->db));
+		snprintf(err, errlen,
+		    "%s: the shop schema is not there (%s); simd --init-db"
+		    " creates it",
+		    path, sqlite3_errmsg(s->db));
 	else if (version < 1)
-		snprintf(err, errlen, "%s: the shop schema is not there (schema_version is"
-		    " empty); simd --init-db creates it", path);
+		snprintf(err, errlen,
+		    "%s: the shop schema is not there (schema_version is"
+		    " empty); simd --init-db creates it",
+		    path);
 	sqlite3_finalize(st);
 	return rc == SQLITE_OK && version >= 1 ? 0 : -1;
 }
@@ -191,11 +190,11 @@ sq_prepare_all(struct sq *s, const char *path, char *err, size_t errlen)
 	int i, rc = SQLITE_OK;
 
 	for (i = 0; i < DB_NSTMT && rc == SQLITE_OK; i++)
-		rc = sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &s->st[i], NULL);
+		rc = sqlite3_prepare_v3(
+		    s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
 	for (i = 0; i < 3 && rc == SQLITE_OK; i++)
-		rc = sqlite3_prepare_v3(s->db, sq_tx_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &s->tx[i], NULL);
+		rc = sqlite3_prepare_v3(
+		    s->db, sq_tx_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->tx[i], NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: the shop schema is incomplete: %s", path,
 		    sqlite3_errmsg(s->db));
@@ -222,8 +221,8 @@ sq_configure(struct sq *s, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	sqlite3_finalize(st);
-	rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", NULL,
-	    NULL, NULL);
+	rc = sqlite3_exec(
+	    s->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		return -1;
@@ -245,9 +244,9 @@ sq_open(const char *path, unsigned timeout_ms, char *err, size_t errlen)
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		errno = s->db ? sqlite3_system_errno(s->db) : 0;
-		snprintf(err, errlen, "%s: %s%s%s; simd --init-db creates the shop database",
-		    path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
-		    errno ? ": " : "", errno ? strerror(errno) : "");
+		snprintf(err, errlen, "%s: %s%s%s; simd --init-db creates the shop database", path,
+		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), errno ? ": " : "",
+		    errno ? strerror(errno) : "");
 		sq_close(s);
 		return NULL;
 	}

@@ -46,8 +46,10 @@ status_reason(int status)
 static const char *
 method_name(int m)
 {
-	return m == EVHTTP_REQ_GET ? "GET" : m == EVHTTP_REQ_POST ? "POST" :
-	    m == EVHTTP_REQ_HEAD ? "HEAD" : "other";
+	return m == EVHTTP_REQ_GET ? "GET"
+	    : m == EVHTTP_REQ_POST ? "POST"
+	    : m == EVHTTP_REQ_HEAD ? "HEAD"
+				   : "other";
 }
 
 void
@@ -75,8 +77,8 @@ req_send(struct req *q, int status, const char *text, size_t len)
 		log_warnx("%s %s: %d %.200s", method_name(evhttp_request_get_command(q->r)),
 		    q->path, status, text);
 	else
-		log_debug("%s %s: %d", method_name(evhttp_request_get_command(q->r)), q->path,
-		    status);
+		log_debug(
+		    "%s %s: %d", method_name(evhttp_request_get_command(q->r)), q->path, status);
 }
 
 void
@@ -147,12 +149,12 @@ req_query_keys(struct req *q, const char *const *keys)
 	struct evkeyval *kv, *kv2;
 	size_t i;
 
-	TAILQ_FOREACH(kv, &q->query, next) {
+	TAILQ_FOREACH (kv, &q->query, next) {
 		for (i = 0; keys[i] != NULL && strcmp(keys[i], kv->key) != 0; i++)
 			;
 		if (keys[i] == NULL) {
-			req_error(q, 400, "bad_request", "unknown query parameter \"%.40s\"",
-			    kv->key);
+			req_error(
+			    q, 400, "bad_request", "unknown query parameter \"%.40s\"", kv->key);
 			return -1;
 		}
 		for (kv2 = TAILQ_NEXT(kv, next); kv2 != NULL; kv2 = TAILQ_NEXT(kv2, next)) {
@@ -185,8 +187,7 @@ parse_decimal(const char *s, int64_t *out)
 }
 
 int
-req_query_int(struct req *q, const char *key, int64_t min, int64_t max, int required,
-    int64_t *out)
+req_query_int(struct req *q, const char *key, int64_t min, int64_t max, int required, int64_t *out)
 {
 	const char *v = req_query(q, key);
 	int64_t n;
@@ -198,8 +199,10 @@ req_query_int(struct req *q, const char *key, int64_t min, int64_t max, int requ
 		return -1;
 	}
 	if (parse_decimal(v, &n) == -1 || n < min || n > max) {
-		req_error(q, 400, "bad_request", "query parameter %s must be an integer from"
-		    " %lld to %lld", key, (long long)min, (long long)max);
+		req_error(q, 400, "bad_request",
+		    "query parameter %s must be an integer from"
+		    " %lld to %lld",
+		    key, (long long)min, (long long)max);
 		return -1;
 	}
 	*out = n;
@@ -236,8 +239,7 @@ route_find(const char *path, int method, int *known, char *allow, size_t allowle
 static const char *
 req_token(struct req *q)
 {
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(q->r),
-	    "Authorization");
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(q->r), "Authorization");
 
 	if (h == NULL)
 		return "no Authorization header";
@@ -262,8 +264,8 @@ mono_now(void)
 static int
 req_limits(struct req *q, int token_ok)
 {
-	const char *sim = evhttp_find_header(evhttp_request_get_input_headers(q->r),
-	    "X-Simulation-Mode");
+	const char *sim =
+	    evhttp_find_header(evhttp_request_get_input_headers(q->r), "X-Simulation-Mode");
 	char *peer = NULL, after[16];
 	const char *addr;
 	ev_uint16_t port;
@@ -293,7 +295,8 @@ req_sim_time(struct req *q)
 	const char *v = evhttp_find_header(evhttp_request_get_input_headers(q->r), "X-Sim-Time");
 
 	if (v == NULL) {
-		req_error(q, 400, "bad_request", "X-Sim-Time (the step's simulated time, unix"
+		req_error(q, 400, "bad_request",
+		    "X-Sim-Time (the step's simulated time, unix"
 		    " seconds) is required");
 		return -1;
 	}
@@ -308,15 +311,17 @@ req_sim_time(struct req *q)
 static int
 req_idem(struct req *q)
 {
-	const char *v = evhttp_find_header(evhttp_request_get_input_headers(q->r),
-	    "Idempotency-Key");
+	const char *v =
+	    evhttp_find_header(evhttp_request_get_input_headers(q->r), "Idempotency-Key");
 	size_t i, n = v ? strlen(v) : 0;
 
 	for (i = 0; i < n && v[i] > ' ' && v[i] < 0x7f; i++)
 		;
 	if (n == 0 || n > SHOP_KEY_MAX || i != n) {
-		req_error(q, 400, "bad_request", "Idempotency-Key is required: 1 to %d printable"
-		    " ASCII characters, no spaces", SHOP_KEY_MAX);
+		req_error(q, 400, "bad_request",
+		    "Idempotency-Key is required: 1 to %d printable"
+		    " ASCII characters, no spaces",
+		    SHOP_KEY_MAX);
 		return -1;
 	}
 	memcpy(q->idem, v, n + 1);
@@ -337,13 +342,13 @@ req_body(struct req *q)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(q->r);
 	size_t len = evbuffer_get_length(in);
-	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(q->r),
-	    "Content-Type");
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(q->r), "Content-Type");
 	unsigned char *p;
 	json_error_t e;
 
 	if (!is_json_type(ct)) {
-		req_error(q, 415, "unsupported_media_type", "the body must be"
+		req_error(q, 415, "unsupported_media_type",
+		    "the body must be"
 		    " Content-Type: application/json");
 		return -1;
 	}

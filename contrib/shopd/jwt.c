@@ -14,7 +14,7 @@
 
 #include "jwt.h"
 
-#define JWT_SIG_LEN 32       /* SHA-256 */
+#define JWT_SIG_LEN 32 /* SHA-256 */
 
 int
 jwt_key_load(struct jwt_key *k, const char *path, char *err, size_t errlen)
@@ -44,8 +44,10 @@ jwt_key_load(struct jwt_key *k, const char *path, char *err, size_t errlen)
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	if (len == 0 || len > JWT_MAX_KEY) {
-		snprintf(err, errlen, "%s: the secret must be 1 to %d bytes (a trailing newline"
-		    " is not part of it)", path, JWT_MAX_KEY);
+		snprintf(err, errlen,
+		    "%s: the secret must be 1 to %d bytes (a trailing newline"
+		    " is not part of it)",
+		    path, JWT_MAX_KEY);
 		OPENSSL_cleanse(buf, sizeof(buf));
 		return -1;
 	}
@@ -93,7 +95,7 @@ b64url_decode(const char *in, size_t len, unsigned char *out)
 		else if (c == '_')
 			c = '/';
 		else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9')))
+			     (c >= '0' && c <= '9')))
 			return -1;
 		tmp[i] = c;
 	}
@@ -142,8 +144,8 @@ jwt_check_header(const char *in, size_t len)
 }
 
 static const char *
-jwt_check_sig(const struct jwt_key *k, const char *token, size_t signed_len,
-    const char *sig, size_t sig_len)
+jwt_check_sig(
+    const struct jwt_key *k, const char *token, size_t signed_len, const char *sig, size_t sig_len)
 {
 	unsigned char want[EVP_MAX_MD_SIZE], got[JWT_MAX_TOKEN];
 	unsigned int want_len = 0;
@@ -151,8 +153,9 @@ jwt_check_sig(const struct jwt_key *k, const char *token, size_t signed_len,
 
 	if ((n = b64url_decode(sig, sig_len, got)) != JWT_SIG_LEN)
 		return "bad token signature";
-	if (HMAC(EVP_sha256(), k->key, (int)k->len, (const unsigned char *)token, signed_len,
-	    want, &want_len) == NULL || want_len != JWT_SIG_LEN)
+	if (HMAC(EVP_sha256(), k->key, (int)k->len, (const unsigned char *)token, signed_len, want,
+		&want_len) == NULL ||
+	    want_len != JWT_SIG_LEN)
 		return "cannot compute the token signature";
 	if (CRYPTO_memcmp(want, got, JWT_SIG_LEN) != 0)
 		return "bad token signature";
@@ -223,7 +226,7 @@ jwt_verify(const struct jwt_key *k, const char *token, int64_t now, struct jwt_c
 	/* The signature first: nothing unsigned is parsed beyond the header. */
 	if ((why = jwt_check_header(token, (size_t)(dot1 - token))) != NULL ||
 	    (why = jwt_check_sig(k, token, (size_t)(dot2 - token), dot2 + 1,
-	    len - (size_t)(dot2 + 1 - token))) != NULL)
+		 len - (size_t)(dot2 + 1 - token))) != NULL)
 		return why;
 	if ((c = jwt_json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL)
 		return "malformed token claims";

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JWT_MAX_TOKEN 4096   /* bytes of a compact token */
-#define JWT_MAX_KEY 4096     /* bytes of the secret */
-#define JWT_LEEWAY 60        /* seconds of clock skew allowed on iat, nbf and exp */
+#define JWT_MAX_TOKEN 4096 /* bytes of a compact token */
+#define JWT_MAX_KEY 4096   /* bytes of the secret */
+#define JWT_LEEWAY 60      /* seconds of clock skew allowed on iat, nbf and exp */
 
 struct jwt_key {
 	unsigned char *key;
@@ -23,9 +23,9 @@ struct jwt_key {
 };
 
 struct jwt_claims {
-	int64_t sub;            /* the users.id the token speaks for */
+	int64_t sub; /* the users.id the token speaks for */
 	int64_t iat, exp;
-	int sim;                /* "sim": true */
+	int sim; /* "sim": true */
 };
 
 /*
@@ -33,10 +33,10 @@ struct jwt_claims {
  * a reason (never the secret) when it cannot be read or is empty.
  */
 int jwt_key_load(struct jwt_key *k, const char *path, char *err, size_t errlen);
-void jwt_key_clear(struct jwt_key *k);   /* wipes and frees */
+void jwt_key_clear(struct jwt_key *k); /* wipes and frees */
 
 /* NULL when token is valid at unix time now (claims in *out); else why it is not. */
-const char *jwt_verify(const struct jwt_key *k, const char *token, int64_t now,
-    struct jwt_claims *out);
+const char *
+jwt_verify(const struct jwt_key *k, const char *token, int64_t now, struct jwt_claims *out);
 
 #endif

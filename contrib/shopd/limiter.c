@@ -6,21 +6,21 @@
 
 #include "limiter.h"
 
-#define LIM_ADDR_MAX 64      /* an IPv6 address in text, with room to spare */
+#define LIM_ADDR_MAX 64 /* an IPv6 address in text, with room to spare */
 
 struct bucket {
-	char addr[LIM_ADDR_MAX];   /* "" = free slot */
+	char addr[LIM_ADDR_MAX]; /* "" = free slot */
 	double tokens;
-	double stamp;              /* when tokens was last brought up to date */
+	double stamp; /* when tokens was last brought up to date */
 };
 
 struct limiter {
-	double cap, rate;          /* tokens; tokens per second */
-	unsigned max;              /* addresses held at most */
+	double cap, rate; /* tokens; tokens per second */
+	unsigned max;     /* addresses held at most */
 	unsigned count;
-	size_t mask;               /* slots - 1; slots = a power of two >= 2 * max */
+	size_t mask; /* slots - 1; slots = a power of two >= 2 * max */
 	struct bucket *slot;
-	struct bucket *spare;      /* as many slots, for the sweep to rebuild into */
+	struct bucket *spare; /* as many slots, for the sweep to rebuild into */
 };
 
 struct limiter *
@@ -130,7 +130,7 @@ limiter_take(struct limiter *l, const char *addr, double now)
 	if (l->rate == 0)
 		return 0;
 	if (strlen(addr) >= LIM_ADDR_MAX)
-		addr = "?";   /* cannot happen with numeric addresses; share one bucket */
+		addr = "?"; /* cannot happen with numeric addresses; share one bucket */
 	b = lim_find(l, addr);
 	if (b->addr[0] == '\0') {
 		if (l->count >= l->max) {

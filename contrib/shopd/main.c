@@ -17,7 +17,7 @@
 #include "limiter.h"
 #include "shopd.h"
 
-#define RATE_MAX 1000000   /* per minute */
+#define RATE_MAX 1000000 /* per minute */
 
 struct opts {
 	const char *listen, *db, *secret_file;
@@ -86,14 +86,16 @@ static void
 parse_flags(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
-		{ "listen", required_argument, NULL, 'L' }, { "db", required_argument, NULL, 'D' },
+		{ "listen", required_argument, NULL, 'L' },
+		{ "db", required_argument, NULL, 'D' },
 		{ "jwt-secret-file", required_argument, NULL, 'S' },
 		{ "rate-search", required_argument, NULL, 'r' },
 		{ "rate-products", required_argument, NULL, 'p' },
 		{ "max-body", required_argument, NULL, 'b' },
 		{ "statement-timeout", required_argument, NULL, 't' },
 		{ "log-level", required_argument, NULL, 'l' },
-		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -150,7 +152,7 @@ split_listen(const char *s, char *host, size_t hostlen, unsigned long *port)
 		s++;
 		n -= 2;
 	} else if (memchr(s, ':', n) != NULL) {
-		return -1;      /* an IPv6 address needs its brackets */
+		return -1; /* an IPv6 address needs its brackets */
 	}
 	if (n == 0 || n >= hostlen)
 		return -1;
@@ -193,8 +195,9 @@ http_start(struct shopd *sd, const struct opts *o, char *err, size_t errlen)
 	evhttp_set_timeout(sd->http, SHOPD_IO_TIMEOUT);
 	/* Read a refused body to its end, so the client sees the 413 instead of a reset. */
 	evhttp_set_flags(sd->http, EVHTTP_SERVER_LINGERING_CLOSE);
-	evhttp_set_allowed_methods(sd->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	evhttp_set_allowed_methods(sd->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+		EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(sd->http, httpd_request, sd);
 	if ((h = evhttp_bind_socket_with_handle(sd->http, host, (ev_uint16_t)port)) == NULL) {
 		snprintf(err, errlen, "cannot listen on %s", o->listen);

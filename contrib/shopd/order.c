@@ -81,8 +81,8 @@ cart_write(struct shop *s, int64_t user, const struct shop_line *l, unsigned n, 
 }
 
 json_t *
-shop_cart_set(struct shop *s, int64_t user, const struct shop_want *want, unsigned n,
-    int64_t now, struct shop_result *res)
+shop_cart_set(struct shop *s, int64_t user, const struct shop_want *want, unsigned n, int64_t now,
+    struct shop_result *res)
 {
 	struct shop_line lines[SHOP_MAX_LINES];
 	struct shop_user u;
@@ -102,8 +102,7 @@ shop_cart_set(struct shop *s, int64_t user, const struct shop_want *want, unsign
 	out = NULL;
 	if (cart_price(s, want, n, lines, res) != NULL &&
 	    cart_write(s, user, lines, n, now, res) == 0 &&
-	    (out = shop_cart_json(s, user, res)) != NULL &&
-	    (rc = db_commit(s->db)) != DB_OK) {
+	    (out = shop_cart_json(s, user, res)) != NULL && (rc = db_commit(s->db)) != DB_OK) {
 		json_decref(out);
 		out = shop_db_fail(s, res, rc, "commit a cart");
 	}
@@ -134,16 +133,18 @@ shop_apply(struct shop *s, int64_t user, int64_t coupon, int64_t now, struct sho
 	    shop_cart_read(s, user, &cart, res) == NULL)
 		return NULL;
 	if (w.n == 0)
-		return shop_fail(res, SHOP_UNKNOWN_COUPON, "coupon %lld is not in the wallet of"
-		    " user %lld", (long long)coupon, (long long)user);
+		return shop_fail(res, SHOP_UNKNOWN_COUPON,
+		    "coupon %lld is not in the wallet of"
+		    " user %lld",
+		    (long long)coupon, (long long)user);
 	if (cart.n == 0)
-		return shop_fail(res, SHOP_CART_EMPTY, "the cart of user %lld is empty",
-		    (long long)user);
+		return shop_fail(
+		    res, SHOP_CART_EMPTY, "the cart of user %lld is empty", (long long)user);
 	if (shop_coupon_check(&w.c[0], &cart, at, res) != SHOP_OK)
 		return NULL;
 	if (shop_hold(s, user, coupon) == -1)
-		return shop_fail(res, SHOP_FULL, "too many carts hold a coupon (at most %d)",
-		    SHOP_MAX_APPLIED);
+		return shop_fail(
+		    res, SHOP_FULL, "too many carts hold a coupon (at most %d)", SHOP_MAX_APPLIED);
 	return shop_cart_json(s, user, res);
 }
 
@@ -194,9 +195,11 @@ item_row(const struct db_row *r, void *arg)
 	int64_t q = db_int(r, 1), price = db_int(r, 2);
 
 	acc->subtotal += q * price;
-	return json_array_append_new(acc->a, json_pack("{s:I, s:I, s:I}", "product_id",
-	    (json_int_t)db_int(r, 0), "quantity", (json_int_t)q, "price_cents",
-	    (json_int_t)price)) == 0 ? DB_OK : DB_NOMEM;
+	return json_array_append_new(acc->a,
+		   json_pack("{s:I, s:I, s:I}", "product_id", (json_int_t)db_int(r, 0), "quantity",
+		       (json_int_t)q, "price_cents", (json_int_t)price)) == 0
+	    ? DB_OK
+	    : DB_NOMEM;
 }
 
 static json_t *
@@ -219,12 +222,14 @@ order_json(struct shop *s, const char *idem, const struct order_row *o, struct s
 		json_decref(acc.a);
 		return shop_db_fail(s, res, rc, "read an order's items");
 	}
-	return shop_or_nomem(json_pack("{s:{s:I, s:s, s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:s}}",
-	    "order", "id", (json_int_t)o->id, "idem_key", idem, "user_id",
-	    (json_int_t)o->user_id, "session_id", opt_id(o->session_id), "coupon_id",
-	    opt_id(o->coupon_id), "items", acc.a, "subtotal_cents", (json_int_t)acc.subtotal,
-	    "discount_cents", (json_int_t)(acc.subtotal - o->total), "total_cents",
-	    (json_int_t)o->total, "created_at", o->created_at), res);
+	return shop_or_nomem(
+	    json_pack("{s:{s:I, s:s, s:I, s:o, s:o, s:o, s:I, s:I, s:I, s:s}}", "order", "id",
+		(json_int_t)o->id, "idem_key", idem, "user_id", (json_int_t)o->user_id,
+		"session_id", opt_id(o->session_id), "coupon_id", opt_id(o->coupon_id), "items",
+		acc.a, "subtotal_cents", (json_int_t)acc.subtotal, "discount_cents",
+		(json_int_t)(acc.subtotal - o->total), "total_cents", (json_int_t)o->total,
+		"created_at", o->created_at),
+	    res);
 }
 
 /* An order that exists already: this user's is answered again, another's is refused. */
@@ -233,15 +238,17 @@ order_replay(struct shop *s, int64_t user, const char *idem, const struct order_
     struct shop_result *res)
 {
 	if (o->user_id != user)
-		return shop_fail(res, SHOP_KEY_REUSED, "Idempotency-Key %s belongs to another"
-		    " user's order", idem);
+		return shop_fail(res, SHOP_KEY_REUSED,
+		    "Idempotency-Key %s belongs to another"
+		    " user's order",
+		    idem);
 	return order_json(s, idem, o, res);
 }
 
 /* The coupon the order takes, checked again at the order's time: 0 when none. */
 static int
-order_coupon(struct shop *s, int64_t user, const struct shop_cart *cart, int64_t now,
-    int64_t *pct, struct shop_result *res)
+order_coupon(struct shop *s, int64_t user, const struct shop_cart *cart, int64_t now, int64_t *pct,
+    struct shop_result *res)
 {
 	struct shop_wallet w;
 	int64_t coupon = shop_held(s, user);
@@ -299,7 +306,8 @@ order_lines(struct shop *s, const struct order_new *n, int64_t order_id)
 			P_TIME(n->now) };
 
 		snprintf(key, sizeof(key), "%s:%lld", n->idem, (long long)l->product_id);
-		if ((rc = db_query(s->db, DB_ORDER_ITEM_INSERT, item, 4, NULL, NULL, NULL)) == DB_OK)
+		if ((rc = db_query(s->db, DB_ORDER_ITEM_INSERT, item, 4, NULL, NULL, NULL)) ==
+		    DB_OK)
 			rc = db_query(s->db, DB_INTERACTION, act, 4, NULL, NULL, NULL);
 	}
 	return rc;
@@ -310,8 +318,7 @@ order_lines(struct shop *s, const struct order_new *n, int64_t order_id)
  * o->found is 0 when a concurrent request (another shopd) wrote idem first.
  */
 static void *
-order_write(struct shop *s, const struct order_new *n, struct order_row *o,
-    struct shop_result *res)
+order_write(struct shop *s, const struct order_new *n, struct order_row *o, struct shop_result *res)
 {
 	struct db_param ins[] = { P_TEXT(n->idem), P_INT(n->user), P_INT_OR_NULL(n->session_id),
 		P_INT_OR_NULL(n->coupon), P_INT(n->total), P_TIME(n->now) };
@@ -337,8 +344,10 @@ order_write(struct shop *s, const struct order_new *n, struct order_row *o,
 		if (rc != DB_OK)
 			return shop_db_fail(s, res, rc, "redeem a coupon");
 		if (changes != 1)
-			return shop_fail(res, SHOP_COUPON_REDEEMED, "coupon %lld was redeemed"
-			    " meanwhile", (long long)n->coupon);
+			return shop_fail(res, SHOP_COUPON_REDEEMED,
+			    "coupon %lld was redeemed"
+			    " meanwhile",
+			    (long long)n->coupon);
 	}
 	if ((rc = db_query(s->db, DB_CART_CLEAR, clear, 1, NULL, NULL, NULL)) != DB_OK)
 		return shop_db_fail(s, res, rc, "clear a cart");
@@ -347,8 +356,8 @@ order_write(struct shop *s, const struct order_new *n, struct order_row *o,
 
 /* Within the transaction: the replay, or the new order's rows and its answer. */
 static json_t *
-order_place(struct shop *s, int64_t user, const char *idem, const char *session_key,
-    int64_t now, int *replayed, struct shop_result *res)
+order_place(struct shop *s, int64_t user, const char *idem, const char *session_key, int64_t now,
+    int *replayed, struct shop_result *res)
 {
 	struct order_new n = { user, 0, 0, 0, now, idem, NULL };
 	struct shop_cart cart;
@@ -365,8 +374,8 @@ order_place(struct shop *s, int64_t user, const char *idem, const char *session_
 	if (shop_cart_read(s, user, &cart, res) == NULL)
 		return NULL;
 	if (cart.n == 0)
-		return shop_fail(res, SHOP_CART_EMPTY, "the cart of user %lld is empty",
-		    (long long)user);
+		return shop_fail(
+		    res, SHOP_CART_EMPTY, "the cart of user %lld is empty", (long long)user);
 	if (order_coupon(s, user, &cart, now, &pct, res) == -1)
 		return NULL;
 	n.cart = &cart;
@@ -378,7 +387,7 @@ order_place(struct shop *s, int64_t user, const char *idem, const char *session_
 	if (order_write(s, &n, &o, res) == NULL)
 		return NULL;
 	if (!o.found) {
-		*replayed = 1;   /* lost a race for idem: answer the winner's order */
+		*replayed = 1; /* lost a race for idem: answer the winner's order */
 		if (order_read(s, idem, &o, res) == NULL)
 			return NULL;
 		return order_replay(s, user, idem, &o, res);
@@ -387,8 +396,8 @@ order_place(struct shop *s, int64_t user, const char *idem, const char *session_
 }
 
 json_t *
-shop_order(struct shop *s, int64_t user, const char *idem, const char *session_key,
-    int64_t now, int *replayed, struct shop_result *res)
+shop_order(struct shop *s, int64_t user, const char *idem, const char *session_key, int64_t now,
+    int *replayed, struct shop_result *res)
 {
 	struct shop_user u;
 	enum db_rc rc;

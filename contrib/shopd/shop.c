@@ -50,14 +50,11 @@ shop_db_fail(struct shop *s, struct shop_result *res, enum db_rc rc, const char 
 		return shop_fail(res, SHOP_INTERNAL, "out of memory");
 	log_warnx("%s: %s: %s", db_driver(s->db), what, db_errmsg(s->db));
 	switch (rc) {
-	case DB_BUSY:
-		return shop_fail(res, SHOP_BUSY, "the database is busy; retry");
+	case DB_BUSY: return shop_fail(res, SHOP_BUSY, "the database is busy; retry");
 	case DB_TIMEOUT:
 		return shop_fail(res, SHOP_UNAVAILABLE, "the database did not answer in time");
-	case DB_DOWN:
-		return shop_fail(res, SHOP_UNAVAILABLE, "the database connection was lost");
-	default:
-		return shop_fail(res, SHOP_INTERNAL, "the database refused to %s", what);
+	case DB_DOWN: return shop_fail(res, SHOP_UNAVAILABLE, "the database connection was lost");
+	default: return shop_fail(res, SHOP_INTERNAL, "the database refused to %s", what);
 	}
 }
 
@@ -85,7 +82,8 @@ shop_or_nomem(json_t *j, struct shop_result *res)
 {
 	if (j != NULL)
 		return j;
-	return shop_fail(res, SHOP_INTERNAL, "cannot build the answer (out of memory, or a"
+	return shop_fail(res, SHOP_INTERNAL,
+	    "cannot build the answer (out of memory, or a"
 	    " row that is not UTF-8)");
 }
 
@@ -203,8 +201,8 @@ int_row(const struct db_row *r, void *arg)
 }
 
 enum db_rc
-shop_query_int(struct shop *s, enum db_stmt st, const struct db_param *p, int np,
-    struct shop_int *out)
+shop_query_int(
+    struct shop *s, enum db_stmt st, const struct db_param *p, int np, struct shop_int *out)
 {
 	memset(out, 0, sizeof(*out));
 	return db_query(s->db, st, p, np, int_row, out, NULL);
@@ -271,18 +269,20 @@ coupon_row(const struct db_row *r, void *arg)
 
 /* The whole wallet (coupon 0) or one coupon of it. */
 void *
-shop_wallet_read(struct shop *s, int64_t user, int64_t coupon, struct shop_wallet *w,
-    struct shop_result *res)
+shop_wallet_read(
+    struct shop *s, int64_t user, int64_t coupon, struct shop_wallet *w, struct shop_result *res)
 {
 	struct db_param p[] = { P_INT(user), P_INT(coupon) };
 	enum db_rc rc;
 
 	memset(w, 0, sizeof(*w));
-	rc = db_query(s->db, coupon ? DB_WALLET_ONE : DB_WALLET, p, coupon ? 2 : 1, coupon_row,
-	    w, NULL);
+	rc = db_query(
+	    s->db, coupon ? DB_WALLET_ONE : DB_WALLET, p, coupon ? 2 : 1, coupon_row, w, NULL);
 	if (w->overflow)
-		return shop_fail(res, SHOP_INTERNAL, "the wallet of user %lld has more than %d"
-		    " coupons", (long long)user, SHOP_MAX_WALLET);
+		return shop_fail(res, SHOP_INTERNAL,
+		    "the wallet of user %lld has more than %d"
+		    " coupons",
+		    (long long)user, SHOP_MAX_WALLET);
 	if (rc != DB_OK)
 		return shop_db_fail(s, res, rc, "read a wallet");
 	return w;
@@ -305,23 +305,28 @@ shop_coupon_check(const struct shop_coupon *c, const struct shop_cart *cart, con
 	unsigned i;
 
 	if (c->redeemed)
-		return shop_refuse(res, SHOP_COUPON_REDEEMED, "coupon %lld was redeemed by order"
-		    " %s", id, c->order_key);
-	if (c->valid_from[0] == '\0' || c->valid_to[0] == '\0' ||
-	    strcmp(now, c->valid_from) < 0 || strcmp(now, c->valid_to) > 0)
-		return shop_refuse(res, SHOP_COUPON_NOT_VALID, "coupon %lld is not valid at %s",
-		    id, now);
+		return shop_refuse(res, SHOP_COUPON_REDEEMED,
+		    "coupon %lld was redeemed by order"
+		    " %s",
+		    id, c->order_key);
+	if (c->valid_from[0] == '\0' || c->valid_to[0] == '\0' || strcmp(now, c->valid_from) < 0 ||
+	    strcmp(now, c->valid_to) > 0)
+		return shop_refuse(
+		    res, SHOP_COUPON_NOT_VALID, "coupon %lld is not valid at %s", id, now);
 	if (cart->subtotal < c->min_spend)
-		return shop_refuse(res, SHOP_COUPON_NOT_APPLICABLE, "coupon %lld needs a cart of"
-		    " %lld cents (this one: %lld)", id, (long long)c->min_spend,
-		    (long long)cart->subtotal);
+		return shop_refuse(res, SHOP_COUPON_NOT_APPLICABLE,
+		    "coupon %lld needs a cart of"
+		    " %lld cents (this one: %lld)",
+		    id, (long long)c->min_spend, (long long)cart->subtotal);
 	if (c->store_id == 0)
 		return SHOP_OK;
 	for (i = 0; i < cart->n; i++)
 		if (cart->line[i].store_id == c->store_id)
 			return SHOP_OK;
-	return shop_refuse(res, SHOP_COUPON_NOT_APPLICABLE, "coupon %lld is for store %lld, which"
-	    " has nothing in the cart", id, (long long)c->store_id);
+	return shop_refuse(res, SHOP_COUPON_NOT_APPLICABLE,
+	    "coupon %lld is for store %lld, which"
+	    " has nothing in the cart",
+	    id, (long long)c->store_id);
 }
 
 /* ---- JSON ---- */
@@ -362,10 +367,12 @@ lines_json(const struct shop_cart *c)
 	for (i = 0; a != NULL && i < c->n; i++) {
 		const struct shop_line *l = &c->line[i];
 
-		if (json_array_append_new(a, json_pack("{s:I, s:I, s:I, s:I, s:I}", "product_id",
-		    (json_int_t)l->product_id, "store_id", (json_int_t)l->store_id, "quantity",
-		    (json_int_t)l->quantity, "price_cents", (json_int_t)l->price_cents,
-		    "line_cents", (json_int_t)(l->quantity * l->price_cents))) == -1) {
+		if (json_array_append_new(a,
+			json_pack("{s:I, s:I, s:I, s:I, s:I}", "product_id",
+			    (json_int_t)l->product_id, "store_id", (json_int_t)l->store_id,
+			    "quantity", (json_int_t)l->quantity, "price_cents",
+			    (json_int_t)l->price_cents, "line_cents",
+			    (json_int_t)(l->quantity * l->price_cents))) == -1) {
 			json_decref(a);
 			return NULL;
 		}
@@ -391,10 +398,12 @@ shop_cart_json(struct shop *s, int64_t user, struct shop_result *res)
 		coupon = json_pack("{s:I, s:s, s:I}", "coupon_id", (json_int_t)held, "code",
 		    w.c[0].code, "pct_off", (json_int_t)w.c[0].pct_off);
 	}
-	return shop_or_nomem(json_pack("{s:I, s:o, s:I, s:o, s:I, s:I}", "user_id",
-	    (json_int_t)user, "items", lines_json(&cart), "subtotal_cents",
-	    (json_int_t)cart.subtotal, "coupon", coupon, "discount_cents", (json_int_t)discount,
-	    "total_cents", (json_int_t)(cart.subtotal - discount)), res);
+	return shop_or_nomem(
+	    json_pack("{s:I, s:o, s:I, s:o, s:I, s:I}", "user_id", (json_int_t)user, "items",
+		lines_json(&cart), "subtotal_cents", (json_int_t)cart.subtotal, "coupon", coupon,
+		"discount_cents", (json_int_t)discount, "total_cents",
+		(json_int_t)(cart.subtotal - discount)),
+	    res);
 }
 
 /* ---- the read-only endpoints ---- */
@@ -408,16 +417,17 @@ shop_session(struct shop *s, int64_t user, struct shop_result *res)
 
 	if (shop_user(s, user, &u, res) == NULL)
 		return NULL;
-	shop_unhold(s, user);   /* a session starts with no coupon applied */
+	shop_unhold(s, user); /* a session starts with no coupon applied */
 	if ((cart = shop_cart_json(s, user, res)) == NULL)
 		return NULL;
 	if (shop_wallet_read(s, user, 0, &w, res) == NULL) {
 		json_decref(cart);
 		return NULL;
 	}
-	return shop_or_nomem(json_pack("{s:{s:I, s:s, s:s}, s:o, s:o}", "user", "id",
-	    (json_int_t)u.id, "agent_id", u.agent_id, "name", u.name, "cart", cart, "wallet",
-	    wallet_json(&w)), res);
+	return shop_or_nomem(
+	    json_pack("{s:{s:I, s:s, s:s}, s:o, s:o}", "user", "id", (json_int_t)u.id, "agent_id",
+		u.agent_id, "name", u.name, "cart", cart, "wallet", wallet_json(&w)),
+	    res);
 }
 
 static json_t *
@@ -439,8 +449,8 @@ search_row(const struct db_row *r, void *arg)
 }
 
 json_t *
-shop_search(struct shop *s, const char *category, int64_t limit, int64_t offset,
-    struct shop_result *res)
+shop_search(
+    struct shop *s, const char *category, int64_t limit, int64_t offset, struct shop_result *res)
 {
 	struct db_param p[] = { P_TEXT(category), P_INT(limit), P_INT(offset) };
 	struct shop_int total;
@@ -454,11 +464,13 @@ shop_search(struct shop *s, const char *category, int64_t limit, int64_t offset,
 		json_decref(a);
 		return shop_db_fail(s, res, rc, "search products");
 	}
-	next = offset + (int64_t)json_array_size(a) < total.v ?
-	    json_integer(offset + (int64_t)json_array_size(a)) : json_null();
+	next = offset + (int64_t)json_array_size(a) < total.v
+	    ? json_integer(offset + (int64_t)json_array_size(a))
+	    : json_null();
 	return shop_or_nomem(json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "category", category,
-	    "total", (json_int_t)total.v, "offset", (json_int_t)offset, "limit",
-	    (json_int_t)limit, "next_offset", next, "products", a), res);
+				 "total", (json_int_t)total.v, "offset", (json_int_t)offset,
+				 "limit", (json_int_t)limit, "next_offset", next, "products", a),
+	    res);
 }
 
 static enum db_rc
@@ -482,8 +494,8 @@ shop_product(struct shop *s, int64_t id, struct shop_result *res)
 		return shop_db_fail(s, res, rc, "read a product");
 	}
 	if (prod == NULL)
-		return shop_fail(res, SHOP_UNKNOWN_PRODUCT, "product %lld does not exist",
-		    (long long)id);
+		return shop_fail(
+		    res, SHOP_UNKNOWN_PRODUCT, "product %lld does not exist", (long long)id);
 	return shop_or_nomem(json_pack("{s:o}", "product", prod), res);
 }
 
@@ -495,8 +507,8 @@ shop_wallet(struct shop *s, int64_t user, struct shop_result *res)
 
 	if (shop_user(s, user, &u, res) == NULL || shop_wallet_read(s, user, 0, &w, res) == NULL)
 		return NULL;
-	return shop_or_nomem(json_pack("{s:I, s:o}", "user_id", (json_int_t)user, "coupons",
-	    wallet_json(&w)), res);
+	return shop_or_nomem(
+	    json_pack("{s:I, s:o}", "user_id", (json_int_t)user, "coupons", wallet_json(&w)), res);
 }
 
 json_t *
@@ -521,13 +533,15 @@ shop_eligible(struct shop *s, int64_t user, int64_t now, struct shop_result *res
 		if (shop_coupon_check(&w.c[i], &cart, at, &why) != SHOP_OK)
 			continue;
 		c = shop_coupon_json(&w.c[i]);
-		if (c == NULL || json_object_set_new(c, "discount_cents", json_integer(
-		    shop_discount(cart.subtotal, w.c[i].pct_off))) == -1 ||
+		if (c == NULL ||
+		    json_object_set_new(c, "discount_cents",
+			json_integer(shop_discount(cart.subtotal, w.c[i].pct_off))) == -1 ||
 		    json_array_append_new(a, c) == -1) {
 			json_decref(a);
 			return shop_nomem(res);
 		}
 	}
-	return shop_or_nomem(json_pack("{s:I, s:s, s:I, s:o}", "user_id", (json_int_t)user,
-	    "at", at, "subtotal_cents", (json_int_t)cart.subtotal, "coupons", a), res);
+	return shop_or_nomem(json_pack("{s:I, s:s, s:I, s:o}", "user_id", (json_int_t)user, "at",
+				 at, "subtotal_cents", (json_int_t)cart.subtotal, "coupons", a),
+	    res);
 }

@@ -10,11 +10,13 @@
 #include "db.h"
 #include "shop.h"
 
+/* clang-format off */
 #define P_INT(v) { DBP_INT, (int64_t)(v), NULL }
 #define P_TIME(v) { DBP_TIME, (int64_t)(v), NULL }
 #define P_TEXT(v) { DBP_TEXT, 0, (v) }
 #define P_NULL { DBP_NULL, 0, NULL }
 #define P_INT_OR_NULL(v) { (v) ? DBP_INT : DBP_NULL, (int64_t)(v), NULL }
+/* clang-format on */
 
 struct shop_held {
 	int64_t user, coupon;
@@ -22,7 +24,7 @@ struct shop_held {
 
 struct shop {
 	struct db *db;
-	struct shop_held *held;   /* sorted by user */
+	struct shop_held *held; /* sorted by user */
 	size_t nheld, cap;
 };
 
@@ -45,7 +47,7 @@ struct shop_cart {
 };
 
 struct shop_coupon {
-	int64_t id, store_id;     /* store_id 0: any store */
+	int64_t id, store_id; /* store_id 0: any store */
 	int64_t pct_off, min_spend;
 	char code[64];
 	char valid_from[32], valid_to[32], redeemed_at[32];
@@ -79,12 +81,11 @@ int shop_hold(struct shop *s, int64_t user, int64_t coupon);
 void shop_unhold(struct shop *s, int64_t user);
 
 void *shop_user(struct shop *s, int64_t id, struct shop_user *u, struct shop_result *res);
-void *shop_cart_read(struct shop *s, int64_t user, struct shop_cart *c,
-    struct shop_result *res);
-void *shop_wallet_read(struct shop *s, int64_t user, int64_t coupon, struct shop_wallet *w,
-    struct shop_result *res);
-enum db_rc shop_query_int(struct shop *s, enum db_stmt st, const struct db_param *p, int np,
-    struct shop_int *out);
+void *shop_cart_read(struct shop *s, int64_t user, struct shop_cart *c, struct shop_result *res);
+void *shop_wallet_read(
+    struct shop *s, int64_t user, int64_t coupon, struct shop_wallet *w, struct shop_result *res);
+enum db_rc shop_query_int(
+    struct shop *s, enum db_stmt st, const struct db_param *p, int np, struct shop_int *out);
 
 int64_t shop_discount(int64_t subtotal, int64_t pct_off);
 /* SHOP_OK when coupon c may be applied to cart at ISO time now; else why not, in *res. */

@@ -25,11 +25,11 @@ struct evhttp_request;
 struct db;
 struct limiter;
 
-#define SHOPD_MAX_BODY 65536      /* default --max-body */
+#define SHOPD_MAX_BODY 65536 /* default --max-body */
 #define SHOPD_MAX_HEADERS 16384
-#define SHOPD_IO_TIMEOUT 30       /* seconds a connection may stall */
-#define SHOPD_MAX_ADDRS 4096      /* client addresses tracked by each rate limit */
-#define SHOPD_SIM_TIME_MAX INT64_C(253402300799)   /* 9999-12-31T23:59:59Z */
+#define SHOPD_IO_TIMEOUT 30                      /* seconds a connection may stall */
+#define SHOPD_MAX_ADDRS 4096                     /* client addresses tracked by each rate limit */
+#define SHOPD_SIM_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
 struct shopd {
 	struct event_base *base;
@@ -37,17 +37,17 @@ struct shopd {
 	struct db *db;
 	struct shop *shop;
 	struct jwt_key key;
-	struct limiter *lim_search;     /* GET /api/products/search */
-	struct limiter *lim_products;   /* every GET /api/products/... */
+	struct limiter *lim_search;   /* GET /api/products/search */
+	struct limiter *lim_products; /* every GET /api/products/... */
 	uint64_t requests;
 };
 
 /* What a route needs before its handler runs. */
 enum {
-	R_PREFIX = 1 << 0,          /* the path is a prefix; the rest is req.arg */
-	R_BODY = 1 << 1,            /* a JSON object body */
-	R_TIME = 1 << 2,            /* X-Sim-Time */
-	R_IDEM = 1 << 3,            /* Idempotency-Key */
+	R_PREFIX = 1 << 0, /* the path is a prefix; the rest is req.arg */
+	R_BODY = 1 << 1,   /* a JSON object body */
+	R_TIME = 1 << 2,   /* X-Sim-Time */
+	R_IDEM = 1 << 3,   /* Idempotency-Key */
 	R_LIM_SEARCH = 1 << 4,
 	R_LIM_PRODUCTS = 1 << 5
 };
@@ -56,7 +56,7 @@ struct req;
 typedef void (*route_fn)(struct req *q);
 
 struct route {
-	int method;                 /* EVHTTP_REQ_GET or EVHTTP_REQ_POST */
+	int method; /* EVHTTP_REQ_GET or EVHTTP_REQ_POST */
 	const char *path;
 	int flags;
 	route_fn fn;
@@ -70,12 +70,12 @@ struct req {
 	struct evhttp_request *r;
 	const struct route *route;
 	const char *path;
-	const char *arg;            /* R_PREFIX: what follows the prefix */
+	const char *arg; /* R_PREFIX: what follows the prefix */
 	struct jwt_claims claims;
 	struct evkeyvalq query;
-	json_t *body;               /* R_BODY: the parsed object */
-	int64_t sim_time;           /* R_TIME */
-	char idem[SHOP_KEY_MAX + 1];    /* R_IDEM */
+	json_t *body;                /* R_BODY: the parsed object */
+	int64_t sim_time;            /* R_TIME */
+	char idem[SHOP_KEY_MAX + 1]; /* R_IDEM */
 	int answered;
 };
 
@@ -96,8 +96,8 @@ int req_user(struct req *q, int64_t user);
  */
 int req_query_keys(struct req *q, const char *const *keys);
 const char *req_query(struct req *q, const char *key);
-int req_query_int(struct req *q, const char *key, int64_t min, int64_t max, int required,
-    int64_t *out);
+int
+req_query_int(struct req *q, const char *key, int64_t min, int64_t max, int required, int64_t *out);
 /* A shop failure, answered with the status and code docs/shop-api.md gives it. */
 void req_shop_error(struct req *q, const struct shop_result *res);
 

@@ -32,7 +32,7 @@
 
 #include <stddef.h>
 
-#define BACKOFF_DELAY_MAX 86400.0   /* s: one day, whatever the policy says */
+#define BACKOFF_DELAY_MAX 86400.0 /* s: one day, whatever the policy says */
 
 struct backoff_policy {
 	double base;            /* s, the delay after the first failure */
@@ -48,8 +48,8 @@ struct backoff_policy {
 
 /* What a caller keeps per step: reset when the step succeeds or a new one starts. */
 struct backoff_state {
-	unsigned attempts;      /* failed attempts of the step so far */
-	double first_fail;      /* when the first of them failed; valid if attempts > 0 */
+	unsigned attempts; /* failed attempts of the step so far */
+	double first_fail; /* when the first of them failed; valid if attempts > 0 */
 };
 
 /* 0, or -1 with a one-line reason in err when a field is out of range. */
@@ -61,8 +61,8 @@ double backoff_delay(const struct backoff_policy *p, unsigned n, int transient, 
  * The same, but no shorter than a server's Retry-After (s) bounded by
  * retry_after_max; a negative or NaN retry_after means the server said nothing.
  */
-double backoff_delay_after(const struct backoff_policy *p, unsigned n, int transient,
-    double u, double retry_after);
+double backoff_delay_after(
+    const struct backoff_policy *p, unsigned n, int transient, double u, double retry_after);
 /* 1 when a step that failed for the attempts-th time should be tried again. */
 int backoff_should_retry(const struct backoff_policy *p, unsigned attempts, int transient,
     double first_fail, double now);

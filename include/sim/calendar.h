@@ -28,14 +28,14 @@
 enum calendar_kind { CALENDAR_PROMO, CALENDAR_HOLIDAY, CALENDAR_PAYDAY };
 
 struct calendar_window {
-	uint8_t kind;           /* enum calendar_kind */
-	int64_t from, to;       /* promo, holiday: [from, to) */
-	uint32_t days;          /* payday: bit d - 1 for day d of the month; bit 31: the last day */
-	float factor;           /* activity multiplier, 0..10 */
+	uint8_t kind;     /* enum calendar_kind */
+	int64_t from, to; /* promo, holiday: [from, to) */
+	uint32_t days;    /* payday: bit d - 1 for day d of the month; bit 31: the last day */
+	float factor;     /* activity multiplier, 0..10 */
 };
 
 struct calendar {
-	float weekday[7];       /* Monday = 0 .. Sunday = 6; relative weights, sum 1 */
+	float weekday[7]; /* Monday = 0 .. Sunday = 6; relative weights, sum 1 */
 	unsigned nwindows;
 	struct calendar_window window[CALENDAR_MAX_WINDOWS];
 };
@@ -77,7 +77,7 @@ void calendar_time_parts(int64_t t, int *hour, int *weekday, int *mday, int *mda
  * times calendar_factor; a tick over several hours sums them.  c may be NULL:
  * the default calendar.
  */
-double calendar_shop_probability(const struct calendar *c, const struct persona *p, int64_t t,
-    int tick_minutes);
+double calendar_shop_probability(
+    const struct calendar *c, const struct persona *p, int64_t t, int tick_minutes);
 
 #endif

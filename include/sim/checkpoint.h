@@ -17,11 +17,11 @@ struct checkpoint;
 struct checkpoint_info {
 	int64_t id;
 	char run_id[RUN_ID_MAX];
-	int64_t at;          /* unix seconds (wall clock) it was written */
+	int64_t at; /* unix seconds (wall clock) it was written */
 	uint32_t cycle;
 	uint32_t agents;
-	uint64_t size;       /* bytes of the stored state */
-	char reason[24];     /* "start", "interval", "cycle", "manual", "stop", "signal",
+	uint64_t size;   /* bytes of the stored state */
+	char reason[24]; /* "start", "interval", "cycle", "manual", "stop", "signal",
 	                      * "shutdown", "end", "failed" */
 };
 
@@ -31,8 +31,8 @@ void checkpoint_close(struct checkpoint *c);
 void checkpoint_set_keep(struct checkpoint *c, int keep);
 
 /* Writes snap atomically and prunes to the newest `keep`; fills info on success. */
-int checkpoint_write(struct checkpoint *c, const struct run_state *snap,
-    const char *reason, struct checkpoint_info *info, char *err, size_t errlen);
+int checkpoint_write(struct checkpoint *c, const struct run_state *snap, const char *reason,
+    struct checkpoint_info *info, char *err, size_t errlen);
 /*
  * Loads checkpoint id (0: the newest).  On success snap->agents and its agent
  * list are allocated and must be released with checkpoint_state_free().  A

@@ -35,16 +35,14 @@ size_t ckpt_state_check(const struct run_state *rs, const char *reason, char *wh
 /* Encodes rs's agents into b (ckpt_state_check's size). */
 void ckpt_state_encode(unsigned char *b, const struct run_state *rs);
 /* Decodes n bytes of state for agents agents into a new array *out (calloc'd). */
-int ckpt_state_decode(const unsigned char *b, size_t n, uint32_t agents,
-    struct agent_state **out, char *why, size_t len);
+int ckpt_state_decode(const unsigned char *b, size_t n, uint32_t agents, struct agent_state **out,
+    char *why, size_t len);
 
 /* JSON text of the parameters and the counters (malloc'd), NULL out of memory. */
 char *ckpt_params_text(const struct run_params *p);
 char *ckpt_counts_text(const struct engine_counts *k);
 /* Parse and check them: CKPT_OK, CKPT_DAMAGED (with why) or CKPT_NOMEM. */
-int ckpt_params_parse(const char *text, size_t n, struct run_params *p, char *why,
-    size_t len);
-int ckpt_counts_parse(const char *text, size_t n, struct engine_counts *k, char *why,
-    size_t len);
+int ckpt_params_parse(const char *text, size_t n, struct run_params *p, char *why, size_t len);
+int ckpt_counts_parse(const char *text, size_t n, struct engine_counts *k, char *why, size_t len);
 
 #endif

@@ -17,8 +17,8 @@ struct checkpoint_info;
 struct ckptsched;
 
 /* The outcome of one checkpoint: ok with its info, or the error. */
-typedef void (*ckptsched_fn)(int ok, const struct checkpoint_info *info, const char *err,
-    void *arg);
+typedef void (*ckptsched_fn)(
+    int ok, const struct checkpoint_info *info, const char *err, void *arg);
 
 /* Installs the engine's hooks; interval as checkpoint_interval.  NULL out of memory. */
 struct ckptsched *ckptsched_new(struct event_base *base, struct engine *e, struct store *s,
@@ -36,8 +36,8 @@ void ckptsched_free(struct ckptsched *cs);
  * flushed, then written.  fn (may be NULL) gets the outcome from the loop.
  * 0, or -1 with a message (no run, out of memory).
  */
-int ckptsched_take(struct ckptsched *cs, const char *reason, ckptsched_fn fn, void *arg,
-    char *err, size_t errlen);
+int ckptsched_take(
+    struct ckptsched *cs, const char *reason, ckptsched_fn fn, void *arg, char *err, size_t errlen);
 /*
  * Calls fn once every checkpoint queued so far is written (at once if none is),
  * in the order asked.  -1 when out of memory (fn is never called).

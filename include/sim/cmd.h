@@ -16,14 +16,14 @@
 struct server;
 
 enum cmd_ret {
-	CMD_DONE,   /* answered with cmd_reply() */
-	CMD_ERROR,  /* answered with cmd_error() */
-	CMD_WAIT,   /* kept; answered later (stop --wait, start --wait) */
+	CMD_DONE,  /* answered with cmd_reply() */
+	CMD_ERROR, /* answered with cmd_error() */
+	CMD_WAIT,  /* kept; answered later (stop --wait, start --wait) */
 };
 
-#define CMD_READONLY 0x1   /* changes nothing: allowed while shutting down and to
-                            * members of socket_readonly_group */
-#define CMD_NOVERB 0x2     /* part of the protocol, not a simctl verb (simd(8) has it) */
+/* changes nothing: allowed while shutting down and to members of socket_readonly_group */
+#define CMD_READONLY 0x1
+#define CMD_NOVERB 0x2 /* part of the protocol, not a simctl verb (simd(8) has it) */
 
 struct cmd_entry {
 	const char *name;
@@ -42,7 +42,7 @@ extern const struct cmd_entry *const cmd_table[];
 void cmd_dispatch(void *ctx, struct cmd_req *req, struct rpc_request *rr);
 
 /* The one reply path.  Both free req. */
-void cmd_reply(struct cmd_req *req, json_t *result);   /* steals result */
+void cmd_reply(struct cmd_req *req, json_t *result); /* steals result */
 enum cmd_ret cmd_error(struct cmd_req *req, int code, const char *fmt, ...) LOG_PRINTF(3, 4);
 
 /*
@@ -58,12 +58,12 @@ int cmd_check_keys(const json_t *params, const char *const *allowed, char *err, 
 /* Reads an optional integer param within [min, max]; 0 absent, 1 present, -1 bad. */
 int cmd_param_int(const json_t *params, const char *key, long long min, long long max,
     long long *out, char *err, size_t errlen);
-int cmd_param_double(const json_t *params, const char *key, double min, double max,
-    double *out, char *err, size_t errlen);
+int cmd_param_double(const json_t *params, const char *key, double min, double max, double *out,
+    char *err, size_t errlen);
 int cmd_param_bool(const json_t *params, const char *key, int *out, char *err, size_t errlen);
 
-extern const struct cmd_entry cmd_ping, cmd_version, cmd_status, cmd_shutdown, cmd_start,
-    cmd_stop, cmd_pause, cmd_resume, cmd_set_concurrency, cmd_stats, cmd_checkpoint, cmd_checkpoints,
+extern const struct cmd_entry cmd_ping, cmd_version, cmd_status, cmd_shutdown, cmd_start, cmd_stop,
+    cmd_pause, cmd_resume, cmd_set_concurrency, cmd_stats, cmd_checkpoint, cmd_checkpoints,
     cmd_cancel;
 
 /* Answers req with the full status, as `status' does. */

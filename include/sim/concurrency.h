@@ -76,31 +76,31 @@
 
 struct concurrency;
 
-#define CONCURRENCY_HISTORY 16  /* changes kept for stats */
+#define CONCURRENCY_HISTORY 16 /* changes kept for stats */
 #define CONCURRENCY_REASON 80
 
 struct concurrency_opts {
-	int enabled;            /* adaptive = on */
-	uint32_t base;          /* the limit to start from; set-concurrency sets it */
-	uint32_t min, max;      /* adaptive_min, adaptive_max (20, 100) */
-	uint32_t ceiling;       /* what the store can serve; 0: none */
-	double cpu_high, cpu_low;       /* percent (80, 50) */
-	double mem_high, mem_low;       /* percent (80, 50) */
-	uint64_t interval_us;   /* between decisions; 0: 500 ms */
+	int enabled;              /* adaptive = on */
+	uint32_t base;            /* the limit to start from; set-concurrency sets it */
+	uint32_t min, max;        /* adaptive_min, adaptive_max (20, 100) */
+	uint32_t ceiling;         /* what the store can serve; 0: none */
+	double cpu_high, cpu_low; /* percent (80, 50) */
+	double mem_high, mem_low; /* percent (80, 50) */
+	uint64_t interval_us;     /* between decisions; 0: 500 ms */
 };
 
 enum concurrency_cause {
-	CONCURRENCY_BASE,       /* set by hand, or adaptive turned on or off */
-	CONCURRENCY_CEILING,    /* the bounds moved below the limit */
-	CONCURRENCY_LATENCY,    /* a queue formed */
-	CONCURRENCY_ROOM,       /* latency flat and the machine has room */
+	CONCURRENCY_BASE,    /* set by hand, or adaptive turned on or off */
+	CONCURRENCY_CEILING, /* the bounds moved below the limit */
+	CONCURRENCY_LATENCY, /* a queue formed */
+	CONCURRENCY_ROOM,    /* latency flat and the machine has room */
 	CONCURRENCY_CPU,
 	CONCURRENCY_MEM,
-	CONCURRENCY_PROBE,      /* the no-load probe and its end */
+	CONCURRENCY_PROBE, /* the no-load probe and its end */
 };
 
 struct concurrency_change {
-	uint64_t at;            /* the caller's clock, us */
+	uint64_t at; /* the caller's clock, us */
 	uint32_t from, to;
 	enum concurrency_cause cause;
 	char reason[CONCURRENCY_REASON];
@@ -110,15 +110,14 @@ struct concurrency_change {
 struct concurrency_state {
 	int enabled;
 	uint32_t limit, base;
-	const char *reason;     /* of the last change; "" before any */
-	double cpu_pct, mem_pct;        /* smoothed */
+	const char *reason;      /* of the last change; "" before any */
+	double cpu_pct, mem_pct; /* smoothed */
 	double latency_ms, no_load_latency_ms;
-	uint64_t changes;       /* since concurrency_new */
+	uint64_t changes; /* since concurrency_new */
 };
 
 /* NULL with a message in err when the options are inconsistent or memory ran out. */
-struct concurrency *concurrency_new(const struct concurrency_opts *o, char *err,
-    size_t errlen);
+struct concurrency *concurrency_new(const struct concurrency_opts *o, char *err, size_t errlen);
 void concurrency_free(struct concurrency *c);
 
 /*
@@ -126,8 +125,8 @@ void concurrency_free(struct concurrency *c);
  * limit changed, 0 when not, -1 with a message in err (and nothing changed)
  * when the options are inconsistent.
  */
-int concurrency_configure(struct concurrency *c, const struct concurrency_opts *o,
-    uint64_t now, char *err, size_t errlen);
+int concurrency_configure(struct concurrency *c, const struct concurrency_opts *o, uint64_t now,
+    char *err, size_t errlen);
 /* set-concurrency: 1 when the limit changed. */
 int concurrency_set_base(struct concurrency *c, uint32_t base, uint64_t now);
 
@@ -142,8 +141,8 @@ uint32_t concurrency_limit(const struct concurrency *c);
 const char *concurrency_reason(const struct concurrency *c);
 void concurrency_state(const struct concurrency *c, struct concurrency_state *st);
 /* Copies up to n of the last changes, oldest first; returns how many. */
-unsigned concurrency_history(const struct concurrency *c, struct concurrency_change *out,
-    unsigned n);
+unsigned
+concurrency_history(const struct concurrency *c, struct concurrency_change *out, unsigned n);
 const char *concurrency_cause_name(enum concurrency_cause cause);
 
 #endif

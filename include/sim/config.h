@@ -21,22 +21,22 @@ struct sim_config {
 	char *socket_readonly_group;
 	char *data_dir;
 	char *pid_file;
-	int64_t log_level;          /* enum log_level */
+	int64_t log_level; /* enum log_level */
 	char *log_file;
-	int64_t max_request;        /* bytes in one request line */
-	double shutdown_timeout;    /* seconds in-flight work gets on SIGTERM */
+	int64_t max_request;     /* bytes in one request line */
+	double shutdown_timeout; /* seconds in-flight work gets on SIGTERM */
 	/* simulation defaults for `start` */
 	int64_t seed;
 	int64_t agents;
-	int64_t cycles;             /* 0 = until hours or stop */
-	double hours;               /* wall hours, 0 = unbounded */
-	int64_t tick;               /* simulated minutes per cycle */
-	double time_scale;          /* simulated / wall time, 0 = as fast as possible */
-	int64_t sim_start;          /* unix seconds, given as ISO 8601 UTC */
+	int64_t cycles;    /* 0 = until hours or stop */
+	double hours;      /* wall hours, 0 = unbounded */
+	int64_t tick;      /* simulated minutes per cycle */
+	double time_scale; /* simulated / wall time, 0 = as fast as possible */
+	int64_t sim_start; /* unix seconds, given as ISO 8601 UTC */
 	int64_t max_concurrent;
 	int64_t max_retries;
 	int64_t retry_backoff_ms;
-	double retry_window;         /* seconds transient errors keep being retried */
+	double retry_window; /* seconds transient errors keep being retried */
 	int64_t catalog_products;
 	int64_t catalog_stores;
 	int64_t catalog_coupons;
@@ -44,11 +44,11 @@ struct sim_config {
 	double checkpoint_interval; /* seconds, 0 = every cycle */
 	int64_t checkpoint_keep;
 	/* postgres */
-	char *database_url;         /* secret: never logged or answered */
+	char *database_url; /* secret: never logged or answered */
 	int64_t pool_size;
 	int64_t max_overflow;
 	double pool_timeout;
-	int64_t pool_pre_ping;      /* bool */
+	int64_t pool_pre_ping; /* bool */
 	double pool_recycle;
 	int64_t pool_max;
 	int64_t event_batch_size;
@@ -58,9 +58,9 @@ struct sim_config {
 
 enum config_type { CFG_INT, CFG_DOUBLE, CFG_BOOL, CFG_STRING, CFG_MODE, CFG_LEVEL, CFG_TIME };
 
-#define CFG_RUNTIME 0x1   /* may change while running (SIGHUP, control socket) */
-#define CFG_SECRET 0x2    /* value never shown */
-#define CFG_ZERO_OK 0x4   /* 0 is allowed below min (time_scale: 0 = as fast as possible) */
+#define CFG_RUNTIME 0x1 /* may change while running (SIGHUP, control socket) */
+#define CFG_SECRET 0x2  /* value never shown */
+#define CFG_ZERO_OK 0x4 /* 0 is allowed below min (time_scale: 0 = as fast as possible) */
 
 /*
  * What a changed runtime key needs done beyond taking the new value (reload.c
@@ -68,20 +68,25 @@ enum config_type { CFG_INT, CFG_DOUBLE, CFG_BOOL, CFG_STRING, CFG_MODE, CFG_LEVE
  * where it is used.
  */
 enum config_apply {
-	CFG_APPLY_NONE, CFG_APPLY_LOG_LEVEL, CFG_APPLY_LOG_FILE, CFG_APPLY_CONCURRENCY,
-	CFG_APPLY_CKPT_KEEP, CFG_APPLY_CKPT_INTERVAL, CFG_APPLY_KINDS
+	CFG_APPLY_NONE,
+	CFG_APPLY_LOG_LEVEL,
+	CFG_APPLY_LOG_FILE,
+	CFG_APPLY_CONCURRENCY,
+	CFG_APPLY_CKPT_KEEP,
+	CFG_APPLY_CKPT_INTERVAL,
+	CFG_APPLY_KINDS
 };
 
 struct config_key {
 	const char *name;
 	enum config_type type;
 	size_t offset;
-	double min, max;          /* numeric bounds, inclusive */
-	const char *def;          /* default, as it would be written in the file */
-	const char *env;          /* environment variable, or NULL */
+	double min, max; /* numeric bounds, inclusive */
+	const char *def; /* default, as it would be written in the file */
+	const char *env; /* environment variable, or NULL */
 	int flags;
-	const char *doc;          /* one line */
-	enum config_apply apply;  /* with CFG_RUNTIME */
+	const char *doc;         /* one line */
+	enum config_apply apply; /* with CFG_RUNTIME */
 };
 
 extern const struct config_key config_keys[];
@@ -98,31 +103,29 @@ struct sim_config *config_dup(const struct sim_config *c);
  * Each returns 0, or -1 with a one-line message in err that names the source
  * (file:line: key, or the variable) and what is wrong.
  */
-int config_set(struct sim_config *c, const char *key, const char *value, char *err,
-    size_t errlen);
+int config_set(struct sim_config *c, const char *key, const char *value, char *err, size_t errlen);
 int config_load_file(struct sim_config *c, const char *path, char *err, size_t errlen);
 int config_load_env(struct sim_config *c, char *err, size_t errlen);
 /* A numeric key's value (int, bool, mode, level, time or double) as a double. */
 double config_number(const struct sim_config *c, const struct config_key *k);
 /* Whether key k has the same value in a and b. */
-int config_equal(const struct sim_config *a, const struct sim_config *b,
-    const struct config_key *k);
+int
+config_equal(const struct sim_config *a, const struct sim_config *b, const struct config_key *k);
 /* Copies key k's value from src to dst; 0, or -1 out of memory. */
-int config_copy_key(struct sim_config *dst, const struct sim_config *src,
-    const struct config_key *k);
+int
+config_copy_key(struct sim_config *dst, const struct sim_config *src, const struct config_key *k);
 /*
  * The whole configuration, each source overriding the one before: the
  * defaults, the file at path (NULL: none), the environment, then the n
  * key/value pairs of simd's flags.  NULL with a message naming the source.
  */
-struct sim_config *config_load(const char *path, const char *const *keys,
-    const char *const *values, int n, char *err, size_t errlen);
+struct sim_config *config_load(const char *path, const char *const *keys, const char *const *values,
+    int n, char *err, size_t errlen);
 /* Value as text (secrets as "(set)" or ""); buf gets at most len bytes. */
-void config_format(const struct sim_config *c, const struct config_key *k, char *buf,
-    size_t len);
+void config_format(const struct sim_config *c, const struct config_key *k, char *buf, size_t len);
 /* Keys whose value differs between a and b and that are not CFG_RUNTIME. */
-size_t config_diff_restart(const struct sim_config *a, const struct sim_config *b,
-    const char **out, size_t max);
+size_t config_diff_restart(
+    const struct sim_config *a, const struct sim_config *b, const char **out, size_t max);
 
 /* Socket path when none was configured: $SIMD_SOCKET, /run/simd/simd.sock for root,
  * $XDG_RUNTIME_DIR/simd.sock, /tmp/simd-$UID/simd.sock. */

@@ -25,24 +25,24 @@ struct rpc_request;
  * it, when `gone' runs and the handler must end it (control_end).
  */
 struct cmd_req {
-	struct control_client *client;   /* NULL once the client has gone */
-	json_t *id;                      /* NULL: notification, no answer */
+	struct control_client *client; /* NULL once the client has gone */
+	json_t *id;                    /* NULL: notification, no answer */
 	char method[32];
-	int readonly;                    /* the peer may call read-only methods only */
-	void (*gone)(struct cmd_req *req, void *arg);   /* a stream's end, from outside */
+	int readonly;                                 /* the peer may call read-only methods only */
+	void (*gone)(struct cmd_req *req, void *arg); /* a stream's end, from outside */
 	void *gone_arg;
-	struct cmd_req *next_pending;    /* the client's list of unanswered requests */
+	struct cmd_req *next_pending; /* the client's list of unanswered requests */
 };
 
 typedef void (*control_dispatch_fn)(void *ctx, struct cmd_req *req, struct rpc_request *rr);
 
 struct control_opts {
 	const char *path;
-	int mode;              /* socket file mode */
-	const char *group;     /* allowed group name, "" for none */
-	const char *readonly_group;  /* members may call read-only methods only; "" none */
-	size_t max_request;    /* bytes in one line */
-	double partial_timeout;/* seconds a half-written line may sit, e.g. 10 */
+	int mode;                   /* socket file mode */
+	const char *group;          /* allowed group name, "" for none */
+	const char *readonly_group; /* members may call read-only methods only; "" none */
+	size_t max_request;         /* bytes in one line */
+	double partial_timeout;     /* seconds a half-written line may sit, e.g. 10 */
 };
 
 /* The checks control_new() makes short of binding (simd -n): 0, or -1 with a message. */

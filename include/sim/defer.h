@@ -22,7 +22,7 @@ struct defer_entry {
 };
 
 /* The struct that holds entry e as its member m. */
-#define DEFER_OWNER(e, type, m) ((type *)(void *)((char *)(e) - offsetof(type, m)))
+#define DEFER_OWNER(e, type, m) ((type *)(void *)((char *)(e)-offsetof(type, m)))
 
 struct defer *defer_new(struct event_base *base);
 /* Entries still queued are forgotten (not run); a callback of d's own may free it. */

@@ -19,7 +19,11 @@ struct engine;
 struct snapshot;
 
 enum engine_state {
-	ENGINE_IDLE, ENGINE_RUNNING, ENGINE_PAUSED, ENGINE_STOPPING, ENGINE_FINISHED,
+	ENGINE_IDLE,
+	ENGINE_RUNNING,
+	ENGINE_PAUSED,
+	ENGINE_STOPPING,
+	ENGINE_FINISHED,
 	ENGINE_FAILED
 };
 const char *engine_state_name(enum engine_state s);
@@ -35,7 +39,7 @@ struct engine_counts {
 /* The counters by name (errors_by_type aside): checkpoints and status read this table. */
 struct count_def {
 	const char *name;
-	size_t offset;              /* a uint64_t in struct engine_counts */
+	size_t offset; /* a uint64_t in struct engine_counts */
 };
 extern const struct count_def engine_count_defs[];
 extern const size_t engine_ncount_defs;
@@ -43,11 +47,11 @@ extern const size_t engine_ncount_defs;
 /* Where a run stands: what a checkpoint records and a resume restores. */
 struct run_state {
 	struct run_params params;
-	uint32_t cycle;                 /* the cycle under way (or next) */
+	uint32_t cycle; /* the cycle under way (or next) */
 	struct engine_counts counts;
-	double elapsed_s;               /* wall seconds run so far */
+	double elapsed_s; /* wall seconds run so far */
 	double lag_s;
-	const struct agent_state *agents;  /* params.agents entries */
+	const struct agent_state *agents; /* params.agents entries */
 };
 
 struct engine_hooks {
@@ -79,8 +83,7 @@ void engine_detach(struct engine *e);
 /* Takes p's agent list. */
 int engine_start(struct engine *e, const struct run_params *p, char *err, size_t errlen);
 /* Continues a run from a checkpoint's state: same run id, seed, cycle, agents, counters. */
-int engine_resume_from(struct engine *e, const struct run_state *rs, char *err,
-    size_t errlen);
+int engine_resume_from(struct engine *e, const struct run_state *rs, char *err, size_t errlen);
 int engine_pause(struct engine *e, char *err, size_t errlen);
 int engine_resume(struct engine *e, char *err, size_t errlen);
 int engine_stop(struct engine *e, char *err, size_t errlen);
@@ -89,7 +92,7 @@ int engine_set_concurrency(struct engine *e, uint32_t n, char *err, size_t errle
 int engine_wait(struct engine *e, engine_wait_fn fn, void *arg);
 
 enum engine_state engine_state(const struct engine *e);
-int engine_active(const struct engine *e);   /* running, paused or stopping */
+int engine_active(const struct engine *e); /* running, paused or stopping */
 uint32_t engine_in_flight(const struct engine *e);
 /* Why the run failed ("" when it did not). */
 const char *engine_fail_reason(const struct engine *e);

@@ -13,8 +13,8 @@
 #include "sim/persona.h"
 #include "sim/snapshot.h"
 
-#define ENGINE_PUMP_BATCH 2048     /* agents decided per loop turn: status stays responsive */
-#define ENGINE_TRANSIENT_CAP 2.0   /* s: the longest wait after a transient error */
+#define ENGINE_PUMP_BATCH 2048   /* agents decided per loop turn: status stays responsive */
+#define ENGINE_TRANSIENT_CAP 2.0 /* s: the longest wait after a transient error */
 
 struct session;
 struct engine_waiter;
@@ -27,19 +27,19 @@ struct engine {
 	engine_clock_fn clock;
 	void *clock_arg;
 	enum engine_state state;
-	int preparing;                  /* store_prepare under way */
-	int closing;                    /* engine_detach(): the store is going away */
-	int ending;                     /* the final flush is under way */
-	enum engine_state final_state;  /* what the run becomes once flushed */
+	int preparing;                 /* store_prepare under way */
+	int closing;                   /* engine_detach(): the store is going away */
+	int ending;                    /* the final flush is under way */
+	enum engine_state final_state; /* what the run becomes once flushed */
 	struct run_params p;
-	struct backoff_policy retry;    /* of steps and the set-up (the run's retry params) */
+	struct backoff_policy retry; /* of steps and the set-up (the run's retry params) */
 	struct catalog *cat;
 	struct persona *personas;
 	struct agent_state *agents;
 	struct shopper_ctx sctx;
 
 	uint32_t cycle;
-	uint32_t cursor;                /* next position in the agent order */
+	uint32_t cursor; /* next position in the agent order */
 	uint32_t limit;
 	uint32_t in_flight;
 	struct session *flying;
@@ -48,10 +48,10 @@ struct engine {
 	struct event *pump_ev;
 	struct event *cycle_timer;
 	struct event *hours_timer;
-	struct event *prep_timer;       /* a set-up retried after a transient failure */
+	struct event *prep_timer; /* a set-up retried after a transient failure */
 	struct backoff_state prep_bo;
 	struct pacer pacer;
-	int cycle_waiting;              /* between cycles, waiting for the wall clock */
+	int cycle_waiting; /* between cycles, waiting for the wall clock */
 
 	struct engine_counts counts;
 	struct histogram op_lat[STORE_OP_TYPES];

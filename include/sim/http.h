@@ -25,33 +25,33 @@ struct http_client;
 
 /* HTTP_ERR_OK, not HTTP_OK: libevent's evhttp.h has that name (for 200). */
 enum http_err {
-	HTTP_ERR_OK,            /* an HTTP status was received */
-	HTTP_ERR_CONNECT,       /* no connection: refused, unreachable, unknown host */
-	HTTP_ERR_TLS,           /* TLS handshake or certificate verification failed */
-	HTTP_ERR_TIMEOUT,       /* `timeout' (or `connect_timeout') passed */
-	HTTP_ERR_TOO_LARGE,     /* body larger than max_body, announced or sent */
-	HTTP_ERR_PROTOCOL,      /* the answer is not HTTP, or is broken HTTP */
-	HTTP_ERR_IO,            /* the connection broke mid-exchange (reset, closed early) */
+	HTTP_ERR_OK,        /* an HTTP status was received */
+	HTTP_ERR_CONNECT,   /* no connection: refused, unreachable, unknown host */
+	HTTP_ERR_TLS,       /* TLS handshake or certificate verification failed */
+	HTTP_ERR_TIMEOUT,   /* `timeout' (or `connect_timeout') passed */
+	HTTP_ERR_TOO_LARGE, /* body larger than max_body, announced or sent */
+	HTTP_ERR_PROTOCOL,  /* the answer is not HTTP, or is broken HTTP */
+	HTTP_ERR_IO,        /* the connection broke mid-exchange (reset, closed early) */
 	HTTP_ERR_NOMEM,
-	HTTP_ERR_CLOSED,        /* http_client_free() ran before an answer */
-	HTTP_ERR_INTERNAL,      /* another libcurl failure; the message says which */
+	HTTP_ERR_CLOSED,   /* http_client_free() ran before an answer */
+	HTTP_ERR_INTERNAL, /* another libcurl failure; the message says which */
 	/* returned by http_submit() only: */
-	HTTP_ERR_FULL,          /* max_queue requests pending: back-pressure */
-	HTTP_ERR_INVALID,       /* bad method, path or header */
+	HTTP_ERR_FULL,    /* max_queue requests pending: back-pressure */
+	HTTP_ERR_INVALID, /* bad method, path or header */
 	HTTP_ERR_COUNT
 };
 
 /* Zero means the default for every field but base_url. */
 struct http_opts {
-	const char *base_url;       /* http[s]://host[:port][/prefix], copied */
-	unsigned max_keepalive;     /* connections kept open when idle; default 100 */
-	unsigned max_connections;   /* open at once, never more; default 200 */
-	unsigned max_queue;         /* submitted and not completed; default 4096 */
-	double timeout;             /* seconds per request, all of it; default 10 */
-	double connect_timeout;     /* seconds to connect; default `timeout' */
-	size_t max_body;            /* response body bytes; default 8 MiB */
-	const char *ca_file;        /* PEM bundle; NULL: the system's */
-	int insecure;               /* skip TLS verification (test rigs; log it) */
+	const char *base_url;     /* http[s]://host[:port][/prefix], copied */
+	unsigned max_keepalive;   /* connections kept open when idle; default 100 */
+	unsigned max_connections; /* open at once, never more; default 200 */
+	unsigned max_queue;       /* submitted and not completed; default 4096 */
+	double timeout;           /* seconds per request, all of it; default 10 */
+	double connect_timeout;   /* seconds to connect; default `timeout' */
+	size_t max_body;          /* response body bytes; default 8 MiB */
+	const char *ca_file;      /* PEM bundle; NULL: the system's */
+	int insecure;             /* skip TLS verification (test rigs; log it) */
 };
 
 struct http_request {
@@ -61,43 +61,43 @@ struct http_request {
 	size_t nheaders;            /* copied by http_submit(): free them on return */
 	const void *body;           /* copied; NULL: none (POST, PUT, PATCH: empty) */
 	size_t body_len;
-	const char *content_type;   /* of the body; NULL: none */
+	const char *content_type; /* of the body; NULL: none */
 };
 
 /* Valid during the callback only.  Parsed headers are -1 when absent or invalid. */
 struct http_response {
 	enum http_err err;
-	const char *msg;            /* one line ("" when OK); never a request header */
-	int status;                 /* 0 unless a status line arrived */
-	const char *content_type;   /* "" when absent */
-	const char *body;           /* NUL-terminated ("" when none) */
+	const char *msg;          /* one line ("" when OK); never a request header */
+	int status;               /* 0 unless a status line arrived */
+	const char *content_type; /* "" when absent */
+	const char *body;         /* NUL-terminated ("" when none) */
 	size_t body_len;
-	double retry_after;         /* Retry-After, in seconds from now */
-	long long rl_limit;         /* x-ratelimit-limit-requests */
-	long long rl_remaining;     /* x-ratelimit-remaining-requests */
-	double rl_reset;            /* x-ratelimit-reset-requests, seconds */
-	uint64_t elapsed_us;        /* from http_submit() to completion, queueing included */
+	double retry_after;     /* Retry-After, in seconds from now */
+	long long rl_limit;     /* x-ratelimit-limit-requests */
+	long long rl_remaining; /* x-ratelimit-remaining-requests */
+	double rl_reset;        /* x-ratelimit-reset-requests, seconds */
+	uint64_t elapsed_us;    /* from http_submit() to completion, queueing included */
 	void *priv;
 };
 
 typedef void (*http_cb)(const struct http_response *r, void *arg);
 
 struct http_stats {
-	unsigned queued;            /* submitted, not yet on a connection */
-	unsigned in_flight;         /* on a connection, not completed */
+	unsigned queued;    /* submitted, not yet on a connection */
+	unsigned in_flight; /* on a connection, not completed */
 	uint64_t submitted;
-	uint64_t rejected;          /* refused by http_submit() */
-	uint64_t completed;         /* callbacks run */
-	uint64_t by_err[HTTP_ERR_COUNT];  /* completions by outcome ([HTTP_ERR_OK]: answered) */
+	uint64_t rejected;               /* refused by http_submit() */
+	uint64_t completed;              /* callbacks run */
+	uint64_t by_err[HTTP_ERR_COUNT]; /* completions by outcome ([HTTP_ERR_OK]: answered) */
 	unsigned conns_open;
-	unsigned conns_idle;        /* open minus in flight: exact for HTTP/1.1 only */
+	unsigned conns_idle; /* open minus in flight: exact for HTTP/1.1 only */
 	uint64_t conns_opened, conns_closed;
-	uint64_t bytes_in, bytes_out;     /* headers and bodies */
+	uint64_t bytes_in, bytes_out; /* headers and bodies */
 };
 
 /* NULL with a one-line reason in err (bad URL or option, no memory). */
-struct http_client *http_client_new(struct event_base *base, const struct http_opts *o,
-    char *err, size_t errlen);
+struct http_client *
+http_client_new(struct event_base *base, const struct http_opts *o, char *err, size_t errlen);
 /*
  * Completes every request still pending with HTTP_ERR_CLOSED, synchronously,
  * before it returns; no callback runs afterwards.  May be called from a callback.
@@ -105,8 +105,8 @@ struct http_client *http_client_new(struct event_base *base, const struct http_o
 void http_client_free(struct http_client *c);
 
 /* HTTP_ERR_OK (the callback will run), or why not: FULL, INVALID, NOMEM, CLOSED, INTERNAL. */
-enum http_err http_submit(struct http_client *c, const struct http_request *rq, http_cb cb,
-    void *arg);
+enum http_err
+http_submit(struct http_client *c, const struct http_request *rq, http_cb cb, void *arg);
 /*
  * A response header's value (the last one of that name), NULL if absent; valid
  * until the next call or the end of the callback.

@@ -27,15 +27,13 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *name, enum log_level *out);
 const char *log_level_name(enum log_level level);
 
-void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);  /* appends strerror(errno) */
+void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2); /* appends strerror(errno) */
 void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
-void log_agent(enum log_level level, const char *agent_id, const char *fmt, ...)
-    LOG_PRINTF(3, 4);
+void log_agent(enum log_level level, const char *agent_id, const char *fmt, ...) LOG_PRINTF(3, 4);
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
-void log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
-    LOG_PRINTF(3, 0);
+void log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap) LOG_PRINTF(3, 0);
 
 #endif

@@ -14,11 +14,11 @@
 #include <stdint.h>
 
 struct pacer {
-	uint64_t t0_us;         /* when this life of the run began to count (0: not yet) */
-	uint64_t ended_us;      /* when it ended (0: it goes on) */
-	double before;          /* seconds run before a resume */
-	double shift;           /* seconds the schedule moved after running late */
-	double lag;             /* how late the last cycle started */
+	uint64_t t0_us;    /* when this life of the run began to count (0: not yet) */
+	uint64_t ended_us; /* when it ended (0: it goes on) */
+	double before;     /* seconds run before a resume */
+	double shift;      /* seconds the schedule moved after running late */
+	double lag;        /* how late the last cycle started */
 };
 
 /* Wall seconds per cycle of tick simulated minutes; 0 when time_scale is 0 (flat out). */

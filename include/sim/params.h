@@ -21,13 +21,13 @@ struct sim_config;
 #define RUN_ID_MAX 40
 
 struct run_params {
-	char run_id[RUN_ID_MAX];  /* empty: a new one is made */
+	char run_id[RUN_ID_MAX]; /* empty: a new one is made */
 	uint64_t seed;
 	uint32_t agents;
-	uint32_t cycles;          /* 0: until hours or stop */
-	double hours;             /* 0: until cycles or stop */
-	uint32_t tick;            /* simulated minutes per cycle */
-	double time_scale;        /* 0: as fast as possible */
+	uint32_t cycles;   /* 0: until hours or stop */
+	double hours;      /* 0: until cycles or stop */
+	uint32_t tick;     /* simulated minutes per cycle */
+	double time_scale; /* 0: as fast as possible */
 	int64_t sim_start;
 	uint32_t max_concurrent;
 	uint32_t max_retries;
@@ -35,30 +35,34 @@ struct run_params {
 	double retry_window;
 	uint32_t catalog_products, catalog_stores, catalog_coupons;
 	int all_shop;
-	uint32_t *only;           /* sorted agent indices to run, NULL: all; owned by the holder */
+	uint32_t *only; /* sorted agent indices to run, NULL: all; owned by the holder */
 	uint32_t nonly;
 };
 
 enum param_type {
-	PARAM_U32, PARAM_U64, PARAM_DOUBLE, PARAM_BOOL, PARAM_TIME,
-	PARAM_RUN_ID,             /* printable text of fewer than RUN_ID_MAX bytes */
-	PARAM_AGENTS,             /* start: ["agent_007", ...]; checkpoints: [6, ...] */
+	PARAM_U32,
+	PARAM_U64,
+	PARAM_DOUBLE,
+	PARAM_BOOL,
+	PARAM_TIME,
+	PARAM_RUN_ID, /* printable text of fewer than RUN_ID_MAX bytes */
+	PARAM_AGENTS, /* start: ["agent_007", ...]; checkpoints: [6, ...] */
 };
 
-#define PARAM_START 0x1       /* start takes it (simctl start --FLAG) */
-#define PARAM_CKPT 0x2        /* checkpoints record it; a resume restores it */
+#define PARAM_START 0x1 /* start takes it (simctl start --FLAG) */
+#define PARAM_CKPT 0x2  /* checkpoints record it; a resume restores it */
 
 struct param_def {
-	const char *name;         /* in start's params and status's "params" */
+	const char *name; /* in start's params and status's "params" */
 	enum param_type type;
-	size_t offset;            /* in struct run_params */
-	const char *key;          /* the simd.conf key of its default and bounds, or NULL */
-	double min, max;          /* the bounds of a parameter without a key */
+	size_t offset;   /* in struct run_params */
+	const char *key; /* the simd.conf key of its default and bounds, or NULL */
+	double min, max; /* the bounds of a parameter without a key */
 	int flags;
-	const char *ckpt;         /* its name in a checkpoint's params, if PARAM_CKPT */
-	const char *flag, *meta;  /* simctl start --flag META (with PARAM_START) */
-	const char *help;         /* simctl's help line */
-	const char *wants;        /* what a bad value should have been, said plainly */
+	const char *ckpt;        /* its name in a checkpoint's params, if PARAM_CKPT */
+	const char *flag, *meta; /* simctl start --flag META (with PARAM_START) */
+	const char *help;        /* simctl's help line */
+	const char *wants;       /* what a bad value should have been, said plainly */
 };
 
 extern const struct param_def param_defs[];
@@ -74,8 +78,8 @@ void params_from_config(struct run_params *p, const struct sim_config *c);
  * (agents given, or cfg's); without, only its form.  Unknown names are not
  * this function's business (the caller allows its own).  0, or -1 with a message.
  */
-int params_from_json(struct run_params *p, const json_t *o, const struct sim_config *cfg,
-    char *err, size_t errlen);
+int params_from_json(
+    struct run_params *p, const json_t *o, const struct sim_config *cfg, char *err, size_t errlen);
 /* The parameters carrying all of flags, as a checkpoint (names: ckpt) or status writes them. */
 json_t *params_to_json(const struct run_params *p, int flags);
 /* What a resume can rely on (printable run id, agents, finite >= 0 reals, a sorted list). */
@@ -83,7 +87,7 @@ int params_check(const struct run_params *p, char *why, size_t len);
 /* A checkpoint's params: every PARAM_CKPT one, checked; 0, or -1 with why (p then freed
  * by params_clear). */
 int params_from_ckpt(struct run_params *p, const json_t *o, char *why, size_t len);
-void params_clear(struct run_params *p);   /* frees only */
+void params_clear(struct run_params *p); /* frees only */
 /* A deep copy (the agents list too); 0, or -1 out of memory. */
 int params_copy(struct run_params *dst, const struct run_params *src);
 

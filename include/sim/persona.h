@@ -7,32 +7,39 @@
 
 #include <jansson.h>
 
-#define PERSONA_CATEGORIES 12  /* product categories, see catalog.h */
+#define PERSONA_CATEGORIES 12 /* product categories, see catalog.h */
 #define PERSONA_NAME_MAX 48
 
 enum persona_age { AGE_18_24, AGE_25_34, AGE_35_44, AGE_45_54, AGE_55_64, AGE_65_PLUS, AGE_BANDS };
 enum persona_household { HH_SINGLE, HH_COUPLE, HH_FAMILY, HH_SHARED, HH_KINDS };
-enum persona_income { INC_LOW, INC_LOWER_MIDDLE, INC_MIDDLE, INC_UPPER_MIDDLE, INC_HIGH, INC_BANDS };
+enum persona_income {
+	INC_LOW,
+	INC_LOWER_MIDDLE,
+	INC_MIDDLE,
+	INC_UPPER_MIDDLE,
+	INC_HIGH,
+	INC_BANDS
+};
 
 struct persona {
 	char name[PERSONA_NAME_MAX];
-	uint8_t age_band;               /* enum persona_age */
-	uint8_t household;              /* enum persona_household */
-	uint8_t income_band;            /* enum persona_income */
+	uint8_t age_band;                          /* enum persona_age */
+	uint8_t household;                         /* enum persona_household */
+	uint8_t income_band;                       /* enum persona_income */
 	float category_weight[PERSONA_CATEGORIES]; /* >= 0, sum 1 */
-	float price_sensitivity;        /* 0..1: 1 = always the cheapest */
-	float coupon_affinity;          /* 0..1: chance to look at coupons */
-	float sessions_per_week;        /* 0.1..21 */
-	float hour_weight[24];          /* activity over a weekday, sum 1 */
-	float day_weight[7];            /* Monday = 0 .. Sunday = 6, sum 1 */
-	float basket_mean;              /* mean distinct items added, 1..20 */
-	uint32_t budget_cents;          /* budget per trip, 500..100000000 */
-	float abandon_tendency;         /* 0..1: chance a cart is never bought (per cart) */
+	float price_sensitivity;                   /* 0..1: 1 = always the cheapest */
+	float coupon_affinity;                     /* 0..1: chance to look at coupons */
+	float sessions_per_week;                   /* 0.1..21 */
+	float hour_weight[24];                     /* activity over a weekday, sum 1 */
+	float day_weight[7];                       /* Monday = 0 .. Sunday = 6, sum 1 */
+	float basket_mean;                         /* mean distinct items added, 1..20 */
+	uint32_t budget_cents;                     /* budget per trip, 500..100000000 */
+	float abandon_tendency; /* 0..1: chance a cart is never bought (per cart) */
 	/* Optional in JSON (older personas lack them): the defaults below apply. */
-	float weekend_hour_weight[24];  /* Saturday and Sunday profile, sum 1; default: hours */
-	float cart_propensity;          /* 0..1: chance a visit adds to the cart */
-	float cart_recovery;            /* 0..1: chance a cart left unbought is bought next visit */
-	float think_s;                  /* median seconds between two views, 1..600 */
+	float weekend_hour_weight[24]; /* Saturday and Sunday profile, sum 1; default: hours */
+	float cart_propensity;         /* 0..1: chance a visit adds to the cart */
+	float cart_recovery;           /* 0..1: chance a cart left unbought is bought next visit */
+	float think_s;                 /* median seconds between two views, 1..600 */
 };
 
 /*
@@ -77,7 +84,6 @@ int persona_from_json(const json_t *j, struct persona *p, char *err, size_t errl
  */
 /* The hour profile of that weekday (Monday = 0): weekend_hour_weight on 5 and 6. */
 const float *persona_hours(const struct persona *p, int weekday);
-double persona_shop_probability(const struct persona *p, int hour, int weekday,
-    int tick_minutes);
+double persona_shop_probability(const struct persona *p, int hour, int weekday, int tick_minutes);
 
 #endif

@@ -23,32 +23,32 @@ struct event_base;
 struct pgbatch;
 struct batch;
 
-#define BATCH_COLS 6   /* key, session_key, user_id, type, payload, created_at */
+#define BATCH_COLS 6 /* key, session_key, user_id, type, payload, created_at */
 
 struct pgbatch_row {
 	const char *key;
 	const char *session_key;
 	uint32_t user_id;
 	const char *type;
-	const char *payload;    /* JSON text */
-	int64_t created;        /* unix seconds */
+	const char *payload; /* JSON text */
+	int64_t created;     /* unix seconds */
 };
 
 /* Writes bt (asynchronously), then calls pgbatch_written(b, bt, ...). */
 typedef void (*pgbatch_write_fn)(struct pgbatch *b, struct batch *bt, void *arg);
 
 struct pgbatch_opts {
-	unsigned size;          /* rows per batch (event_batch_size) */
-	double interval;        /* seconds (event_flush_interval) */
-	unsigned inflight;      /* batches written at once; 0 means 2 */
+	unsigned size;     /* rows per batch (event_batch_size) */
+	double interval;   /* seconds (event_flush_interval) */
+	unsigned inflight; /* batches written at once; 0 means 2 */
 	pgbatch_write_fn write;
 	void *arg;
 	unsigned inflight_flush; /* batches at once while a flush waits; 0: inflight */
 };
 
 struct pgbatch_stats {
-	uint64_t rows_staged;   /* rows of groups not yet released */
-	uint64_t rows_queued;   /* rows not yet known written (open, queued, in flight) */
+	uint64_t rows_staged; /* rows of groups not yet released */
+	uint64_t rows_queued; /* rows not yet known written (open, queued, in flight) */
 	uint64_t rows_written;
 	uint64_t batches_written, batches_failed;
 };
@@ -77,8 +77,7 @@ void pgbatch_kick(struct pgbatch *b);
  */
 void pgbatch_flush(struct pgbatch *b, store_done_cb cb, void *arg);
 /* The driver's answer for a batch the write function was given. */
-void pgbatch_written(struct pgbatch *b, struct batch *bt, enum store_err err,
-    const char *msg);
+void pgbatch_written(struct pgbatch *b, struct batch *bt, enum store_err err, const char *msg);
 void pgbatch_stats(const struct pgbatch *b, struct pgbatch_stats *st);
 
 /* The batch's rows and its INSERT parameters (array literals), in column order. */

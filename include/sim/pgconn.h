@@ -28,10 +28,10 @@ struct pgconn;
 #define PGCONN_MSG_MAX 1024
 
 enum pgstmt_kind {
-	PGSTMT_PARAMS,    /* sql with $n parameters (PQsendQueryParams) */
-	PGSTMT_PREPARED,  /* the prepared statement called name (PQsendQueryPrepared) */
-	PGSTMT_PREPARE,   /* prepare sql as name (PQsendPrepare) */
-	PGSTMT_SIMPLE,    /* sql may hold several statements (PQsendQuery); never pipelined */
+	PGSTMT_PARAMS,   /* sql with $n parameters (PQsendQueryParams) */
+	PGSTMT_PREPARED, /* the prepared statement called name (PQsendQueryPrepared) */
+	PGSTMT_PREPARE,  /* prepare sql as name (PQsendPrepare) */
+	PGSTMT_SIMPLE,   /* sql may hold several statements (PQsendQuery); never pipelined */
 };
 
 struct pgstmt {
@@ -39,23 +39,22 @@ struct pgstmt {
 	const char *name;
 	const char *sql;
 	int nparams;
-	const char *const *params;  /* text values; NULL is SQL NULL */
+	const char *const *params; /* text values; NULL is SQL NULL */
 };
 
 /* Where a connection goes, and how. */
 struct pgconn_opts {
-	const char *conninfo;       /* URI or key=value string; PG* variables fill the rest */
-	const char *appname;        /* fallback_application_name */
-	const char *hostaddr;       /* the host's address, resolved beforehand, or NULL */
-	double connect_timeout;     /* seconds */
-	int no_pipeline;            /* send one statement at a time (tests the fallback) */
-	const struct pgstmt *prepare;  /* PGSTMT_PREPARE statements run after connecting */
+	const char *conninfo;         /* URI or key=value string; PG* variables fill the rest */
+	const char *appname;          /* fallback_application_name */
+	const char *hostaddr;         /* the host's address, resolved beforehand, or NULL */
+	double connect_timeout;       /* seconds */
+	int no_pipeline;              /* send one statement at a time (tests the fallback) */
+	const struct pgstmt *prepare; /* PGSTMT_PREPARE statements run after connecting */
 	int nprepare;
 };
 
 /* ok: err is STORE_OK; otherwise msg says why in one line, never with a secret. */
-typedef void (*pgconn_connect_fn)(struct pgconn *c, enum store_err err, const char *msg,
-    void *arg);
+typedef void (*pgconn_connect_fn)(struct pgconn *c, enum store_err err, const char *msg, void *arg);
 /* Every tuples / command result, by statement index; r is freed after the call. */
 typedef void (*pgconn_result_fn)(void *arg, int idx, const PGresult *r);
 typedef void (*pgconn_done_fn)(void *arg, enum store_err err, const char *msg);
@@ -63,8 +62,8 @@ typedef void (*pgconn_done_fn)(void *arg, enum store_err err, const char *msg);
 typedef void (*pgconn_lost_fn)(struct pgconn *c, void *arg);
 
 /* Starts connecting; cb runs from the loop.  NULL on allocation failure. */
-struct pgconn *pgconn_connect(struct event_base *base, const struct pgconn_opts *o,
-    pgconn_connect_fn cb, void *arg);
+struct pgconn *pgconn_connect(
+    struct event_base *base, const struct pgconn_opts *o, pgconn_connect_fn cb, void *arg);
 /* Closes at once, whatever the state; no callback runs afterwards. */
 void pgconn_free(struct pgconn *c);
 
@@ -81,8 +80,8 @@ void pgconn_exec(struct pgconn *c, const struct pgstmt *st, int n, pgconn_result
 void pgconn_watch(struct pgconn *c, pgconn_lost_fn lost, void *arg);
 void pgconn_unwatch(struct pgconn *c);
 
-int pgconn_ok(const struct pgconn *c);          /* connected and not broken */
-int pgconn_busy(const struct pgconn *c);        /* connecting or running a job */
+int pgconn_ok(const struct pgconn *c);   /* connected and not broken */
+int pgconn_busy(const struct pgconn *c); /* connecting or running a job */
 void pgconn_set_owner(struct pgconn *c, void *owner);
 void *pgconn_owner(const struct pgconn *c);
 
@@ -107,8 +106,8 @@ void pgconn_describe(char *out, size_t len, const char *conninfo);
 struct pgsync;
 struct pgsync *pgsync_open(const struct pgconn_opts *o, char *err, size_t errlen);
 /* 0, or -1 with a message; the error kind goes to *kind when kind is not NULL. */
-int pgsync_exec(struct pgsync *s, const struct pgstmt *st, int n, pgconn_result_fn res,
-    void *arg, enum store_err *kind, char *err, size_t errlen);
+int pgsync_exec(struct pgsync *s, const struct pgstmt *st, int n, pgconn_result_fn res, void *arg,
+    enum store_err *kind, char *err, size_t errlen);
 void pgsync_close(struct pgsync *s);
 /*
  * libpq resolves a host name inside PQconnectStartParams, blocking the loop:

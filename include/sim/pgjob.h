@@ -31,12 +31,12 @@ typedef void (*pgjob_done_fn)(struct pgjob *j, enum store_err err, const char *m
 struct pgjob {
 	const struct pgstmt *st;
 	int n;
-	pgjob_result_fn result;     /* may be NULL */
+	pgjob_result_fn result; /* may be NULL */
 	pgjob_done_fn done;
 
 	/* private */
 	TAILQ_ENTRY(pgjob) link;
-	struct defer_entry late;    /* an outcome known before any work: from the loop */
+	struct defer_entry late; /* an outcome known before any work: from the loop */
 	struct pgjobs *r;
 	struct pgpool_req req;
 	struct pgconn *conn;
@@ -62,8 +62,7 @@ void pgjobs_fail_all(struct pgjobs *r, enum store_err err, const char *msg);
 uint64_t pgjobs_queries(const struct pgjobs *r);
 
 /* cb(err, msg, arg) from the loop; when memory is short it runs at once with NOMEM. */
-void pgjobs_done_later(struct pgjobs *r, store_done_cb cb, void *arg, enum store_err err,
-    const char *msg);
-
+void pgjobs_done_later(
+    struct pgjobs *r, store_done_cb cb, void *arg, enum store_err err, const char *msg);
 
 #endif

@@ -28,15 +28,15 @@ struct event_base;
 struct pgpool;
 
 struct pgpool_opts {
-	struct pgconn_opts conn;    /* conninfo is copied */
-	unsigned size;              /* connections kept (pool_size) */
-	unsigned overflow;          /* more under load (max_overflow) */
-	unsigned max;               /* hard cap (pool_max) */
-	double timeout;             /* seconds a waiter waits (pool_timeout) */
-	int pre_ping;               /* ping connections idle longer than ping_after */
-	double ping_after;          /* seconds; 0 means 10 */
-	double recycle;             /* seconds; 0 = never */
-	double backoff_min, backoff_max;  /* reconnect backoff; 0 means 0.1 and 5 */
+	struct pgconn_opts conn;         /* conninfo is copied */
+	unsigned size;                   /* connections kept (pool_size) */
+	unsigned overflow;               /* more under load (max_overflow) */
+	unsigned max;                    /* hard cap (pool_max) */
+	double timeout;                  /* seconds a waiter waits (pool_timeout) */
+	int pre_ping;                    /* ping connections idle longer than ping_after */
+	double ping_after;               /* seconds; 0 means 10 */
+	double recycle;                  /* seconds; 0 = never */
+	double backoff_min, backoff_max; /* reconnect backoff; 0 means 0.1 and 5 */
 };
 
 /*
@@ -48,24 +48,24 @@ typedef void (*pgpool_cb)(struct pgconn *c, enum store_err err, const char *msg,
 /* One acquisition; lives in the caller's memory until its callback has run. */
 struct pgpool_req {
 	TAILQ_ENTRY(pgpool_req) link;
-	struct defer_entry answer;  /* private: delivers the answer from the loop */
+	struct defer_entry answer; /* private: delivers the answer from the loop */
 	pgpool_cb cb;
 	void *arg;
 	double deadline;
-	int state;                  /* private */
+	int state; /* private */
 	struct pgconn *conn;
-	void *slot;                 /* private: the connection pinged for it */
+	void *slot; /* private: the connection pinged for it */
 	enum store_err err;
 	char msg[PGCONN_MSG_MAX];
 };
 
 struct pgpool_stats {
-	unsigned active;            /* handed out or being pinged */
+	unsigned active; /* handed out or being pinged */
 	unsigned idle;
 	unsigned connecting;
 	unsigned waiting;
-	unsigned limit;             /* min(size + overflow, max) */
-	uint64_t opened, closed;    /* connections established / closed, in total */
+	unsigned limit;          /* min(size + overflow, max) */
+	uint64_t opened, closed; /* connections established / closed, in total */
 	uint64_t connect_failures, timeouts, pings;
 };
 

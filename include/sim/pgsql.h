@@ -51,20 +51,20 @@ enum pgsql_stmt {
 	                     * $5 payloads[], $6 at[] */
 	PGSQL_NSTMTS
 };
-extern const struct pgstmt pgsql_prepare[PGSQL_NSTMTS];  /* PGSTMT_PREPARE, by id */
+extern const struct pgstmt pgsql_prepare[PGSQL_NSTMTS]; /* PGSTMT_PREPARE, by id */
 
 /* Set-up statements (run rarely: sent unprepared). */
-extern const char pgsql_meta_get[];      /* key, value */
-extern const char pgsql_meta_put[];      /* $1 keys[], $2 values[] */
-extern const char pgsql_stores_put[];    /* $1 ids[], $2 names[] */
-extern const char pgsql_products_put[];  /* $1 ids[], $2 store_ids[], $3 categories[],
+extern const char pgsql_meta_get[];     /* key, value */
+extern const char pgsql_meta_put[];     /* $1 keys[], $2 values[] */
+extern const char pgsql_stores_put[];   /* $1 ids[], $2 names[] */
+extern const char pgsql_products_put[]; /* $1 ids[], $2 store_ids[], $3 categories[],
                                           * $4 names[], $5 prices[] */
-extern const char pgsql_coupons_put[];   /* $1 ids[], $2 store_ids[] (0 any), $3 codes[],
+extern const char pgsql_coupons_put[];  /* $1 ids[], $2 store_ids[] (0 any), $3 codes[],
                                           * $4 pct[], $5 min_spend[], $6 from[], $7 to[] */
 /* Before a new catalogue is written (each $1 = the new count), and after it. */
 extern const char pgsql_products_trim[];
-extern const char pgsql_coupons_trim[];   /* after pgsql_wallets_reset */
-extern const char pgsql_stores_trim[];    /* after the products are rewritten */
+extern const char pgsql_coupons_trim[];  /* after pgsql_wallets_reset */
+extern const char pgsql_stores_trim[];   /* after the products are rewritten */
 extern const char pgsql_users_put[];     /* $1 ids[], $2 agent_ids[], $3 names[],
                                           * $4 personas[], $5 created (unix s) */
 extern const char pgsql_wallets_put[];   /* $1 user_ids[], $2 coupon_ids[] */

@@ -46,10 +46,10 @@ enum platform_scope { PLATFORM_NONE, PLATFORM_MACHINE, PLATFORM_CGROUP };
 /* A CPU sample: utilisation is measured between two. */
 struct platform_cpu {
 	enum platform_scope scope;
-	uint64_t busy;          /* machine: busy clock ticks; cgroup: usage, us */
-	uint64_t total;         /* machine: all clock ticks; cgroup: the clock, us */
-	double cpus;            /* cgroup: the CPUs its quota allows */
-	uint64_t id;            /* cgroup: which one (a hash of its path) */
+	uint64_t busy;  /* machine: busy clock ticks; cgroup: usage, us */
+	uint64_t total; /* machine: all clock ticks; cgroup: the clock, us */
+	double cpus;    /* cgroup: the CPUs its quota allows */
+	uint64_t id;    /* cgroup: which one (a hash of its path) */
 };
 
 /* 0, or -1 when nothing could be read (scope PLATFORM_NONE). */
@@ -63,8 +63,8 @@ double platform_mem_pct(void);
  * The same from files under proc (for /proc) and cgroot (the cgroup v2
  * mount; NULL: none), with the clock at now_us: what the tests call.
  */
-int platform_cpu_sample_at(struct platform_cpu *s, const char *proc, const char *cgroot,
-    uint64_t now_us);
+int platform_cpu_sample_at(
+    struct platform_cpu *s, const char *proc, const char *cgroot, uint64_t now_us);
 double platform_mem_pct_at(const char *proc, const char *cgroot);
 
 /* Parsers of those files' text; 0, or -1 for text they cannot read, unless said. */

@@ -16,12 +16,12 @@
 #define RPC_INVALID_PARAMS -32602
 #define RPC_INTERNAL_ERROR -32603
 
-#define SIM_ERR_STATE 1         /* not possible in the current state (start while running) */
-#define SIM_ERR_FAILED 2        /* the operation was tried and failed */
-#define SIM_ERR_SHUTDOWN 3      /* the daemon is shutting down */
-#define SIM_ERR_NOT_FOUND 4     /* a named object (checkpoint) does not exist */
-#define SIM_ERR_TOO_LARGE 5     /* request line over max_request */
-#define SIM_ERR_DENIED 6        /* the peer may not call this method (read-only access) */
+#define SIM_ERR_STATE 1     /* not possible in the current state (start while running) */
+#define SIM_ERR_FAILED 2    /* the operation was tried and failed */
+#define SIM_ERR_SHUTDOWN 3  /* the daemon is shutting down */
+#define SIM_ERR_NOT_FOUND 4 /* a named object (checkpoint) does not exist */
+#define SIM_ERR_TOO_LARGE 5 /* request line over max_request */
+#define SIM_ERR_DENIED 6    /* the peer may not call this method (read-only access) */
 
 /* The methods (one file each in lib/cmd_NAME.c; simctl's verbs name them too). */
 #define SIM_M_PING "ping"
@@ -36,6 +36,6 @@
 #define SIM_M_CHECKPOINT "checkpoint"
 #define SIM_M_CHECKPOINTS "checkpoints"
 #define SIM_M_SHUTDOWN "shutdown"
-#define SIM_M_CANCEL "cancel"   /* {"id": ID}: ends this connection's stream ID */
+#define SIM_M_CANCEL "cancel" /* {"id": ID}: ends this connection's stream ID */
 
 #endif

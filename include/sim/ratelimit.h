@@ -67,24 +67,24 @@
 struct ratelimit;
 
 struct ratelimit_opts {
-	double rate;            /* requests/s at first; 0: unlimited until throttled */
-	double rate_min;        /* requests/s, > 0 */
-	double rate_max;        /* requests/s, >= rate_min */
-	double burst;           /* tokens the bucket holds, >= 1 */
-	double decrease;        /* in (0, 1): the rate's multiplier on a throttle */
-	double increase;        /* in [1, 10]: the rate's multiplier per round; 1: none */
-	double block_max;       /* s, the longest block a Retry-After or reset imposes */
+	double rate;      /* requests/s at first; 0: unlimited until throttled */
+	double rate_min;  /* requests/s, > 0 */
+	double rate_max;  /* requests/s, >= rate_min */
+	double burst;     /* tokens the bucket holds, >= 1 */
+	double decrease;  /* in (0, 1): the rate's multiplier on a throttle */
+	double increase;  /* in [1, 10]: the rate's multiplier per round; 1: none */
+	double block_max; /* s, the longest block a Retry-After or reset imposes */
 };
 
 struct ratelimit_stats {
-	double rate;            /* requests/s now; 0 while unlimited */
-	double tokens;          /* in the bucket now */
-	double achieved;        /* requests/s granted over about the last second */
-	double blocked_until;   /* no token before then; 0 when not blocked */
-	uint64_t granted;       /* tokens handed out */
-	uint64_t throttles;     /* 429s and 503s reported */
-	uint64_t decreases;     /* congestion events: throttles that cut the rate */
-	uint64_t increases;     /* rounds that raised the rate */
+	double rate;          /* requests/s now; 0 while unlimited */
+	double tokens;        /* in the bucket now */
+	double achieved;      /* requests/s granted over about the last second */
+	double blocked_until; /* no token before then; 0 when not blocked */
+	uint64_t granted;     /* tokens handed out */
+	uint64_t throttles;   /* 429s and 503s reported */
+	uint64_t decreases;   /* congestion events: throttles that cut the rate */
+	uint64_t increases;   /* rounds that raised the rate */
 };
 
 /* 0, or -1 with a one-line reason in err when an option is out of range. */

@@ -23,10 +23,9 @@ enum reload_source { RELOAD_FILE, RELOAD_CONTROL };
  * whose hook failed keep their old value, and are logged); -1 with a message
  * when nothing changed.
  */
-int reload_apply(struct server *srv, struct sim_config *next, enum reload_source src,
-    char *err, size_t errlen);
+int reload_apply(
+    struct server *srv, struct sim_config *next, enum reload_source src, char *err, size_t errlen);
 /* One key set to value over the control socket, as the file would say it. */
-int reload_set(struct server *srv, const char *key, const char *value, char *err,
-    size_t errlen);
+int reload_set(struct server *srv, const char *key, const char *value, char *err, size_t errlen);
 
 #endif

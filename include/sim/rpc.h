@@ -7,10 +7,10 @@
 #include <jansson.h>
 
 struct rpc_request {
-	json_t *root;        /* owns everything below */
-	json_t *id;          /* borrowed; NULL for a notification (no answer is sent) */
-	const char *method;  /* borrowed */
-	json_t *params;      /* borrowed; NULL when absent */
+	json_t *root;       /* owns everything below */
+	json_t *id;         /* borrowed; NULL for a notification (no answer is sent) */
+	const char *method; /* borrowed */
+	json_t *params;     /* borrowed; NULL when absent */
 };
 
 /*

@@ -20,8 +20,8 @@ struct snapshot;
 
 struct server {
 	struct event_base *base;
-	struct sim_config *cfg;       /* the running configuration (reload.c swaps it) */
-	unsigned char *set_by_control;  /* per config key: set over the socket, wins over a file */
+	struct sim_config *cfg;        /* the running configuration (reload.c swaps it) */
+	unsigned char *set_by_control; /* per config key: set over the socket, wins over a file */
 	struct control *control;
 	struct store *store;
 	struct engine *engine;

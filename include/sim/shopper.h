@@ -33,9 +33,9 @@ struct cart_line {
 };
 
 struct agent_state {
-	uint32_t done_cycle;    /* the session of cycle c is done when done_cycle > c */
-	uint8_t redeemed;       /* bit i: wallet coupon i was used */
-	uint8_t ncart;          /* lines in the cart (kept after an abandoned session) */
+	uint32_t done_cycle; /* the session of cycle c is done when done_cycle > c */
+	uint8_t redeemed;    /* bit i: wallet coupon i was used */
+	uint8_t ncart;       /* lines in the cart (kept after an abandoned session) */
 	struct cart_line cart[STORE_MAX_ITEMS];
 };
 
@@ -44,20 +44,20 @@ struct agent_state {
  * the default shopper_opts_init() sets.
  */
 struct shopper_opts {
-	double bounce_rate;     /* [bounce_rate] 0.45: visits that view one product and leave */
-	double second_browse;   /* [second_browse_rate] 0.35: other visits that look at a second
+	double bounce_rate;   /* [bounce_rate] 0.45: visits that view one product and leave */
+	double second_browse; /* [second_browse_rate] 0.35: other visits that look at a second
 	                         * category */
-	double cross_store;     /* [cross_store_rate] 0.10: that second look is in another store */
-	double think_sigma;     /* [think_sigma] 1.0: log-space spread of think times */
-	double think_max_s;     /* [think_max_s] 1800: longest pause inside a session (web
+	double cross_store;   /* [cross_store_rate] 0.10: that second look is in another store */
+	double think_sigma;   /* [think_sigma] 1.0: log-space spread of think times */
+	double think_max_s;   /* [think_max_s] 1800: longest pause inside a session (web
 	                         * analytics end a session after 30 idle minutes) */
-	double checkout_s;      /* [checkout_median_s] 75: median time to fill in the checkout */
-	double session_max_s;   /* [session_max_s] 2700: no session lasts longer; an agent's next
+	double checkout_s;    /* [checkout_median_s] 75: median time to fill in the checkout */
+	double session_max_s; /* [session_max_s] 2700: no session lasts longer; an agent's next
 	                         * session starts after it */
-	double cart_rate;       /* [cart_rate] -1: each persona's cart_propensity; 0..1: the
+	double cart_rate;     /* [cart_rate] -1: each persona's cart_propensity; 0..1: the
 	                         * share of visits that fill a cart, for everyone (tests,
 	                         * write-heavy benchmarks) */
-	double checkout_rate;   /* [checkout_rate] -1: from the persona's abandon_tendency and
+	double checkout_rate; /* [checkout_rate] -1: from the persona's abandon_tendency and
 	                         * cart_recovery; 0..1: the chance a cart is bought in the visit
 	                         * that filled it, for everyone */
 };
@@ -69,11 +69,11 @@ int shopper_opts_check(const struct shopper_opts *o, char *err, size_t errlen);
 struct shopper_ctx {
 	const struct catalog *cat;
 	uint64_t seed;
-	uint32_t tick;          /* simulated minutes per cycle */
+	uint32_t tick; /* simulated minutes per cycle */
 	int64_t sim_start;
-	int all_shop;           /* every agent shops every cycle (benchmarks) */
-	const struct shopper_opts *opts;  /* NULL: the defaults */
-	const struct calendar *cal;       /* NULL: the default weekday mix, no windows */
+	int all_shop;                    /* every agent shops every cycle (benchmarks) */
+	const struct shopper_opts *opts; /* NULL: the defaults */
+	const struct calendar *cal;      /* NULL: the default weekday mix, no windows */
 };
 
 enum shopper_outcome { OUTCOME_NONE, OUTCOME_ORDERED, OUTCOME_ABANDONED, OUTCOME_BROWSED };
@@ -85,29 +85,29 @@ struct shopper_session {
 	const struct persona *p;
 	uint32_t agent, cycle;
 	struct rng rng;
-	struct agent_state st;  /* working copy: becomes the agent's state when the session ends */
+	struct agent_state st; /* working copy: becomes the agent's state when the session ends */
 	int step;
-	int64_t t0;             /* simulated time the session starts */
-	int64_t now;            /* simulated time of its latest activity */
-	int64_t op_time;        /* sim_time of the latest operation handed out */
-	uint8_t visit;          /* enum shopper_visit */
-	uint8_t second;         /* it looks at a second category */
-	uint8_t cross;          /* ... in another store */
-	uint8_t carried;        /* it began with a cart an earlier visit left */
-	uint8_t discarded;      /* ... which expired at its start */
-	uint8_t cart_new;       /* it started a cart */
-	uint8_t carried_lines;  /* lines in the cart when it began */
-	uint16_t store;         /* the store it shops in */
-	uint16_t want;          /* lines it means to add */
-	uint16_t views;         /* view events written */
+	int64_t t0;            /* simulated time the session starts */
+	int64_t now;           /* simulated time of its latest activity */
+	int64_t op_time;       /* sim_time of the latest operation handed out */
+	uint8_t visit;         /* enum shopper_visit */
+	uint8_t second;        /* it looks at a second category */
+	uint8_t cross;         /* ... in another store */
+	uint8_t carried;       /* it began with a cart an earlier visit left */
+	uint8_t discarded;     /* ... which expired at its start */
+	uint8_t cart_new;      /* it started a cart */
+	uint8_t carried_lines; /* lines in the cart when it began */
+	uint16_t store;        /* the store it shops in */
+	uint16_t want;         /* lines it means to add */
+	uint16_t views;        /* view events written */
 	int64_t first_view, last_view;
-	uint32_t viewed[STORE_MAX_ITEMS];   /* the products of the latest browse step */
+	uint32_t viewed[STORE_MAX_ITEMS]; /* the products of the latest browse step */
 	uint8_t nviewed;
-	uint8_t added;          /* lines added in this session */
+	uint8_t added; /* lines added in this session */
 	uint8_t wallet_eligible;
 	uint32_t coupon_id;
 	uint8_t pct_off;
-	uint8_t outcome;        /* enum shopper_outcome */
+	uint8_t outcome; /* enum shopper_outcome */
 	uint32_t cart_cents;
 	uint32_t discount_cents;
 	uint32_t total_cents;

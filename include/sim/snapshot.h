@@ -16,20 +16,20 @@
 #include "sim/metrics.h"
 #include "sim/store.h"
 
-#define SNAPSHOT_FAILED_MAX 100   /* agents whose session failed, kept by id */
+#define SNAPSHOT_FAILED_MAX 100 /* agents whose session failed, kept by id */
 
 struct snapshot {
 	/* the run (or, when idle, what the next one would use) */
 	enum engine_state state;
-	struct run_params params;       /* params.only is not kept: see population */
-	uint32_t population;            /* agents the run evaluates (the list's, or agents) */
+	struct run_params params; /* params.only is not kept: see population */
+	uint32_t population;      /* agents the run evaluates (the list's, or agents) */
 	uint32_t cycle;
-	uint32_t cursor;                /* agents evaluated so far in this cycle */
+	uint32_t cursor; /* agents evaluated so far in this cycle */
 	int has_sim_time;
-	int64_t sim_time;               /* when the current cycle starts, simulated */
+	int64_t sim_time; /* when the current cycle starts, simulated */
 	double elapsed_s, lag_s;
-	double eta_s;                   /* < 0: no estimate */
-	char fail_reason[256];          /* "" unless the run failed */
+	double eta_s;          /* < 0: no estimate */
+	char fail_reason[256]; /* "" unless the run failed */
 	/* concurrency */
 	uint32_t limit, in_flight;
 	int adaptive;

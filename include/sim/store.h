@@ -21,59 +21,65 @@ struct sim_config;
 struct catalog;
 struct persona;
 
-#define STORE_MAX_ITEMS 24   /* lines in a cart or an order */
-#define STORE_MAX_EVENTS 48  /* events carried by one operation */
+#define STORE_MAX_ITEMS 24  /* lines in a cart or an order */
+#define STORE_MAX_EVENTS 48 /* events carried by one operation */
 #define STORE_AGENT_ID_MAX 16
 
 enum store_err {
 	STORE_OK = 0,
-	STORE_ERR_CONNECT,     /* no connection could be had */
-	STORE_ERR_TIMEOUT,     /* pool or query timeout */
-	STORE_ERR_BUSY,        /* locked / serialisation failure: retry */
-	STORE_ERR_QUERY,       /* the database rejected a statement */
-	STORE_ERR_DATA,        /* the database answered something we cannot accept */
+	STORE_ERR_CONNECT, /* no connection could be had */
+	STORE_ERR_TIMEOUT, /* pool or query timeout */
+	STORE_ERR_BUSY,    /* locked / serialisation failure: retry */
+	STORE_ERR_QUERY,   /* the database rejected a statement */
+	STORE_ERR_DATA,    /* the database answered something we cannot accept */
 	STORE_ERR_NOMEM,
-	STORE_ERR_CLOSED,      /* the store is shutting down */
+	STORE_ERR_CLOSED, /* the store is shutting down */
 	STORE_ERR_COUNT
 };
-const char *store_err_name(enum store_err e);  /* "connect", "timeout", ... */
+const char *store_err_name(enum store_err e); /* "connect", "timeout", ... */
 
 enum store_op_type {
-	STORE_OP_BEGIN,     /* shopping_sessions row (outcome NULL), users.last_shopped_at */
-	STORE_OP_BROWSE,    /* read products of op->category: result_count = rows seen */
-	STORE_OP_CART,      /* cart_items set to exactly op->items (the whole cart; upsert) */
-	STORE_OP_COUPONS,   /* read the user's eligible wallet coupons: result_count */
-	STORE_OP_CHECKOUT,  /* one transaction: orders + order_items + user_coupons redeemed
+	STORE_OP_BEGIN,    /* shopping_sessions row (outcome NULL), users.last_shopped_at */
+	STORE_OP_BROWSE,   /* read products of op->category: result_count = rows seen */
+	STORE_OP_CART,     /* cart_items set to exactly op->items (the whole cart; upsert) */
+	STORE_OP_COUPONS,  /* read the user's eligible wallet coupons: result_count */
+	STORE_OP_CHECKOUT, /* one transaction: orders + order_items + user_coupons redeemed
 	                     * + cart_items cleared + session ended 'ordered' */
-	STORE_OP_ABANDON,   /* session ended with op->outcome ('abandoned' or 'browsed') */
-	STORE_OP_FAIL,      /* a session that could not finish: its row (written if BEGIN never
+	STORE_OP_ABANDON,  /* session ended with op->outcome ('abandoned' or 'browsed') */
+	STORE_OP_FAIL,     /* a session that could not finish: its row (written if BEGIN never
 	                     * landed) ends 'failed' with op->reason in shopping_sessions.error */
 	STORE_OP_TYPES
 };
-const char *store_op_name(enum store_op_type t);  /* "begin", "browse", ... */
+const char *store_op_name(enum store_op_type t); /* "begin", "browse", ... */
 
 enum store_event_type {
-	EV_SESSION_START, EV_VIEW, EV_CART_ADD, EV_COUPONS_VIEWED, EV_COUPON_APPLIED,
-	EV_CHECKOUT, EV_ABANDON, EV_TYPES
+	EV_SESSION_START,
+	EV_VIEW,
+	EV_CART_ADD,
+	EV_COUPONS_VIEWED,
+	EV_COUPON_APPLIED,
+	EV_CHECKOUT,
+	EV_ABANDON,
+	EV_TYPES
 };
-const char *store_event_name(enum store_event_type t);  /* "session_start", "view", ... */
+const char *store_event_name(enum store_event_type t); /* "session_start", "view", ... */
 
 struct store_item {
 	uint32_t product_id;
 	uint16_t store_id;
 	uint16_t quantity;
-	uint32_t price_cents;   /* unit price */
+	uint32_t price_cents; /* unit price */
 };
 
 /* One shopping_session_events row.  Key: "s<seed>:<agent_id>:<cycle>:<step>:<index>". */
 struct store_event {
-	uint8_t type;           /* enum store_event_type */
-	uint8_t step;           /* the session step that produced it */
-	uint16_t index;         /* 0.. within the step */
-	uint32_t product_id;    /* view, cart_add: the product; coupon_applied: the coupon */
-	uint32_t value;         /* view: price; cart_add: quantity; coupons_viewed: eligible;
+	uint8_t type;        /* enum store_event_type */
+	uint8_t step;        /* the session step that produced it */
+	uint16_t index;      /* 0.. within the step */
+	uint32_t product_id; /* view, cart_add: the product; coupon_applied: the coupon */
+	uint32_t value;      /* view: price; cart_add: quantity; coupons_viewed: eligible;
 	                         * checkout: total; abandon: cart value */
-	int32_t dt;             /* seconds after op->sim_time, 0..STORE_EVENT_DT_MAX: the
+	int32_t dt;          /* seconds after op->sim_time, 0..STORE_EVENT_DT_MAX: the
 	                         * row's created_at is sim_time + dt (views of one step
 	                         * happen seconds to minutes apart) */
 };
@@ -84,20 +90,20 @@ typedef void (*store_cb)(struct store_op *op, void *arg);
 
 struct store_op {
 	enum store_op_type type;
-	uint64_t seed;          /* the run's seed: keys of different runs never meet */
-	uint32_t agent;         /* 0-based; users.id = agent + 1 */
+	uint64_t seed;  /* the run's seed: keys of different runs never meet */
+	uint32_t agent; /* 0-based; users.id = agent + 1 */
 	uint32_t cycle;
-	int64_t sim_time;       /* unix seconds of simulated time: created_at of rows */
+	int64_t sim_time; /* unix seconds of simulated time: created_at of rows */
 	char agent_id[STORE_AGENT_ID_MAX];
-	uint8_t category;       /* BROWSE */
-	const char *outcome;    /* ABANDON: static string */
-	int64_t started;        /* FAIL: simulated time the session started */
-	char reason[48];        /* FAIL: what failed, e.g. "query at checkout" */
-	uint16_t nitems;        /* CART: the whole cart; CHECKOUT: the order's lines */
+	uint8_t category;    /* BROWSE */
+	const char *outcome; /* ABANDON: static string */
+	int64_t started;     /* FAIL: simulated time the session started */
+	char reason[48];     /* FAIL: what failed, e.g. "query at checkout" */
+	uint16_t nitems;     /* CART: the whole cart; CHECKOUT: the order's lines */
 	struct store_item items[STORE_MAX_ITEMS];
-	uint32_t coupon_id;     /* CHECKOUT: 0 = none */
-	uint32_t total_cents;   /* CHECKOUT: after discount */
-	uint16_t nevents;       /* events written with this step (same transaction where possible) */
+	uint32_t coupon_id;   /* CHECKOUT: 0 = none */
+	uint32_t total_cents; /* CHECKOUT: after discount */
+	uint16_t nevents;     /* events written with this step (same transaction where possible) */
 	struct store_event events[STORE_MAX_EVENTS];
 
 	store_cb cb;
@@ -105,15 +111,15 @@ struct store_op {
 
 	/* Set by the driver before cb runs. */
 	enum store_err err;
-	char errmsg[256];       /* never contains a secret */
+	char errmsg[256]; /* never contains a secret */
 	uint32_t result_count;
-	uint32_t rows;          /* rows the op wrote (its events included) */
+	uint32_t rows; /* rows the op wrote (its events included) */
 };
 
 /* Run set-up: migrations done at open; this writes catalogue and users. */
 struct store_setup {
 	const struct catalog *catalog;
-	const struct persona *personas;   /* personas[agent] for agent < nagents */
+	const struct persona *personas; /* personas[agent] for agent < nagents */
 	uint32_t nagents;
 };
 typedef void (*store_done_cb)(enum store_err err, const char *msg, void *arg);
@@ -126,8 +132,8 @@ struct store_stats {
 
 /* What the drivers need of the configuration (store_opts_from_config), nothing more. */
 struct store_opts {
-	const char *data_dir;           /* sqlite: <data_dir>/shop.db */
-	const char *database_url;       /* postgres when set; a secret */
+	const char *data_dir;     /* sqlite: <data_dir>/shop.db */
+	const char *database_url; /* postgres when set; a secret */
 	unsigned pool_size, pool_overflow, pool_max;
 	double pool_timeout, pool_recycle, connect_timeout;
 	int pool_pre_ping;
@@ -139,11 +145,11 @@ void store_opts_from_config(struct store_opts *o, const struct sim_config *c);
 struct store;
 struct store_driver {
 	const char *name;
-	struct store *(*open)(struct event_base *base, const struct store_opts *o, char *err,
-	    size_t errlen);
+	struct store *(*open)(
+	    struct event_base *base, const struct store_opts *o, char *err, size_t errlen);
 	void (*close)(struct store *s);
-	void (*prepare)(struct store *s, const struct store_setup *setup, store_done_cb cb,
-	    void *arg);
+	void (*prepare)(
+	    struct store *s, const struct store_setup *setup, store_done_cb cb, void *arg);
 	void (*submit)(struct store *s, struct store_op *op);
 	/* Completes once every queued write is durable (checkpoints wait for it). */
 	void (*flush)(struct store *s, store_done_cb cb, void *arg);
@@ -161,16 +167,15 @@ extern const struct store_driver store_pg_driver;
 /* What opening would refuse, short of connecting (simd -n): 0, or -1 with a message. */
 int store_check(const struct store_opts *o, char *err, size_t errlen);
 /* Opens the driver the options ask for (sqlite unless database_url is set). */
-struct store *store_open(struct event_base *base, const struct store_opts *o, char *err,
-    size_t errlen);
+struct store *
+store_open(struct event_base *base, const struct store_opts *o, char *err, size_t errlen);
 /*
  * Completions still waiting run before store_close() returns, with
  * STORE_ERR_CLOSED (the one time callbacks run inside a store call); it may be
  * called from a completion callback.
  */
 void store_close(struct store *s);
-void store_prepare(struct store *s, const struct store_setup *setup, store_done_cb cb,
-    void *arg);
+void store_prepare(struct store *s, const struct store_setup *setup, store_done_cb cb, void *arg);
 void store_submit(struct store *s, struct store_op *op);
 void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
@@ -181,10 +186,11 @@ void store_stats(struct store *s, struct store_stats *out);
 const char *store_op_invalid(const struct store_op *op);
 
 /* Deterministic keys and helpers shared by the drivers. */
-void store_agent_id(char *buf, size_t len, uint32_t agent);  /* agent_001 for agent 0 */
+void store_agent_id(char *buf, size_t len, uint32_t agent); /* agent_001 for agent 0 */
 void store_session_key(char *buf, size_t len, const struct store_op *op); /* s7:agent_001:12 */
-void store_order_key(char *buf, size_t len, const struct store_op *op);   /* s7:agent_001:12:order */
-void store_event_key(char *buf, size_t len, const struct store_op *op, const struct store_event *ev);
+void store_order_key(char *buf, size_t len, const struct store_op *op); /* s7:agent_001:12:order */
+void
+store_event_key(char *buf, size_t len, const struct store_op *op, const struct store_event *ev);
 void store_event_payload(char *buf, size_t len, const struct store_event *ev); /* small JSON */
 /* "2026-01-05T09:00:00Z" */
 void store_time_iso(char *buf, size_t len, int64_t t);

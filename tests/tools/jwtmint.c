@@ -69,29 +69,31 @@ main(int argc, char **argv)
 		case 'e': exp_off = strtol(optarg, NULL, 10); break;
 		case 'i': iat_off = strtol(optarg, NULL, 10); break;
 		default:
-			fprintf(stderr, "usage: jwtmint [-NS] [-a ALG] [-e SECS] [-i SECS]"
+			fprintf(stderr,
+			    "usage: jwtmint [-NS] [-a ALG] [-e SECS] [-i SECS]"
 			    " SECRET_FILE SUB\n");
 			return 2;
 		}
 	}
 	if (argc - optind != 2 || strlen(argv[optind + 1]) > 64 || strlen(alg) > 32 ||
 	    strspn(argv[optind + 1], "0123456789abcdefghijklmnopqrstuvwxyz_-") !=
-	    strlen(argv[optind + 1])) {
-		fprintf(stderr, "usage: jwtmint [-NS] [-a ALG] [-e SECS] [-i SECS] SECRET_FILE SUB"
+		strlen(argv[optind + 1])) {
+		fprintf(stderr,
+		    "usage: jwtmint [-NS] [-a ALG] [-e SECS] [-i SECS] SECRET_FILE SUB"
 		    " (SUB: up to 64 of [0-9a-z_-])\n");
 		return 2;
 	}
 	keylen = read_key(argv[optind], key);
 	snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\"}", alg);
 	snprintf(claims, sizeof(claims), "{\"sub\":%s%s%s,\"iat\":%lld,\"exp\":%lld%s}",
-	    numeric ? "" : "\"", argv[optind + 1], numeric ? "" : "\"",
-	    (long long)now + iat_off, (long long)now + exp_off, sim ? ",\"sim\":true" : "");
+	    numeric ? "" : "\"", argv[optind + 1], numeric ? "" : "\"", (long long)now + iat_off,
+	    (long long)now + exp_off, sim ? ",\"sim\":true" : "");
 	b64url((const unsigned char *)header, strlen(header), buf);
 	n = strlen(buf);
 	buf[n++] = '.';
 	b64url((const unsigned char *)claims, strlen(claims), buf + n);
 	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)buf, strlen(buf), mac,
-	    &maclen) == NULL) {
+		&maclen) == NULL) {
 		fprintf(stderr, "jwtmint: HMAC failed\n");
 		return 1;
 	}

@@ -75,7 +75,7 @@
 #define LLMD_MAX_BODY (1 << 20)
 #define LLMD_MAX_HEADERS 16384
 #define LLMD_CHECK_MAX (4 << 20)
-#define LLMD_IDLE_TIMEOUT 60    /* seconds an idle keep-alive connection may sit */
+#define LLMD_IDLE_TIMEOUT 60 /* seconds an idle keep-alive connection may sit */
 
 static const char llmd_usage[] =
     "usage: llmd [--listen HOST:PORT] [--model NAME=BEHAVIOUR[,OPT...]]... "
@@ -105,8 +105,8 @@ llmd_send_json(struct evhttp_request *req, int code, json_t *body)
 	if (s == NULL || buf == NULL || evbuffer_add(buf, s, strlen(s)) != 0) {
 		evhttp_send_error(req, 500, "llmd: out of memory");
 	} else {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-		    "application/json");
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), "Content-Type", "application/json");
 		/* libevent's own table calls a 429 "Client Error". */
 		evhttp_send_reply(req, code, code == 429 ? "Too Many Requests" : NULL, buf);
 	}
@@ -157,9 +157,9 @@ llmd_list_models(struct llmd *d, struct evhttp_request *req, const char *path)
 	}
 	for (i = 0; data != NULL && i < d->models.n; i++)
 		if (d->models.m[i].spec.kind != LLMD_E404)
-			json_array_append_new(data, json_pack("{sssssiss}", "id",
-			    d->models.m[i].name, "object", "model", "created", 0, "owned_by",
-			    "llmd"));
+			json_array_append_new(data,
+			    json_pack("{sssssiss}", "id", d->models.m[i].name, "object", "model",
+				"created", 0, "owned_by", "llmd"));
 	llmd_send_json(req, 200, json_pack("{ssso}", "object", "list", "data", data));
 }
 
@@ -194,8 +194,8 @@ llmd_settings_json(const struct llmd *d)
 	char def[LLMD_SPEC_MAX];
 
 	llmd_spec_format(&d->models.other.spec, def, sizeof(def));
-	return json_pack("{sosssisfsbsbsi}", "models", llmd_models_json(&d->models), "default",
-	    def, "rpm", (int)d->window.limit, "rpm_window", d->window.span, "rpm_retry_after",
+	return json_pack("{sosssisfsbsbsi}", "models", llmd_models_json(&d->models), "default", def,
+	    "rpm", (int)d->window.limit, "rpm_window", d->window.span, "rpm_retry_after",
 	    d->rpm_retry_after, "ratelimit_headers", d->ratelimit_headers, "max_inflight",
 	    (int)d->max_inflight);
 }
@@ -229,8 +229,7 @@ llmd_set_models(struct llmd_settings *s, const json_t *v, char *err, size_t errl
 }
 
 static int
-llmd_set_one(struct llmd_settings *s, const char *key, const json_t *v, char *err,
-    size_t errlen)
+llmd_set_one(struct llmd_settings *s, const char *key, const json_t *v, char *err, size_t errlen)
 {
 	if (strcmp(key, "models") == 0)
 		return llmd_set_models(s, v, err, errlen);
@@ -249,9 +248,11 @@ llmd_set_one(struct llmd_settings *s, const char *key, const json_t *v, char *er
 	} else if (strcmp(key, "reset_stats") == 0 && json_is_boolean(v)) {
 		s->reset_stats = json_is_true(v);
 	} else {
-		snprintf(err, errlen, "bad \"%.40s\" (models: object, default: string, rpm: 0..%d, "
+		snprintf(err, errlen,
+		    "bad \"%.40s\" (models: object, default: string, rpm: 0..%d, "
 		    "rpm_window: seconds 0..3600, rpm_retry_after, ratelimit_headers, reset_stats: "
-		    "booleans)", key, LLMD_RPM_MAX);
+		    "booleans)",
+		    key, LLMD_RPM_MAX);
 		return -1;
 	}
 	return 0;
@@ -347,8 +348,9 @@ llmd_route(struct evhttp_request *req, void *arg)
 			return;
 		}
 	}
-	llmd_send_json(req, 404, llmd_openai_error("Unknown request URL.",
-	    "invalid_request_error", NULL, "unknown_url"));
+	llmd_send_json(req, 404,
+	    llmd_openai_error(
+		"Unknown request URL.", "invalid_request_error", NULL, "unknown_url"));
 }
 
 /* Start and stop. */
@@ -400,13 +402,13 @@ llmd_listen(struct llmd *d, const char *listen)
 		return -1;
 	}
 	bs = evhttp_bind_socket_with_handle(d->http, host, (ev_uint16_t)port);
-	if (bs == NULL || getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
-	    &sl) != 0) {
+	if (bs == NULL ||
+	    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl) != 0) {
 		fprintf(stderr, "llmd: cannot listen on %s: %s\n", listen, strerror(errno));
 		return -1;
 	}
-	port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
-	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+					: ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	printf("port %u\n", port);
 	fflush(stdout);
 	return 0;
@@ -420,7 +422,7 @@ llmd_start(struct llmd *d, const char *listen, long max_body)
 	int i;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;        /* a client gone mid-answer is an error, not a death */
+	sa.sa_handler = SIG_IGN; /* a client gone mid-answer is an error, not a death */
 	sigaction(SIGPIPE, &sa, NULL);
 	if ((d->base = event_base_new()) == NULL || (d->http = evhttp_new(d->base)) == NULL) {
 		fprintf(stderr, "llmd: out of memory\n");
@@ -429,8 +431,9 @@ llmd_start(struct llmd *d, const char *listen, long max_body)
 	evhttp_set_max_body_size(d->http, max_body);
 	evhttp_set_max_headers_size(d->http, LLMD_MAX_HEADERS);
 	evhttp_set_timeout(d->http, LLMD_IDLE_TIMEOUT);
-	evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_allowed_methods(d->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+		EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(d->http, llmd_route, d);
 	for (i = 0; i < 2; i++) {
 		d->sig[i] = evsignal_new(d->base, sigs[i], llmd_signal, d);
@@ -546,37 +549,23 @@ llmd_arg(struct llmd *d, struct llmd_args *a, int opt, const char *s)
 	long v;
 
 	switch (opt) {
-	case 'l':
-		a->listen = s;
-		return 0;
+	case 'l': a->listen = s; return 0;
 	case 'm':
-	case 'd':
-		return llmd_arg_spec(d, opt, s);
+	case 'd': return llmd_arg_spec(d, opt, s);
 	case 'k':
-	case 'L':
-		return llmd_arg_file(d, opt, s);
-	case 'r':
-		return llmd_arg_long("rpm", s, 0, LLMD_RPM_MAX, &a->rpm);
-	case 'w':
-		return llmd_arg_window(s, &a->rpm_window);
-	case 'R':
-		d->rpm_retry_after = 1;
-		return 0;
-	case 'H':
-		d->ratelimit_headers = 1;
-		return 0;
+	case 'L': return llmd_arg_file(d, opt, s);
+	case 'r': return llmd_arg_long("rpm", s, 0, LLMD_RPM_MAX, &a->rpm);
+	case 'w': return llmd_arg_window(s, &a->rpm_window);
+	case 'R': d->rpm_retry_after = 1; return 0;
+	case 'H': d->ratelimit_headers = 1; return 0;
 	case 'i':
 		if (llmd_arg_long("max-inflight", s, 1, 100000, &v) != 0)
 			return -1;
 		d->max_inflight = (unsigned)v;
 		return 0;
-	case 'b':
-		return llmd_arg_long("max-body", s, 1024, 64L << 20, &a->max_body);
-	case 'c':
-		a->check = 1;
-		return 0;
-	default:
-		return -1;
+	case 'b': return llmd_arg_long("max-body", s, 1024, 64L << 20, &a->max_body);
+	case 'c': a->check = 1; return 0;
+	default: return -1;
 	}
 }
 

@@ -14,33 +14,33 @@
 
 #include "sim/persona.h"
 
-#define LLMD_MODELS_MAX 64      /* models configured at once */
-#define LLMD_NAME_MAX 128       /* bytes of a model name, NUL included */
-#define LLMD_SPEC_MAX 96        /* bytes of a formatted behaviour */
-#define LLMD_RPM_MAX 100000     /* largest --rpm */
+#define LLMD_MODELS_MAX 64  /* models configured at once */
+#define LLMD_NAME_MAX 128   /* bytes of a model name, NUL included */
+#define LLMD_SPEC_MAX 96    /* bytes of a formatted behaviour */
+#define LLMD_RPM_MAX 100000 /* largest --rpm */
 
 /* What a model does with a request.  The first group answers 200 with this content. */
 enum llmd_kind {
-	LLMD_PERSONA,           /* a valid persona as JSON */
-	LLMD_PERSONA_FENCED,    /* the same in a ```json fence with prose around it */
-	LLMD_GARBAGE,           /* prose, not JSON */
-	LLMD_NOTPERSONA,        /* valid JSON that is not a persona */
-	LLMD_OUTOFRANGE,        /* a persona with out-of-range fields */
-	LLMD_PARTIAL,           /* a persona without some fields */
-	LLMD_TRUNCATED,         /* half a persona, finish_reason "length" */
-	LLMD_E429,              /* OpenRouter's rate-limit error */
-	LLMD_E503,              /* Ollama's "queue full" */
-	LLMD_E404,              /* OpenAI's "model not found" */
-	LLMD_E500,              /* OpenAI's server error */
-	LLMD_HANG,              /* never answers */
+	LLMD_PERSONA,        /* a valid persona as JSON */
+	LLMD_PERSONA_FENCED, /* the same in a ```json fence with prose around it */
+	LLMD_GARBAGE,        /* prose, not JSON */
+	LLMD_NOTPERSONA,     /* valid JSON that is not a persona */
+	LLMD_OUTOFRANGE,     /* a persona with out-of-range fields */
+	LLMD_PARTIAL,        /* a persona without some fields */
+	LLMD_TRUNCATED,      /* half a persona, finish_reason "length" */
+	LLMD_E429,           /* OpenRouter's rate-limit error */
+	LLMD_E503,           /* Ollama's "queue full" */
+	LLMD_E404,           /* OpenAI's "model not found" */
+	LLMD_E500,           /* OpenAI's server error */
+	LLMD_HANG,           /* never answers */
 	LLMD_KINDS
 };
 
 struct llmd_spec {
 	enum llmd_kind kind;
-	int retry_after;        /* seconds in Retry-After, -1 for none */
-	int delay_ms;           /* answer this much later */
-	long times;             /* this many more requests, then personas; -1: always */
+	int retry_after; /* seconds in Retry-After, -1 for none */
+	int delay_ms;    /* answer this much later */
+	long times;      /* this many more requests, then personas; -1: always */
 };
 
 /* Parses "KIND[,retry-after=S][,delay=MS][,times=N]" or "slow=MS"; 0 or -1 and err. */
@@ -56,9 +56,9 @@ struct llmd_spec llmd_spec_take(struct llmd_spec *s);
 struct llmd_model {
 	char name[LLMD_NAME_MAX];
 	struct llmd_spec spec;
-	uint64_t asked;         /* requests naming it first */
-	uint64_t tried;         /* times it was tried, first or as a fallback */
-	uint64_t answered;      /* times it gave the final answer */
+	uint64_t asked;    /* requests naming it first */
+	uint64_t tried;    /* times it was tried, first or as a fallback */
+	uint64_t answered; /* times it gave the final answer */
 };
 
 /* Configured models; "other" stands for every name not configured (--default). */
@@ -81,7 +81,7 @@ json_t *llmd_models_json(const struct llmd_models *ms);
 
 /* Admits at most limit requests in any span seconds (a sliding log). */
 struct llmd_window {
-	double *stamp;          /* ring of admission times */
+	double *stamp; /* ring of admission times */
 	unsigned limit, head, count;
 	double span;
 };
@@ -98,17 +98,17 @@ double llmd_window_reset(struct llmd_window *w, double now);
 void llmd_duration(double secs, char *buf, size_t len);
 
 #define LLMD_STATUS_MAX 600
-#define LLMD_AGENTS_MAX (1u << 20)      /* agents whose answers are told apart */
+#define LLMD_AGENTS_MAX (1u << 20) /* agents whose answers are told apart */
 struct llmd_stats {
-	uint64_t requests;      /* chat-completion requests */
-	uint64_t agents;        /* agents that got a 200 */
-	uint64_t agents_again;  /* 200s for an agent that had one already */
-	uint8_t *agent_seen;    /* bitmap of LLMD_AGENTS_MAX agents */
+	uint64_t requests;     /* chat-completion requests */
+	uint64_t agents;       /* agents that got a 200 */
+	uint64_t agents_again; /* 200s for an agent that had one already */
+	uint8_t *agent_seen;   /* bitmap of LLMD_AGENTS_MAX agents */
 	uint64_t status[LLMD_STATUS_MAX];
-	uint64_t rate_limited;  /* 429s, from --rpm or a model's behaviour */
-	uint64_t rpm_limited;   /* 429s from --rpm */
-	uint64_t abandoned;     /* clients gone before their answer */
-	uint64_t json_format;   /* requests asking for a JSON response_format */
+	uint64_t rate_limited; /* 429s, from --rpm or a model's behaviour */
+	uint64_t rpm_limited;  /* 429s from --rpm */
+	uint64_t abandoned;    /* clients gone before their answer */
+	uint64_t json_format;  /* requests asking for a JSON response_format */
 	unsigned in_flight, max_in_flight;
 };
 
@@ -125,7 +125,7 @@ struct llmd_prompt {
 	int has_agent, has_seed;
 	uint32_t agent;
 	uint64_t seed;
-	char agent_id[24];      /* "agent_007", or "" */
+	char agent_id[24]; /* "agent_007", or "" */
 };
 
 void llmd_prompt_scan(const char *text, struct llmd_prompt *p);
@@ -150,13 +150,13 @@ struct llmd_pending;
 struct llmd {
 	struct event_base *base;
 	struct evhttp *http;
-	struct event *sig[2];           /* SIGTERM, SIGINT */
+	struct event *sig[2]; /* SIGTERM, SIGINT */
 	struct llmd_models models;
-	struct llmd_window window;      /* --rpm */
+	struct llmd_window window; /* --rpm */
 	struct llmd_stats stats;
-	struct llmd_pending *pending;   /* requests answered later (delay, hang) */
-	char *key;                      /* --key, or NULL */
-	FILE *log;                      /* --log, or NULL */
+	struct llmd_pending *pending; /* requests answered later (delay, hang) */
+	char *key;                    /* --key, or NULL */
+	FILE *log;                    /* --log, or NULL */
 	int rpm_retry_after;
 	int ratelimit_headers;
 	unsigned max_inflight;
@@ -167,8 +167,8 @@ double llmd_now(void);
 /* Sends body (consumed) as JSON. */
 void llmd_send_json(struct evhttp_request *req, int code, json_t *body);
 /* OpenAI's error shape: {"error":{"message","type","param","code"}}. */
-json_t *llmd_openai_error(const char *message, const char *type, const char *param,
-    const char *code);
+json_t *
+llmd_openai_error(const char *message, const char *type, const char *param, const char *code);
 /* Whether the request may pass --key; *has_key says whether it carried any. */
 int llmd_authorised(const struct llmd *d, struct evhttp_request *req, int *has_key);
 /* The 401 body: OpenAI's words for a missing and for a wrong key. */

@@ -23,7 +23,7 @@
 
 #include "llmd.h"
 
-#define LLMD_CHAIN_MAX 16       /* model plus "models" entries */
+#define LLMD_CHAIN_MAX 16 /* model plus "models" entries */
 #define LLMD_MESSAGES_MAX 256
 
 /* What the log line says about one request. */
@@ -43,8 +43,8 @@ struct llmd_pending {
 	struct llmd *d;
 	struct llmd_pending *prev, *next;
 	struct evhttp_request *req;
-	struct event *timer;    /* NULL: hangs */
-	struct event *watch;    /* the client's socket, to notice it hang up */
+	struct event *timer; /* NULL: hangs */
+	struct event *watch; /* the client's socket, to notice it hang up */
 	json_t *body;
 	int code;
 	struct llmd_call call;
@@ -73,18 +73,19 @@ llmd_log(struct llmd *d, const struct llmd_call *c, int code)
 		snprintf(status, sizeof(status), "%d", code);
 	else
 		snprintf(status, sizeof(status), "-");
-	fprintf(d->log, "%s.%03ldZ POST %s status=%s asked=%s answered=%s agent=%s key=%s "
-	    "behaviour=%s ms=%.0f\n", when, ts.tv_nsec / 1000000, c->path, status,
-	    c->asked[0] ? c->asked : "-", c->answered[0] ? c->answered : "-",
-	    c->agent_id[0] ? c->agent_id : "-", c->has_key ? "yes" : "no",
-	    c->note ? c->note : "-", (llmd_now() - c->start) * 1000.0);
+	fprintf(d->log,
+	    "%s.%03ldZ POST %s status=%s asked=%s answered=%s agent=%s key=%s "
+	    "behaviour=%s ms=%.0f\n",
+	    when, ts.tv_nsec / 1000000, c->path, status, c->asked[0] ? c->asked : "-",
+	    c->answered[0] ? c->answered : "-", c->agent_id[0] ? c->agent_id : "-",
+	    c->has_key ? "yes" : "no", c->note ? c->note : "-", (llmd_now() - c->start) * 1000.0);
 	fflush(d->log);
 }
 
 /* Every answer to a chat request ends here. */
 static void
-llmd_finish(struct llmd *d, struct evhttp_request *req, const struct llmd_call *c, int code,
-    json_t *body)
+llmd_finish(
+    struct llmd *d, struct evhttp_request *req, const struct llmd_call *c, int code, json_t *body)
 {
 	if (code > 0 && code < LLMD_STATUS_MAX)
 		d->stats.status[code]++;
@@ -155,7 +156,7 @@ llmd_pending_watch(evutil_socket_t fd, short what, void *arg)
 	llmd_log(p->d, &p->call, 0);
 	conn = evhttp_request_get_connection(p->req);
 	llmd_pending_free(p);
-	evhttp_connection_free(conn);   /* and the request with it */
+	evhttp_connection_free(conn); /* and the request with it */
 }
 
 /* Answers after delay_ms, or never when delay_ms < 0 (unless the client hangs up). */
@@ -172,8 +173,8 @@ llmd_defer(struct llmd *d, struct evhttp_request *req, const struct llmd_call *c
 	if (p == NULL || fd < 0) {
 		free(p);
 		json_decref(body);
-		llmd_finish(d, req, c, 500, llmd_openai_error("llmd: cannot defer the answer",
-		    "server_error", NULL, NULL));
+		llmd_finish(d, req, c, 500,
+		    llmd_openai_error("llmd: cannot defer the answer", "server_error", NULL, NULL));
 		return;
 	}
 	p->d = d;
@@ -190,14 +191,13 @@ llmd_defer(struct llmd *d, struct evhttp_request *req, const struct llmd_call *c
 		p->timer = evtimer_new(d->base, llmd_pending_due, p);
 	if (p->watch == NULL || event_add(p->watch, NULL) != 0 ||
 	    (delay_ms >= 0 && (p->timer == NULL || evtimer_add(p->timer, &tv) != 0)))
-		llmd_pending_due(-1, 0, p);     /* answer now rather than never */
+		llmd_pending_due(-1, 0, p); /* answer now rather than never */
 }
 
 int
 llmd_authorised(const struct llmd *d, struct evhttp_request *req, int *has_key)
 {
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 
 	*has_key = h != NULL && strncmp(h, "Bearer ", 7) == 0 && h[7] != '\0';
 	return d->key == NULL || (*has_key && strcmp(h + 7, d->key) == 0);
@@ -233,8 +233,7 @@ llmd_chain_add(struct llmd_request *r, const json_t *v, const char **errmsg)
 }
 
 static int
-llmd_parse_models(const json_t *j, struct llmd_request *r, const char **errmsg,
-    const char **param)
+llmd_parse_models(const json_t *j, struct llmd_request *r, const char **errmsg, const char **param)
 {
 	const json_t *model = json_object_get(j, "model"), *models = json_object_get(j, "models");
 	size_t i;
@@ -276,8 +275,7 @@ llmd_message_text(const json_t *msg)
 static int
 llmd_message_ok(const json_t *msg)
 {
-	static const char *const roles[] = { "system", "developer", "user", "assistant",
-		"tool" };
+	static const char *const roles[] = { "system", "developer", "user", "assistant", "tool" };
 	const char *role = json_string_value(json_object_get(msg, "role"));
 	const json_t *c = json_object_get(msg, "content");
 	size_t i;
@@ -342,14 +340,14 @@ llmd_parse_messages(const json_t *j, struct llmd_request *r, const char **errmsg
 }
 
 static int
-llmd_parse_options(const json_t *j, struct llmd_request *r, const char **errmsg,
-    const char **param)
+llmd_parse_options(const json_t *j, struct llmd_request *r, const char **errmsg, const char **param)
 {
 	const json_t *t = json_object_get(j, "temperature"), *mt = json_object_get(j, "max_tokens");
 	const json_t *rf = json_object_get(j, "response_format");
 	const char *type = json_string_value(json_object_get(rf, "type"));
 
-	if (t != NULL && (!json_is_number(t) || json_number_value(t) < 0 || json_number_value(t) > 2)) {
+	if (t != NULL &&
+	    (!json_is_number(t) || json_number_value(t) < 0 || json_number_value(t) > 2)) {
 		*errmsg = "\"temperature\" must be a number from 0 to 2";
 		*param = "temperature";
 		return -1;
@@ -364,8 +362,10 @@ llmd_parse_options(const json_t *j, struct llmd_request *r, const char **errmsg,
 		*param = "stream";
 		return -1;
 	}
-	if (rf != NULL && (type == NULL || (strcmp(type, "text") != 0 &&
-	    strcmp(type, "json_object") != 0 && strcmp(type, "json_schema") != 0))) {
+	if (rf != NULL &&
+	    (type == NULL ||
+		(strcmp(type, "text") != 0 && strcmp(type, "json_object") != 0 &&
+		    strcmp(type, "json_schema") != 0))) {
 		*errmsg = "\"response_format.type\" must be text, json_object or json_schema";
 		*param = "response_format";
 		return -1;
@@ -423,49 +423,49 @@ llmd_rate_headers(struct llmd *d, struct evhttp_request *req)
 static json_t *
 llmd_rate_limit_body(void)
 {
-	return json_pack("{s{sisss{}}}", "error", "code", 429, "message", "Rate limit exceeded",
-	    "metadata");
+	return json_pack(
+	    "{s{sisss{}}}", "error", "code", 429, "message", "Rate limit exceeded", "metadata");
 }
 
 json_t *
 llmd_key_error(int has_key)
 {
 	if (!has_key)
-		return llmd_bad("You didn't provide an API key. You need to provide your API key "
+		return llmd_bad(
+		    "You didn't provide an API key. You need to provide your API key "
 		    "in an Authorization header using Bearer auth (i.e. Authorization: Bearer "
-		    "YOUR_KEY).", NULL);
+		    "YOUR_KEY).",
+		    NULL);
 	/* OpenAI echoes part of the key here; a test double has no business doing so. */
-	return llmd_openai_error("Incorrect API key provided.", "invalid_request_error", NULL,
-	    "invalid_api_key");
+	return llmd_openai_error(
+	    "Incorrect API key provided.", "invalid_request_error", NULL, "invalid_api_key");
 }
 
 static json_t *
-llmd_completion(struct llmd *d, const char *model, const char *content, const char *finish,
-    size_t prompt_len)
+llmd_completion(
+    struct llmd *d, const char *model, const char *content, const char *finish, size_t prompt_len)
 {
-	json_int_t pt = (json_int_t)(prompt_len / 4 + 1), ct = (json_int_t)(strlen(content) / 4 + 1);
+	json_int_t pt = (json_int_t)(prompt_len / 4 + 1),
+		   ct = (json_int_t)(strlen(content) / 4 + 1);
 	char id[40];
 
 	snprintf(id, sizeof(id), "chatcmpl-llmd-%llu", (unsigned long long)++d->next_id);
 	return json_pack("{sssssIsss[{sis{ssss}ss}]s{sIsIsI}}", "id", id, "object",
 	    "chat.completion", "created", (json_int_t)time(NULL), "model", model, "choices",
-	    "index", 0, "message", "role", "assistant", "content", content, "finish_reason",
-	    finish, "usage", "prompt_tokens", pt, "completion_tokens", ct, "total_tokens",
-	    pt + ct);
+	    "index", 0, "message", "role", "assistant", "content", content, "finish_reason", finish,
+	    "usage", "prompt_tokens", pt, "completion_tokens", ct, "total_tokens", pt + ct);
 }
 
 static json_t *
-llmd_error_reply(const char *name, const struct llmd_spec *sp, struct evhttp_request *req,
-    int *code)
+llmd_error_reply(
+    const char *name, const struct llmd_spec *sp, struct evhttp_request *req, int *code)
 {
 	char msg[LLMD_NAME_MAX + 80];
 
 	if (sp->retry_after >= 0)
 		llmd_retry_after(req, sp->retry_after);
 	switch (sp->kind) {
-	case LLMD_E429:
-		*code = 429;
-		return llmd_rate_limit_body();
+	case LLMD_E429: *code = 429; return llmd_rate_limit_body();
 	case LLMD_E503:
 		*code = 503;
 		return json_pack("{ss}", "error",
@@ -478,7 +478,8 @@ llmd_error_reply(const char *name, const struct llmd_spec *sp, struct evhttp_req
 	default:
 		*code = 500;
 		return llmd_openai_error("The server had an error while processing your request. "
-		    "Sorry about that!", "server_error", NULL, NULL);
+					 "Sorry about that!",
+		    "server_error", NULL, NULL);
 	}
 }
 
@@ -495,11 +496,12 @@ llmd_behave(struct llmd *d, const char *name, const struct llmd_spec *sp,
 	/* A hanging model's answer is never sent; any body will do. */
 	content = llmd_content(sp->kind == LLMD_HANG ? LLMD_PERSONA : sp->kind, &r->prompt);
 	out = content != NULL ? llmd_completion(d, name, content,
-	    sp->kind == LLMD_TRUNCATED ? "length" : "stop", prompt_len) : NULL;
+				    sp->kind == LLMD_TRUNCATED ? "length" : "stop", prompt_len)
+			      : NULL;
 	free(content);
 	*code = out != NULL ? 200 : 500;
-	return out != NULL ? out : llmd_openai_error("llmd: out of memory", "server_error", NULL,
-	    NULL);
+	return out != NULL ? out
+			   : llmd_openai_error("llmd: out of memory", "server_error", NULL, NULL);
 }
 
 /* Tries the chain in order as OpenRouter does: the first model that does not fail answers. */
@@ -551,8 +553,9 @@ llmd_chat_checked(struct llmd *d, struct evhttp_request *req, struct llmd_call *
 	j = len > 0 ? json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, NULL) : NULL;
 	if (j == NULL || llmd_parse(j, &r, &errmsg, &param) != 0) {
 		c->note = "bad-request";
-		llmd_finish(d, req, c, 400, j == NULL ? llmd_bad("the body is not valid JSON", NULL) :
-		    llmd_bad(errmsg, param));
+		llmd_finish(d, req, c, 400,
+		    j == NULL ? llmd_bad("the body is not valid JSON", NULL)
+			      : llmd_bad(errmsg, param));
 		json_decref(j);
 		return;
 	}
@@ -591,8 +594,9 @@ llmd_chat(struct llmd *d, struct evhttp_request *req, const char *path)
 		llmd_finish(d, req, &c, 405, llmd_bad("use POST for chat completions", NULL));
 	} else if (d->stats.in_flight > d->max_inflight) {
 		c.note = "overloaded";
-		llmd_finish(d, req, &c, 503, json_pack("{ss}", "error",
-		    "llmd: too many requests in flight (--max-inflight)"));
+		llmd_finish(d, req, &c, 503,
+		    json_pack(
+			"{ss}", "error", "llmd: too many requests in flight (--max-inflight)"));
 	} else {
 		llmd_chat_checked(d, req, &c);
 	}

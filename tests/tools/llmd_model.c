@@ -12,11 +12,21 @@
 #include "llmd.h"
 
 static const char *const llmd_kind_names[LLMD_KINDS] = {
-	"persona", "persona-fenced", "garbage", "notpersona", "outofrange", "partial",
-	"truncated", "429", "503", "404", "500", "hang",
+	"persona",
+	"persona-fenced",
+	"garbage",
+	"notpersona",
+	"outofrange",
+	"partial",
+	"truncated",
+	"429",
+	"503",
+	"404",
+	"500",
+	"hang",
 };
 
-#define LLMD_DELAY_MAX 600000   /* ms */
+#define LLMD_DELAY_MAX 600000 /* ms */
 #define LLMD_RETRY_AFTER_MAX 86400
 #define LLMD_TIMES_MAX 1000000000L
 
@@ -70,7 +80,8 @@ llmd_spec_kind(const char *word, struct llmd_spec *sp, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "unknown behaviour \"%.40s\" (persona, persona-fenced, garbage, "
+	snprintf(err, errlen,
+	    "unknown behaviour \"%.40s\" (persona, persona-fenced, garbage, "
 	    "notpersona, outofrange, partial, truncated, 429, 503, 404, 500, hang, slow=MS)",
 	    word);
 	return -1;
@@ -123,8 +134,8 @@ llmd_spec_parse(const char *s, struct llmd_spec *out, char *err, size_t errlen)
 	}
 	memcpy(buf, s, strlen(s) + 1);
 	for (word = strtok_r(buf, ",", &save); word != NULL; word = strtok_r(NULL, ",", &save)) {
-		if (first ? llmd_spec_kind(word, &sp, err, errlen) != 0 :
-		    llmd_spec_option(word, &sp, err, errlen) != 0)
+		if (first ? llmd_spec_kind(word, &sp, err, errlen) != 0
+			  : llmd_spec_option(word, &sp, err, errlen) != 0)
 			return -1;
 		first = 0;
 	}
@@ -200,14 +211,16 @@ llmd_models_find(struct llmd_models *ms, const char *name)
 }
 
 int
-llmd_models_set(struct llmd_models *ms, const char *name, const struct llmd_spec *spec,
-    char *err, size_t errlen)
+llmd_models_set(struct llmd_models *ms, const char *name, const struct llmd_spec *spec, char *err,
+    size_t errlen)
 {
 	struct llmd_model *m;
 
 	if (!llmd_name_ok(name)) {
-		snprintf(err, errlen, "a model name must be 1 to %d printable bytes without "
-		    "spaces, ',' or '='", LLMD_NAME_MAX - 1);
+		snprintf(err, errlen,
+		    "a model name must be 1 to %d printable bytes without "
+		    "spaces, ',' or '='",
+		    LLMD_NAME_MAX - 1);
 		return -1;
 	}
 	m = llmd_models_find(ms, name);
@@ -429,19 +442,13 @@ llmd_stats_agent(struct llmd_stats *st, uint32_t agent)
 json_t *
 llmd_stats_json(const struct llmd_stats *st, const struct llmd_models *ms)
 {
-	return json_pack("{sIsIsIsIsIsIsIsIsisisoso}",
-	    "requests", (json_int_t)st->requests,
-	    "answered", (json_int_t)st->status[200],
-	    "agents", (json_int_t)st->agents,
-	    "agents_again", (json_int_t)st->agents_again,
-	    "rate_limited", (json_int_t)st->rate_limited,
-	    "rpm_limited", (json_int_t)st->rpm_limited,
-	    "abandoned", (json_int_t)st->abandoned,
-	    "json_format", (json_int_t)st->json_format,
-	    "in_flight", (int)st->in_flight,
-	    "max_concurrent", (int)st->max_in_flight,
-	    "by_status", llmd_by_status_json(st),
-	    "by_model", llmd_by_model_json(ms));
+	return json_pack("{sIsIsIsIsIsIsIsIsisisoso}", "requests", (json_int_t)st->requests,
+	    "answered", (json_int_t)st->status[200], "agents", (json_int_t)st->agents,
+	    "agents_again", (json_int_t)st->agents_again, "rate_limited",
+	    (json_int_t)st->rate_limited, "rpm_limited", (json_int_t)st->rpm_limited, "abandoned",
+	    (json_int_t)st->abandoned, "json_format", (json_int_t)st->json_format, "in_flight",
+	    (int)st->in_flight, "max_concurrent", (int)st->max_in_flight, "by_status",
+	    llmd_by_status_json(st), "by_model", llmd_by_model_json(ms));
 }
 
 void

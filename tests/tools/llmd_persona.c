@@ -118,7 +118,8 @@ llmd_persona_text(enum llmd_kind k, const struct llmd_prompt *pr)
 
 	if (j == NULL)
 		return NULL;
-	if ((k == LLMD_OUTOFRANGE && llmd_spoil(j) != 0) || (k == LLMD_PARTIAL && llmd_cut(j) != 0)) {
+	if ((k == LLMD_OUTOFRANGE && llmd_spoil(j) != 0) ||
+	    (k == LLMD_PARTIAL && llmd_cut(j) != 0)) {
 		json_decref(j);
 		return NULL;
 	}
@@ -137,8 +138,10 @@ llmd_fence(const char *json, const struct llmd_prompt *pr)
 	char *s = malloc(len);
 
 	if (s != NULL)
-		snprintf(s, len, "Here is the persona for %s:\n\n```json\n%s\n```\n\n"
-		    "The weights are normalised; tell me if you want changes.", who, json);
+		snprintf(s, len,
+		    "Here is the persona for %s:\n\n```json\n%s\n```\n\n"
+		    "The weights are normalised; tell me if you want changes.",
+		    who, json);
 	return s;
 }
 
@@ -152,12 +155,13 @@ llmd_prose(enum llmd_kind k, const struct llmd_prompt *pr)
 
 	if (k == LLMD_GARBAGE) {
 		/* A brace and a colon or two, to catch a client that only looks for '{'. */
-		snprintf(buf, sizeof(buf), "Sure! %s is a busy parent who loves groceries {price: "
-		    "low, shops: sundays} and hates waiting. Hope that helps!", who);
+		snprintf(buf, sizeof(buf),
+		    "Sure! %s is a busy parent who loves groceries {price: "
+		    "low, shops: sundays} and hates waiting. Hope that helps!",
+		    who);
 		return strdup(buf);
 	}
-	j = json_pack("{sssssb}", "response", "I am a helpful assistant.", "agent", who,
-	    "ok", 1);
+	j = json_pack("{sssssb}", "response", "I am a helpful assistant.", "agent", who, "ok", 1);
 	s = j != NULL ? json_dumps(j, LLMD_JSON_FLAGS) : NULL;
 	json_decref(j);
 	return s;
@@ -172,8 +176,7 @@ llmd_content(enum llmd_kind k, const struct llmd_prompt *pr)
 	case LLMD_PERSONA:
 	case LLMD_OUTOFRANGE:
 	case LLMD_PARTIAL:
-	case LLMD_TRUNCATED:
-		return llmd_persona_text(k, pr);
+	case LLMD_TRUNCATED: return llmd_persona_text(k, pr);
 	case LLMD_PERSONA_FENCED:
 		if ((json = llmd_persona_text(LLMD_PERSONA, pr)) == NULL)
 			return NULL;
@@ -181,10 +184,8 @@ llmd_content(enum llmd_kind k, const struct llmd_prompt *pr)
 		free(json);
 		return s;
 	case LLMD_GARBAGE:
-	case LLMD_NOTPERSONA:
-		return llmd_prose(k, pr);
-	default:
-		return NULL;
+	case LLMD_NOTPERSONA: return llmd_prose(k, pr);
+	default: return NULL;
 	}
 }
 

@@ -19,9 +19,15 @@ static struct backoff_policy
 simd_policy(unsigned base_ms)
 {
 	struct backoff_policy p = {
-		.base = base_ms / 1000.0, .factor = 2.0, .max_exponent = 10, .cap = 0.0,
-		.cap_transient = TRANSIENT_CAP_MS / 1000.0, .jitter = 0.0, .max_retries = 3,
-		.window = 30.0, .retry_after_max = 60.0,
+		.base = base_ms / 1000.0,
+		.factor = 2.0,
+		.max_exponent = 10,
+		.cap = 0.0,
+		.cap_transient = TRANSIENT_CAP_MS / 1000.0,
+		.jitter = 0.0,
+		.max_retries = 3,
+		.window = 30.0,
+		.retry_after_max = 60.0,
 	};
 
 	return p;
@@ -63,8 +69,8 @@ test_engine_figures(void)
 	CHECK(backoff_delay(&p, 6, 1, 0.0) == 2.0);
 	CHECK(backoff_delay(&p, 6, 0, 0.0) == 3.2);
 	CHECK(backoff_delay(&p, 11, 0, 0.0) == 102.4);
-	CHECK(backoff_delay(&p, 12, 0, 0.0) == 102.4);   /* growth stops at 2^10 */
-	CHECK(backoff_delay(&p, 0, 0, 0.0) == 0.1);      /* 0 counts as the first */
+	CHECK(backoff_delay(&p, 12, 0, 0.0) == 102.4); /* growth stops at 2^10 */
+	CHECK(backoff_delay(&p, 0, 0, 0.0) == 0.1);    /* 0 counts as the first */
 }
 
 static void
@@ -76,8 +82,8 @@ test_caps_and_overflow(void)
 
 	p.cap = 5.0;
 	CHECK(backoff_delay(&p, 7, 0, 0.0) == 5.0);
-	CHECK(backoff_delay(&p, 7, 1, 0.0) == 2.0);    /* the transient cap is tighter */
-	p.cap_transient = 0.0;                          /* 0: the general cap applies */
+	CHECK(backoff_delay(&p, 7, 1, 0.0) == 2.0); /* the transient cap is tighter */
+	p.cap_transient = 0.0;                      /* 0: the general cap applies */
 	CHECK(backoff_delay(&p, 7, 1, 0.0) == 5.0);
 
 	/* Unbounded growth: huge attempt counts neither overflow nor pass the ceiling. */
@@ -95,7 +101,7 @@ test_caps_and_overflow(void)
 	p.factor = 2.0;
 	CHECK(backoff_delay(&p, UINT_MAX, 0, 0.0) == BACKOFF_DELAY_MAX);
 	CHECK(backoff_delay(&p, 3, 0, 0.0) == 240.0);
-	p.factor = 1.0;                                 /* constant delay */
+	p.factor = 1.0; /* constant delay */
 	CHECK(backoff_delay(&p, UINT_MAX, 0, 0.0) == 60.0);
 }
 
@@ -108,23 +114,23 @@ test_jitter(void)
 	int i, ok = 1;
 
 	p.jitter = 0.5;
-	CHECK(backoff_delay(&p, 3, 0, 0.0) == 0.4);     /* u = 0: no jitter */
+	CHECK(backoff_delay(&p, 3, 0, 0.0) == 0.4); /* u = 0: no jitter */
 	CHECK(fabs(backoff_delay(&p, 3, 0, 0.5) - 0.3) < 1e-12);
-	CHECK(backoff_delay(&p, 3, 0, -1.0) == 0.4);    /* nonsense u: no jitter */
+	CHECK(backoff_delay(&p, 3, 0, -1.0) == 0.4); /* nonsense u: no jitter */
 	CHECK(backoff_delay(&p, 3, 0, NAN) == 0.4);
-	CHECK(backoff_delay(&p, 3, 0, 7.0) == 0.2);     /* counts as 1 */
+	CHECK(backoff_delay(&p, 3, 0, 7.0) == 0.2); /* counts as 1 */
 	rng_seed(&r, 1, 2, 3);
 	for (i = 0; i < 10000; i++) {
 		d = backoff_delay(&p, 9, 1, rng_double(&r));
-		ok &= d > 1.0 && d <= 2.0;              /* jitter never lifts past the cap */
+		ok &= d > 1.0 && d <= 2.0; /* jitter never lifts past the cap */
 		sum += d;
 		lo = d < lo ? d : lo;
 		hi = d > hi ? d : hi;
 	}
 	CHECK(ok);
-	CHECK(fabs(sum / 10000 - 1.5) < 0.02);          /* (1 - jitter / 2) * cap */
+	CHECK(fabs(sum / 10000 - 1.5) < 0.02); /* (1 - jitter / 2) * cap */
 	CHECK(lo < 1.01 && hi > 1.99);
-	p.jitter = 1.0;                                 /* "full jitter": [0, d) */
+	p.jitter = 1.0; /* "full jitter": [0, d) */
 	CHECK(backoff_delay(&p, 1, 0, 0.999) < 0.001);
 	CHECK(backoff_delay(&p, 1, 0, 0.999) >= 0.0);
 }
@@ -134,16 +140,16 @@ test_retry_after(void)
 {
 	struct backoff_policy p = simd_policy(100);
 
-	CHECK(backoff_delay_after(&p, 1, 1, 0.0, -1.0) == 0.1);   /* none given */
+	CHECK(backoff_delay_after(&p, 1, 1, 0.0, -1.0) == 0.1); /* none given */
 	CHECK(backoff_delay_after(&p, 1, 1, 0.0, NAN) == 0.1);
 	CHECK(backoff_delay_after(&p, 1, 1, 0.0, 0.0) == 0.1);
-	CHECK(backoff_delay_after(&p, 1, 1, 0.0, 5.0) == 5.0);    /* the server's is longer */
-	CHECK(backoff_delay_after(&p, 5, 1, 0.0, 0.5) == 1.6);    /* ours is longer */
+	CHECK(backoff_delay_after(&p, 1, 1, 0.0, 5.0) == 5.0);     /* the server's is longer */
+	CHECK(backoff_delay_after(&p, 5, 1, 0.0, 0.5) == 1.6);     /* ours is longer */
 	CHECK(backoff_delay_after(&p, 1, 1, 0.0, 3600.0) == 60.0); /* bounded */
 	CHECK(backoff_delay_after(&p, 1, 1, 0.0, INFINITY) == 60.0);
-	p.jitter = 1.0;                                 /* jitter never undercuts it */
+	p.jitter = 1.0; /* jitter never undercuts it */
 	CHECK(backoff_delay_after(&p, 20, 1, 0.9, 1.5) == 1.5);
-	p.retry_after_max = 0.0;                        /* 0: never honoured */
+	p.retry_after_max = 0.0; /* 0: never honoured */
 	CHECK(backoff_delay_after(&p, 1, 0, 0.0, 5.0) == 0.1);
 }
 
@@ -161,7 +167,7 @@ test_decision(void)
 	CHECK(backoff_should_retry(&p, 1000000, 1, 10.0, 20.0)); /* the window, not a count */
 	p.window = 0.0;
 	CHECK(!backoff_should_retry(&p, 4, 1, 10.0, 10.0));
-	p.max_retries = 0;                              /* the set-up: transient only */
+	p.max_retries = 0; /* the set-up: transient only */
 	p.window = 30.0;
 	CHECK(!backoff_should_retry(&p, 1, 0, 0.0, 0.0));
 	CHECK(backoff_should_retry(&p, 1, 1, 0.0, 0.0));
@@ -180,7 +186,7 @@ test_state(void)
 	CHECK(backoff_failed(&st, 5.0) == 1 && st.first_fail == 5.0);
 	CHECK(backoff_failed(&st, 6.0) == 2 && st.first_fail == 5.0);
 	st.attempts = UINT_MAX;
-	CHECK(backoff_failed(&st, 7.0) == UINT_MAX);    /* saturates */
+	CHECK(backoff_failed(&st, 7.0) == UINT_MAX); /* saturates */
 
 	/* A step failing for good: 3 retries after 0.1, 0.2, 0.4 s, then no more. */
 	backoff_reset(&st);
@@ -199,8 +205,8 @@ test_state(void)
 	}
 	CHECK(now >= 30.0 && now < 32.0);
 	CHECK(slept == 2.0);
-	CHECK(retries == 5 + 14);   /* 0.1 .. 1.6 s, then 2 s: the 20th failure is at 31.1 s */
-	backoff_reset(&st);             /* the step succeeded: a fresh start */
+	CHECK(retries == 5 + 14); /* 0.1 .. 1.6 s, then 2 s: the 20th failure is at 31.1 s */
+	backoff_reset(&st);       /* the step succeeded: a fresh start */
 	CHECK(backoff_next(&p, &st, 1, now, 0.0, -1.0, &d) && d == 0.1);
 }
 

@@ -6,7 +6,7 @@
 #include "sim/catalog.h"
 #include "check.h"
 
-#define T0 INT64_C(1767571200)   /* 2026-01-05T00:00:00Z */
+#define T0 INT64_C(1767571200) /* 2026-01-05T00:00:00Z */
 #define DAY INT64_C(86400)
 
 static int

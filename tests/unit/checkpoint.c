@@ -176,12 +176,13 @@ same_agents(const struct agent_state *a, const struct agent_state *b, uint32_t n
 		    a[i].ncart != b[i].ncart)
 			return 0;
 		for (j = 0; j < STORE_MAX_ITEMS; j++) {
-			if (j < a[i].ncart && (a[i].cart[j].product_id != b[i].cart[j].product_id ||
-			    a[i].cart[j].quantity != b[i].cart[j].quantity))
+			if (j < a[i].ncart &&
+			    (a[i].cart[j].product_id != b[i].cart[j].product_id ||
+				a[i].cart[j].quantity != b[i].cart[j].quantity))
 				return 0;
 			/* The loader leaves unused lines zero, whatever the writer held. */
-			if (j >= b[i].ncart && (b[i].cart[j].product_id != 0 ||
-			    b[i].cart[j].quantity != 0))
+			if (j >= b[i].ncart &&
+			    (b[i].cart[j].product_id != 0 || b[i].cart[j].quantity != 0))
 				return 0;
 		}
 	}
@@ -191,15 +192,14 @@ same_agents(const struct agent_state *a, const struct agent_state *b, uint32_t n
 static int
 same_params(const struct run_params *a, const struct run_params *b)
 {
-	return strcmp(a->run_id, b->run_id) == 0 && a->seed == b->seed &&
-	    a->agents == b->agents && a->cycles == b->cycles && a->hours == b->hours &&
-	    a->tick == b->tick && a->time_scale == b->time_scale &&
-	    a->sim_start == b->sim_start && a->max_concurrent == b->max_concurrent &&
-	    a->max_retries == b->max_retries && a->retry_backoff_ms == b->retry_backoff_ms &&
-	    a->retry_window == b->retry_window && a->catalog_products == b->catalog_products &&
-	    a->catalog_stores == b->catalog_stores && a->catalog_coupons == b->catalog_coupons &&
-	    !a->all_shop == !b->all_shop && a->nonly == b->nonly &&
-	    (a->only == NULL) == (b->only == NULL) &&
+	return strcmp(a->run_id, b->run_id) == 0 && a->seed == b->seed && a->agents == b->agents &&
+	    a->cycles == b->cycles && a->hours == b->hours && a->tick == b->tick &&
+	    a->time_scale == b->time_scale && a->sim_start == b->sim_start &&
+	    a->max_concurrent == b->max_concurrent && a->max_retries == b->max_retries &&
+	    a->retry_backoff_ms == b->retry_backoff_ms && a->retry_window == b->retry_window &&
+	    a->catalog_products == b->catalog_products && a->catalog_stores == b->catalog_stores &&
+	    a->catalog_coupons == b->catalog_coupons && !a->all_shop == !b->all_shop &&
+	    a->nonly == b->nonly && (a->only == NULL) == (b->only == NULL) &&
 	    (a->only == NULL || memcmp(a->only, b->only, a->nonly * sizeof(*a->only)) == 0);
 }
 
@@ -276,7 +276,8 @@ raw_get(const char *path, int64_t id, const char *col, int *n, int64_t *crc)
 static int
 raw_set_state(const char *path, int64_t id, const unsigned char *b, int n, int fix_crc)
 {
-	const char *sql = fix_crc ? "UPDATE checkpoints SET state = ?1, state_crc = ?3 WHERE id = ?2"
+	const char *sql = fix_crc
+	    ? "UPDATE checkpoints SET state = ?1, state_crc = ?3 WHERE id = ?2"
 	    : "UPDATE checkpoints SET state = ?1 WHERE id = ?2";
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
@@ -360,10 +361,12 @@ check_meta(const char *path)
 	sqlite3_stmt *st = NULL;
 	int ok = 0;
 
-	if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db,
-	    "SELECT (SELECT value FROM meta WHERE key = 'format'),"
-	    " (SELECT value FROM meta WHERE key = 'app'), journal_mode FROM pragma_journal_mode",
-	    -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db,
+		"SELECT (SELECT value FROM meta WHERE key = 'format'),"
+		" (SELECT value FROM meta WHERE key = 'app'), journal_mode FROM pragma_journal_mode",
+		-1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		ok = sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
 		    sqlite3_column_int(st, 0) == 1 &&
 		    strcmp((const char *)sqlite3_column_text(st, 1), "simd-checkpoints") == 0 &&
@@ -380,10 +383,10 @@ listed(const struct checkpoint_info *in, void *arg)
 	char at[32];
 
 	store_time_iso(at, sizeof(at), in->at);
-	return json_array_append_new(arg, json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s}", "id",
-	    (json_int_t)in->id, "run_id", in->run_id, "at", at, "cycle", (json_int_t)in->cycle,
-	    "agents", (json_int_t)in->agents, "size", (json_int_t)in->size, "reason",
-	    in->reason));
+	return json_array_append_new(arg,
+	    json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s}", "id", (json_int_t)in->id, "run_id",
+		in->run_id, "at", at, "cycle", (json_int_t)in->cycle, "agents",
+		(json_int_t)in->agents, "size", (json_int_t)in->size, "reason", in->reason));
 }
 
 static json_t *
@@ -408,8 +411,8 @@ checkpoint_last_json(const struct checkpoint *c)
 	if (!checkpoint_last(c, &in))
 		return json_null();
 	store_time_iso(at, sizeof(at), in.at);
-	return json_pack("{s:I, s:s, s:I}", "id", (json_int_t)in.id, "at", at, "cycle",
-	    (json_int_t)in.cycle);
+	return json_pack(
+	    "{s:I, s:s, s:I}", "id", (json_int_t)in.id, "at", at, "cycle", (json_int_t)in.cycle);
 }
 
 static void
@@ -560,7 +563,7 @@ test_retention(void)
 	CHECK(checkpoint_load(c, ids[3], &got, &info, err, sizeof(err)) == 0);
 	CHECK(got.cycle == 103 && info.id == ids[3] && info.cycle == 103);
 	checkpoint_state_free(&got);
-	check_last(c, ids[3], 103);   /* loading counts as "last" */
+	check_last(c, ids[3], 103); /* loading counts as "last" */
 
 	CHECK(checkpoint_load(c, ids[1], &got, NULL, err, sizeof(err)) == -1);
 	snprintf(want, sizeof(want), "no checkpoint %lld in %s", (long long)ids[1], t.path);
@@ -577,7 +580,7 @@ test_retention(void)
 	CHECK(json_array_size(l) == 1 &&
 	    json_integer_value(json_object_get(json_array_get(l, 0), "id")) == info.id);
 	json_decref(l);
-	checkpoint_set_keep(c, 0);   /* clamped to 1: the newest always stays */
+	checkpoint_set_keep(c, 0); /* clamped to 1: the newest always stays */
 	CHECK(checkpoint_write(c, &s, "manual", &info, err, sizeof(err)) == 0);
 	CHECK(checkpoint_load(c, 0, &got, NULL, err, sizeof(err)) == 0);
 	checkpoint_state_free(&got);
@@ -620,8 +623,8 @@ test_refused_writes(void)
 	s.params.hours = 1;
 	CHECK(checkpoint_write(c, &s, "", &info, err, sizeof(err)) == -1);
 	CHECK(checkpoint_write(c, &s, NULL, &info, err, sizeof(err)) == -1);
-	CHECK(checkpoint_write(c, &s, "a-reason-that-is-far-too-long", &info, err,
-	    sizeof(err)) == -1);
+	CHECK(checkpoint_write(c, &s, "a-reason-that-is-far-too-long", &info, err, sizeof(err)) ==
+	    -1);
 	l = checkpoint_list_json(c, err, sizeof(err));
 	CHECK(json_array_size(l) == 0);
 	json_decref(l);
@@ -666,14 +669,15 @@ test_foreign_files(void)
 	}
 	for (i = 0; i < sizeof(junk); i++)
 		junk[i] = (unsigned char)rnd(&r);
-	CHECK((f = fopen(t.path, "wb")) != NULL && fwrite(junk, 1, sizeof(junk), f) ==
-	    sizeof(junk));
+	CHECK(
+	    (f = fopen(t.path, "wb")) != NULL && fwrite(junk, 1, sizeof(junk), f) == sizeof(junk));
 	if (f != NULL)
 		fclose(f);
 	expect_open_fails(&t, "is not a simd checkpoint file (file is not a database)");
 	/* Nothing was written to it. */
-	CHECK((f = fopen(t.path, "rb")) != NULL && fread(back, 1, sizeof(back), f) ==
-	    sizeof(back) && fgetc(f) == EOF && memcmp(junk, back, sizeof(junk)) == 0);
+	CHECK((f = fopen(t.path, "rb")) != NULL &&
+	    fread(back, 1, sizeof(back), f) == sizeof(back) && fgetc(f) == EOF &&
+	    memcmp(junk, back, sizeof(junk)) == 0);
 	if (f != NULL)
 		fclose(f);
 	unlink(t.path);
@@ -681,8 +685,9 @@ test_foreign_files(void)
 	/* Some other SQLite database (the shop's, say). */
 	CHECK(raw_exec(t.path, "CREATE TABLE users (id INTEGER PRIMARY KEY)") == 0);
 	expect_open_fails(&t, "is not a simd checkpoint file (no such table: meta)");
-	CHECK(raw_exec(t.path, "CREATE TABLE meta (key TEXT PRIMARY KEY, value);"
-	    "INSERT INTO meta VALUES ('app', 'shop'), ('format', 1)") == 0);
+	CHECK(raw_exec(t.path,
+		  "CREATE TABLE meta (key TEXT PRIMARY KEY, value);"
+		  "INSERT INTO meta VALUES ('app', 'shop'), ('format', 1)") == 0);
 	expect_open_fails(&t, "meta app is \"shop\"");
 	unlink(t.path);
 
@@ -718,8 +723,7 @@ expect_damaged(struct checkpoint *c, const struct tdir *t, int64_t id, const cha
 
 	CHECK(checkpoint_load(c, id, &got, NULL, err, sizeof(err)) == -1);
 	CHECK(got.agents == NULL && got.params.only == NULL);
-	snprintf(want, sizeof(want), "checkpoint %lld in %s is damaged: ", (long long)id,
-	    t->path);
+	snprintf(want, sizeof(want), "checkpoint %lld in %s is damaged: ", (long long)id, t->path);
 	CHECK(contains(err, want));
 	CHECK(contains(err, what));
 }
@@ -737,8 +741,7 @@ restore(struct checkpoint *c, const struct tdir *t, int64_t id, const unsigned c
 }
 
 static void
-damage_state(struct checkpoint *c, const struct tdir *t, int64_t id, const unsigned char *b,
-    int n)
+damage_state(struct checkpoint *c, const struct tdir *t, int64_t id, const unsigned char *b, int n)
 {
 	unsigned char *x = malloc((size_t)n + 8);
 
@@ -763,7 +766,7 @@ damage_state(struct checkpoint *c, const struct tdir *t, int64_t id, const unsig
 	expect_damaged(c, t, id, "1 bytes after the last agent");
 	raw_set_state(t->path, id, x, 5, 1);
 	expect_damaged(c, t, id, "shorter than its header");
-	x[17] = STORE_MAX_ITEMS + 1;    /* agent 0's ncart */
+	x[17] = STORE_MAX_ITEMS + 1; /* agent 0's ncart */
 	raw_set_state(t->path, id, x, n, 1);
 	expect_damaged(c, t, id, "agent 0 has 25 cart lines");
 	x[17] = b[17];
@@ -833,8 +836,7 @@ damage_params(struct checkpoint *c, const struct tdir *t, int64_t id)
 	damage_json(c, t, id, "params", "run_id", json_string("other"), "disagree");
 	damage_json(c, t, id, "counts", "orders", json_integer(-5), "\"orders\" is wrong");
 	damage_json(c, t, id, "counts", "errors_by_type", big, "errors_by_type");
-	damage_json(c, t, id, "counts", "errors_by_type", json_pack("[s]", "x"),
-	    "errors_by_type");
+	damage_json(c, t, id, "counts", "errors_by_type", json_pack("[s]", "x"), "errors_by_type");
 	CHECK(raw_set_text(t->path, id, "counts", "[7]") == 0);
 	expect_damaged(c, t, id, "counts: not a JSON object");
 	CHECK(raw_set_text(t->path, id, "params", "{\"run_id\": ") == 0);
@@ -878,16 +880,18 @@ test_damaged_rows(void)
 	    (long long)id);
 	CHECK(raw_exec(t.path, sql) == 0);
 	expect_damaged(c, &t, id, "\"state_crc\" is not an integer");
-	snprintf(sql, sizeof(sql), "UPDATE checkpoints SET state_crc = 0, state = 'text'"
-	    " WHERE id = %lld", (long long)id);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE checkpoints SET state_crc = 0, state = 'text'"
+	    " WHERE id = %lld",
+	    (long long)id);
 	CHECK(raw_exec(t.path, sql) == 0);
 	expect_damaged(c, &t, id, "state is not a blob");
 	snprintf(sql, sizeof(sql), "UPDATE checkpoints SET elapsed_s = 'soon' WHERE id = %lld",
 	    (long long)id);
 	CHECK(raw_exec(t.path, sql) == 0);
 	expect_damaged(c, &t, id, "elapsed_s");
-	snprintf(sql, sizeof(sql), "UPDATE checkpoints SET cycle = -1 WHERE id = %lld",
-	    (long long)id);
+	snprintf(
+	    sql, sizeof(sql), "UPDATE checkpoints SET cycle = -1 WHERE id = %lld", (long long)id);
 	CHECK(raw_exec(t.path, sql) == 0);
 	expect_damaged(c, &t, id, "\"cycle\" is not an integer");
 	/* Listing names the damaged row too, rather than showing nonsense. */
@@ -934,8 +938,9 @@ time_one(uint32_t agents)
 	}
 	CHECK(ok);
 	printf("checkpoint: %u agents (carts of 0-24 lines): write %.1f-%.1f ms, load %.1f-%.1f ms,"
-	    " state %llu bytes (%.1f per agent)\n", agents, w[0] * 1e3, w[1] * 1e3, l[0] * 1e3,
-	    l[1] * 1e3, (unsigned long long)info.size, (double)info.size / agents);
+	       " state %llu bytes (%.1f per agent)\n",
+	    agents, w[0] * 1e3, w[1] * 1e3, l[0] * 1e3, l[1] * 1e3, (unsigned long long)info.size,
+	    (double)info.size / agents);
 	checkpoint_close(c);
 	free_made(&s, a);
 	tdir_remove(&t);

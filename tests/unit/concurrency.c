@@ -24,52 +24,52 @@
 
 #include "check.h"
 
-#define MAXS 128                /* sessions in flight at most (max is 100) */
-#define TICK_US 50000.0         /* the caller's timer */
-#define MACHINE_US 1000000.0    /* machine samples */
-#define TRACE_MAX 1200          /* seconds of limit trace */
+#define MAXS 128             /* sessions in flight at most (max is 100) */
+#define TICK_US 50000.0      /* the caller's timer */
+#define MACHINE_US 1000000.0 /* machine samples */
+#define TRACE_MAX 1200       /* seconds of limit trace */
 #define SEC 1000000.0
 
 struct server {
 	double capacity, degrade;
-	double work_us;         /* mean service time at no load */
-	double sigma;           /* of the service times' logarithm */
-	double wander;          /* capacity drawn anew each second, +- this fraction */
+	double work_us; /* mean service time at no load */
+	double sigma;   /* of the service times' logarithm */
+	double wander;  /* capacity drawn anew each second, +- this fraction */
 	double delay_us;
 	unsigned steps;
-	double cpu;             /* what the machine samples say */
+	double cpu; /* what the machine samples say */
 };
 
 struct req {
-	double key;             /* virtual finish time, or time out of the delay */
+	double key; /* virtual finish time, or time out of the delay */
 	unsigned slot;
 };
 
 struct sim {
 	struct server srv;
-	double now, vtime;      /* us; work done per request at the server */
+	double now, vtime; /* us; work done per request at the server */
 	struct rng rng, wrng;
-	double wfactor;         /* the capacity's wander this second */
+	double wfactor; /* the capacity's wander this second */
 	unsigned wsec;
-	unsigned n;             /* sessions in flight */
+	unsigned n; /* sessions in flight */
 	double step_start[MAXS], work[MAXS];
 	unsigned steps_left[MAXS];
 	unsigned freel[MAXS], nfree;
-	struct req heap[MAXS];  /* at the server, by virtual finish */
+	struct req heap[MAXS]; /* at the server, by virtual finish */
 	unsigned nheap;
-	struct req fifo[MAXS];  /* in the delay, by time out */
+	struct req fifo[MAXS]; /* in the delay, by time out */
 	unsigned fhead, nfifo;
 	uint64_t sessions;
-	struct concurrency *c;  /* NULL: the fixed limit */
+	struct concurrency *c; /* NULL: the fixed limit */
 	uint32_t fixed;
 	double next_tick, next_machine;
 	/* what the run showed */
-	uint32_t trace[TRACE_MAX];      /* the limit at the end of each second */
-	unsigned char probing[TRACE_MAX];       /* a probe was under way in it */
+	uint32_t trace[TRACE_MAX];        /* the limit at the end of each second */
+	unsigned char probing[TRACE_MAX]; /* a probe was under way in it */
 	uint32_t limit_max, limit_min;
 	unsigned changes, probes, reversals;
-	int dir;                /* of the last change not a probe */
-	double count_from;      /* changes before this are not counted */
+	int dir;           /* of the last change not a probe */
+	double count_from; /* changes before this are not counted */
 };
 
 typedef void (*phase_fn)(struct sim *s);
@@ -83,7 +83,7 @@ sim_init(struct sim *s, const struct server *srv, struct concurrency *c, uint32_
 	s->srv = *srv;
 	s->c = c;
 	s->fixed = fixed;
-	s->now = SEC;           /* the caller's clock never reads 0 */
+	s->now = SEC; /* the caller's clock never reads 0 */
 	s->next_tick = s->now;
 	s->next_machine = s->now;
 	s->limit_min = UINT32_MAX;
@@ -148,8 +148,8 @@ static void
 step_begin(struct sim *s, unsigned slot)
 {
 	s->step_start[slot] = s->now;
-	s->work[slot] = s->srv.work_us *
-	    rng_lognormal(&s->rng, -s->srv.sigma * s->srv.sigma / 2, s->srv.sigma);
+	s->work[slot] =
+	    s->srv.work_us * rng_lognormal(&s->rng, -s->srv.sigma * s->srv.sigma / 2, s->srv.sigma);
 	if (s->srv.delay_us > 0) {
 		struct req *r = &s->fifo[(s->fhead + s->nfifo++) % MAXS];
 
@@ -323,7 +323,6 @@ trace_mean(const struct sim *s, unsigned from, unsigned to)
 	return sum / (to - from);
 }
 
-
 /* The lowest limit in [from, to) seconds, probes aside. */
 static uint32_t
 trace_min(const struct sim *s, unsigned from, unsigned to)
@@ -354,9 +353,9 @@ test_steady(const char *name, const struct server *srv, double max_per_min)
 	trace_print(&s, name, 0, 600);
 	printf("%s: after the first minute: %u changes (%u of them probes), %u reversals "
 	       "(%.1f a minute), limit %u..%u, mean %.1f; latency %.1f ms, no-load %.1f ms; "
-	       "%.0f sessions/s\n", name, s.changes, s.probes, s.reversals, per_min,
-	    s.limit_min, s.limit_max, mean, st.latency_ms, st.no_load_latency_ms,
-	    s.sessions / 600.0);
+	       "%.0f sessions/s\n",
+	    name, s.changes, s.probes, s.reversals, per_min, s.limit_min, s.limit_max, mean,
+	    st.latency_ms, st.no_load_latency_ms, s.sessions / 600.0);
 	CHECK(per_min <= max_per_min);
 	CHECK(mean >= 40 && mean <= 50);
 	concurrency_free(s.c);
@@ -391,7 +390,8 @@ step_test(const char *name, phase_fn phase, double fall_to)
 	during = s.trace[149];
 	after = trace_min(&s, 180, 270);
 	printf("%s: limit %u before, %u within 3 s, %u at the end of the step, "
-	       "at least %u from 30 s after it\n", name, before, fell, during, after);
+	       "at least %u from 30 s after it\n",
+	    name, before, fell, during, after);
 	CHECK(fell <= before * fall_to);
 	CHECK(after >= 40 && after >= before * 0.85);
 	concurrency_free(s.c);
@@ -467,8 +467,8 @@ throughput_test(const char *name, const struct server *srv)
 		printf("adaptive on %s:\n", name);
 	adaptive = throughput(srv, c, 0, 120);
 	printf("throughput %s: best fixed limit %u: %.1f sessions/s; adaptive from 50: "
-	       "%.1f sessions/s (%.1f %%), limit %u at the end\n", name, best_l, best, adaptive,
-	    100 * adaptive / best, concurrency_limit(c));
+	       "%.1f sessions/s (%.1f %%), limit %u at the end\n",
+	    name, best_l, best, adaptive, 100 * adaptive / best, concurrency_limit(c));
 	CHECK(adaptive >= 0.9 * best);
 	concurrency_free(c);
 }
@@ -493,7 +493,7 @@ test_disabled(void)
 	CHECK(s.limit_min == 50 && s.limit_max == 50);
 	CHECK(s.changes == 0 && st.changes == 0);
 	CHECK(!st.enabled && st.limit == 50 && st.base == 50);
-	CHECK(st.latency_ms > 20);      /* still measured, for status */
+	CHECK(st.latency_ms > 20); /* still measured, for status */
 	CHECK(concurrency_set_base(s.c, 70, 1) == 1 && concurrency_limit(s.c) == 70);
 	CHECK(strcmp(concurrency_reason(s.c), "base 70") == 0);
 	concurrency_free(s.c);
@@ -526,8 +526,8 @@ test_base(void)
 	CHECK(from < n && ch[from].from == 80 && ch[from].to < 80);
 	sim_run(&s, 150, NULL);
 	concurrency_state(s.c, &st);
-	printf("base 80 at 60 s: %u at 65 s, %u at 150 s (base %u)\n", s.trace[65], st.limit,
-	    st.base);
+	printf(
+	    "base 80 at 60 s: %u at 65 s, %u at 150 s (base %u)\n", s.trace[65], st.limit, st.base);
 	CHECK(st.base == 80 && st.limit >= 40 && st.limit <= 52);
 	/* A base above the bounds is clamped while adaptive. */
 	CHECK(concurrency_set_base(s.c, 500, (uint64_t)s.now) == 1);
@@ -549,14 +549,13 @@ test_ceiling(void)
 	sim_init(&s, &remote, controller(1, 50, 30), 0);
 	CHECK(concurrency_limit(s.c) == 30);
 	sim_run(&s, 120, NULL);
-	printf("ceiling 30 on a backend that takes 70: limit %u..%u\n", s.limit_min,
-	    s.limit_max);
+	printf("ceiling 30 on a backend that takes 70: limit %u..%u\n", s.limit_min, s.limit_max);
 	CHECK(s.limit_max <= 30 && s.trace[119] == 30);
 	o.ceiling = 25;
 	CHECK(concurrency_configure(s.c, &o, (uint64_t)s.now, err, sizeof(err)) == 1);
 	CHECK(concurrency_limit(s.c) == 25);
 	CHECK(concurrency_history(s.c, &ch, 1) == 1 && ch.cause == CONCURRENCY_CEILING);
-	o.ceiling = 10;                 /* below min: the ceiling wins */
+	o.ceiling = 10; /* below min: the ceiling wins */
 	CHECK(concurrency_configure(s.c, &o, (uint64_t)s.now, err, sizeof(err)) == 1);
 	CHECK(concurrency_limit(s.c) == 10);
 	s.count_from = s.now;

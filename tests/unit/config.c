@@ -42,7 +42,7 @@ main(void)
 	CHECK(c->max_concurrent == 50 && c->agents == 372 && c->pool_max == 60);
 	CHECK(c->checkpoint_interval == 300 && c->checkpoint_keep == 10);
 	CHECK(c->socket_mode == 0660 && c->pool_pre_ping == 1 && c->time_scale == 24);
-	CHECK(c->sim_start == 1767571200);  /* 2026-01-05T00:00:00Z */
+	CHECK(c->sim_start == 1767571200); /* 2026-01-05T00:00:00Z */
 	/* every key has a name, a doc line, a parseable default; names are unique */
 	for (size_t i = 0; i < config_nkeys; i++) {
 		CHECK(config_keys[i].doc != NULL && strlen(config_keys[i].doc) > 10);
@@ -51,9 +51,11 @@ main(void)
 	CHECK(config_find("nope") == NULL);
 
 	/* a good file: comments, blank lines, quotes, spaces */
-	CHECK(load(c, "# comment\n\n  max_concurrent = 80  # trailing\nsocket = \"/tmp/a b#c\"\n"
-	    "time_scale=0\npool_pre_ping = off\nsim_start = 2026-02-01\nlog_level = DEBUG\n"
-	    "socket_mode = 0600\n", err, sizeof(err)) == 0);
+	CHECK(load(c,
+		  "# comment\n\n  max_concurrent = 80  # trailing\nsocket = \"/tmp/a b#c\"\n"
+		  "time_scale=0\npool_pre_ping = off\nsim_start = 2026-02-01\nlog_level = DEBUG\n"
+		  "socket_mode = 0600\n",
+		  err, sizeof(err)) == 0);
 	CHECK(c->max_concurrent == 80 && strcmp(c->socket_path, "/tmp/a b#c") == 0);
 	CHECK(c->time_scale == 0 && c->pool_pre_ping == 0 && c->log_level == 3);
 	CHECK(c->sim_start == 1769904000 && c->socket_mode == 0600);
@@ -83,7 +85,7 @@ main(void)
 	CHECK(load(c, "socket = \"unterminated\n", err, sizeof(err)) == -1);
 	CHECK(config_load_file(c, "/nonexistent/x.conf", err, sizeof(err)) == -1);
 	CHECK(strstr(err, "/nonexistent/x.conf") != NULL);
-	CHECK(c->max_concurrent == 80);  /* failed loads leave set values */
+	CHECK(c->max_concurrent == 80); /* failed loads leave set values */
 
 	/* environment, then set */
 	setenv("SIMULATION_MAX_CONCURRENT", "7", 1);

@@ -22,8 +22,8 @@
 
 struct t {
 	struct event_base *base;
-	struct cmd_req *stream;      /* the one stream open, if any */
-	int gone;                    /* its gone callback ran */
+	struct cmd_req *stream; /* the one stream open, if any */
+	int gone;               /* its gone callback ran */
 	int sent, dropped;
 };
 
@@ -131,7 +131,7 @@ main(void)
 	char err[256];
 	int fd;
 
-	signal(SIGPIPE, SIG_IGN);   /* as simd does: a vanished client is an error, not a death */
+	signal(SIGPIPE, SIG_IGN); /* as simd does: a vanished client is an error, not a death */
 	memset(&t, 0, sizeof(t));
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/s.sock", dir);
@@ -152,10 +152,12 @@ main(void)
 	/* ended by the client's cancel: its handler hears of it */
 	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":\"s2\",\"method\":\"stream\"}\n");
 	lines(&t, fd, buf, sizeof(buf));
-	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"cancel\",\"params\":{\"id\":\"s2\"}}\n");
+	say(fd,
+	    "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"cancel\",\"params\":{\"id\":\"s2\"}}\n");
 	CHECK(lines(&t, fd, buf, sizeof(buf)) == 1 && strstr(buf, "\"result\":true") != NULL);
 	CHECK(t.gone == 1 && t.stream == NULL);
-	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"cancel\",\"params\":{\"id\":\"s2\"}}\n");
+	say(fd,
+	    "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"cancel\",\"params\":{\"id\":\"s2\"}}\n");
 	CHECK(lines(&t, fd, buf, sizeof(buf)) == 1 && strstr(buf, "\"result\":false") != NULL);
 	/* ended by the client going away */
 	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"stream\"}\n");

@@ -12,9 +12,9 @@ struct item {
 	struct defer *d;
 	int id;
 	int *log, *nlog;
-	struct item *requeue;        /* queue this one from the callback */
-	struct item *cancel;         /* cancel this one from the callback */
-	int free_queue;              /* free the queue from the callback */
+	struct item *requeue; /* queue this one from the callback */
+	struct item *cancel;  /* cancel this one from the callback */
+	int free_queue;       /* free the queue from the callback */
 };
 
 static void

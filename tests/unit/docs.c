@@ -37,8 +37,8 @@ slurp(const char *path)
 	size_t len = 0, cap = 0, n;
 
 	if (f == NULL) {
-		fprintf(stderr, "docs: %s: %s (run from the repository root)\n", path,
-		    strerror(errno));
+		fprintf(
+		    stderr, "docs: %s: %s (run from the repository root)\n", path, strerror(errno));
 		return NULL;
 	}
 	do {
@@ -170,8 +170,8 @@ check_example_keys(const char *text)
 			env_ok = k->env == NULL || comment_above_mentions(text, p, k->env);
 		}
 		if (found != 1)
-			fprintf(stderr, "docs: %s: key %s appears %d times\n", CONF_EXAMPLE, k->name,
-			    found);
+			fprintf(stderr, "docs: %s: key %s appears %d times\n", CONF_EXAMPLE,
+			    k->name, found);
 		CHECK(found == 1);
 		if (found == 1 && !env_ok)
 			fprintf(stderr, "docs: %s: the comment above %s does not name %s\n",
@@ -467,11 +467,11 @@ check_methods(const char *simctl1, const char *readme, const char *simd8)
 	size_t n = 0;
 
 	for (const struct cmd_entry *const *e = cmd_table; *e != NULL; e++, n++) {
-		if ((*e)->flags & CMD_NOVERB) {   /* the protocol's own: simd(8) says it */
+		if ((*e)->flags & CMD_NOVERB) { /* the protocol's own: simd(8) says it */
 			snprintf(want, sizeof(want), ".It Cm %s", (*e)->name);
 			if (simd8 != NULL && !has_line(simd8, want))
-				fprintf(stderr, "docs: %s lacks the method %s\n", MAN_SIMD,
-				    (*e)->name);
+				fprintf(
+				    stderr, "docs: %s lacks the method %s\n", MAN_SIMD, (*e)->name);
 			CHECK(simd8 != NULL && has_line(simd8, want));
 			continue;
 		}
@@ -483,7 +483,7 @@ check_methods(const char *simctl1, const char *readme, const char *simd8)
 			fprintf(stderr, "docs: %s never shows \"simctl %s\"\n", README, (*e)->name);
 		CHECK(readme != NULL && mentions_command(readme, (*e)->name));
 	}
-	CHECK(n >= 12);   /* the table is there at all */
+	CHECK(n >= 12); /* the table is there at all */
 }
 
 /* The text of a markdown section, from its heading to the next one of that level. */
@@ -548,7 +548,7 @@ check_facts(const char *readme, const char *man8)
 	CHECK(strstr(man8, "does not create") == NULL);
 	CHECK(strstr(readme, "/var/lib/simd/shop.db") != NULL);
 	for (const char *p = strstr(readme, "agent_007:"); p != NULL;
-	    p = strstr(p + 1, "agent_007:")) {
+	     p = strstr(p + 1, "agent_007:")) {
 		int seeded = p - readme >= 3 && strncmp(p - 3, "s7:", 3) == 0;
 		if (!seeded)
 			fprintf(stderr, "docs: %s: a key without its seed: %.30s\n", README, p);

@@ -111,7 +111,7 @@ test_limit_pause_stop(struct event_base *base)
 	fake_init(&f, base);
 	f.hold = 1;
 	e = engine_new(base, &f.pub);
-	params(&p, 500, 0, 7);   /* cycles 0: until stopped */
+	params(&p, 500, 0, 7); /* cycles 0: until stopped */
 	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
 	for (int i = 0; i < 50; i++) {
 		turn(base, 1);
@@ -176,8 +176,8 @@ test_failures(struct event_base *base)
 	CHECK(s.state == ENGINE_FINISHED && s.counts.sessions == 8 && s.counts.errors == 2);
 	CHECK(s.counts.errors_by_type[STORE_ERR_QUERY] == 2);
 	CHECK(s.nfailed_ids == 1 && s.failed_ids[0] == 3);
-	CHECK(s.counts.retries == 4);        /* 2 per failed session */
-	CHECK(s.op_lat[STORE_OP_FAIL].count == 2);   /* each failure recorded once */
+	CHECK(s.counts.retries == 4);              /* 2 per failed session */
+	CHECK(s.op_lat[STORE_OP_FAIL].count == 2); /* each failure recorded once */
 	engine_free(e);
 	defer_free(f.defer);
 	/* a transient error that goes away is retried, and nothing fails */

@@ -23,13 +23,13 @@ struct fake {
 	struct defer_entry prepared_e;
 	store_done_cb prep_cb;
 	void *prep_arg;
-	int hold;                       /* keep ops until fake_release */
+	int hold; /* keep ops until fake_release */
 	struct store_op *held[HELD_MAX];
 	unsigned nheld, max_held;
 	/* a fault: ops of this type for this agent fail with err, `times' times (-1: always) */
 	int fail_agent, fail_type, fail_times;
 	enum store_err fail_err;
-	uint64_t digest;                /* of every op that succeeded, order-free */
+	uint64_t digest; /* of every op that succeeded, order-free */
 	unsigned ops, fails;
 };
 
@@ -59,9 +59,10 @@ op_complete(struct defer_entry *e)
 		op->result_count = op->type == STORE_OP_BROWSE ? 50 : 1;
 		op->rows = 1 + op->nevents;
 		/* order-free: a sum of hashes of (agent, cycle, type, the op's contents) */
-		f->digest += rng_hash(op->agent, op->cycle, (uint64_t)op->type << 32 |
-		    (uint64_t)op->nitems << 16 | op->nevents) ^ rng_hash(op->total_cents,
-		    op->coupon_id, (uint64_t)op->sim_time);
+		f->digest +=
+		    rng_hash(op->agent, op->cycle,
+			(uint64_t)op->type << 32 | (uint64_t)op->nitems << 16 | op->nevents) ^
+		    rng_hash(op->total_cents, op->coupon_id, (uint64_t)op->sim_time);
 	}
 	f->ops++;
 	op->cb(op, op->arg);
@@ -161,7 +162,13 @@ fake_close(struct store *st)
 }
 
 static const struct store_driver fake_driver = {
-	"fake", NULL, fake_close, fake_prepare, fake_submit, fake_flush, fake_stats,
+	"fake",
+	NULL,
+	fake_close,
+	fake_prepare,
+	fake_submit,
+	fake_flush,
+	fake_stats,
 };
 
 static inline void

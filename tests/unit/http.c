@@ -79,8 +79,8 @@ bound_port(evutil_socket_t fd)
 /* ---- what the callbacks saw ---- */
 
 struct got {
-	int n;                      /* callbacks run */
-	int inside;                 /* one ran inside http_submit() */
+	int n;      /* callbacks run */
+	int inside; /* one ran inside http_submit() */
 	int submitting;
 	enum http_err err;
 	int status;
@@ -88,18 +88,18 @@ struct got {
 	size_t body_len;
 	char ctype[128];
 	char msg[320];
-	char hdr[128];              /* X-Method */
+	char hdr[128]; /* X-Method */
 	double retry_after, rl_reset;
 	long long rl_limit, rl_remaining;
 	uint64_t elapsed_us;
-	int ticks_then;             /* the test's ticker, when the answer came */
+	int ticks_then; /* the test's ticker, when the answer came */
 	int *ticks;
 	/* chained requests: another one from the callback, `more' times */
 	struct http_client *c;
 	const struct http_request *again;
 	int more;
-	int resubmit_err;           /* what a submit from the callback returned */
-	int free_at;                /* free the client from callback number free_at */
+	int resubmit_err; /* what a submit from the callback returned */
+	int free_at;      /* free the client from callback number free_at */
 };
 
 static void
@@ -226,11 +226,10 @@ srv_reply_date(struct evhttp_request *req, struct evkeyvalq *out)
 static void
 srv_echo(struct evhttp_request *req, struct evkeyvalq *out, struct evbuffer *body)
 {
-	static const char *const names[] = { "GET", "POST", "HEAD", "PUT", "DELETE",
-		"OPTIONS", "TRACE", "CONNECT", "PATCH" };
+	static const char *const names[] = { "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS",
+		"TRACE", "CONNECT", "PATCH" };
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Content-Type");
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 	unsigned i;
 
 	for (i = 0; i < 9 && (1u << i) != (unsigned)cmd; i++)
@@ -283,8 +282,9 @@ srv_start(struct event_base *base, struct srv *s)
 	memset(s, 0, sizeof(*s));
 	if ((s->http = evhttp_new(base)) == NULL)
 		return -1;
-	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(s->http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+		EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(s->http, srv_cb, s);
 	if ((h = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0)) == NULL)
 		return -1;
@@ -295,15 +295,15 @@ srv_start(struct event_base *base, struct srv *s)
 /* ---- a raw server that misbehaves on purpose ---- */
 
 enum raw_mode {
-	RAW_OK,                     /* a small 200 after 5 ms, keep-alive */
-	RAW_SILENT,                 /* reads, never answers */
-	RAW_HUGE,                   /* announces 2 GiB, sends a few bytes */
-	RAW_DRIP,                   /* one byte every 50 ms */
-	RAW_CHUNKED,                /* chunks, 64 KiB each, up to 64 MiB */
-	RAW_GARBAGE,                /* not HTTP */
-	RAW_CLOSE,                  /* closes on the request */
-	RAW_SHORT,                  /* closes 10 bytes into a 100-byte body */
-	RAW_HEADERS,                /* header lines, 64 KiB at a time, up to 64 MiB */
+	RAW_OK,      /* a small 200 after 5 ms, keep-alive */
+	RAW_SILENT,  /* reads, never answers */
+	RAW_HUGE,    /* announces 2 GiB, sends a few bytes */
+	RAW_DRIP,    /* one byte every 50 ms */
+	RAW_CHUNKED, /* chunks, 64 KiB each, up to 64 MiB */
+	RAW_GARBAGE, /* not HTTP */
+	RAW_CLOSE,   /* closes on the request */
+	RAW_SHORT,   /* closes 10 bytes into a 100-byte body */
+	RAW_HEADERS, /* header lines, 64 KiB at a time, up to 64 MiB */
 };
 
 struct raw_conn;
@@ -324,7 +324,7 @@ struct raw_conn {
 	struct bufferevent *bev;
 	struct event *tick;
 	size_t sent;
-	int closing;                /* free once the output has left */
+	int closing; /* free once the output has left */
 };
 
 static void
@@ -347,7 +347,7 @@ raw_tick(evutil_socket_t fd, short what, void *arg)
 		bufferevent_write(rc->bev, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 40);
 		return;
 	}
-	bufferevent_write(rc->bev, "x", 1);     /* RAW_DRIP */
+	bufferevent_write(rc->bev, "x", 1); /* RAW_DRIP */
 	if (++rc->sent < 100000)
 		evtimer_add(rc->tick, &tv);
 }
@@ -365,30 +365,26 @@ raw_answer(struct raw_conn *rc)
 	case RAW_OK:
 	case RAW_DRIP:
 		if (rc->s->mode == RAW_DRIP)
-			evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\n"
+			evbuffer_add_printf(out,
+			    "HTTP/1.1 200 OK\r\n"
 			    "Content-Length: 100000\r\n\r\n");
 		evtimer_add(rc->tick, &tv);
 		break;
-	case RAW_SILENT:
-		break;
+	case RAW_SILENT: break;
 	case RAW_HUGE:
-		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 2147483648\r\n"
+		evbuffer_add_printf(out,
+		    "HTTP/1.1 200 OK\r\nContent-Length: 2147483648\r\n"
 		    "Content-Type: application/octet-stream\r\n\r\nxxxx");
 		break;
 	case RAW_CHUNKED:
 		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
 		break;
-	case RAW_HEADERS:
-		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\n");
-		break;
-	case RAW_GARBAGE:
-		evbuffer_add(out, raw_garbage, sizeof(raw_garbage) - 1);
-		break;
-	case RAW_CLOSE:
-		raw_conn_free(rc);
-		return 1;
+	case RAW_HEADERS: evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\n"); break;
+	case RAW_GARBAGE: evbuffer_add(out, raw_garbage, sizeof(raw_garbage) - 1); break;
+	case RAW_CLOSE: raw_conn_free(rc); return 1;
 	case RAW_SHORT:
-		evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+		evbuffer_add_printf(out,
+		    "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
 		    "0123456789");
 		rc->closing = 1;
 		break;
@@ -456,8 +452,7 @@ raw_event(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-raw_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
-    void *arg)
+raw_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
 {
 	struct raw_srv *s = arg;
 	struct raw_conn *rc = calloc(1, sizeof(*rc));
@@ -489,8 +484,8 @@ raw_start(struct event_base *base, struct raw_srv *s, enum raw_mode mode)
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->l = evconnlistener_new_bind(base, raw_accept, s, LEV_OPT_CLOSE_ON_FREE |
-	    LEV_OPT_REUSEABLE, 64, (struct sockaddr *)&sin, sizeof(sin));
+	s->l = evconnlistener_new_bind(base, raw_accept, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 64, (struct sockaddr *)&sin, sizeof(sin));
 	if (s->l == NULL)
 		return -1;
 	s->port = bound_port(evconnlistener_get_fd(s->l));
@@ -528,15 +523,15 @@ test_parsers(void)
 	CHECK(http_parse_duration("1e3s") == -1);
 	CHECK(http_parse_duration("inf") == -1);
 	CHECK(http_parse_duration("9999999999999s") == -1);
-	CHECK(http_parse_duration("99999999999h") == -1);   /* past the bound */
+	CHECK(http_parse_duration("99999999999h") == -1); /* past the bound */
 	CHECK(http_parse_duration(
-	    "1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s") == -1);
+		  "1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s1s") == -1);
 	CHECK(http_parse_duration(NULL) == -1);
 
 	CHECK(http_parse_retry_after("7", 1000) == 7);
 	CHECK(http_parse_retry_after("0", 1000) == 0);
 	CHECK(http_parse_retry_after("120", 1000) == 120);
-	CHECK(http_parse_retry_after("1234567890", 1000) == -1);  /* absurd */
+	CHECK(http_parse_retry_after("1234567890", 1000) == -1); /* absurd */
 	CHECK(http_parse_retry_after("-5", 1000) == -1);
 	CHECK(http_parse_retry_after("5s", 1000) == -1);
 	CHECK(http_parse_retry_after("soon", 1000) == -1);
@@ -610,8 +605,7 @@ test_bad_options(struct event_base *base)
 
 /* One request, waited for: 1 when it was taken and answered (whatever the outcome). */
 static int
-one(struct event_base *base, struct http_client *c, const struct http_request *rq,
-    struct got *g)
+one(struct event_base *base, struct http_client *c, const struct http_request *rq, struct got *g)
 {
 	got_init(g);
 	if (submit(c, rq, g) != HTTP_ERR_OK || g->n != 0)
@@ -636,8 +630,7 @@ test_get(struct event_base *base, struct srv *s)
 	CHECK(strncmp(g.body, "{\"ok\":true", 10) == 0 && g.body_len == strlen(g.body));
 	CHECK(strcmp(g.ctype, "application/json") == 0);
 	CHECK(g.msg[0] == '\0' && g.elapsed_us > 0);
-	CHECK(g.retry_after == -1 && g.rl_limit == -1 && g.rl_remaining == -1 &&
-	    g.rl_reset == -1);
+	CHECK(g.retry_after == -1 && g.rl_limit == -1 && g.rl_remaining == -1 && g.rl_reset == -1);
 	rq = (struct http_request){ .method = "HEAD", .path = "/json" };
 	CHECK(one(base, c, &rq, &g));
 	CHECK(g.err == HTTP_ERR_OK && g.status == 200 && g.body_len == 0);
@@ -656,8 +649,11 @@ static void
 test_methods(struct event_base *base, struct srv *s)
 {
 	static const char json[] = "{\"sku\":\"A-1\",\"qty\":2,\"note\":\"caf\xc3\xa9\"}";
-	struct http_request rq = { .method = "POST", .path = "/echo", .body = json,
-		.body_len = strlen(json), .content_type = "application/json" };
+	struct http_request rq = { .method = "POST",
+		.path = "/echo",
+		.body = json,
+		.body_len = strlen(json),
+		.content_type = "application/json" };
 	struct http_opts o = { 0 };
 	struct http_client *c = client(base, "http", s->port, &o);
 	struct http_stats st;
@@ -674,7 +670,7 @@ test_methods(struct event_base *base, struct srv *s)
 	rq = (struct http_request){ .method = "DELETE", .path = "/echo?id=3" };
 	CHECK(one(base, c, &rq, &g));
 	CHECK(g.err == HTTP_ERR_OK && strcmp(g.hdr, "DELETE") == 0 && g.body_len == 0);
-	rq = (struct http_request){ .method = "POST", .path = "/echo" };     /* no body */
+	rq = (struct http_request){ .method = "POST", .path = "/echo" }; /* no body */
 	CHECK(one(base, c, &rq, &g));
 	CHECK(g.err == HTTP_ERR_OK && strcmp(g.hdr, "POST") == 0 && g.body_len == 0);
 	http_stats(c, &st);
@@ -708,8 +704,11 @@ test_refusals(struct event_base *base, struct srv *s)
 	CHECK(submit(c, &rq, &g) == HTTP_ERR_INVALID);
 	rq.headers = framing;
 	CHECK(submit(c, &rq, &g) == HTTP_ERR_INVALID);
-	rq = (struct http_request){ .method = "POST", .path = "/echo", .body = "x",
-		.body_len = 1, .content_type = "text/plain\r\nX-Evil: 1" };
+	rq = (struct http_request){ .method = "POST",
+		.path = "/echo",
+		.body = "x",
+		.body_len = 1,
+		.content_type = "text/plain\r\nX-Evil: 1" };
 	CHECK(submit(c, &rq, &g) == HTTP_ERR_INVALID);
 	CHECK(http_submit(c, &rq, NULL, NULL) == HTTP_ERR_INVALID);
 	spin(base, 20);
@@ -724,8 +723,11 @@ static void
 test_body_limit(struct event_base *base, struct srv *s)
 {
 	static char body[1000];
-	struct http_request rq = { .method = "POST", .path = "/echo", .body = body,
-		.body_len = sizeof(body), .content_type = "text/plain" };
+	struct http_request rq = { .method = "POST",
+		.path = "/echo",
+		.body = body,
+		.body_len = sizeof(body),
+		.content_type = "text/plain" };
 	struct http_opts o = { .max_body = sizeof(body) };
 	struct http_client *c = client(base, "http", s->port, &o);
 	struct got g;
@@ -764,7 +766,7 @@ test_keepalive(struct event_base *base, struct srv *s)
 	got_init(&g);
 	g.c = c;
 	g.again = &rq;
-	g.more = 49;            /* each answer submits the next: 50 in sequence */
+	g.more = 49; /* each answer submits the next: 50 in sequence */
 	CHECK(submit(c, &rq, &g) == HTTP_ERR_OK);
 	CHECK(wait_for(base, &g.n, 50));
 	CHECK(g.err == HTTP_ERR_OK && g.status == 200 && g.resubmit_err == HTTP_ERR_OK);
@@ -795,7 +797,7 @@ test_retry_after(struct event_base *base, struct srv *s)
 	CHECK(submit(c, &rq, &g) == HTTP_ERR_OK);
 	CHECK(wait_for(base, &g.n, 1));
 	CHECK(g.err == HTTP_ERR_OK && g.status == 503);
-	CHECK(g.retry_after >= 60 && g.retry_after <= 120);     /* 120 s ahead, minus the trip */
+	CHECK(g.retry_after >= 60 && g.retry_after <= 120); /* 120 s ahead, minus the trip */
 
 	got_init(&g);
 	rq.path = "/ratelimit";
@@ -803,7 +805,7 @@ test_retry_after(struct event_base *base, struct srv *s)
 	CHECK(wait_for(base, &g.n, 1));
 	CHECK(g.err == HTTP_ERR_OK && g.status == 200);
 	CHECK(g.rl_limit == 500 && g.rl_remaining == 499 && g.rl_reset == 360);
-	CHECK(g.retry_after == -1);     /* "soon" */
+	CHECK(g.retry_after == -1); /* "soon" */
 	http_client_free(c);
 }
 
@@ -827,7 +829,7 @@ test_max_queue(struct event_base *base, struct srv *s)
 	CHECK(st.rejected == 1 && st.queued + st.in_flight == 3);
 	CHECK(wait_for(base, &g.n, 3));
 	CHECK(g.err == HTTP_ERR_OK);
-	CHECK(submit(c, &rq, &g) == HTTP_ERR_OK);   /* room again */
+	CHECK(submit(c, &rq, &g) == HTTP_ERR_OK); /* room again */
 	CHECK(wait_for(base, &g.n, 4));
 	spin(base, 20);
 	CHECK(g.n == 4);
@@ -924,13 +926,13 @@ test_misbehaving(struct event_base *base)
 
 	raw_one(base, RAW_SILENT, &o, &g);
 	CHECK(g.err == HTTP_ERR_TIMEOUT && g.status == 0 && g.msg[0] != '\0');
-	CHECK(g.ticks_then > 0);        /* the loop went on while it waited */
+	CHECK(g.ticks_then > 0); /* the loop went on while it waited */
 
 	raw_one(base, RAW_DRIP, &o, &g);
 	CHECK(g.err == HTTP_ERR_TIMEOUT && g.status == 200 && g.body_len == 0);
 	CHECK(g.ticks_then > 0);
 
-	o.timeout = 15;                 /* these must end long before that */
+	o.timeout = 15; /* these must end long before that */
 	raw_one(base, RAW_HUGE, &o, &g);
 	CHECK(g.err == HTTP_ERR_TOO_LARGE && g.body_len == 0);
 	CHECK(strstr(g.msg, "max_body") != NULL);
@@ -996,7 +998,7 @@ test_free_pending(struct event_base *base)
 	got_init(&g);
 	g.c = c;
 	g.again = &rq;
-	g.more = 1;             /* the first CLOSED callback tries to submit again */
+	g.more = 1; /* the first CLOSED callback tries to submit again */
 	for (i = 0; i < 5; i++)
 		CHECK(submit(c, &rq, &g) == HTTP_ERR_OK);
 	CHECK(wait_for(base, &s.requests, 2));
@@ -1028,7 +1030,7 @@ test_free_from_callback(struct event_base *base, struct srv *srv)
 		return;
 	got_init(&g);
 	got_init(&g2);
-	g.c = c2;               /* the fast answer frees the slow client */
+	g.c = c2; /* the fast answer frees the slow client */
 	g.free_at = 1;
 	CHECK(submit(c2, &slow, &g2) == HTTP_ERR_OK);
 	CHECK(submit(c2, &slow, &g2) == HTTP_ERR_OK);
@@ -1099,8 +1101,12 @@ nomem_one(struct event_base *base, struct srv *s, long k)
 {
 	static const char json[] = "{\"a\":1}";
 	const char *hdrs[] = { "X-Simulation-Mode: true" };
-	struct http_request rq = { .method = "POST", .path = "/echo", .headers = hdrs,
-		.nheaders = 1, .body = json, .body_len = sizeof(json) - 1,
+	struct http_request rq = { .method = "POST",
+		.path = "/echo",
+		.headers = hdrs,
+		.nheaders = 1,
+		.body = json,
+		.body_len = sizeof(json) - 1,
 		.content_type = "application/json" };
 	struct http_opts o = { .timeout = 5 };
 	struct http_client *c;
@@ -1176,7 +1182,7 @@ main(void)
 		return CHECK_DONE();
 	/* before any other curl_global_init(): libcurl allocates through these */
 	CHECK(curl_global_init_mem(CURL_GLOBAL_DEFAULT, t_malloc, t_free, t_realloc, t_strdup,
-	    t_calloc) == CURLE_OK);
+		  t_calloc) == CURLE_OK);
 	test_parsers();
 	test_header_builder();
 	test_bad_options(base);

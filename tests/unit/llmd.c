@@ -92,7 +92,7 @@ test_personas_pass_the_gate(void)
 		}
 	}
 	CHECK(bad == 0);
-	CHECK(same_as_local == 0);      /* its own draw, not the local persona renamed */
+	CHECK(same_as_local == 0); /* its own draw, not the local persona renamed */
 }
 
 static void
@@ -204,11 +204,10 @@ test_models(void)
 
 	llmd_models_init(&ms);
 	CHECK(llmd_models_find(&ms, "x") == &ms.other && ms.other.spec.kind == LLMD_E404);
-	CHECK(llmd_models_set_arg(&ms, "nvidia/nemotron-3-nano-30b-a3b:free=429", err,
-	    sizeof(err)) == 0);
+	CHECK(llmd_models_set_arg(
+		  &ms, "nvidia/nemotron-3-nano-30b-a3b:free=429", err, sizeof(err)) == 0);
 	CHECK(llmd_models_set_arg(&ms, "minimax/minimax-m2.1=slow=20", err, sizeof(err)) == 0);
-	CHECK(llmd_models_find(&ms, "nvidia/nemotron-3-nano-30b-a3b:free")->spec.kind ==
-	    LLMD_E429);
+	CHECK(llmd_models_find(&ms, "nvidia/nemotron-3-nano-30b-a3b:free")->spec.kind == LLMD_E429);
 	CHECK(llmd_models_find(&ms, "minimax/minimax-m2.1")->spec.delay_ms == 20);
 	CHECK(llmd_models_set_arg(&ms, "minimax/minimax-m2.1=garbage", err, sizeof(err)) == 0 &&
 	    ms.n == 2);
@@ -234,7 +233,7 @@ test_window(void)
 	CHECK(llmd_window_admit(&w, 103, &wait) == 0 && wait == 57);
 	CHECK(llmd_window_reset(&w, 103) == 59);
 	CHECK(llmd_window_admit(&w, 159.9, &wait) == 0);
-	CHECK(llmd_window_admit(&w, 160, &wait) == 1);  /* the first one left the window */
+	CHECK(llmd_window_admit(&w, 160, &wait) == 1); /* the first one left the window */
 	CHECK(llmd_window_admit(&w, 160.5, &wait) == 0 && wait == 0.5);
 	CHECK(llmd_window_remaining(&w, 1000) == 3 && llmd_window_reset(&w, 1000) == 0);
 	llmd_window_clear(&w);
@@ -259,7 +258,7 @@ test_stats(void)
 	llmd_stats_agent(&st, 6);
 	llmd_stats_agent(&st, 7);
 	llmd_stats_agent(&st, 6);
-	llmd_stats_agent(&st, LLMD_AGENTS_MAX);        /* past the bitmap: not told apart */
+	llmd_stats_agent(&st, LLMD_AGENTS_MAX); /* past the bitmap: not told apart */
 	CHECK(st.agents == 2 && st.agents_again == 1);
 	st.in_flight = 3;
 	st.requests = 9;

@@ -13,8 +13,20 @@
 #define NP 10000
 #define NAME47 "Forty-seven bytes exactly, which is the limit!!"
 
-enum { GROCERIES, HOUSEHOLD, BEAUTY, BABY, PETS, ELECTRONICS, HOME, CLOTHING, SPORTS, TOYS,
-	BOOKS, HEALTH };
+enum {
+	GROCERIES,
+	HOUSEHOLD,
+	BEAUTY,
+	BABY,
+	PETS,
+	ELECTRONICS,
+	HOME,
+	CLOTHING,
+	SPORTS,
+	TOYS,
+	BOOKS,
+	HEALTH
+};
 
 static char *
 dump(const struct persona *p)
@@ -69,15 +81,14 @@ in_bounds(const struct persona *p)
 	return len > 0 && len < PERSONA_NAME_MAX && strchr(p->name, ' ') != NULL &&
 	    p->age_band < AGE_BANDS && p->household < HH_KINDS && p->income_band < INC_BANDS &&
 	    sums_to_one(p->category_weight, PERSONA_CATEGORIES) &&
-	    sums_to_one(p->hour_weight, 24) &&
-	    sums_to_one(p->day_weight, 7) && p->price_sensitivity >= 0 &&
-	    p->price_sensitivity <= 1 && p->coupon_affinity >= 0 && p->coupon_affinity <= 1 &&
-	    p->sessions_per_week >= 0.2f && p->sessions_per_week <= 14.0f &&
-	    p->basket_mean >= 1.0f && p->basket_mean <= 12.0f && p->budget_cents >= 500 &&
-	    p->budget_cents <= 100000000 && p->abandon_tendency >= 0 && p->abandon_tendency <= 1 &&
-	    sums_to_one(p->weekend_hour_weight, 24) && p->cart_propensity > 0 &&
-	    p->cart_propensity <= 0.5f && p->cart_recovery > 0 && p->cart_recovery <= 0.5f &&
-	    p->think_s >= 3.0f && p->think_s <= 300.0f;
+	    sums_to_one(p->hour_weight, 24) && sums_to_one(p->day_weight, 7) &&
+	    p->price_sensitivity >= 0 && p->price_sensitivity <= 1 && p->coupon_affinity >= 0 &&
+	    p->coupon_affinity <= 1 && p->sessions_per_week >= 0.2f &&
+	    p->sessions_per_week <= 14.0f && p->basket_mean >= 1.0f && p->basket_mean <= 12.0f &&
+	    p->budget_cents >= 500 && p->budget_cents <= 100000000 && p->abandon_tendency >= 0 &&
+	    p->abandon_tendency <= 1 && sums_to_one(p->weekend_hour_weight, 24) &&
+	    p->cart_propensity > 0 && p->cart_propensity <= 0.5f && p->cart_recovery > 0 &&
+	    p->cart_recovery <= 0.5f && p->think_s >= 3.0f && p->think_s <= 300.0f;
 }
 
 static int
@@ -178,18 +189,18 @@ test_distributions(void)
 	CHECK(st->bounded == NP);
 	CHECK(st->spw / NP > 1.8 && st->spw / NP < 3.2);
 	CHECK(st->night / NP < 0.05);
-	CHECK(st->three < 0.03 * st->evening);  /* near zero in the small hours */
+	CHECK(st->three < 0.03 * st->evening); /* near zero in the small hours */
 	CHECK(st->evening > 1.5 * st->morning);
 	/* a persona's days lean relative to the calendar's mix, which stays the population's */
 	CHECK(fabs(st->weekend / NP - 2.0 / 7.0) < 0.01);
 	CHECK(fabs(st->abandon / NP - 0.70) < 0.02);
 	/* the funnel: ~10 % of visits fill a cart (more for grocery), ~10 % recovered, ~20 s */
 	CHECK(fabs(st->cart / NP - 0.10) < 0.015);
-	CHECK(st->groc_n > 0 && st->groc_cart / st->groc_n > 1.2 * st->other_cart / (NP -
-	    st->groc_n));
+	CHECK(st->groc_n > 0 &&
+	    st->groc_cart / st->groc_n > 1.2 * st->other_cart / (NP - st->groc_n));
 	CHECK(fabs(st->recovery / NP - 0.10) < 0.015);
 	CHECK(st->think / NP > 15.0 && st->think / NP < 25.0);
-	CHECK(st->we_morning < 0.7 * st->wd_morning);   /* later mornings at weekends */
+	CHECK(st->we_morning < 0.7 * st->wd_morning); /* later mornings at weekends */
 	CHECK(st->top4 / NP > 0.75);
 	CHECK(st->coupon_mid > NP / 2);
 	CHECK(st->coupon_hunters > NP / 20 && st->coupon_hunters < NP / 4);
@@ -213,7 +224,7 @@ test_distributions(void)
 	CHECK(st->budget[INC_HIGH][st->income[INC_HIGH] / 2] <= 60000);
 	qsort(st->basket, NP, sizeof(float), cmp_float);
 	CHECK(st->basket[NP / 2] > 2.0f && st->basket[NP / 2] < 3.2f);
-	CHECK(st->basket[NP * 95 / 100] > 2.0f * st->basket[NP / 2]);    /* a long tail */
+	CHECK(st->basket[NP * 95 / 100] > 2.0f * st->basket[NP / 2]); /* a long tail */
 	CHECK(st->names_distinct > NP * 9 / 10);
 	free(st);
 }
@@ -239,9 +250,9 @@ test_shop_probability(void)
 	x = persona_shop_probability(&p, 20, 5, 60);
 	CHECK(fabs(x - 3.5 * p.day_weight[5] * p.weekend_hour_weight[20]) < 1e-6);
 	CHECK(fabs(persona_shop_probability(&p, 20, 4, 60) -
-	    3.5 * p.day_weight[4] * p.hour_weight[20]) < 1e-6);
-	CHECK(persona_hours(&p, 4) == p.hour_weight && persona_hours(&p, 6) ==
-	    p.weekend_hour_weight);
+		  3.5 * p.day_weight[4] * p.hour_weight[20]) < 1e-6);
+	CHECK(
+	    persona_hours(&p, 4) == p.hour_weight && persona_hours(&p, 6) == p.weekend_hour_weight);
 	CHECK(fabs(persona_shop_probability(&p, 20, 5, 30) - x / 2) < 1e-9);
 	CHECK(persona_shop_probability(&p, 20, 5, 1000000) == 1.0);
 	CHECK(persona_shop_probability(&p, 24, 0, 60) == 0.0);
@@ -332,14 +343,15 @@ test_round_trip(void)
 	CHECK(exact);
 
 	/* Weights that do not sum to 1 are normalised, and missing categories are 0. */
-	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:i, s:i}, s:f, s:f, s:f,"
+	j = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:{s:i, s:i}, s:f, s:f, s:f,"
 	    " s:[ffffffffffffffffffffffff], s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i}, s:f, s:i, s:f}",
 	    "name", "Zoë Ölund", "age_band", "65+", "household", "couple", "income_band",
 	    "upper-middle", "categories", "books", 3, "health", 1, "price_sensitivity", 0.5,
-	    "coupon_affinity", 0.0, "sessions_per_week", 21.0, "hours",
-	    0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 2., 2.,
-	    0., 0., "days", "mon", 1, "tue", 1, "wed", 1, "thu", 1, "fri", 1, "sat", 2, "sun", 3,
-	    "basket_mean", 1.0, "budget_cents", 500, "abandon_tendency", 1.0);
+	    "coupon_affinity", 0.0, "sessions_per_week", 21.0, "hours", 0., 0., 0., 0., 0., 0., 0.,
+	    0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 2., 2., 0., 0., "days", "mon", 1,
+	    "tue", 1, "wed", 1, "thu", 1, "fri", 1, "sat", 2, "sun", 3, "basket_mean", 1.0,
+	    "budget_cents", 500, "abandon_tendency", 1.0);
 	CHECK(j != NULL);
 	CHECK(persona_from_json(j, &q, err, sizeof(err)) == 0);
 	CHECK(strcmp(q.name, "Zo\xc3\xab \xc3\x96lund") == 0);
@@ -383,9 +395,9 @@ test_round_trip_short(void)
 }
 
 struct bad_case {
-	const char *key;        /* field to change */
-	const char *value;      /* JSON text put there, or NULL to delete the field */
-	const char *expect;     /* must appear in the error message */
+	const char *key;    /* field to change */
+	const char *value;  /* JSON text put there, or NULL to delete the field */
+	const char *expect; /* must appear in the error message */
 };
 
 static const struct bad_case bad_cases[] = {
@@ -403,8 +415,10 @@ static const struct bad_case bad_cases[] = {
 	{ "hours", "[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,\"x\"]", "hours[23]" },
 	{ "hours", "[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]", "\"hours\"" },
 	{ "days", "{\"mon\":1,\"tue\":1,\"wed\":1,\"thu\":1,\"fri\":1,\"sat\":1}", "days.sun" },
-	{ "days", "{\"mon\":1,\"tue\":1,\"wed\":1,\"thu\":1,\"fri\":1,\"sat\":1,\"sun\":1,"
-		  "\"holiday\":1}", "\"holiday\"" },
+	{ "days",
+	    "{\"mon\":1,\"tue\":1,\"wed\":1,\"thu\":1,\"fri\":1,\"sat\":1,\"sun\":1,"
+	    "\"holiday\":1}",
+	    "\"holiday\"" },
 	{ "name", "\"\"", "\"name\"" },
 	{ "name", "\"A name that is far too long to fit in forty-seven bytes\"", "\"name\"" },
 	{ "name", "\"Bad\\u0007Bell\"", "\"name\"" },
@@ -463,8 +477,8 @@ test_invalid(void)
 		if (strstr(err, c->expect) != NULL && strncmp(err, "persona: ", 9) == 0)
 			named++;
 		else
-			fprintf(stderr, "case %zu: message \"%s\" lacks \"%s\"\n", i, err,
-			    c->expect);
+			fprintf(
+			    stderr, "case %zu: message \"%s\" lacks \"%s\"\n", i, err, c->expect);
 		untouched &= memcmp(&q, &keep, sizeof(q)) == 0;
 		json_decref(j);
 	}

@@ -19,7 +19,7 @@ struct rec {
 	struct batch *pending[16];
 	int npending, writes;
 	int flushed, flush_err;
-	int in_call;                /* set while the test calls into the batcher */
+	int in_call; /* set while the test calls into the batcher */
 	int cb_inside;
 };
 
@@ -74,8 +74,7 @@ spin(struct event_base *base, double secs)
 	do {
 		event_base_loop(base, EVLOOP_NONBLOCK);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-	} while ((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 <
-	    secs);
+	} while ((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 < secs);
 }
 
 static void
@@ -94,7 +93,7 @@ test_pgarr(void)
 	CHECK(pgarr_add_text(&a, "plain") == 0);
 	CHECK(pgarr_add_text(&a, "a\"b\\c, {d}") == 0);
 	CHECK(pgarr_add_text(&a, "") == 0);
-	CHECK(pgarr_add_text(&a, "NULL") == 0);  /* quoted: the text NULL, not SQL NULL */
+	CHECK(pgarr_add_text(&a, "NULL") == 0); /* quoted: the text NULL, not SQL NULL */
 	CHECK(strcmp(pgarr_str(&a), "{\"plain\",\"a\\\"b\\\\c, {d}\",\"\",\"NULL\"}") == 0);
 	CHECK(a.n == 4);
 	pgarr_free(&a);
@@ -121,7 +120,7 @@ test_size_and_columns(struct event_base *base)
 	CHECK(b != NULL);
 	row(b, &r, "k1", 1);
 	row(b, &r, "k\"2", 2);
-	CHECK(r.writes == 0);  /* not full yet */
+	CHECK(r.writes == 0); /* not full yet */
 	row(b, &r, "k3", 3);
 	CHECK(r.writes == 1);
 	CHECK(pgbatch_rows(r.pending[0]) == 3);
@@ -152,17 +151,17 @@ test_inflight_and_kick(struct event_base *base)
 	b = pgbatch_new(base, &o);
 	for (i = 0; i < 6; i++)
 		row(b, &r, "k", 1);
-	CHECK(r.writes == 2 && r.npending == 2);  /* the third batch waits for a slot */
+	CHECK(r.writes == 2 && r.npending == 2); /* the third batch waits for a slot */
 	rec_finish(&r, STORE_OK);
 	CHECK(r.writes == 3 && r.npending == 2);
 	rec_finish(&r, STORE_OK);
 	rec_finish(&r, STORE_OK);
 	row(b, &r, "k", 1);
 	CHECK(r.writes == 3);
-	pgbatch_kick(b);  /* a session ended */
+	pgbatch_kick(b); /* a session ended */
 	CHECK(r.writes == 4 && pgbatch_rows(r.pending[0]) == 1);
 	rec_finish(&r, STORE_OK);
-	pgbatch_kick(b);  /* nothing queued: nothing written */
+	pgbatch_kick(b); /* nothing queued: nothing written */
 	CHECK(r.writes == 4);
 	pgbatch_free(b);
 }
@@ -186,16 +185,16 @@ test_flush_inflight(struct event_base *base)
 	b = pgbatch_new(base, &o);
 	for (i = 0; i < 5; i++)
 		row(b, &r, "k", 1);
-	CHECK(r.writes == 1 && r.npending == 1);  /* one at a time during the run */
+	CHECK(r.writes == 1 && r.npending == 1); /* one at a time during the run */
 	pgbatch_flush(b, flush_noted, &r);
-	CHECK(r.writes == 3 && r.npending == 3);  /* three at a time for the flush */
+	CHECK(r.writes == 3 && r.npending == 3); /* three at a time for the flush */
 	while (r.npending > 0)
 		rec_finish(&r, STORE_OK);
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	CHECK(r.writes == 5 && r.flushed == 1);
 	row(b, &r, "k", 1);
 	row(b, &r, "k", 1);
-	CHECK(r.npending == 1);  /* the flush is over: one at a time again */
+	CHECK(r.npending == 1); /* the flush is over: one at a time again */
 	while (r.npending > 0)
 		rec_finish(&r, STORE_OK);
 	pgbatch_free(b);
@@ -254,7 +253,7 @@ test_failure(struct event_base *base)
 	row(b, &r, "b", 1);
 	CHECK(r.writes == 1);
 	pgbatch_flush(b, flush_cb, &r);
-	rec_finish(&r, STORE_ERR_CONNECT);  /* the database is away */
+	rec_finish(&r, STORE_ERR_CONNECT); /* the database is away */
 	CHECK(r.flushed == 1 && r.flush_err == STORE_ERR_CONNECT);
 	pgbatch_stats(b, &st);
 	CHECK(st.batches_failed == 1 && st.rows_queued == 2);
@@ -263,18 +262,18 @@ test_failure(struct event_base *base)
 	row(b, &r, "d", 1);
 	CHECK(r.writes == 1);
 	spin(base, 0.08);
-	CHECK(r.writes == 2);  /* the tick retries, one at a time (inflight 1) */
+	CHECK(r.writes == 2); /* the tick retries, one at a time (inflight 1) */
 	CHECK(pgbatch_rows(r.pending[0]) == 2);
-	CHECK(strcmp(pgbatch_params(r.pending[0])[0], "{\"a\",\"b\"}") == 0);  /* oldest first */
+	CHECK(strcmp(pgbatch_params(r.pending[0])[0], "{\"a\",\"b\"}") == 0); /* oldest first */
 	rec_finish(&r, STORE_OK);
-	CHECK(r.writes == 3);  /* back to normal: the next goes at once */
+	CHECK(r.writes == 3); /* back to normal: the next goes at once */
 	rec_finish(&r, STORE_OK);
 	pgbatch_stats(b, &st);
 	CHECK(st.rows_queued == 0 && st.rows_written == 4);
 	/* Shutdown: what is queued or in flight comes back out, exactly once. */
 	row(b, &r, "e", 1);
-	row(b, &r, "f", 1);  /* in flight */
-	row(b, &r, "g", 1);  /* open */
+	row(b, &r, "f", 1); /* in flight */
+	row(b, &r, "g", 1); /* open */
 	pgbatch_flush(b, flush_cb, &r);
 	n = 0;
 	while ((bt = pgbatch_take(b)) != NULL) {
@@ -284,7 +283,7 @@ test_failure(struct event_base *base)
 	CHECK(n == 3);
 	pgbatch_stats(b, &st);
 	CHECK(st.rows_queued == 0);
-	r.npending = 0;  /* those writes are forgotten */
+	r.npending = 0; /* those writes are forgotten */
 	pgbatch_abort(b, STORE_ERR_CLOSED, "closed");
 	CHECK(r.flushed == 2 && r.flush_err == STORE_ERR_CLOSED);
 	pgbatch_free(b);
@@ -321,13 +320,13 @@ test_staging(struct event_base *base)
 	for (g = 0; g < 1000; g++)
 		fails += pgbatch_release(b, (g * 7919) % 1000) != 0;
 	CHECK(fails == 0);
-	CHECK(pgbatch_release(b, 5000) == 0);   /* a group never staged: nothing */
+	CHECK(pgbatch_release(b, 5000) == 0); /* a group never staged: nothing */
 	pgbatch_stats(b, &st);
 	CHECK(st.rows_staged == 0 && st.rows_queued == 3000);
 	CHECK(r.writes == 4 && r.npending == 4);
 	/* the first batch: the groups released first, each in its own order */
 	CHECK(strcmp(pgbatch_params(r.pending[0])[0],
-	    "{\"g0:0\",\"g0:1\",\"g0:2\",\"g919:0\",\"g919:1\",\"g919:2\"}") == 0);
+		  "{\"g0:0\",\"g0:1\",\"g0:2\",\"g919:0\",\"g919:1\",\"g919:2\"}") == 0);
 	while (r.npending > 0) {
 		whole &= pgbatch_rows(r.pending[0]) == 6;
 		rec_finish(&r, STORE_OK);

@@ -26,7 +26,7 @@
 struct t {
 	struct event_base *base;
 	const char *url;
-	char app[64];               /* application_name of this run's connections */
+	char app[64]; /* application_name of this run's connections */
 	PGconn *admin;
 };
 
@@ -50,26 +50,27 @@ test_messages(void)
 {
 	char out[256];
 
-	pgconn_clean_message(out, sizeof(out), "line one\n\tline  two\n",
-	    "postgresql://u:hunter22@h/db");
+	pgconn_clean_message(
+	    out, sizeof(out), "line one\n\tline  two\n", "postgresql://u:hunter22@h/db");
 	CHECK(strcmp(out, "line one line two") == 0);
 	/* One line per attempt (SSL, then without): said once. */
-	pgconn_clean_message(out, sizeof(out), "failed: FATAL: no\nfailed: FATAL: no\n"
-	    "\tIs it there?\nfailed: FATAL: no", "host=h");
+	pgconn_clean_message(out, sizeof(out),
+	    "failed: FATAL: no\nfailed: FATAL: no\n"
+	    "\tIs it there?\nfailed: FATAL: no",
+	    "host=h");
 	CHECK(strcmp(out, "failed: FATAL: no Is it there?") == 0);
 	pgconn_clean_message(out, sizeof(out), "bad token: \"hunter22\" and p@ss99word",
 	    "postgresql://u:p%40ss99word@h/db");
 	CHECK(strstr(out, "ss99word") == NULL);
 	CHECK(strstr(out, "***") != NULL);
-	pgconn_clean_message(out, sizeof(out), "echo: hunter22 here",
-	    "host=h user=u password=hunter22");
+	pgconn_clean_message(
+	    out, sizeof(out), "echo: hunter22 here", "host=h user=u password=hunter22");
 	CHECK(strcmp(out, "echo: *** here") == 0);
-	pgconn_clean_message(out, sizeof(out), "echo: p%zzword",
-	    "postgresql://u:p%zzword@h/db");
+	pgconn_clean_message(out, sizeof(out), "echo: p%zzword", "postgresql://u:p%zzword@h/db");
 	CHECK(strstr(out, "zzword") == NULL);
 	/* Not parseable: quoted pieces of the string go, whatever they are. */
-	pgconn_clean_message(out, sizeof(out), "missing \"=\" after \"pw=x y\" in string",
-	    "host=h pw=x y");
+	pgconn_clean_message(
+	    out, sizeof(out), "missing \"=\" after \"pw=x y\" in string", "host=h pw=x y");
 	CHECK(strcmp(out, "missing \"...\" after \"...\" in string") == 0);
 	pgconn_describe(out, sizeof(out), "postgresql://u:hunter22@db.example:6543/shop");
 	CHECK(strcmp(out, "db.example:6543/shop") == 0);
@@ -97,8 +98,10 @@ backends(struct t *t)
 {
 	char sql[256];
 
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity"
-	    " WHERE application_name = '%s'", t->app);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM pg_stat_activity"
+	    " WHERE application_name = '%s'",
+	    t->app);
 	return q_int(t->admin, sql);
 }
 
@@ -201,7 +204,7 @@ test_cap(struct t *t)
 	}
 	while (l.done < 50) {
 		event_base_loop(t->base, EVLOOP_ONCE);
-		if (now_s() >= next) {  /* ask the server while the naps are running */
+		if (now_s() >= next) { /* ask the server while the naps are running */
 			if ((b = backends(t)) > seen)
 				seen = b;
 			next = now_s() + 0.02;
@@ -212,8 +215,8 @@ test_cap(struct t *t)
 	    l.max_total, (unsigned long long)st.opened);
 	CHECK(l.errors == 0);
 	CHECK(l.cb_inside == 0);
-	CHECK(seen == 5);          /* the cap was reached ... */
-	CHECK(l.max_total <= 5);   /* ... and never passed */
+	CHECK(seen == 5);        /* the cap was reached ... */
+	CHECK(l.max_total <= 5); /* ... and never passed */
 	CHECK(st.opened == 5 && st.closed == 0);
 	CHECK(st.limit == 5 && st.waiting == 0 && st.active == 0 && st.idle == 5);
 	pgpool_free(l.p);
@@ -319,7 +322,7 @@ test_overflow_lifo(struct t *t)
 	for (i = 0; i < 4; i++)
 		pgpool_release(p, g[i].c);
 	pgpool_stats(p, &st);
-	CHECK(st.idle == 2 && st.closed == 2);  /* the two beyond pool_size went */
+	CHECK(st.idle == 2 && st.closed == 2); /* the two beyond pool_size went */
 	/* g[0] and g[1] were closed as overflow; g[3] was released last: it comes first. */
 	grab(p, &r[0], &g[0], &counter);
 	run_until(t->base, &g[0].done, 5);
@@ -356,7 +359,7 @@ test_recycle(struct t *t)
 		run_until(t->base, &g.done, 5);
 		CHECK(g.err == STORE_OK);
 		pgpool_release(p, g.c);
-		run_for(t->base, 0.15);  /* older than pool_recycle by the next round */
+		run_for(t->base, 0.15); /* older than pool_recycle by the next round */
 	}
 	pgpool_stats(p, &st);
 	CHECK(st.opened == 3);
@@ -385,21 +388,23 @@ test_ping_and_lost(struct t *t)
 	grab(p, &r, &g, &counter);
 	run_until(t->base, &g.done, 5);
 	pgpool_release(p, g.c);
-	grab(p, &r, &g, &counter);  /* fresh: no ping */
+	grab(p, &r, &g, &counter); /* fresh: no ping */
 	run_until(t->base, &g.done, 5);
 	pgpool_release(p, g.c);
 	pgpool_stats(p, &st);
 	CHECK(st.pings == 0);
 	run_for(t->base, 0.1);
-	grab(p, &r, &g, &counter);  /* idle long enough: pinged first */
+	grab(p, &r, &g, &counter); /* idle long enough: pinged first */
 	run_until(t->base, &g.done, 5);
 	CHECK(g.err == STORE_OK);
 	pgpool_release(p, g.c);
 	pgpool_stats(p, &st);
 	CHECK(st.pings == 1 && st.opened == 1);
 	/* The server drops the idle connection: the pool sees it go by itself. */
-	snprintf(sql, sizeof(sql), "SELECT count(pg_terminate_backend(pid)) FROM"
-	    " pg_stat_activity WHERE application_name = '%s'", t->app);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(pg_terminate_backend(pid)) FROM"
+	    " pg_stat_activity WHERE application_name = '%s'",
+	    t->app);
 	CHECK(q_int(t->admin, sql) == 1);
 	end = now_s() + 3;
 	do {
@@ -450,7 +455,7 @@ test_unreachable(struct t *t)
 		run_until(t->base, &g[i].done, 5);
 	pgpool_stats(p, &st);
 	CHECK(g[2].err == STORE_ERR_CONNECT);
-	CHECK(st.connect_failures < 6);  /* not one attempt per waiter */
+	CHECK(st.connect_failures < 6); /* not one attempt per waiter */
 	CHECK(st.opened == 0 && st.connecting == 0);
 	pgpool_free(p);
 }
@@ -467,11 +472,12 @@ test_pin(struct t *t)
 
 	n = (size_t)snprintf(info, sizeof(info), "host=localhost");
 	for (o = opts; o != NULL && o->keyword != NULL; o++)
-		if (o->val != NULL && (strcmp(o->keyword, "port") == 0 ||
-		    strcmp(o->keyword, "user") == 0 || strcmp(o->keyword, "dbname") == 0 ||
-		    strcmp(o->keyword, "password") == 0) && n < sizeof(info))
-			n += (size_t)snprintf(info + n, sizeof(info) - n, " %s='%s'", o->keyword,
-			    o->val);
+		if (o->val != NULL &&
+		    (strcmp(o->keyword, "port") == 0 || strcmp(o->keyword, "user") == 0 ||
+			strcmp(o->keyword, "dbname") == 0 || strcmp(o->keyword, "password") == 0) &&
+		    n < sizeof(info))
+			n += (size_t)snprintf(
+			    info + n, sizeof(info) - n, " %s='%s'", o->keyword, o->val);
 	PQconninfoFree(opts);
 	memset(&co, 0, sizeof(co));
 	co.conninfo = info;
@@ -541,8 +547,10 @@ test_jobs(struct t *t, int no_pipeline)
 {
 	static const char *const one[] = { "41" };
 	const struct pgstmt setup[] = {
-		{ PGSTMT_SIMPLE, NULL, "DROP TABLE IF EXISTS pgpool_t; CREATE TEMP TABLE"
-		    " pgpool_t (v int PRIMARY KEY)", 0, NULL },
+		{ PGSTMT_SIMPLE, NULL,
+		    "DROP TABLE IF EXISTS pgpool_t; CREATE TEMP TABLE"
+		    " pgpool_t (v int PRIMARY KEY)",
+		    0, NULL },
 	};
 	const struct pgstmt ok[] = {
 		{ PGSTMT_PARAMS, "begin", "BEGIN", 0, NULL },
@@ -558,8 +566,10 @@ test_jobs(struct t *t, int no_pipeline)
 		{ PGSTMT_PARAMS, "commit", "COMMIT", 0, NULL },
 	};
 	const struct pgstmt busy[] = {
-		{ PGSTMT_PARAMS, "ser", "DO $$BEGIN RAISE EXCEPTION 'try again'"
-		    " USING ERRCODE = '40001'; END$$", 0, NULL },
+		{ PGSTMT_PARAMS, "ser",
+		    "DO $$BEGIN RAISE EXCEPTION 'try again'"
+		    " USING ERRCODE = '40001'; END$$",
+		    0, NULL },
 	};
 	const struct pgstmt count[] = {
 		{ PGSTMT_PARAMS, "count", "SELECT count(*) FROM pgpool_t", 0, NULL },

@@ -20,7 +20,8 @@ test_proc_stat(void)
 	uint64_t busy = 0, total = 0;
 
 	CHECK(platform_parse_proc_stat("cpu  197268 0 34534 601576 1622 0 1517 4862 0 0\n"
-	    "cpu0 99872 0 16992 300427 479 0 441 2389 0 0\nintr 1 2 3\n", &busy, &total) == 0);
+				       "cpu0 99872 0 16992 300427 479 0 441 2389 0 0\nintr 1 2 3\n",
+		  &busy, &total) == 0);
 	CHECK(total == 841379 && busy == 841379 - 601576 - 1622);
 	/* Kernels before 2.6 had four fields. */
 	CHECK(platform_parse_proc_stat("cpu 10 20 30 40\n", &busy, &total) == 0);
@@ -30,8 +31,7 @@ test_proc_stat(void)
 	CHECK(platform_parse_proc_stat("cpu a b c d\n", &busy, &total) == -1);
 	CHECK(platform_parse_proc_stat("cpu 1 2 3\n", &busy, &total) == -1);
 	CHECK(platform_parse_proc_stat("cpu 1 2 -3 4\n", &busy, &total) == -1);
-	CHECK(platform_parse_proc_stat("cpu 99999999999999999999999 1 1 1\n", &busy,
-	    &total) == -1);
+	CHECK(platform_parse_proc_stat("cpu 99999999999999999999999 1 1 1\n", &busy, &total) == -1);
 }
 
 static void
@@ -39,12 +39,13 @@ test_cgroup_path(void)
 {
 	char path[64];
 
-	CHECK(platform_parse_cgroup("0::/user.slice/user-1000.slice/session-3.scope\n", path,
-	    sizeof(path)) == 0);
+	CHECK(platform_parse_cgroup(
+		  "0::/user.slice/user-1000.slice/session-3.scope\n", path, sizeof(path)) == 0);
 	CHECK(strcmp(path, "/user.slice/user-1000.slice/session-3.scope") == 0);
 	/* A hybrid layout (this kind of machine): v1 lines first. */
 	CHECK(platform_parse_cgroup("9:name=systemd:/\n4:memory:/process_api/29a8\n1:cpu:/\n"
-	    "0::/\n", path, sizeof(path)) == 0);
+				    "0::/\n",
+		  path, sizeof(path)) == 0);
 	CHECK(strcmp(path, "/") == 0);
 	CHECK(platform_parse_cgroup("0::/a/b", path, sizeof(path)) == 0);
 	CHECK(strcmp(path, "/a/b") == 0);
@@ -55,8 +56,10 @@ test_cgroup_path(void)
 	CHECK(platform_parse_cgroup("0::/a/..\n", path, sizeof(path)) == -1);
 	CHECK(platform_parse_cgroup("0::\n", path, sizeof(path)) == -1);
 	CHECK(platform_parse_cgroup("0::relative\n", path, sizeof(path)) == -1);
-	CHECK(platform_parse_cgroup("0::/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    "aaaaaaaaa\n", path, sizeof(path)) == -1);
+	CHECK(platform_parse_cgroup(
+		  "0::/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaa\n",
+		  path, sizeof(path)) == -1);
 	CHECK(platform_parse_cgroup("", path, sizeof(path)) == -1);
 }
 
@@ -83,13 +86,16 @@ test_cgroup_files(void)
 	CHECK(platform_parse_limit("", &v) == -1);
 
 	CHECK(platform_parse_key("MemTotal:       24683584 kB\nMemFree:  100 kB\n"
-	    "MemAvailable:   24232660 kB\n", "MemAvailable", &v) == 0 && v == 24232660u);
+				 "MemAvailable:   24232660 kB\n",
+		  "MemAvailable", &v) == 0 &&
+	    v == 24232660u);
 	CHECK(platform_parse_key("usage_usec 123\nuser_usec 100\n", "usage_usec", &v) == 0 &&
 	    v == 123);
 	CHECK(platform_parse_key("user_usec 100\nusage_usec 7", "usage_usec", &v) == 0 && v == 7);
 	/* A longer key with the same prefix, or the key inside another, is not it. */
 	CHECK(platform_parse_key("total_inactive_file 9\ninactive_file_x 8\ninactive_file 5\n",
-	    "inactive_file", &v) == 0 && v == 5);
+		  "inactive_file", &v) == 0 &&
+	    v == 5);
 	CHECK(platform_parse_key("usage_usecs 1\n", "usage_usec", &v) == -1);
 	CHECK(platform_parse_key("usage_usec abc\n", "usage_usec", &v) == -1);
 	CHECK(platform_parse_key("", "usage_usec", &v) == -1);
@@ -105,15 +111,15 @@ test_cpu_pct(void)
 	struct platform_cpu g2 = { PLATFORM_CGROUP, 1500000, 3000000, 0.5, 7 };
 
 	CHECK(platform_cpu_pct(&a, &b) == 25);
-	CHECK(platform_cpu_pct(&b, &a) == -1);          /* backwards */
-	CHECK(platform_cpu_pct(&a, &a) == -1);          /* no time passed */
+	CHECK(platform_cpu_pct(&b, &a) == -1); /* backwards */
+	CHECK(platform_cpu_pct(&a, &a) == -1); /* no time passed */
 	CHECK(platform_cpu_pct(&none, &b) == -1);
-	CHECK(platform_cpu_pct(&a, &g2) == -1);         /* the scope changed */
-	CHECK(platform_cpu_pct(&g1, &g2) == 50);        /* 0.5 s of CPU in 2 s of 0.5 CPU */
+	CHECK(platform_cpu_pct(&a, &g2) == -1);  /* the scope changed */
+	CHECK(platform_cpu_pct(&g1, &g2) == 50); /* 0.5 s of CPU in 2 s of 0.5 CPU */
 	g2.total = 1500000;
-	CHECK(platform_cpu_pct(&g1, &g2) == 100);       /* clamped */
+	CHECK(platform_cpu_pct(&g1, &g2) == 100); /* clamped */
 	g2.id = 8;
-	CHECK(platform_cpu_pct(&g1, &g2) == -1);        /* another cgroup */
+	CHECK(platform_cpu_pct(&g1, &g2) == -1); /* another cgroup */
 }
 
 static char root[64];
@@ -217,13 +223,15 @@ test_here(void)
 	double cpu, mem;
 
 	CHECK(platform_cpu_sample(&a) == 0 || a.scope == PLATFORM_NONE);
-	usleep(50000);          /* a few clock ticks */
+	usleep(50000); /* a few clock ticks */
 	CHECK(platform_cpu_sample(&b) == 0 || b.scope == PLATFORM_NONE);
 	cpu = platform_cpu_pct(&a, &b);
 	mem = platform_mem_pct();
 	printf("here: cpu %.1f %% (%s), mem %.1f %%\n", cpu,
-	    b.scope == PLATFORM_CGROUP ? "cgroup" : b.scope == PLATFORM_MACHINE ? "machine" :
-	    "unknown", mem);
+	    b.scope == PLATFORM_CGROUP        ? "cgroup"
+		: b.scope == PLATFORM_MACHINE ? "machine"
+					      : "unknown",
+	    mem);
 	CHECK(cpu == -1 || (cpu >= 0 && cpu <= 100));
 	CHECK(mem == -1 || (mem > 0 && mem <= 100));
 #ifdef __linux__

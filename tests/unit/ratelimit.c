@@ -18,8 +18,8 @@
 
 struct server {
 	double rate, burst, tokens, last;
-	int retry_after;            /* 429s say when the next token comes, in whole s */
-	double window;              /* > 0: a fixed window of `limit' requests instead */
+	int retry_after; /* 429s say when the next token comes, in whole s */
+	double window;   /* > 0: a fixed window of `limit' requests instead */
 	long limit, used;
 	double window_end;
 };
@@ -29,8 +29,8 @@ struct scenario {
 	struct ratelimit_opts lim;
 	struct server srv;
 	int clients;
-	double latency, gap;        /* gap: a client's pause between requests */
-	double duration, settle;    /* figures "after convergence" count from settle */
+	double latency, gap;     /* gap: a client's pause between requests */
+	double duration, settle; /* figures "after convergence" count from settle */
 };
 
 struct client {
@@ -42,11 +42,11 @@ struct client {
 
 struct result {
 	uint64_t sent, throttled, sent_late, ok_late, throttled_late;
-	unsigned early;             /* requests sent before a block the server asked for */
-	double lo, hi, sum;         /* the rate after settle, sampled at each event */
+	unsigned early;     /* requests sent before a block the server asked for */
+	double lo, hi, sum; /* the rate after settle, sampled at each event */
 	uint64_t samples;
 	int out_of_bounds;
-	double reached_max;         /* when the rate first hit rate_max; -1: never */
+	double reached_max; /* when the rate first hit rate_max; -1: never */
 	double trace[TRACE_N];
 	struct ratelimit_stats st;
 };
@@ -192,12 +192,13 @@ report(const struct scenario *sc, const struct result *r)
 	    sc->duration, (unsigned long long)r->sent, (unsigned long long)r->throttled,
 	    r->sent ? 100.0 * (double)r->throttled / (double)r->sent : 0.0);
 	printf("  after %.0f s: %.2f %% 429; sent %.3f/s, served %.3f/s = %.0f %% of the "
-	    "server's %.3f/s\n", sc->settle, 100.0 * late_share(r),
-	    (double)r->sent_late / span, (double)r->ok_late / span,
-	    limit > 0 ? 100.0 * (double)r->ok_late / span / limit : 0.0, limit);
+	       "server's %.3f/s\n",
+	    sc->settle, 100.0 * late_share(r), (double)r->sent_late / span,
+	    (double)r->ok_late / span, limit > 0 ? 100.0 * (double)r->ok_late / span / limit : 0.0,
+	    limit);
 	printf("  limiter rate after %.0f s: min %.3f, mean %.3f, max %.3f; %llu decreases, "
-	    "%llu increases, %u sent inside a block\n", sc->settle, r->lo,
-	    r->samples ? r->sum / (double)r->samples : 0.0, r->hi,
+	       "%llu increases, %u sent inside a block\n",
+	    sc->settle, r->lo, r->samples ? r->sum / (double)r->samples : 0.0, r->hi,
 	    (unsigned long long)r->st.decreases, (unsigned long long)r->st.increases, r->early);
 	printf("  rate every %.0f s:", sc->duration / TRACE_N);
 	for (int i = 0; i < TRACE_N; i++)
@@ -222,12 +223,22 @@ check_converged(const struct scenario *sc, const struct result *r, double min_sh
 }
 
 static const struct ratelimit_opts shop_lim = {
-	.rate = 10, .rate_min = 1, .rate_max = 200, .burst = 5, .decrease = 0.5,
-	.increase = 1.1, .block_max = 600,
+	.rate = 10,
+	.rate_min = 1,
+	.rate_max = 200,
+	.burst = 5,
+	.decrease = 0.5,
+	.increase = 1.1,
+	.block_max = 600,
 };
 static const struct ratelimit_opts llm_lim = {
-	.rate = 10, .rate_min = 0.05, .rate_max = 50, .burst = 1, .decrease = 0.5,
-	.increase = 1.1, .block_max = 600,
+	.rate = 10,
+	.rate_min = 0.05,
+	.rate_max = 50,
+	.burst = 1,
+	.decrease = 0.5,
+	.increase = 1.1,
+	.block_max = 600,
 };
 
 static void
@@ -242,8 +253,7 @@ test_convergence(void)
 		{ "LLM, server 20/min (burst 1), no Retry-After, 1 client, 2 s", llm_lim,
 		    { .rate = 1.0 / 60 * 20, .burst = 1 }, 1, 2.0, 0, 7200, 600 },
 		{ "LLM, server 20/min (burst 1), Retry-After, 4 clients, 2 s", llm_lim,
-		    { .rate = 1.0 / 60 * 20, .burst = 1, .retry_after = 1 }, 4, 2.0, 0, 7200,
-		    600 },
+		    { .rate = 1.0 / 60 * 20, .burst = 1, .retry_after = 1 }, 4, 2.0, 0, 7200, 600 },
 	};
 	struct result r;
 
@@ -263,7 +273,7 @@ test_headers_mode(void)
 
 	run(&sc, &r);
 	check_converged(&sc, &r, 0.95);
-	CHECK(r.throttled == 0);        /* the headers said stop before the server had to */
+	CHECK(r.throttled == 0); /* the headers said stop before the server had to */
 }
 
 static void
@@ -283,7 +293,7 @@ test_bounds(void)
 	idle.clients = 1;
 	idle.gap = 0.5;
 	run(&idle, &r);
-	CHECK(r.st.increases == 0 && r.st.rate == llm_lim.rate);  /* unused: no growth */
+	CHECK(r.st.increases == 0 && r.st.rate == llm_lim.rate); /* unused: no growth */
 
 	shut.name = "server throttles everything, 4 clients";
 	shut.srv.rate = 0;
@@ -305,13 +315,13 @@ test_bucket(void)
 
 	for (i = 0; i < 10; i++)
 		n += ratelimit_take(rl, 100.0) == 0.0;
-	CHECK(n == 5);                                  /* the burst, then nothing */
+	CHECK(n == 5); /* the burst, then nothing */
 	w = ratelimit_take(rl, 100.0);
 	CHECK(fabs(w - 0.1) < 1e-12);
-	CHECK(ratelimit_take(rl, 100.0 + w) == 0.0);    /* waiting as told is enough */
-	CHECK(ratelimit_take(rl, 99.0) > 0.0);          /* a clock gone back adds nothing */
+	CHECK(ratelimit_take(rl, 100.0 + w) == 0.0); /* waiting as told is enough */
+	CHECK(ratelimit_take(rl, 99.0) > 0.0);       /* a clock gone back adds nothing */
 	ratelimit_stats(rl, 1e6, &st);
-	CHECK(st.tokens == 5.0 && st.granted == 6);     /* full again, never fuller */
+	CHECK(st.tokens == 5.0 && st.granted == 6); /* full again, never fuller */
 	ratelimit_free(rl);
 }
 
@@ -329,7 +339,7 @@ test_holdoff(void)
 	rl = ratelimit_new(&o, 0.0);
 	for (i = 0; i < 30; i++)
 		CHECK(ratelimit_take(rl, 0.0) == 0.0);
-	for (i = 0; i < 30; i++)      /* all 30 in flight come back 429 */
+	for (i = 0; i < 30; i++) /* all 30 in flight come back 429 */
 		ratelimit_throttle(rl, 1.0, 0.0, -1.0);
 	ratelimit_stats(rl, 1.0, &st);
 	CHECK(st.throttles == 30 && st.decreases == 1 && st.rate == 20.0);
@@ -337,13 +347,13 @@ test_holdoff(void)
 	w = ratelimit_take(rl, 1.0);
 	CHECK(fabs(w - 0.05) < 1e-12);
 	CHECK(ratelimit_take(rl, 1.0 + w) == 0.0);
-	ratelimit_success(rl, 1.2, 0.5);               /* an old request: no evidence */
-	ratelimit_throttle(rl, 1.3, 1.0 + w, -1.0);    /* sent after the cut: cut again */
+	ratelimit_success(rl, 1.2, 0.5);            /* an old request: no evidence */
+	ratelimit_throttle(rl, 1.3, 1.0 + w, -1.0); /* sent after the cut: cut again */
 	ratelimit_stats(rl, 1.3, &st);
 	CHECK(st.decreases == 2 && st.rate == 10.0 && st.increases == 0);
 	ratelimit_free(rl);
 
-	rl = ratelimit_new(&o, 0.0);                   /* a caller that passes now */
+	rl = ratelimit_new(&o, 0.0); /* a caller that passes now */
 	for (i = 0; i < 30; i++)
 		ratelimit_throttle(rl, 1.0 + i / 100.0, 1.0 + i / 100.0, -1.0);
 	ratelimit_stats(rl, 1.0, &st);
@@ -363,12 +373,12 @@ test_retry_after(void)
 	CHECK(ratelimit_take(rl, 12.0) == 3.0);
 	ratelimit_stats(rl, 12.0, &st);
 	CHECK(st.blocked_until == 15.0 && st.rate == 5.0);
-	CHECK(ratelimit_take(rl, 15.0) == 0.0);         /* one token at the end of it */
+	CHECK(ratelimit_take(rl, 15.0) == 0.0); /* one token at the end of it */
 	CHECK(fabs(ratelimit_take(rl, 15.0) - 0.2) < 1e-12);
-	ratelimit_throttle(rl, 16.0, 9.95, 20.0);       /* same event: no cut, but wait */
+	ratelimit_throttle(rl, 16.0, 9.95, 20.0); /* same event: no cut, but wait */
 	ratelimit_stats(rl, 16.0, &st);
 	CHECK(st.decreases == 1 && st.blocked_until == 36.0);
-	ratelimit_throttle(rl, 17.0, 9.95, 1e9);        /* bounded by block_max */
+	ratelimit_throttle(rl, 17.0, 9.95, 1e9); /* bounded by block_max */
 	ratelimit_throttle(rl, 17.0, 9.95, NAN);
 	ratelimit_throttle(rl, 17.0, 9.95, -1.0);
 	ratelimit_stats(rl, 17.0, &st);
@@ -384,15 +394,15 @@ test_headers(void)
 	struct ratelimit *rl = ratelimit_new(&llm_lim, 0.0);
 	struct ratelimit_stats st;
 
-	ratelimit_headers(rl, 1.0, 5, 30.0);            /* quota left: nothing changes */
-	ratelimit_headers(rl, 1.0, -1, 30.0);           /* no header */
-	ratelimit_headers(rl, 1.0, 0, NAN);             /* no reset given */
+	ratelimit_headers(rl, 1.0, 5, 30.0);  /* quota left: nothing changes */
+	ratelimit_headers(rl, 1.0, -1, 30.0); /* no header */
+	ratelimit_headers(rl, 1.0, 0, NAN);   /* no reset given */
 	CHECK(ratelimit_take(rl, 1.0) == 0.0);
 	ratelimit_headers(rl, 2.0, 0, 30.0);
 	CHECK(ratelimit_take(rl, 2.0) == 30.0);
 	CHECK(ratelimit_take(rl, 32.0) == 0.0);
 	ratelimit_stats(rl, 32.0, &st);
-	CHECK(st.rate == 10.0 && st.decreases == 0);    /* a quota is not congestion */
+	CHECK(st.rate == 10.0 && st.decreases == 0); /* a quota is not congestion */
 	ratelimit_free(rl);
 }
 
@@ -406,7 +416,7 @@ test_unlimited(void)
 
 	o.rate = 0;
 	rl = ratelimit_new(&o, 0.0);
-	for (i = 0; i < 60; i++)                       /* 30/s for 2 s */
+	for (i = 0; i < 60; i++) /* 30/s for 2 s */
 		ok &= ratelimit_take(rl, i / 30.0) == 0.0;
 	CHECK(ok);
 	ratelimit_stats(rl, 2.0, &st);
@@ -417,7 +427,7 @@ test_unlimited(void)
 	CHECK(st.rate >= 14.0 && st.rate <= 16.0);
 	ratelimit_free(rl);
 
-	o.rate_max = 10;                                /* bounded by rate_max */
+	o.rate_max = 10; /* bounded by rate_max */
 	rl = ratelimit_new(&o, 0.0);
 	for (i = 0; i < 60; i++)
 		ratelimit_take(rl, i / 30.0);
@@ -426,12 +436,12 @@ test_unlimited(void)
 	CHECK(st.rate == 10.0);
 	ratelimit_free(rl);
 
-	o.rate_max = 50;                                /* one slow request: its own span */
+	o.rate_max = 50; /* one slow request: its own span */
 	rl = ratelimit_new(&o, 0.0);
 	ratelimit_take(rl, 0.0);
 	ratelimit_throttle(rl, 20.0, 0.0, -1.0);
 	ratelimit_stats(rl, 20.0, &st);
-	CHECK(st.rate == o.rate_min);                   /* 1/20 s achieved, halved: 0.025 */
+	CHECK(st.rate == o.rate_min); /* 1/20 s achieved, halved: 0.025 */
 	ratelimit_free(rl);
 }
 

@@ -206,8 +206,8 @@ test_days_and_hours(void)
 			if (d >= 5 && h >= 6 && h < 9)
 				n = 0;
 			while (n-- > 0) {
-				r = session_at(0, SIMWEEK_T0 + d * 86400 + h * 3600 + 30,
-				    OUTCOME_BROWSED);
+				r = session_at(
+				    0, SIMWEEK_T0 + d * 86400 + h * 3600 + 30, OUTCOME_BROWSED);
 				realism_add(t, &r);
 			}
 		}
@@ -220,7 +220,7 @@ test_days_and_hours(void)
 	CHECK(rep.fig[RF_PEAK_HOUR].value == 20 && rep.fig[RF_PEAK_HOUR].status == REALISM_IN);
 	CHECK(rep.fig[RF_TROUGH_HOUR].value == 0 && rep.fig[RF_TROUGH_HOUR].status == REALISM_OUT);
 	CHECK(rep.fig[RF_WEEKEND_MORNING].value == 0.0);
-	CHECK(rep.fig[RF_ARRIVALS].value == 100.0);    /* every one 30 s into its hour */
+	CHECK(rep.fig[RF_ARRIVALS].value == 100.0); /* every one 30 s into its hour */
 	realism_free(t);
 }
 
@@ -316,8 +316,9 @@ test_json(void)
 		    json_is_string(json_object_get(f, "label")) &&
 		    json_is_string(json_object_get(f, "reference")) &&
 		    json_object_get(f, "value") != NULL && json_object_get(f, "band") != NULL;
-		statuses &= st != NULL && (strcmp(st, "in") == 0 || strcmp(st, "out") == 0 ||
-		    strcmp(st, "no data") == 0 || strcmp(st, "info") == 0);
+		statuses &= st != NULL &&
+		    (strcmp(st, "in") == 0 || strcmp(st, "out") == 0 ||
+			strcmp(st, "no data") == 0 || strcmp(st, "info") == 0);
 	}
 	CHECK(named && statuses);
 	f = json_array_get(figs, RF_CONVERSION);
@@ -328,8 +329,8 @@ test_json(void)
 	CHECK(json_is_null(json_object_get(json_array_get(figs, RF_INTER_PURCHASE), "band")));
 	CHECK(json_is_string(json_object_get(json_array_get(figs, RF_BUSIEST_DAY), "value")));
 	/* an open band ends in null */
-	CHECK(json_is_null(json_array_get(json_object_get(json_array_get(figs,
-	    RF_SESSION_TAIL), "band"), 1)));
+	CHECK(json_is_null(
+	    json_array_get(json_object_get(json_array_get(figs, RF_SESSION_TAIL), "band"), 1)));
 	json_decref(j);
 	realism_free(t);
 }

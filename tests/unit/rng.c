@@ -92,7 +92,7 @@ test_below(void)
 	CHECK(ok);
 	for (i = 0; i < 7; i++)
 		chi += (counts[i] - e) * (counts[i] - e) / e;
-	CHECK(chi < 30.0);      /* 6 degrees of freedom: p < 1e-4 */
+	CHECK(chi < 30.0); /* 6 degrees of freedom: p < 1e-4 */
 
 	for (i = 0; i < 1000; i++)
 		one &= rng_below(&r, 1) == 0;

@@ -18,8 +18,7 @@ parse_code(const char *line)
 		rpc_request_clear(&r);
 		return 0;
 	}
-	code = (int)json_integer_value(json_object_get(json_object_get(answer, "error"),
-	    "code"));
+	code = (int)json_integer_value(json_object_get(json_object_get(answer, "error"), "code"));
 	json_decref(answer);
 	return code;
 }
@@ -52,14 +51,15 @@ main(void)
 	/* faults, each with its standard code */
 	CHECK(parse_code("nope") == RPC_PARSE_ERROR);
 	CHECK(parse_code("{\"jsonrpc\":\"2.0\",") == RPC_PARSE_ERROR);
-	CHECK(parse_code("{\"a\":1,\"a\":2}") == RPC_PARSE_ERROR);   /* duplicate keys */
+	CHECK(parse_code("{\"a\":1,\"a\":2}") == RPC_PARSE_ERROR); /* duplicate keys */
 	CHECK(parse_code("[]") == RPC_INVALID_REQUEST);
 	CHECK(parse_code("42") == RPC_INVALID_REQUEST);
 	CHECK(parse_code("{\"id\":1,\"method\":\"ping\"}") == RPC_INVALID_REQUEST);
 	CHECK(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1}") == RPC_INVALID_REQUEST);
 	CHECK(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}") == RPC_INVALID_REQUEST);
 	CHECK(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}") == RPC_INVALID_REQUEST);
-	CHECK(parse_code("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}") == RPC_INVALID_REQUEST);
+	CHECK(parse_code("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}") ==
+	    RPC_INVALID_REQUEST);
 	CHECK(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":3}") ==
 	    RPC_INVALID_REQUEST);
 	/* the id of an invalid request is echoed when it is usable */
@@ -90,7 +90,8 @@ main(void)
 	CHECK(cmd_find("ping") && cmd_find("status") && cmd_find("set-concurrency"));
 	CHECK(cmd_find("start") && cmd_find("checkpoints") && cmd_find("shutdown"));
 	CHECK(cmd_find("warp") == NULL);
-	CHECK((cmd_find("status")->flags & CMD_READONLY) && !(cmd_find("stop")->flags & CMD_READONLY));
+	CHECK((cmd_find("status")->flags & CMD_READONLY) &&
+	    !(cmd_find("stop")->flags & CMD_READONLY));
 
 	/* parameter checks */
 	params = json_pack("{s:i, s:s, s:f, s:b}", "a", 5, "b", "x", "c", 2.5, "d", 1);

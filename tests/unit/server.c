@@ -46,7 +46,7 @@ run_until_over(struct t *t)
 {
 	for (int i = 0; i < 3000 && engine_active(t->srv.engine); i++)
 		turn(t->base, 10);
-	turn(t->base, 10);   /* the end checkpoint */
+	turn(t->base, 10); /* the end checkpoint */
 }
 
 static void
@@ -181,7 +181,7 @@ test_reload(struct t *t)
 	up(t);
 	start(t, 500, 0, 0);
 	CHECK(reload_set(t->srv.engine != NULL ? &t->srv : NULL, "max_concurrent", "7", err,
-	    sizeof(err)) == 0);
+		  sizeof(err)) == 0);
 	CHECK(t->srv.cfg->max_concurrent == 7);
 	turn(t->base, 20);
 	CHECK(engine_in_flight(t->srv.engine) <= 7);

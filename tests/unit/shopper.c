@@ -51,7 +51,7 @@ test_determinism(void)
 
 	CHECK(a != 0);
 	CHECK(week_digest(11, 0, NULL) == a);
-	CHECK(week_digest(11, 1, NULL) == a);   /* the order agents run in does not matter */
+	CHECK(week_digest(11, 1, NULL) == a); /* the order agents run in does not matter */
 	CHECK(week_digest(12, 0, NULL) != a);
 }
 
@@ -97,9 +97,9 @@ struct shape {
 	uint64_t sessions, browsed, abandoned, ordered, bad_events, bad_outcome, bad_time;
 	uint64_t overlaps, too_long, begins, recover_browse;
 	uint32_t nevents_abandon;
-	int64_t *last_end;          /* per agent */
-	int64_t prev_time;          /* of the session's previous operation */
-	uint32_t abandon_events;    /* in the current session */
+	int64_t *last_end;       /* per agent */
+	int64_t prev_time;       /* of the session's previous operation */
+	uint32_t abandon_events; /* in the current session */
 	int recovering;
 };
 
@@ -118,8 +118,8 @@ shape_op(struct simweek *w, const struct shopper_session *s, const struct store_
 	/* operations, and the events inside one, never go back in time */
 	sh->bad_time += op->sim_time < sh->prev_time;
 	for (unsigned i = 0; i < op->nevents; i++) {
-		sh->bad_time += op->events[i].dt < 0 ||
-		    (i > 0 && op->events[i].dt < op->events[i - 1].dt);
+		sh->bad_time +=
+		    op->events[i].dt < 0 || (i > 0 && op->events[i].dt < op->events[i - 1].dt);
 		sh->abandon_events += op->events[i].type == EV_ABANDON;
 	}
 	sh->prev_time = op->sim_time + (op->nevents ? op->events[op->nevents - 1].dt : 0);
@@ -151,11 +151,10 @@ shape_session(struct simweek *w, const struct shopper_session *s, const struct s
 	case OUTCOME_ORDERED:
 		sh->ordered++;
 		sh->bad_events += sh->abandon_events != 0;
-		sh->bad_outcome += last->type != STORE_OP_CHECKOUT || s->st.ncart != 0 ||
-		    last->nitems == 0;
+		sh->bad_outcome +=
+		    last->type != STORE_OP_CHECKOUT || s->st.ncart != 0 || last->nitems == 0;
 		break;
-	default:
-		sh->bad_outcome++;
+	default: sh->bad_outcome++;
 	}
 }
 
@@ -184,9 +183,9 @@ test_shape(void)
 	CHECK(sh.bad_events == 0);
 	CHECK(sh.bad_outcome == 0);
 	CHECK(sh.bad_time == 0);
-	CHECK(sh.overlaps == 0);        /* an agent's visits never overlap */
+	CHECK(sh.overlaps == 0); /* an agent's visits never overlap */
 	CHECK(sh.too_long == 0);
-	CHECK(sh.recover_browse == 0);  /* a recovered cart goes straight to checkout */
+	CHECK(sh.recover_browse == 0); /* a recovered cart goes straight to checkout */
 	free(sh.last_end);
 	simweek_close(&w);
 }
@@ -196,7 +195,7 @@ test_shape(void)
 #define GAPS_MAX 200000
 
 struct gaps {
-	double ratio[GAPS_MAX];     /* gap between two views / the persona's think_s */
+	double ratio[GAPS_MAX]; /* gap between two views / the persona's think_s */
 	size_t n;
 	double lengths[GAPS_MAX];
 	size_t nlen;
@@ -245,7 +244,7 @@ test_think_times(void)
 	CHECK(med > 0.8 && med < 1.25);
 	CHECK(p90 / med > 2.5 && p90 / med < 5.0);
 	CHECK(med / p10 > 2.0);
-	CHECK(g->ratio[0] > 0.0);       /* no two views in the same second... */
+	CHECK(g->ratio[0] > 0.0); /* no two views in the same second... */
 	/* ... and sessions last minutes, with a long tail */
 	qsort(g->lengths, g->nlen, sizeof(double), cmp_double);
 	CHECK(g->lengths[g->nlen / 2] >= 20 && g->lengths[g->nlen / 2] <= 180);
@@ -379,7 +378,7 @@ test_coupon_store_rule(void)
 
 struct carried {
 	uint64_t left, recovered, expired, expire_ops, expire_ok, bad;
-	double recovery_sum;    /* sum of cart_recovery over carried visits */
+	double recovery_sum; /* sum of cart_recovery over carried visits */
 };
 
 static void
@@ -418,7 +417,7 @@ test_carried_carts(void)
 	memset(&c, 0, sizeof(c));
 	CHECK(simweek_open(&w, 51, 2000, 2 * WEEK_CYCLES) == 0);
 	w.opts.cart_rate = 0.3;
-	w.opts.checkout_rate = 0;   /* every cart is left: the next visit decides */
+	w.opts.checkout_rate = 0; /* every cart is left: the next visit decides */
 	w.on_op = carried_op;
 	w.on_session = carried_session;
 	w.arg = &c;

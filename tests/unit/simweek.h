@@ -18,16 +18,16 @@
 #include "sim/shopper.h"
 #include "sim/store.h"
 
-#define SIMWEEK_T0 INT64_C(1767571200)   /* 2026-01-05T00:00:00Z, a Monday */
+#define SIMWEEK_T0 INT64_C(1767571200) /* 2026-01-05T00:00:00Z, a Monday */
 
 struct simweek;
-typedef void (*simweek_op_fn)(struct simweek *w, const struct shopper_session *s,
-    const struct store_op *op);
+typedef void (*simweek_op_fn)(
+    struct simweek *w, const struct shopper_session *s, const struct store_op *op);
 
 struct simweek {
 	uint64_t seed;
 	uint32_t agents, cycles;
-	int reverse;                    /* agents of a cycle in reverse order */
+	int reverse; /* agents of a cycle in reverse order */
 	struct shopper_opts opts;
 	struct calendar cal;
 	struct catalog *cat;
@@ -35,11 +35,11 @@ struct simweek {
 	struct agent_state *states;
 	struct shopper_ctx ctx;
 	struct realism *tally;
-	simweek_op_fn on_op;            /* every operation, as it is handed out */
-	simweek_op_fn on_session;       /* every finished session, with its last operation */
+	simweek_op_fn on_op;      /* every operation, as it is handed out */
+	simweek_op_fn on_session; /* every finished session, with its last operation */
 	void *arg;
 	uint64_t sessions, ops, invalid;
-	uint64_t digest;                /* sum of the operations' hashes: any order, same sum */
+	uint64_t digest; /* sum of the operations' hashes: any order, same sum */
 };
 
 /* The run's shape: 20 stores, 2000 products, 60 coupons, hourly ticks (simd's defaults). */
@@ -81,8 +81,8 @@ simweek_close(struct simweek *w)
 static uint64_t
 simweek_hash_op(const struct store_op *op)
 {
-	uint64_t h = rng_hash(op->type, (uint64_t)op->agent << 32 | op->cycle,
-	    (uint64_t)op->sim_time);
+	uint64_t h =
+	    rng_hash(op->type, (uint64_t)op->agent << 32 | op->cycle, (uint64_t)op->sim_time);
 
 	h = rng_hash(h, op->nitems, (uint64_t)op->coupon_id << 32 | op->total_cents);
 	for (unsigned i = 0; i < op->nitems; i++)
@@ -101,8 +101,9 @@ static void
 simweek_answer(const struct simweek *w, struct store_op *op)
 {
 	op->err = STORE_OK;
-	op->result_count = op->type == STORE_OP_BROWSE ? w->cat->ncategory[op->category] :
-	    op->type == STORE_OP_CART ? op->nitems : 1;
+	op->result_count = op->type == STORE_OP_BROWSE ? w->cat->ncategory[op->category]
+	    : op->type == STORE_OP_CART                ? op->nitems
+						       : 1;
 }
 
 static void

@@ -29,7 +29,7 @@ fill(struct snapshot *s)
 	s->population = 372;
 	s->cycle = 3;
 	s->has_sim_time = 1;
-	s->sim_time = 1767582000;   /* 2026-01-05T03:00:00Z */
+	s->sim_time = 1767582000; /* 2026-01-05T03:00:00Z */
 	s->elapsed_s = 8.5392849999999996;
 	s->lag_s = 0;
 	s->eta_s = -1;
@@ -47,7 +47,7 @@ fill(struct snapshot *s)
 	s->store.driver = "sqlite";
 	s->store.max = 1;
 	s->rss_bytes = 2000;
-	s->peak_rss_bytes = 1000;   /* the kernel's peak lags: never shown below the RSS */
+	s->peak_rss_bytes = 1000; /* the kernel's peak lags: never shown below the RSS */
 }
 
 int
@@ -65,7 +65,7 @@ main(void)
 	CHECK(num(o, "seed") == 7 && num(o, "agents") == 372 && num(o, "cycle") == 3 &&
 	    num(o, "cycles_total") == 24);
 	CHECK(strcmp(str(o, "sim_time"), "2026-01-05T03:00:00Z") == 0);
-	CHECK(json_is_null(json_object_get(o, "eta_s")));   /* no estimate: null, not 0 */
+	CHECK(json_is_null(json_object_get(o, "eta_s"))); /* no estimate: null, not 0 */
 	CHECK(json_real_value(json_object_get(o, "elapsed_s")) == 8.539);
 	CHECK(num(json_object_get(o, "concurrency"), "limit") == 50 &&
 	    num(json_object_get(o, "concurrency"), "in_flight") == 4);
@@ -76,7 +76,8 @@ main(void)
 	CHECK(json_is_null(json_object_get(o, "last_checkpoint")));
 	CHECK(num(json_object_get(o, "process"), "peak_rss_bytes") == 2000);
 	CHECK(num(json_object_get(o, "params"), "agents") == 372);
-	CHECK(json_object_get(json_object_get(o, "params"), "run_id") == NULL);  /* not a start param */
+	CHECK(json_object_get(json_object_get(o, "params"), "run_id") ==
+	    NULL); /* not a start param */
 	CHECK(json_object_get(o, "error") == NULL && json_object_get(o, "daemon") == NULL);
 	/* numbers print as they mean: 8.539, not 8.5392849999999996 */
 	text = json_dumps(o, JSON_COMPACT | JSON_DUMP_REALS);
@@ -104,9 +105,9 @@ main(void)
 	st = json_object_get(o, "errors");
 	CHECK(num(st, "total") == 2 && num(json_object_get(st, "by_type"), "query") == 2);
 	CHECK(strcmp(json_string_value(json_array_get(json_object_get(st, "failed_agents"), 0)),
-	    "agent_007") == 0);
-	CHECK(json_real_value(json_object_get(json_object_get(json_object_get(o, "steps"), "begin"),
-	    "avg_ms")) == 0.068);
+		  "agent_007") == 0);
+	CHECK(json_real_value(json_object_get(
+		  json_object_get(json_object_get(o, "steps"), "begin"), "avg_ms")) == 0.068);
 	CHECK(json_object_get(json_object_get(o, "steps"), "fail") != NULL);
 	CHECK(json_real_value(json_object_get(o, "sessions_per_s")) == 1.2);
 	st = json_object_get(o, "summary");

@@ -32,17 +32,17 @@
 #include "sim/store.h"
 
 #define NAGENTS 50
-#define SIM_START 1767600000   /* 2026-01-05T08:00:00Z */
+#define SIM_START 1767600000 /* 2026-01-05T08:00:00Z */
 
 struct t {
 	struct event_base *base;
 	struct event *tick;
-	PGconn *admin;              /* the test database, for checks */
-	char url[1024];             /* conninfo of the test database */
+	PGconn *admin;  /* the test database, for checks */
+	char url[1024]; /* conninfo of the test database */
 	char db[64];
 	struct catalog *cat;
 	struct persona *personas;
-	int in_submit;              /* a callback must never see this set */
+	int in_submit; /* a callback must never see this set */
 	int cb_inside;
 };
 
@@ -161,7 +161,7 @@ run_op_on(struct t *t, const struct store_driver *drv, struct store *s, struct s
 	t->in_submit = 1;
 	drv->submit(s, op);
 	t->in_submit = 0;
-	CHECK(!d.done);  /* never completed inside submit */
+	CHECK(!d.done); /* never completed inside submit */
 	if (!run_until(t->base, &d.done, 10)) {
 		fprintf(stderr, "op %s did not complete\n", store_op_name(op->type));
 		return STORE_ERR_COUNT;
@@ -223,8 +223,8 @@ op_init(struct store_op *op, enum store_op_type type, uint32_t agent, uint32_t c
 }
 
 static void
-op_event(struct store_op *op, enum store_event_type type, uint8_t step, uint32_t product,
-    uint32_t value)
+op_event(
+    struct store_op *op, enum store_event_type type, uint8_t step, uint32_t product, uint32_t value)
 {
 	struct store_event *ev = &op->events[op->nevents];
 
@@ -256,8 +256,7 @@ one_line(const char *s)
 }
 
 static void
-check_open_fails(struct t *t, const char *url, const char *secret, const char *want,
-    double timeout)
+check_open_fails(struct t *t, const char *url, const char *secret, const char *want, double timeout)
 {
 	struct sim_config *c = cfg_for(url);
 	char err[512] = "";
@@ -308,16 +307,16 @@ check_silent_server(struct t *t)
 static void
 test_bad_urls(struct t *t)
 {
-	check_open_fails(t, "postgresql://simd:SeCrEt1x@127.0.0.1:1/nodb", "SeCrEt1x",
-	    "127.0.0.1:1/nodb", 5);
+	check_open_fails(
+	    t, "postgresql://simd:SeCrEt1x@127.0.0.1:1/nodb", "SeCrEt1x", "127.0.0.1:1/nodb", 5);
 	check_open_fails(t, "host=127.0.0.1 port=1 user=simd password=SeCrEt2x dbname=nodb",
 	    "SeCrEt2x", "127.0.0.1:1/nodb", 5);
 	check_open_fails(t, "postgresql://simd:SeCrEt3x%zz@127.0.0.1:1/nodb", "SeCrEt3x", NULL, 5);
-	check_open_fails(t, "postgresql://simd:SeCrEt4x@127.0.0.1:notaport/nodb", "SeCrEt4x",
-	    NULL, 5);
+	check_open_fails(
+	    t, "postgresql://simd:SeCrEt4x@127.0.0.1:notaport/nodb", "SeCrEt4x", NULL, 5);
 	check_open_fails(t, "host=127.0.0.1 password=SeCrEt5x garbage", "SeCrEt5x", NULL, 5);
-	check_open_fails(t, "postgresql://simd:SeCrEt6x@127.0.0.1:1/nodb?sslmode=bogus",
-	    "SeCrEt6x", "sslmode", 5);
+	check_open_fails(t, "postgresql://simd:SeCrEt6x@127.0.0.1:1/nodb?sslmode=bogus", "SeCrEt6x",
+	    "sslmode", 5);
 	check_silent_server(t);
 }
 
@@ -341,7 +340,7 @@ test_wrong_password(struct t *t)
 		PQfinish(probe);
 		if (trusted) {
 			printf("  note: the server does not check passwords here:"
-			    " wrong-password check skipped\n");
+			       " wrong-password check skipped\n");
 			goto out;
 		}
 	}
@@ -354,7 +353,7 @@ test_wrong_password(struct t *t)
 		printf("  wrong password: %s\n", err);
 		CHECK(one_line(err));
 		CHECK(strstr(err, "SeCrEt7x") == NULL);
-		CHECK(strstr(err, "password") != NULL);  /* libpq says what failed */
+		CHECK(strstr(err, "password") != NULL); /* libpq says what failed */
 	}
 	config_free(c);
 out:
@@ -370,7 +369,7 @@ test_migrations(struct t *t)
 	struct store *s;
 	int i;
 
-	for (i = 0; i < 2; i++) {  /* the second open finds everything there */
+	for (i = 0; i < 2; i++) { /* the second open finds everything there */
 		s = open_store(t, c, err, sizeof(err));
 		CHECK(s != NULL);
 		if (s == NULL) {
@@ -380,11 +379,12 @@ test_migrations(struct t *t)
 		store_pg_driver.close(s);
 		CHECK(q_int(t->admin, "SELECT count(*) FROM schema_version") == 1);
 		CHECK(q_int(t->admin, "SELECT max(version) FROM schema_version") == 2);
-		CHECK(q_int(t->admin, "SELECT count(*) FROM information_schema.tables"
-		    " WHERE table_schema = 'public' AND table_name IN ('sim_meta', 'users',"
-		    " 'stores', 'products', 'coupons', 'user_coupons', 'shopping_sessions',"
-		    " 'shopping_session_events', 'cart_items', 'orders', 'order_items',"
-		    " 'interactions', 'schema_version')") == 13);
+		CHECK(q_int(t->admin,
+			  "SELECT count(*) FROM information_schema.tables"
+			  " WHERE table_schema = 'public' AND table_name IN ('sim_meta', 'users',"
+			  " 'stores', 'products', 'coupons', 'user_coupons', 'shopping_sessions',"
+			  " 'shopping_session_events', 'cart_items', 'orders', 'order_items',"
+			  " 'interactions', 'schema_version')") == 13);
 	}
 	config_free(c);
 }
@@ -416,8 +416,10 @@ check_catalog_rows(struct t *t, const struct catalog *cat, uint32_t nagents)
 	CHECK(q_int(t->admin, "SELECT count(*) FROM products") == cat->nproducts);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM coupons") == cat->ncoupons);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM user_coupons") == wallet_rows(cat, nagents));
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM sim_meta WHERE key = 'catalog_seed'"
-	    " AND value = '%llu'", (unsigned long long)cat->seed);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM sim_meta WHERE key = 'catalog_seed'"
+	    " AND value = '%llu'",
+	    (unsigned long long)cat->seed);
 	CHECK(q_int(t->admin, sql) == 1);
 	snprintf(sql, sizeof(sql), "SELECT sum(price_cents) FROM products");
 	{
@@ -437,8 +439,9 @@ test_prepare(struct t *t, struct store *s)
 
 	CHECK(run_prepare(t, s, t->cat, NAGENTS) == STORE_OK);
 	check_catalog_rows(t, t->cat, NAGENTS);
-	CHECK(q_int(t->admin, "SELECT count(*) FROM users WHERE id = 1 AND agent_id = 'agent_001'"
-	    " AND persona ? 'name' AND created_at = to_timestamp(1767600000)") == 1);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM users WHERE id = 1 AND agent_id = 'agent_001'"
+		  " AND persona ? 'name' AND created_at = to_timestamp(1767600000)") == 1);
 	/* Again: sim_meta matches, nothing changes. */
 	CHECK(run_prepare(t, s, t->cat, NAGENTS) == STORE_OK);
 	check_catalog_rows(t, t->cat, NAGENTS);
@@ -485,18 +488,20 @@ test_session(struct t *t, struct store *s)
 	op_event(&op, EV_SESSION_START, 0, 0, 0);
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	CHECK(op.result_count == 1);
-	CHECK(run_op(t, s, &op) == STORE_OK);  /* replayed: no second session */
+	CHECK(run_op(t, s, &op) == STORE_OK); /* replayed: no second session */
 	CHECK(op.result_count == 0);
-	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 's0:agent_001:1' AND user_id = 1 AND outcome IS NULL AND started_at ="
-	    " to_timestamp(1767603600)") == 1);
-	CHECK(q_int(t->admin, "SELECT count(*) FROM users WHERE id = 1 AND last_shopped_at ="
-	    " to_timestamp(1767603600)") == 1);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+		  " 's0:agent_001:1' AND user_id = 1 AND outcome IS NULL AND started_at ="
+		  " to_timestamp(1767603600)") == 1);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM users WHERE id = 1 AND last_shopped_at ="
+		  " to_timestamp(1767603600)") == 1);
 
 	op_init(&op, STORE_OP_BROWSE, 0, 1);
 	op.category = 0;
 	op_event(&op, EV_VIEW, 1, p1->id, p1->price_cents);
-	op.events[0].dt = 75;   /* created_at = sim_time + 75 s, as the sqlite driver writes */
+	op.events[0].dt = 75; /* created_at = sim_time + 75 s, as the sqlite driver writes */
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	expect = t->cat->ncategory[0] < 50 ? t->cat->ncategory[0] : 50;
 	CHECK(op.result_count == expect);
@@ -507,7 +512,7 @@ test_session(struct t *t, struct store *s)
 	op_event(&op, EV_CART_ADD, 2, p1->id, 5);
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	CHECK(op.result_count == 2);
-	op.items[0].quantity = 2;  /* set, never add; p2 leaves the cart */
+	op.items[0].quantity = 2; /* set, never add; p2 leaves the cart */
 	op.nitems = 1;
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	CHECK(q_int(t->admin, "SELECT sum(quantity) FROM cart_items WHERE user_id = 1") == 2);
@@ -516,7 +521,6 @@ test_session(struct t *t, struct store *s)
 	op.items[1].quantity = 3;
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	CHECK(q_int(t->admin, "SELECT sum(quantity) FROM cart_items WHERE user_id = 1") == 5);
-
 }
 
 /* COUPONS, CHECKOUT (twice: one order), ABANDON, then the events. */
@@ -532,7 +536,8 @@ test_session_end(struct t *t, struct store *s)
 	op_init(&op, STORE_OP_COUPONS, 0, 1);
 	op_event(&op, EV_COUPONS_VIEWED, 3, 0, 1);
 	CHECK(run_op(t, s, &op) == STORE_OK);
-	expect = q_int(t->admin, "SELECT count(*) FROM user_coupons uc JOIN coupons c ON"
+	expect = q_int(t->admin,
+	    "SELECT count(*) FROM user_coupons uc JOIN coupons c ON"
 	    " c.id = uc.coupon_id WHERE uc.user_id = 1 AND uc.redeemed_at IS NULL AND"
 	    " to_timestamp(1767603600) BETWEEN c.valid_from AND c.valid_to");
 	CHECK(op.result_count == expect);
@@ -547,9 +552,10 @@ test_session_end(struct t *t, struct store *s)
 	op_event(&op, EV_CHECKOUT, 4, 0, op.total_cents);
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	CHECK(op.result_count == 1);
-	CHECK(run_op(t, s, &op) == STORE_OK);  /* the same checkout again: one order */
+	CHECK(run_op(t, s, &op) == STORE_OK); /* the same checkout again: one order */
 	CHECK(op.result_count == 0);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM orders o JOIN shopping_sessions s ON"
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM orders o JOIN shopping_sessions s ON"
 	    " s.id = o.session_id WHERE o.idem_key = 's0:agent_001:1:order' AND o.user_id = 1"
 	    " AND o.total_cents = %lu AND o.coupon_id = %lu AND s.session_key = 's0:agent_001:1'",
 	    (unsigned long)op.total_cents, (unsigned long)wallet[0]);
@@ -558,15 +564,19 @@ test_session_end(struct t *t, struct store *s)
 	CHECK(q_int(t->admin, "SELECT count(*) FROM order_items") == 2);
 	snprintf(sql, sizeof(sql), "SELECT sum(quantity * price_cents) FROM order_items");
 	CHECK(q_int(t->admin, sql) == 2 * p1->price_cents + 3 * p2->price_cents);
-	CHECK(q_int(t->admin, "SELECT count(*) FROM interactions WHERE kind = 'purchase'"
-	    " AND interaction_key LIKE 's0:agent_001:1:order:%'") == 2);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM interactions WHERE kind = 'purchase'"
+		  " AND interaction_key LIKE 's0:agent_001:1:order:%'") == 2);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM cart_items WHERE user_id = 1") == 0);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM user_coupons WHERE user_id = 1 AND"
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM user_coupons WHERE user_id = 1 AND"
 	    " coupon_id = %lu AND redeemed_at = to_timestamp(1767603600) AND order_key ="
-	    " 's0:agent_001:1:order'", (unsigned long)wallet[0]);
+	    " 's0:agent_001:1:order'",
+	    (unsigned long)wallet[0]);
 	CHECK(q_int(t->admin, sql) == 1);
-	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 's0:agent_001:1' AND outcome = 'ordered' AND ended_at IS NOT NULL") == 1);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+		  " 's0:agent_001:1' AND outcome = 'ordered' AND ended_at IS NOT NULL") == 1);
 
 	op_init(&op, STORE_OP_BEGIN, 1, 1);
 	CHECK(run_op(t, s, &op) == STORE_OK);
@@ -574,38 +584,43 @@ test_session_end(struct t *t, struct store *s)
 	op.outcome = "abandoned";
 	op_event(&op, EV_ABANDON, 5, 0, 1234);
 	CHECK(run_op(t, s, &op) == STORE_OK);
-	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 's0:agent_002:1' AND outcome = 'abandoned'") == 1);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+		  " 's0:agent_002:1' AND outcome = 'abandoned'") == 1);
 	/* a session that could not finish ends 'failed', begun or not */
 	op_init(&op, STORE_OP_BEGIN, 2, 1);
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	op_init(&op, STORE_OP_FAIL, 2, 1);
-	CHECK(run_op(t, s, &op) == STORE_ERR_QUERY);   /* no reason */
+	CHECK(run_op(t, s, &op) == STORE_ERR_QUERY); /* no reason */
 	snprintf(op.reason, sizeof(op.reason), "query at checkout");
 	op.started = op.sim_time - 60;
 	CHECK(run_op(t, s, &op) == STORE_OK);
-	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 's0:agent_003:1' AND outcome = 'failed' AND error = 'query at checkout'") == 1);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+		  " 's0:agent_003:1' AND outcome = 'failed' AND error = 'query at checkout'") == 1);
 	op_init(&op, STORE_OP_FAIL, 3, 1);
 	snprintf(op.reason, sizeof(op.reason), "connect at begin");
 	op.started = op.sim_time;
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	CHECK(run_op(t, s, &op) == STORE_OK);
-	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 's0:agent_004:1' AND outcome = 'failed' AND user_id = 4 AND"
-	    " started_at = ended_at") == 1);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+		  " 's0:agent_004:1' AND outcome = 'failed' AND user_id = 4 AND"
+		  " started_at = ended_at") == 1);
 
 	CHECK(run_flush(t, s) == STORE_OK);
 	/* session_start, view, cart_add, coupons_viewed, coupon_applied, checkout, abandon */
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events") == 7);
-	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events e JOIN"
-	    " shopping_sessions s ON s.id = e.session_id WHERE e.event_key ="
-	    " 's0:agent_001:1:4:1' AND e.event_type = 'checkout' AND e.user_id = 1 AND"
-	    " (e.payload->>'total_cents')::bigint > 0 AND e.created_at ="
-	    " to_timestamp(1767603600)") == 1);
-	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
-	    " 's0:agent_001:1:1:0' AND event_type = 'view' AND created_at ="
-	    " to_timestamp(1767603675)") == 1);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM shopping_session_events e JOIN"
+		  " shopping_sessions s ON s.id = e.session_id WHERE e.event_key ="
+		  " 's0:agent_001:1:4:1' AND e.event_type = 'checkout' AND e.user_id = 1 AND"
+		  " (e.payload->>'total_cents')::bigint > 0 AND e.created_at ="
+		  " to_timestamp(1767603600)") == 1);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+		  " 's0:agent_001:1:1:0' AND event_type = 'view' AND created_at ="
+		  " to_timestamp(1767603675)") == 1);
 }
 
 static void
@@ -625,8 +640,9 @@ test_invalid(struct t *t, struct store *s)
 	op_init(&op, STORE_OP_CART, 0, 2);
 	op_item(&op, product_of(t->cat, 0), 1);
 	CHECK(run_op(t, s, &op) == STORE_OK);
-	CHECK(q_exec(t->admin, "ALTER TABLE cart_items ADD CONSTRAINT t_cheap"
-	    " CHECK (price_cents < 0) NOT VALID") == 0);
+	CHECK(q_exec(t->admin,
+		  "ALTER TABLE cart_items ADD CONSTRAINT t_cheap"
+		  " CHECK (price_cents < 0) NOT VALID") == 0);
 	op_init(&op, STORE_OP_CART, 0, 2);
 	op_item(&op, product_of(t->cat, 1), 2);
 	CHECK(run_op(t, s, &op) == STORE_ERR_QUERY);
@@ -678,8 +694,9 @@ test_batches(struct t *t)
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	run_for(t->base, 0.3);
 	CHECK(q_int(t->admin, "SELECT count(*) FROM shopping_session_events") == base + 11);
-	CHECK(q_int(t->admin, "SELECT count(DISTINCT session_id) FROM shopping_session_events"
-	    " WHERE user_id = 3") <= 1);
+	CHECK(q_int(t->admin,
+		  "SELECT count(DISTINCT session_id) FROM shopping_session_events"
+		  " WHERE user_id = 3") <= 1);
 	/* Replayed: nothing new. */
 	CHECK(run_op(t, s, &op) == STORE_OK);
 	CHECK(run_flush(t, s) == STORE_OK);
@@ -737,8 +754,10 @@ backends(struct t *t)
 {
 	char sql[256];
 
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'"
-	    " AND application_name = 'simd'", t->db);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'"
+	    " AND application_name = 'simd'",
+	    t->db);
 	return q_int(t->admin, sql);
 }
 
@@ -807,8 +826,8 @@ restart_server(struct t *t)
 		return -1;
 	if ((pid = fork()) != 0)
 		return pid;
-	if (chdir("/") != 0 || (getuid() == 0 && (setgid(sb.st_gid) != 0 ||
-	    setuid(sb.st_uid) != 0)))
+	if (chdir("/") != 0 ||
+	    (getuid() == 0 && (setgid(sb.st_gid) != 0 || setuid(sb.st_uid) != 0)))
 		_exit(1);
 	/* The server outlives us: it must not write to our output. */
 	if (freopen("/dev/null", "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL)
@@ -827,8 +846,10 @@ terminate_backends(struct t *t)
 {
 	char sql[256];
 
-	snprintf(sql, sizeof(sql), "SELECT count(pg_terminate_backend(pid)) FROM"
-	    " pg_stat_activity WHERE datname = '%s' AND application_name = 'simd'", t->db);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(pg_terminate_backend(pid)) FROM"
+	    " pg_stat_activity WHERE datname = '%s' AND application_name = 'simd'",
+	    t->db);
 	q_int(t->admin, sql);
 }
 
@@ -838,8 +859,8 @@ static void rflow_cb(struct store_op *op, void *arg);
 struct rflow {
 	struct store *s;
 	struct store_op op[4];
-	uint32_t cycle[4];          /* the cycle slot k begins next */
-	int ended[4];               /* its begin is in: the session's end comes next */
+	uint32_t cycle[4]; /* the cycle slot k begins next */
+	int ended[4];      /* its begin is in: the session's end comes next */
 	int busy[4];
 	int ok, connect_errs, other_errs, stop;
 };
@@ -911,7 +932,7 @@ test_restart(struct t *t)
 	store_pg_driver.stats(f.s, &before);
 	if ((pid = restart_server(t)) < 0) {
 		printf("  note: no pg_ctl at hand ($PG_DIR, $PG_BINDIR): backends terminated"
-		    " instead of a restart\n");
+		       " instead of a restart\n");
 		terminate_backends(t);
 	}
 	end = now_s() + 8;
@@ -919,7 +940,7 @@ test_restart(struct t *t)
 		event_base_loop(t->base, EVLOOP_ONCE);
 		if (!done && (pid < 0 || waitpid(pid, &status, WNOHANG) == pid)) {
 			done = 1;
-			f.ok = 0;  /* count what succeeds once the server is back */
+			f.ok = 0; /* count what succeeds once the server is back */
 		}
 	}
 	CHECK(pid < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
@@ -938,21 +959,22 @@ test_restart(struct t *t)
 		PGresult *r = PQexec(t->admin, "SELECT 1");
 
 		if (PQresultStatus(r) != PGRES_TUPLES_OK)
-			PQreset(t->admin);  /* the restart took it */
+			PQreset(t->admin); /* the restart took it */
 		PQclear(r);
 	}
 	for (k = 0; k < 4; k++)
 		begun += f.cycle[k] - 100;
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM shopping_sessions WHERE user_id"
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM shopping_sessions WHERE user_id"
 	    " BETWEEN 11 AND 14");
 	/* (a session whose begin is in and whose end is not has its row, not yet its events) */
 	CHECK(q_int(t->admin, sql) == begun + f.ended[0] + f.ended[1] + f.ended[2] + f.ended[3]);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM shopping_session_events WHERE"
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM shopping_session_events WHERE"
 	    " user_id BETWEEN 11 AND 14");
 	CHECK(q_int(t->admin, sql) == begun);
 	printf("  restart: %d connect errors, %llu connections opened before, %llu after\n",
-	    f.connect_errs, (unsigned long long)before.opened,
-	    (unsigned long long)after.opened);
+	    f.connect_errs, (unsigned long long)before.opened, (unsigned long long)after.opened);
 	store_pg_driver.close(f.s);
 out:
 	config_free(c);
@@ -983,7 +1005,8 @@ same_run(struct t *t, const struct store_driver *drv, struct store *s)
 			CHECK(run_op_on(t, drv, s, &op) == STORE_OK);
 			op_init(&op, STORE_OP_CART, a, c);
 			for (k = 0; k < 3 && (uint32_t)k < t->cat->ncategory[cat]; k++)
-				op_item(&op, &t->cat->products[idx[k]], (uint16_t)(1 + (a + k) % 3));
+				op_item(
+				    &op, &t->cat->products[idx[k]], (uint16_t)(1 + (a + k) % 3));
 			op_event(&op, EV_CART_ADD, 2, op.items[0].product_id, 1);
 			CHECK(run_op_on(t, drv, s, &op) == STORE_OK);
 			op_init(&op, STORE_OP_COUPONS, a, c);
@@ -998,13 +1021,13 @@ same_run(struct t *t, const struct store_driver *drv, struct store *s)
 				op_init(&op, STORE_OP_CHECKOUT, a, c);
 				for (k = 0; k < 2 && (uint32_t)k < t->cat->ncategory[cat]; k++)
 					op_item(&op, &t->cat->products[idx[k]], 2);
-				op_item(&op, &t->cat->products[idx[0]], 5);  /* a repeated line */
+				op_item(&op, &t->cat->products[idx[0]], 5); /* a repeated line */
 				op.coupon_id = a % 2 ? w[0] : 0;
 				op.total_cents = 1000 + a * 10 + c;
 				op_event(&op, EV_CHECKOUT, 4, 0, op.total_cents);
 			}
 			CHECK(run_op_on(t, drv, s, &op) == STORE_OK);
-			CHECK(run_op_on(t, drv, s, &op) == STORE_OK);  /* replayed */
+			CHECK(run_op_on(t, drv, s, &op) == STORE_OK); /* replayed */
 		}
 }
 
@@ -1026,8 +1049,9 @@ dump_pg(PGconn *c, const char *sql)
 	}
 	for (i = 0; i < PQntuples(r); i++)
 		for (j = 0; j < PQnfields(r); j++)
-			n += (size_t)snprintf(out + n, len - n, "%s%c", PQgetisnull(r, i, j) ? "~" :
-			    PQgetvalue(r, i, j), j + 1 < PQnfields(r) ? '|' : '\n');
+			n += (size_t)snprintf(out + n, len - n, "%s%c",
+			    PQgetisnull(r, i, j) ? "~" : PQgetvalue(r, i, j),
+			    j + 1 < PQnfields(r) ? '|' : '\n');
 	out[n] = '\0';
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		fprintf(stderr, "dump: %s: %s", sql, PQerrorMessage(c));
@@ -1058,8 +1082,9 @@ dump_sqlite(sqlite3 *db, const char *sql)
 					break;
 				out = tmp;
 			}
-			n += (size_t)snprintf(out + n, cap - n, "%s%c", v != NULL ? (const char *)v :
-			    "~", j + 1 < sqlite3_column_count(st) ? '|' : '\n');
+			n += (size_t)snprintf(out + n, cap - n, "%s%c",
+			    v != NULL ? (const char *)v : "~",
+			    j + 1 < sqlite3_column_count(st) ? '|' : '\n');
 		}
 	sqlite3_finalize(st);
 	return out != NULL ? out : strdup("");
@@ -1210,7 +1235,7 @@ test_close_inflight(struct t *t)
 	for (i = 0; i < 8; i++)
 		closed += d[i].done && d[i].err == STORE_ERR_CLOSED;
 	CHECK(closed == 8);
-	CHECK(fl.done && fl.err == STORE_OK);  /* nothing was queued: the flush holds */
+	CHECK(fl.done && fl.err == STORE_OK); /* nothing was queued: the flush holds */
 out:
 	config_free(c);
 }
@@ -1275,7 +1300,8 @@ main(void)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (getenv("EVDEBUG")) event_enable_debug_mode();
+	if (getenv("EVDEBUG"))
+		event_enable_debug_mode();
 	memset(&t, 0, sizeof(t));
 	t.base = event_base_new();
 	t.tick = event_new(t.base, -1, EV_PERSIST, tick_cb, NULL);

@@ -18,15 +18,15 @@
 #include "sim/store.h"
 #include "check.h"
 
-#define T0 INT64_C(1767571200)   /* 2026-01-05T00:00:00Z */
+#define T0 INT64_C(1767571200) /* 2026-01-05T00:00:00Z */
 #define NAGENTS 50
 #define SEED 11
 
 struct harness {
 	struct event_base *base;
 	struct store *store;
-	sqlite3 *db;            /* a second connection that reads what the store wrote */
-	int in_submit;          /* set around store_submit: a callback must never see it */
+	sqlite3 *db;   /* a second connection that reads what the store wrote */
+	int in_submit; /* set around store_submit: a callback must never see it */
 	int done, cb_inside_submit;
 	int depth, max_depth, chained;
 	enum store_err done_err;
@@ -83,8 +83,10 @@ begin_visible_cb(struct store_op *op, void *arg)
 	char sql[160], key[64];
 
 	store_session_key(key, sizeof(key), op);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM shopping_sessions WHERE session_key"
-	    " = '%s'", key);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM shopping_sessions WHERE session_key"
+	    " = '%s'",
+	    key);
 	h->chained = (int)q_int(h->db, sql);
 	h->done = 1;
 }
@@ -119,7 +121,7 @@ run_op(struct harness *h, struct store_op *op)
 	h->in_submit = 1;
 	store_submit(h->store, op);
 	h->in_submit = 0;
-	CHECK(!h->done);        /* completed later, from the loop */
+	CHECK(!h->done); /* completed later, from the loop */
 	wait_done(h);
 	CHECK(h->done);
 	CHECK(!h->cb_inside_submit);
@@ -128,8 +130,7 @@ run_op(struct harness *h, struct store_op *op)
 }
 
 static void
-new_op(struct store_op *op, enum store_op_type type, uint32_t agent, uint32_t cycle,
-    int64_t t)
+new_op(struct store_op *op, enum store_op_type type, uint32_t agent, uint32_t cycle, int64_t t)
 {
 	memset(op, 0, sizeof(*op));
 	op->type = type;
@@ -140,8 +141,8 @@ new_op(struct store_op *op, enum store_op_type type, uint32_t agent, uint32_t cy
 }
 
 static void
-add_event(struct store_op *op, enum store_event_type type, uint8_t step, uint32_t id,
-    uint32_t value)
+add_event(
+    struct store_op *op, enum store_event_type type, uint8_t step, uint32_t id, uint32_t value)
 {
 	struct store_event *ev = &op->events[op->nevents];
 
@@ -210,7 +211,7 @@ test_helpers(void)
 	ev.index = 0;
 	store_event_key(buf, sizeof(buf), &op, &ev);
 	CHECK(strcmp(buf, "s0:agent_001:12:3:0") == 0);
-	op.agent_id[0] = '\0';  /* an unfilled agent_id falls back to the index */
+	op.agent_id[0] = '\0'; /* an unfilled agent_id falls back to the index */
 	op.agent = 6;
 	store_session_key(buf, sizeof(buf), &op);
 	CHECK(strcmp(buf, "s0:agent_007:12") == 0);
@@ -253,8 +254,7 @@ same_as_jansson(const struct persona *p, char **buf, size_t *cap)
 	json_t *j = persona_to_json(p);
 	char *want = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
 	long n = store_persona_json(p, buf, cap);
-	int same = want != NULL && n >= 0 && strcmp(*buf, want) == 0 &&
-	    (size_t)n == strlen(want);
+	int same = want != NULL && n >= 0 && strcmp(*buf, want) == 0 && (size_t)n == strlen(want);
 
 	if (!same)
 		fprintf(stderr, "persona json differs:\n got %s\nwant %s\n", n >= 0 ? *buf : "-",
@@ -273,7 +273,7 @@ random_float(uint64_t *x)
 
 	*x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
 	bits = (uint32_t)(*x >> 33) & 0x7fffff;
-	bits |= (uint32_t)(97 + (*x >> 20) % 64) << 23;        /* 2^-30 .. 2^33 */
+	bits |= (uint32_t)(97 + (*x >> 20) % 64) << 23; /* 2^-30 .. 2^33 */
 	memcpy(&f, &bits, sizeof(f));
 	return f;
 }
@@ -371,7 +371,7 @@ test_open_errors(const char *tmp, struct event_base *base)
 	CHECK(fd >= 0);
 	for (int i = 0; i < 64; i++)
 		CHECK(write(fd, "this is not a sqlite database, only some garbage bytes!!!!!!!!!!",
-		    64) == 64);
+			  64) == 64);
 	close(fd);
 	cfg = make_config(dir);
 	err[0] = '\0';
@@ -382,7 +382,7 @@ test_open_errors(const char *tmp, struct event_base *base)
 
 	/* A database_url never opens the sqlite store, and its password is never told. */
 	CHECK(config_set(cfg, "database_url", "postgresql://nobody:sekrit@/x?host=/nonexistent",
-	    err, sizeof(err)) == 0);
+		  err, sizeof(err)) == 0);
 	err[0] = '\0';
 	s = open_cfg(base, cfg, err, sizeof(err));
 	if (s == NULL) {
@@ -421,12 +421,14 @@ test_migrations(const char *dir, struct event_base *base)
 	CHECK(q_int(db, "SELECT count(*) FROM schema_version") == 1);
 	CHECK(q_int(db, "SELECT version FROM schema_version") == 2);
 	CHECK(q_text_is(db, "PRAGMA journal_mode", "wal"));
-	CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-	    " ('sim_meta', 'users', 'stores', 'products', 'coupons', 'user_coupons',"
-	    " 'shopping_sessions', 'shopping_session_events', 'cart_items', 'orders',"
-	    " 'order_items', 'interactions')") == 12);
-	CHECK(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name ="
-	    " 'products_category_price'") == 1);
+	CHECK(q_int(db,
+		  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+		  " ('sim_meta', 'users', 'stores', 'products', 'coupons', 'user_coupons',"
+		  " 'shopping_sessions', 'shopping_session_events', 'cart_items', 'orders',"
+		  " 'order_items', 'interactions')") == 12);
+	CHECK(q_int(db,
+		  "SELECT count(*) FROM sqlite_master WHERE name ="
+		  " 'products_category_price'") == 1);
 
 	/* A database from a newer simd is refused, not downgraded. */
 	CHECK(sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL) ==
@@ -468,8 +470,10 @@ wallets_match(sqlite3 *db, const struct catalog *c)
 	for (a = 0; a < NAGENTS; a++) {
 		catalog_wallet(c, a, w);
 		for (i = 0; i < CATALOG_WALLET; i++) {
-			snprintf(sql, sizeof(sql), "SELECT count(*) FROM user_coupons"
-			    " WHERE user_id = %u AND coupon_id = %u", a + 1, w[i]);
+			snprintf(sql, sizeof(sql),
+			    "SELECT count(*) FROM user_coupons"
+			    " WHERE user_id = %u AND coupon_id = %u",
+			    a + 1, w[i]);
 			ok &= q_int(db, sql) == 1;
 		}
 	}
@@ -477,8 +481,7 @@ wallets_match(sqlite3 *db, const struct catalog *c)
 }
 
 static void
-test_prepare_first(struct harness *h, const struct catalog *c,
-    const struct persona *personas)
+test_prepare_first(struct harness *h, const struct catalog *c, const struct persona *personas)
 {
 	prepare(h, c, personas);
 	CHECK(q_int(h->db, "SELECT count(*) FROM users") == NAGENTS);
@@ -489,19 +492,22 @@ test_prepare_first(struct harness *h, const struct catalog *c,
 	CHECK(wallets_match(h->db, c));
 	CHECK(q_text_is(h->db, "SELECT agent_id FROM users WHERE id = 1", "agent_001"));
 	CHECK(q_text_is(h->db, "SELECT agent_id FROM users WHERE id = 50", "agent_050"));
-	CHECK(q_text_is(h->db, "SELECT created_at FROM users WHERE id = 1",
-	    "2026-01-05T00:00:00Z"));
-	CHECK(q_int(h->db, "SELECT count(*) FROM users WHERE json_valid(persona)"
-	    " AND persona LIKE '{\"abandon_tendency\":%' AND instr(persona, '\": ') = 0"
-	    " AND instr(persona, ', \"') = 0") == NAGENTS);
-	CHECK(q_int(h->db, "SELECT count(*) FROM users u WHERE u.name ="
-	    " json_extract(u.persona, '$.name')") == NAGENTS);
+	CHECK(
+	    q_text_is(h->db, "SELECT created_at FROM users WHERE id = 1", "2026-01-05T00:00:00Z"));
+	CHECK(q_int(h->db,
+		  "SELECT count(*) FROM users WHERE json_valid(persona)"
+		  " AND persona LIKE '{\"abandon_tendency\":%' AND instr(persona, '\": ') = 0"
+		  " AND instr(persona, ', \"') = 0") == NAGENTS);
+	CHECK(q_int(h->db,
+		  "SELECT count(*) FROM users u WHERE u.name ="
+		  " json_extract(u.persona, '$.name')") == NAGENTS);
 	CHECK(q_int(h->db, "SELECT price_cents FROM products WHERE id = 5") ==
 	    c->products[4].price_cents);
 	CHECK(q_text_is(h->db, "SELECT category FROM products WHERE id = 6", "electronics"));
 	CHECK(q_text_is(h->db, "SELECT value FROM sim_meta WHERE key = 'catalog_seed'", "11"));
-	CHECK(q_int(h->db, "SELECT count(*) FROM coupons WHERE valid_from < valid_to"
-	    " AND valid_to LIKE '2026-%Z' AND pct_off BETWEEN 5 AND 50") == c->ncoupons);
+	CHECK(q_int(h->db,
+		  "SELECT count(*) FROM coupons WHERE valid_from < valid_to"
+		  " AND valid_to LIKE '2026-%Z' AND pct_off BETWEEN 5 AND 50") == c->ncoupons);
 }
 
 /* Preparing again rewrites only what changed. */
@@ -511,16 +517,16 @@ test_prepare_again(struct harness *h, const struct catalog *c, struct persona *p
 	char saved[PERSONA_NAME_MAX];
 
 	/* Same catalogue: nothing rewritten (a hand edit survives), nothing doubled. */
-	CHECK(sqlite3_exec(h->db, "UPDATE products SET price_cents = 1 WHERE id = 5", NULL,
-	    NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(h->db, "UPDATE products SET price_cents = 1 WHERE id = 5", NULL, NULL,
+		  NULL) == SQLITE_OK);
 	prepare(h, c, personas);
 	CHECK(q_int(h->db, "SELECT price_cents FROM products WHERE id = 5") == 1);
 	CHECK(q_int(h->db, "SELECT count(*) FROM users") == NAGENTS);
 	CHECK(q_int(h->db, "SELECT count(*) FROM user_coupons") == NAGENTS * CATALOG_WALLET);
 
 	/* Unchanged personas are not rewritten; a changed one is. */
-	CHECK(sqlite3_exec(h->db, "UPDATE users SET name = 'Hand Edit' WHERE id = 2", NULL,
-	    NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(h->db, "UPDATE users SET name = 'Hand Edit' WHERE id = 2", NULL, NULL,
+		  NULL) == SQLITE_OK);
 	prepare(h, c, personas);
 	CHECK(q_text_is(h->db, "SELECT name FROM users WHERE id = 2", "Hand Edit"));
 	snprintf(saved, sizeof(saved), "%s", personas[3].name);
@@ -536,8 +542,7 @@ test_prepare_again(struct harness *h, const struct catalog *c, struct persona *p
 
 /* A different catalogue replaces the old one, wallets included; and back. */
 static void
-test_prepare_other(struct harness *h, const struct catalog *c,
-    const struct persona *personas)
+test_prepare_other(struct harness *h, const struct catalog *c, const struct persona *personas)
 {
 	struct catalog *other = catalog_new(SEED + 1, T0, 2, 40, 8);
 
@@ -615,11 +620,13 @@ step_begin(struct harness *h, struct session *ss)
 	CHECK(h->done && h->chained == 1 && op.err == STORE_OK && op.result_count == 1);
 	store_stats(h->store, &st);
 	CHECK(st.connections_active == 0 && st.connections_idle == 1);
-	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 's0:agent_%03u:12' AND outcome IS NULL AND started_at = '2026-01-05T09:00:00Z'"
-	    " AND user_id = %u") == 1);
-	CHECK(q_session(h, ss, "SELECT count(*) FROM users WHERE id = %u AND"
-	    " last_shopped_at = '2026-01-05T09:00:00Z'") == 1);
+	CHECK(q_session(h, ss,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+		  " 's0:agent_%03u:12' AND outcome IS NULL AND started_at = '2026-01-05T09:00:00Z'"
+		  " AND user_id = %u") == 1);
+	CHECK(q_session(h, ss,
+		  "SELECT count(*) FROM users WHERE id = %u AND"
+		  " last_shopped_at = '2026-01-05T09:00:00Z'") == 1);
 }
 
 static void
@@ -633,15 +640,17 @@ step_browse_cart(struct harness *h, struct session *ss)
 	op.category = 0;
 	add_event(&op, EV_VIEW, 1, ss->p1->id, ss->p1->price_cents);
 	add_event(&op, EV_VIEW, 1, c->products[c->by_category[0][1]].id, 100);
-	op.events[1].dt = 75;   /* the second view, 75 s after the first */
+	op.events[1].dt = 75; /* the second view, 75 s after the first */
 	run_op(h, &op);
 	CHECK(op.err == STORE_OK);
-	CHECK(op.result_count > 0 && op.result_count ==
-	    (c->ncategory[0] < 50 ? c->ncategory[0] : 50));
-	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
-	    " 's0:agent_%03u:12:1:0' AND created_at = '2026-01-05T09:00:00Z'") == 1);
-	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
-	    " 's0:agent_%03u:12:1:1' AND created_at = '2026-01-05T09:01:15Z'") == 1);
+	CHECK(op.result_count > 0 &&
+	    op.result_count == (c->ncategory[0] < 50 ? c->ncategory[0] : 50));
+	CHECK(q_session(h, ss,
+		  "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+		  " 's0:agent_%03u:12:1:0' AND created_at = '2026-01-05T09:00:00Z'") == 1);
+	CHECK(q_session(h, ss,
+		  "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+		  " 's0:agent_%03u:12:1:1' AND created_at = '2026-01-05T09:01:15Z'") == 1);
 
 	/* The cart is set, never added to: a smaller cart replaces a larger one. */
 	new_op(&op, STORE_OP_CART, ss->agent, 12, ss->t);
@@ -673,30 +682,41 @@ check_order_rows(struct harness *h, struct session *ss)
 {
 	char want[64];
 
-	snprintf(ss->sql, sizeof(ss->sql), "SELECT total_cents FROM orders WHERE idem_key ="
+	snprintf(ss->sql, sizeof(ss->sql),
+	    "SELECT total_cents FROM orders WHERE idem_key ="
 	    " 's0:agent_%03u:12:order' AND coupon_id = %u AND session_id IS NOT NULL"
-	    " AND created_at = '2026-01-05T09:01:00Z'", ss->agent + 1, ss->coupon);
+	    " AND created_at = '2026-01-05T09:01:00Z'",
+	    ss->agent + 1, ss->coupon);
 	CHECK(q_int(h->db, ss->sql) == ss->total);
 	CHECK(q_int(h->db, "SELECT count(*) FROM order_items") == 2);
-	snprintf(ss->sql, sizeof(ss->sql), "SELECT quantity * 1000000 + price_cents FROM"
-	    " order_items WHERE product_id = %u", ss->p1->id);
+	snprintf(ss->sql, sizeof(ss->sql),
+	    "SELECT quantity * 1000000 + price_cents FROM"
+	    " order_items WHERE product_id = %u",
+	    ss->p1->id);
 	CHECK(q_int(h->db, ss->sql) == 2000000 + ss->p1->price_cents);
-	snprintf(ss->sql, sizeof(ss->sql), "SELECT count(*) FROM interactions WHERE"
-	    " interaction_key = 's0:agent_%03u:12:order:%u' AND kind = 'purchase'", ss->agent + 1,
-	    ss->p2->id);
+	snprintf(ss->sql, sizeof(ss->sql),
+	    "SELECT count(*) FROM interactions WHERE"
+	    " interaction_key = 's0:agent_%03u:12:order:%u' AND kind = 'purchase'",
+	    ss->agent + 1, ss->p2->id);
 	CHECK(q_int(h->db, ss->sql) == 1);
 	CHECK(q_int(h->db, "SELECT count(*) FROM cart_items") == 0);
-	snprintf(ss->sql, sizeof(ss->sql), "SELECT count(*) FROM user_coupons WHERE user_id = %u"
+	snprintf(ss->sql, sizeof(ss->sql),
+	    "SELECT count(*) FROM user_coupons WHERE user_id = %u"
 	    " AND coupon_id = %u AND redeemed_at = '2026-01-05T09:01:00Z' AND order_key ="
-	    " 's0:agent_%03u:12:order'", ss->agent + 1, ss->coupon, ss->agent + 1);
+	    " 's0:agent_%03u:12:order'",
+	    ss->agent + 1, ss->coupon, ss->agent + 1);
 	CHECK(q_int(h->db, ss->sql) == 1);
-	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 's0:agent_%03u:12' AND outcome = 'ordered' AND ended_at IS NOT NULL") == 1);
-	CHECK(q_session(h, ss, "SELECT count(*) FROM shopping_session_events e JOIN"
-	    " shopping_sessions s ON s.id = e.session_id WHERE s.session_key ="
-	    " 's0:agent_%03u:12'") == 8);
-	snprintf(ss->sql, sizeof(ss->sql), "SELECT payload FROM shopping_session_events WHERE"
-	    " event_key = 's0:agent_%03u:12:4:1' AND event_type = 'checkout'", ss->agent + 1);
+	CHECK(q_session(h, ss,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+		  " 's0:agent_%03u:12' AND outcome = 'ordered' AND ended_at IS NOT NULL") == 1);
+	CHECK(q_session(h, ss,
+		  "SELECT count(*) FROM shopping_session_events e JOIN"
+		  " shopping_sessions s ON s.id = e.session_id WHERE s.session_key ="
+		  " 's0:agent_%03u:12'") == 8);
+	snprintf(ss->sql, sizeof(ss->sql),
+	    "SELECT payload FROM shopping_session_events WHERE"
+	    " event_key = 's0:agent_%03u:12:4:1' AND event_type = 'checkout'",
+	    ss->agent + 1);
 	snprintf(want, sizeof(want), "{\"total_cents\":%u}", ss->total);
 	CHECK(q_text_is(h->db, ss->sql, want));
 }
@@ -725,8 +745,9 @@ step_checkout(struct harness *h, struct session *ss)
 	CHECK(q_int(h->db, "SELECT count(*) FROM order_items") == 2);
 	CHECK(q_int(h->db, "SELECT count(*) FROM interactions") == 2);
 	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events") == 8);
-	CHECK(q_session(h, ss, "SELECT count(*) FROM user_coupons WHERE user_id = %u AND"
-	    " redeemed_at IS NOT NULL") == 1);
+	CHECK(q_session(h, ss,
+		  "SELECT count(*) FROM user_coupons WHERE user_id = %u AND"
+		  " redeemed_at IS NOT NULL") == 1);
 	check_order_rows(h, ss);
 
 	/* A redeemed coupon is no longer eligible. */
@@ -742,8 +763,7 @@ test_checkout(struct harness *h, const struct catalog *c)
 	struct session ss = { .c = c, .t = T0 + 9 * 3600 };
 
 	/* An agent with a coupon it can use now. */
-	while (ss.agent < NAGENTS &&
-	    (ss.eligible = eligible(c, ss.agent, ss.t, &ss.coupon)) == 0)
+	while (ss.agent < NAGENTS && (ss.eligible = eligible(c, ss.agent, ss.t, &ss.coupon)) == 0)
 		ss.agent++;
 	CHECK(ss.agent < NAGENTS && ss.eligible > 0);
 	ss.p1 = &c->products[c->by_category[0][0]];
@@ -774,13 +794,17 @@ test_abandon(struct harness *h, const struct catalog *c)
 	add_event(&op, EV_ABANDON, 3, 0, c->products[3].price_cents);
 	run_op(h, &op);
 	CHECK(op.err == STORE_OK);
-	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 's0:agent_002:20' AND outcome = 'abandoned' AND ended_at = '2026-01-05T20:02:00Z'") ==
+	CHECK(
+	    q_int(h->db,
+		"SELECT count(*) FROM shopping_sessions WHERE session_key ="
+		" 's0:agent_002:20' AND outcome = 'abandoned' AND ended_at = '2026-01-05T20:02:00Z'") ==
 	    1);
 	CHECK(q_int(h->db, "SELECT count(*) FROM cart_items WHERE user_id = 2") == 1);
 	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events") == events + 1);
-	CHECK(q_text_is(h->db, "SELECT event_type FROM shopping_session_events WHERE event_key"
-	    " = 's0:agent_002:20:3:0'", "abandon"));
+	CHECK(q_text_is(h->db,
+	    "SELECT event_type FROM shopping_session_events WHERE event_key"
+	    " = 's0:agent_002:20:3:0'",
+	    "abandon"));
 	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE user_id = 2") == 0);
 
 	/* Replaying BEGIN neither duplicates the session nor reopens it. */
@@ -811,19 +835,22 @@ test_fail(struct harness *h)
 	op.started = t;
 	run_op(h, &op);
 	CHECK(op.err == STORE_OK);
-	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 's0:agent_003:21' AND outcome = 'failed' AND error = 'query at checkout' AND"
-	    " started_at = '2026-01-05T21:00:00Z' AND ended_at = '2026-01-05T21:01:30Z'") == 1);
+	CHECK(
+	    q_int(h->db,
+		"SELECT count(*) FROM shopping_sessions WHERE session_key ="
+		" 's0:agent_003:21' AND outcome = 'failed' AND error = 'query at checkout' AND"
+		" started_at = '2026-01-05T21:00:00Z' AND ended_at = '2026-01-05T21:01:30Z'") == 1);
 	/* never begun: the row is written, so nothing looks in progress */
 	new_op(&op, STORE_OP_FAIL, 3, 21, t + 5);
 	snprintf(op.reason, sizeof(op.reason), "connect at begin");
 	op.started = t;
 	run_op(h, &op);
-	run_op(h, &op);   /* and a replay changes nothing */
+	run_op(h, &op); /* and a replay changes nothing */
 	CHECK(op.err == STORE_OK);
-	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE session_key ="
-	    " 's0:agent_004:21' AND outcome = 'failed' AND error = 'connect at begin' AND"
-	    " user_id = 4") == 1);
+	CHECK(q_int(h->db,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key ="
+		  " 's0:agent_004:21' AND outcome = 'failed' AND error = 'connect at begin' AND"
+		  " user_id = 4") == 1);
 }
 
 /* ---- completions: from the loop, in order, never nested ---- */
@@ -840,7 +867,7 @@ chain_cb(struct store_op *op, void *arg)
 	if (op->err == STORE_OK && ++h->chained < 200) {
 		op->cycle++;
 		h->in_submit = 1;
-		store_submit(h->store, op);     /* the next step, from the callback */
+		store_submit(h->store, op); /* the next step, from the callback */
 		h->in_submit = 0;
 	} else {
 		h->done = 1;
@@ -912,8 +939,10 @@ test_batch_failure(struct harness *h, const struct catalog *c)
 	sqlite3_stmt *st;
 	int i;
 
-	CHECK(sqlite3_prepare_v2(h->db, "SELECT sql FROM sqlite_master WHERE name ="
-	    " 'interactions'", -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(h->db,
+		  "SELECT sql FROM sqlite_master WHERE name ="
+		  " 'interactions'",
+		  -1, &st, NULL) == SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		create = strdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
@@ -940,24 +969,28 @@ test_batch_failure(struct harness *h, const struct catalog *c)
 	CHECK(a.err == STORE_OK && d.err == STORE_OK);
 	CHECK(b.err == STORE_ERR_QUERY && strstr(b.errmsg, "interactions") != NULL);
 	fprintf(stderr, "(expected) %s\n", b.errmsg);
-	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_sessions WHERE session_key IN"
-	    " ('s0:agent_031:7', 's0:agent_033:7')") == 2);
-	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events WHERE event_key ="
-	    " 's0:agent_033:7:0:0'") == 1);
-	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE idem_key = 's0:agent_032:7:order'")
-	    == 0);
-	CHECK(q_int(h->db, "SELECT count(*) FROM shopping_session_events WHERE event_key LIKE"
-	    " 's0:agent_032:%'") == 0);
+	CHECK(q_int(h->db,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key IN"
+		  " ('s0:agent_031:7', 's0:agent_033:7')") == 2);
+	CHECK(q_int(h->db,
+		  "SELECT count(*) FROM shopping_session_events WHERE event_key ="
+		  " 's0:agent_033:7:0:0'") == 1);
+	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE idem_key = 's0:agent_032:7:order'") ==
+	    0);
+	CHECK(q_int(h->db,
+		  "SELECT count(*) FROM shopping_session_events WHERE event_key LIKE"
+		  " 's0:agent_032:%'") == 0);
 
 	/* With the table back, the retry goes through. */
 	CHECK(sqlite3_exec(h->db, create, NULL, NULL, NULL) == SQLITE_OK);
 	free(create);
 	run_op(h, &b);
 	CHECK(b.err == STORE_OK);
-	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE idem_key = 's0:agent_032:7:order'")
-	    == 1);
-	CHECK(q_int(h->db, "SELECT count(*) FROM interactions WHERE interaction_key LIKE"
-	    " 's0:agent_032:7:order:%'") == 1);
+	CHECK(q_int(h->db, "SELECT count(*) FROM orders WHERE idem_key = 's0:agent_032:7:order'") ==
+	    1);
+	CHECK(q_int(h->db,
+		  "SELECT count(*) FROM interactions WHERE interaction_key LIKE"
+		  " 's0:agent_032:7:order:%'") == 1);
 }
 
 /* ---- close ---- */
