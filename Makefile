@@ -232,8 +232,16 @@ deb:
 	      mv ../simd-dbgsym_$${v}_*.deb dist/; } && \
 	    ls dist/simd_$${v}_*.deb
 
+# every C file of the tree; tests/integration/format.sh checks them against .clang-format
+FORMAT_SRC = $(sort $(wildcard lib/*.c daemon/*.c ctl/*.c include/sim/*.h tests/unit/*.[ch] \
+	tests/tools/*.c tests/fuzz/*.c contrib/shopd/*.[ch] bench/*.c))
+
 format:
-	clang-format -i $(LIB_SRC) $(wildcard daemon/*.c ctl/*.c include/sim/*.h tests/unit/*.c)
+	clang-format -i $(FORMAT_SRC)
+
+.PHONY: print-format-src
+print-format-src:
+	@echo $(FORMAT_SRC)
 
 clean:
 	rm -f lib/*.o lib/libsim.a daemon/*.o ctl/*.o simd simctl bench/ctlprobe $(UNIT_BIN) $(TOOLS) $(FLAGS_STAMP)

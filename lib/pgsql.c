@@ -115,7 +115,9 @@ pgarr_str(struct pgarr *a)
 
 /* ---- statements ---- */
 
+/* clang-format off */
 #define P(id, sql) [id] = { PGSTMT_PREPARE, #id, sql, 0, NULL }
+/* clang-format on */
 
 const struct pgstmt pgsql_prepare[PGSQL_NSTMTS] = {
 	P(PGSQL_SESS_BEGIN,
