@@ -20,10 +20,9 @@ struct engine_waiter {
 	struct engine_waiter *next;
 };
 
-#define COUNT(f)                                      \
-	{                                             \
-#f, offsetof(struct engine_counts, f) \
-	}
+/* clang-format off */
+#define COUNT(f) { #f, offsetof(struct engine_counts, f) }
+/* clang-format on */
 const struct count_def engine_count_defs[] = {
 	COUNT(agents_processed),
 	COUNT(agents_shopped),

@@ -17,10 +17,12 @@
 #include "db.h"
 
 #define PQ_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define PQ_WALLET_SELECT                                                                                                            \
-	"SELECT c.id, c.code, c.store_id, c.pct_off, c.min_spend_cents, " PQ_ISO("c.valid_from") ", " PQ_ISO(                       \
-	    "c.valid_to") ", " PQ_ISO("uc.redeemed_at") ", uc.order_key FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id" \
-							" WHERE uc.user_id = $1"
+/* clang-format off */
+#define PQ_WALLET_SELECT "SELECT c.id, c.code, c.store_id, c.pct_off, c.min_spend_cents, " \
+	PQ_ISO("c.valid_from") ", " PQ_ISO("c.valid_to") ", " PQ_ISO("uc.redeemed_at") \
+	", uc.order_key FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id" \
+	" WHERE uc.user_id = $1"
+/* clang-format on */
 
 static const char *const pq_sql[DB_NSTMT] = {
 	[DB_USER] = "SELECT id, agent_id, name FROM users WHERE id = $1",

@@ -10,26 +10,13 @@
 #include "db.h"
 #include "shop.h"
 
-#define P_INT(v)                            \
-	{                                   \
-		DBP_INT, (int64_t)(v), NULL \
-	}
-#define P_TIME(v)                            \
-	{                                    \
-		DBP_TIME, (int64_t)(v), NULL \
-	}
-#define P_TEXT(v)                \
-	{                        \
-		DBP_TEXT, 0, (v) \
-	}
-#define P_NULL                    \
-	{                         \
-		DBP_NULL, 0, NULL \
-	}
-#define P_INT_OR_NULL(v)                                     \
-	{                                                    \
-		(v) ? DBP_INT : DBP_NULL, (int64_t)(v), NULL \
-	}
+/* clang-format off */
+#define P_INT(v) { DBP_INT, (int64_t)(v), NULL }
+#define P_TIME(v) { DBP_TIME, (int64_t)(v), NULL }
+#define P_TEXT(v) { DBP_TEXT, 0, (v) }
+#define P_NULL { DBP_NULL, 0, NULL }
+#define P_INT_OR_NULL(v) { (v) ? DBP_INT : DBP_NULL, (int64_t)(v), NULL }
+/* clang-format on */
 
 struct shop_held {
 	int64_t user, coupon;

@@ -21,9 +21,8 @@ enum cmd_ret {
 	CMD_WAIT,  /* kept; answered later (stop --wait, start --wait) */
 };
 
-#define CMD_READONLY \
-	0x1            /* changes nothing: allowed while shutting down and to
-                            * members of socket_readonly_group */
+/* changes nothing: allowed while shutting down and to members of socket_readonly_group */
+#define CMD_READONLY 0x1
 #define CMD_NOVERB 0x2 /* part of the protocol, not a simctl verb (simd(8) has it) */
 
 struct cmd_entry {
