@@ -6,13 +6,13 @@
  */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sim/calendar.h"
+#include "sim/text.h"
 
 #define CAL_DAY INT64_C(86400)
 #define CAL_LAST_DAY (UINT32_C(1) << 31)
@@ -24,22 +24,6 @@ static const struct calendar calendar_default = {
 };
 
 static const char *const cal_kind_names[] = { "promo", "holiday", "payday" };
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int
-cal_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 void
 calendar_init(struct calendar *c)
@@ -60,7 +44,7 @@ calendar_set_weekdays(struct calendar *c, const char *text, char *err, size_t er
 			s++;
 		raw[d] = strtod(s, &end);
 		if (end == s || !isfinite(raw[d]) || raw[d] < 0.0)
-			return cal_err(err, errlen,
+			return text_errf(err, errlen,
 			    "weekday_mix: want seven numbers >= 0, Monday "
 			    "first, e.g. \"%s\"",
 			    CALENDAR_DEFAULT_WEEKDAYS);
@@ -70,9 +54,9 @@ calendar_set_weekdays(struct calendar *c, const char *text, char *err, size_t er
 	while (*s == ' ' || *s == ',' || *s == '\t')
 		s++;
 	if (*s != '\0')
-		return cal_err(err, errlen, "weekday_mix: more than seven numbers");
+		return text_errf(err, errlen, "weekday_mix: more than seven numbers");
 	if (!(sum > 0.0))
-		return cal_err(err, errlen, "weekday_mix: the weights must not all be zero");
+		return text_errf(err, errlen, "weekday_mix: the weights must not all be zero");
 	for (d = 0; d < 7; d++)
 		c->weekday[d] = (float)(raw[d] / sum);
 	return 0;
@@ -215,12 +199,12 @@ cal_parse_entry(char *e, unsigned n, struct calendar_window *w, char *err, size_
 	when = strtok_r(NULL, " \t", &save);
 	factor = strtok_r(NULL, " \t", &save);
 	if (kind == NULL || when == NULL || factor == NULL || strtok_r(NULL, " \t", &save))
-		return cal_err(err, errlen,
+		return text_errf(err, errlen,
 		    "calendar: entry %u: want \"KIND WHEN xFACTOR\", "
 		    "e.g. \"promo 2026-01-09/2026-01-11 x1.5\"",
 		    n);
 	if ((k = cal_kind(kind)) < 0)
-		return cal_err(err, errlen,
+		return text_errf(err, errlen,
 		    "calendar: entry %u: \"%s\" is not promo, holiday or "
 		    "payday",
 		    n, kind);
@@ -228,7 +212,7 @@ cal_parse_entry(char *e, unsigned n, struct calendar_window *w, char *err, size_
 	w->kind = (uint8_t)k;
 	if (k == CALENDAR_PAYDAY ? cal_parse_days(when, &w->days) != 0
 				 : cal_parse_span(when, w) != 0)
-		return cal_err(err, errlen,
+		return text_errf(err, errlen,
 		    k == CALENDAR_PAYDAY
 			? "calendar: entry %u: payday wants days of the month 1..31 or \"last\", "
 			  "comma-separated"
@@ -236,7 +220,7 @@ cal_parse_entry(char *e, unsigned n, struct calendar_window *w, char *err, size_
 			  "or a range FROM/TO that ends after it starts",
 		    n);
 	if (cal_parse_factor(factor, &w->factor) != 0)
-		return cal_err(err, errlen,
+		return text_errf(err, errlen,
 		    "calendar: entry %u: the factor must be x0 to x10, "
 		    "e.g. x1.5",
 		    n);
@@ -251,7 +235,7 @@ calendar_set_events(struct calendar *c, const char *text, char *err, size_t errl
 	unsigned n = 0;
 
 	if (strlen(text) >= sizeof(buf))
-		return cal_err(
+		return text_errf(
 		    err, errlen, "calendar: longer than %d bytes", CALENDAR_TEXT_MAX - 1);
 	memcpy(buf, text, strlen(text) + 1);
 	next.nwindows = 0;
@@ -259,7 +243,7 @@ calendar_set_events(struct calendar *c, const char *text, char *err, size_t errl
 		if (strspn(e, " \t") == strlen(e))
 			continue; /* "a; ;b" and a trailing ";" are fine */
 		if (next.nwindows == CALENDAR_MAX_WINDOWS)
-			return cal_err(
+			return text_errf(
 			    err, errlen, "calendar: more than %d entries", CALENDAR_MAX_WINDOWS);
 		if (cal_parse_entry(e, ++n, &next.window[next.nwindows], err, errlen) != 0)
 			return -1;

@@ -11,14 +11,15 @@
  * table, an LLM): it checks every field and names the one that is wrong.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "sim/catalog.h"
 #include "sim/persona.h"
 #include "sim/rng.h"
+#include "sim/text.h"
 
 /* Stream tag for persona draws; far from any cycle number the engine uses as "sub". */
 #define PERSONA_STREAM UINT64_C(0x706572736f6e61) /* "persona" */
@@ -77,21 +78,6 @@ enum {
 	CAT_TOYS,
 	CAT_BOOKS,
 	CAT_HEALTH,
-};
-
-static const char *const persona_category_names[PERSONA_CATEGORIES] = {
-	"groceries",
-	"household",
-	"beauty",
-	"baby",
-	"pets",
-	"electronics",
-	"home",
-	"clothing",
-	"sports",
-	"toys",
-	"books",
-	"health",
 };
 
 /* Rough share of online shoppers by age band (adults only). */
@@ -557,7 +543,7 @@ persona_to_json(const struct persona *p)
 	bad |= json_object_set_new(
 	    o, "income_band", json_string(persona_income_names[p->income_band % INC_BANDS]));
 	bad |= json_object_set_new(o, "categories",
-	    persona_weights_json(p->category_weight, persona_category_names, PERSONA_CATEGORIES));
+	    persona_weights_json(p->category_weight, catalog_category_names, PERSONA_CATEGORIES));
 	bad |= json_object_set_new(o, "price_sensitivity", json_real(p->price_sensitivity));
 	bad |= json_object_set_new(o, "coupon_affinity", json_real(p->coupon_affinity));
 	bad |= json_object_set_new(o, "sessions_per_week", json_real(p->sessions_per_week));
@@ -604,22 +590,6 @@ static const char *const persona_optional_keys[] = {
 	"think_s",
 };
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int
-persona_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static int
 persona_lookup(const char *s, const char *const *names, int n)
 {
@@ -653,8 +623,7 @@ persona_get_unit(const json_t *j, const char *key, float *out, char *err, size_t
 	double x;
 
 	if (persona_get_number(j, key, 0.0, 1.0, &x) != 0)
-		return persona_err(
-		    err, errlen, "persona: \"%s\" must be a number from 0 to 1", key);
+		return text_errf(err, errlen, "persona: \"%s\" must be a number from 0 to 1", key);
 	*out = (float)x;
 	return 0;
 }
@@ -675,7 +644,7 @@ persona_get_band(const json_t *j, const char *key, const char *const *names, int
 			strncat(list, k ? ", " : "", sizeof(list) - strlen(list) - 1);
 			strncat(list, names[k], sizeof(list) - strlen(list) - 1);
 		}
-		return persona_err(err, errlen, "persona: \"%s\" must be one of %s", key, list);
+		return text_errf(err, errlen, "persona: \"%s\" must be one of %s", key, list);
 	}
 	*out = (uint8_t)i;
 	return 0;
@@ -745,15 +714,15 @@ persona_get_name(const json_t *j, struct persona *p, char *err, size_t errlen)
 	size_t len;
 
 	if (s == NULL)
-		return persona_err(err, errlen, "persona: \"name\" must be a string");
+		return text_errf(err, errlen, "persona: \"name\" must be a string");
 	len = json_string_length(v);
 	if (len == 0)
-		return persona_err(err, errlen, "persona: \"name\" must not be empty");
+		return text_errf(err, errlen, "persona: \"name\" must not be empty");
 	if (len > PERSONA_NAME_MAX - 1)
-		return persona_err(err, errlen, "persona: \"name\" must be at most %d bytes",
+		return text_errf(err, errlen, "persona: \"name\" must be at most %d bytes",
 		    PERSONA_NAME_MAX - 1);
 	if (!persona_name_ok((const unsigned char *)s, len))
-		return persona_err(err, errlen,
+		return text_errf(err, errlen,
 		    "persona: \"name\" must be printable UTF-8 without control characters");
 	memcpy(p->name, s, len);
 	p->name[len] = '\0';
@@ -774,10 +743,10 @@ persona_finish_weights(float *w, double *raw, int n, const char *field, char *er
 		sum += raw[i];
 	/* Finite weights can still overflow the sum, and x / inf would make them all 0. */
 	if (!isfinite(sum))
-		return persona_err(err, errlen,
+		return text_errf(err, errlen,
 		    "persona: \"%s\" weights are too large (their sum is not finite)", field);
 	if (!(sum > 0.0))
-		return persona_err(
+		return text_errf(
 		    err, errlen, "persona: \"%s\" weights must not all be zero", field);
 	if (fabs(sum - 1.0) < 1e-6) {
 		/* judged on the floats kept: read back, they must be kept again */
@@ -805,21 +774,21 @@ persona_get_weights(const json_t *j, const char *field, const char *const *names
 	int i;
 
 	if (!json_is_object(o))
-		return persona_err(err, errlen, "persona: \"%s\" must be an object", field);
+		return text_errf(err, errlen, "persona: \"%s\" must be an object", field);
 	json_object_foreach ((json_t *)o, key, v) {
 		i = persona_lookup(key, names, n);
 		if (i < 0)
-			return persona_err(err, errlen, "persona: \"%s\" has unknown key \"%s\"",
+			return text_errf(err, errlen, "persona: \"%s\" has unknown key \"%s\"",
 			    field, persona_key_text(key, shown, sizeof(shown)));
 		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
 		    json_number_value(v) < 0.0)
-			return persona_err(
+			return text_errf(
 			    err, errlen, "persona: \"%s.%s\" must be a number >= 0", field, key);
 		raw[i] = json_number_value(v);
 	}
 	for (i = 0; all_required && i < n; i++)
 		if (json_object_get(o, names[i]) == NULL)
-			return persona_err(
+			return text_errf(
 			    err, errlen, "persona: \"%s.%s\" is missing", field, names[i]);
 	return persona_finish_weights(w, raw, n, field, err, errlen);
 }
@@ -832,13 +801,13 @@ persona_get_hours(const json_t *j, const char *key, float *w, char *err, size_t 
 	size_t h;
 
 	if (!json_is_array(a) || json_array_size(a) != 24)
-		return persona_err(
+		return text_errf(
 		    err, errlen, "persona: \"%s\" must be an array of 24 numbers", key);
 	for (h = 0; h < 24; h++) {
 		v = json_array_get(a, h);
 		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
 		    json_number_value(v) < 0.0)
-			return persona_err(
+			return text_errf(
 			    err, errlen, "persona: \"%s[%zu]\" must be a number >= 0", key, h);
 		raw[h] = json_number_value(v);
 	}
@@ -854,16 +823,16 @@ persona_check_keys(const json_t *j, char *err, size_t errlen)
 	size_t i;
 
 	if (!json_is_object(j))
-		return persona_err(err, errlen, "persona: must be a JSON object");
+		return text_errf(err, errlen, "persona: must be a JSON object");
 	json_object_foreach ((json_t *)j, key, v) {
 		if (persona_lookup(key, persona_keys, NELEM(persona_keys)) < 0 &&
 		    persona_lookup(key, persona_optional_keys, NELEM(persona_optional_keys)) < 0)
-			return persona_err(err, errlen, "persona: unknown key \"%s\"",
+			return text_errf(err, errlen, "persona: unknown key \"%s\"",
 			    persona_key_text(key, shown, sizeof(shown)));
 	}
 	for (i = 0; i < NELEM(persona_keys); i++)
 		if (json_object_get(j, persona_keys[i]) == NULL)
-			return persona_err(
+			return text_errf(
 			    err, errlen, "persona: \"%s\" is missing", persona_keys[i]);
 	return 0;
 }
@@ -874,17 +843,17 @@ persona_get_trip(const json_t *j, struct persona *p, char *err, size_t errlen)
 	double x;
 
 	if (persona_get_number(j, "sessions_per_week", 0.1, 21.0, &x) != 0)
-		return persona_err(
+		return text_errf(
 		    err, errlen, "persona: \"sessions_per_week\" must be a number from 0.1 to 21");
 	p->sessions_per_week = (float)x;
 	if (persona_get_number(j, "basket_mean", 1.0, 20.0, &x) != 0)
-		return persona_err(
+		return text_errf(
 		    err, errlen, "persona: \"basket_mean\" must be a number from 1 to 20");
 	p->basket_mean = (float)x;
 	if (persona_get_number(j, "budget_cents", PERSONA_BUDGET_MIN, PERSONA_BUDGET_MAX, &x) !=
 		0 ||
 	    x != floor(x))
-		return persona_err(err, errlen,
+		return text_errf(err, errlen,
 		    "persona: \"budget_cents\" must be a whole number from %d to %d",
 		    PERSONA_BUDGET_MIN, PERSONA_BUDGET_MAX);
 	p->budget_cents = (uint32_t)x;
@@ -912,7 +881,7 @@ persona_get_funnel(const json_t *j, struct persona *p, char *err, size_t errlen)
 	if (json_object_get(j, "think_s") == NULL)
 		return 0;
 	if (persona_get_number(j, "think_s", 1.0, 600.0, &x) != 0)
-		return persona_err(
+		return text_errf(
 		    err, errlen, "persona: \"think_s\" must be a number of seconds from 1 to 600");
 	p->think_s = (float)x;
 	return 0;
@@ -931,7 +900,7 @@ persona_from_json(const json_t *j, struct persona *out, char *err, size_t errlen
 		errlen) != 0 ||
 	    persona_get_band(j, "income_band", persona_income_names, INC_BANDS, &p.income_band, err,
 		errlen) != 0 ||
-	    persona_get_weights(j, "categories", persona_category_names, PERSONA_CATEGORIES, 0,
+	    persona_get_weights(j, "categories", catalog_category_names, PERSONA_CATEGORIES, 0,
 		p.category_weight, err, errlen) != 0 ||
 	    persona_get_unit(j, "price_sensitivity", &p.price_sensitivity, err, errlen) != 0 ||
 	    persona_get_unit(j, "coupon_affinity", &p.coupon_affinity, err, errlen) != 0 ||

@@ -17,7 +17,6 @@
 
 #define PG_CHUNK 1000      /* rows per bulk statement */
 #define PG_PREP_PARALLEL 4 /* user chunks written at once */
-#define PG_NMETA 6
 
 /* One bulk statement: array parameters (unnested server-side), then scalars. */
 struct pg_bulk {
@@ -36,7 +35,7 @@ struct pg_prep {
 	unsigned inflight;
 	int users; /* the catalogue is in: users may be written */
 	int match; /* sim_meta describes this very catalogue */
-	char sig[PG_NMETA][32];
+	char sig[STORE_SIG_KEYS][STORE_SIG_LEN];
 	char *json; /* a persona's JSON */
 	size_t jsoncap;
 	enum store_err err;
@@ -49,15 +48,6 @@ struct pg_bulkjob {
 	struct pg_bulk *b;
 	struct pgstmt *st;
 	int n, cap;
-};
-
-static const char *const pg_meta_keys[PG_NMETA] = {
-	"catalog_version",
-	"catalog_seed",
-	"catalog_sim_start",
-	"catalog_stores",
-	"catalog_products",
-	"catalog_coupons",
 };
 
 static void
@@ -332,8 +322,8 @@ pg_prep_meta_put(struct pg_prep *p, struct pg_bulkjob *x)
 	struct pg_bulk *b = pg_bulk_add(x, "sim_meta", pgsql_meta_put, 2);
 	int i, rc = 0;
 
-	for (i = 0; i < PG_NMETA && rc == 0; i++)
-		rc = pgarr_add_text(&b->col[0], pg_meta_keys[i]) ||
+	for (i = 0; i < STORE_SIG_KEYS && rc == 0; i++)
+		rc = pgarr_add_text(&b->col[0], store_sig_keys[i]) ||
 		    pgarr_add_text(&b->col[1], p->sig[i]);
 	return rc;
 }
@@ -377,11 +367,11 @@ pg_prep_meta_row(struct pgjob *j, int idx, const PGresult *r)
 	if (PQnfields(r) != 2)
 		return; /* match stays 0: the catalogue is rewritten */
 	for (row = 0; row < PQntuples(r); row++)
-		for (i = 0; i < PG_NMETA; i++)
-			if (strcmp(PQgetvalue(r, row, 0), pg_meta_keys[i]) == 0 &&
+		for (i = 0; i < STORE_SIG_KEYS; i++)
+			if (strcmp(PQgetvalue(r, row, 0), store_sig_keys[i]) == 0 &&
 			    strcmp(PQgetvalue(r, row, 1), p->sig[i]) == 0)
 				found++;
-	p->match = found == PG_NMETA;
+	p->match = found == STORE_SIG_KEYS;
 }
 
 static void
@@ -393,19 +383,6 @@ pg_prep_meta_done(struct pgjob *j, enum store_err err, const char *msg)
 		pg_prep_catalog(p);
 	p->users = p->match;
 	pg_prep_pump(p);
-}
-
-static void
-pg_prep_signature(struct pg_prep *p)
-{
-	const struct catalog *c = p->su.catalog;
-
-	snprintf(p->sig[0], sizeof(p->sig[0]), "%d", CATALOG_VERSION);
-	snprintf(p->sig[1], sizeof(p->sig[1]), "%llu", (unsigned long long)c->seed);
-	snprintf(p->sig[2], sizeof(p->sig[2]), "%lld", (long long)c->sim_start);
-	snprintf(p->sig[3], sizeof(p->sig[3]), "%lu", (unsigned long)c->nstores);
-	snprintf(p->sig[4], sizeof(p->sig[4]), "%lu", (unsigned long)c->nproducts);
-	snprintf(p->sig[5], sizeof(p->sig[5]), "%lu", (unsigned long)c->ncoupons);
 }
 
 void
@@ -427,7 +404,7 @@ pgsetup_run(struct pgjobs *r, const struct store_setup *su, store_done_cb cb, vo
 	p->su = *su;
 	p->cb = cb;
 	p->arg = arg;
-	pg_prep_signature(p);
+	store_catalog_signature(p->su.catalog, p->sig);
 	x = pg_bulkjob_new(p, 1, pg_prep_meta_done);
 	if (x != NULL) {
 		pg_bulk_add(x, "sim_meta", pgsql_meta_get, 0);

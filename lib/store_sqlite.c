@@ -1138,32 +1138,6 @@ sq_meta_set(struct sq_store *s, const char *key, const char *value)
 	return sq_run(s, st, NULL);
 }
 
-#define SQ_NMETA 6
-
-/* The signature of a catalogue: the generator's version, its seed and its sizes. */
-static void
-sq_catalog_signature(const struct catalog *c, char val[SQ_NMETA][32], const char *key[SQ_NMETA])
-{
-	static const char *const keys[SQ_NMETA] = {
-		"catalog_version",
-		"catalog_seed",
-		"catalog_sim_start",
-		"catalog_stores",
-		"catalog_products",
-		"catalog_coupons",
-	};
-	int i;
-
-	for (i = 0; i < SQ_NMETA; i++)
-		key[i] = keys[i];
-	snprintf(val[0], 32, "%d", CATALOG_VERSION);
-	snprintf(val[1], 32, "%llu", (unsigned long long)c->seed);
-	snprintf(val[2], 32, "%lld", (long long)c->sim_start);
-	snprintf(val[3], 32, "%lu", (unsigned long)c->nstores);
-	snprintf(val[4], 32, "%lu", (unsigned long)c->nproducts);
-	snprintf(val[5], 32, "%lu", (unsigned long)c->ncoupons);
-}
-
 static int
 sq_exec_int(struct sq_store *s, const char *sql, sqlite3_int64 v)
 {
@@ -1243,13 +1217,12 @@ sq_write_coupons(struct sq_store *s, const struct catalog *c)
 static int
 sq_write_catalog(struct sq_store *s, const struct catalog *c, int *rewrote)
 {
-	char val[SQ_NMETA][32];
-	const char *key[SQ_NMETA];
+	char val[STORE_SIG_KEYS][STORE_SIG_LEN];
 	int i, match = 1, rc = SQLITE_OK;
 
-	sq_catalog_signature(c, val, key);
-	for (i = 0; i < SQ_NMETA && rc == SQLITE_OK; i++)
-		rc = sq_meta_matches(s, key[i], val[i], &match);
+	store_catalog_signature(c, val);
+	for (i = 0; i < STORE_SIG_KEYS && rc == SQLITE_OK; i++)
+		rc = sq_meta_matches(s, store_sig_keys[i], val[i], &match);
 	if (rc != SQLITE_OK || match)
 		return rc;
 	*rewrote = 1;
@@ -1269,8 +1242,8 @@ sq_write_catalog(struct sq_store *s, const struct catalog *c, int *rewrote)
 		 " FROM user_coupons uc WHERE uc.coupon_id = coupons.id)",
 		 c->ncoupons)))
 		return rc;
-	for (i = 0; i < SQ_NMETA && rc == SQLITE_OK; i++)
-		rc = sq_meta_set(s, key[i], val[i]);
+	for (i = 0; i < STORE_SIG_KEYS && rc == SQLITE_OK; i++)
+		rc = sq_meta_set(s, store_sig_keys[i], val[i]);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "sim/catalog.h"
 #include "sim/persona.h"
 #include "sim/catalog.h"
 #include "sim/store.h"
@@ -200,4 +201,24 @@ store_persona_json(const struct persona *p, char **buf, size_t *cap)
 	(*buf)[n] = '\0';
 	json_decref(j);
 	return (long)n;
+}
+
+const char *const store_sig_keys[STORE_SIG_KEYS] = {
+	"catalog_version",
+	"catalog_seed",
+	"catalog_sim_start",
+	"catalog_stores",
+	"catalog_products",
+	"catalog_coupons",
+};
+
+void
+store_catalog_signature(const struct catalog *c, char val[STORE_SIG_KEYS][STORE_SIG_LEN])
+{
+	snprintf(val[0], STORE_SIG_LEN, "%d", CATALOG_VERSION);
+	snprintf(val[1], STORE_SIG_LEN, "%llu", (unsigned long long)c->seed);
+	snprintf(val[2], STORE_SIG_LEN, "%lld", (long long)c->sim_start);
+	snprintf(val[3], STORE_SIG_LEN, "%lu", (unsigned long)c->nstores);
+	snprintf(val[4], STORE_SIG_LEN, "%lu", (unsigned long)c->nproducts);
+	snprintf(val[5], STORE_SIG_LEN, "%lu", (unsigned long)c->ncoupons);
 }

@@ -112,15 +112,3 @@ db_text(const struct db_row *r, int col)
 {
 	return r->drv->text(r, col);
 }
-
-void
-db_time_iso(char *buf, size_t len, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (len == 0)
-		return;
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		buf[0] = '\0';
-}

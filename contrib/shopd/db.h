@@ -83,9 +83,6 @@ enum db_rc db_commit(struct db *db);
 void db_rollback(struct db *db);            /* harmless when no transaction is open */
 const char *db_errmsg(const struct db *db); /* the last failure, for the log */
 
-/* "2026-01-05T09:00:00Z"; "" when t cannot be represented. */
-void db_time_iso(char *buf, size_t len, int64_t t);
-
 int db_isnull(const struct db_row *r, int col);
 int64_t db_int(const struct db_row *r, int col);
 const char *db_text(const struct db_row *r, int col); /* "" for NULL */

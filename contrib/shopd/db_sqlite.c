@@ -13,6 +13,8 @@
 
 #include <sqlite3.h>
 
+#include "sim/store.h"
+
 #include "db.h"
 
 static const char *const sq_sql[DB_NSTMT] = {
@@ -90,7 +92,7 @@ sq_bind(sqlite3_stmt *st, const struct db_param *p, int np)
 			rc = sqlite3_bind_text(st, i + 1, p[i].s, -1, SQLITE_TRANSIENT);
 			break;
 		case DBP_TIME:
-			db_time_iso(iso, sizeof(iso), p[i].i);
+			store_time_iso(iso, sizeof(iso), p[i].i);
 			rc = sqlite3_bind_text(st, i + 1, iso, -1, SQLITE_TRANSIENT);
 			break;
 		}

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/store.h"
+
 #include "db.h"
 #include "shop_int.h"
 
@@ -128,7 +130,7 @@ shop_apply(struct shop *s, int64_t user, int64_t coupon, int64_t now, struct sho
 		shop_unhold(s, user);
 		return shop_cart_json(s, user, res);
 	}
-	db_time_iso(at, sizeof(at), now);
+	store_time_iso(at, sizeof(at), now);
 	if (shop_wallet_read(s, user, coupon, &w, res) == NULL ||
 	    shop_cart_read(s, user, &cart, res) == NULL)
 		return NULL;
@@ -264,7 +266,7 @@ order_coupon(struct shop *s, int64_t user, const struct shop_cart *cart, int64_t
 		    (long long)coupon, (long long)user);
 		return -1;
 	}
-	db_time_iso(at, sizeof(at), now);
+	store_time_iso(at, sizeof(at), now);
 	if (shop_coupon_check(&w.c[0], cart, at, res) != SHOP_OK)
 		return -1;
 	*pct = w.c[0].pct_off;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim/log.h"
+#include "sim/store.h"
 
 #include "db.h"
 #include "shop_int.h"
@@ -522,7 +523,7 @@ shop_eligible(struct shop *s, int64_t user, int64_t now, struct shop_result *res
 	json_t *a, *c;
 	unsigned i;
 
-	db_time_iso(at, sizeof(at), now);
+	store_time_iso(at, sizeof(at), now);
 	if (shop_user(s, user, &u, res) == NULL || shop_cart_read(s, user, &cart, res) == NULL ||
 	    shop_wallet_read(s, user, 0, &w, res) == NULL)
 		return NULL;

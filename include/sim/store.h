@@ -192,6 +192,14 @@ void store_order_key(char *buf, size_t len, const struct store_op *op); /* s7:ag
 void
 store_event_key(char *buf, size_t len, const struct store_op *op, const struct store_event *ev);
 void store_event_payload(char *buf, size_t len, const struct store_event *ev); /* small JSON */
+/*
+ * The catalogue's signature in sim_meta: the generator's version, its seed and
+ * its sizes.  A store whose sim_meta holds these very values holds this catalogue.
+ */
+#define STORE_SIG_KEYS 6
+#define STORE_SIG_LEN 32
+extern const char *const store_sig_keys[STORE_SIG_KEYS]; /* "catalog_version", ... */
+void store_catalog_signature(const struct catalog *c, char val[STORE_SIG_KEYS][STORE_SIG_LEN]);
 /* "2026-01-05T09:00:00Z" */
 void store_time_iso(char *buf, size_t len, int64_t t);
 /*

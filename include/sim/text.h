@@ -1,4 +1,4 @@
-/* text.h - small checks of text from outside (checkpoint rows, run ids). */
+/* text.h - small checks of text from outside (checkpoint rows, run ids), error text. */
 #ifndef SIM_TEXT_H
 #define SIM_TEXT_H
 
@@ -6,5 +6,12 @@
 
 /* Whether s[0..n) is printable ASCII (0x20 to 0x7e) through and through. */
 int text_printable(const char *s, size_t n);
+
+/* Formats an error into err[errlen] (when err is not NULL) and returns -1. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+int
+text_errf(char *err, size_t errlen, const char *fmt, ...);
 
 #endif
