@@ -12,6 +12,7 @@
 
 #include "sim/config.h"
 #include "sim/log.h"
+#include "sim/text.h"
 
 #define OFF(f) offsetof(struct sim_config, f)
 #define RT CFG_RUNTIME
@@ -290,17 +291,12 @@ key_set(
 	return bad_value(k, err, errlen);
 }
 
-/* An unknown key as a message shows it: printable ASCII, '?' for the rest, 64 bytes. */
 static void
 unknown_key(const char *key, char *err, size_t errlen)
 {
-	char shown[65];
-	size_t i;
+	char shown[68];
 
-	for (i = 0; key[i] != '\0' && i + 1 < sizeof(shown); i++)
-		shown[i] = key[i] >= 0x20 && key[i] < 0x7f ? key[i] : '?';
-	shown[i] = '\0';
-	snprintf(err, errlen, "%s%s: unknown key", shown, key[i] != '\0' ? "..." : "");
+	snprintf(err, errlen, "%s: unknown key", text_shown(key, shown, sizeof(shown)));
 }
 
 int

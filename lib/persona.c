@@ -688,24 +688,6 @@ persona_name_ok(const unsigned char *s, size_t len)
 	return 1;
 }
 
-/*
- * A key of the input as an error message may show it: as it is when it is
- * short printable UTF-8, else its printable ASCII with '?' for the rest, so
- * that no newline or terminal escape reaches a log.
- */
-static const char *
-persona_key_text(const char *key, char *buf, size_t size)
-{
-	size_t n = strlen(key), i;
-
-	if (n < size && persona_name_ok((const unsigned char *)key, n))
-		return key;
-	for (i = 0; key[i] != '\0' && i + 1 < size; i++)
-		buf[i] = key[i] >= 0x20 && key[i] < 0x7f ? key[i] : '?';
-	buf[i] = '\0';
-	return buf;
-}
-
 static int
 persona_get_name(const json_t *j, struct persona *p, char *err, size_t errlen)
 {
@@ -779,7 +761,7 @@ persona_get_weights(const json_t *j, const char *field, const char *const *names
 		i = persona_lookup(key, names, n);
 		if (i < 0)
 			return text_errf(err, errlen, "persona: \"%s\" has unknown key \"%s\"",
-			    field, persona_key_text(key, shown, sizeof(shown)));
+			    field, text_shown(key, shown, sizeof(shown)));
 		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
 		    json_number_value(v) < 0.0)
 			return text_errf(
@@ -828,7 +810,7 @@ persona_check_keys(const json_t *j, char *err, size_t errlen)
 		if (persona_lookup(key, persona_keys, NELEM(persona_keys)) < 0 &&
 		    persona_lookup(key, persona_optional_keys, NELEM(persona_optional_keys)) < 0)
 			return text_errf(err, errlen, "persona: unknown key \"%s\"",
-			    persona_key_text(key, shown, sizeof(shown)));
+			    text_shown(key, shown, sizeof(shown)));
 	}
 	for (i = 0; i < NELEM(persona_keys); i++)
 		if (json_object_get(j, persona_keys[i]) == NULL)

@@ -168,7 +168,7 @@ fuzz_bind(const struct fuzz_row *r, const char *run_id)
 static void
 fuzz_store(const struct fuzz_row *r)
 {
-	char run_id[ENGINE_RUN_ID_MAX + 64];
+	char run_id[RUN_ID_MAX + 64];
 
 	FUZZ_ASSERT(
 	    sqlite3_exec(fuzz_db, "DELETE FROM checkpoints", NULL, NULL, NULL) == SQLITE_OK);
@@ -180,7 +180,7 @@ fuzz_store(const struct fuzz_row *r)
 }
 
 static void
-fuzz_same(const struct engine_snapshot *a, const struct engine_snapshot *b)
+fuzz_same(const struct run_state *a, const struct run_state *b)
 {
 	const struct run_params *p = &a->params, *q = &b->params;
 
@@ -198,9 +198,9 @@ fuzz_same(const struct engine_snapshot *a, const struct engine_snapshot *b)
 
 /* What loads is consistent, and simd can write it again and read back the same. */
 static void
-fuzz_loaded(const struct engine_snapshot *snap, const struct checkpoint_info *info)
+fuzz_loaded(const struct run_state *snap, const struct checkpoint_info *info)
 {
-	struct engine_snapshot again;
+	struct run_state again;
 	struct checkpoint_info in;
 	char err[512];
 
@@ -214,13 +214,13 @@ fuzz_loaded(const struct engine_snapshot *snap, const struct checkpoint_info *in
 	}
 	FUZZ_ASSERT(checkpoint_load(fuzz_cp, in.id, &again, NULL, err, sizeof(err)) == 0);
 	fuzz_same(snap, &again);
-	checkpoint_snapshot_free(&again);
+	checkpoint_state_free(&again);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct engine_snapshot snap;
+	struct run_state snap;
 	struct checkpoint_info info;
 	struct fuzz_row r;
 	char err[512];
@@ -231,7 +231,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if (checkpoint_load(fuzz_cp, 0, &snap, &info, err, sizeof(err)) == 0) {
 		fuzz_loaded(&snap, &info);
-		checkpoint_snapshot_free(&snap);
+		checkpoint_state_free(&snap);
 	} else {
 		FUZZ_ASSERT(strncmp(err, "checkpoint ", 11) == 0 && strstr(err, "damaged") != NULL);
 		FUZZ_ASSERT(snap.agents == NULL && snap.params.only == NULL);
