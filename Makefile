@@ -116,6 +116,42 @@ tests/tools/jwtmint: tests/tools/jwtmint.c
 bench/ctlprobe: bench/ctlprobe.c lib/libsim.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(CTL_LIBS)
 
+# ---- tests/fuzz: libFuzzer harnesses (tests/README.md) ----
+# The library again, instrumented, in tests/fuzz/obj/: the normal build is untouched.
+FUZZ_CC     ?= clang
+FUZZ_SECS   ?= 60
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -O1 -g -Iinclude \
+               -DSIMD_VERSION='"$(VERSION)"' $(SYSTEMD_CFLAGS) $(FUZZ_SAN) \
+               $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+FUZZ_SRC     = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     = $(FUZZ_SRC:.c=)
+FUZZ_OBJ     = $(patsubst lib/%.c,tests/fuzz/obj/%.o,$(LIB_SRC))
+FUZZ_STAMP   = tests/fuzz/obj/.build-flags
+FUZZ_TEXT    = $(subst ',,$(subst ",,$(FUZZ_CC) $(FUZZ_CFLAGS)))
+
+$(FUZZ_STAMP): FORCE
+	@mkdir -p tests/fuzz/obj
+	@echo '$(FUZZ_TEXT)' | cmp -s - $@ || echo '$(FUZZ_TEXT)' > $@
+
+tests/fuzz/obj/%.o: lib/%.c $(HEADERS) $(FUZZ_STAMP)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+tests/fuzz/obj/libsim.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/obj/libsim.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< tests/fuzz/obj/libsim.a $(TEST_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+# Each harness for FUZZ_SECS seconds from its seeds; fails on any finding.
+fuzz: fuzz-build
+	@FUZZ_SECS=$(FUZZ_SECS) sh tests/fuzz/run.sh $(FUZZ_BIN)
+.PHONY: fuzz fuzz-build
+# ---- end of tests/fuzz ----
+
 # The tests also need tools that are not libraries (a PostgreSQL server, sqlite3):
 # deps.sh says "all present" at once when nothing is missing.
 check: test-deps all $(UNIT_BIN) $(TOOLS)
@@ -210,3 +246,4 @@ print-format-src:
 clean:
 	rm -f lib/*.o lib/libsim.a daemon/*.o ctl/*.o simd simctl bench/ctlprobe $(UNIT_BIN) $(TOOLS) $(FLAGS_STAMP)
 	rm -f contrib/shopd/*.o contrib/shopd/shopd
+	rm -rf tests/fuzz/obj $(FUZZ_BIN)

@@ -12,6 +12,7 @@
 
 #include "sim/config.h"
 #include "sim/log.h"
+#include "sim/text.h"
 
 #define OFF(f) offsetof(struct sim_config, f)
 #define RT CFG_RUNTIME
@@ -290,13 +291,21 @@ key_set(
 	return bad_value(k, err, errlen);
 }
 
+static void
+unknown_key(const char *key, char *err, size_t errlen)
+{
+	char shown[68];
+
+	snprintf(err, errlen, "%s: unknown key", text_shown(key, shown, sizeof(shown)));
+}
+
 int
 config_set(struct sim_config *c, const char *key, const char *value, char *err, size_t errlen)
 {
 	const struct config_key *k = config_find(key);
 
 	if (k == NULL) {
-		snprintf(err, errlen, "%s: unknown key", key);
+		unknown_key(key, err, errlen);
 		return -1;
 	}
 	return key_set(c, k, value, err, errlen);
@@ -370,7 +379,10 @@ trim(char *s)
 	return s;
 }
 
-/* Strips a trailing comment, honouring double quotes around the value. */
+/*
+ * Strips a trailing comment, honouring double quotes around the value: 1 when
+ * it was quoted (its blanks are kept), 0 when not, -1 on an error.
+ */
 static int
 unquote(char *v, char *err, size_t errlen)
 {
@@ -389,7 +401,7 @@ unquote(char *v, char *err, size_t errlen)
 			return -1;
 		}
 		memmove(v, v + 1, strlen(v + 1) + 1);
-		return 0;
+		return 1;
 	}
 	for (char *p = v; *p; p++) {
 		if (*p == '#' && (p == v || isspace((unsigned char)p[-1]))) {
@@ -404,6 +416,7 @@ static int
 parse_line(struct sim_config *c, char *line, char *err, size_t errlen)
 {
 	char *eq, *key, *value;
+	int quoted;
 
 	key = trim(line);
 	if (*key == '\0' || *key == '#')
@@ -420,9 +433,9 @@ parse_line(struct sim_config *c, char *line, char *err, size_t errlen)
 		snprintf(err, errlen, "missing key before '='");
 		return -1;
 	}
-	if (unquote(value, err, errlen) != 0)
+	if ((quoted = unquote(value, err, errlen)) < 0)
 		return -1;
-	return config_set(c, key, trim(value), err, errlen);
+	return config_set(c, key, quoted ? value : trim(value), err, errlen);
 }
 
 int

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sim/log.h"
+#include "sim/text.h"
 
 /* The one piece of process-wide state in lib/ (see log.h). */
 static struct {
@@ -140,6 +141,7 @@ log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	n = strlen(msg);
 	if (with_errno && n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	text_unforge(msg); /* text from outside never starts a line of its own */
 	if (log_state.file == NULL && log_state.to_syslog) {
 		syslog(syslog_prio[level], "%s", msg);
 	} else {

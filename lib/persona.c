@@ -723,13 +723,22 @@ persona_finish_weights(float *w, double *raw, int n, const char *field, char *er
 
 	for (i = 0; i < n; i++)
 		sum += raw[i];
+	/* Finite weights can still overflow the sum, and x / inf would make them all 0. */
+	if (!isfinite(sum))
+		return text_errf(err, errlen,
+		    "persona: \"%s\" weights are too large (their sum is not finite)", field);
 	if (!(sum > 0.0))
 		return text_errf(
 		    err, errlen, "persona: \"%s\" weights must not all be zero", field);
 	if (fabs(sum - 1.0) < 1e-6) {
-		for (i = 0; i < n; i++)
-			w[i] = (float)raw[i];
-		return 0;
+		/* judged on the floats kept: read back, they must be kept again */
+		for (i = 0, sum = 0.0; i < n; i++)
+			sum += (float)raw[i];
+		if (fabs(sum - 1.0) < 1e-6) {
+			for (i = 0; i < n; i++)
+				w[i] = (float)raw[i];
+			return 0;
+		}
 	}
 	persona_normalise(w, raw, n);
 	return 0;
@@ -743,6 +752,7 @@ persona_get_weights(const json_t *j, const char *field, const char *const *names
 	const json_t *o = json_object_get(j, field), *v;
 	double raw[PERSONA_CATEGORIES > 7 ? PERSONA_CATEGORIES : 7] = { 0 };
 	const char *key;
+	char shown[48];
 	int i;
 
 	if (!json_is_object(o))
@@ -750,8 +760,8 @@ persona_get_weights(const json_t *j, const char *field, const char *const *names
 	json_object_foreach ((json_t *)o, key, v) {
 		i = persona_lookup(key, names, n);
 		if (i < 0)
-			return text_errf(
-			    err, errlen, "persona: \"%s\" has unknown key \"%s\"", field, key);
+			return text_errf(err, errlen, "persona: \"%s\" has unknown key \"%s\"",
+			    field, text_shown(key, shown, sizeof(shown)));
 		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
 		    json_number_value(v) < 0.0)
 			return text_errf(
@@ -791,6 +801,7 @@ persona_check_keys(const json_t *j, char *err, size_t errlen)
 {
 	const char *key;
 	const json_t *v;
+	char shown[48];
 	size_t i;
 
 	if (!json_is_object(j))
@@ -798,7 +809,8 @@ persona_check_keys(const json_t *j, char *err, size_t errlen)
 	json_object_foreach ((json_t *)j, key, v) {
 		if (persona_lookup(key, persona_keys, NELEM(persona_keys)) < 0 &&
 		    persona_lookup(key, persona_optional_keys, NELEM(persona_optional_keys)) < 0)
-			return text_errf(err, errlen, "persona: unknown key \"%s\"", key);
+			return text_errf(err, errlen, "persona: unknown key \"%s\"",
+			    text_shown(key, shown, sizeof(shown)));
 	}
 	for (i = 0; i < NELEM(persona_keys); i++)
 		if (json_object_get(j, persona_keys[i]) == NULL)

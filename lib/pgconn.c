@@ -87,39 +87,54 @@ pgconn_map_sqlstate(const char *s)
 	return STORE_ERR_QUERY;
 }
 
-/* Replaces every occurrence of secret in buf (NUL-terminated, size len) by "***". */
+/* Replaces every occurrence of secret (slen bytes, NUL-terminated) in buf by "***". */
 static void
-pgconn_scrub(char *buf, size_t len, const char *secret, size_t slen)
+pgconn_scrub(char *buf, const char *secret, size_t slen)
 {
 	char *p;
 
 	if (slen < 3)
 		return; /* too short to tell from ordinary text; libpq never echoes it anyway */
+	if (strcmp(secret, "***") == 0)
+		return; /* the mask itself: replacing it would never end */
 	while ((p = strstr(buf, secret)) != NULL) {
 		size_t rest = strlen(p + slen) + 1;
 
-		memmove(p + 3, p + slen, rest);
+		memmove(p + 3, p + slen, rest); /* the text only shrinks: slen >= 3 */
 		memcpy(p, "***", 3);
-		(void)len; /* the text only shrinks: slen >= 3 */
 	}
 }
 
-/* The raw password of a URI's userinfo ("user:pw@"), if any. */
+/* The same for n bytes of s; when no copy can be made, nothing of buf is left. */
+static void
+pgconn_scrub_n(char *buf, const char *s, size_t n)
+{
+	char *secret = strndup(s, n);
+
+	if (secret == NULL) {
+		buf[0] = '\0';
+		return;
+	}
+	pgconn_scrub(buf, secret, n);
+	free(secret);
+}
+
+/*
+ * The raw password of a URI's userinfo ("user:pw@"), if any.  As libpq reads
+ * it: the userinfo ends at the first '@' before any '/', and may hold '?'.
+ */
 static void
 pgconn_uri_password(const char *conninfo, const char **pw, size_t *pwlen)
 {
-	const char *p = strstr(conninfo, "://"), *end, *at = NULL, *colon;
+	const char *p = strstr(conninfo, "://"), *at, *colon;
 
 	*pw = NULL;
 	*pwlen = 0;
 	if (p == NULL)
 		return;
 	p += 3;
-	end = p + strcspn(p, "/?");
-	for (const char *q = p; q < end; q++)
-		if (*q == '@')
-			at = q;
-	if (at == NULL)
+	at = p + strcspn(p, "@/");
+	if (*at != '@')
 		return;
 	colon = memchr(p, ':', (size_t)(at - p));
 	if (colon != NULL) {
@@ -185,53 +200,134 @@ pgconn_dedup_lines(char *buf)
 	*out = '\0';
 }
 
-/* Quoted tokens of a message about a string we could not parse may be pieces of it. */
+/*
+ * Quoted tokens of a message about a string we could not parse may be pieces
+ * of it.  "..." is longer than a token of 0-2 bytes: a text that would then
+ * overflow buf (len bytes) is cut.
+ */
 static void
-pgconn_elide_quoted(char *buf)
+pgconn_elide_quoted(char *buf, size_t len)
 {
 	char *p = buf, *q;
+	size_t tail, room;
 
 	while ((p = strchr(p, '"')) != NULL && (q = strchr(p + 1, '"')) != NULL) {
-		memmove(p + 4, q, strlen(q) + 1);
+		tail = strlen(q) + 1;
+		room = len - (size_t)(p - buf);
+		if (room <= 4) {
+			*p = '\0';
+			return;
+		}
+		if (tail > room - 4) {
+			tail = room - 4;
+			q[tail - 1] = '\0';
+		}
+		memmove(p + 4, q, tail);
 		memcpy(p, "\"...", 4);
 		p += 5;
+		if (p >= buf + len - 1 || p[-1] != '"')
+			return;
 	}
 }
 
-void
-pgconn_clean_message(char *out, size_t len, const char *msg, const char *conninfo)
+static size_t pgconn_secret_spans(const char *ci, size_t span[][2], size_t max);
+
+/* A quoted conninfo value as libpq reads it: \x is x. */
+static void
+pgconn_unescape(char *s)
 {
-	PQconninfoOption *opts = NULL, *o;
-	char *perr = NULL, secret[256], raw[PGCONN_MSG_MAX];
+	char *o = s;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		*o++ = *s;
+	}
+	*o = '\0';
+}
+
+/* A conninfo libpq cannot parse names no password for it: hide what looks like one. */
+static void
+pgconn_scrub_spans(char *buf, const char *conninfo)
+{
+	size_t span[8][2], n = pgconn_secret_spans(conninfo, span, 8), i, at, sl;
+	char *secret;
+	int quoted;
+
+	for (i = 0; i < n; i++) {
+		at = span[i][0];
+		sl = span[i][1];
+		if ((quoted = sl > 0 && conninfo[at] == '\'')) {
+			at++, sl--; /* the quoted text, without its quotes */
+			if (sl > 0 && conninfo[at + sl - 1] == '\'')
+				sl--;
+		}
+		if ((secret = strndup(conninfo + at, sl)) == NULL) {
+			buf[0] = '\0';
+			return;
+		}
+		pgconn_scrub(buf, secret, sl);
+		if (quoted) {
+			pgconn_unescape(secret);
+			pgconn_scrub(buf, secret, strlen(secret));
+		} else if ((sl = strcspn(secret, " \t")) < strlen(secret)) {
+			/* libpq reads an unquoted value up to a space: that word alone, too */
+			secret[sl] = '\0';
+			pgconn_scrub(buf, secret, sl);
+		}
+		free(secret);
+	}
+}
+
+/*
+ * Hides in buf the passwords conninfo gives: its URI's (raw and as libpq
+ * decodes it), any password=, $PGPASSWORD.  0 when libpq cannot parse it.
+ */
+static int
+pgconn_hide_secrets(char *buf, const char *conninfo)
+{
+	PQconninfoOption *opts, *o;
 	const char *pw;
 	size_t pwlen;
 
+	pgconn_uri_password(conninfo, &pw, &pwlen);
+	if (pw != NULL)
+		pgconn_scrub_n(buf, pw, pwlen);
+	opts = PQconninfoParse(conninfo, NULL);
+	for (o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
+			pgconn_scrub(buf, o->val, strlen(o->val));
+	PQconninfoFree(opts);
+	if (opts == NULL)
+		pgconn_scrub_spans(buf, conninfo);
+	if ((pw = getenv("PGPASSWORD")) != NULL)
+		pgconn_scrub(buf, pw, strlen(pw));
+	return opts != NULL;
+}
+
+/*
+ * The whole message is cleaned before it is cut to one line of len bytes (a
+ * password cut in two would escape), and again after: joining its lines may
+ * have spelled one.
+ */
+void
+pgconn_clean_message(char *out, size_t len, const char *msg, const char *conninfo)
+{
+	char *raw;
+
 	if (len == 0)
 		return;
-	snprintf(raw, sizeof(raw), "%s", msg != NULL ? msg : "");
+	if ((raw = strdup(msg != NULL ? msg : "")) == NULL) {
+		pgconn_copy(out, len, "(message lost: out of memory)");
+		return;
+	}
 	pgconn_dedup_lines(raw);
+	if (conninfo != NULL)
+		pgconn_hide_secrets(raw, conninfo);
 	pgconn_one_line(out, len, raw);
-	if (conninfo == NULL)
-		return;
-	pgconn_uri_password(conninfo, &pw, &pwlen);
-	if (pw != NULL && pwlen < sizeof(secret)) {
-		memcpy(secret, pw, pwlen);
-		secret[pwlen] = '\0';
-		pgconn_scrub(out, len, secret, pwlen);
-	}
-	opts = PQconninfoParse(conninfo, &perr);
-	if (opts == NULL) {
-		pgconn_elide_quoted(out);
-		PQfreemem(perr);
-		return;
-	}
-	for (o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
-			pgconn_scrub(out, len, o->val, strlen(o->val));
-	PQconninfoFree(opts);
-	pw = getenv("PGPASSWORD");
-	if (pw != NULL)
-		pgconn_scrub(out, len, pw, strlen(pw));
+	free(raw);
+	if (conninfo != NULL && !pgconn_hide_secrets(out, conninfo))
+		pgconn_elide_quoted(out, len);
 }
 
 /* The spans of conninfo that hold a password: a URI's userinfo, any password= value. */
@@ -239,6 +335,8 @@ static size_t
 pgconn_secret_spans(const char *ci, size_t span[][2], size_t max)
 {
 	const char *pw, *p = ci, *v;
+	/* '&' ends a value in a URI's query only: password=a&b is "a&b" otherwise */
+	const char *stop = strstr(ci, "://") != NULL ? " \t&" : " \t";
 	size_t pwlen, n = 0;
 
 	pgconn_uri_password(ci, &pw, &pwlen);
@@ -265,10 +363,10 @@ pgconn_secret_spans(const char *ci, size_t span[][2], size_t max)
 			 * libpq ends the value at a space; a user who typed one meant it as
 			 * part of the password, so the words up to the next key= are too.
 			 */
-			const char *q = v + strcspn(v, " \t&");
+			const char *q = v + strcspn(v, stop);
 			while (*q == ' ' || *q == '\t') {
 				const char *w = q + strspn(q, " \t");
-				size_t wl = strcspn(w, " \t&");
+				size_t wl = strcspn(w, stop);
 				if (wl == 0 || memchr(w, '=', wl) != NULL)
 					break;
 				q = w + wl;
@@ -312,6 +410,9 @@ pgconn_parse_error(char *out, size_t len, const char *msg, const char *ci)
 		at = tlen > 0 && tlen < sizeof(tok) ? strstr(ci, tok) : NULL;
 		if (at != NULL && pgconn_in_secret((size_t)(at - ci), tlen, span, nspan)) {
 			o += (size_t)snprintf(out + o, len - o, "\"***\"");
+		} else if (tlen >= sizeof(tok)) {
+			/* too long to look for: it may be a password */
+			o += (size_t)snprintf(out + o, len - o, "\"...\"");
 		} else {
 			o += (size_t)snprintf(out + o, len - o, "\"%s\"", tok);
 			if (at != NULL && !where &&
@@ -360,6 +461,8 @@ pgconn_check_conninfo(const char *ci, char *err, size_t errlen)
 			snprintf(err, errlen, "database_url: out of memory");
 			return -1;
 		}
+		/* first the password as written: a quote in it would fool the token match */
+		pgconn_scrub_spans(perr, ci);
 		pgconn_parse_error(msg, sizeof(msg), perr, ci);
 		PQfreemem(perr);
 		snprintf(err, errlen, "database_url: %s", msg);

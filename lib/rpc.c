@@ -95,6 +95,27 @@ rpc_result(json_t *id, json_t *result)
 	return m;
 }
 
+/*
+ * A message quoting the request and cut to a buffer ("%.64s") may end inside a
+ * UTF-8 character, which json_string refuses: then it goes as ASCII, '?' for
+ * the rest, rather than an error without a message.
+ */
+static json_t *
+rpc_message(const char *message)
+{
+	json_t *s = json_string(message);
+	char *ascii;
+
+	if (s != NULL || (ascii = strdup(message)) == NULL)
+		return s;
+	for (char *p = ascii; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	s = json_string(ascii);
+	free(ascii);
+	return s;
+}
+
 json_t *
 rpc_error(json_t *id, int code, const char *message, json_t *data)
 {
@@ -108,7 +129,7 @@ rpc_error(json_t *id, int code, const char *message, json_t *data)
 		return NULL;
 	}
 	json_object_set_new(e, "code", json_integer(code));
-	json_object_set_new(e, "message", json_string(message));
+	json_object_set_new(e, "message", rpc_message(message));
 	if (data != NULL)
 		json_object_set_new(e, "data", data);
 	json_object_set_new(m, "jsonrpc", json_string("2.0"));

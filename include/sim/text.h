@@ -7,6 +7,15 @@
 /* Whether s[0..n) is printable ASCII (0x20 to 0x7e) through and through. */
 int text_printable(const char *s, size_t n);
 
+/*
+ * key as a message may quote it: printable ASCII with '?' for every other byte,
+ * cut to size - 1 bytes with "..." ending what was cut.  Returns buf.
+ */
+const char *text_shown(const char *key, char *buf, size_t size);
+
+/* Replaces in s every control byte (newline, escape...) with '?'. */
+void text_unforge(char *s);
+
 /* Formats an error into err[errlen] (when err is not NULL) and returns -1. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))

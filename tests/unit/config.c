@@ -59,12 +59,28 @@ main(void)
 	CHECK(c->max_concurrent == 80 && strcmp(c->socket_path, "/tmp/a b#c") == 0);
 	CHECK(c->time_scale == 0 && c->pool_pre_ping == 0 && c->log_level == 3);
 	CHECK(c->sim_start == 1769904000 && c->socket_mode == 0600);
+	/* quotes keep blanks as they are (simd.conf(5)); without them the value is trimmed */
+	CHECK(load(c, "socket = \" /tmp/a b \"  # c\nsocket_group = g  # c\n", err, sizeof(err)) ==
+	    0);
+	CHECK(strcmp(c->socket_path, " /tmp/a b ") == 0 && strcmp(c->socket_group, "g") == 0);
 
 	/* errors name file, line and key */
 	CHECK(load(c, "agents = 5\nmax_concurrent = 0\n", err, sizeof(err)) == -1);
 	CHECK(strstr(err, "t.conf:2: max_concurrent: must be an integer from 1 to 100000") != NULL);
 	CHECK(load(c, "frobs = 1\n", err, sizeof(err)) == -1);
 	CHECK(strstr(err, "t.conf:1: frobs: unknown key") != NULL);
+	/* an unknown key is shown without control bytes (a terminal escape), and cut */
+	CHECK(load(c,
+		  "\x1b[2Jfr\xc3\xb6"
+		  "bs = 1\n",
+		  err, sizeof(err)) == -1);
+	CHECK(strstr(err, "t.conf:1: ?[2Jfr??bs: unknown key") != NULL);
+	CHECK(
+	    load(c, "k0123456789012345678901234567890123456789012345678901234567890123456789 = 1\n",
+		err, sizeof(err)) == -1);
+	CHECK(strstr(err,
+		  ":1: k0123456789012345678901234567890123456789012345678901234567890"
+		  "12...: unknown key") != NULL);
 	CHECK(load(c, "no equals sign\n", err, sizeof(err)) == -1);
 	CHECK(strstr(err, "t.conf:1: expected key = value") != NULL);
 	CHECK(load(c, " = 5\n", err, sizeof(err)) == -1);

@@ -368,6 +368,12 @@ test_round_trip(void)
 	CHECK(q.cart_propensity == PERSONA_DEFAULT_CART_PROPENSITY);
 	CHECK(q.cart_recovery == PERSONA_DEFAULT_CART_RECOVERY);
 	CHECK(q.think_s == PERSONA_DEFAULT_THINK_S);
+
+	/* Huge weights whose sum is still finite are fine: only the ratios count. */
+	json_object_set_new(
+	    j, "categories", json_pack("{s:f, s:f}", "books", 6e307, "health", 2e307));
+	CHECK(persona_from_json(j, &q, err, sizeof(err)) == 0);
+	CHECK(fabsf(q.category_weight[BOOKS] - 0.75f) < 1e-6f);
 	json_decref(j);
 }
 
@@ -392,6 +398,36 @@ test_round_trip_short(void)
 		free(s);
 	}
 	CHECK(exact);
+}
+
+/*
+ * Weights summing to 1 within 1e-6 as doubles but not once rounded to floats
+ * (found by tests/fuzz/fuzz_persona): read back, they were normalised, not kept.
+ */
+static void
+test_round_trip_edge(void)
+{
+	static const char cats[] =
+	    "{\"groceries\":0.23276177,\"household\":0.00527845835,"
+	    "\"beauty\":0.00621876307,\"baby\":3.77889701e-5,\"pets\":0.00159159175,"
+	    "\"electronics\":0.37377782,\"home\":0.0079008732,\"clothing\":0.00648007495,"
+	    "\"sports\":0.0110364007,\"toys\":0.000798440829,\"books\":0.347504616,"
+	    "\"health\":0.00661240378}";
+	struct persona p, q;
+	char err[256];
+	json_t *j;
+
+	persona_generate(&p, 7, 7);
+	j = persona_to_json(&p);
+	CHECK(j != NULL && json_object_set_new(j, "categories", json_loads(cats, 0, NULL)) == 0);
+	memset(&q, 0, sizeof(q));
+	CHECK(persona_from_json(j, &q, err, sizeof(err)) == 0);
+	json_decref(j);
+	j = persona_to_json(&q);
+	memset(&p, 0, sizeof(p));
+	CHECK(j != NULL && persona_from_json(j, &p, err, sizeof(err)) == 0);
+	CHECK(memcmp(&p, &q, sizeof(p)) == 0);
+	json_decref(j);
 }
 
 struct bad_case {
@@ -428,7 +464,17 @@ static const struct bad_case bad_cases[] = {
 	{ "basket_mean", "0.5", "\"basket_mean\"" },
 	{ "budget_cents", "100", "\"budget_cents\"" },
 	{ "budget_cents", "1000.5", "\"budget_cents\"" },
+	/* Each weight is finite, but their sum overflows to infinity. */
+	{ "categories", "{\"groceries\": 1e308, \"household\": 1e308}", "\"categories\"" },
+	{ "hours", "[1e308,1e308,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]", "\"hours\"" },
+	{ "days",
+	    "{\"mon\":1e308,\"tue\":1e308,\"wed\":1,\"thu\":1,\"fri\":1,\"sat\":1,"
+	    "\"sun\":1}",
+	    "\"days\"" },
 	{ "favourite_colour", "\"blue\"", "\"favourite_colour\"" },
+	/* Keys are shown without what could forge a log line or drive a terminal. */
+	{ "budget\n2026-01-05 simd: fake line", "1", "unknown key \"budget?2026-01-05 simd: fak" },
+	{ "categories", "{\"\\u001b[31mred\": 1}", "unknown key \"?[31mred\"" },
 	{ "days", NULL, "\"days\" is missing" },
 	{ "cart_propensity", "1.2", "\"cart_propensity\"" },
 	{ "cart_recovery", "\"often\"", "\"cart_recovery\"" },
@@ -517,6 +563,7 @@ main(void)
 	test_round_trip();
 	test_optional_fields();
 	test_round_trip_short();
+	test_round_trip_edge();
 	test_invalid();
 	return CHECK_DONE();
 }

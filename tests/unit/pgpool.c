@@ -78,6 +78,46 @@ test_messages(void)
 	CHECK(strcmp(out, "10.1.2.3:5433/x") == 0);
 }
 
+/* What fuzzing found (tests/fuzz/fuzz_pgconn.c): each of these leaked, hung or overflowed. */
+static void
+test_messages_fuzzed(void)
+{
+	char out[PGCONN_MSG_MAX + 8], msg[PGCONN_MSG_MAX], longpw[300], ci[400];
+	size_t i;
+
+	/* The mask as the password: scrubbing it again and again never ended. */
+	pgconn_clean_message(out, sizeof(out), "FATAL: *** here", "password=***");
+	CHECK(strcmp(out, "FATAL: *** here") == 0);
+	/* libpq reads "ab?c%zz" as the password ('?' does not end the userinfo). */
+	CHECK(pgconn_check_conninfo("postgresql://u:ab?c%zz@h/db", out, sizeof(out)) == -1);
+	CHECK(strstr(out, "ab?c") == NULL && strstr(out, "***") != NULL);
+	/* A quote in the password fooled the match of libpq's quoted token. */
+	CHECK(pgconn_check_conninfo("postgresql://u:a\"b%zzcd@h/db", out, sizeof(out)) == -1);
+	CHECK(strstr(out, "%zzcd") == NULL);
+	/* A conninfo libpq cannot parse still has its password hidden: plain, quoted. */
+	pgconn_clean_message(out, sizeof(out), "said hunter2x", "password=hunter2x host=h d");
+	CHECK(strcmp(out, "said ***") == 0);
+	pgconn_clean_message(out, sizeof(out), "said n&m2x", "password=n&m2x host=h d");
+	CHECK(strcmp(out, "said ***") == 0); /* '&' ends a value in a URI only */
+	pgconn_clean_message(
+	    out, sizeof(out), "said it's a \\secret", "password='it\\'s a \\\\secret' host=h d");
+	CHECK(strstr(out, "secret") == NULL);
+	/* A password of 256 bytes or more was not looked for. */
+	memset(longpw, 'x', sizeof(longpw) - 1);
+	longpw[sizeof(longpw) - 1] = '\0';
+	snprintf(ci, sizeof(ci), "postgresql://u:%s@h/db?bad=1", longpw);
+	snprintf(msg, sizeof(msg), "echo %s", longpw);
+	pgconn_clean_message(out, sizeof(out), msg, ci);
+	CHECK(strstr(out, "xxx") == NULL);
+	/* "..." for a quoted "" grows the text: at the end of the buffer it overflowed. */
+	for (i = 0; i + 2 < sizeof(msg); i += 2)
+		memcpy(msg + i, "\"\"", 2);
+	msg[i] = '\0';
+	memset(out, 'Z', sizeof(out));
+	pgconn_clean_message(out, PGCONN_MSG_MAX, msg, "host=h d");
+	CHECK(strlen(out) < PGCONN_MSG_MAX && out[PGCONN_MSG_MAX] == 'Z');
+}
+
 /* ---- the pool ---- */
 
 static void
@@ -620,6 +660,7 @@ main(void)
 
 	test_sqlstate();
 	test_messages();
+	test_messages_fuzzed();
 	memset(&t, 0, sizeof(t));
 	t.url = getenv("PG_URL");
 	if (t.url == NULL || t.url[0] == '\0') {

@@ -62,6 +62,9 @@ main(void)
 	    RPC_INVALID_REQUEST);
 	CHECK(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":3}") ==
 	    RPC_INVALID_REQUEST);
+	/* no NUL inside a string (jansson's default): "ping\u0000x" cannot run ping */
+	CHECK(parse_code("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\\u0000x\"}") ==
+	    RPC_PARSE_ERROR);
 	/* the id of an invalid request is echoed when it is usable */
 	line = "{\"jsonrpc\":\"1.0\",\"id\":\"x\",\"method\":\"ping\"}";
 	CHECK(rpc_parse(line, strlen(line), &r, &answer) == -1);
@@ -79,6 +82,11 @@ main(void)
 	out = rpc_dump_line(m, &len);
 	CHECK(strstr(out, "\"id\":null") && strstr(out, "\"code\":-32601"));
 	free(out);
+	json_decref(m);
+	/* a message cut inside a UTF-8 character ("%.64s") still goes, as ASCII */
+	m = rpc_error(NULL, RPC_INVALID_PARAMS, "unknown parameter \"caf\xc3\"", NULL);
+	line = json_string_value(json_object_get(json_object_get(m, "error"), "message"));
+	CHECK(line != NULL && strcmp(line, "unknown parameter \"caf?\"") == 0);
 	json_decref(m);
 
 	/* the method table: every method once, each with a check and a handler */
