@@ -13,6 +13,7 @@
 #include "sim/shutdown.h"
 #include "sim/snapshot.h"
 #include "sim/store.h"
+#include "sim/watch.h"
 
 int
 server_init(struct server *srv, char *err, size_t errlen)
@@ -20,7 +21,8 @@ server_init(struct server *srv, char *err, size_t errlen)
 	srv->set_by_control = calloc(config_nkeys, 1);
 	srv->sched = ckptsched_new(
 	    srv->base, srv->engine, srv->store, srv->ckpt, srv->cfg->checkpoint_interval);
-	if (srv->set_by_control == NULL || srv->sched == NULL) {
+	srv->watch = watch_new(srv);
+	if (srv->set_by_control == NULL || srv->sched == NULL || srv->watch == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -30,8 +32,10 @@ server_init(struct server *srv, char *err, size_t errlen)
 void
 server_fini(struct server *srv)
 {
+	watch_free(srv->watch);
 	ckptsched_free(srv->sched);
 	free(srv->set_by_control);
+	srv->watch = NULL;
 	srv->sched = NULL;
 	srv->set_by_control = NULL;
 }
@@ -66,4 +70,6 @@ server_snapshot(const struct server *srv, struct snapshot *s)
 	s->peak_rss_bytes = platform_peak_rss_bytes(); /* after: never below the RSS */
 	s->uptime_s = (int64_t)(time(NULL) - srv->started_at);
 	s->shutting_down = server_stopping(srv);
+	if (srv->watch != NULL)
+		watch_fill(srv->watch, s);
 }

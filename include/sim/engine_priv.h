@@ -60,6 +60,11 @@ struct engine {
 	uint64_t cycle_t0_us;
 	uint32_t failed_ids[SNAPSHOT_FAILED_MAX];
 	uint32_t nfailed_ids;
+	struct snapshot_error last_error[STORE_ERR_COUNT];
+	struct snapshot_error recent[SNAPSHOT_RECENT_ERRORS]; /* newest first */
+	unsigned nrecent;
+	struct store_progress prog; /* the set-up's, counted by the store */
+	int setup_done;             /* this run's set-up has completed */
 	char fail_reason[256];
 	struct engine_waiter *waiters;
 };

@@ -17,6 +17,7 @@ struct checkpoint;
 struct ckptsched;
 struct shutdown;
 struct snapshot;
+struct watch;
 
 struct server {
 	struct event_base *base;
@@ -28,6 +29,7 @@ struct server {
 	struct checkpoint *ckpt;
 	struct ckptsched *sched;
 	struct shutdown *shutdown;
+	struct watch *watch; /* rates and subscribers (server_init makes it) */
 	time_t started_at;
 };
 
