@@ -299,7 +299,8 @@ cycle_end(struct engine *e)
 {
 	double wait;
 
-	hist_add(&e->cycle_lat, engine_now_us(e) - e->cycle_t0_us);
+	e->last_cycle_us = engine_now_us(e) - e->cycle_t0_us;
+	hist_add(&e->cycle_lat, e->last_cycle_us);
 	e->cycle++;
 	e->cursor = 0;
 	CALL_HOOKS(e, cycle_end);
@@ -326,6 +327,7 @@ cycle_begin(struct engine *e)
 {
 	e->cursor = 0;
 	e->cycle_t0_us = engine_now_us(e);
+	e->cycle_errors0 = e->counts.errors;
 	log_debug("run %s: cycle %u begins", e->p.run_id, e->cycle);
 	kick(e);
 }
@@ -535,6 +537,7 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	memset(e->last_error, 0, sizeof(e->last_error));
 	e->nrecent = 0;
 	e->setup_done = 0;
+	e->last_cycle_us = e->cycle_t0_us = 0;
 	e->fail_reason[0] = '\0';
 	e->ending = 0;
 	e->p = *p;
@@ -762,4 +765,9 @@ engine_snapshot(const struct engine *e, struct snapshot *s)
 	memcpy(s->recent, e->recent, sizeof(s->recent));
 	s->nrecent = e->nrecent;
 	setup_snapshot(e, &s->setup);
+	s->cycle_s_last = (double)e->last_cycle_us / 1e6;
+	s->cycle_s_now = e->cycle_t0_us != 0 && !e->cycle_waiting && engine_active(e)
+	    ? (double)(engine_now_us(e) - e->cycle_t0_us) / 1e6
+	    : 0;
+	s->cycle_errors = e->counts.errors - e->cycle_errors0;
 }

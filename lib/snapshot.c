@@ -247,7 +247,11 @@ snapshot_frame_json(const struct snapshot *s)
 	if (o == NULL)
 		return NULL;
 	if ((put(o, "latency", latency_json(s)) | put(o, "errors", errors_json(s)) |
-		put(o, "cursor", json_integer((json_int_t)s->cursor))) != 0) {
+		put(o, "cycle_now",
+		    json_pack("{s:i, s:o, s:o, s:I}", "agents_done",
+			(int)(s->cursor > s->in_flight ? s->cursor - s->in_flight : 0), "elapsed_s",
+			metrics_real(s->cycle_s_now, 6), "last_s", metrics_real(s->cycle_s_last, 6),
+			"errors", (json_int_t)s->cycle_errors))) != 0) {
 		json_decref(o);
 		return NULL;
 	}

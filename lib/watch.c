@@ -11,6 +11,8 @@
 #include "sim/rpc.h"
 #include "sim/server.h"
 #include "sim/snapshot.h"
+#include "sim/thresholds.h"
+#include "sim/config.h"
 #include "sim/watch.h"
 
 #define WATCH_SAMPLE_US 1000000u /* the sampler's period */
@@ -137,6 +139,19 @@ watch_fill(const struct watch *w, struct snapshot *s)
 	s->subscribers = w->nsubs;
 }
 
+/* What simctl top colours by: the plan's, with simd.conf's watch_thresholds over them. */
+static json_t *
+frame_thresholds(const struct watch *w)
+{
+	struct thresholds t;
+	char err[256];
+
+	thresholds_default(&t);
+	if (thresholds_parse(&t, w->srv->cfg->watch_thresholds, err, sizeof(err)) != 0)
+		thresholds_default(&t); /* checked at load: cannot happen */
+	return thresholds_json(&t);
+}
+
 /* One frame to u, unless its reader has not taken the last one yet. */
 static void
 sub_send(struct sub *u)
@@ -157,7 +172,8 @@ sub_send(struct sub *u)
 	u->prev = cur;
 	u->has_prev = 1;
 	f = snapshot_frame_json(s);
-	if (f == NULL || json_object_set_new(f, "seq", json_integer((json_int_t)u->seq)) != 0 ||
+	if (f == NULL || json_object_set_new(f, "thresholds", frame_thresholds(u->w)) != 0 ||
+	    json_object_set_new(f, "seq", json_integer((json_int_t)u->seq)) != 0 ||
 	    json_object_set_new(f, "skipped", json_integer((json_int_t)u->skipped)) != 0 ||
 	    json_object_set_new(f, "interval_ms", json_integer(u->interval_ms)) != 0 ||
 	    json_object_set_new(f, "t_ms", json_integer((json_int_t)(cur.t_us / 1000))) != 0) {

@@ -58,6 +58,8 @@ struct engine {
 	struct histogram session_lat;
 	struct histogram cycle_lat;
 	uint64_t cycle_t0_us;
+	uint64_t last_cycle_us; /* the last completed cycle's wall time */
+	uint64_t cycle_errors0; /* counts.errors when this cycle began */
 	uint32_t failed_ids[SNAPSHOT_FAILED_MAX];
 	uint32_t nfailed_ids;
 	struct snapshot_error last_error[STORE_ERR_COUNT];

@@ -48,7 +48,10 @@ struct snapshot {
 	struct run_params params; /* params.only is not kept: see population */
 	uint32_t population;      /* agents the run evaluates (the list's, or agents) */
 	uint32_t cycle;
-	uint32_t cursor; /* agents evaluated so far in this cycle */
+	uint32_t cursor;       /* agents evaluated so far in this cycle */
+	double cycle_s_last;   /* the last completed cycle's wall time; 0 none yet */
+	double cycle_s_now;    /* the cycle under way so far; 0 between cycles */
+	uint64_t cycle_errors; /* sessions failed in the cycle under way */
 	int has_sim_time;
 	int64_t sim_time; /* when the current cycle starts, simulated */
 	double elapsed_s, lag_s;
