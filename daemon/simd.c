@@ -27,6 +27,7 @@
 #include "sim/server.h"
 #include "sim/shutdown.h"
 #include "sim/store.h"
+#include "sim/watch.h"
 
 #ifndef SIMD_VERSION
 #define SIMD_VERSION "unknown"
@@ -142,7 +143,8 @@ check_parts(const struct sim_config *c, char *err, size_t errlen)
 
 	control_opts_from_config(&co, c);
 	store_opts_from_config(&so, c);
-	if (control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0)
+	if (control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0 ||
+	    watch_check(c, err, errlen) != 0)
 		return -1;
 	if (*c->log_file != '\0') {
 		if ((f = fopen(c->log_file, "a")) == NULL) {

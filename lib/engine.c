@@ -328,6 +328,7 @@ cycle_begin(struct engine *e)
 	e->cursor = 0;
 	e->cycle_t0_us = engine_now_us(e);
 	e->cycle_errors0 = e->counts.errors;
+	e->cycle_rows0 = e->counts.rows;
 	log_debug("run %s: cycle %u begins", e->p.run_id, e->cycle);
 	kick(e);
 }
@@ -770,4 +771,5 @@ engine_snapshot(const struct engine *e, struct snapshot *s)
 	    ? (double)(engine_now_us(e) - e->cycle_t0_us) / 1e6
 	    : 0;
 	s->cycle_errors = e->counts.errors - e->cycle_errors0;
+	s->cycle_rows = e->counts.rows - e->cycle_rows0;
 }

@@ -135,6 +135,8 @@ snapshot_status_json(const struct snapshot *s)
 	bad |= put(o, "last_checkpoint", checkpoint_json(s));
 	bad |= put(o, "process", process_json(s));
 	bad |= put(o, "setup", setup_json(&s->setup));
+	bad |= put(
+	    o, "metrics_listen", s->metrics_addr[0] ? json_string(s->metrics_addr) : json_null());
 	bad |= put(o, "rates", rates_json(s));
 	if (s->fail_reason[0])
 		bad |= put(o, "error", json_string(s->fail_reason));

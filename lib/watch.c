@@ -13,6 +13,8 @@
 #include "sim/snapshot.h"
 #include "sim/thresholds.h"
 #include "sim/config.h"
+#include "sim/csvlog.h"
+#include "sim/prom.h"
 #include "sim/watch.h"
 
 #define WATCH_SAMPLE_US 1000000u /* the sampler's period */
@@ -39,8 +41,8 @@ struct watch {
 	unsigned nsubs;
 };
 
-static uint64_t
-cpu_time_us(void)
+uint64_t
+watch_cpu_time_us(void)
 {
 	struct rusage ru;
 
@@ -55,7 +57,7 @@ sample(struct watch *w)
 {
 	struct snapshot *s = w->scratch;
 	struct rate_sample rs;
-	uint64_t now = metrics_now_us(), cpu = cpu_time_us();
+	uint64_t now = metrics_now_us(), cpu = watch_cpu_time_us();
 
 	memset(s, 0, sizeof(*s));
 	engine_snapshot(w->srv->engine, s);
@@ -259,4 +261,22 @@ unsigned
 watch_nsubscribers(const struct watch *w)
 {
 	return w->nsubs;
+}
+
+int
+watch_check(const struct sim_config *c, char *err, size_t errlen)
+{
+	struct thresholds t;
+	char host[64], msg[256];
+	uint16_t port;
+
+	thresholds_default(&t);
+	if (thresholds_parse(&t, c->watch_thresholds, msg, sizeof(msg)) != 0) {
+		snprintf(err, errlen, "watch_thresholds: %s", msg);
+		return -1;
+	}
+	if (*c->metrics_listen != '\0' &&
+	    prom_parse_listen(c->metrics_listen, host, sizeof(host), &port, err, errlen) != 0)
+		return -1;
+	return csvlog_check(c->metrics_csv, err, errlen);
 }

@@ -60,6 +60,7 @@ struct engine {
 	uint64_t cycle_t0_us;
 	uint64_t last_cycle_us; /* the last completed cycle's wall time */
 	uint64_t cycle_errors0; /* counts.errors when this cycle began */
+	uint64_t cycle_rows0;   /* counts.rows likewise */
 	uint32_t failed_ids[SNAPSHOT_FAILED_MAX];
 	uint32_t nfailed_ids;
 	struct snapshot_error last_error[STORE_ERR_COUNT];

@@ -51,7 +51,8 @@ struct snapshot {
 	uint32_t cursor;       /* agents evaluated so far in this cycle */
 	double cycle_s_last;   /* the last completed cycle's wall time; 0 none yet */
 	double cycle_s_now;    /* the cycle under way so far; 0 between cycles */
-	uint64_t cycle_errors; /* sessions failed in the cycle under way */
+	uint64_t cycle_errors; /* sessions failed in the cycle under way (at cycle_end: the last) */
+	uint64_t cycle_rows;   /* rows written likewise */
 	int has_sim_time;
 	int64_t sim_time; /* when the current cycle starts, simulated */
 	double elapsed_s, lag_s;
@@ -74,6 +75,7 @@ struct snapshot {
 	struct rate_window rate_interval, rate_minute;
 	double cpu_pct; /* the process, over the last second; < 0 unknown */
 	uint32_t subscribers;
+	char metrics_addr[64]; /* where /metrics is served; "" off */
 	/* the store, the newest checkpoint, the process */
 	struct store_stats store;
 	int has_checkpoint;

@@ -9,6 +9,7 @@
 #define SIM_WATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -36,5 +37,10 @@ int watch_subscribe(
 /* Ends the subscriptions of from's connection (with id, only that one); how many. */
 int watch_unsubscribe(struct watch *w, const struct cmd_req *from, const json_t *id);
 unsigned watch_nsubscribers(const struct watch *w);
+/* The process's CPU time so far (user and system), microseconds. */
+uint64_t watch_cpu_time_us(void);
+/* What loading would refuse of the watching keys (simd -n): 0, or -1 with a message. */
+struct sim_config;
+int watch_check(const struct sim_config *c, char *err, size_t errlen);
 
 #endif
