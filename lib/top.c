@@ -380,10 +380,10 @@ progress_row(struct screen *s, const char *what, double frac, double eta, const 
 {
 	struct line l = { .len = 0 };
 	char a[32];
-	int width = s->v->cols - 40;
+	int width = s->v->cols - 52;
 
 	add(s, &l, T_PLAIN, "%-6s ", what);
-	bar(s, &l, frac, width > 60 ? 60 : width);
+	bar(s, &l, frac, width > 50 ? 50 : width);
 	add(s, &l, T_PLAIN, " %3.0f %%  eta %s  %s", isfinite(frac) ? 100 * frac : 0.0,
 	    dur(a, sizeof(a), eta), tail);
 	emit(s, &l);
