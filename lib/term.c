@@ -85,8 +85,8 @@ term_draw(struct term *t, const char *text)
 		len += k;
 		memcpy(buf + len, "\033[K", 3);
 		len += 3;
-		if (nl == NULL)
-			break;
+		if (nl == NULL || nl[1] == '\0')
+			break; /* no line end after the last row: the screen must not scroll */
 		buf[len++] = '\r';
 		buf[len++] = '\n';
 		p = nl + 1;
