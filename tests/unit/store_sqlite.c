@@ -447,7 +447,8 @@ test_migrations(const char *dir, struct event_base *base)
 static void
 prepare(struct harness *h, const struct catalog *c, const struct persona *personas)
 {
-	struct store_setup su = { c, personas, NAGENTS };
+	struct store_progress prog = { 0, 0 };
+	struct store_setup su = { c, personas, NAGENTS, &prog };
 
 	h->done = 0;
 	h->in_submit = 1;
@@ -456,6 +457,9 @@ prepare(struct harness *h, const struct catalog *c, const struct persona *person
 	CHECK(!h->done);
 	wait_done(h);
 	CHECK(h->done && h->done_err == STORE_OK);
+	/* what status shows of the set-up: the catalogue in, every user written (or there) */
+	CHECK(prog.catalog_written);
+	CHECK(prog.users_written == NAGENTS || prog.users_written == 0);
 	if (h->done_err != STORE_OK)
 		fprintf(stderr, "prepare: %s\n", h->done_msg);
 }
