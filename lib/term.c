@@ -10,8 +10,8 @@
 #define ALT_ON "\033[?1049h\033[?25l" /* the alternate screen; the cursor hidden */
 #define ALT_OFF "\033[?25h\033[?1049l"
 
-static int
-write_all(int fd, const char *s, size_t n)
+int
+term_write(int fd, const char *s, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, s, n);
@@ -42,13 +42,13 @@ term_open(struct term *t, int in, int out)
 			return -1;
 		t->raw = 1;
 	}
-	return write_all(out, ALT_ON, strlen(ALT_ON));
+	return term_write(out, ALT_ON, strlen(ALT_ON));
 }
 
 void
 term_close(struct term *t)
 {
-	(void)write_all(t->out, ALT_OFF, strlen(ALT_OFF));
+	(void)term_write(t->out, ALT_OFF, strlen(ALT_OFF));
 	if (t->raw)
 		(void)tcsetattr(t->in, TCSAFLUSH, &t->saved);
 	t->raw = 0;
@@ -93,7 +93,7 @@ term_draw(struct term *t, const char *text)
 	}
 	memcpy(buf + len, "\033[J", 3); /* and below the last line */
 	len += 3;
-	rc = write_all(t->out, buf, len);
+	rc = term_write(t->out, buf, len);
 	free(buf);
 	return rc;
 }

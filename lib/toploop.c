@@ -24,18 +24,7 @@
 static int
 write_str(int fd, const char *s)
 {
-	size_t n = strlen(s);
-
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return term_write(fd, s, strlen(s));
 }
 
 static int

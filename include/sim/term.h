@@ -8,6 +8,7 @@
 #ifndef SIM_TERM_H
 #define SIM_TERM_H
 
+#include <stddef.h>
 #include <termios.h>
 
 struct term {
@@ -24,6 +25,8 @@ void term_close(struct term *t);
 int term_size(int fd, int *cols, int *rows);
 /* Draws text (lines ending in \n) from the top left, clearing what is left over. */
 int term_draw(struct term *t, const char *text);
+/* All of s[0..n) to fd (a terminal may take it in parts); 0, or -1. */
+int term_write(int fd, const char *s, size_t n);
 /* Whether colour may be used on fd: a terminal, not TERM=dumb, no NO_COLOR (no-color.org). */
 int term_color_ok(int fd);
 
