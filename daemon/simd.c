@@ -27,10 +27,7 @@
 #include "sim/server.h"
 #include "sim/shutdown.h"
 #include "sim/store.h"
-
-#ifndef SIMD_VERSION
-#define SIMD_VERSION "unknown"
-#endif
+#include "sim/version.h"
 
 #define MAX_FLAG_KEYS 8
 
@@ -52,6 +49,15 @@ struct daemon {
 	int exit_code;
 	char pid_path[PATH_MAX];
 };
+
+static void
+print_version(void)
+{
+	char line[160];
+
+	version_line(line, sizeof(line), "simd", 1);
+	printf("%s\n", line);
+}
 
 static void
 usage(FILE *f)
@@ -111,7 +117,7 @@ parse_flags(int argc, char **argv, struct flags *fl)
 		case 'n': fl->check_only = 1; break;
 		case 'R': fl->resume = 1; break;
 		case 'I': fl->init_db = 1; break;
-		case 'V': printf("simd %s\n", SIMD_VERSION); exit(0);
+		case 'V': print_version(); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -445,7 +451,7 @@ main(int argc, char **argv)
 	}
 	if (!d.fl.foreground)
 		log_init("simd", 1, (enum log_level)d.srv.cfg->log_level);
-	log_info("simd %s listening on %s (data %s)", SIMD_VERSION, d.srv.cfg->socket_path,
+	log_info("simd %s listening on %s (data %s)", version_number(), d.srv.cfg->socket_path,
 	    d.srv.cfg->data_dir);
 	if (d.fl.resume && resume_run(d.srv.engine, d.srv.ckpt, 0, err, sizeof(err)) != 0) {
 		/* a resume that cannot happen must not look like one that did */

@@ -127,7 +127,8 @@ run_dpkg install -i "$DEB"
 for f in /usr/sbin/simd /usr/bin/simctl /usr/share/man/man8/simd.8.gz \
     /usr/share/man/man1/simctl.1.gz /usr/share/man/man5/simd.conf.5.gz /etc/simd/simd.conf \
     /lib/systemd/system/simd.service /lib/systemd/system/simd@.service \
-    /usr/share/doc/simd/examples/simd.conf /usr/share/doc/simd/copyright; do
+    /usr/share/doc/simd/examples/simd.conf /usr/share/doc/simd/copyright \
+    /usr/share/bash-completion/completions/simctl /usr/share/zsh/vendor-completions/_simctl; do
 	[ -f "$f" ] || t_fail "the package did not install $f"
 done
 t_expect_eq "$(dpkg-query -W -f='${Conffiles}' simd | awk '{ print $1 }')" /etc/simd/simd.conf \
