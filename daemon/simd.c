@@ -323,6 +323,20 @@ new_base(void)
 	return base;
 }
 
+/* Room for every control client the caps allow, the pool and the files of our own. */
+static void
+raise_nofile(const struct sim_config *c)
+{
+	uint64_t want = (uint64_t)c->control_max_clients + (uint64_t)c->pool_max + 64;
+	uint64_t got = platform_raise_nofile(want);
+
+	if (got < want)
+		log_warnx("open files are limited to %llu (hard limit), fewer than the %llu that "
+			  "control_max_clients and pool_max may need: past it, clients and "
+			  "connections are refused",
+		    (unsigned long long)got, (unsigned long long)want);
+}
+
 static int
 open_parts(struct daemon *d, char *err, size_t errlen)
 {
@@ -333,6 +347,7 @@ open_parts(struct daemon *d, char *err, size_t errlen)
 
 	control_opts_from_config(&co, c);
 	store_opts_from_config(&so, c);
+	raise_nofile(c);
 	if ((d->lock_fd = platform_lock_dir(c->data_dir, err, errlen)) < 0)
 		return -1;
 	if ((srv->base = new_base()) == NULL) {
