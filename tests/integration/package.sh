@@ -75,8 +75,9 @@ else
 	cp -a "$TOP/." "$SRC/"
 	rm -rf "$SRC/dist" "$SRC/debian/simd" "$SRC/debian/.debhelper"
 fi
-# The copy builds as a user's "make deb" would, not with the flags of this make check.
-if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$SRC" deb >"$T/build.log" 2>&1; then
+# The copy builds as a user's "make deb" would, not with the flags of this make check
+# (make exports command-line variables such as SANITIZE=1 to the environment).
+if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u OPT make -C "$SRC" deb >"$T/build.log" 2>&1; then
 	tail -n 40 "$T/build.log" >&2
 	t_fail "make deb failed"
 fi
