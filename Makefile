@@ -8,6 +8,8 @@ SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= $(PREFIX)/etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 DESTDIR   ?=
 
 CC        ?= cc
@@ -71,6 +73,17 @@ deps-check:
 
 %.o: %.c $(HEADERS) $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The commit built (simd -V, simctl --version, the version method): compiled into
+# lib/version.o alone, so a new commit rebuilds one file.  Empty outside git.
+COMMIT := $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && \
+	{ git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c; })
+COMMIT_STAMP = lib/.commit
+$(COMMIT_STAMP): FORCE
+	@echo '$(COMMIT)' | cmp -s - $@ || echo '$(COMMIT)' > $@
+
+lib/version.o: lib/version.c $(HEADERS) $(FLAGS_STAMP) $(COMMIT_STAMP)
+	$(CC) $(ALL_CFLAGS) -DSIMD_COMMIT='"$(COMMIT)"' -c -o $@ $<
 
 lib/libsim.a: $(LIB_OBJ)
 	rm -f $@
@@ -188,13 +201,17 @@ endif
 install-files:
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR) \
-	    $(DESTDIR)$(UNITDIR)
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 simd $(DESTDIR)$(SBINDIR)/simd
 	install -m 0755 simctl $(DESTDIR)$(BINDIR)/simctl
 	install -m 0644 man/simctl.1 $(DESTDIR)$(MANDIR)/man1/simctl.1
 	install -m 0644 man/simd.conf.5 $(DESTDIR)$(MANDIR)/man5/simd.conf.5
 	install -m 0644 man/simd.8 $(DESTDIR)$(MANDIR)/man8/simd.8
 	install -m 0644 etc/simd.conf $(DESTDIR)$(SYSCONFDIR)/simd.conf.example
+	@# completion scripts made from simctl's own tables
+	./simctl completion bash > $(DESTDIR)$(BASHCOMPDIR)/simctl
+	./simctl completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_simctl
+	chmod 0644 $(DESTDIR)$(BASHCOMPDIR)/simctl $(DESTDIR)$(ZSHCOMPDIR)/_simctl
 	@# the service reads simd.conf: give it one, never overwriting the admin's
 	test -e $(DESTDIR)$(SYSCONFDIR)/simd.conf || { \
 	    $(CONF_FILTER) etc/simd.conf > $(DESTDIR)$(SYSCONFDIR)/simd.conf && \
@@ -216,7 +233,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/simd $(DESTDIR)$(BINDIR)/simctl \
 	    $(DESTDIR)$(MANDIR)/man1/simctl.1 $(DESTDIR)$(MANDIR)/man5/simd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/simd.8 $(DESTDIR)$(SYSCONFDIR)/simd.conf.example \
-	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+	    $(DESTDIR)$(BASHCOMPDIR)/simctl $(DESTDIR)$(ZSHCOMPDIR)/_simctl
 	rm -f $(DESTDIR)$(BINDIR)/simd-shopd $(DESTDIR)$(PREFIX)/share/doc/simd/shop-api.md
 
 # The Debian package (debian/): dpkg-buildpackage leaves its output beside the tree;
@@ -234,7 +252,7 @@ deb:
 	    ls dist/simd_$${v}_*.deb
 
 # every C file of the tree; tests/integration/format.sh checks them against .clang-format
-FORMAT_SRC = $(sort $(wildcard lib/*.c daemon/*.c ctl/*.c include/sim/*.h tests/unit/*.[ch] \
+FORMAT_SRC = $(sort $(wildcard lib/*.c daemon/*.c ctl/*.[ch] include/sim/*.h tests/unit/*.[ch] \
 	tests/tools/*.c tests/fuzz/*.c contrib/shopd/*.[ch] bench/*.c))
 
 format:
@@ -245,6 +263,6 @@ print-format-src:
 	@echo $(FORMAT_SRC)
 
 clean:
-	rm -f lib/*.o lib/libsim.a daemon/*.o ctl/*.o simd simctl bench/ctlprobe $(UNIT_BIN) $(TOOLS) $(FLAGS_STAMP)
+	rm -f lib/*.o lib/.commit lib/libsim.a daemon/*.o ctl/*.o simd simctl bench/ctlprobe $(UNIT_BIN) $(TOOLS) $(FLAGS_STAMP)
 	rm -f contrib/shopd/*.o contrib/shopd/shopd
 	rm -rf tests/fuzz/obj $(FUZZ_BIN)

@@ -17,40 +17,15 @@
 #include "sim/term.h"
 #include "sim/thresholds.h"
 #include "sim/top.h"
+#include "sim/version.h"
+
+#include "simctl.h"
 
 #define EXIT_DAEMON_ERROR 1
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 3
-#define DEFAULT_TIMEOUT 30.0
-
-#ifndef SIMD_VERSION
-#define SIMD_VERSION "unknown"
-#endif
-
-/* F_OPTNUM: a number that may follow the flag (--watch [SECS]); F_STR: any text */
-enum ftype { F_INT, F_NUM, F_BOOL, F_LIST, F_OPTNUM, F_STR };
-
-struct vflag {
-	const char *name; /* --name */
-	const char *key;  /* params key */
-	enum ftype type;
-	const char *arg; /* metavariable */
-	const char *help;
-	const char *wants; /* what a bad value should have been, for the error */
-	const char *needs; /* another flag it goes with, or NULL */
-};
-
-struct verb {
-	const char *name;
-	const char *method;
-	const char *pos_key; /* one required positional integer, or NULL */
-	const char *pos_arg;
-	const char *pos_bounds; /* the config key of its bounds */
-	int run_params;         /* the run's parameters (params.h) are flags too */
-	const struct vflag *flags;
-	void (*print)(const json_t *result);
-	const char *help;
-};
+#define DEFAULT_TIMEOUT_S 30
+#define DEFAULT_TIMEOUT ((double)DEFAULT_TIMEOUT_S)
 
 static void print_status(const json_t *r);
 static void print_stats(const json_t *r);
@@ -77,7 +52,8 @@ static const struct vflag stop_flags[] = {
 static const struct vflag no_flags[] = { { NULL, NULL, F_INT, NULL, NULL, NULL, NULL } };
 
 static const struct vflag status_flags[] = {
-	{ "watch", "watch", F_OPTNUM, "[SECS]", "a line every SECS seconds (default 1) until ^C",
+	{ "watch", "watch", F_OPTNUM, "SECS",
+	    "a line every SECS seconds (SECS optional, default 1) until ^C",
 	    "a number of seconds, at least 0.1", NULL },
 	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
 };
@@ -94,7 +70,7 @@ static const struct vflag top_flags[] = {
 
 static int run_top(const char *path, json_t *params);
 
-static const struct verb verbs[] = {
+const struct verb verbs[] = {
 	{ "status", SIM_M_STATUS, NULL, NULL, NULL, 0, status_flags, print_status,
 	    "show the simulation's state" },
 	{ "top", SIM_M_SUBSCRIBE, NULL, NULL, NULL, 0, top_flags, NULL,
@@ -148,7 +124,7 @@ param_flag(const struct param_def *d)
 }
 
 /* Flag i of v: the run's parameters first (when it takes them), then its own. */
-static int
+int
 verb_flag(const struct verb *v, size_t i, struct vflag *out)
 {
 	if (v->run_params) {
@@ -165,24 +141,53 @@ verb_flag(const struct verb *v, size_t i, struct vflag *out)
 	return 1;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* The options before the command; their parsing is in main(). */
+const struct gopt gopts[] = {
+	{ "-s", "--socket", "PATH", "the daemon's control socket (default: as simd finds it)" },
+	{ NULL, "--json", NULL, "print the daemon's JSON result as it is" },
+	{ "-t", "--timeout", "SECS",
+	    "give up waiting for an answer after SECS (default " STR(
+		DEFAULT_TIMEOUT_S) "; none with --wait)" },
+	{ "-V", "--version", NULL, "print simctl's version and build" },
+	{ "-h", "--help", NULL, "this list" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* Commands that simctl answers itself, without the daemon. */
+const struct verb local_verbs[] = {
+	{ "help", NULL, NULL, NULL, NULL, 0, no_flags, NULL,
+	    "this list; simctl COMMAND -h for its flags" },
+	{ "completion", NULL, NULL, "bash|zsh", NULL, 0, no_flags, NULL,
+	    "print a shell completion script made from these tables" },
+	{ NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL },
+};
+
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: simctl [-s SOCKET] [--json] [-t SECONDS] COMMAND [ARGS]\n"
-	    "  -s, --socket PATH   the daemon's control socket (default: as simd finds it)\n"
-	    "      --json          print the daemon's JSON result as it is\n"
-	    "  -t, --timeout SECS  give up waiting for an answer after SECS (default %g; none "
-	    "with --wait)\n"
-	    "  -V, --version       print simctl's version\n\ncommands:\n",
-	    DEFAULT_TIMEOUT);
+	fprintf(f, "usage: simctl [-s SOCKET] [--json] [-t SECONDS] COMMAND [ARGS]\n");
+	for (const struct gopt *g = gopts; g->lo; g++) {
+		char left[40];
+		snprintf(left, sizeof(left), "%s%s%s%s%s", g->sh ? g->sh : "",
+		    g->sh ? ", " : "    ", g->lo, g->arg ? " " : "", g->arg ? g->arg : "");
+		fprintf(f, "  %-19s %s\n", left, g->help);
+	}
+	fprintf(f, "\ncommands:\n");
 	for (const struct verb *v = verbs; v->name; v++) {
 		char left[40];
 		snprintf(left, sizeof(left), "%s%s%s", v->name, v->pos_arg ? " " : "",
 		    v->pos_arg ? v->pos_arg : "");
 		fprintf(f, "  %-18s %s\n", left, v->help);
 	}
-	fprintf(f, "  %-18s %s\n", "help", "this list; simctl COMMAND -h for its flags");
+	for (const struct verb *v = local_verbs; v->name; v++) {
+		char left[40];
+		snprintf(left, sizeof(left), "%s%s%s", v->name, v->pos_arg ? " " : "",
+		    v->pos_arg ? v->pos_arg : "");
+		fprintf(f, "  %-18s %s\n", left, v->help);
+	}
 }
 
 static void
@@ -241,6 +246,7 @@ parse_value(const struct vflag *fl, const char *s, json_t *params)
 	}
 	case F_STR: return json_object_set_new(params, fl->key, json_string(s));
 	}
+
 	return -1;
 }
 
@@ -683,8 +689,9 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
-			printf("simctl %s (control protocol %d)\n", SIMD_VERSION,
-			    SIM_PROTOCOL_VERSION);
+			char line[160];
+			version_line(line, sizeof(line), "simctl", 0);
+			printf("%s, control protocol %d\n", line, SIM_PROTOCOL_VERSION);
 			return 0;
 		} else {
 			fprintf(stderr, "simctl: unknown option: %s\n", a);
@@ -700,6 +707,8 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (strcmp(argv[i], "completion") == 0)
+		return completion_main(argc - i - 1, argv + i + 1);
 	for (const struct verb *w = verbs; w->name; w++)
 		if (strcmp(w->name, argv[i]) == 0)
 			v = w;

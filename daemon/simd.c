@@ -27,11 +27,8 @@
 #include "sim/server.h"
 #include "sim/shutdown.h"
 #include "sim/store.h"
+#include "sim/version.h"
 #include "sim/watch.h"
-
-#ifndef SIMD_VERSION
-#define SIMD_VERSION "unknown"
-#endif
 
 #define MAX_FLAG_KEYS 8
 
@@ -53,6 +50,15 @@ struct daemon {
 	int exit_code;
 	char pid_path[PATH_MAX];
 };
+
+static void
+print_version(void)
+{
+	char line[160];
+
+	version_line(line, sizeof(line), "simd", 1);
+	printf("%s\n", line);
+}
 
 static void
 usage(FILE *f)
@@ -112,7 +118,7 @@ parse_flags(int argc, char **argv, struct flags *fl)
 		case 'n': fl->check_only = 1; break;
 		case 'R': fl->resume = 1; break;
 		case 'I': fl->init_db = 1; break;
-		case 'V': printf("simd %s\n", SIMD_VERSION); exit(0);
+		case 'V': print_version(); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -319,6 +325,20 @@ new_base(void)
 	return base;
 }
 
+/* Room for every control client the caps allow, the pool and the files of our own. */
+static void
+raise_nofile(const struct sim_config *c)
+{
+	uint64_t want = (uint64_t)c->control_max_clients + (uint64_t)c->pool_max + 64;
+	uint64_t got = platform_raise_nofile(want);
+
+	if (got < want)
+		log_warnx("open files are limited to %llu (hard limit), fewer than the %llu that "
+			  "control_max_clients and pool_max may need: past it, clients and "
+			  "connections are refused",
+		    (unsigned long long)got, (unsigned long long)want);
+}
+
 static int
 open_parts(struct daemon *d, char *err, size_t errlen)
 {
@@ -329,6 +349,7 @@ open_parts(struct daemon *d, char *err, size_t errlen)
 
 	control_opts_from_config(&co, c);
 	store_opts_from_config(&so, c);
+	raise_nofile(c);
 	if ((d->lock_fd = platform_lock_dir(c->data_dir, err, errlen)) < 0)
 		return -1;
 	if ((srv->base = new_base()) == NULL) {
@@ -447,7 +468,7 @@ main(int argc, char **argv)
 	}
 	if (!d.fl.foreground)
 		log_init("simd", 1, (enum log_level)d.srv.cfg->log_level);
-	log_info("simd %s listening on %s (data %s)", SIMD_VERSION, d.srv.cfg->socket_path,
+	log_info("simd %s listening on %s (data %s)", version_number(), d.srv.cfg->socket_path,
 	    d.srv.cfg->data_dir);
 	if (d.fl.resume && resume_run(d.srv.engine, d.srv.ckpt, 0, err, sizeof(err)) != 0) {
 		/* a resume that cannot happen must not look like one that did */

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -22,7 +23,7 @@
 #include "sim/proto.h"
 #include "sim/rpc.h"
 
-#define CONTROL_MAX_CLIENTS 1024
+#define CONTROL_RESERVED 16 /* of control_max_clients, kept for root and the daemon's uid */
 #define CONTROL_MAX_OUTPUT (8u << 20)      /* an unread backlog past this drops the client */
 #define CONTROL_STREAM_BACKLOG (64u << 10) /* a stream skips messages past this unread */
 #define CONTROL_STREAM_SNDBUF (32 << 10)   /* kernel buffer of a newest-only stream */
@@ -31,7 +32,9 @@ struct control_client {
 	struct control *ctl;
 	struct bufferevent *bev;
 	struct control_client *prev, *next;
-	struct cmd_req *pending; /* requests not yet answered */
+	struct cmd_req *pending;   /* requests not yet answered */
+	struct event *timer;       /* a half-written line's deadline, else idleness */
+	uint64_t partial_since_us; /* when the unfinished line began; 0: none */
 	uid_t uid;
 	int readonly; /* only read-only methods (socket_readonly_group) */
 	int closing;  /* flush what is queued, then close */
@@ -44,7 +47,8 @@ struct control {
 	gid_t group, ro_group;
 	int has_group, has_ro_group;
 	size_t max_request;
-	double partial_timeout;
+	double request_timeout, idle_timeout;
+	size_t max_per_uid, max_clients;
 	control_dispatch_fn dispatch;
 	void *ctx;
 	struct control_client *clients;
@@ -52,6 +56,16 @@ struct control {
 };
 
 static void client_free(struct control_client *cl);
+static void client_arm(struct control_client *cl);
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void
 client_send(struct control_client *cl, json_t *msg)
@@ -103,6 +117,7 @@ unlink_req(struct cmd_req *req)
 		}
 	}
 	req->client = NULL;
+	client_arm(cl); /* nothing pending any more: idleness counts from now */
 }
 
 void
@@ -248,6 +263,7 @@ client_read(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, line, (size_t)eol.pos);
 		evbuffer_drain(in, eol_len);
 		line[eol.pos] = '\0';
+		cl->partial_since_us = 0; /* what follows is a new line */
 		handle_line(cl, line, (size_t)eol.pos);
 		free(line);
 		if (cl->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
@@ -255,12 +271,7 @@ client_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 	}
-	/* A half-written request may only sit for a while. */
-	if (!cl->closing) {
-		struct timeval tv = { (time_t)c->partial_timeout,
-			(suseconds_t)((c->partial_timeout - (time_t)c->partial_timeout) * 1e6) };
-		bufferevent_set_timeouts(bev, evbuffer_get_length(in) ? &tv : NULL, NULL);
-	}
+	client_arm(cl);
 	return;
 too_large:
 	snprintf(msg, sizeof(msg), "request too large: a request line may hold at most %zu bytes",
@@ -284,14 +295,64 @@ client_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct control_client *cl = arg;
 
-	if (what & BEV_EVENT_TIMEOUT) {
-		log_warnx("control: client sent half a request and stopped; closing it");
-		client_reject(
-		    cl, RPC_PARSE_ERROR, "timed out waiting for the end of the request line");
-		return;
-	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 		client_free(cl);
+}
+
+/*
+ * One timer a client.  A request line must be complete within
+ * control_request_timeout of its first byte, however slowly it trickles in;
+ * a client with nothing unfinished and nothing pending (no request being
+ * answered, no stream) is closed after control_idle_timeout.
+ */
+static void
+client_arm(struct control_client *cl)
+{
+	struct control *c = cl->ctl;
+	uint64_t now = mono_us(), due;
+	struct timeval tv;
+
+	if (cl->closing || cl->timer == NULL) {
+		if (cl->timer != NULL)
+			evtimer_del(cl->timer);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_input(cl->bev)) > 0) {
+		if (cl->partial_since_us == 0)
+			cl->partial_since_us = now;
+		due = cl->partial_since_us + (uint64_t)(c->request_timeout * 1e6);
+	} else if (cl->pending == NULL && c->idle_timeout > 0) {
+		cl->partial_since_us = 0;
+		due = now + (uint64_t)(c->idle_timeout * 1e6);
+	} else {
+		cl->partial_since_us = 0;
+		evtimer_del(cl->timer);
+		return;
+	}
+	due = due > now ? due - now : 0;
+	tv.tv_sec = (time_t)(due / 1000000u);
+	tv.tv_usec = (suseconds_t)(due % 1000000u);
+	evtimer_add(cl->timer, &tv);
+}
+
+static void
+client_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_client *cl = arg;
+	char msg[96];
+
+	if (evbuffer_get_length(bufferevent_get_input(cl->bev)) > 0) {
+		log_warnx("control: uid %u did not finish a request line in %g s; closing it",
+		    (unsigned)cl->uid, cl->ctl->request_timeout);
+		client_reject(
+		    cl, RPC_PARSE_ERROR, "timed out waiting for the end of the request line");
+	} else if (cl->pending == NULL) {
+		log_debug("control: closing a client of uid %u idle for %g s", (unsigned)cl->uid,
+		    cl->ctl->idle_timeout);
+		snprintf(msg, sizeof(msg), "idle for %g s (control_idle_timeout): closing",
+		    cl->ctl->idle_timeout);
+		client_reject(cl, SIM_ERR_FAILED, msg);
+	}
 }
 
 static void
@@ -314,22 +375,69 @@ client_free(struct control_client *cl)
 	if (cl->next)
 		cl->next->prev = cl->prev;
 	c->nclients--;
+	if (cl->timer != NULL)
+		event_free(cl->timer);
 	bufferevent_free(cl->bev);
 	free(cl);
 }
 
 enum peer_access { PEER_REFUSED, PEER_READONLY, PEER_FULL };
 
+/* Root and the daemon's own uid: never locked out by others' connections. */
+static int
+peer_privileged(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
 static enum peer_access
 peer_allowed(struct control *c, uid_t uid, gid_t gid)
 {
-	if (uid == 0 || uid == geteuid())
+	if (peer_privileged(uid))
 		return PEER_FULL;
 	if (c->has_group && (gid == c->group || platform_uid_in_group(uid, c->group)))
 		return PEER_FULL;
 	if (c->has_ro_group && (gid == c->ro_group || platform_uid_in_group(uid, c->ro_group)))
 		return PEER_READONLY;
 	return PEER_REFUSED;
+}
+
+static size_t
+clients_of(const struct control *c, uid_t uid)
+{
+	size_t n = 0;
+
+	for (const struct control_client *cl = c->clients; cl != NULL; cl = cl->next)
+		n += cl->uid == uid && !cl->closing;
+	return n;
+}
+
+/*
+ * The connection caps: control_max_clients in all, the last CONTROL_RESERVED
+ * of them for root and the daemon's uid, and control_max_per_uid for any
+ * other uid, so that idle connections of one user cannot lock out the rest.
+ */
+static void
+control_admit(struct control *c, struct control_client *cl)
+{
+	size_t cap = peer_privileged(cl->uid) ? c->max_clients : c->max_clients - CONTROL_RESERVED;
+	char msg[128];
+
+	if (c->nclients > cap) {
+		log_warnx("control: too many clients (%zu); refusing one of uid %u", c->nclients,
+		    (unsigned)cl->uid);
+		client_reject(cl, SIM_ERR_FAILED, "too many clients");
+		return;
+	}
+	if (!peer_privileged(cl->uid) && clients_of(c, cl->uid) > c->max_per_uid) {
+		snprintf(msg, sizeof(msg),
+		    "too many connections from uid %u (control_max_per_uid %zu)", (unsigned)cl->uid,
+		    c->max_per_uid);
+		log_warnx("control: %s; refusing one", msg);
+		client_reject(cl, SIM_ERR_FAILED, msg);
+		return;
+	}
+	client_arm(cl);
 }
 
 static void
@@ -351,6 +459,12 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		return;
 	}
 	cl->ctl = c;
+	if ((cl->timer = evtimer_new(c->base, client_timer_cb, cl)) == NULL) {
+		log_warnx("control: out of memory accepting a client");
+		bufferevent_free(cl->bev);
+		free(cl);
+		return;
+	}
 	cl->next = c->clients;
 	if (c->clients)
 		c->clients->prev = cl;
@@ -373,10 +487,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		client_reject(cl, SIM_ERR_FAILED, msg);
 		return;
 	}
-	if (c->nclients > CONTROL_MAX_CLIENTS) {
-		log_warnx("control: too many clients (%zu); refusing one", c->nclients);
-		client_reject(cl, SIM_ERR_FAILED, "too many clients");
-	}
+	control_admit(c, cl);
 }
 
 static void
@@ -495,7 +606,10 @@ control_opts_from_config(struct control_opts *o, const struct sim_config *c)
 	o->group = c->socket_group;
 	o->readonly_group = c->socket_readonly_group;
 	o->max_request = (size_t)c->max_request;
-	o->partial_timeout = 10.0;
+	o->request_timeout = c->control_request_timeout;
+	o->idle_timeout = c->control_idle_timeout;
+	o->max_per_uid = (size_t)c->control_max_per_uid;
+	o->max_clients = (size_t)c->control_max_clients;
 }
 
 struct control *
@@ -511,7 +625,10 @@ control_new(struct event_base *base, const struct control_opts *o, control_dispa
 	}
 	c->base = base;
 	c->max_request = o->max_request;
-	c->partial_timeout = o->partial_timeout > 0 ? o->partial_timeout : 10;
+	c->request_timeout = o->request_timeout > 0 ? o->request_timeout : 10;
+	c->idle_timeout = o->idle_timeout; /* 0: never */
+	c->max_clients = o->max_clients > CONTROL_RESERVED ? o->max_clients : 1024;
+	c->max_per_uid = o->max_per_uid > 0 ? o->max_per_uid : c->max_clients;
 	c->dispatch = dispatch;
 	c->ctx = ctx;
 	if (control_check_opts(c, o, err, errlen) != 0) {

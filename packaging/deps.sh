@@ -11,6 +11,8 @@ set -eu
 # and pgbench, which Debian ships in postgresql-NN, pulled in by "postgresql"),
 # valgrind (SIMD_VALGRIND=1), clang (the second compiler the code must build with,
 # and with libclang-rt-dev, its sanitizer and libFuzzer runtimes, make fuzz),
+# clang-format (tests/integration/format.sh: the tree follows .clang-format), zsh
+# (tests/integration/completion.sh parses the zsh completion script),
 # procps (ps, pgrep), util-linux (setpriv, runuser: PostgreSQL as an unprivileged
 # user when the tests run as root), passwd (useradd, for that user) and openssl (a
 # certificate for the TLS tests).
@@ -23,7 +25,7 @@ set -eu
 # prometheus: its promtool checks /metrics (tests/integration/prometheus.sh).
 DEB_PKGS="build-essential pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev sqlite3 libpq-dev libssl-dev libsystemd-dev postgresql valgrind clang
-libclang-rt-dev procps util-linux passwd openssl dpkg-dev debhelper lintian adduser systemd python3 curl
+libclang-rt-dev clang-format zsh procps util-linux passwd openssl dpkg-dev debhelper lintian adduser systemd python3 curl
 tmux prometheus"
 
 BREW_CMD="brew install libevent jansson curl sqlite libpq openssl@3 postgresql@15 pkg-config"

@@ -23,8 +23,12 @@ struct sim_config {
 	char *pid_file;
 	int64_t log_level; /* enum log_level */
 	char *log_file;
-	int64_t max_request;     /* bytes in one request line */
-	double shutdown_timeout; /* seconds in-flight work gets on SIGTERM */
+	int64_t max_request;            /* bytes in one request line */
+	double control_request_timeout; /* seconds from a request line's first byte to its end */
+	double control_idle_timeout;    /* seconds an idle client is kept; 0 = forever */
+	int64_t control_max_per_uid;    /* connections one ordinary uid may hold */
+	int64_t control_max_clients;    /* connections in all */
+	double shutdown_timeout;        /* seconds in-flight work gets on SIGTERM */
 	/* simulation defaults for `start` */
 	int64_t seed;
 	int64_t agents;

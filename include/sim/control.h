@@ -2,8 +2,8 @@
  * control.h - the control socket: a Unix stream listener on the loop that
  * frames JSON-RPC lines, checks who is calling and hands requests to a
  * dispatcher.  A slow or vanished client never stalls the loop: reads and
- * writes are non-blocking, output is bounded, and a half-written request
- * times out.
+ * writes are non-blocking, output is bounded, a request line has a deadline,
+ * idle clients are closed and connections are capped per uid.
  */
 #ifndef SIM_CONTROL_H
 #define SIM_CONTROL_H
@@ -42,7 +42,10 @@ struct control_opts {
 	const char *group;          /* allowed group name, "" for none */
 	const char *readonly_group; /* members may call read-only methods only; "" none */
 	size_t max_request;         /* bytes in one line */
-	double partial_timeout;     /* seconds a half-written line may sit, e.g. 10 */
+	double request_timeout;     /* seconds from a line's first byte to its end (10) */
+	double idle_timeout;        /* seconds a client with nothing pending may sit; 0 never */
+	size_t max_per_uid;         /* connections of one uid other than root and ours */
+	size_t max_clients;         /* in all; 16 of them kept for root and our uid */
 };
 
 /* The checks control_new() makes short of binding (simd -n): 0, or -1 with a message. */

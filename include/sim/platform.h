@@ -22,6 +22,11 @@ int platform_mkdir_p(const char *dir, char *err, size_t errlen);
  */
 int platform_lock_dir(const char *dir, char *err, size_t errlen);
 /* Resident set size of this process in bytes (0 if unknown). */
+/*
+ * Raises the soft limit on open files towards want (never above the hard
+ * limit); returns the limit now in force.
+ */
+uint64_t platform_raise_nofile(uint64_t want);
 uint64_t platform_rss_bytes(void);
 /* Peak resident set size in bytes (0 if unknown), never below the current one. */
 uint64_t platform_peak_rss_bytes(void);

@@ -10,6 +10,11 @@ t_expect_match "$out" '^version: [0-9]+\.[0-9]+' "version"
 t_expect_match "$out" '^protocol: 1$' "protocol version"
 out=$(t_ctl --json version)
 t_expect_match "$out" '"protocol": 1' "version --json"
+t_expect_match "$out" '"features": \[' "version --json: the optional parts"
+if git -C "$TOP" rev-parse HEAD >/dev/null 2>&1; then
+	t_expect_match "$out" "\"commit\": \"$(git -C "$TOP" rev-parse --short=12 HEAD)" \
+	    "version --json: the commit built"
+fi
 
 # status: every field of DESIGN.md 5, state idle before any run
 js=$(t_ctl --json status)
@@ -70,7 +75,7 @@ t_expect_match "$(head -n 1 "$T/err")" '^simctl: -s needs a value \(SOCKET\)' "i
 rc=0; "$SIMCTL" -s "$SIMD_SOCKET" -t 2>"$T/err" || rc=$?
 t_expect_match "$(head -n 1 "$T/err")" '^simctl: -t needs a value \(SECONDS\)' "-t without a value"
 t_expect_eq "$("$SIMCTL" --socket="$SIMD_SOCKET" ping)" pong "--socket=PATH"
-t_expect_match "$("$SIMCTL" -V)" '^simctl [0-9]+\.[0-9]+\.[0-9]+ \(control protocol 1\)$' "simctl -V"
+t_expect_match "$("$SIMCTL" -V)" '^simctl [0-9]+\.[0-9]+\.[0-9]+ \(.*\), control protocol 1$' "simctl -V"
 t_expect_match "$("$SIMCTL" --version)" '^simctl ' "simctl --version"
 
 # process figures: the peak is never below the current size

@@ -75,8 +75,9 @@ else
 	cp -a "$TOP/." "$SRC/"
 	rm -rf "$SRC/dist" "$SRC/debian/simd" "$SRC/debian/.debhelper"
 fi
-# The copy builds as a user's "make deb" would, not with the flags of this make check.
-if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$SRC" deb >"$T/build.log" 2>&1; then
+# The copy builds as a user's "make deb" would, not with the flags of this make check
+# (make exports command-line variables such as SANITIZE=1 to the environment).
+if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u OPT make -C "$SRC" deb >"$T/build.log" 2>&1; then
 	tail -n 40 "$T/build.log" >&2
 	t_fail "make deb failed"
 fi
@@ -127,7 +128,8 @@ run_dpkg install -i "$DEB"
 for f in /usr/sbin/simd /usr/bin/simctl /usr/share/man/man8/simd.8.gz \
     /usr/share/man/man1/simctl.1.gz /usr/share/man/man5/simd.conf.5.gz /etc/simd/simd.conf \
     /lib/systemd/system/simd.service /lib/systemd/system/simd@.service \
-    /usr/share/doc/simd/examples/simd.conf /usr/share/doc/simd/copyright; do
+    /usr/share/doc/simd/examples/simd.conf /usr/share/doc/simd/copyright \
+    /usr/share/bash-completion/completions/simctl /usr/share/zsh/vendor-completions/_simctl; do
 	[ -f "$f" ] || t_fail "the package did not install $f"
 done
 t_expect_eq "$(dpkg-query -W -f='${Conffiles}' simd | awk '{ print $1 }')" /etc/simd/simd.conf \

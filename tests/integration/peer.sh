@@ -50,3 +50,61 @@ rc=0; as_nobody "$T/simctl" -s "$SIMD_SOCKET" shutdown 2>/dev/null || rc=$?
 t_expect_eq "$rc" 1 "nor shut the daemon down"
 t_expect_match "$(t_ctl status)" 'state: +idle' "nothing happened"
 t_stop_simd || true
+# Connection caps: one user's connections cannot lock out the others or root.
+# hold N: as nobody, holds N connections, then opens one more and prints its answer,
+# and keeps them until $T/release exists.
+cat >"$T/hold.py" <<'PY'
+import os, socket, sys, time
+path, n, release = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+held = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    held.append(s)
+extra = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+extra.connect(path)
+extra.settimeout(30)
+print(extra.makefile().readline().strip(), flush=True)
+for s in held:   # the held ones are still served
+    s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
+    s.settimeout(30)
+    print(s.makefile().readline().strip(), flush=True)
+t0 = time.time()
+while not os.path.exists(release) and time.time() - t0 < 60:
+    time.sleep(0.05)
+PY
+chmod 0644 "$T/hold.py"
+hold() {	# N OUT: in the background; waits until the N + 1 answers are in OUT
+	rm -f "$T/release"
+	: >"$2"
+	as_nobody /usr/bin/python3 "$T/hold.py" "$SIMD_SOCKET" "$1" "$T/release" >"$2" 2>&1 &
+	HOLD_PID=$!
+	n=0
+	while [ "$(wc -l <"$2")" -le "$1" ] && [ "$n" -lt 600 ]; do
+		sleep 0.05
+		n=$((n + 1))
+	done
+}
+sed -i '/^socket_readonly_group/d' "$T/simd.conf"
+t_conf "socket_group = nogroup" "control_max_per_uid = 3"
+t_start_simd
+hold 3 "$T/hold.out"
+t_expect_match "$(head -n 1 "$T/hold.out")" 'too many connections from uid [0-9]+ \(control_max_per_uid 3\)' \
+    "a fourth connection of one user is refused, with the key to raise"
+t_expect_eq "$(sed -n '2,4p' "$T/hold.out" | grep -c '"result":"pong"')" 3 "its three others are served"
+t_expect_eq "$(t_ctl ping)" pong "root is served meanwhile"
+touch "$T/release"
+wait "$HOLD_PID" || t_fail "the holding client failed: $(cat "$T/hold.out")"
+t_expect_match "$(cat "$T/simd.log")" 'too many connections from uid' "the refusal is logged"
+t_stop_simd || true
+# control_max_clients: the last 16 are kept for root and simd's own user
+sed -i '/^control_max_per_uid/d' "$T/simd.conf"
+t_conf "control_max_clients = 32"
+t_start_simd
+hold 16 "$T/hold.out"
+t_expect_match "$(head -n 1 "$T/hold.out")" '"too many clients"' \
+    "an ordinary user gets control_max_clients - 16 connections"
+t_expect_eq "$(t_ctl ping)" pong "root is served with the ordinary slots taken"
+touch "$T/release"
+wait "$HOLD_PID" || t_fail "the holding client failed: $(cat "$T/hold.out")"
+t_stop_simd || true

@@ -1,7 +1,9 @@
 /*
  * control.c - the control socket's streams, against a real socket on the
  * loop: a request answered many times, ended by the handler, by the client's
- * cancel or by its going away; a slow reader gets no backlog.
+ * cancel or by its going away; a slow reader gets no backlog.  The deadlines:
+ * a request line trickled in is cut at control_request_timeout from its
+ * first byte; an idle client is closed, one with a stream is not.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -121,11 +123,76 @@ lines(struct t *t, int fd, char *buf, size_t len)
 	return n;
 }
 
+/*
+ * Turns the loop for about 50 ms of wall time, n times or until the daemon
+ * closes fd; writes `drip' (when not NULL) before each turn.  1 when closed;
+ * what was read goes into buf.
+ */
+static int
+closed_within(struct t *t, int fd, int n, const char *drip, char *buf, size_t len)
+{
+	struct timeval tick = { 0, 50000 };
+	size_t got = 0;
+	ssize_t r;
+
+	buf[0] = '\0';
+	while (n-- > 0) {
+		if (drip != NULL && write(fd, drip, strlen(drip)) < 0 && errno != EAGAIN)
+			drip = NULL; /* the daemon has closed: the read below says so */
+		event_base_loopexit(t->base, &tick);
+		event_base_dispatch(t->base);
+		do
+			r = read(fd, buf + got, len - got - 1);
+		while (r > 0 && (got += (size_t)r) + 1 < len);
+		buf[got] = '\0';
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+test_deadlines(struct t *t, const char *path)
+{
+	struct control_opts o = { path, 0600, "", "", 65536, 0.3, 0.3, 64, 1024 };
+	struct control *c;
+	char err[256], buf[4096];
+	int fd;
+
+	c = control_new(t->base, &o, dispatch, t, err, sizeof(err));
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	/* a byte every 50 ms never finishes the line: cut 0.3 s after its first byte */
+	fd = client(path);
+	CHECK(closed_within(t, fd, 200, "x", buf, sizeof(buf)) == 1);
+	CHECK(strstr(buf, "timed out waiting for the end of the request line") != NULL);
+	close(fd);
+	/* a client that says nothing is closed once idle, and told why */
+	fd = client(path);
+	CHECK(closed_within(t, fd, 200, NULL, buf, sizeof(buf)) == 1);
+	CHECK(strstr(buf, "idle for 0.3 s (control_idle_timeout)") != NULL);
+	close(fd);
+	/* a stream is not idle: kept for longer than the idle timeout... */
+	fd = client(path);
+	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"stream\"}\n");
+	CHECK(closed_within(t, fd, 20, NULL, buf, sizeof(buf)) == 0);
+	CHECK(strstr(buf, "\"n\":2") != NULL && t->stream != NULL);
+	/* ...and idle from its end on */
+	say(fd, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"end\"}\n");
+	CHECK(closed_within(t, fd, 200, NULL, buf, sizeof(buf)) == 1);
+	CHECK(strstr(buf, "control_idle_timeout") != NULL);
+	close(fd);
+	spin(t, 5);
+	CHECK(control_nclients(c) == 0);
+	control_free(c);
+}
+
 int
 main(void)
 {
 	char dir[] = "/tmp/simd-control.XXXXXX", path[128], buf[65536];
-	struct control_opts o = { NULL, 0600, "", "", 65536, 10 };
+	struct control_opts o = { NULL, 0600, "", "", 65536, 10, 0, 64, 1024 };
 	struct control *c;
 	struct t t;
 	char err[256];
@@ -175,6 +242,7 @@ main(void)
 	spin(&t, 20);
 	CHECK(t.gone == 3 && control_nclients(c) == 0);
 	control_free(c);
+	test_deadlines(&t, path);
 	event_base_free(t.base);
 	rmdir(dir);
 	return CHECK_DONE();

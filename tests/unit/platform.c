@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -239,9 +240,29 @@ test_here(void)
 #endif
 }
 
+/* The open-file limit goes up to what is asked, never past the hard limit. */
+static void
+test_nofile(void)
+{
+	struct rlimit rl, low;
+
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 256)
+		return; /* too tight a machine to try */
+	low.rlim_cur = 64;
+	low.rlim_max = rl.rlim_max;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	CHECK(platform_raise_nofile(200) == 200);
+	CHECK(platform_raise_nofile(100) == 200); /* never lowered */
+	if (rl.rlim_max != RLIM_INFINITY)
+		CHECK(platform_raise_nofile((uint64_t)rl.rlim_max + 1000) == (uint64_t)rl.rlim_max);
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+}
+
 int
 main(void)
 {
+	test_nofile();
 	test_proc_stat();
 	test_cgroup_path();
 	test_cgroup_files();
