@@ -442,6 +442,8 @@ panel_concurrency(struct screen *s, const json_t *f)
 	    count(a, sizeof(a), num(f, "concurrency.limit")),
 	    count(b, sizeof(b), num(f, "concurrency.in_flight")),
 	    json_is_true(at(f, "concurrency.adaptive")) ? "on" : "off");
+	if (at(f, "concurrency.base") != NULL) /* the adaptive controller's, when it has one */
+		add(s, &l, T_PLAIN, "   base %s", count(a, sizeof(a), num(f, "concurrency.base")));
 	if (at(f, "concurrency.reason") != NULL)
 		add(s, &l, T_PLAIN, "   reason: %s", str(f, "concurrency.reason", "-"));
 	emit(s, &l);
