@@ -98,7 +98,8 @@ simctl: $(CTL_OBJ) lib/libsim.a
 tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) lib/libsim.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(TEST_LIBS)
 
-TOOLS     = tests/tools/rawsock tests/tools/notifyrecv tests/tools/llmd tests/tools/jwtmint
+TOOLS     = tests/tools/rawsock tests/tools/notifyrecv tests/tools/llmd tests/tools/jwtmint \
+            tests/tools/substream
 
 tests/tools/%: tests/tools/%.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<

@@ -1,13 +1,15 @@
 /*
  * ctlprobe.c - times simctl status round trips, for make bench.
  *
- *	ctlprobe SOCKET SECONDS [INTERVAL_MS]
+ *	ctlprobe SOCKET SECONDS [INTERVAL_MS [SUBSCRIBERS SUB_INTERVAL_MS]]
  *
  * For SECONDS, does what "simctl status" does - connect to the control socket, send one
  * JSON-RPC "status" request, read the answer line, close - and then sleeps INTERVAL_MS
  * (default 10).  Each round trip is timed from connect() to the answer's end; process
- * start-up of simctl is left out, so the figure is the daemon's.  Prints one line:
- *	n=N p50_ms=X p99_ms=Y max_ms=Z errors=E
+ * start-up of simctl is left out, so the figure is the daemon's.  With SUBSCRIBERS, that
+ * many connections subscribe (every SUB_INTERVAL_MS) meanwhile and are read between
+ * round trips, as simctl top reads them: what subscribers cost the loop.  Prints one line:
+ *	n=N p50_ms=X p99_ms=Y max_ms=Z errors=E [frames=F]
  * and exits 1 if no round trip succeeded.  The client side is simctl's (lib/client.c).
  */
 #include <errno.h>
@@ -72,19 +74,70 @@ parse_pos(const char *s, const char *what)
 	return v;
 }
 
+#define MAX_SUBSCRIBERS 256
+
+/* SUBSCRIBERS connections, each subscribed every sub_ms; 0, or -1 (a message said why). */
+static int
+subscribe_all(const char *path, struct client **subs, size_t n, double sub_ms)
+{
+	enum client_err kind;
+	char err[256];
+
+	for (size_t i = 0; i < n; i++) {
+		if ((subs[i] = client_open(path, &kind, err, sizeof(err))) == NULL ||
+		    client_send(subs[i], SIM_M_SUBSCRIBE,
+			json_pack("{s:i}", "interval_ms", (int)sub_ms), 1, err,
+			sizeof(err)) != CLIENT_OK) {
+			fprintf(stderr, "ctlprobe: subscriber %zu: %s\n", i, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads what the subscribers have been sent; the frames read. */
+static size_t
+drain_all(struct client **subs, size_t n)
+{
+	enum client_err kind;
+	char err[256];
+	size_t frames = 0;
+	json_t *m;
+
+	for (size_t i = 0; i < n; i++)
+		while ((m = client_read(subs[i], 0, &kind, err, sizeof(err))) != NULL) {
+			json_decref(m);
+			frames++;
+		}
+	return frames;
+}
+
 int
 main(int argc, char **argv)
 {
-	double secs, interval_ms = 10, end, *v = NULL;
-	size_t n = 0, cap = 0, errors = 0;
+	double secs, interval_ms = 10, end, *v = NULL, sub_ms = 0;
+	size_t n = 0, cap = 0, errors = 0, nsubs = 0, frames = 0;
+	struct client *subs[MAX_SUBSCRIBERS] = { NULL };
 
-	if (argc != 3 && argc != 4) {
-		fprintf(stderr, "usage: ctlprobe SOCKET SECONDS [INTERVAL_MS]\n");
+	if (argc != 3 && argc != 4 && argc != 6) {
+		fprintf(stderr,
+		    "usage: ctlprobe SOCKET SECONDS [INTERVAL_MS [SUBSCRIBERS SUB_INTERVAL_MS]]\n");
 		return 2;
 	}
 	secs = parse_pos(argv[2], "duration");
-	if (argc == 4)
+	if (argc >= 4)
 		interval_ms = parse_pos(argv[3], "interval");
+	if (argc == 6) {
+		nsubs = (size_t)parse_pos(argv[4], "subscribers");
+		sub_ms = parse_pos(argv[5], "subscription interval");
+		if (nsubs > MAX_SUBSCRIBERS || sub_ms < 100) {
+			fprintf(stderr, "ctlprobe: at most %d subscribers, every 100 ms or more\n",
+			    MAX_SUBSCRIBERS);
+			return 2;
+		}
+		if (subscribe_all(argv[1], subs, nsubs, sub_ms) != 0)
+			return 1;
+	}
 	end = (double)metrics_now_us() / 1e3 + secs * 1e3;
 	while ((double)metrics_now_us() / 1e3 < end) {
 		double t = round_trip(argv[1]);
@@ -106,14 +159,20 @@ main(int argc, char **argv)
 			v[n++] = t;
 		}
 		nanosleep(&pause, NULL);
+		frames += drain_all(subs, nsubs);
 	}
+	for (size_t i = 0; i < nsubs; i++)
+		client_close(subs[i]);
 	if (n == 0) {
 		printf("n=0 errors=%zu\n", errors);
 		return 1;
 	}
 	qsort(v, n, sizeof(*v), cmp_double);
-	printf("n=%zu p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%zu\n", n, percentile(v, n, 50),
+	printf("n=%zu p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%zu", n, percentile(v, n, 50),
 	    percentile(v, n, 99), v[n - 1], errors);
+	if (nsubs > 0)
+		printf(" frames=%zu", frames);
+	printf("\n");
 	free(v);
 	return 0;
 }

@@ -554,8 +554,8 @@ bench_scale() {
 
 bench_control() {
 	CL_NA='' CL_NOTE='' CL_STORE=postgres CL_P50='' CL_P99='' CL_MAX='' CL_N=''
-	CL_IDLE50='' CL_IDLE99=''
-	_cl_a='' _cl_b='' _cl_m='' _cl_n='' _cl_ia='' _cl_ib=''
+	CL_IDLE50='' CL_IDLE99='' CL_SUB50='' CL_SUB99='' CL_SUBMAX='' CL_SUBF='' CL_SUBNOTE=''
+	_cl_a='' _cl_b='' _cl_m='' _cl_n='' _cl_ia='' _cl_ib='' _cl_sa='' _cl_sb='' _cl_sm='' _cl_sf=''
 	pg_ready || CL_STORE=sqlite
 	_cl_i=1
 	while [ "$_cl_i" -le "$RUNS" ]; do
@@ -583,6 +583,16 @@ bench_control() {
 			ctl --json status >"$D/st" 2>/dev/null
 			grep -q '"state": *"running"' "$D/st" ||
 			    CL_NOTE="a run ended within the ${PROBE_SECS} s window"
+			# side by side in the same run: 10 subscribers at 100 ms (simctl top's stream)
+			if "$W/ctlprobe" "$SOCK" "$PROBE_SECS" 10 10 100 >"$D/subprobe" 2>&1; then
+				_cl_sa="$_cl_sa $(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' "$D/subprobe")"
+				_cl_sb="$_cl_sb $(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' "$D/subprobe")"
+				_cl_sm="$_cl_sm $(sed -n 's/.*max_ms=\([0-9.]*\).*/\1/p' "$D/subprobe")"
+				_cl_sf="$_cl_sf $(sed -n 's/.*frames=\([0-9]*\).*/\1/p' "$D/subprobe")"
+				ctl --json status >"$D/st" 2>/dev/null
+				grep -q '"state": *"running"' "$D/st" ||
+				    CL_SUBNOTE="a run ended within the subscribers' window"
+			fi
 		else
 			CL_NA="ctlprobe: $(tail -n 1 "$D/probe")"
 		fi
@@ -594,6 +604,8 @@ bench_control() {
 		CL_P50=$(median "$_cl_a") CL_P99=$(median "$_cl_b")
 		CL_MAX=$(median "$_cl_m") CL_N=$(median "$_cl_n")
 		CL_IDLE50=$(median "$_cl_ia") CL_IDLE99=$(median "$_cl_ib")
+		CL_SUB50=$(median "$_cl_sa") CL_SUB99=$(median "$_cl_sb")
+		CL_SUBMAX=$(median "$_cl_sm") CL_SUBF=$(median "$_cl_sf")
 	}
 	[ -z "$CL_P50" ] || CL_NA=''
 }
@@ -789,6 +801,14 @@ row_control() {
 	    "$(fmt '%.0f' "$CL_N")" "${CL_NOTE:+; $CL_NOTE}"
 	printf '      %-10s p50 %s ms, p99 %s ms\n' idle "$(fmt '%.2f' "$CL_IDLE50")" \
 	    "$(fmt '%.2f' "$CL_IDLE99")"
+	if [ -n "$CL_SUB50" ]; then
+		printf '      %-10s p50 %s ms, p99 %s ms, max %s ms with 10 subscribers at 100 ms (%s frames)%s\n' \
+		    busy+subs "$(fmt '%.2f' "$CL_SUB50")" "$(fmt '%.2f' "$CL_SUB99")" \
+		    "$(fmt '%.1f' "$CL_SUBMAX")" "$(fmt '%.0f' "$CL_SUBF")" \
+		    "${CL_SUBNOTE:+; $CL_SUBNOTE}"
+	else
+		printf '      %-10s %s\n' busy+subs "$(na "subscriber probe failed")"
+	fi
 }
 
 row_remote() {
@@ -891,7 +911,10 @@ json_control() {
 	obj store "\"$CL_STORE\"" agents 100000 window_s "$PROBE_SECS" \
 	    p50_ms "$(jnum "$CL_P50")" p99_ms "$(jnum "$CL_P99")" max_ms "$(jnum "$CL_MAX")" \
 	    round_trips "$(jnum "$CL_N")" idle_p50_ms "$(jnum "$CL_IDLE50")" \
-	    idle_p99_ms "$(jnum "$CL_IDLE99")" note "$(jstr "$CL_NOTE")"
+	    idle_p99_ms "$(jnum "$CL_IDLE99")" note "$(jstr "$CL_NOTE")" \
+	    subscribers_10_at_100ms "$(obj p50_ms "$(jnum "$CL_SUB50")" p99_ms "$(jnum "$CL_SUB99")" \
+		max_ms "$(jnum "$CL_SUBMAX")" frames "$(jnum "$CL_SUBF")" \
+		note "$(jstr "$CL_SUBNOTE")")"
 }
 
 json_remote() {

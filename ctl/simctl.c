@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -13,6 +14,9 @@
 #include "sim/metrics.h"
 #include "sim/params.h"
 #include "sim/proto.h"
+#include "sim/term.h"
+#include "sim/thresholds.h"
+#include "sim/top.h"
 #include "sim/version.h"
 
 #include "simctl.h"
@@ -47,9 +51,30 @@ static const struct vflag stop_flags[] = {
 
 static const struct vflag no_flags[] = { { NULL, NULL, F_INT, NULL, NULL, NULL, NULL } };
 
+static const struct vflag status_flags[] = {
+	{ "watch", "watch", F_OPTNUM, "SECS",
+	    "a line every SECS seconds (SECS optional, default 1) until ^C",
+	    "a number of seconds, at least 0.1", NULL },
+	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
+};
+
+static const struct vflag top_flags[] = {
+	{ "once", "once", F_BOOL, NULL, "print one plain frame and exit", NULL, NULL },
+	{ "interval", "interval", F_NUM, "SECS", "seconds between frames (default 1, at least 0.1)",
+	    "a number of seconds, at least 0.1", NULL },
+	{ "thresholds", "thresholds", F_STR, "SPEC",
+	    "NAME=WARN:CRIT pairs over simd.conf's watch_thresholds", "NAME=WARN:CRIT pairs",
+	    NULL },
+	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
+};
+
+static int run_top(const char *path, json_t *params);
+
 const struct verb verbs[] = {
-	{ "status", SIM_M_STATUS, NULL, NULL, NULL, 0, no_flags, print_status,
+	{ "status", SIM_M_STATUS, NULL, NULL, NULL, 0, status_flags, print_status,
 	    "show the simulation's state" },
+	{ "top", SIM_M_SUBSCRIBE, NULL, NULL, NULL, 0, top_flags, NULL,
+	    "watch the run full-screen (q quits, p pauses, +/- concurrency)" },
 	{ "start", SIM_M_START, NULL, NULL, NULL, 1, start_flags, print_start,
 	    "start a simulation run" },
 	{ "stop", SIM_M_STOP, NULL, NULL, NULL, 0, stop_flags, print_status,
@@ -73,6 +98,14 @@ const struct verb verbs[] = {
 	{ "shutdown", SIM_M_SHUTDOWN, NULL, NULL, NULL, 0, no_flags, print_plain,
 	    "stop the daemon" },
 	{ NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL },
+};
+
+/* Verbs that are a loop of their own, not one call: each returns simctl's exit status. */
+static const struct {
+	const char *verb;
+	int (*run)(const char *path, json_t *params);
+} loops[] = {
+	{ "top", run_top },
 };
 
 /* A run parameter as a flag: the table of params.h says what it is. */
@@ -205,7 +238,15 @@ parse_value(const struct vflag *fl, const char *s, json_t *params)
 		return json_object_set_new(params, fl->key, a);
 	}
 	case F_BOOL: return json_object_set_new(params, fl->key, json_true());
+	case F_OPTNUM: {
+		double v = *s ? strtod(s, &end) : 1;
+		if ((*s && (*end || errno)) || !(v >= 0.1 && v <= 86400))
+			return -1;
+		return json_object_set_new(params, fl->key, json_real(v));
 	}
+	case F_STR: return json_object_set_new(params, fl->key, json_string(s));
+	}
+
 	return -1;
 }
 
@@ -248,7 +289,13 @@ parse_flag(const struct verb *v, int argc, char **argv, int *i, json_t *params)
 		fprintf(stderr, "simctl %s: unknown flag: %s\n", v->name, a);
 		return -1;
 	}
-	if (fl.type == F_BOOL) {
+	if (fl.type == F_OPTNUM && !eq) {
+		/* the value is optional: the next word, when it is a number */
+		char *end;
+		val = "";
+		if (*i + 1 < argc && (strtod(argv[*i + 1], &end), *end == '\0') && *argv[*i + 1])
+			val = argv[++*i];
+	} else if (fl.type == F_BOOL) {
 		if (eq) {
 			fprintf(stderr, "simctl %s: --%s takes no value\n", v->name, fl.name);
 			return -1;
@@ -494,6 +541,96 @@ print_checkpoints(const json_t *r)
 		    gets_(c, "reason"), gets_(c, "run_id"));
 }
 
+/* ---- verbs that watch: top, status --watch, start --wait's bar ---- */
+
+static struct client *
+connect_or_exit(const char *path)
+{
+	enum client_err kind;
+	char err[1024];
+	struct client *c = client_open(path, &kind, err, sizeof(err));
+
+	if (c == NULL) {
+		fprintf(stderr, "simctl: %s\n", err);
+		exit(EXIT_UNREACHABLE);
+	}
+	return c;
+}
+
+static unsigned
+interval_ms(const json_t *params, const char *key)
+{
+	const json_t *v = json_object_get(params, key);
+	double secs = json_is_number(v) ? json_number_value(v) : 1.0;
+
+	if (!(secs >= 0.1 && secs <= 3600)) {
+		fprintf(stderr, "simctl: --%s wants seconds from 0.1 to 3600\n", key);
+		exit(EXIT_USAGE);
+	}
+	return (unsigned)(secs * 1000 + 0.5);
+}
+
+static int
+run_top(const char *path, json_t *params)
+{
+	struct top_opts o = { 0 };
+	struct thresholds th;
+	const char *spec = json_string_value(json_object_get(params, "thresholds"));
+	struct client *c;
+	char err[512];
+	int rc;
+
+	thresholds_default(&th);
+	if (spec != NULL && thresholds_parse(&th, spec, err, sizeof(err)) != 0) {
+		fprintf(stderr, "simctl top: --thresholds: %s\n", err);
+		return EXIT_USAGE;
+	}
+	o.once = json_is_true(json_object_get(params, "once"));
+	o.interval_ms = interval_ms(params, "interval");
+	o.in = STDIN_FILENO;
+	o.out = STDOUT_FILENO;
+	/* a terminal gets the full screen and keys; anything else plain frames */
+	o.interactive = !o.once && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+	o.color = !o.once && term_color_ok(STDOUT_FILENO);
+	o.over = spec != NULL ? &th : NULL;
+	c = connect_or_exit(path);
+	rc = top_run(c, &o, err, sizeof(err));
+	client_close(c);
+	if (rc != 0) {
+		fprintf(stderr, "simctl top: %s\n", err);
+		return EXIT_DAEMON_ERROR;
+	}
+	return 0;
+}
+
+static int
+run_status_watch(const char *path, json_t *params)
+{
+	struct client *c = connect_or_exit(path);
+	char err[512];
+
+	top_watch(c, interval_ms(params, "watch"), STDOUT_FILENO, err, sizeof(err));
+	client_close(c);
+	fprintf(stderr, "simctl: %s\n", err);
+	return EXIT_DAEMON_ERROR;
+}
+
+/* start --wait on a terminal: a progress bar on stderr while the run goes. */
+static json_t *
+call_with_bar(const char *path, const char *method, json_t *params)
+{
+	struct client *c = connect_or_exit(path);
+	char err[1024];
+	json_t *msg = top_call_progress(c, method, params, STDERR_FILENO, err, sizeof(err));
+
+	client_close(c);
+	if (msg == NULL) {
+		fprintf(stderr, "simctl: %s\n", err);
+		exit(EXIT_UNREACHABLE);
+	}
+	return msg;
+}
+
 /*
  * The value of global option short/long at argv[*i] ("-s PATH", "--socket PATH",
  * "--socket=PATH"), advancing *i; NULL when argv[*i] is another option.  A
@@ -584,7 +721,22 @@ main(int argc, char **argv)
 		timeout = -1;
 	if (path[0] == '\0')
 		config_default_socket(path, sizeof(path));
-	msg = call(path, v->method, params, timeout);
+	for (size_t k = 0; k < sizeof(loops) / sizeof(loops[0]); k++)
+		if (strcmp(loops[k].verb, v->name) == 0) {
+			int rc = loops[k].run(path, params);
+			json_decref(params);
+			return rc;
+		}
+	if (json_object_get(params, "watch") != NULL) {
+		int rc = run_status_watch(path, params);
+		json_decref(params);
+		return rc;
+	}
+	if (strcmp(v->method, SIM_M_START) == 0 && json_is_true(json_object_get(params, "wait")) &&
+	    timeout < 0 && isatty(STDERR_FILENO))
+		msg = call_with_bar(path, v->method, params);
+	else
+		msg = call(path, v->method, params, timeout);
 	if ((err = json_object_get(msg, "error")) != NULL) {
 		fprintf(stderr, "simctl: %s\n",
 		    json_string_value(json_object_get(err, "message"))

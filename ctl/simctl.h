@@ -6,7 +6,8 @@
 
 #include <jansson.h>
 
-enum ftype { F_INT, F_NUM, F_BOOL, F_LIST };
+/* F_OPTNUM: a number that may follow the flag (--watch [SECS]); F_STR: any text */
+enum ftype { F_INT, F_NUM, F_BOOL, F_LIST, F_OPTNUM, F_STR };
 
 struct vflag {
 	const char *name; /* --name */

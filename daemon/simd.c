@@ -28,6 +28,7 @@
 #include "sim/shutdown.h"
 #include "sim/store.h"
 #include "sim/version.h"
+#include "sim/watch.h"
 
 #define MAX_FLAG_KEYS 8
 
@@ -148,7 +149,8 @@ check_parts(const struct sim_config *c, char *err, size_t errlen)
 
 	control_opts_from_config(&co, c);
 	store_opts_from_config(&so, c);
-	if (control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0)
+	if (control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0 ||
+	    watch_check(c, err, errlen) != 0)
 		return -1;
 	if (*c->log_file != '\0') {
 		if ((f = fopen(c->log_file, "a")) == NULL) {

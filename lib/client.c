@@ -154,6 +154,7 @@ json_t *
 client_read(struct client *c, double timeout, enum client_err *kind, char *err, size_t errlen)
 {
 	double deadline = (double)metrics_now_us() / 1e6 + timeout;
+	int polled = 0;
 	json_t *msg;
 
 	*kind = CLIENT_OK;
@@ -164,12 +165,14 @@ client_read(struct client *c, double timeout, enum client_err *kind, char *err, 
 
 		if ((msg = take_line(c, kind, err, errlen)) != NULL || *kind != CLIENT_OK)
 			return msg;
-		if ((ms = poll_ms(deadline, timeout)) == 0) {
+		/* a timeout of 0 still looks once at what has arrived */
+		if ((ms = poll_ms(deadline, timeout)) == 0 && polled) {
 			*kind = CLIENT_TIMEOUT;
 			snprintf(
 			    err, errlen, "no answer from simd at %s within %g s", c->path, timeout);
 			return NULL;
 		}
+		polled = 1;
 		if (poll(&p, 1, ms) < 0 && errno != EINTR)
 			break;
 		if (p.revents == 0)
@@ -218,4 +221,16 @@ client_call(const char *path, const char *method, json_t *params, double timeout
 		msg = client_read(c, timeout, kind, err, errlen);
 	client_close(c);
 	return msg;
+}
+
+int
+client_fd(const struct client *c)
+{
+	return c->fd;
+}
+
+int
+client_buffered(const struct client *c)
+{
+	return c->len > 0 && memchr(c->buf, '\n', c->len) != NULL;
 }

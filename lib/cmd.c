@@ -28,6 +28,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_checkpoint,
 	&cmd_checkpoints,
 	&cmd_cancel,
+	&cmd_subscribe,
+	&cmd_unsubscribe,
 	NULL,
 };
 

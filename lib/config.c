@@ -128,6 +128,20 @@ const struct config_key config_keys[] = {
 	    CFG_APPLY_NONE },
 	{ "connect_timeout", CFG_DOUBLE, OFF(connect_timeout), 0.1, 600, "10", NULL, 0,
 	    "seconds a PostgreSQL connection attempt may take", CFG_APPLY_NONE },
+	/* watching a run */
+	{ "metrics_csv", CFG_STRING, OFF(metrics_csv), 0, 0, "", NULL, RT,
+	    "file a CSV row is appended to at the end of every cycle, reopened on SIGHUP "
+	    "(empty: none)",
+	    CFG_APPLY_METRICS_CSV },
+	{ "metrics_listen", CFG_STRING, OFF(metrics_listen), 0, 0, "", NULL, 0,
+	    "address [HOST:]PORT of the Prometheus /metrics endpoint; HOST defaults to 127.0.0.1 "
+	    "(empty: off)",
+	    CFG_APPLY_NONE },
+	{ "watch_thresholds", CFG_STRING, OFF(watch_thresholds), 0, 0, "", NULL, RT,
+	    "NAME=WARN:CRIT pairs over the plan's thresholds that simctl top colours by "
+	    "(cycle_s, latency_ms, writes_per_s, cpu_pct, memory_gb, db_connections, "
+	    "errors_per_cycle)",
+	    CFG_APPLY_NONE },
 };
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
 

@@ -26,6 +26,7 @@
 #define CONTROL_RESERVED 16 /* of control_max_clients, kept for root and the daemon's uid */
 #define CONTROL_MAX_OUTPUT (8u << 20)      /* an unread backlog past this drops the client */
 #define CONTROL_STREAM_BACKLOG (64u << 10) /* a stream skips messages past this unread */
+#define CONTROL_STREAM_SNDBUF (32 << 10)   /* kernel buffer of a newest-only stream */
 
 struct control_client {
 	struct control *ctl;
@@ -162,6 +163,25 @@ control_send(struct cmd_req *req, json_t *msg)
 	}
 	client_send(cl, msg);
 	return 1;
+}
+
+void
+control_stream_newest(struct cmd_req *req)
+{
+	int bytes = CONTROL_STREAM_SNDBUF;
+
+	if (req->client != NULL &&
+	    setsockopt(bufferevent_getfd(req->client->bev), SOL_SOCKET, SO_SNDBUF, &bytes,
+		sizeof(bytes)) != 0)
+		log_warn("control: cannot shrink a subscriber's send buffer");
+}
+
+size_t
+control_unsent(const struct cmd_req *req)
+{
+	if (req->client == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(req->client->bev));
 }
 
 int

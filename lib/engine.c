@@ -299,7 +299,8 @@ cycle_end(struct engine *e)
 {
 	double wait;
 
-	hist_add(&e->cycle_lat, engine_now_us(e) - e->cycle_t0_us);
+	e->last_cycle_us = engine_now_us(e) - e->cycle_t0_us;
+	hist_add(&e->cycle_lat, e->last_cycle_us);
 	e->cycle++;
 	e->cursor = 0;
 	CALL_HOOKS(e, cycle_end);
@@ -326,6 +327,8 @@ cycle_begin(struct engine *e)
 {
 	e->cursor = 0;
 	e->cycle_t0_us = engine_now_us(e);
+	e->cycle_errors0 = e->counts.errors;
+	e->cycle_rows0 = e->counts.rows;
 	log_debug("run %s: cycle %u begins", e->p.run_id, e->cycle);
 	kick(e);
 }
@@ -389,6 +392,8 @@ prepare_start(struct engine *e)
 	setup.catalog = e->cat;
 	setup.personas = e->personas;
 	setup.nagents = e->p.agents;
+	setup.progress = &e->prog;
+	memset(&e->prog, 0, sizeof(e->prog));
 	e->preparing = 1;
 	store_prepare(e->store, &setup, prepared, e);
 }
@@ -443,6 +448,7 @@ prepared(enum store_err err, const char *msg, void *arg)
 			engine_fail(e, msg);
 		return;
 	}
+	e->setup_done = 1;
 	log_info("run %s: %u agents ready (seed %llu); cycle %u begins", e->p.run_id, e->p.agents,
 	    (unsigned long long)e->p.seed, e->cycle);
 	pacer_start(&e->pacer, engine_now_us(e));
@@ -529,6 +535,10 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	memset(&e->session_lat, 0, sizeof(e->session_lat));
 	memset(&e->cycle_lat, 0, sizeof(e->cycle_lat));
 	e->nfailed_ids = 0;
+	memset(e->last_error, 0, sizeof(e->last_error));
+	e->nrecent = 0;
+	e->setup_done = 0;
+	e->last_cycle_us = e->cycle_t0_us = 0;
 	e->fail_reason[0] = '\0';
 	e->ending = 0;
 	e->p = *p;
@@ -712,6 +722,22 @@ eta(const struct engine *e)
 	return -1;
 }
 
+static void
+setup_snapshot(const struct engine *e, struct snapshot_setup *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (e->agents == NULL)
+		return;
+	u->personas_total = u->users_total = e->p.agents;
+	u->personas_done = e->personas != NULL ? e->p.agents : 0; /* generated at start */
+	u->catalog_written = e->setup_done || e->prog.catalog_written;
+	u->users_written = e->setup_done ? e->p.agents : e->prog.users_written;
+	if (e->setup_done)
+		u->phase = SETUP_DONE;
+	else if (e->preparing)
+		u->phase = u->catalog_written ? SETUP_USERS : SETUP_CATALOG;
+}
+
 void
 engine_snapshot(const struct engine *e, struct snapshot *s)
 {
@@ -736,4 +762,14 @@ engine_snapshot(const struct engine *e, struct snapshot *s)
 	s->cycle_lat = e->cycle_lat;
 	memcpy(s->failed_ids, e->failed_ids, e->nfailed_ids * sizeof(e->failed_ids[0]));
 	s->nfailed_ids = e->nfailed_ids;
+	memcpy(s->last_error, e->last_error, sizeof(s->last_error));
+	memcpy(s->recent, e->recent, sizeof(s->recent));
+	s->nrecent = e->nrecent;
+	setup_snapshot(e, &s->setup);
+	s->cycle_s_last = (double)e->last_cycle_us / 1e6;
+	s->cycle_s_now = e->cycle_t0_us != 0 && !e->cycle_waiting && engine_active(e)
+	    ? (double)(engine_now_us(e) - e->cycle_t0_us) / 1e6
+	    : 0;
+	s->cycle_errors = e->counts.errors - e->cycle_errors0;
+	s->cycle_rows = e->counts.rows - e->cycle_rows0;
 }

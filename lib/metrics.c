@@ -58,6 +58,29 @@ hist_quantile(const struct histogram *h, double q)
 	return h->max_us;
 }
 
+uint64_t
+hist_count_le(const struct histogram *h, uint64_t us)
+{
+	uint64_t n = 0;
+
+	for (unsigned b = 0; b < HIST_BUCKETS && bucket_value(b) <= us; b++)
+		n += h->bucket[b];
+	return n;
+}
+
+void
+hist_since(struct histogram *out, const struct histogram *h, const struct histogram *before)
+{
+	*out = *h;
+	if (before->count > h->count || before->sum_us > h->sum_us)
+		return; /* reset since (a new run): all of h is new */
+	out->count -= before->count;
+	out->sum_us -= before->sum_us;
+	for (unsigned b = 0; b < HIST_BUCKETS; b++)
+		out->bucket[b] -=
+		    h->bucket[b] >= before->bucket[b] ? before->bucket[b] : h->bucket[b];
+}
+
 json_t *
 metrics_real(double v, int decimals)
 {

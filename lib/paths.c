@@ -62,7 +62,8 @@ paths_resolve(struct sim_config *c, char *err, size_t errlen)
 	if (config_set(c, "data_dir", buf, err, errlen) != 0)
 		return -1;
 	return absolute(c, "socket", c->socket_path, err, errlen) != 0 ||
-		absolute(c, "log_file", c->log_file, err, errlen) != 0
+		absolute(c, "log_file", c->log_file, err, errlen) != 0 ||
+		absolute(c, "metrics_csv", c->metrics_csv, err, errlen) != 0
 	    ? -1
 	    : 0;
 }

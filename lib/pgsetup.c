@@ -48,6 +48,7 @@ struct pg_bulkjob {
 	struct pg_bulk *b;
 	struct pgstmt *st;
 	int n, cap;
+	uint32_t agents; /* users it writes */
 };
 
 static void
@@ -186,8 +187,11 @@ pg_prep_start(struct pg_prep *p, struct pg_bulkjob *x, int built)
 static void
 pg_prep_users_done(struct pgjob *j, enum store_err err, const char *msg)
 {
+	uint32_t agents = ((struct pg_bulkjob *)j)->agents;
 	struct pg_prep *p = pg_prep_job_end(j, err, msg);
 
+	if (err == STORE_OK && p->su.progress != NULL)
+		p->su.progress->users_written += agents;
 	pg_prep_pump(p);
 }
 
@@ -229,6 +233,7 @@ pg_prep_users_chunk(struct pg_prep *p)
 		w = pg_bulk_add(x, "wallets", pgsql_wallets_put, 2);
 		for (a = p->next; a < end && rc == 0; a++)
 			rc = pg_prep_user(p, u, w, a);
+		x->agents = end - p->next;
 	}
 	p->next = end;
 	pg_prep_start(p, x, rc);
@@ -250,6 +255,8 @@ pg_prep_catalog_done(struct pgjob *j, enum store_err err, const char *msg)
 	struct pg_prep *p = pg_prep_job_end(j, err, msg);
 
 	p->users = 1;
+	if (err == STORE_OK && p->su.progress != NULL)
+		p->su.progress->catalog_written = 1;
 	pg_prep_pump(p);
 }
 
@@ -382,6 +389,8 @@ pg_prep_meta_done(struct pgjob *j, enum store_err err, const char *msg)
 	if (err == STORE_OK && !p->match)
 		pg_prep_catalog(p);
 	p->users = p->match;
+	if (p->users && p->su.progress != NULL)
+		p->su.progress->catalog_written = 1;
 	pg_prep_pump(p);
 }
 

@@ -6,6 +6,7 @@
 #include "sim/checkpoint.h"
 #include "sim/ckptsched.h"
 #include "sim/config.h"
+#include "sim/csvlog.h"
 #include "sim/engine.h"
 #include "sim/log.h"
 #include "sim/reload.h"
@@ -55,6 +56,14 @@ apply_ckpt_interval(
 	return 0;
 }
 
+/* Like log_file: the same file reopened (rotated away), or another one. */
+static int
+apply_metrics_csv(
+    struct server *srv, const struct sim_config *c, int changed, char *err, size_t errlen)
+{
+	return srv->csv != NULL ? csvlog_reopen(srv->csv, c->metrics_csv, err, errlen) : 0;
+}
+
 /* One hook per kind; `always': called on every reload from the file, changed or not. */
 static const struct {
 	apply_fn fn;
@@ -66,6 +75,7 @@ static const struct {
 	[CFG_APPLY_CONCURRENCY] = { apply_concurrency, 0 },
 	[CFG_APPLY_CKPT_KEEP] = { apply_ckpt_keep, 0 },
 	[CFG_APPLY_CKPT_INTERVAL] = { apply_ckpt_interval, 0 },
+	[CFG_APPLY_METRICS_CSV] = { apply_metrics_csv, 1 },
 };
 
 /* Keeps the running value of key i in next; a copy that fails leaves next's. */

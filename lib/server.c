@@ -13,6 +13,9 @@
 #include "sim/shutdown.h"
 #include "sim/snapshot.h"
 #include "sim/store.h"
+#include "sim/watch.h"
+#include "sim/csvlog.h"
+#include "sim/prom.h"
 
 int
 server_init(struct server *srv, char *err, size_t errlen)
@@ -20,18 +23,28 @@ server_init(struct server *srv, char *err, size_t errlen)
 	srv->set_by_control = calloc(config_nkeys, 1);
 	srv->sched = ckptsched_new(
 	    srv->base, srv->engine, srv->store, srv->ckpt, srv->cfg->checkpoint_interval);
-	if (srv->set_by_control == NULL || srv->sched == NULL) {
+	srv->watch = watch_new(srv);
+	if (srv->set_by_control == NULL || srv->sched == NULL || srv->watch == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	return 0;
+	if ((srv->csv = csvlog_new(srv, srv->cfg->metrics_csv, err, errlen)) == NULL)
+		return -1;
+	srv->prom = prom_new(srv, srv->cfg->metrics_listen, err, errlen);
+	return srv->prom == NULL && *err != '\0' ? -1 : 0;
 }
 
 void
 server_fini(struct server *srv)
 {
+	prom_free(srv->prom);
+	csvlog_free(srv->csv);
+	watch_free(srv->watch);
+	srv->prom = NULL;
+	srv->csv = NULL;
 	ckptsched_free(srv->sched);
 	free(srv->set_by_control);
+	srv->watch = NULL;
 	srv->sched = NULL;
 	srv->set_by_control = NULL;
 }
@@ -66,4 +79,8 @@ server_snapshot(const struct server *srv, struct snapshot *s)
 	s->peak_rss_bytes = platform_peak_rss_bytes(); /* after: never below the RSS */
 	s->uptime_s = (int64_t)(time(NULL) - srv->started_at);
 	s->shutting_down = server_stopping(srv);
+	if (srv->watch != NULL)
+		watch_fill(srv->watch, s);
+	if (srv->prom != NULL)
+		snprintf(s->metrics_addr, sizeof(s->metrics_addr), "%s", prom_addr(srv->prom));
 }

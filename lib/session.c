@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -123,6 +124,28 @@ session_failed(struct session *s)
 	engine_pump(e);
 }
 
+/* The errors panel's view of a failure: the newest of its type, and of all. */
+static void
+session_note_error(struct session *s)
+{
+	struct engine *e = s->e;
+	struct snapshot_error *x;
+	unsigned t = s->op.err < STORE_ERR_COUNT ? (unsigned)s->op.err : STORE_ERR_QUERY;
+
+	memmove(&e->recent[1], &e->recent[0], (SNAPSHOT_RECENT_ERRORS - 1) * sizeof(e->recent[0]));
+	x = &e->recent[0];
+	x->set = 1;
+	x->type = (uint8_t)t;
+	x->step = (uint8_t)s->op.type;
+	x->agent = s->sh.agent;
+	x->cycle = e->cycle;
+	x->at = (int64_t)time(NULL);
+	snprintf(x->msg, sizeof(x->msg), "%.159s", s->op.errmsg);
+	if (e->nrecent < SNAPSHOT_RECENT_ERRORS)
+		e->nrecent++;
+	e->last_error[t] = *x;
+}
+
 /*
  * A step failed for good: the session's row must not look in progress forever,
  * so its end is recorded as 'failed' (STORE_OP_FAIL) before the agent moves on.
@@ -146,6 +169,7 @@ session_error(struct session *s)
 	    "(%s): %s",
 	    e->cycle, store_op_name(s->op.type), s->bo.attempts, store_err_name(s->op.err),
 	    s->op.errmsg);
+	session_note_error(s);
 	s->fail_err = s->op.err;
 	if (s->op.err == STORE_ERR_CLOSED) {
 		session_failed(s);

@@ -44,12 +44,68 @@ checkpoint_json(const struct snapshot *s)
 }
 
 static json_t *
+rate(double n, double secs)
+{
+	return metrics_real(secs > 0 ? n / secs : 0.0, 1);
+}
+
+/* The whole run's rates, as "interval" and "minute" say theirs. */
+static json_t *
+total_json(const struct snapshot *s)
+{
+	const struct engine_counts *c = &s->counts;
+	double el = s->elapsed_s;
+
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "window_s",
+	    metrics_real(el, 3), "agents_per_s", rate((double)c->agents_processed, el),
+	    "sessions_per_s", rate((double)c->sessions, el), "orders_per_s",
+	    rate((double)c->orders, el), "events_per_s", rate((double)c->events, el),
+	    "writes_per_s", rate((double)c->rows, el), "errors_per_s", rate((double)c->errors, el),
+	    "retries_per_s", rate((double)c->retries, el), "session_avg_ms",
+	    metrics_real(s->session_lat.count
+		    ? (double)s->session_lat.sum_us / (double)s->session_lat.count / 1e3
+		    : 0.0,
+		3));
+}
+
+static json_t *
 process_json(const struct snapshot *s)
 {
 	uint64_t peak = s->peak_rss_bytes > s->rss_bytes ? s->peak_rss_bytes : s->rss_bytes;
 
-	return json_pack("{s:I, s:I, s:I}", "rss_bytes", (json_int_t)s->rss_bytes, "peak_rss_bytes",
-	    (json_int_t)peak, "uptime_s", (json_int_t)s->uptime_s);
+	return json_pack("{s:I, s:I, s:I, s:o, s:i}", "rss_bytes", (json_int_t)s->rss_bytes,
+	    "peak_rss_bytes", (json_int_t)peak, "uptime_s", (json_int_t)s->uptime_s, "cpu_pct",
+	    s->has_rates && s->cpu_pct >= 0 ? metrics_real(s->cpu_pct, 1) : json_null(),
+	    "subscribers", (int)s->subscribers);
+}
+
+static const char *const phase_names[] = { "none", "personas", "catalogue", "users", "done" };
+
+const char *
+snapshot_phase_name(enum snapshot_phase p)
+{
+	return (unsigned)p < sizeof(phase_names) / sizeof(phase_names[0]) ? phase_names[p] : "?";
+}
+
+static json_t *
+setup_json(const struct snapshot_setup *u)
+{
+	if (u->phase == SETUP_NONE && u->users_total == 0)
+		return json_null();
+	return json_pack("{s:s, s:i, s:i, s:i, s:b, s:i, s:i}", "phase",
+	    snapshot_phase_name(u->phase), "personas_generated", (int)u->personas_done,
+	    "personas_total", (int)u->personas_total, "personas_llm", (int)u->personas_llm,
+	    "catalogue_written", u->catalog_written, "users_written", (int)u->users_written,
+	    "users_total", (int)u->users_total);
+}
+
+static json_t *
+rates_json(const struct snapshot *s)
+{
+	if (!s->has_rates)
+		return json_null();
+	return json_pack("{s:o, s:o, s:o}", "interval", rate_window_json(&s->rate_interval),
+	    "minute", rate_window_json(&s->rate_minute), "total", total_json(s));
 }
 
 json_t *
@@ -78,6 +134,10 @@ snapshot_status_json(const struct snapshot *s)
 	bad |= put(o, "store", store_json(&s->store));
 	bad |= put(o, "last_checkpoint", checkpoint_json(s));
 	bad |= put(o, "process", process_json(s));
+	bad |= put(o, "setup", setup_json(&s->setup));
+	bad |= put(
+	    o, "metrics_listen", s->metrics_addr[0] ? json_string(s->metrics_addr) : json_null());
+	bad |= put(o, "rates", rates_json(s));
 	if (s->fail_reason[0])
 		bad |= put(o, "error", json_string(s->fail_reason));
 	if (s->shutting_down)
@@ -90,9 +150,40 @@ snapshot_status_json(const struct snapshot *s)
 }
 
 static json_t *
+error_json(const struct snapshot_error *x)
+{
+	char id[STORE_AGENT_ID_MAX], at[32];
+
+	store_agent_id(id, sizeof(id), x->agent);
+	store_time_iso(at, sizeof(at), x->at);
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "type",
+	    store_err_name((enum store_err)x->type), "agent", id, "step",
+	    store_op_name((enum store_op_type)x->step), "cycle", (int)x->cycle, "at", at, "message",
+	    x->msg);
+}
+
+/* The newest failure of each type, and the newest few of all, newest first. */
+static int
+errors_detail(const struct snapshot *s, json_t *o)
+{
+	json_t *last = json_object(), *recent = json_array();
+	int bad = last == NULL || recent == NULL;
+
+	for (int i = 0; !bad && i < STORE_ERR_COUNT; i++)
+		if (s->last_error[i].set)
+			bad |= json_object_set_new(
+			    last, store_err_name((enum store_err)i), error_json(&s->last_error[i]));
+	for (unsigned i = 0; !bad && i < s->nrecent && i < SNAPSHOT_RECENT_ERRORS; i++)
+		bad |= json_array_append_new(recent, error_json(&s->recent[i]));
+	bad |= put(o, "last_by_type", last);
+	bad |= put(o, "recent", recent);
+	return bad;
+}
+
+static json_t *
 errors_json(const struct snapshot *s)
 {
-	json_t *by = json_object(), *ids = json_array();
+	json_t *by = json_object(), *ids = json_array(), *o;
 	char id[STORE_AGENT_ID_MAX];
 
 	for (int i = 0; by != NULL && i < STORE_ERR_COUNT; i++)
@@ -103,14 +194,13 @@ errors_json(const struct snapshot *s)
 		store_agent_id(id, sizeof(id), s->failed_ids[i]);
 		json_array_append_new(ids, json_string(id));
 	}
-	return json_pack("{s:I, s:o, s:o, s:I}", "total", (json_int_t)s->counts.errors, "by_type",
-	    by, "failed_agents", ids, "retries", (json_int_t)s->counts.retries);
-}
-
-static json_t *
-rate(double n, double secs)
-{
-	return metrics_real(secs > 0 ? n / secs : 0.0, 1);
+	o = json_pack("{s:I, s:o, s:o, s:I}", "total", (json_int_t)s->counts.errors, "by_type", by,
+	    "failed_agents", ids, "retries", (json_int_t)s->counts.retries);
+	if (o != NULL && errors_detail(s, o) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 json_t *
@@ -128,7 +218,42 @@ snapshot_stats_json(const struct snapshot *s)
 	    "events_per_s", rate((double)s->counts.events, el), "steps", steps, "session",
 	    hist_json(&s->session_lat), "cycle", hist_json(&s->cycle_lat), "errors", errors_json(s),
 	    "summary", snapshot_summary_json(s));
-	if (o != NULL && put(o, "store", store_json(&s->store)) != 0) {
+	if (o != NULL &&
+	    (put(o, "store", store_json(&s->store)) | put(o, "rates", rates_json(s))) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
+latency_json(const struct snapshot *s)
+{
+	json_t *steps = json_object();
+
+	for (int t = 0; steps != NULL && t < STORE_OP_TYPES; t++)
+		if (json_object_set_new(steps, store_op_name((enum store_op_type)t),
+			hist_json(&s->op_lat[t])) != 0) {
+			json_decref(steps);
+			return NULL;
+		}
+	return json_pack("{s:o, s:o, s:o}", "session", hist_json(&s->session_lat), "cycle",
+	    hist_json(&s->cycle_lat), "steps", steps);
+}
+
+json_t *
+snapshot_frame_json(const struct snapshot *s)
+{
+	json_t *o = snapshot_status_json(s);
+
+	if (o == NULL)
+		return NULL;
+	if ((put(o, "latency", latency_json(s)) | put(o, "errors", errors_json(s)) |
+		put(o, "cycle_now",
+		    json_pack("{s:i, s:o, s:o, s:I}", "agents_done",
+			(int)(s->cursor > s->in_flight ? s->cursor - s->in_flight : 0), "elapsed_s",
+			metrics_real(s->cycle_s_now, 6), "last_s", metrics_real(s->cycle_s_last, 6),
+			"errors", (json_int_t)s->cycle_errors))) != 0) {
 		json_decref(o);
 		return NULL;
 	}

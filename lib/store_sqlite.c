@@ -1350,6 +1350,8 @@ sq_prep_slice(evutil_socket_t fd, short what, void *arg)
 	if (rc == SQLITE_OK && p->next >= p->su.nagents)
 		rc = sq_meta_set(s, "users_signature", p->sig);
 	rc = sq_tx_end(s, rc);
+	if (rc == SQLITE_OK && p->su.progress != NULL)
+		p->su.progress->users_written = p->next;
 	if (rc != SQLITE_OK || p->next >= p->su.nagents)
 		sq_prep_end(p, rc);
 	else
@@ -1379,6 +1381,8 @@ sq_setup(struct sq_store *s, struct sq_prep *p, int *rcp)
 	if (rc == SQLITE_OK && (rewrote || !match))
 		rc = sq_meta_set(s, "users_signature", ""); /* until the last slice */
 	*rcp = rc = sq_tx_end(s, rc);
+	if (rc == SQLITE_OK && p->su.progress != NULL)
+		p->su.progress->catalog_written = 1;
 	return rc == SQLITE_OK && (rewrote || !match) && p->su.nagents > 0;
 }
 

@@ -20,10 +20,13 @@ set -eu
 # (dpkg-buildpackage), debhelper, lintian, and adduser, which the package's postinst
 # calls (dpkg -i does not pull it in).  tests/integration/units.sh: systemd
 # (systemd-analyze verify and security) and python3 (parses the launchd plist).
-# No fakeroot: debian/control says Rules-Requires-Root: no.  curl: the HTTP test doubles.
+# No fakeroot: debian/control says Rules-Requires-Root: no.  curl: the HTTP test doubles
+# (and scraping /metrics).  tmux: simctl top in a real terminal (tests/integration/top.sh);
+# prometheus: its promtool checks /metrics (tests/integration/prometheus.sh).
 DEB_PKGS="build-essential pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev sqlite3 libpq-dev libssl-dev libsystemd-dev postgresql valgrind clang
-libclang-rt-dev clang-format zsh procps util-linux passwd openssl dpkg-dev debhelper lintian adduser systemd python3 curl"
+libclang-rt-dev clang-format zsh procps util-linux passwd openssl dpkg-dev debhelper lintian adduser systemd python3 curl
+tmux prometheus"
 
 BREW_CMD="brew install libevent jansson curl sqlite libpq openssl@3 postgresql@15 pkg-config"
 

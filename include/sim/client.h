@@ -31,6 +31,9 @@ enum client_err client_send(
 /* The next message (a JSON object), waiting at most timeout s (< 0: forever). */
 json_t *
 client_read(struct client *c, double timeout, enum client_err *kind, char *err, size_t errlen);
+/* The socket, to poll with other descriptors; whether a whole message is read already. */
+int client_fd(const struct client *c);
+int client_buffered(const struct client *c);
 /* open, send, read one answer, close. */
 json_t *client_call(const char *path, const char *method, json_t *params, double timeout,
     enum client_err *kind, char *err, size_t errlen);

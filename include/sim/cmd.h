@@ -65,6 +65,7 @@ int cmd_param_bool(const json_t *params, const char *key, int *out, char *err, s
 extern const struct cmd_entry cmd_ping, cmd_version, cmd_status, cmd_shutdown, cmd_start, cmd_stop,
     cmd_pause, cmd_resume, cmd_set_concurrency, cmd_stats, cmd_checkpoint, cmd_checkpoints,
     cmd_cancel;
+extern const struct cmd_entry cmd_subscribe, cmd_unsubscribe;
 
 /* Answers req with the full status, as `status' does. */
 enum cmd_ret cmd_reply_status(struct cmd_req *req, struct server *srv);

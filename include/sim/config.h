@@ -58,6 +58,10 @@ struct sim_config {
 	int64_t event_batch_size;
 	double event_flush_interval;
 	double connect_timeout;
+	/* watching a run */
+	char *metrics_csv;      /* a row per cycle appended here; "" none */
+	char *metrics_listen;   /* host:port of /metrics; "" off */
+	char *watch_thresholds; /* over THRESHOLDS_DEFAULT (thresholds.h) */
 };
 
 enum config_type { CFG_INT, CFG_DOUBLE, CFG_BOOL, CFG_STRING, CFG_MODE, CFG_LEVEL, CFG_TIME };
@@ -78,6 +82,7 @@ enum config_apply {
 	CFG_APPLY_CONCURRENCY,
 	CFG_APPLY_CKPT_KEEP,
 	CFG_APPLY_CKPT_INTERVAL,
+	CFG_APPLY_METRICS_CSV,
 	CFG_APPLY_KINDS
 };
 

@@ -68,6 +68,14 @@ void control_stream(struct cmd_req *req, void (*gone)(struct cmd_req *, void *),
  * a backlog); -1 when the client has gone.
  */
 int control_send(struct cmd_req *req, json_t *msg);
+/*
+ * For a stream whose reader wants the newest message only (subscribe): the
+ * kernel keeps few of its messages in flight, so that what the reader reads
+ * next is recent; control_unsent() says when to hold the next one back.
+ */
+void control_stream_newest(struct cmd_req *req);
+/* Bytes of earlier messages to req's client not yet handed to the kernel (0 when gone). */
+size_t control_unsent(const struct cmd_req *req);
 /* Ends a stream and frees req; nothing more is sent. */
 void control_end(struct cmd_req *req);
 /* The client's cancel of its stream with this id; 1 when one was ended. */

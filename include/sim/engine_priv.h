@@ -58,8 +58,16 @@ struct engine {
 	struct histogram session_lat;
 	struct histogram cycle_lat;
 	uint64_t cycle_t0_us;
+	uint64_t last_cycle_us; /* the last completed cycle's wall time */
+	uint64_t cycle_errors0; /* counts.errors when this cycle began */
+	uint64_t cycle_rows0;   /* counts.rows likewise */
 	uint32_t failed_ids[SNAPSHOT_FAILED_MAX];
 	uint32_t nfailed_ids;
+	struct snapshot_error last_error[STORE_ERR_COUNT];
+	struct snapshot_error recent[SNAPSHOT_RECENT_ERRORS]; /* newest first */
+	unsigned nrecent;
+	struct store_progress prog; /* the set-up's, counted by the store */
+	int setup_done;             /* this run's set-up has completed */
 	char fail_reason[256];
 	struct engine_waiter *waiters;
 };

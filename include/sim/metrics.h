@@ -20,6 +20,13 @@ struct histogram {
 void hist_add(struct histogram *h, uint64_t us);
 /* Value (us) at quantile q in [0, 1]; 0 when empty. */
 uint64_t hist_quantile(const struct histogram *h, double q);
+/*
+ * Samples at most us, to the bucket (a bucket counts below a bound when its
+ * middle is): the cumulative counts of a Prometheus histogram.
+ */
+uint64_t hist_count_le(const struct histogram *h, uint64_t us);
+/* What was added to h since it was `before' (a copy taken then); zero if h was reset. */
+void hist_since(struct histogram *out, const struct histogram *h, const struct histogram *before);
 /* {"count", "avg_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"} */
 json_t *hist_json(const struct histogram *h);
 

@@ -36,6 +36,8 @@
 #define SIM_M_CHECKPOINT "checkpoint"
 #define SIM_M_CHECKPOINTS "checkpoints"
 #define SIM_M_SHUTDOWN "shutdown"
-#define SIM_M_CANCEL "cancel" /* {"id": ID}: ends this connection's stream ID */
+#define SIM_M_CANCEL "cancel"           /* {"id": ID}: ends this connection's stream ID */
+#define SIM_M_SUBSCRIBE "subscribe"     /* {"interval_ms": N}: a stream of frames */
+#define SIM_M_UNSUBSCRIBE "unsubscribe" /* {"id": ID} or {}: ends subscriptions */
 
 #endif

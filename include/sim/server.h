@@ -17,6 +17,9 @@ struct checkpoint;
 struct ckptsched;
 struct shutdown;
 struct snapshot;
+struct watch;
+struct csvlog;
+struct prom;
 
 struct server {
 	struct event_base *base;
@@ -28,6 +31,9 @@ struct server {
 	struct checkpoint *ckpt;
 	struct ckptsched *sched;
 	struct shutdown *shutdown;
+	struct watch *watch; /* rates and subscribers (server_init makes these three) */
+	struct csvlog *csv;  /* metrics_csv */
+	struct prom *prom;   /* metrics_listen, or NULL */
 	time_t started_at;
 };
 

@@ -14,9 +14,33 @@
 
 #include "sim/engine.h"
 #include "sim/metrics.h"
+#include "sim/rates.h"
 #include "sim/store.h"
 
-#define SNAPSHOT_FAILED_MAX 100 /* agents whose session failed, kept by id */
+#define SNAPSHOT_FAILED_MAX 100  /* agents whose session failed, kept by id */
+#define SNAPSHOT_RECENT_ERRORS 3 /* the newest error messages kept */
+
+/* A session's failure, as the errors panel shows it. */
+struct snapshot_error {
+	int set;
+	uint8_t type; /* enum store_err */
+	uint8_t step; /* enum store_op_type of the step that failed */
+	uint32_t agent;
+	uint32_t cycle;
+	int64_t at; /* wall clock, unix seconds */
+	char msg[160];
+};
+
+/* A run's set-up: personas generated, the catalogue and the users written. */
+enum snapshot_phase { SETUP_NONE, SETUP_PERSONAS, SETUP_CATALOG, SETUP_USERS, SETUP_DONE };
+struct snapshot_setup {
+	enum snapshot_phase phase;
+	uint32_t personas_done, personas_total;
+	uint32_t personas_llm; /* of them, from the LLM (persona_source = llm) */
+	uint32_t users_written, users_total;
+	int catalog_written;
+};
+const char *snapshot_phase_name(enum snapshot_phase p); /* "users", ... */
 
 struct snapshot {
 	/* the run (or, when idle, what the next one would use) */
@@ -24,7 +48,11 @@ struct snapshot {
 	struct run_params params; /* params.only is not kept: see population */
 	uint32_t population;      /* agents the run evaluates (the list's, or agents) */
 	uint32_t cycle;
-	uint32_t cursor; /* agents evaluated so far in this cycle */
+	uint32_t cursor;       /* agents evaluated so far in this cycle */
+	double cycle_s_last;   /* the last completed cycle's wall time; 0 none yet */
+	double cycle_s_now;    /* the cycle under way so far; 0 between cycles */
+	uint64_t cycle_errors; /* sessions failed in the cycle under way (at cycle_end: the last) */
+	uint64_t cycle_rows;   /* rows written likewise */
 	int has_sim_time;
 	int64_t sim_time; /* when the current cycle starts, simulated */
 	double elapsed_s, lag_s;
@@ -38,6 +66,16 @@ struct snapshot {
 	struct histogram op_lat[STORE_OP_TYPES], session_lat, cycle_lat;
 	uint32_t failed_ids[SNAPSHOT_FAILED_MAX];
 	uint32_t nfailed_ids;
+	struct snapshot_error last_error[STORE_ERR_COUNT];    /* the newest of each type */
+	struct snapshot_error recent[SNAPSHOT_RECENT_ERRORS]; /* newest first */
+	unsigned nrecent;
+	struct snapshot_setup setup;
+	/* rates now (watch.c fills them; has_rates 0 without it) */
+	int has_rates;
+	struct rate_window rate_interval, rate_minute;
+	double cpu_pct; /* the process, over the last second; < 0 unknown */
+	uint32_t subscribers;
+	char metrics_addr[64]; /* where /metrics is served; "" off */
 	/* the store, the newest checkpoint, the process */
 	struct store_stats store;
 	int has_checkpoint;
@@ -53,5 +91,10 @@ json_t *snapshot_status_json(const struct snapshot *s);
 json_t *snapshot_stats_json(const struct snapshot *s);
 /* Funnel figures of the run: sessions, orders, abandonment, revenue, basket. */
 json_t *snapshot_summary_json(const struct snapshot *s);
+/*
+ * What a subscriber gets each interval: status with the latencies, the errors
+ * (by type, with the last agent and step, the newest messages) and the rates.
+ */
+json_t *snapshot_frame_json(const struct snapshot *s);
 
 #endif

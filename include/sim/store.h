@@ -116,11 +116,18 @@ struct store_op {
 	uint32_t rows; /* rows the op wrote (its events included) */
 };
 
+/* What a set-up has written so far: the driver counts into it while prepare runs. */
+struct store_progress {
+	uint32_t users_written; /* users (with their wallets) committed */
+	int catalog_written;    /* the catalogue is in: written now, or found there */
+};
+
 /* Run set-up: migrations done at open; this writes catalogue and users. */
 struct store_setup {
 	const struct catalog *catalog;
 	const struct persona *personas; /* personas[agent] for agent < nagents */
 	uint32_t nagents;
+	struct store_progress *progress; /* NULL, or counted into (status shows it) */
 };
 typedef void (*store_done_cb)(enum store_err err, const char *msg, void *arg);
 

@@ -178,6 +178,14 @@ test_failures(struct event_base *base)
 	CHECK(s.nfailed_ids == 1 && s.failed_ids[0] == 3);
 	CHECK(s.counts.retries == 4);              /* 2 per failed session */
 	CHECK(s.op_lat[STORE_OP_FAIL].count == 2); /* each failure recorded once */
+	/* the errors panel: the newest of the type, with its agent and step; the newest few */
+	CHECK(s.last_error[STORE_ERR_QUERY].set && s.last_error[STORE_ERR_QUERY].agent == 3);
+	CHECK(s.last_error[STORE_ERR_QUERY].step == STORE_OP_BEGIN);
+	CHECK(s.last_error[STORE_ERR_QUERY].cycle == 1);
+	CHECK(strcmp(s.last_error[STORE_ERR_QUERY].msg, "fake: injected query") == 0);
+	CHECK(!s.last_error[STORE_ERR_TIMEOUT].set);
+	CHECK(s.nrecent == 2 && s.recent[0].cycle == 1 && s.recent[1].cycle == 0);
+	CHECK(s.cycle_s_last >= 0 && s.setup.phase == SETUP_DONE && s.setup.users_total == 5);
 	engine_free(e);
 	defer_free(f.defer);
 	/* a transient error that goes away is retried, and nothing fails */

@@ -193,7 +193,8 @@ static enum store_err
 run_prepare_on(struct t *t, const struct store_driver *drv, struct store *s,
     const struct catalog *cat, uint32_t nagents)
 {
-	struct store_setup su = { cat, t->personas, nagents };
+	struct store_progress prog = { 0, 0 };
+	struct store_setup su = { cat, t->personas, nagents, &prog };
 	struct done d = { 0 };
 
 	drv->prepare(s, &su, done_cb, &d);
@@ -202,6 +203,9 @@ run_prepare_on(struct t *t, const struct store_driver *drv, struct store *s,
 		return STORE_ERR_COUNT;
 	if (d.err != STORE_OK)
 		fprintf(stderr, "prepare: %s\n", d.msg);
+	else /* what status shows of the set-up: catalogue in, every user (or none: there) */
+		CHECK(prog.catalog_written &&
+		    (prog.users_written == nagents || prog.users_written == 0));
 	return d.err;
 }
 
@@ -457,7 +461,7 @@ test_prepare(struct t *t, struct store *s)
 	check_catalog_rows(t, t->cat, NAGENTS);
 	/* Bad set-up: answered from the loop, with an error. */
 	{
-		struct store_setup su = { NULL, NULL, 0 };
+		struct store_setup su = { NULL, NULL, 0, NULL };
 		struct done d = { 0 };
 
 		store_pg_driver.prepare(s, &su, done_cb, &d);

@@ -447,7 +447,8 @@ test_migrations(const char *dir, struct event_base *base)
 static void
 prepare(struct harness *h, const struct catalog *c, const struct persona *personas)
 {
-	struct store_setup su = { c, personas, NAGENTS };
+	struct store_progress prog = { 0, 0 };
+	struct store_setup su = { c, personas, NAGENTS, &prog };
 
 	h->done = 0;
 	h->in_submit = 1;
@@ -456,6 +457,9 @@ prepare(struct harness *h, const struct catalog *c, const struct persona *person
 	CHECK(!h->done);
 	wait_done(h);
 	CHECK(h->done && h->done_err == STORE_OK);
+	/* what status shows of the set-up: the catalogue in, every user written (or there) */
+	CHECK(prog.catalog_written);
+	CHECK(prog.users_written == NAGENTS || prog.users_written == 0);
 	if (h->done_err != STORE_OK)
 		fprintf(stderr, "prepare: %s\n", h->done_msg);
 }
@@ -1062,6 +1066,63 @@ test_close(const char *dir, struct event_base *base)
 	config_free(cfg);
 }
 
+/* While users are written slice by slice, the progress says how far (status shows it). */
+struct probe {
+	struct event *ev;
+	const struct store_progress *prog;
+	const int *done;
+	uint32_t between; /* a count seen strictly between none and all */
+	uint32_t n;
+};
+
+/* Runs between the store's slices (both re-arm at once: the loop takes turns). */
+static void
+probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe *p = arg;
+
+	if (p->prog->users_written > 0 && p->prog->users_written < p->n)
+		p->between = p->prog->users_written;
+	if (!*p->done)
+		event_active(p->ev, EV_TIMEOUT, 0);
+}
+
+static void
+test_prepare_progress(const char *tmp, struct event_base *base, const struct catalog *c)
+{
+	enum { N = 1000 }; /* five slices */
+	struct persona *personas = calloc(N, sizeof(*personas));
+	struct store_progress prog = { 0, 0 };
+	struct store_setup su = { c, personas, N, &prog };
+	struct harness h = { 0 };
+	struct probe pr = { NULL, &prog, &h.done, 0, N };
+	struct sim_config *cfg;
+	char dir[256], err[512];
+
+	snprintf(dir, sizeof(dir), "%.200s/progress", tmp);
+	CHECK(personas != NULL && mkdir(dir, 0700) == 0);
+	cfg = make_config(dir);
+	h.base = base;
+	h.store = open_cfg(base, cfg, err, sizeof(err));
+	pr.ev = event_new(base, -1, 0, probe_cb, &pr);
+	CHECK(h.store != NULL && pr.ev != NULL);
+	if (h.store != NULL && personas != NULL && pr.ev != NULL) {
+		for (uint32_t a = 0; a < N; a++)
+			persona_generate(&personas[a], SEED, a);
+		store_prepare(h.store, &su, setup_done, &h);
+		CHECK(prog.catalog_written && prog.users_written == 0); /* the catalogue first */
+		event_active(pr.ev, EV_TIMEOUT, 0);
+		wait_done(&h);
+		CHECK(h.done && h.done_err == STORE_OK && prog.users_written == N);
+		CHECK(pr.between > 0); /* seen part of the way */
+		store_close(h.store);
+	}
+	if (pr.ev != NULL)
+		event_free(pr.ev);
+	config_free(cfg);
+	free(personas);
+}
+
 int
 main(void)
 {
@@ -1107,6 +1168,7 @@ main(void)
 	sqlite3_close(h.db);
 	config_free(cfg);
 	test_close(dir, h.base);
+	test_prepare_progress(tmp, h.base, c);
 
 	catalog_free(c);
 	event_base_free(h.base);
