@@ -654,51 +654,120 @@ global_value(int argc, char **argv, int *i, const char *sh, const char *lo, cons
 	return argv[++*i];
 }
 
-int
-main(int argc, char **argv)
+/* What the options before the command said. */
+struct globals {
+	char path[PATH_MAX];
+	double timeout;
+	int timeout_set, json_out;
+};
+
+static int
+parse_timeout(const char *val, struct globals *g)
 {
-	char path[PATH_MAX] = "";
-	const struct verb *v = NULL;
-	double timeout = DEFAULT_TIMEOUT;
-	int json_out = 0, timeout_set = 0, i;
-	json_t *params, *msg, *err;
+	char *end;
+
+	errno = 0;
+	g->timeout = strtod(val, &end);
+	if (*val == '\0' || *end || !(g->timeout > 0)) {
+		fprintf(
+		    stderr, "simctl: -t wants a positive number of seconds (got \"%s\")\n", val);
+		return -1;
+	}
+	if (g->timeout > 1e9)
+		g->timeout = -1; /* longer than anyone waits: no limit */
+	g->timeout_set = 1;
+	return 0;
+}
+
+/*
+ * The options before the command: the index of the command, or -1 - status
+ * when simctl is done (help, version, a bad option).
+ */
+static int
+parse_globals(int argc, char **argv, struct globals *g)
+{
+	int i;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i], *val = NULL;
 
 		if ((val = global_value(argc, argv, &i, "-s", "--socket", "SOCKET")) != NULL) {
-			snprintf(path, sizeof(path), "%s", val);
+			snprintf(g->path, sizeof(g->path), "%s", val);
 		} else if (strcmp(a, "--json") == 0) {
-			json_out = 1;
+			g->json_out = 1;
 		} else if ((val = global_value(argc, argv, &i, "-t", "--timeout", "SECONDS")) !=
 		    NULL) {
-			char *end;
-			errno = 0;
-			timeout = strtod(val, &end);
-			if (*val == '\0' || *end || !(timeout > 0)) {
-				fprintf(stderr,
-				    "simctl: -t wants a positive number of seconds "
-				    "(got \"%s\")\n",
-				    val);
-				return EXIT_USAGE;
-			}
-			if (timeout > 1e9)
-				timeout = -1; /* longer than anyone waits: no limit */
-			timeout_set = 1;
+			if (parse_timeout(val, g) != 0)
+				return -1 - EXIT_USAGE;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
-			return 0;
+			return -1;
 		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
 			char line[160];
 			version_line(line, sizeof(line), "simctl", 0);
 			printf("%s, control protocol %d\n", line, SIM_PROTOCOL_VERSION);
-			return 0;
+			return -1;
 		} else {
 			fprintf(stderr, "simctl: unknown option: %s\n", a);
 			usage(stderr);
-			return EXIT_USAGE;
+			return -1 - EXIT_USAGE;
 		}
 	}
+	return i;
+}
+
+static const struct verb *
+find_verb(const char *name)
+{
+	for (const struct verb *w = verbs; w->name; w++)
+		if (strcmp(w->name, name) == 0)
+			return w;
+	fprintf(stderr, "simctl: unknown command: %s (simctl help lists them)\n", name);
+	return NULL;
+}
+
+/* Prints the daemon's answer; the exit status. */
+static int
+print_answer(const struct verb *v, json_t *msg, int json_out)
+{
+	json_t *err = json_object_get(msg, "error");
+	const char *text = json_string_value(json_object_get(err, "message"));
+
+	if (err != NULL) {
+		fprintf(stderr, "simctl: %s\n", text ? text : "error without a message");
+		if (json_out) /* scripts read stdout: the error object, as sent */
+			print_json(err);
+		return EXIT_DAEMON_ERROR;
+	}
+	if (json_out)
+		print_json(json_object_get(msg, "result"));
+	else
+		v->print(json_object_get(msg, "result"));
+	return 0;
+}
+
+/* A verb that talks on until the user stops it (top, status --watch); -1 for none. */
+static int
+run_loop(const struct verb *v, const char *path, json_t *params)
+{
+	for (size_t k = 0; k < sizeof(loops) / sizeof(loops[0]); k++)
+		if (strcmp(loops[k].verb, v->name) == 0)
+			return loops[k].run(path, params);
+	if (json_object_get(params, "watch") != NULL)
+		return run_status_watch(path, params);
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct globals g = { "", DEFAULT_TIMEOUT, 0, 0 };
+	const struct verb *v;
+	json_t *params, *msg;
+	int i, rc;
+
+	if ((i = parse_globals(argc, argv, &g)) < 0)
+		return -1 - i;
 	if (i >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -709,49 +778,23 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[i], "completion") == 0)
 		return completion_main(argc - i - 1, argv + i + 1);
-	for (const struct verb *w = verbs; w->name; w++)
-		if (strcmp(w->name, argv[i]) == 0)
-			v = w;
-	if (v == NULL) {
-		fprintf(stderr, "simctl: unknown command: %s (simctl help lists them)\n", argv[i]);
+	if ((v = find_verb(argv[i])) == NULL)
 		return EXIT_USAGE;
-	}
 	params = parse_args(v, argc - i - 1, argv + i + 1);
-	if (json_is_true(json_object_get(params, "wait")) && !timeout_set)
-		timeout = -1;
-	if (path[0] == '\0')
-		config_default_socket(path, sizeof(path));
-	for (size_t k = 0; k < sizeof(loops) / sizeof(loops[0]); k++)
-		if (strcmp(loops[k].verb, v->name) == 0) {
-			int rc = loops[k].run(path, params);
-			json_decref(params);
-			return rc;
-		}
-	if (json_object_get(params, "watch") != NULL) {
-		int rc = run_status_watch(path, params);
+	if (json_is_true(json_object_get(params, "wait")) && !g.timeout_set)
+		g.timeout = -1;
+	if (g.path[0] == '\0')
+		config_default_socket(g.path, sizeof(g.path));
+	if ((rc = run_loop(v, g.path, params)) >= 0) {
 		json_decref(params);
 		return rc;
 	}
 	if (strcmp(v->method, SIM_M_START) == 0 && json_is_true(json_object_get(params, "wait")) &&
-	    timeout < 0 && isatty(STDERR_FILENO))
-		msg = call_with_bar(path, v->method, params);
+	    g.timeout < 0 && isatty(STDERR_FILENO))
+		msg = call_with_bar(g.path, v->method, params);
 	else
-		msg = call(path, v->method, params, timeout);
-	if ((err = json_object_get(msg, "error")) != NULL) {
-		fprintf(stderr, "simctl: %s\n",
-		    json_string_value(json_object_get(err, "message"))
-			? json_string_value(json_object_get(err, "message"))
-			: "error without a message");
-		if (json_out) /* scripts read stdout: the error object, as sent */
-			print_json(json_object_get(msg, "error"));
-		json_decref(msg);
-		return EXIT_DAEMON_ERROR;
-	}
-	if (json_out) {
-		print_json(json_object_get(msg, "result"));
-	} else {
-		v->print(json_object_get(msg, "result"));
-	}
+		msg = call(g.path, v->method, params, g.timeout);
+	rc = print_answer(v, msg, g.json_out);
 	json_decref(msg);
-	return 0;
+	return rc;
 }
