@@ -46,6 +46,16 @@ else
 fi
 export PG_URL
 
+# The tests must leave the machine as they found it: no daemon's default data directory
+# may appear because a test ran simd without its own (checked at the end).
+if [ "$(id -u)" = 0 ] || [ -z "${HOME:-}" ]; then
+	default_data=/var/lib/simd
+else
+	default_data=$HOME/.local/state/simd
+fi
+had_default_data=0
+[ ! -e "$default_data" ] || had_default_data=1
+
 for t in "$@"; do
 	run_one "unit/$(basename "$t")" "$t"
 done
@@ -58,6 +68,10 @@ if [ -z "${SIMD_UNIT_ONLY:-}" ]; then
 		fi
 		run_one "integration/$n" sh "$t"
 	done
+fi
+if [ "$had_default_data" = 0 ] && [ -e "$default_data" ]; then
+	fail=$((fail + 1)); failed="$failed left-behind"
+	echo "FAIL  a test left $default_data behind (a simd run without its own data_dir)"
 fi
 [ -n "$failed" ] && echo "failed:$failed"
 echo "$pass passed, $fail failed, $skip skipped"

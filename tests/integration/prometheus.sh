@@ -67,7 +67,7 @@ t_stop_simd || t_fail "exit"
 
 # bad addresses are refused by simd -n, naming the key
 for bad in 'localhost:9464' '127.0.0.1:99999' 'nope' '1.2.3.4.5:80'; do
-	printf 'metrics_listen = %s\n' "$bad" >"$T/bad.conf"
+	{ cat "$T/simd.conf"; printf 'metrics_listen = %s\n' "$bad" ; } >"$T/bad.conf"
 	rc=0; "$SIMD" -n -c "$T/bad.conf" 2>"$T/err" || rc=$?
 	t_expect_eq "$rc" 1 "metrics_listen = $bad"
 	t_expect_match "$(cat "$T/err")" "metrics_listen: \"$bad\" wants \[HOST:\]PORT" "its message"

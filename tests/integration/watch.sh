@@ -160,11 +160,11 @@ t_ctl start --agents 20 --cycles 2 --time-scale 0 --wait >"$T/out" 2>"$T/err"
 [ -s "$T/err" ] && t_fail "start --wait wrote to a stderr that is not a terminal: $(cat "$T/err")"
 
 # a bad metrics_csv or watch_thresholds is refused by simd -n, naming the key
-printf 'metrics_csv = /nonexistent/dir/x.csv\n' >"$T/bad.conf"
+{ cat "$T/simd.conf"; printf 'metrics_csv = /nonexistent/dir/x.csv\n' ; } >"$T/bad.conf"
 rc=0; "$SIMD" -n -c "$T/bad.conf" 2>"$T/err" || rc=$?
 t_expect_eq "$rc" 1 "simd -n with an unwritable metrics_csv"
 t_expect_match "$(cat "$T/err")" 'metrics_csv /nonexistent/dir/x.csv: No such file' "its message"
-printf 'watch_thresholds = cpu_pct=90\n' >"$T/bad.conf"
+{ cat "$T/simd.conf"; printf 'watch_thresholds = cpu_pct=90\n' ; } >"$T/bad.conf"
 rc=0; "$SIMD" -n -c "$T/bad.conf" 2>"$T/err" || rc=$?
 t_expect_eq "$rc" 1 "simd -n with a bad watch_thresholds"
 t_expect_match "$(cat "$T/err")" 'watch_thresholds: bad threshold "cpu_pct=90"' "its message"
