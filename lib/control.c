@@ -14,7 +14,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "sim/config.h"
 #include "sim/control.h"
@@ -42,7 +41,8 @@ struct control_client {
 
 struct control {
 	struct event_base *base;
-	struct evconnlistener *listener;
+	struct event *listener; /* the listening socket, read at CONTROL_PRIORITY */
+	evutil_socket_t lfd;
 	char *path;
 	gid_t group, ro_group;
 	int has_group, has_ro_group;
@@ -441,9 +441,8 @@ control_admit(struct control *c, struct control_client *cl)
 }
 
 static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+client_accept(struct control *c, evutil_socket_t fd)
 {
-	struct control *c = arg;
 	struct control_client *cl;
 	enum peer_access access;
 	uid_t uid;
@@ -452,14 +451,21 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 
 	cl = calloc(1, sizeof(*cl));
 	if (cl == NULL ||
-	    (cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    (cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    bufferevent_priority_set(cl->bev, CONTROL_PRIORITY) != 0) {
+		if (cl != NULL && cl->bev != NULL)
+			bufferevent_free(cl->bev);
+		else
+			evutil_closesocket(fd);
 		log_warnx("control: out of memory accepting a client");
 		free(cl);
-		evutil_closesocket(fd);
 		return;
 	}
 	cl->ctl = c;
-	if ((cl->timer = evtimer_new(c->base, client_timer_cb, cl)) == NULL) {
+	if ((cl->timer = evtimer_new(c->base, client_timer_cb, cl)) == NULL ||
+	    event_priority_set(cl->timer, CONTROL_PRIORITY) != 0) {
+		if (cl->timer != NULL)
+			event_free(cl->timer);
 		log_warnx("control: out of memory accepting a client");
 		bufferevent_free(cl->bev);
 		free(cl);
@@ -490,11 +496,35 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	control_admit(c, cl);
 }
 
+/*
+ * The listening socket is our own event, not an evconnlistener, so that it
+ * can have the loop's first priority: a connection is taken at the next poll
+ * whatever work is queued.  A burst is taken CONTROL_ACCEPT_BURST at a time.
+ */
+#define CONTROL_ACCEPT_BURST 16
+
 static void
-accept_error(struct evconnlistener *l, void *arg)
+accept_ready(evutil_socket_t lfd, short what, void *arg)
 {
-	/* EMFILE and friends: say so and keep listening; the loop goes on. */
-	log_warn("control: accept");
+	struct control *c = arg;
+	evutil_socket_t fd;
+
+	for (int i = 0; i < CONTROL_ACCEPT_BURST; i++) {
+		if ((fd = accept(lfd, NULL, NULL)) < 0) {
+			/* EMFILE and friends: say so and keep listening; the loop goes on. */
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("control: accept");
+			return;
+		}
+		if (evutil_make_socket_nonblocking(fd) != 0 ||
+		    evutil_make_socket_closeonexec(fd) != 0) {
+			log_warn("control: a client's socket");
+			evutil_closesocket(fd);
+			continue;
+		}
+		client_accept(c, fd);
+	}
 }
 
 /* Refuses to take over a socket a live daemon still answers on. */
@@ -564,6 +594,7 @@ control_listen(struct control *c, const struct control_opts *o, char *err, size_
 {
 	struct sockaddr_un sun;
 	mode_t old;
+	int rc;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -575,16 +606,26 @@ control_listen(struct control *c, const struct control_opts *o, char *err, size_
 		return -1;
 	}
 	unlink(o->path);
-	old = umask(0177); /* no window in which the socket is wider open than asked */
-	c->listener = evconnlistener_new_bind(c->base, accept_cb, c,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, (struct sockaddr *)&sun,
-	    (int)sizeof(sun));
-	umask(old);
-	if (c->listener == NULL) {
+	if ((c->lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    evutil_make_socket_nonblocking(c->lfd) != 0 ||
+	    evutil_make_socket_closeonexec(c->lfd) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", o->path, strerror(errno));
 		return -1;
 	}
-	evconnlistener_set_error_cb(c->listener, accept_error);
+	old = umask(0177); /* no window in which the socket is wider open than asked */
+	rc = bind(c->lfd, (struct sockaddr *)&sun, (socklen_t)sizeof(sun));
+	umask(old);
+	if (rc != 0 || listen(c->lfd, 128) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", o->path, strerror(errno));
+		return -1;
+	}
+	if ((c->listener = event_new(c->base, c->lfd, EV_READ | EV_PERSIST, accept_ready, c)) ==
+		NULL ||
+	    event_priority_set(c->listener, CONTROL_PRIORITY) != 0 ||
+	    event_add(c->listener, NULL) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: out of memory", o->path);
+		return -1;
+	}
 	if (c->has_group && chown(o->path, (uid_t)-1, c->group) != 0) {
 		snprintf(err, errlen, "cannot give %s to group %s: %s", o->path, o->group,
 		    strerror(errno));
@@ -624,6 +665,7 @@ control_new(struct event_base *base, const struct control_opts *o, control_dispa
 		return NULL;
 	}
 	c->base = base;
+	c->lfd = -1;
 	c->max_request = o->max_request;
 	c->request_timeout = o->request_timeout > 0 ? o->request_timeout : 10;
 	c->idle_timeout = o->idle_timeout; /* 0: never */
@@ -638,7 +680,7 @@ control_new(struct event_base *base, const struct control_opts *o, control_dispa
 		return NULL;
 	}
 	if (control_listen(c, o, err, errlen) != 0) {
-		if (c->listener == NULL) {
+		if (c->listener == NULL) { /* the file is not ours to remove */
 			free(c->path);
 			c->path = NULL;
 		}
@@ -666,7 +708,9 @@ control_free(struct control *c)
 	while (c->clients != NULL)
 		client_free(c->clients);
 	if (c->listener != NULL)
-		evconnlistener_free(c->listener);
+		event_free(c->listener);
+	if (c->lfd >= 0)
+		evutil_closesocket(c->lfd);
 	if (c->path != NULL)
 		unlink(c->path);
 	free(c->path);

@@ -34,6 +34,7 @@
 #define SQ_BUSY_TIMEOUT_MS 5000
 #define SQ_QUEUE_MIN 64
 #define SQ_BATCH_MAX 1000   /* operations in one transaction at most */
+#define SQ_DRAIN_MAX 32     /* completions run per loop turn (each may run the next step) */
 #define SQ_USERS_FORMAT 1   /* bump when users rows are written differently */
 #define SQ_MSG_MAX 160      /* a statement's error */
 #define SQ_DONE_MSG_MAX 200 /* the same, prefixed with what failed */
@@ -225,17 +226,19 @@ struct sq_store {
 };
 
 /*
- * Users are written a slice per loop turn, each slice its own transaction,
- * so that setting up 100,000 agents never holds the loop (and the control
- * socket) for more than a few tens of milliseconds.
+ * Users are written a slice per loop turn, so that setting up 100,000 agents
+ * never holds the loop (and the control socket) for more than a millisecond
+ * or two; the slices share a transaction that commits every SQ_USERS_TX
+ * users (and at the end), so the small slices cost no extra commits.
  */
-#define SQ_USERS_SLICE 200
+#define SQ_USERS_SLICE 16
+#define SQ_USERS_TX 1024
 
 struct sq_prep {
 	struct sq_store *s;
 	struct store_setup su; /* the engine keeps catalogue and personas alive */
 	struct event *ev;
-	uint32_t next;
+	uint32_t next, committed; /* users written; of them, committed */
 	char created[32], sig[64];
 	store_done_cb cb;
 	void *arg;
@@ -477,9 +480,13 @@ sq_drain(struct defer_entry *e)
 {
 	struct sq_store *s = DEFER_OWNER(e, struct sq_store, drain);
 	struct sq_done d;
-	size_t n = s->qlen;
+	size_t n = s->qlen < SQ_DRAIN_MAX ? s->qlen : SQ_DRAIN_MAX;
 
-	/* Callbacks see committed rows.  Only what was queued before this pass runs. */
+	/*
+	 * Callbacks see committed rows.  Only what was queued before this pass
+	 * runs, SQ_DRAIN_MAX at most: a callback usually submits its session's
+	 * next step, which runs its statements here, and a loop turn stays short.
+	 */
 	sq_batch_commit(s);
 	s->draining = 1;
 	while (n-- > 0 && s->qlen > 0 && !s->closed) {
@@ -1330,26 +1337,39 @@ sq_prep_end(struct sq_prep *p, int rc)
 	free(p);
 }
 
-/* One slice of users in one transaction; the last one records the signature. */
+/*
+ * One slice of users, in the store's open transaction (a flush or close in
+ * between commits it early, which is harmless); the last one records the
+ * signature and commits.
+ */
 static void
 sq_prep_slice(evutil_socket_t fd, short what, void *arg)
 {
 	struct sq_prep *p = arg;
 	struct sq_store *s = p->s;
 	uint32_t end = p->next + SQ_USERS_SLICE;
-	int rc;
+	int rc = SQLITE_OK;
 
 	if (end > p->su.nagents)
 		end = p->su.nagents;
-	if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK) {
-		sq_prep_end(p, rc);
-		return;
+	if (!s->in_tx) {
+		if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK) {
+			sq_prep_end(p, rc);
+			return;
+		}
+		s->in_tx = 1;
+		p->committed = p->next;
 	}
 	for (; p->next < end && rc == SQLITE_OK; p->next++)
 		rc = sq_write_user(s, &p->su, p->next, p->created);
 	if (rc == SQLITE_OK && p->next >= p->su.nagents)
 		rc = sq_meta_set(s, "users_signature", p->sig);
-	rc = sq_tx_end(s, rc);
+	if (rc != SQLITE_OK) {
+		sq_rollback(s);
+		sq_batch_failed(s, rc, "rollback");
+	} else if (p->next >= p->su.nagents || p->next - p->committed >= SQ_USERS_TX) {
+		rc = sq_batch_commit(s);
+	}
 	if (rc == SQLITE_OK && p->su.progress != NULL)
 		p->su.progress->users_written = p->next;
 	if (rc != SQLITE_OK || p->next >= p->su.nagents)
