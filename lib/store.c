@@ -25,6 +25,7 @@ store_opts_from_config(struct store_opts *o, const struct sim_config *c)
 	o->connect_timeout = c->connect_timeout;
 	o->event_batch_size = (unsigned)c->event_batch_size;
 	o->event_flush_interval = c->event_flush_interval;
+	o->sqlite_commit_interval = c->sqlite_commit_interval;
 }
 
 static int

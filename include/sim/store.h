@@ -146,6 +146,7 @@ struct store_opts {
 	int pool_pre_ping;
 	unsigned event_batch_size;
 	double event_flush_interval;
+	double sqlite_commit_interval; /* sqlite: seconds a completed step may stay uncommitted */
 };
 void store_opts_from_config(struct store_opts *o, const struct sim_config *c);
 
