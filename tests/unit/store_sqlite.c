@@ -182,7 +182,7 @@ make_config(const char *dir)
 
 	/* most tests read shop.db as soon as a step completes: commit before completions */
 	if (cfg == NULL || config_set(cfg, "data_dir", dir, err, sizeof(err)) != 0 ||
-	    config_set(cfg, "sqlite_commit_interval", "10", err, sizeof(err)) != 0) {
+	    config_set(cfg, "sqlite_commit_interval", "0", err, sizeof(err)) != 0) {
 		fprintf(stderr, "config: %s\n", err);
 		exit(1);
 	}
