@@ -315,6 +315,10 @@ sq_err_kind(int rc)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED: return STORE_ERR_BUSY;
 	case SQLITE_NOMEM: return STORE_ERR_NOMEM;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN: return STORE_ERR_DISK;
 	default: return STORE_ERR_QUERY;
 	}
 }
