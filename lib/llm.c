@@ -13,6 +13,7 @@
 #include "sim/llm.h"
 #include "sim/llmreply.h"
 #include "sim/log.h"
+#include "sim/metrics.h"
 #include "sim/personadb.h"
 #include "sim/ratelimit.h"
 #include "sim/rng.h"
@@ -88,10 +89,7 @@ struct llm {
 static double
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)metrics_now_us() / 1e6;
 }
 
 static void
