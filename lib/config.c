@@ -151,6 +151,15 @@ const struct config_key config_keys[] = {
 	    CFG_APPLY_NONE },
 	{ "connect_timeout", CFG_DOUBLE, OFF(connect_timeout), 0.1, 600, "10", NULL, 0,
 	    "seconds a PostgreSQL connection attempt may take", CFG_APPLY_NONE },
+	{ "pg_prepared", CFG_BOOL, OFF(pg_prepared), 0, 1, "yes", NULL, 0,
+	    "named prepared statements on each connection; no behind a transaction-mode pooler "
+	    "(pgbouncer pool_mode = transaction, Supavisor port 6543)",
+	    CFG_APPLY_NONE },
+	{ "statement_timeout", CFG_DOUBLE, OFF(statement_timeout), 0.01, 3600, "30", NULL,
+	    CFG_ZERO_OK,
+	    "seconds a PostgreSQL job may wait for its answer before it fails and is retried "
+	    "(0: no limit)",
+	    CFG_APPLY_NONE },
 	/* watching a run */
 	{ "metrics_csv", CFG_STRING, OFF(metrics_csv), 0, 0, "", NULL, RT,
 	    "file a CSV row is appended to at the end of every cycle, reopened on SIGHUP "

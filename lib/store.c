@@ -23,6 +23,8 @@ store_opts_from_config(struct store_opts *o, const struct sim_config *c)
 	o->pool_pre_ping = c->pool_pre_ping != 0;
 	o->pool_recycle = c->pool_recycle;
 	o->connect_timeout = c->connect_timeout;
+	o->statement_timeout = c->statement_timeout;
+	o->pg_prepared = c->pg_prepared != 0;
 	o->event_batch_size = (unsigned)c->event_batch_size;
 	o->event_flush_interval = c->event_flush_interval;
 }

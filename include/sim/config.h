@@ -63,6 +63,8 @@ struct sim_config {
 	int64_t event_batch_size;
 	double event_flush_interval;
 	double connect_timeout;
+	int64_t pg_prepared;      /* bool: named prepared statements (off behind poolers) */
+	double statement_timeout; /* seconds a job waits for the server; 0 = no limit */
 	/* watching a run */
 	char *metrics_csv;      /* a row per cycle appended here; "" none */
 	char *metrics_listen;   /* host:port of /metrics; "" off */

@@ -143,7 +143,9 @@ struct store_opts {
 	const char *database_url; /* postgres when set; a secret */
 	unsigned pool_size, pool_overflow, pool_max;
 	double pool_timeout, pool_recycle, connect_timeout;
+	double statement_timeout; /* seconds a job waits for its answer; 0 = no limit */
 	int pool_pre_ping;
+	int pg_prepared; /* named prepared statements; 0 behind a transaction pooler */
 	unsigned event_batch_size;
 	double event_flush_interval;
 };

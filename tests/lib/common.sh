@@ -212,6 +212,10 @@ _t_cleanup() {
 		fi
 		SIMD_PID=
 	fi
+	# A pooler a test started in front of PostgreSQL (pg_bouncer_start) goes first.
+	if [ -n "${PGB_DIR:-}" ] && command -v pg_bouncer_stop >/dev/null 2>&1; then
+		pg_bouncer_stop || true
+	fi
 	# A test that started its own PostgreSQL server (t_pg_own) gets it stopped here;
 	# the runner's shared one is left alone.
 	if [ "${_T_PG_OWNED:-0}" = 1 ] && [ -n "${PG_DIR:-}" ] && command -v pg_stop >/dev/null 2>&1; then
