@@ -607,6 +607,7 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	e->p = *p;
 	if (e->p.run_id[0] == '\0')
 		make_run_id(e->p.run_id, sizeof(e->p.run_id), p->seed);
+	store_set_run(e->store, e->p.run_id);
 	retry_policy(&e->retry, &e->p);
 	e->cycle = 0;
 	e->cursor = 0;
