@@ -663,11 +663,20 @@ sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+static int sq_moved(struct sq_store *s, char *msg, size_t len);
+
 /* Flushes whose checkpoint has run complete, with its result. */
 static void
 sq_ckpt_release(struct sq_store *s, uint64_t done, enum store_err err, const char *msg)
 {
 	struct sq_flush_wait **pp = &s->ck.waiting, *w;
+	char moved[SQ_DONE_MSG_MAX];
+
+	if (err == STORE_OK && s->ck.waiting != NULL && s->db != NULL &&
+	    sq_moved(s, moved, sizeof(moved))) {
+		err = STORE_ERR_DISK;
+		msg = moved;
+	}
 
 	while ((w = *pp) != NULL) {
 		if (w->ask > done) {
@@ -1726,14 +1735,23 @@ sq_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 
 /* ---- flush, stats ---- */
 
-/* The file unlinked or replaced under us: what we write goes nowhere anyone can read. */
+/*
+ * The file unlinked or replaced under us: what we write goes nowhere anyone
+ * can read.  1, with the message, when it was.
+ */
 static int
-sq_moved(struct sq_store *s)
+sq_moved(struct sq_store *s, char *msg, size_t len)
 {
 	int moved = 0;
 
-	return sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
-	    moved;
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+	    !moved)
+		return 0;
+	snprintf(msg, len,
+	    "sqlite: %.100s was removed or replaced while simd ran: the rows written to it are "
+	    "gone",
+	    s->path);
+	return 1;
 }
 
 static void
@@ -1767,12 +1785,8 @@ sq_flush(struct store *st, store_done_cb cb, void *arg)
 	} else if ((rc = sq_run(s, s->st[SQ_CHECKPOINT], NULL)) != SQLITE_OK) {
 		err = sq_err_kind(rc);
 		snprintf(msg, sizeof(msg), "sqlite: flush: %s", s->emsg);
-	} else if (sq_moved(s)) {
+	} else if (sq_moved(s, msg, sizeof(msg))) {
 		err = STORE_ERR_DISK;
-		snprintf(msg, sizeof(msg),
-		    "sqlite: %s was removed or replaced while simd ran: the rows written "
-		    "to it are gone",
-		    s->path);
 	}
 	sq_done_later(s, cb, arg, err, msg);
 }
