@@ -21,6 +21,7 @@ struct watch;
 struct csvlog;
 struct prom;
 struct purge;
+struct llm;
 
 struct server {
 	struct event_base *base;
@@ -36,6 +37,7 @@ struct server {
 	struct csvlog *csv;  /* metrics_csv */
 	struct prom *prom;   /* metrics_listen, or NULL */
 	struct purge *purge; /* the purge under way (cmd_purge.c), or NULL */
+	struct llm *llm;     /* persona_source = llm, or NULL */
 	time_t started_at;
 };
 
