@@ -747,7 +747,8 @@ struct pgconn *
 pgconn_connect(
     struct event_base *base, const struct pgconn_opts *o, pgconn_connect_fn cb, void *arg)
 {
-	const char *keys[] = { "dbname", "fallback_application_name", "client_encoding",
+	/* after dbname: ours wins over an application_name in the URL (report finds it) */
+	const char *keys[] = { "dbname", "application_name", "client_encoding",
 		o->hostaddr != NULL ? "hostaddr" : NULL, NULL };
 	const char *vals[] = { o->conninfo, o->appname != NULL ? o->appname : "simd", "UTF8",
 		o->hostaddr, NULL };

@@ -80,3 +80,19 @@ store_stats(struct store *s, struct store_stats *out)
 {
 	s->drv->stats(s, out);
 }
+
+void
+store_appname(char *buf, size_t len, const char *run_id)
+{
+	if (run_id == NULL || run_id[0] == '\0')
+		snprintf(buf, len, "%s", STORE_APPNAME_PREFIX);
+	else
+		snprintf(buf, len, "%s/%s", STORE_APPNAME_PREFIX, run_id);
+}
+
+void
+store_set_run(struct store *s, const char *run_id)
+{
+	if (s != NULL && s->drv->set_run != NULL)
+		s->drv->set_run(s, run_id);
+}

@@ -644,7 +644,7 @@ pg_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t
 	s->base = base;
 	pgconn_describe(s->where, sizeof(s->where), s->conninfo);
 	s->copts.conninfo = s->conninfo;
-	s->copts.appname = "simd";
+	s->copts.appname = STORE_APPNAME_PREFIX;
 	s->copts.connect_timeout = cfg->connect_timeout;
 	/* the server's own limit (see pg_init_stmts) answers first, with its message */
 	s->copts.statement_timeout = cfg->statement_timeout;
@@ -664,6 +664,16 @@ pg_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t
 	return &s->pub;
 }
 
+static void
+pg_set_run(struct store *pub, const char *run_id)
+{
+	struct pg_store *s = pub->priv;
+	char name[STORE_APPNAME_MAX];
+
+	store_appname(name, sizeof(name), run_id);
+	pgpool_set_appname(s->pool, name);
+}
+
 const struct store_driver store_pg_driver = {
 	.name = "postgres",
 	.open = pg_open,
@@ -672,4 +682,5 @@ const struct store_driver store_pg_driver = {
 	.submit = pg_submit,
 	.flush = pg_flush,
 	.stats = pg_stats,
+	.set_run = pg_set_run,
 };

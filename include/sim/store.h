@@ -163,6 +163,8 @@ struct store_driver {
 	/* Completes once every queued write is durable (checkpoints wait for it). */
 	void (*flush)(struct store *s, store_done_cb cb, void *arg);
 	void (*stats)(struct store *s, struct store_stats *out);
+	/* The run now writing (NULL: none); may be NULL for drivers with no sessions to name. */
+	void (*set_run)(struct store *s, const char *run_id);
 };
 
 struct store {
@@ -188,6 +190,15 @@ void store_prepare(struct store *s, const struct store_setup *setup, store_done_
 void store_submit(struct store *s, struct store_op *op);
 void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
+/*
+ * Names the run the store now writes for: PostgreSQL connections carry
+ * application_name "simd/<run id>" (STORE_APPNAME_PREFIX alone between runs),
+ * so pg_stat_activity shows whose sessions they are.
+ */
+#define STORE_APPNAME_PREFIX "simd"
+#define STORE_APPNAME_MAX 64 /* NAMEDATALEN */
+void store_set_run(struct store *s, const char *run_id);
+void store_appname(char *buf, size_t len, const char *run_id);
 
 /* ---- storekeys.c: what every driver writes the same way ---- */
 
