@@ -153,6 +153,19 @@ test_limit_pause_stop(struct event_base *base)
 	defer_free(f.defer);
 }
 
+/* Agent 3's begin is always refused: 2 of the 10 sessions of 5 agents x 2 cycles fail. */
+static struct engine *
+engine_failing(struct fake *f, struct event_base *base, struct run_params *p)
+{
+	fake_init(f, base);
+	f->fail_agent = 3;
+	f->fail_type = STORE_OP_BEGIN;
+	f->fail_times = -1;
+	f->fail_err = STORE_ERR_QUERY;
+	params(p, 5, 2, 4);
+	return engine_new(base, &f->pub);
+}
+
 /* A step that keeps failing: retried max_retries times, then the session ends 'failed'. */
 static void
 test_failures(struct event_base *base)
@@ -163,13 +176,7 @@ test_failures(struct event_base *base)
 	struct engine *e;
 	char err[256];
 
-	fake_init(&f, base);
-	f.fail_agent = 3;
-	f.fail_type = STORE_OP_BEGIN;
-	f.fail_times = -1;
-	f.fail_err = STORE_ERR_QUERY;
-	e = engine_new(base, &f.pub);
-	params(&p, 5, 2, 4);
+	e = engine_failing(&f, base, &p);
 	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
 	run_until_over(base, e);
 	snap(e, &s);
@@ -191,13 +198,7 @@ test_failures(struct event_base *base)
 	engine_free(e);
 	defer_free(f.defer);
 	/* the same losses at max_error_rate 0.2 (not above it): the run finished */
-	fake_init(&f, base);
-	f.fail_agent = 3;
-	f.fail_type = STORE_OP_BEGIN;
-	f.fail_times = -1;
-	f.fail_err = STORE_ERR_QUERY;
-	e = engine_new(base, &f.pub);
-	params(&p, 5, 2, 4);
+	e = engine_failing(&f, base, &p);
 	p.max_error_rate = 0.2;
 	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
 	run_until_over(base, e);
