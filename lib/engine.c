@@ -469,7 +469,7 @@ prepare_retry(struct engine *e, enum store_err err, const char *msg)
 	double delay;
 
 	p.max_retries = 0; /* only transient failures, within the window */
-	if (err != STORE_ERR_CONNECT && err != STORE_ERR_TIMEOUT && err != STORE_ERR_BUSY)
+	if (!store_err_transient(err))
 		return 0;
 	if (e->state == ENGINE_STOPPING ||
 	    !backoff_next(&p, &e->prep_bo, 1, engine_now_s(e), 0, -1, &delay))
