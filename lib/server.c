@@ -69,6 +69,7 @@ server_snapshot(const struct server *srv, struct snapshot *s)
 		s->limit = s->params.max_concurrent;
 	}
 	store_stats(srv->store, &s->store);
+	store_api_stats(srv->store, &s->api);
 	if (srv->ckpt != NULL && checkpoint_last(srv->ckpt, &last)) {
 		s->has_checkpoint = 1;
 		s->checkpoint_id = last.id;
