@@ -169,6 +169,7 @@ static const struct store_driver fake_driver = {
 	fake_submit,
 	fake_flush,
 	fake_stats,
+	NULL, /* no shop API */
 };
 
 static inline void
