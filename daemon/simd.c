@@ -16,6 +16,7 @@
 #include "sim/checkpoint.h"
 #include "sim/ckptsched.h"
 #include "sim/cmd.h"
+#include "sim/concurrency.h"
 #include "sim/config.h"
 #include "sim/control.h"
 #include "sim/engine.h"
@@ -145,12 +146,14 @@ check_parts(const struct sim_config *c, char *err, size_t errlen)
 {
 	struct control_opts co;
 	struct store_opts so;
+	struct concurrency_opts ao;
 	FILE *f;
 
 	control_opts_from_config(&co, c);
 	store_opts_from_config(&so, c);
+	concurrency_opts_from_config(&ao, c);
 	if (control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0 ||
-	    watch_check(c, err, errlen) != 0)
+	    watch_check(c, err, errlen) != 0 || concurrency_opts_check(&ao, err, errlen) != 0)
 		return -1;
 	if (*c->log_file != '\0') {
 		if ((f = fopen(c->log_file, "a")) == NULL) {

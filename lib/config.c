@@ -82,6 +82,29 @@ const struct config_key config_keys[] = {
 	{ "max_concurrent", CFG_INT, OFF(max_concurrent), 1, 100000, "50",
 	    "SIMULATION_MAX_CONCURRENT", RT, "shopping sessions in flight at once",
 	    CFG_APPLY_CONCURRENCY },
+	{ "adaptive", CFG_BOOL, OFF(adaptive), 0, 1, "on", NULL, RT,
+	    "the limit on sessions in flight follows the backend's latency, under a ceiling set "
+	    "by CPU and memory, from max_concurrent as its base (off: the limit is "
+	    "max_concurrent)",
+	    CFG_APPLY_ADAPTIVE },
+	{ "adaptive_min", CFG_INT, OFF(adaptive_min), 1, 100000, "20", NULL, RT,
+	    "lowest limit the adaptive controller sets", CFG_APPLY_ADAPTIVE },
+	{ "adaptive_max", CFG_INT, OFF(adaptive_max), 1, 100000, "100", NULL, RT,
+	    "highest limit the adaptive controller sets (with PostgreSQL never above twice "
+	    "pool_max: its connections and a step waiting for each)",
+	    CFG_APPLY_ADAPTIVE },
+	{ "cpu_high", CFG_DOUBLE, OFF(cpu_high), 0, 100, "80", NULL, RT,
+	    "CPU use in percent (of the machine, or of the cgroup's quota) above which the "
+	    "adaptive limit halves",
+	    CFG_APPLY_ADAPTIVE },
+	{ "cpu_low", CFG_DOUBLE, OFF(cpu_low), 0, 100, "50", NULL, RT,
+	    "CPU use in percent below which the adaptive limit may grow", CFG_APPLY_ADAPTIVE },
+	{ "mem_high", CFG_DOUBLE, OFF(mem_high), 0, 100, "80", NULL, RT,
+	    "memory use in percent (of the machine, or of the cgroup's limit) above which the "
+	    "adaptive limit halves",
+	    CFG_APPLY_ADAPTIVE },
+	{ "mem_low", CFG_DOUBLE, OFF(mem_low), 0, 100, "50", NULL, RT,
+	    "memory use in percent below which the adaptive limit may grow", CFG_APPLY_ADAPTIVE },
 	{ "max_retries", CFG_INT, OFF(max_retries), 0, 100, "3", NULL, RT,
 	    "retries of a failed step before its session counts as an error", CFG_APPLY_NONE },
 	{ "retry_backoff_ms", CFG_INT, OFF(retry_backoff_ms), 1, 60000, "100", NULL, RT,
@@ -128,6 +151,15 @@ const struct config_key config_keys[] = {
 	    CFG_APPLY_NONE },
 	{ "connect_timeout", CFG_DOUBLE, OFF(connect_timeout), 0.1, 600, "10", NULL, 0,
 	    "seconds a PostgreSQL connection attempt may take", CFG_APPLY_NONE },
+	{ "pg_prepared", CFG_BOOL, OFF(pg_prepared), 0, 1, "yes", NULL, 0,
+	    "named prepared statements on each connection; no behind a transaction-mode pooler "
+	    "(pgbouncer pool_mode = transaction, Supavisor port 6543)",
+	    CFG_APPLY_NONE },
+	{ "statement_timeout", CFG_DOUBLE, OFF(statement_timeout), 0.01, 3600, "30", NULL,
+	    CFG_ZERO_OK,
+	    "seconds a PostgreSQL job may wait for its answer before it fails and is retried "
+	    "(0: no limit)",
+	    CFG_APPLY_NONE },
 	/* the shop API */
 	{ "shop_api_url", CFG_STRING, OFF(shop_api_url), 0, 0, "", NULL, 0,
 	    "base URL of the shop's REST API (http[s]://host[:port][/prefix]): the shop actions "

@@ -487,6 +487,14 @@ api_stats(struct store *st, struct store_stats *out)
 }
 
 static void
+api_set_run(struct store *st, const char *run_id)
+{
+	struct shopapi *a = st->priv;
+
+	store_set_run(a->db, run_id);
+}
+
+static void
 api_api_stats(struct store *st, struct shopapi_stats *out)
 {
 	struct shopapi *a = st->priv;
@@ -521,6 +529,7 @@ static const struct store_driver shopapi_driver = {
 	.submit = api_submit,
 	.flush = api_flush,
 	.stats = api_stats,
+	.set_run = api_set_run,
 	.api_stats = api_api_stats,
 };
 

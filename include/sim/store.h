@@ -154,7 +154,9 @@ struct store_opts {
 	const char *database_url; /* postgres when set; a secret */
 	unsigned pool_size, pool_overflow, pool_max;
 	double pool_timeout, pool_recycle, connect_timeout;
+	double statement_timeout; /* seconds a job waits for its answer; 0 = no limit */
 	int pool_pre_ping;
+	int pg_prepared; /* named prepared statements; 0 behind a transaction pooler */
 	unsigned event_batch_size;
 	double event_flush_interval;
 	struct shopapi_opts api; /* api.url set: the shop API driver over the database store */
@@ -174,6 +176,8 @@ struct store_driver {
 	void (*flush)(struct store *s, store_done_cb cb, void *arg);
 	void (*stats)(struct store *s, struct store_stats *out);
 	void (*api_stats)(struct store *s, struct shopapi_stats *out); /* NULL: no API */
+	/* The run now writing (NULL: none); may be NULL for drivers with no sessions to name. */
+	void (*set_run)(struct store *s, const char *run_id);
 };
 
 struct store {
@@ -201,6 +205,15 @@ void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
 /* The shop API's figures; out->on is 0 when the store has no API. */
 void store_api_stats(struct store *s, struct shopapi_stats *out);
+/*
+ * Names the run the store now writes for: PostgreSQL connections carry
+ * application_name "simd/<run id>" (STORE_APPNAME_PREFIX alone between runs),
+ * so pg_stat_activity shows whose sessions they are.
+ */
+#define STORE_APPNAME_PREFIX "simd"
+#define STORE_APPNAME_MAX 64 /* NAMEDATALEN */
+void store_set_run(struct store *s, const char *run_id);
+void store_appname(char *buf, size_t len, const char *run_id);
 
 /* ---- storekeys.c: what every driver writes the same way ---- */
 

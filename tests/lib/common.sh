@@ -78,7 +78,10 @@ t_setup() {
 	SIMD_SOCKET=$T/simd.sock
 	export T DATA SIMD_SOCKET
 	mkdir "$DATA"
-	printf 'data_dir = %s\nsocket = %s\n' "$DATA" "$SIMD_SOCKET" >"$T/simd.conf"
+	# adaptive = off: a test counts on the limit it sets (the default, on, would adapt
+	# it from there); the tests of the adaptive limit turn it on.
+	printf 'data_dir = %s\nsocket = %s\nadaptive = off\n' "$DATA" "$SIMD_SOCKET" \
+	    >"$T/simd.conf"
 	trap _t_cleanup EXIT
 	trap 'exit 129' HUP
 	trap 'exit 130' INT
@@ -208,6 +211,10 @@ _t_cleanup() {
 			_t_wait_pid "$SIMD_PID" 5
 		fi
 		SIMD_PID=
+	fi
+	# A pooler a test started in front of PostgreSQL (pg_bouncer_start) goes first.
+	if [ -n "${PGB_DIR:-}" ] && command -v pg_bouncer_stop >/dev/null 2>&1; then
+		pg_bouncer_stop || true
 	fi
 	# A test that started its own PostgreSQL server (t_pg_own) gets it stopped here;
 	# the runner's shared one is left alone.
