@@ -23,7 +23,7 @@ conf_run() {
 	DATA=$T/$1
 	SIMD_SOCKET=$T/$1.sock
 	mkdir -p "$DATA"
-	printf 'data_dir = %s\nsocket = %s\nseed = 11\n' "$DATA" "$SIMD_SOCKET" >"$T/simd.conf"
+	printf 'data_dir = %s\nsocket = %s\nseed = 11\nadaptive = off\n' "$DATA" "$SIMD_SOCKET" >"$T/simd.conf"
 	shift
 	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$T/simd.conf"
 }
