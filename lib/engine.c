@@ -128,6 +128,8 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	if (e->personas_busy)
+		e->psrc.cancel(e->psrc.src);
 	sessions_free(e, 1);
 	run_clear(e);
 	adaptive_free(e);
@@ -140,6 +142,9 @@ void
 engine_detach(struct engine *e)
 {
 	e->closing = 1;
+	if (e->personas_busy)
+		e->psrc.cancel(e->psrc.src);
+	e->personas_busy = 0;
 	if (e->prep_timer)
 		evtimer_del(e->prep_timer);
 	if (e->cycle_timer)
@@ -156,6 +161,15 @@ engine_add_hooks(struct engine *e, const struct engine_hooks *hooks)
 		return -1;
 	e->hooks[e->nhooks++] = *hooks;
 	return 0;
+}
+
+void
+engine_set_persona_source(struct engine *e, const struct persona_source *src)
+{
+	if (src != NULL)
+		e->psrc = *src;
+	else
+		memset(&e->psrc, 0, sizeof(e->psrc));
 }
 
 void
@@ -429,7 +443,7 @@ prepare_retry(struct engine *e, enum store_err err, const char *msg)
 	double delay;
 
 	p.max_retries = 0; /* only transient failures, within the window */
-	if (err != STORE_ERR_CONNECT && err != STORE_ERR_TIMEOUT && err != STORE_ERR_BUSY)
+	if (!store_err_transient(err))
 		return 0;
 	if (e->state == ENGINE_STOPPING ||
 	    !backoff_next(&p, &e->prep_bo, 1, engine_now_s(e), 0, -1, &delay))
@@ -472,6 +486,46 @@ prepared(enum store_err err, const char *msg, void *arg)
 		return;
 	}
 	cycle_begin(e);
+}
+
+static void
+personas_done(int rc, const char *why, void *arg)
+{
+	struct engine *e = arg;
+
+	e->personas_busy = 0;
+	e->preparing = 0;
+	if (e->closing)
+		return;
+	if (rc != 0) {
+		engine_fail(e, why);
+		return;
+	}
+	if (e->state == ENGINE_STOPPING) {
+		run_end(e, ENGINE_FINISHED);
+		return;
+	}
+	prepare_start(e);
+}
+
+/* The set-up: the personas first when they come from elsewhere, then the store's part. */
+static void
+setup_start(struct engine *e)
+{
+	char err[256];
+
+	if (e->psrc.fill == NULL) {
+		prepare_start(e);
+		return;
+	}
+	e->preparing = 1;
+	e->personas_busy = 1;
+	if (e->psrc.fill(e->psrc.src, e->p.seed, e->personas, e->p.agents, personas_done, e, err,
+		sizeof(err)) != 0) {
+		e->personas_busy = 0;
+		e->preparing = 0;
+		engine_fail(e, err);
+	}
 }
 
 static int
@@ -578,7 +632,7 @@ engine_start(struct engine *e, const struct run_params *p, char *err, size_t err
 	if (run_begin(e, &q, err, errlen) != 0)
 		return -1;
 	CALL_HOOKS(e, run_start);
-	prepare_start(e);
+	setup_start(e);
 	return 0;
 }
 
@@ -598,7 +652,7 @@ engine_resume_from(struct engine *e, const struct run_state *rs, char *err, size
 	pacer_reset(&e->pacer, rs->elapsed_s, rs->lag_s);
 	memcpy(e->agents, rs->agents, (size_t)rs->params.agents * sizeof(*e->agents));
 	log_info("run %s resumed at cycle %u", e->p.run_id, e->cycle);
-	prepare_start(e);
+	setup_start(e);
 	return 0;
 }
 
@@ -613,6 +667,8 @@ engine_pause(struct engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	e->state = ENGINE_PAUSED;
+	if (e->personas_busy)
+		e->psrc.pause(e->psrc.src, 1);
 	log_info("run %s paused at cycle %u (%u sessions finishing)", e->p.run_id, e->cycle,
 	    e->in_flight);
 	return 0;
@@ -627,6 +683,8 @@ engine_resume(struct engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	e->state = ENGINE_RUNNING;
+	if (e->personas_busy)
+		e->psrc.pause(e->psrc.src, 0);
 	log_info("run %s resumed", e->p.run_id);
 	if (e->cycle_waiting && !evtimer_pending(e->cycle_timer, NULL))
 		e->cycle_waiting = 0;
@@ -649,6 +707,13 @@ engine_stop(struct engine *e, char *err, size_t errlen)
 		return 0;
 	e->state = ENGINE_STOPPING;
 	log_info("run %s stopping (%u sessions finishing)", e->p.run_id, e->in_flight);
+	if (e->personas_busy) {
+		e->psrc.cancel(e->psrc.src);
+		e->personas_busy = 0;
+		e->preparing = 0;
+		run_end(e, ENGINE_FINISHED);
+		return 0;
+	}
 	if (e->preparing)
 		return 0; /* prepared() ends it */
 	if (e->in_flight == 0)
@@ -737,6 +802,13 @@ setup_snapshot(const struct engine *e, struct snapshot_setup *u)
 		return;
 	u->personas_total = u->users_total = e->p.agents;
 	u->personas_done = e->personas != NULL ? e->p.agents : 0; /* generated at start */
+	if (e->psrc.fill != NULL) {
+		e->psrc.progress(e->psrc.src, &u->personas_done, &u->personas_llm);
+		if (e->personas_busy) {
+			u->phase = SETUP_PERSONAS;
+			return;
+		}
+	}
 	u->catalog_written = e->setup_done || e->prog.catalog_written;
 	u->users_written = e->setup_done ? e->p.agents : e->prog.users_written;
 	if (e->setup_done)

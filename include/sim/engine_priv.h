@@ -52,6 +52,8 @@ struct engine {
 	struct persona *personas;
 	struct agent_state *agents;
 	struct shopper_ctx sctx;
+	struct persona_source psrc; /* psrc.fill NULL: local personas only */
+	int personas_busy;          /* psrc is filling this run's personas */
 
 	uint32_t cycle;
 	uint32_t cursor; /* next position in the agent order */

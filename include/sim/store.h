@@ -36,9 +36,12 @@ enum store_err {
 	STORE_ERR_DATA,    /* the database answered something we cannot accept */
 	STORE_ERR_NOMEM,
 	STORE_ERR_CLOSED, /* the store is shutting down */
+	STORE_ERR_DISK,   /* the database's own disk: full, read-only, failing: retry */
 	STORE_ERR_COUNT
 };
 const char *store_err_name(enum store_err e); /* "connect", "timeout", ... */
+/* An error that may pass (an outage, a lock, a full disk): retried within retry_window. */
+int store_err_transient(enum store_err e);
 
 enum store_op_type {
 	STORE_OP_BEGIN,    /* shopping_sessions row (outcome NULL), users.last_shopped_at */
