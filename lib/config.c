@@ -114,6 +114,10 @@ const struct config_key config_keys[] = {
 	    "a full disk) "
 	    "keeps being retried, beyond max_retries",
 	    CFG_APPLY_NONE },
+	{ "max_error_rate", CFG_DOUBLE, OFF(max_error_rate), 0, 1, "0.05", NULL, RT,
+	    "share of a run's sessions that may fail before the run ends failed (start --wait "
+	    "exits 1)",
+	    CFG_APPLY_NONE },
 	{ "catalog_products", CFG_INT, OFF(catalog_products), 12, 1000000, "2000", NULL, RT,
 	    "products in the generated catalogue", CFG_APPLY_NONE },
 	{ "catalog_stores", CFG_INT, OFF(catalog_stores), 1, 10000, "20", NULL, RT,

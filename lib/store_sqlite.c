@@ -29,6 +29,7 @@
 #include "sim/catalog.h"
 #include "sim/defer.h"
 #include "sim/persona.h"
+#include "sim/sqkeys.h"
 #include "sim/store.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
@@ -1512,6 +1513,26 @@ sq_stats(struct store *st, struct store_stats *out)
 	out->queries = s->queries;
 }
 
+/* Between the op batches' transactions: commit the open one, then a batch of its own. */
+static void
+sq_keyed(struct store *st, struct store_keyjob *j)
+{
+	struct sq_store *s = st->priv;
+	char err[SQ_MSG_MAX], msg[SQ_DONE_MSG_MAX];
+	int rc;
+
+	msg[0] = '\0';
+	if (s->closed) {
+		sq_done_later(s, j->cb, j->arg, STORE_ERR_CLOSED, "sqlite: store closed");
+		return;
+	}
+	sq_batch_commit(s);
+	s->queries++;
+	if ((rc = sqkeys_run(s->db, j, err, sizeof(err))) != SQLITE_OK)
+		snprintf(msg, sizeof(msg), "sqlite: %s: %s", j->purge ? "purge" : "count", err);
+	sq_done_later(s, j->cb, j->arg, rc == SQLITE_OK ? STORE_OK : sq_err_kind(rc), msg);
+}
+
 const struct store_driver store_sqlite_driver = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1520,4 +1541,5 @@ const struct store_driver store_sqlite_driver = {
 	.submit = sq_submit,
 	.flush = sq_flush,
 	.stats = sq_stats,
+	.keyed = sq_keyed,
 };
