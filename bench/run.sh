@@ -13,7 +13,8 @@
 # Environment: BENCH_RUNS (runs per figure, 3), BENCH_SECS (measuring window of the
 # throughput runs, 10), BENCH_SWEEP_SECS (window of the concurrency sweep, 4),
 # BENCH_OUT (the JSON file), BENCH_SHARED (the directory of pg-reference-*.sql),
-# SIMD, SIMCTL (the binaries), BENCH_KEEP=1 (keep the work directory).
+# SIMD, SIMCTL (the binaries), BENCH_KEEP=1 (keep the work directory),
+# BENCH_CONTROL_STORE=sqlite (the control row on SQLite even with PostgreSQL at hand).
 set -u
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -156,6 +157,13 @@ wait_pid() {
 	done
 	kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
+}
+
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+cpu_ticks() {	# user + system clock ticks of simd so far (Linux), else ""
+	[ -r "/proc/$SIM_PID/stat" ] || { echo ""; return; }
+	sed 's/.*) //' "/proc/$SIM_PID/stat" | awk '{ print $12 + $13 }'
 }
 
 vm_kb() {	# vm_kb FIELD: VmRSS / VmHWM of simd in kB (Linux), else ""
@@ -361,7 +369,7 @@ bench_cycle() {
 # simd's steady rate at $1 sessions in flight over $2 seconds (after 1 s of warm-up):
 # sets R_SPS, R_RPS (rows/s), R_ERR.  $3: "pg" or "sqlite".
 sim_rate() {
-	R_SPS='' R_RPS='' R_ERR=''
+	R_SPS='' R_RPS='' R_ERR='' R_CPU='' R_SPC=''
 	if [ "$3" = pg ]; then
 		sim_pg "rate" "" || { R_ERR=${PG_NA:-$SIM_ERR}; return 1; }
 	else
@@ -375,7 +383,9 @@ sim_rate() {
 	else
 		sleep 1
 		ctl --json stats >"$D/a" 2>/dev/null
+		_sr_c1=$(cpu_ticks)
 		sleep "$2"
+		_sr_c2=$(cpu_ticks)
 		ctl --json stats >"$D/b" 2>/dev/null
 		_sr_dt=$(calc 'b - a' "$(jget "$D/a" elapsed_s)" "$(jget "$D/b" elapsed_s)")
 		if [ "$(calc 'a > 0' "$_sr_dt")" = 1 ]; then
@@ -383,6 +393,10 @@ sim_rate() {
 			    "$(jget "$D/b" sessions)")
 			R_RPS=$(calc "(b - a) / $_sr_dt" "$(jget "$D/a" rows_written)" \
 			    "$(jget "$D/b" rows_written)")
+			# simd's CPU (all its threads) over the same window: the rate it would
+			# reach with a core to itself, whatever else the machine is doing
+			R_CPU=$(calc "(b - a) / $CLK_TCK / $2" "$_sr_c1" "$_sr_c2")
+			R_SPC=$(calc 'b > 0 ? a / b : 0' "$R_SPS" "$R_CPU")
 		else
 			R_ERR="stats gave no elapsed time"
 		fi
@@ -557,6 +571,7 @@ bench_control() {
 	CL_IDLE50='' CL_IDLE99='' CL_SUB50='' CL_SUB99='' CL_SUBMAX='' CL_SUBF='' CL_SUBNOTE=''
 	_cl_a='' _cl_b='' _cl_m='' _cl_n='' _cl_ia='' _cl_ib='' _cl_sa='' _cl_sb='' _cl_sm='' _cl_sf=''
 	pg_ready || CL_STORE=sqlite
+	[ "${BENCH_CONTROL_STORE:-}" = sqlite ] && CL_STORE=sqlite
 	_cl_i=1
 	while [ "$_cl_i" -le "$RUNS" ]; do
 		say "4 control latency: 100000 agents --all-shop, run $_cl_i/$RUNS ($CL_STORE)"
@@ -688,13 +703,15 @@ bench_remote() {
 # ---- 6. embedded store ----
 
 bench_embedded() {
-	EM_NA='' EM_SPS='' EM_RPS='' _em_s='' _em_r=''
+	EM_NA='' EM_SPS='' EM_RPS='' EM_CPU='' EM_SPC='' _em_s='' _em_r='' _em_c='' _em_p=''
 	_em_i=1
 	while [ "$_em_i" -le "$RUNS" ]; do
 		say "6 embedded store: sqlite, run $_em_i/$RUNS (${SECS} s)"
 		if sim_rate 50 "$SECS" sqlite; then
 			_em_s="$_em_s $R_SPS"
 			_em_r="$_em_r $R_RPS"
+			_em_c="$_em_c $R_CPU"
+			_em_p="$_em_p $R_SPC"
 		else
 			EM_NA=$R_ERR
 		fi
@@ -702,6 +719,7 @@ bench_embedded() {
 	done
 	{
 		EM_SPS=$(median "$_em_s") EM_RPS=$(median "$_em_r")
+		EM_CPU=$(median "$_em_c") EM_SPC=$(median "$_em_p")
 	}
 	[ -z "$EM_SPS" ] || EM_NA=''
 }
@@ -832,6 +850,8 @@ row_embedded() {
 	fi
 	printf '      %-10s %s sessions/s, %s rows/s\n' sqlite "$(fmt '%.0f' "$EM_SPS")" \
 	    "$(fmt '%.0f' "$EM_RPS")"
+	printf '      %-10s simd used %s %% of a core: %s sessions per CPU second\n' cpu \
+	    "$(fmt '%.0f' "$(calc 'a * 100' "$EM_CPU")")" "$(fmt '%.0f' "$EM_SPC")"
 }
 
 # ---- results.json ----
@@ -926,7 +946,8 @@ json_remote() {
 json_embedded() {
 	[ -n "$EM_SPS" ] || { json_na "$EM_NA"; return; }
 	obj store '"sqlite"' max_concurrent 50 window_s "$SECS" \
-	    sessions_per_s "$(jnum "$EM_SPS")" rows_per_s "$(jnum "$EM_RPS")"
+	    sessions_per_s "$(jnum "$EM_SPS")" rows_per_s "$(jnum "$EM_RPS")" \
+	    cpu_cores "$(jnum "$EM_CPU")" sessions_per_cpu_s "$(jnum "$EM_SPC")"
 }
 
 json_results() {
