@@ -13,6 +13,7 @@
 
 #include "sim/engine_priv.h"
 #include "sim/log.h"
+#include "sim/platform.h"
 
 struct engine_waiter {
 	engine_wait_fn fn;
@@ -94,7 +95,12 @@ engine_new(struct event_base *base, struct store *store)
 	e->store = store;
 	e->clock = default_clock;
 	e->pump_ev = event_new(base, -1, 0, pump_cb, e);
-	if (e->pump_ev == NULL) {
+	e->bp_timer = evtimer_new(base, pump_cb, e);
+	if (e->pump_ev == NULL || e->bp_timer == NULL) {
+		if (e->pump_ev != NULL)
+			event_free(e->pump_ev);
+		if (e->bp_timer != NULL)
+			event_free(e->bp_timer);
 		free(e);
 		return NULL;
 	}
@@ -135,6 +141,7 @@ engine_free(struct engine *e)
 	adaptive_free(e);
 	notify_waiters(e); /* whoever waits for the run's end hears of it now */
 	event_free(e->pump_ev);
+	event_free(e->bp_timer);
 	free(e);
 }
 
@@ -142,6 +149,7 @@ void
 engine_detach(struct engine *e)
 {
 	e->closing = 1;
+	evtimer_del(e->bp_timer);
 	if (e->personas_busy)
 		e->psrc.cancel(e->psrc.src);
 	e->personas_busy = 0;
@@ -285,6 +293,7 @@ flushed(enum store_err err, const char *msg, void *arg)
 	}
 	/* Only now is the run over: every row it wrote is durable. */
 	e->state = e->final_state;
+	platform_trim_memory(); /* the run's queues are gone: RSS goes back down */
 	pacer_stop(&e->pacer, engine_now_us(e));
 	if (e->closing)
 		return; /* the daemon is tearing down: nothing else to tell */
@@ -397,6 +406,12 @@ engine_pump(struct engine *e)
 		if (budget-- == 0) {
 			kick(e); /* yield to the loop: control requests are answered */
 			return;
+		}
+		if (store_congested(e->store)) {
+			/* the writes queued are at their bound: sessions start again as it drains */
+			struct timeval tv = { 0, ENGINE_BP_POLL_MS * 1000 };
+			evtimer_add(e->bp_timer, &tv);
+			break;
 		}
 		agent = e->p.only ? e->p.only[e->cursor] : e->cursor;
 		e->cursor++;

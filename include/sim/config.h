@@ -62,6 +62,7 @@ struct sim_config {
 	double pool_recycle;
 	int64_t pool_max;
 	int64_t event_batch_size;
+	int64_t event_queue_max; /* events queued at most before sessions wait */
 	double event_flush_interval;
 	double connect_timeout;
 	int64_t pg_prepared;      /* bool: named prepared statements (off behind poolers) */
