@@ -13,28 +13,19 @@ url=$(t_pg_db simd_queue)
 t_conf "database_url = $url"
 t_start_simd # migrates: the table exists
 
-# waits up to $2 s (0.2 s steps) for the shell condition $1
-wait_for() {
-	_w=0
-	until eval "$1"; do
-		_w=$((_w + 1))
-		[ "$_w" -lt $(($2 * 5)) ] || t_fail "timed out waiting for: $1"
-		sleep 0.2
-	done
-}
 mkfifo "$T/lock.fifo"
 _pg_admin -d simd_queue <"$T/lock.fifo" >"$T/lock.out" 2>&1 &
 locker=$!
 exec 3>"$T/lock.fifo"
 # EXCLUSIVE: reads go on, inserts wait
 echo "BEGIN; LOCK TABLE shopping_session_events IN EXCLUSIVE MODE; SELECT 'locked';" >&3
-wait_for 'grep -q locked "$T/lock.out"' 30
+t_wait_for 'grep -q locked "$T/lock.out"' 30
 
 agents=600 conc=20
 t_ctl start --agents $agents --all-shop --cycles 1 --time-scale 0 --max-concurrent $conc \
     >/dev/null
 # the queue reaches its bound, then the sessions in flight drain and none starts
-wait_for '[ "$(t_status_field events_queued)" -ge $MAX ] && [ "$(t_status_field in_flight)" = 0 ]' 120
+t_wait_for '[ "$(t_status_field events_queued)" -ge $MAX ] && [ "$(t_status_field in_flight)" = 0 ]' 120
 st=$(t_ctl --json status | tr -d ' \n')
 t_expect_match "$st" '"state":"running"' "the run waits, it does not fail"
 t_expect_match "$st" "\"events_queue_max\":$MAX" "status shows the bound"
