@@ -11,6 +11,7 @@
 #include "sim/metrics.h"
 #include "sim/pacer.h"
 #include "sim/persona.h"
+#include "sim/realism.h"
 #include "sim/snapshot.h"
 
 #define ENGINE_PUMP_BATCH 2048   /* agents decided per loop turn: status stays responsive */
@@ -18,6 +19,12 @@
 
 struct session;
 struct engine_waiter;
+
+/* A paced cycle's visit, due at its simulated minute of the cycle in wall time. */
+struct arrival {
+	uint32_t offset_s; /* simulated seconds after the cycle's start */
+	uint32_t agent;
+};
 
 struct engine {
 	struct event_base *base;
@@ -37,6 +44,22 @@ struct engine {
 	struct persona *personas;
 	struct agent_state *agents;
 	struct shopper_ctx sctx;
+	struct shopper_opts sopts; /* the run's, from its params */
+	struct calendar cal;
+	struct realism *tally; /* every finished session, for the realism report */
+
+	/*
+	 * Open-model arrivals (time_scale > 0): a cycle first decides who visits
+	 * (plan, in start order), then starts each visit when its simulated start
+	 * falls due in wall time, however many are in flight before it.
+	 */
+	struct arrival *plan; /* population entries */
+	uint32_t nplan, plan_next;
+	struct event *arrive_timer;
+	uint64_t arrive_t0_us; /* wall time of the cycle's simulated start (pauses moved out) */
+	uint64_t paused_us;    /* when a pause began (0: not paused) */
+	struct histogram late; /* how late each paced visit started, from its due time */
+	uint64_t arrivals_first_tenth; /* paced visits started in the cycle's first tenth */
 
 	uint32_t cycle;
 	uint32_t cursor; /* next position in the agent order */
@@ -79,7 +102,8 @@ void engine_pump(struct engine *e);
 void engine_fail(struct engine *e, const char *why);
 
 /* session.c */
-int session_start(struct engine *e, uint32_t agent, const struct rng *rng);
+/* t0_us: when it was due (latencies count from then, not from when it could start). */
+int session_start(struct engine *e, uint32_t agent, const struct rng *rng, uint64_t t0_us);
 /* Frees the free list (and, with flying, the sessions in flight: engine_free). */
 void sessions_free(struct engine *e, int flying);
 /* engine_detach: no retry timer fires any more. */
