@@ -75,6 +75,12 @@ static const struct vflag top_flags[] = {
 	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
 };
 
+static const struct vflag concurrency_flags[] = {
+	{ "adaptive", "adaptive", F_ONOFF, "on|off",
+	    "adapt the limit from N as its base (on), or hold it at N (off)", "on or off", NULL },
+	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
+};
+
 static int run_top(const char *path, json_t *params);
 
 const struct verb verbs[] = {
@@ -90,8 +96,9 @@ const struct verb verbs[] = {
 	    "start no new sessions" },
 	{ "resume", SIM_M_RESUME, NULL, NULL, NULL, 0, no_flags, print_plain,
 	    "continue a paused run" },
-	{ "set-concurrency", SIM_M_SET_CONCURRENCY, "limit", "N", "max_concurrent", 0, no_flags,
-	    print_plain, "limit the sessions in flight to N" },
+	{ "set-concurrency", SIM_M_SET_CONCURRENCY, "limit", "N", "max_concurrent", 0,
+	    concurrency_flags, print_plain,
+	    "limit the sessions in flight to N (adaptive: adapt from N)" },
 	{ "stats", SIM_M_STATS, NULL, NULL, NULL, 0, stats_flags, print_stats,
 	    "latencies, throughput and errors of the run" },
 	{ "checkpoint", SIM_M_CHECKPOINT, NULL, NULL, NULL, 0, no_flags, print_plain,
@@ -252,6 +259,12 @@ parse_value(const struct vflag *fl, const char *s, json_t *params)
 		return json_object_set_new(params, fl->key, json_real(v));
 	}
 	case F_STR: return json_object_set_new(params, fl->key, json_string(s));
+	case F_ONOFF:
+		if (strcmp(s, "on") == 0 || strcmp(s, "yes") == 0)
+			return json_object_set_new(params, fl->key, json_true());
+		if (strcmp(s, "off") == 0 || strcmp(s, "no") == 0)
+			return json_object_set_new(params, fl->key, json_false());
+		return -1;
 	}
 
 	return -1;
@@ -444,6 +457,20 @@ gets_(const json_t *o, const char *key)
 	return s ? s : "-";
 }
 
+/* " (adaptive from base 50: latency 41 ms vs 6 ms)", or " (fixed)" */
+static void
+print_adaptive(const json_t *c)
+{
+	const char *why = json_string_value(json_object_get(c, "reason"));
+
+	if (!json_is_true(json_object_get(c, "adaptive"))) {
+		printf(" (fixed)\n");
+		return;
+	}
+	printf(
+	    " (adaptive from base %lld%s%s)\n", geti(c, "base"), why ? ": " : "", why ? why : "");
+}
+
 static void
 print_status(const json_t *r)
 {
@@ -463,8 +490,9 @@ print_status(const json_t *r)
 		printf("   eta %.1f s", json_number_value(eta));
 	if (json_number_value(json_object_get(r, "lag_s")) > 0)
 		printf("   lag %.3f s", json_number_value(json_object_get(r, "lag_s")));
-	printf("\nconcurrency: %lld in flight, limit %lld\n", geti(r, "concurrency.in_flight"),
+	printf("\nconcurrency: %lld in flight, limit %lld", geti(r, "concurrency.in_flight"),
 	    geti(r, "concurrency.limit"));
+	print_adaptive(json_object_get(r, "concurrency"));
 	printf("counts:      %lld sessions, %lld orders, %lld events, %lld errors "
 	       "(%lld agents processed, %lld shopped)\n",
 	    geti(r, "counts.sessions"), geti(r, "counts.orders"), geti(r, "counts.events"),

@@ -6,8 +6,11 @@
 
 #include <jansson.h>
 
-/* F_OPTNUM: a number that may follow the flag (--watch [SECS]); F_STR: any text */
-enum ftype { F_INT, F_NUM, F_BOOL, F_LIST, F_OPTNUM, F_STR };
+/*
+ * F_OPTNUM: a number that may follow the flag (--watch [SECS]); F_STR: any text;
+ * F_ONOFF: on or off (yes/no), sent as true or false
+ */
+enum ftype { F_INT, F_NUM, F_BOOL, F_LIST, F_OPTNUM, F_STR, F_ONOFF };
 
 struct vflag {
 	const char *name; /* --name */

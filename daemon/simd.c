@@ -16,6 +16,7 @@
 #include "sim/checkpoint.h"
 #include "sim/ckptsched.h"
 #include "sim/cmd.h"
+#include "sim/concurrency.h"
 #include "sim/config.h"
 #include "sim/control.h"
 #include "sim/engine.h"
@@ -148,6 +149,7 @@ check_parts(const struct sim_config *c, char *err, size_t errlen)
 	struct run_params *rp = malloc(sizeof(*rp));
 	struct shopper_opts shop;
 	struct calendar cal;
+	struct concurrency_opts ao;
 	FILE *f;
 	int bad;
 
@@ -158,8 +160,10 @@ check_parts(const struct sim_config *c, char *err, size_t errlen)
 	control_opts_from_config(&co, c);
 	store_opts_from_config(&so, c);
 	params_from_config(rp, c); /* the shopper model of the next run */
+	concurrency_opts_from_config(&ao, c);
 	bad = control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0 ||
-	    watch_check(c, err, errlen) != 0 || engine_shopper(rp, &shop, &cal, err, errlen) != 0;
+	    watch_check(c, err, errlen) != 0 || concurrency_opts_check(&ao, err, errlen) != 0 ||
+	    engine_shopper(rp, &shop, &cal, err, errlen) != 0;
 	free(rp);
 	if (bad)
 		return -1;

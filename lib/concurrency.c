@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sim/concurrency.h"
+#include "sim/config.h"
 
 #define RING 1024             /* an interval's newest latency samples */
 #define DECIDE_SAMPLES 64     /* fewest samples an interval needs */
@@ -569,4 +570,25 @@ concurrency_cause_name(enum concurrency_cause cause)
 	};
 
 	return (unsigned)cause < sizeof(names) / sizeof(names[0]) ? names[cause] : "?";
+}
+
+int
+concurrency_opts_check(const struct concurrency_opts *o, char *err, size_t errlen)
+{
+	return concurrency_check(o, err, errlen);
+}
+
+void
+concurrency_opts_from_config(struct concurrency_opts *o, const struct sim_config *c)
+{
+	memset(o, 0, sizeof(*o));
+	o->enabled = c->adaptive != 0;
+	o->base = (uint32_t)c->max_concurrent;
+	o->min = (uint32_t)c->adaptive_min;
+	o->max = (uint32_t)c->adaptive_max;
+	o->ceiling = c->database_url[0] != '\0' ? 2 * (uint32_t)c->pool_max : 0;
+	o->cpu_high = c->cpu_high;
+	o->cpu_low = c->cpu_low;
+	o->mem_high = c->mem_high;
+	o->mem_low = c->mem_low;
 }

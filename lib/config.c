@@ -83,6 +83,29 @@ const struct config_key config_keys[] = {
 	{ "max_concurrent", CFG_INT, OFF(max_concurrent), 1, 100000, "50",
 	    "SIMULATION_MAX_CONCURRENT", RT, "shopping sessions in flight at once",
 	    CFG_APPLY_CONCURRENCY },
+	{ "adaptive", CFG_BOOL, OFF(adaptive), 0, 1, "on", NULL, RT,
+	    "the limit on sessions in flight follows the backend's latency, under a ceiling set "
+	    "by CPU and memory, from max_concurrent as its base (off: the limit is "
+	    "max_concurrent)",
+	    CFG_APPLY_ADAPTIVE },
+	{ "adaptive_min", CFG_INT, OFF(adaptive_min), 1, 100000, "20", NULL, RT,
+	    "lowest limit the adaptive controller sets", CFG_APPLY_ADAPTIVE },
+	{ "adaptive_max", CFG_INT, OFF(adaptive_max), 1, 100000, "100", NULL, RT,
+	    "highest limit the adaptive controller sets (with PostgreSQL never above twice "
+	    "pool_max: its connections and a step waiting for each)",
+	    CFG_APPLY_ADAPTIVE },
+	{ "cpu_high", CFG_DOUBLE, OFF(cpu_high), 0, 100, "80", NULL, RT,
+	    "CPU use in percent (of the machine, or of the cgroup's quota) above which the "
+	    "adaptive limit halves",
+	    CFG_APPLY_ADAPTIVE },
+	{ "cpu_low", CFG_DOUBLE, OFF(cpu_low), 0, 100, "50", NULL, RT,
+	    "CPU use in percent below which the adaptive limit may grow", CFG_APPLY_ADAPTIVE },
+	{ "mem_high", CFG_DOUBLE, OFF(mem_high), 0, 100, "80", NULL, RT,
+	    "memory use in percent (of the machine, or of the cgroup's limit) above which the "
+	    "adaptive limit halves",
+	    CFG_APPLY_ADAPTIVE },
+	{ "mem_low", CFG_DOUBLE, OFF(mem_low), 0, 100, "50", NULL, RT,
+	    "memory use in percent below which the adaptive limit may grow", CFG_APPLY_ADAPTIVE },
 	{ "max_retries", CFG_INT, OFF(max_retries), 0, 100, "3", NULL, RT,
 	    "retries of a failed step before its session counts as an error", CFG_APPLY_NONE },
 	{ "retry_backoff_ms", CFG_INT, OFF(retry_backoff_ms), 1, 60000, "100", NULL, RT,

@@ -1,5 +1,6 @@
 /* control.c - the control socket on the event loop. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -53,6 +54,10 @@ struct control {
 	void *ctx;
 	struct control_client *clients;
 	size_t nclients;
+	int spare_fd;           /* held back to refuse a client when descriptors run out */
+	struct event *relisten; /* re-enables the listener paused without a spare */
+	uint64_t fd_refused;    /* clients refused since descriptors ran out (0: they have not) */
+	uint64_t fd_refused_us; /* when the last was */
 };
 
 static void client_free(struct control_client *cl);
@@ -450,6 +455,12 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	gid_t gid;
 	char msg[160];
 
+	if (c->fd_refused > 0 && mono_us() - c->fd_refused_us >= 1000000) {
+		log_info("control: accepting clients again (%llu refused for want of file "
+			 "descriptors)",
+		    (unsigned long long)c->fd_refused);
+		c->fd_refused = 0;
+	}
 	cl = calloc(1, sizeof(*cl));
 	if (cl == NULL ||
 	    (cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
@@ -490,11 +501,68 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	control_admit(c, cl);
 }
 
+/*
+ * Out of file descriptors.  A pending connection left in the backlog keeps the
+ * listener readable, so the loop would spin on a failing accept().  The spare
+ * descriptor held for this moment is let go to take the client, tell it why
+ * and close it; without one, the listener pauses for a moment.  Said once per
+ * shortage, and with the count when clients are accepted again a second after
+ * the last refusal (one freed descriptor is no end of a shortage).
+ */
+static void
+refuse_for_fds(struct control *c, evutil_socket_t lfd, int why)
+{
+	struct timeval pause = { 1, 0 };
+	json_t *msg;
+	char *line = NULL;
+	size_t len = 0;
+	int fd = -1;
+
+	if (c->fd_refused++ == 0)
+		log_warnx("control: out of file descriptors (%s); refusing new clients until "
+			  "some close",
+		    strerror(why));
+	c->fd_refused_us = mono_us();
+	if (c->spare_fd >= 0) {
+		close(c->spare_fd);
+		if ((fd = accept(lfd, NULL, NULL)) >= 0) {
+			msg = rpc_error(json_null(), SIM_ERR_FAILED,
+			    "simd is out of file descriptors; try again later", NULL);
+			if (msg != NULL && (line = rpc_dump_line(msg, &len)) != NULL &&
+			    fcntl(fd, F_SETFL, O_NONBLOCK) == 0)
+				(void)!write(fd, line, len);
+			json_decref(msg);
+			free(line);
+			close(fd);
+		}
+		c->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && c->spare_fd >= 0)
+			return;
+	}
+	evconnlistener_disable(c->listener);
+	evtimer_add(c->relisten, &pause);
+}
+
+static void
+relisten_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+
+	if (c->spare_fd < 0)
+		c->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	evconnlistener_enable(c->listener);
+}
+
 static void
 accept_error(struct evconnlistener *l, void *arg)
 {
-	/* EMFILE and friends: say so and keep listening; the loop goes on. */
-	log_warn("control: accept");
+	struct control *c = arg;
+	int e = errno;
+
+	if (e == EMFILE || e == ENFILE)
+		refuse_for_fds(c, evconnlistener_get_fd(l), e);
+	else
+		log_warn("control: accept"); /* the loop goes on */
 }
 
 /* Refuses to take over a socket a live daemon still answers on. */
@@ -618,6 +686,8 @@ control_new(struct event_base *base, const struct control_opts *o, control_dispa
 {
 	struct control *c = calloc(1, sizeof(*c));
 
+	if (c != NULL)
+		c->spare_fd = -1;
 	if (c == NULL || (c->path = strdup(o->path)) == NULL) {
 		free(c);
 		snprintf(err, errlen, "out of memory");
@@ -631,6 +701,14 @@ control_new(struct event_base *base, const struct control_opts *o, control_dispa
 	c->max_per_uid = o->max_per_uid > 0 ? o->max_per_uid : c->max_clients;
 	c->dispatch = dispatch;
 	c->ctx = ctx;
+	c->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if ((c->relisten = evtimer_new(base, relisten_cb, c)) == NULL) {
+		free(c->path);
+		c->path = NULL;
+		control_free(c);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	if (control_check_opts(c, o, err, errlen) != 0) {
 		free(c->path);
 		c->path = NULL;
@@ -667,6 +745,10 @@ control_free(struct control *c)
 		client_free(c->clients);
 	if (c->listener != NULL)
 		evconnlistener_free(c->listener);
+	if (c->relisten != NULL)
+		event_free(c->relisten);
+	if (c->spare_fd >= 0)
+		close(c->spare_fd);
 	if (c->path != NULL)
 		unlink(c->path);
 	free(c->path);

@@ -99,6 +99,7 @@ engine_new(struct event_base *base, struct store *store)
 		free(e);
 		return NULL;
 	}
+	adaptive_init(e);
 	return e;
 }
 
@@ -119,6 +120,7 @@ run_clear(struct engine *e)
 	free(e->plan);
 	e->tally = NULL;
 	e->plan = NULL;
+	adaptive_clear(e);
 	catalog_free(e->cat);
 	free(e->personas);
 	free(e->agents);
@@ -135,6 +137,7 @@ engine_free(struct engine *e)
 		return;
 	sessions_free(e, 1);
 	run_clear(e);
+	adaptive_free(e);
 	notify_waiters(e); /* whoever waits for the run's end hears of it now */
 	event_free(e->pump_ev);
 	free(e);
@@ -196,6 +199,12 @@ uint32_t
 engine_in_flight(const struct engine *e)
 {
 	return e->in_flight;
+}
+
+uint32_t
+engine_limit(const struct engine *e)
+{
+	return e->limit ? e->limit : e->p.max_concurrent;
 }
 
 const char *
@@ -716,7 +725,7 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	pacer_reset(&e->pacer, 0, 0);
 	e->cycle_waiting = 0;
 	e->limit = p->max_concurrent;
-	if (run_alloc(e, err, errlen) != 0) {
+	if (run_alloc(e, err, errlen) != 0 || adaptive_begin(e, err, errlen) != 0) {
 		run_clear(e);
 		return -1;
 	}
@@ -823,11 +832,8 @@ engine_set_concurrency(struct engine *e, uint32_t n, char *err, size_t errlen)
 		snprintf(err, errlen, "concurrency must be at least 1");
 		return -1;
 	}
-	if (n != e->limit)
-		log_info(
-		    "concurrency limit %u -> %u", e->limit ? e->limit : e->p.max_concurrent, n);
-	e->limit = n;
 	e->p.max_concurrent = n;
+	adaptive_set_base(e, n); /* the limit, or the base the controller adapts from */
 	if (e->state == ENGINE_RUNNING)
 		kick(e);
 	return 0;
@@ -923,9 +929,9 @@ engine_snapshot(const struct engine *e, struct snapshot *s)
 	s->lag_s = e->pacer.lag;
 	s->eta_s = eta(e);
 	snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", e->fail_reason);
-	s->limit = e->limit ? e->limit : e->p.max_concurrent;
+	s->limit = engine_limit(e);
 	s->in_flight = e->in_flight;
-	s->adaptive = 0;
+	adaptive_snapshot(e, s);
 	s->counts = e->counts;
 	memcpy(s->op_lat, e->op_lat, sizeof(s->op_lat));
 	s->session_lat = e->session_lat;

@@ -103,6 +103,15 @@ run_metrics(FILE *f, const struct snapshot *s)
 	    s->eta_s >= 0 ? s->eta_s : NAN);
 	gauge(f, "simd_concurrency_limit", "sessions allowed in flight", s->limit);
 	gauge(f, "simd_sessions_in_flight", "sessions in flight now", s->in_flight);
+	gauge(f, "simd_concurrency_adaptive", "1 when the limit adapts", s->adaptive);
+	gauge(
+	    f, "simd_concurrency_base", "max_concurrent: the base the limit adapts from", s->base);
+	gauge(f, "simd_concurrency_latency_seconds",
+	    "median step latency at the current limit (NaN: unknown)",
+	    s->latency_ms >= 0 ? s->latency_ms / 1e3 : NAN);
+	gauge(f, "simd_concurrency_no_load_latency_seconds",
+	    "step latency at no load, as the controller measured it (NaN: unknown)",
+	    s->no_load_latency_ms >= 0 ? s->no_load_latency_ms / 1e3 : NAN);
 	gauge(f, "simd_setup_users_written", "users written by the run's set-up",
 	    s->setup.users_written);
 	gauge(f, "simd_setup_users", "users the run's set-up writes", s->setup.users_total);
@@ -123,6 +132,8 @@ count_metrics(FILE *f, const struct snapshot *s)
 	counter(f, "simd_events_total", "session events written", c->events);
 	counter(f, "simd_rows_written_total", "rows written to the shop database", c->rows);
 	counter(f, "simd_retries_total", "steps retried", c->retries);
+	counter(f, "simd_concurrency_changes_total", "changes of the concurrency limit",
+	    s->limit_changes);
 	counter(f, "simd_revenue_cents_total", "order totals, in cents", c->revenue_cents);
 	head(f, "simd_errors_total", "counter", "sessions that failed, by type");
 	for (int i = 0; i < STORE_ERR_COUNT; i++)

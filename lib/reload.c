@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sim/checkpoint.h"
+#include "sim/concurrency.h"
 #include "sim/ckptsched.h"
 #include "sim/config.h"
 #include "sim/csvlog.h"
@@ -40,6 +41,17 @@ apply_concurrency(
 	return engine_set_concurrency(srv->engine, (uint32_t)c->max_concurrent, err, errlen);
 }
 
+/* Every adaptive key at once, from next: the run under way takes them now. */
+static int
+apply_adaptive(
+    struct server *srv, const struct sim_config *c, int changed, char *err, size_t errlen)
+{
+	struct concurrency_opts o;
+
+	concurrency_opts_from_config(&o, c);
+	return engine_set_adaptive(srv->engine, &o, err, errlen);
+}
+
 static int
 apply_ckpt_keep(
     struct server *srv, const struct sim_config *c, int changed, char *err, size_t errlen)
@@ -73,6 +85,7 @@ static const struct {
 	[CFG_APPLY_LOG_LEVEL] = { apply_log_level, 0 },
 	[CFG_APPLY_LOG_FILE] = { apply_log_file, 1 },
 	[CFG_APPLY_CONCURRENCY] = { apply_concurrency, 0 },
+	[CFG_APPLY_ADAPTIVE] = { apply_adaptive, 0 },
 	[CFG_APPLY_CKPT_KEEP] = { apply_ckpt_keep, 0 },
 	[CFG_APPLY_CKPT_INTERVAL] = { apply_ckpt_interval, 0 },
 	[CFG_APPLY_METRICS_CSV] = { apply_metrics_csv, 1 },
@@ -145,7 +158,8 @@ reload_apply(
 }
 
 int
-reload_set(struct server *srv, const char *key, const char *value, char *err, size_t errlen)
+reload_set_keys(struct server *srv, const char *const *keys, const char *const *values, int n,
+    char *err, size_t errlen)
 {
 	struct sim_config *next = config_dup(srv->cfg);
 
@@ -153,9 +167,17 @@ reload_set(struct server *srv, const char *key, const char *value, char *err, si
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (config_set(next, key, value, err, errlen) != 0) {
-		config_free(next);
-		return -1;
+	for (int i = 0; i < n; i++) {
+		if (config_set(next, keys[i], values[i], err, errlen) != 0) {
+			config_free(next);
+			return -1;
+		}
 	}
 	return reload_apply(srv, next, RELOAD_CONTROL, err, errlen);
+}
+
+int
+reload_set(struct server *srv, const char *key, const char *value, char *err, size_t errlen)
+{
+	return reload_set_keys(srv, &key, &value, 1, err, errlen);
 }

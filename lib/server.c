@@ -6,6 +6,7 @@
 
 #include "sim/checkpoint.h"
 #include "sim/ckptsched.h"
+#include "sim/concurrency.h"
 #include "sim/config.h"
 #include "sim/engine.h"
 #include "sim/platform.h"
@@ -20,6 +21,11 @@
 int
 server_init(struct server *srv, char *err, size_t errlen)
 {
+	struct concurrency_opts co;
+
+	concurrency_opts_from_config(&co, srv->cfg);
+	if (engine_set_adaptive(srv->engine, &co, err, errlen) != 0)
+		return -1;
 	srv->set_by_control = calloc(config_nkeys, 1);
 	srv->sched = ckptsched_new(
 	    srv->base, srv->engine, srv->store, srv->ckpt, srv->cfg->checkpoint_interval);
@@ -66,7 +72,8 @@ server_snapshot(const struct server *srv, struct snapshot *s)
 		/* no run yet: what the next one would use */
 		params_from_config(&s->params, srv->cfg);
 		s->population = s->params.agents;
-		s->limit = s->params.max_concurrent;
+		s->limit = s->base = s->params.max_concurrent;
+		s->adaptive = srv->cfg->adaptive != 0;
 	}
 	store_stats(srv->store, &s->store);
 	if (srv->ckpt != NULL && checkpoint_last(srv->ckpt, &last)) {

@@ -258,6 +258,7 @@ op_done(struct store_op *op, void *arg)
 		return;
 	}
 	hist_add(&e->op_lat[op->type], engine_now_us(e) - s->op_t0);
+	adaptive_sample(e, engine_now_us(e) - s->op_t0);
 	s->events += op->nevents;
 	s->rows += op->rows;
 	backoff_reset(&s->bo);

@@ -32,6 +32,58 @@ store_json(const struct store_stats *st)
 }
 
 static json_t *
+real_or_null(double v, int digits)
+{
+	return v >= 0 ? metrics_real(v, digits) : json_null();
+}
+
+/* The limit's last changes, oldest first: when, from, to, why. */
+static json_t *
+limit_history_json(const struct snapshot *s)
+{
+	json_t *a = json_array();
+	char at[32];
+
+	for (unsigned i = 0; a != NULL && i < s->nlimit_history; i++) {
+		const struct concurrency_change *ch = &s->limit_history[i];
+
+		store_time_iso(at, sizeof(at), (int64_t)ch->at);
+		if (json_array_append_new(a,
+			json_pack("{s:s, s:i, s:i, s:s, s:s}", "at", at, "from", (int)ch->from,
+			    "to", (int)ch->to, "cause", concurrency_cause_name(ch->cause), "reason",
+			    ch->reason)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* status's concurrency; stats add the last changes. */
+static json_t *
+concurrency_json(const struct snapshot *s, int history)
+{
+	json_t *o = json_pack("{s:i, s:i, s:b, s:i, s:s?, s:I}", "limit", (int)s->limit,
+	    "in_flight", (int)s->in_flight, "adaptive", s->adaptive, "base", (int)s->base, "reason",
+	    s->limit_reason[0] ? s->limit_reason : NULL, "changes", (json_int_t)s->limit_changes);
+	int bad;
+
+	if (o == NULL)
+		return NULL;
+	bad = put(o, "cpu_pct", real_or_null(s->machine_cpu_pct, 1));
+	bad |= put(o, "mem_pct", real_or_null(s->machine_mem_pct, 1));
+	bad |= put(o, "latency_ms", real_or_null(s->latency_ms, 3));
+	bad |= put(o, "no_load_latency_ms", real_or_null(s->no_load_latency_ms, 3));
+	if (history)
+		bad |= put(o, "history", limit_history_json(s));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *
 checkpoint_json(const struct snapshot *s)
 {
 	char at[32];
@@ -126,9 +178,7 @@ snapshot_status_json(const struct snapshot *s)
 	bad = put(o, "elapsed_s", metrics_real(s->elapsed_s, 3));
 	bad |= put(o, "eta_s", s->eta_s >= 0 ? metrics_real(s->eta_s, 3) : json_null());
 	bad |= put(o, "lag_s", metrics_real(s->lag_s, 3));
-	bad |= put(o, "concurrency",
-	    json_pack("{s:i, s:i, s:b}", "limit", (int)s->limit, "in_flight", (int)s->in_flight,
-		"adaptive", s->adaptive));
+	bad |= put(o, "concurrency", concurrency_json(s, 0));
 	bad |= put(o, "counts", counts_json(&s->counts));
 	bad |= put(o, "params", params_to_json(&s->params, PARAM_START));
 	bad |= put(o, "store", store_json(&s->store));
@@ -232,7 +282,8 @@ snapshot_stats_json(const struct snapshot *s)
 	    "summary", snapshot_summary_json(s));
 	if (o != NULL &&
 	    (put(o, "store", store_json(&s->store)) | put(o, "rates", rates_json(s)) |
-		put(o, "arrivals", arrivals_json(s))) != 0) {
+		put(o, "arrivals", arrivals_json(s)) |
+		put(o, "concurrency", concurrency_json(s, 1))) != 0) {
 		json_decref(o);
 		return NULL;
 	}

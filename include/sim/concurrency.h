@@ -145,4 +145,15 @@ unsigned
 concurrency_history(const struct concurrency *c, struct concurrency_change *out, unsigned n);
 const char *concurrency_cause_name(enum concurrency_cause cause);
 
+struct sim_config;
+/*
+ * The options a configuration gives: adaptive and its keys, base its
+ * max_concurrent, ceiling twice pool_max with PostgreSQL (its connections and
+ * a step waiting for each: more in flight only waits in the pool), none with
+ * SQLite.
+ */
+void concurrency_opts_from_config(struct concurrency_opts *o, const struct sim_config *c);
+/* What concurrency_new would refuse of o: 0, or -1 with a message. */
+int concurrency_opts_check(const struct concurrency_opts *o, char *err, size_t errlen);
+
 #endif

@@ -38,6 +38,11 @@ struct sim_config {
 	double time_scale; /* simulated / wall time, 0 = as fast as possible */
 	int64_t sim_start; /* unix seconds, given as ISO 8601 UTC */
 	int64_t max_concurrent;
+	/* the adaptive concurrency limit (concurrency.h) */
+	int64_t adaptive; /* bool */
+	int64_t adaptive_min, adaptive_max;
+	double cpu_high, cpu_low; /* percent */
+	double mem_high, mem_low; /* percent */
 	int64_t max_retries;
 	int64_t retry_backoff_ms;
 	double retry_window; /* seconds transient errors keep being retried */
@@ -86,6 +91,7 @@ enum config_apply {
 	CFG_APPLY_LOG_LEVEL,
 	CFG_APPLY_LOG_FILE,
 	CFG_APPLY_CONCURRENCY,
+	CFG_APPLY_ADAPTIVE,
 	CFG_APPLY_CKPT_KEEP,
 	CFG_APPLY_CKPT_INTERVAL,
 	CFG_APPLY_METRICS_CSV,

@@ -18,6 +18,7 @@ struct event_base;
 struct engine;
 struct realism_report;
 struct snapshot;
+struct concurrency_opts;
 
 enum engine_state {
 	ENGINE_IDLE,
@@ -89,12 +90,21 @@ int engine_pause(struct engine *e, char *err, size_t errlen);
 int engine_resume(struct engine *e, char *err, size_t errlen);
 int engine_stop(struct engine *e, char *err, size_t errlen);
 int engine_set_concurrency(struct engine *e, uint32_t n, char *err, size_t errlen);
+/*
+ * The adaptive controller's options (concurrency.h; their base is ignored: it
+ * is the run's max_concurrent): a run under way takes them now, the next run
+ * starts with them.
+ */
+int
+engine_set_adaptive(struct engine *e, const struct concurrency_opts *o, char *err, size_t errlen);
 /* Calls fn once the current run has ended (immediately-after if none is active). */
 int engine_wait(struct engine *e, engine_wait_fn fn, void *arg);
 
 enum engine_state engine_state(const struct engine *e);
 int engine_active(const struct engine *e); /* running, paused or stopping */
 uint32_t engine_in_flight(const struct engine *e);
+/* The limit on sessions in flight now (the controller's, when adaptive). */
+uint32_t engine_limit(const struct engine *e);
 /* Why the run failed ("" when it did not). */
 const char *engine_fail_reason(const struct engine *e);
 /* A consistent view for checkpoints: agents in flight appear as before their session. */

@@ -7,10 +7,12 @@
 
 #include "sim/backoff.h"
 #include "sim/catalog.h"
+#include "sim/concurrency.h"
 #include "sim/engine.h"
 #include "sim/metrics.h"
 #include "sim/pacer.h"
 #include "sim/persona.h"
+#include "sim/platform.h"
 #include "sim/realism.h"
 #include "sim/snapshot.h"
 
@@ -24,6 +26,19 @@ struct engine_waiter;
 struct arrival {
 	uint32_t offset_s; /* simulated seconds after the cycle's start */
 	uint32_t agent;
+};
+
+/* The limit's controller and what feeds it (adaptive.c). */
+struct adaptive {
+	struct concurrency_opts opts; /* the configuration's; base: the run's max_concurrent */
+	struct concurrency *cc;       /* this run's, from run_begin to run_clear */
+	struct event *timer;          /* ticks while a run is active */
+	struct platform_cpu cpu_prev;
+	int has_cpu;
+	uint64_t machine_at; /* the last machine sample */
+	double log_tokens;   /* change lines that may be logged now */
+	uint64_t log_at;     /* when log_tokens was counted */
+	unsigned log_skipped;
 };
 
 struct engine {
@@ -65,6 +80,7 @@ struct engine {
 	uint32_t cursor; /* next position in the agent order */
 	uint32_t limit;
 	uint32_t in_flight;
+	struct adaptive ad;
 	struct session *flying;
 	struct session *free_sessions;
 
@@ -100,6 +116,17 @@ uint64_t engine_now_us(const struct engine *e);
 void engine_pump(struct engine *e);
 /* The run cannot go on: drain what is in flight, then fail with why. */
 void engine_fail(struct engine *e, const char *why);
+
+/* adaptive.c */
+void adaptive_init(struct engine *e);
+/* A run begins: its controller, from the configuration's options and the run's base. */
+int adaptive_begin(struct engine *e, char *err, size_t errlen);
+void adaptive_clear(struct engine *e);
+void adaptive_free(struct engine *e); /* engine_free */
+/* A step completed in latency_us. */
+void adaptive_sample(struct engine *e, uint64_t latency_us);
+void adaptive_set_base(struct engine *e, uint32_t base);
+void adaptive_snapshot(const struct engine *e, struct snapshot *s);
 
 /* session.c */
 /* t0_us: when it was due (latencies count from then, not from when it could start). */

@@ -27,5 +27,8 @@ int reload_apply(
     struct server *srv, struct sim_config *next, enum reload_source src, char *err, size_t errlen);
 /* One key set to value over the control socket, as the file would say it. */
 int reload_set(struct server *srv, const char *key, const char *value, char *err, size_t errlen);
+/* Several keys at once (set-concurrency N --adaptive off), taken together or not at all. */
+int reload_set_keys(struct server *srv, const char *const *keys, const char *const *values, int n,
+    char *err, size_t errlen);
 
 #endif

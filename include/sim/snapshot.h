@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "sim/concurrency.h"
 #include "sim/engine.h"
 #include "sim/metrics.h"
 #include "sim/rates.h"
@@ -61,6 +62,13 @@ struct snapshot {
 	/* concurrency */
 	uint32_t limit, in_flight;
 	int adaptive;
+	uint32_t base;                           /* max_concurrent: set-concurrency's */
+	char limit_reason[CONCURRENCY_REASON];   /* of the limit's last change; "" none */
+	double machine_cpu_pct, machine_mem_pct; /* the controller's view, smoothed; < 0 unknown */
+	double latency_ms, no_load_latency_ms; /* of steps at this limit, at no load; < 0 unknown */
+	uint64_t limit_changes;                /* in this run */
+	struct concurrency_change limit_history[CONCURRENCY_HISTORY]; /* oldest first; at: unix s */
+	unsigned nlimit_history;
 	/* what happened */
 	struct engine_counts counts;
 	struct histogram op_lat[STORE_OP_TYPES], session_lat, cycle_lat;

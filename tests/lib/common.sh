@@ -78,7 +78,10 @@ t_setup() {
 	SIMD_SOCKET=$T/simd.sock
 	export T DATA SIMD_SOCKET
 	mkdir "$DATA"
-	printf 'data_dir = %s\nsocket = %s\n' "$DATA" "$SIMD_SOCKET" >"$T/simd.conf"
+	# adaptive = off: a test counts on the limit it sets (the default, on, would adapt
+	# it from there); the tests of the adaptive limit turn it on.
+	printf 'data_dir = %s\nsocket = %s\nadaptive = off\n' "$DATA" "$SIMD_SOCKET" \
+	    >"$T/simd.conf"
 	trap _t_cleanup EXIT
 	trap 'exit 129' HUP
 	trap 'exit 130' INT

@@ -66,6 +66,7 @@ up(struct t *t)
 	t->srv.cfg = config_new();
 	config_set(t->srv.cfg, "data_dir", t->dir, err, sizeof(err));
 	config_set(t->srv.cfg, "checkpoint_interval", "0", err, sizeof(err));
+	config_set(t->srv.cfg, "adaptive", "off", err, sizeof(err)); /* the limits set here hold */
 	t->srv.store = &t->f.pub;
 	t->srv.ckpt = checkpoint_open(t->dir, 10, err, sizeof(err));
 	t->srv.engine = engine_new(t->base, t->srv.store);
@@ -198,6 +199,17 @@ test_reload(struct t *t)
 	CHECK(t->srv.cfg->max_concurrent == 7 && t->srv.cfg->pool_max == 60);
 	CHECK(log_get_level() == LOG_LEVEL_WARN && t->srv.cfg->checkpoint_keep == 3);
 	log_set_level(LOG_LEVEL_INFO);
+	/* adaptive on over the socket: the base 7 within adaptive_min (20) */
+	CHECK(reload_set(&t->srv, "adaptive", "on", err, sizeof(err)) == 0);
+	CHECK(engine_limit(t->srv.engine) == 20 && t->srv.cfg->adaptive == 1);
+	{
+		const char *k[] = { "max_concurrent", "adaptive" }, *v[] = { "5", "off" };
+		CHECK(reload_set_keys(&t->srv, k, v, 2, err, sizeof(err)) == 0);
+	}
+	CHECK(engine_limit(t->srv.engine) == 5 && t->srv.cfg->adaptive == 0);
+	/* bounds that contradict each other are refused whole */
+	CHECK(reload_set(&t->srv, "adaptive_min", "200", err, sizeof(err)) == -1);
+	CHECK(strstr(err, "adaptive_min (200)") != NULL && t->srv.cfg->adaptive_min == 20);
 	CHECK(engine_stop(t->srv.engine, err, sizeof(err)) == 0);
 	run_until_over(t);
 	down(t);

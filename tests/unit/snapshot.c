@@ -100,8 +100,33 @@ main(void)
 	CHECK(json_real_value(json_object_get(o, "eta_s")) == 12.346);
 	json_decref(o);
 
+	/* the adaptive limit: base, reason, the controller's figures (null while unknown) */
+	s.adaptive = 1;
+	s.base = 60;
+	snprintf(s.limit_reason, sizeof(s.limit_reason), "latency 41 ms vs 6 ms");
+	s.latency_ms = 41.25;
+	s.no_load_latency_ms = 6;
+	s.machine_cpu_pct = -1;
+	s.machine_mem_pct = 12.34;
+	s.limit_changes = 3;
+	s.limit_history[0] = (struct concurrency_change){ 1767582000, 60, 50, CONCURRENCY_LATENCY,
+		"latency 41 ms vs 6 ms" };
+	s.nlimit_history = 1;
+	o = snapshot_status_json(&s);
+	st = json_object_get(o, "concurrency");
+	CHECK(json_is_true(json_object_get(st, "adaptive")) && num(st, "base") == 60);
+	CHECK(strcmp(str(st, "reason"), "latency 41 ms vs 6 ms") == 0 && num(st, "changes") == 3);
+	CHECK(json_is_null(json_object_get(st, "cpu_pct")));
+	CHECK(json_real_value(json_object_get(st, "mem_pct")) == 12.3);
+	CHECK(json_real_value(json_object_get(st, "latency_ms")) == 41.25);
+	CHECK(json_object_get(st, "history") == NULL); /* stats has it */
+	json_decref(o);
+
 	o = snapshot_stats_json(&s);
 	CHECK(o != NULL);
+	st = json_array_get(json_object_get(json_object_get(o, "concurrency"), "history"), 0);
+	CHECK(st != NULL && strcmp(str(st, "cause"), "latency") == 0 && num(st, "from") == 60 &&
+	    num(st, "to") == 50 && strcmp(str(st, "at"), "2026-01-05T03:00:00Z") == 0);
 	st = json_object_get(o, "errors");
 	CHECK(num(st, "total") == 2 && num(json_object_get(st, "by_type"), "query") == 2);
 	CHECK(strcmp(json_string_value(json_array_get(json_object_get(st, "failed_agents"), 0)),
