@@ -337,12 +337,26 @@ run_over(struct engine *e)
 	return e->p.hours > 0 && elapsed_s(e) >= e->p.hours * 3600.0;
 }
 
+/*
+ * A cycle's time: its wall time, less what a paced cycle spent with nothing
+ * in flight waiting for its next arrival, so that it says how long the
+ * cycle's work took however its arrivals were spread.
+ */
+static uint64_t
+cycle_busy_us(const struct engine *e, uint64_t now)
+{
+	uint64_t idle = e->idle_us + (e->idle_since_us ? now - e->idle_since_us : 0);
+	uint64_t wall = now - e->cycle_t0_us;
+
+	return wall > idle ? wall - idle : 0;
+}
+
 static void
 cycle_end(struct engine *e)
 {
 	double wait;
 
-	e->last_cycle_us = engine_now_us(e) - e->cycle_t0_us;
+	e->last_cycle_us = cycle_busy_us(e, engine_now_us(e));
 	hist_add(&e->cycle_lat, e->last_cycle_us);
 	e->cycle++;
 	e->cursor = 0;
@@ -373,6 +387,7 @@ cycle_begin(struct engine *e)
 	e->cycle_errors0 = e->counts.errors;
 	e->cycle_rows0 = e->counts.rows;
 	e->arrive_t0_us = e->cycle_t0_us;
+	e->idle_us = e->idle_since_us = 0;
 	e->nplan = e->plan_next = 0;
 	log_debug("run %s: cycle %u begins", e->p.run_id, e->cycle);
 	kick(e);
@@ -482,6 +497,8 @@ pump_arrivals(struct engine *e, unsigned *budget)
 		uint64_t now = engine_now_us(e);
 
 		if (due > now) {
+			if (e->in_flight == 0 && e->idle_since_us == 0)
+				e->idle_since_us = now; /* until it falls due */
 			struct timeval tv = { (time_t)((due - now) / 1000000),
 				(suseconds_t)((due - now) % 1000000) };
 			evtimer_add(e->arrive_timer, &tv);
@@ -490,6 +507,10 @@ pump_arrivals(struct engine *e, unsigned *budget)
 		if ((*budget)-- == 0) {
 			kick(e);
 			return -1;
+		}
+		if (e->idle_since_us != 0) {
+			e->idle_us += now - e->idle_since_us;
+			e->idle_since_us = 0;
 		}
 		(void)shopper_decide(&e->sctx, &e->personas[a->agent], a->agent, e->cycle, &rng);
 		if (session_start(e, a->agent, &rng, due) != 0) {
@@ -944,7 +965,7 @@ engine_snapshot(const struct engine *e, struct snapshot *s)
 	setup_snapshot(e, &s->setup);
 	s->cycle_s_last = (double)e->last_cycle_us / 1e6;
 	s->cycle_s_now = e->cycle_t0_us != 0 && !e->cycle_waiting && engine_active(e)
-	    ? (double)(engine_now_us(e) - e->cycle_t0_us) / 1e6
+	    ? (double)cycle_busy_us(e, engine_now_us(e)) / 1e6
 	    : 0;
 	s->arrival_late = e->late;
 	s->arrivals_first_tenth = e->arrivals_first_tenth;

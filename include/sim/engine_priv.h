@@ -71,9 +71,11 @@ struct engine {
 	struct arrival *plan; /* population entries */
 	uint32_t nplan, plan_next;
 	struct event *arrive_timer;
-	uint64_t arrive_t0_us; /* wall time of the cycle's simulated start (pauses moved out) */
-	uint64_t paused_us;    /* when a pause began (0: not paused) */
-	struct histogram late; /* how late each paced visit started, from its due time */
+	uint64_t arrive_t0_us;  /* wall time of the cycle's simulated start (pauses moved out) */
+	uint64_t paused_us;     /* when a pause began (0: not paused) */
+	uint64_t idle_us;       /* this cycle's wall time with nothing in flight, waiting for */
+	uint64_t idle_since_us; /* ... its next arrival (since when: 0 not now) */
+	struct histogram late;  /* how late each paced visit started, from its due time */
 	uint64_t arrivals_first_tenth; /* paced visits started in the cycle's first tenth */
 
 	uint32_t cycle;
