@@ -360,6 +360,7 @@ cycle_end(struct engine *e)
 	hist_add(&e->cycle_lat, e->last_cycle_us);
 	e->cycle++;
 	e->cursor = 0;
+	realism_set_span(e->tally, (int64_t)(e->cycle - e->tally_cycle0) * e->p.tick * 60);
 	CALL_HOOKS(e, cycle_end);
 	if (e->state == ENGINE_STOPPING || run_over(e)) {
 		run_end(e, ENGINE_FINISHED);
@@ -675,6 +676,8 @@ run_alloc(struct engine *e, char *err, size_t errlen)
 	}
 	for (uint32_t i = 0; i < p->agents; i++)
 		persona_generate(&e->personas[i], p->seed, i);
+	for (uint32_t i = 0; i < population(e); i++)
+		realism_expect(e->tally, &e->personas[agent_at(e, i)]);
 	e->sctx.cat = e->cat;
 	e->sctx.seed = p->seed;
 	e->sctx.tick = p->tick;
@@ -741,7 +744,7 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	if (e->p.run_id[0] == '\0')
 		make_run_id(e->p.run_id, sizeof(e->p.run_id), p->seed);
 	retry_policy(&e->retry, &e->p);
-	e->cycle = 0;
+	e->cycle = e->tally_cycle0 = 0;
 	e->cursor = 0;
 	pacer_reset(&e->pacer, 0, 0);
 	e->cycle_waiting = 0;
@@ -779,7 +782,7 @@ engine_resume_from(struct engine *e, const struct run_state *rs, char *err, size
 	}
 	if (run_begin(e, &q, err, errlen) != 0)
 		return -1;
-	e->cycle = rs->cycle;
+	e->cycle = e->tally_cycle0 = rs->cycle;
 	e->counts = rs->counts;
 	pacer_reset(&e->pacer, rs->elapsed_s, rs->lag_s);
 	memcpy(e->agents, rs->agents, (size_t)rs->params.agents * sizeof(*e->agents));

@@ -62,6 +62,7 @@ struct engine {
 	struct shopper_opts sopts; /* the run's, from its params */
 	struct calendar cal;
 	struct realism *tally; /* every finished session, for the realism report */
+	uint32_t tally_cycle0; /* the cycle it began at (the run's first, or its resume's) */
 
 	/*
 	 * Open-model arrivals (time_scale > 0): a cycle first decides who visits

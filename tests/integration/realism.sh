@@ -26,7 +26,7 @@ fresh() {	# a new daemon on an empty data directory
 fresh
 t_ctl start --agents 3000 --cycles 168 --time-scale 0 --max-concurrent 32 --wait >/dev/null
 rep=$(t_ctl --json stats --realism)
-t_expect_eq "$(printf '%s' "$rep" | jq '.realism.figures | length')" 29 "figures in the report"
+t_expect_eq "$(printf '%s' "$rep" | jq ".realism.figures | length")" 31 "figures in the report"
 bad=$(printf '%s' "$rep" | jq -r '.realism.figures[] |
     select(.status != "in" and .status != "info") | "\(.name)=\(.value) (\(.status))"')
 [ -z "$bad" ] || t_fail "realism figures outside their band: $(echo $bad)"
@@ -41,7 +41,7 @@ t_expect_match "$human" 'realism: [0-9]+ sessions, [0-9]+ orders; 0 figures outs
 t_expect_match "$human" 'cart_abandonment +[0-9.]+ % +60-80 +in +~70 % \(Baymard' "a figure's line"
 t_expect_match "$(t_ctl stats)" 'sessions [0-9]+, orders' "stats without --realism"
 if t_ctl stats | grep -q 'cart_abandonment'; then t_fail "stats shows the report unasked"; fi
-t_expect_match "$(cat "$T/simd.log")" 'realism: 0 of 29 figures outside their band' \
+t_expect_match "$(cat "$T/simd.log")" 'realism: 0 of 31 figures outside their band' \
     "the end of the run logs the report"
 t_expect_match "$(cat "$T/simd.log")" 'realism: conversion +[0-9.]+ %.*band 1.4-4 +in' \
     "a figure in the log"
