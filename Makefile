@@ -15,7 +15,7 @@ DESTDIR   ?=
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
 # What each binary links, and nothing more (tests/integration/build.sh checks it).
-SIMD_PKGS  = libevent jansson sqlite3 libpq
+SIMD_PKGS  = libevent jansson sqlite3 libpq libcurl libcrypto
 CTL_PKGS   = jansson
 HAVE_SYSTEMD := $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo 1)
 ifeq ($(HAVE_SYSTEMD),1)

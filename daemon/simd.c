@@ -20,6 +20,7 @@
 #include "sim/config.h"
 #include "sim/control.h"
 #include "sim/engine.h"
+#include "sim/llm.h"
 #include "sim/log.h"
 #include "sim/paths.h"
 #include "sim/platform.h"
@@ -163,7 +164,7 @@ check_parts(const struct sim_config *c, char *err, size_t errlen)
 	concurrency_opts_from_config(&ao, c);
 	bad = control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0 ||
 	    watch_check(c, err, errlen) != 0 || concurrency_opts_check(&ao, err, errlen) != 0 ||
-	    engine_shopper(rp, &shop, &cal, err, errlen) != 0;
+	    llm_check(c, err, errlen) != 0 || engine_shopper(rp, &shop, &cal, err, errlen) != 0;
 	free(rp);
 	if (bad)
 		return -1;
@@ -354,6 +355,23 @@ raise_nofile(const struct sim_config *c)
 		    (unsigned long long)got, (unsigned long long)want);
 }
 
+/* persona_source = llm: the engine's personas come from the LLM client. */
+static int
+open_llm(struct server *srv, char *err, size_t errlen)
+{
+	struct llm_conf lc;
+	struct persona_source src;
+
+	if (strcmp(srv->cfg->persona_source, "llm") != 0)
+		return 0;
+	if (llm_conf_load(&lc, srv->cfg, err, errlen) != 0 ||
+	    (srv->llm = llm_new(srv->base, &lc, err, errlen)) == NULL)
+		return -1;
+	llm_persona_source(srv->llm, &src);
+	engine_set_persona_source(srv->engine, &src);
+	return 0;
+}
+
 static int
 open_parts(struct daemon *d, char *err, size_t errlen)
 {
@@ -382,7 +400,7 @@ open_parts(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (server_init(srv, err, errlen) != 0)
+	if (open_llm(srv, err, errlen) != 0 || server_init(srv, err, errlen) != 0)
 		return -1;
 	if ((srv->shutdown = shutdown_new(srv, loop_exit, d)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -415,6 +433,7 @@ close_parts(struct daemon *d)
 	store_close(srv->store);
 	server_fini(srv);
 	engine_free(srv->engine);
+	llm_free(srv->llm);
 	control_free(srv->control);
 	checkpoint_close(srv->ckpt);
 	if (srv->base)

@@ -111,8 +111,13 @@ const struct config_key config_keys[] = {
 	{ "retry_backoff_ms", CFG_INT, OFF(retry_backoff_ms), 1, 60000, "100", NULL, RT,
 	    "first retry delay in milliseconds, doubled on each further retry", CFG_APPLY_NONE },
 	{ "retry_window", CFG_DOUBLE, OFF(retry_window), 0, 3600, "30", NULL, RT,
-	    "seconds a step failing with a transient error (connection lost, pool timeout, lock) "
+	    "seconds a step failing with a transient error (connection lost, pool timeout, lock, "
+	    "a full disk) "
 	    "keeps being retried, beyond max_retries",
+	    CFG_APPLY_NONE },
+	{ "max_error_rate", CFG_DOUBLE, OFF(max_error_rate), 0, 1, "0.05", NULL, RT,
+	    "share of a run's sessions that may fail before the run ends failed (start --wait "
+	    "exits 1)",
 	    CFG_APPLY_NONE },
 	{ "catalog_products", CFG_INT, OFF(catalog_products), 12, 1000000, "2000", NULL, RT,
 	    "products in the generated catalogue", CFG_APPLY_NONE },
@@ -182,6 +187,15 @@ const struct config_key config_keys[] = {
 	    CFG_APPLY_NONE },
 	{ "connect_timeout", CFG_DOUBLE, OFF(connect_timeout), 0.1, 600, "10", NULL, 0,
 	    "seconds a PostgreSQL connection attempt may take", CFG_APPLY_NONE },
+	{ "pg_prepared", CFG_BOOL, OFF(pg_prepared), 0, 1, "yes", NULL, 0,
+	    "named prepared statements on each connection; no behind a transaction-mode pooler "
+	    "(pgbouncer pool_mode = transaction, Supavisor port 6543)",
+	    CFG_APPLY_NONE },
+	{ "statement_timeout", CFG_DOUBLE, OFF(statement_timeout), 0.01, 3600, "30", NULL,
+	    CFG_ZERO_OK,
+	    "seconds a PostgreSQL job may wait for its answer before it fails and is retried "
+	    "(0: no limit)",
+	    CFG_APPLY_NONE },
 	/* watching a run */
 	{ "metrics_csv", CFG_STRING, OFF(metrics_csv), 0, 0, "", NULL, RT,
 	    "file a CSV row is appended to at the end of every cycle, reopened on SIGHUP "
@@ -196,8 +210,67 @@ const struct config_key config_keys[] = {
 	    "(cycle_s, latency_ms, writes_per_s, cpu_pct, memory_gb, db_connections, "
 	    "errors_per_cycle)",
 	    CFG_APPLY_NONE },
+	/* LLM personas */
+	{ "persona_source", CFG_STRING, OFF(persona_source), 0, 0, "local", NULL, 0,
+	    "where personas come from: local (generated from the seed) or llm (an "
+	    "OpenAI-compatible chat-completions API, cached in <data_dir>/personas.db)",
+	    CFG_APPLY_NONE },
+	{ "llm_url", CFG_STRING, OFF(llm_url), 0, 0, "", NULL, 0,
+	    "base URL of the OpenAI-compatible API (https://openrouter.ai/api/v1, "
+	    "http://127.0.0.1:8080/v1, ...); /chat/completions is appended",
+	    CFG_APPLY_NONE },
+	{ "llm_model", CFG_STRING, OFF(llm_model), 0, 0, "", NULL, 0, "the model asked first",
+	    CFG_APPLY_NONE },
+	{ "llm_fallback_models", CFG_STRING, OFF(llm_fallback_models), 0, 0, "", NULL, 0,
+	    "models tried in order when the one before fails (comma list; empty: none)",
+	    CFG_APPLY_NONE },
+	{ "llm_max_concurrent", CFG_INT, OFF(llm_max_concurrent), 1, 256, "1", NULL, 0,
+	    "LLM requests in flight at once", CFG_APPLY_NONE },
+	{ "llm_rate", CFG_DOUBLE, OFF(llm_rate), 0.001, 10000, "10", NULL, CFG_ZERO_OK,
+	    "LLM requests per second at first, adapted to 429s and 503s (0: unlimited until "
+	    "the first throttle)",
+	    CFG_APPLY_NONE },
+	{ "llm_rate_min", CFG_DOUBLE, OFF(llm_rate_min), 0.001, 10000, "1", NULL, 0,
+	    "lowest LLM request rate the limiter goes down to, per second", CFG_APPLY_NONE },
+	{ "llm_rate_max", CFG_DOUBLE, OFF(llm_rate_max), 0.001, 10000, "50", NULL, 0,
+	    "highest LLM request rate the limiter goes up to, per second", CFG_APPLY_NONE },
+	{ "llm_max_retries", CFG_INT, OFF(llm_max_retries), 0, 100, "5", NULL, 0,
+	    "retries of an LLM request on one model (429, 503, 5xx, timeout) before the next",
+	    CFG_APPLY_NONE },
+	{ "llm_retry_delay", CFG_DOUBLE, OFF(llm_retry_delay), 0.001, 3600, "2", NULL, 0,
+	    "seconds before the first retry of an LLM request, doubled each time", CFG_APPLY_NONE },
+	{ "llm_timeout", CFG_DOUBLE, OFF(llm_timeout), 0.1, 3600, "120", NULL, 0,
+	    "seconds an LLM request may take", CFG_APPLY_NONE },
+	{ "llm_prompt_file", CFG_STRING, OFF(llm_prompt_file), 0, 0, "", NULL, 0,
+	    "the prompt template (empty: the built-in one)", CFG_APPLY_NONE },
+	{ "llm_api_key_file", CFG_STRING, OFF(llm_api_key_file), 0, 0, "", NULL, 0,
+	    "file holding the API key when LLM_API_KEY, OPENROUTER_API_KEY and OPENAI_API_KEY are "
+	    "unset",
+	    CFG_APPLY_NONE },
+	{ "llm_required", CFG_BOOL, OFF(llm_required), 0, 1, "no", NULL, 0,
+	    "an agent the LLM gave no persona fails the run (no: it keeps its local persona, "
+	    "counted)",
+	    CFG_APPLY_NONE },
 };
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
+
+/* The string keys that take one of a few words. */
+static const char *const persona_sources[] = { "local", "llm", NULL };
+static const struct {
+	const char *key;
+	const char *const *choices;
+} config_choice_table[] = {
+	{ "persona_source", persona_sources },
+};
+
+const char *const *
+config_choices(const struct config_key *k)
+{
+	for (size_t i = 0; i < sizeof(config_choice_table) / sizeof(config_choice_table[0]); i++)
+		if (strcmp(config_choice_table[i].key, k->name) == 0)
+			return config_choice_table[i].choices;
+	return NULL;
+}
 
 #define FIELD(c, k, type) ((type *)(void *)((char *)(c) + (k)->offset))
 #define CFIELD(c, k, type) ((const type *)(const void *)((const char *)(c) + (k)->offset))
@@ -304,6 +377,32 @@ set_string(char **slot, const char *value, char *err, size_t errlen)
 }
 
 static int
+choices_error(const struct config_key *k, char *err, size_t errlen)
+{
+	char list[256] = "";
+
+	const char *const *c = config_choices(k);
+
+	for (size_t i = 0; c[i] != NULL; i++) {
+		strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+		strncat(list, c[i], sizeof(list) - strlen(list) - 1);
+	}
+	snprintf(err, errlen, "%s: must be one of %s", k->name, list);
+	return -1;
+}
+
+static int
+choice_ok(const struct config_key *k, const char *value)
+{
+	const char *const *c = config_choices(k);
+
+	for (size_t i = 0; c != NULL && c[i] != NULL; i++)
+		if (strcmp(value, c[i]) == 0)
+			return 1;
+	return c == NULL;
+}
+
+static int
 bad_value(const struct config_key *k, char *err, size_t errlen)
 {
 	switch (k->type) {
@@ -325,7 +424,11 @@ bad_value(const struct config_key *k, char *err, size_t errlen)
 	case CFG_TIME:
 		snprintf(err, errlen, "%s: must be a UTC time like 2026-01-05T00:00:00Z", k->name);
 		break;
-	case CFG_STRING: snprintf(err, errlen, "%s: bad value", k->name); break;
+	case CFG_STRING:
+		if (config_choices(k) != NULL)
+			return choices_error(k, err, errlen);
+		snprintf(err, errlen, "%s: bad value", k->name);
+		break;
 	}
 	return -1;
 }
@@ -340,7 +443,7 @@ key_set(
 
 	switch (k->type) {
 	case CFG_STRING:
-		if (strlen(value) > 4096 || strchr(value, '\n') != NULL)
+		if (strlen(value) > 4096 || strchr(value, '\n') != NULL || !choice_ok(k, value))
 			return bad_value(k, err, errlen);
 		return set_string(FIELD(c, k, char *), value, err, errlen);
 	case CFG_BOOL:

@@ -135,6 +135,8 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	if (e->personas_busy)
+		e->psrc.cancel(e->psrc.src);
 	sessions_free(e, 1);
 	run_clear(e);
 	adaptive_free(e);
@@ -147,6 +149,9 @@ void
 engine_detach(struct engine *e)
 {
 	e->closing = 1;
+	if (e->personas_busy)
+		e->psrc.cancel(e->psrc.src);
+	e->personas_busy = 0;
 	if (e->prep_timer)
 		evtimer_del(e->prep_timer);
 	if (e->cycle_timer)
@@ -165,6 +170,15 @@ engine_add_hooks(struct engine *e, const struct engine_hooks *hooks)
 		return -1;
 	e->hooks[e->nhooks++] = *hooks;
 	return 0;
+}
+
+void
+engine_set_persona_source(struct engine *e, const struct persona_source *src)
+{
+	if (src != NULL)
+		e->psrc = *src;
+	else
+		memset(&e->psrc, 0, sizeof(e->psrc));
 }
 
 void
@@ -263,6 +277,28 @@ log_realism(const struct engine *e)
 	free(rep);
 }
 
+/*
+ * A run whose sessions failed beyond max_error_rate lost work that a
+ * `finished' would hide: it fails, saying how many (start --wait exits 1).
+ */
+static int
+error_rate_exceeded(struct engine *e)
+{
+	uint64_t failed = e->counts.errors, all = e->counts.sessions + e->counts.errors;
+	double rate;
+
+	if (failed == 0)
+		return 0;
+	rate = (double)failed / (double)all;
+	if (rate <= e->p.max_error_rate)
+		return 0;
+	snprintf(e->fail_reason, sizeof(e->fail_reason),
+	    "%llu of %llu sessions failed (%.1f %%, above max_error_rate %g %%)",
+	    (unsigned long long)failed, (unsigned long long)all, rate * 100,
+	    e->p.max_error_rate * 100);
+	return 1;
+}
+
 static void
 flushed(enum store_err err, const char *msg, void *arg)
 {
@@ -272,6 +308,10 @@ flushed(enum store_err err, const char *msg, void *arg)
 		log_warnx("run %s: final flush failed: %s", e->p.run_id, msg);
 		if (e->final_state != ENGINE_FAILED)
 			snprintf(e->fail_reason, sizeof(e->fail_reason), "final flush: %s", msg);
+		e->final_state = ENGINE_FAILED;
+	}
+	if (e->final_state == ENGINE_FINISHED && error_rate_exceeded(e)) {
+		log_warnx("run %s failed: %s", e->p.run_id, e->fail_reason);
 		e->final_state = ENGINE_FAILED;
 	}
 	/* Only now is the run over: every row it wrote is durable. */
@@ -593,7 +633,7 @@ prepare_retry(struct engine *e, enum store_err err, const char *msg)
 	double delay;
 
 	p.max_retries = 0; /* only transient failures, within the window */
-	if (err != STORE_ERR_CONNECT && err != STORE_ERR_TIMEOUT && err != STORE_ERR_BUSY)
+	if (!store_err_transient(err))
 		return 0;
 	if (e->state == ENGINE_STOPPING ||
 	    !backoff_next(&p, &e->prep_bo, 1, engine_now_s(e), 0, -1, &delay))
@@ -622,6 +662,9 @@ prepared(enum store_err err, const char *msg, void *arg)
 		return;
 	}
 	e->setup_done = 1;
+	/* the personas are final now (an LLM's may have replaced the local ones) */
+	for (uint32_t i = 0; i < population(e); i++)
+		realism_expect(e->tally, &e->personas[agent_at(e, i)]);
 	log_info("run %s: %u agents ready (seed %llu); cycle %u begins", e->p.run_id, e->p.agents,
 	    (unsigned long long)e->p.seed, e->cycle);
 	pacer_start(&e->pacer, engine_now_us(e));
@@ -651,6 +694,46 @@ engine_shopper(const struct run_params *p, struct shopper_opts *opts, struct cal
 	return 0;
 }
 
+static void
+personas_done(int rc, const char *why, void *arg)
+{
+	struct engine *e = arg;
+
+	e->personas_busy = 0;
+	e->preparing = 0;
+	if (e->closing)
+		return;
+	if (rc != 0) {
+		engine_fail(e, why);
+		return;
+	}
+	if (e->state == ENGINE_STOPPING) {
+		run_end(e, ENGINE_FINISHED);
+		return;
+	}
+	prepare_start(e);
+}
+
+/* The set-up: the personas first when they come from elsewhere, then the store's part. */
+static void
+setup_start(struct engine *e)
+{
+	char err[256];
+
+	if (e->psrc.fill == NULL) {
+		prepare_start(e);
+		return;
+	}
+	e->preparing = 1;
+	e->personas_busy = 1;
+	if (e->psrc.fill(e->psrc.src, e->p.seed, e->personas, e->p.agents, personas_done, e, err,
+		sizeof(err)) != 0) {
+		e->personas_busy = 0;
+		e->preparing = 0;
+		engine_fail(e, err);
+	}
+}
+
 static int
 run_alloc(struct engine *e, char *err, size_t errlen)
 {
@@ -676,8 +759,6 @@ run_alloc(struct engine *e, char *err, size_t errlen)
 	}
 	for (uint32_t i = 0; i < p->agents; i++)
 		persona_generate(&e->personas[i], p->seed, i);
-	for (uint32_t i = 0; i < population(e); i++)
-		realism_expect(e->tally, &e->personas[agent_at(e, i)]);
 	e->sctx.cat = e->cat;
 	e->sctx.seed = p->seed;
 	e->sctx.tick = p->tick;
@@ -743,6 +824,7 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	e->p = *p;
 	if (e->p.run_id[0] == '\0')
 		make_run_id(e->p.run_id, sizeof(e->p.run_id), p->seed);
+	store_set_run(e->store, e->p.run_id);
 	retry_policy(&e->retry, &e->p);
 	e->cycle = e->tally_cycle0 = 0;
 	e->cursor = 0;
@@ -767,7 +849,7 @@ engine_start(struct engine *e, const struct run_params *p, char *err, size_t err
 	if (run_begin(e, &q, err, errlen) != 0)
 		return -1;
 	CALL_HOOKS(e, run_start);
-	prepare_start(e);
+	setup_start(e);
 	return 0;
 }
 
@@ -787,7 +869,7 @@ engine_resume_from(struct engine *e, const struct run_state *rs, char *err, size
 	pacer_reset(&e->pacer, rs->elapsed_s, rs->lag_s);
 	memcpy(e->agents, rs->agents, (size_t)rs->params.agents * sizeof(*e->agents));
 	log_info("run %s resumed at cycle %u", e->p.run_id, e->cycle);
-	prepare_start(e);
+	setup_start(e);
 	return 0;
 }
 
@@ -803,6 +885,8 @@ engine_pause(struct engine *e, char *err, size_t errlen)
 	}
 	e->state = ENGINE_PAUSED;
 	e->paused_us = engine_now_us(e);
+	if (e->personas_busy)
+		e->psrc.pause(e->psrc.src, 1);
 	log_info("run %s paused at cycle %u (%u sessions finishing)", e->p.run_id, e->cycle,
 	    e->in_flight);
 	return 0;
@@ -820,6 +904,8 @@ engine_resume(struct engine *e, char *err, size_t errlen)
 	if (e->paused_us != 0) /* paced visits fall due the pause's length later */
 		e->arrive_t0_us += engine_now_us(e) - e->paused_us;
 	e->paused_us = 0;
+	if (e->personas_busy)
+		e->psrc.pause(e->psrc.src, 0);
 	log_info("run %s resumed", e->p.run_id);
 	if (e->cycle_waiting && !evtimer_pending(e->cycle_timer, NULL))
 		e->cycle_waiting = 0;
@@ -842,6 +928,13 @@ engine_stop(struct engine *e, char *err, size_t errlen)
 		return 0;
 	e->state = ENGINE_STOPPING;
 	log_info("run %s stopping (%u sessions finishing)", e->p.run_id, e->in_flight);
+	if (e->personas_busy) {
+		e->psrc.cancel(e->psrc.src);
+		e->personas_busy = 0;
+		e->preparing = 0;
+		run_end(e, ENGINE_FINISHED);
+		return 0;
+	}
 	if (e->preparing)
 		return 0; /* prepared() ends it */
 	if (e->in_flight == 0)
@@ -930,6 +1023,13 @@ setup_snapshot(const struct engine *e, struct snapshot_setup *u)
 		return;
 	u->personas_total = u->users_total = e->p.agents;
 	u->personas_done = e->personas != NULL ? e->p.agents : 0; /* generated at start */
+	if (e->psrc.fill != NULL) {
+		e->psrc.progress(e->psrc.src, &u->personas_done, &u->personas_llm);
+		if (e->personas_busy) {
+			u->phase = SETUP_PERSONAS;
+			return;
+		}
+	}
 	u->catalog_written = e->setup_done || e->prog.catalog_written;
 	u->users_written = e->setup_done ? e->p.agents : e->prog.users_written;
 	if (e->setup_done)

@@ -11,7 +11,7 @@
 #define OFF(f) offsetof(struct run_params, f)
 #define S PARAM_START
 #define C PARAM_CKPT
-#define N PARAM_NEWER
+#define N PARAM_CKPT_NEW
 /* A double of struct shopper_opts from the key of the same name. */
 #define SHOP(key, f)                                                                          \
 	{                                                                                     \
@@ -47,6 +47,10 @@ const struct param_def param_defs[] = {
 	    "retry_backoff_ms", NULL, NULL, NULL, NULL },
 	{ "retry_window", PARAM_DOUBLE, OFF(retry_window), "retry_window", 0, 0, C, "retry_window",
 	    NULL, NULL, NULL, NULL },
+	{ "max_error_rate", PARAM_DOUBLE, OFF(max_error_rate), "max_error_rate", 0, 0,
+	    S | C | PARAM_CKPT_NEW, "max_error_rate", "max-error-rate", "R",
+	    "the run fails when more than this share of its sessions failed",
+	    "a number from 0 to 1" },
 	{ "catalog_products", PARAM_U32, OFF(catalog_products), "catalog_products", 0, 0, C,
 	    "catalog_products", NULL, NULL, NULL, NULL },
 	{ "catalog_stores", PARAM_U32, OFF(catalog_stores), "catalog_stores", 0, 0, C,
@@ -448,21 +452,6 @@ ckpt_value(struct run_params *p, const struct param_def *d, const json_t *v, cha
 	return -1;
 }
 
-/* A parameter a checkpoint written before it existed lacks: its key's default. */
-static int
-ckpt_default(struct run_params *p, const struct param_def *d, char *why, size_t len)
-{
-	const struct config_key *k = config_find(d->key);
-
-	if (k == NULL ||
-	    (d->type == PARAM_TEXT ? param_set_text(p, d, k->def)
-				   : (param_set_number(p, d, strtod(k->def, NULL)), 0))) {
-		snprintf(why, len, "params: \"%s\" is missing", d->ckpt);
-		return -1;
-	}
-	return 0;
-}
-
 int
 params_check(const struct run_params *p, char *why, size_t len)
 {
@@ -519,6 +508,18 @@ params_check(const struct run_params *p, char *why, size_t len)
 	return 0;
 }
 
+/* A parameter an older checkpoint did not record: its key's built-in default. */
+static void
+param_builtin_default(struct run_params *p, const struct param_def *d)
+{
+	const struct config_key *k = config_find(d->key);
+
+	if (k != NULL && d->type == PARAM_TEXT)
+		(void)param_set_text(p, d, k->def); /* the table's defaults fit */
+	else if (k != NULL)
+		param_set_number(p, d, strtod(k->def, NULL));
+}
+
 int
 params_from_ckpt(struct run_params *p, const json_t *o, char *why, size_t len)
 {
@@ -530,12 +531,11 @@ params_from_ckpt(struct run_params *p, const json_t *o, char *why, size_t len)
 
 		if (!(d->flags & PARAM_CKPT))
 			continue;
-		const json_t *v = json_object_get(o, d->ckpt);
-
 		if (d->type == PARAM_AGENTS)
 			list = d;
-		else if (v == NULL && (d->flags & PARAM_NEWER) ? ckpt_default(p, d, why, len) != 0
-							       : ckpt_value(p, d, v, why, len) != 0)
+		else if ((d->flags & PARAM_CKPT_NEW) && json_object_get(o, d->ckpt) == NULL)
+			param_builtin_default(p, d);
+		else if (ckpt_value(p, d, json_object_get(o, d->ckpt), why, len) != 0)
 			return -1;
 	}
 	if (list != NULL && ckpt_list(p, list, json_object_get(o, list->ckpt), why, len) != 0)

@@ -655,14 +655,43 @@ pgconn_connect_step(struct pgconn *c)
 	}
 }
 
+/*
+ * The timer guards connecting, then each job: a server that never answers
+ * (stopped, or a statement stuck behind a lock with no server-side timeout)
+ * costs the connection, never the loop.  The job fails as a timeout, which
+ * the engine retries as any transient error.
+ */
 static void
 pgconn_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pgconn *c = arg;
-	char why[64];
+	char why[128];
 
-	snprintf(why, sizeof(why), "timeout after %g s", c->opts.connect_timeout);
+	if (c->state == PGC_CONNECTING || c->owed_connect) {
+		snprintf(why, sizeof(why), "timeout after %g s", c->opts.connect_timeout);
+		pgconn_broken(c, why);
+		return;
+	}
+	snprintf(why, sizeof(why),
+	    "no answer from the server within statement_timeout (%g s) + %g s;"
+	    " connection closed",
+	    c->opts.statement_timeout, c->opts.timeout_grace);
 	pgconn_broken(c, why);
+	c->err = STORE_ERR_TIMEOUT; /* read when the deferred completion runs */
+}
+
+/* Arms the timer for a job, unless connecting owns it; 0, or -1 when it cannot. */
+static int
+pgconn_arm_job_timer(struct pgconn *c)
+{
+	double t = c->opts.statement_timeout + c->opts.timeout_grace;
+	struct timeval tv;
+
+	if (c->owed_connect || c->opts.statement_timeout <= 0)
+		return 0;
+	tv.tv_sec = (time_t)t;
+	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	return evtimer_add(c->timer, &tv);
 }
 
 static void
@@ -718,7 +747,8 @@ struct pgconn *
 pgconn_connect(
     struct event_base *base, const struct pgconn_opts *o, pgconn_connect_fn cb, void *arg)
 {
-	const char *keys[] = { "dbname", "fallback_application_name", "client_encoding",
+	/* after dbname: ours wins over an application_name in the URL (report finds it) */
+	const char *keys[] = { "dbname", "application_name", "client_encoding",
 		o->hostaddr != NULL ? "hostaddr" : NULL, NULL };
 	const char *vals[] = { o->conninfo, o->appname != NULL ? o->appname : "simd", "UTF8",
 		o->hostaddr, NULL };
@@ -778,13 +808,26 @@ pgconn_send(struct pgconn *c, const struct pgstmt *s)
 	return 0;
 }
 
+/*
+ * A prepared statement missing, or there already, on a connection that
+ * prepared each of its own once: the connection is shared behind our back.
+ */
+static const char *
+pgconn_hint(const char *sqlstate)
+{
+	if (sqlstate == NULL || (strcmp(sqlstate, "26000") != 0 && strcmp(sqlstate, "42P05") != 0))
+		return "";
+	return " (likely a transaction-mode pooler, such as pgbouncer with pool_mode = transaction"
+	       " or Supavisor on port 6543, in front of the server: set pg_prepared = no)";
+}
+
 static void
 pgconn_job_error(struct pgconn *c, const PGresult *r)
 {
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	const struct pgstmt *s = c->phase == PH_RUN && c->recv < c->n ? &c->st[c->recv] : NULL;
-	char line[PGCONN_MSG_MAX - 40];
+	char line[PGCONN_MSG_MAX - 240];
 
 	if (c->err != STORE_OK)
 		return; /* the first error is the one that matters */
@@ -792,9 +835,9 @@ pgconn_job_error(struct pgconn *c, const PGresult *r)
 	    primary != NULL ? primary : PQresultErrorMessage(r), c->opts.conninfo);
 	c->err = PQstatus(c->pg) == CONNECTION_BAD ? STORE_ERR_CONNECT : pgconn_map_sqlstate(state);
 	if (s != NULL && s->name != NULL)
-		snprintf(c->msg, sizeof(c->msg), "%s [%s]", line, s->name);
+		snprintf(c->msg, sizeof(c->msg), "%s [%s]%s", line, s->name, pgconn_hint(state));
 	else
-		snprintf(c->msg, sizeof(c->msg), "%s", line);
+		snprintf(c->msg, sizeof(c->msg), "%s%s", line, pgconn_hint(state));
 }
 
 static void
@@ -838,6 +881,8 @@ pgconn_job_end(struct pgconn *c)
 		return;
 	}
 	pgconn_stop_io(c);
+	if (!c->owed_connect)
+		evtimer_del(c->timer);
 	pgconn_complete(c, PEND_EXEC, c->err, NULL);
 }
 
@@ -972,6 +1017,10 @@ pgconn_exec(struct pgconn *c, const struct pgstmt *st, int n, pgconn_result_fn r
 	pgconn_stop_io(c);
 	if (n == 0) {
 		pgconn_complete(c, PEND_EXEC, STORE_OK, NULL);
+		return;
+	}
+	if (pgconn_arm_job_timer(c) != 0) {
+		pgconn_broken(c, "cannot arm the statement timer");
 		return;
 	}
 	c->pipelined = pgconn_can_pipeline(c, st, n);

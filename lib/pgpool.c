@@ -30,6 +30,7 @@ struct pgpool_slot {
 	int opened;
 	int suspect;
 	double born, last_used;
+	unsigned gen;               /* the pool's appname generation it connected with */
 	struct pgpool_req *for_req; /* PINGING: whom the connection goes to */
 };
 
@@ -53,6 +54,8 @@ struct pgpool {
 	double down_since;      /* > 0: no connection could be had since then */
 	uint64_t down_failures; /* attempts that failed meanwhile */
 	uint64_t opened, closed, failures, timeouts, pings;
+	char appname[PGPOOL_APPNAME_MAX]; /* what new connections are named */
+	unsigned gen;                     /* bumped when appname changes */
 };
 
 static const struct pgstmt pgpool_ping_stmt = { PGSTMT_PARAMS, "ping", "", 0, NULL };
@@ -66,6 +69,13 @@ pgpool_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Too old (recycle) or named for an earlier run: replaced rather than reused. */
+static int
+pgpool_stale(const struct pgpool *p, const struct pgpool_slot *s, double now)
+{
+	return (p->o.recycle > 0 && now - s->born >= p->o.recycle) || s->gen != p->gen;
 }
 
 static struct timeval
@@ -205,7 +215,7 @@ pgpool_park(struct pgpool *p, struct pgpool_slot *s)
 {
 	double now = pgpool_now();
 
-	if ((p->o.recycle > 0 && now - s->born >= p->o.recycle) || pgpool_total(p) > p->o.size) {
+	if (pgpool_stale(p, s, now) || pgpool_total(p) > p->o.size) {
 		pgpool_slot_close(p, s);
 		return;
 	}
@@ -269,7 +279,7 @@ pgpool_serve_idle(struct pgpool *p)
 	struct pgpool_req *r;
 
 	while ((s = TAILQ_FIRST(&p->idle)) != NULL && !TAILQ_EMPTY(&p->waiters)) {
-		if (!pgconn_ok(s->c) || (p->o.recycle > 0 && now - s->born >= p->o.recycle)) {
+		if (!pgconn_ok(s->c) || pgpool_stale(p, s, now)) {
 			pgpool_slot_close(p, s);
 			continue;
 		}
@@ -294,6 +304,7 @@ pgpool_open_one(struct pgpool *p)
 	s->pool = p;
 	s->state = SLOT_CONNECTING;
 	s->born = pgpool_now();
+	s->gen = p->gen;
 	TAILQ_INSERT_TAIL(&p->others, s, link);
 	p->nconnecting++;
 	s->c = pgconn_connect(p->base, &p->o.conn, pgpool_connected, s);
@@ -457,6 +468,8 @@ pgpool_new(struct event_base *base, const struct pgpool_opts *o)
 		return NULL;
 	}
 	p->o.conn.conninfo = p->conninfo;
+	pgconn_copy(p->appname, sizeof(p->appname), o->conn.appname);
+	p->o.conn.appname = p->appname[0] != '\0' ? p->appname : NULL;
 	if (p->o.ping_after <= 0)
 		p->o.ping_after = 10;
 	if (p->o.backoff_min <= 0)
@@ -542,7 +555,7 @@ pgpool_release(struct pgpool *p, struct pgconn *c)
 	if (!pgconn_ok(c)) {
 		pgpool_slot_close(p, s);
 		pgpool_suspect_idle(p);
-	} else if (p->o.recycle > 0 && pgpool_now() - s->born >= p->o.recycle) {
+	} else if (pgpool_stale(p, s, pgpool_now())) {
 		pgpool_slot_close(p, s);
 	} else if ((r = pgpool_pop_waiter(p)) != NULL) {
 		s->last_used = pgpool_now();
@@ -550,6 +563,22 @@ pgpool_release(struct pgpool *p, struct pgconn *c)
 	} else {
 		pgpool_park(p, s);
 	}
+	pgpool_serve(p);
+}
+
+void
+pgpool_set_appname(struct pgpool *p, const char *name)
+{
+	struct pgpool_slot *s;
+
+	if (strcmp(p->appname, name) == 0)
+		return;
+	pgconn_copy(p->appname, sizeof(p->appname), name);
+	p->o.conn.appname = p->appname;
+	p->gen++;
+	/* idle ones go now; those in use when they come back (pgpool_stale) */
+	while ((s = TAILQ_FIRST(&p->idle)) != NULL)
+		pgpool_slot_close(p, s);
 	pgpool_serve(p);
 }
 

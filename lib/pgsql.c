@@ -334,7 +334,7 @@ static int
 pgsql_apply(struct pgsync *s, int to, char *err, size_t errlen)
 {
 	const char *sql = pgsql_migrations[to - 1];
-	size_t n = strlen(sql) + 128;
+	size_t n = strlen(sql) + 400;
 	char *text = malloc(n);
 	int rc;
 
@@ -342,10 +342,14 @@ pgsql_apply(struct pgsync *s, int to, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* never lowers a version another daemon recorded meanwhile (migrations are idempotent) */
 	snprintf(text, n,
-	    "BEGIN;%sDELETE FROM schema_version;"
-	    "INSERT INTO schema_version VALUES (%d);COMMIT",
-	    sql, to);
+	    "BEGIN;SELECT pg_advisory_xact_lock(" PGSQL_LOCK ");%s"
+	    "INSERT INTO schema_version SELECT %d WHERE NOT EXISTS"
+	    " (SELECT 1 FROM schema_version WHERE version >= %d);"
+	    "DELETE FROM schema_version WHERE version < (SELECT max(version) FROM schema_version);"
+	    "COMMIT",
+	    sql, to, to);
 	rc = pgsql_simple(s, text, err, errlen);
 	free(text);
 	return rc;
@@ -356,8 +360,8 @@ pgsql_migrate(struct pgsync *s, char *err, size_t errlen)
 {
 	struct pgstmt head[2] = {
 		{ PGSTMT_SIMPLE, NULL,
-		    "SELECT pg_advisory_lock(" PGSQL_LOCK ");"
-		    "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)",
+		    "BEGIN;SELECT pg_advisory_xact_lock(" PGSQL_LOCK ");"
+		    "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL);COMMIT",
 		    0, NULL },
 		{ PGSTMT_PARAMS, NULL, "SELECT coalesce(max(version), 0) FROM schema_version", 0,
 		    NULL },
@@ -383,11 +387,6 @@ pgsql_migrate(struct pgsync *s, char *err, size_t errlen)
 	while (rc == 0 && version < PGSQL_VERSION) {
 		if ((rc = pgsql_apply(s, ++version, sub, sizeof(sub))) != 0)
 			snprintf(err, errlen, "schema: migration %d: %s", version, sub);
-	}
-	if (pgsql_simple(s, "SELECT pg_advisory_unlock(" PGSQL_LOCK ")", sub, sizeof(sub)) != 0 &&
-	    rc == 0) {
-		snprintf(err, errlen, "schema: %s", sub);
-		rc = -1;
 	}
 	return rc;
 }

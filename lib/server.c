@@ -17,6 +17,7 @@
 #include "sim/watch.h"
 #include "sim/csvlog.h"
 #include "sim/prom.h"
+#include "sim/llm.h"
 
 int
 server_init(struct server *srv, char *err, size_t errlen)
@@ -88,6 +89,10 @@ server_snapshot(const struct server *srv, struct snapshot *s)
 	s->shutting_down = server_stopping(srv);
 	if (srv->watch != NULL)
 		watch_fill(srv->watch, s);
+	if (srv->llm != NULL) {
+		s->has_llm = 1;
+		llm_stats(srv->llm, &s->llm);
+	}
 	if (srv->prom != NULL)
 		snprintf(s->metrics_addr, sizeof(s->metrics_addr), "%s", prom_addr(srv->prom));
 }

@@ -152,6 +152,53 @@ setup_json(const struct snapshot_setup *u)
 }
 
 static json_t *
+llm_models_json(const struct llm_stats *l)
+{
+	json_t *by = json_object();
+
+	for (unsigned i = 0; by != NULL && i < l->nmodels && i < LLM_MODELS_MAX; i++)
+		if (json_object_set_new(by, l->models[i], json_integer(l->by_model[i])) != 0) {
+			json_decref(by);
+			return NULL;
+		}
+	return by;
+}
+
+static json_t *
+llm_errors_json(const struct llm_stats *l)
+{
+	json_t *o = json_pack("{s:I}", "total", (json_int_t)l->errors);
+
+	for (int i = 0; o != NULL && i < LLM_ERR_TYPES; i++)
+		if (json_object_set_new(o, llm_err_name((enum llm_err)i),
+			json_integer((json_int_t)l->errors_by_type[i])) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+/* The LLM personas' counters: null unless persona_source = llm. */
+static json_t *
+llm_json(const struct snapshot *s)
+{
+	const struct llm_stats *l = &s->llm;
+
+	if (!s->has_llm)
+		return json_null();
+	return json_pack("{s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:I, s:o, s:o, s:I, s:I, s:I, s:I, "
+			 "s:I, s:i, s:o, s:o, s:o}",
+	    "active", l->active, "paused", l->paused, "total", (int)l->total, "done", (int)l->done,
+	    "cached", (int)l->cached, "from_llm", (int)l->from_llm, "local_fallbacks",
+	    (int)l->local_fallbacks, "model_fallbacks", (json_int_t)l->model_fallbacks, "by_model",
+	    llm_models_json(l), "errors", llm_errors_json(l), "requests", (json_int_t)l->requests,
+	    "retries", (json_int_t)l->retries, "status_429", (json_int_t)l->status_429, "clamped",
+	    (json_int_t)l->clamped, "filled", (json_int_t)l->filled, "in_flight", (int)l->in_flight,
+	    "rate", metrics_real(l->rate, 3), "requests_per_s", metrics_real(l->requests_per_s, 3),
+	    "eta_s", l->eta_s >= 0 ? metrics_real(l->eta_s, 1) : json_null());
+}
+
+static json_t *
 rates_json(const struct snapshot *s)
 {
 	if (!s->has_rates)
@@ -185,6 +232,7 @@ snapshot_status_json(const struct snapshot *s)
 	bad |= put(o, "last_checkpoint", checkpoint_json(s));
 	bad |= put(o, "process", process_json(s));
 	bad |= put(o, "setup", setup_json(&s->setup));
+	bad |= put(o, "llm", llm_json(s));
 	bad |= put(
 	    o, "metrics_listen", s->metrics_addr[0] ? json_string(s->metrics_addr) : json_null());
 	bad |= put(o, "rates", rates_json(s));

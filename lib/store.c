@@ -23,6 +23,8 @@ store_opts_from_config(struct store_opts *o, const struct sim_config *c)
 	o->pool_pre_ping = c->pool_pre_ping != 0;
 	o->pool_recycle = c->pool_recycle;
 	o->connect_timeout = c->connect_timeout;
+	o->statement_timeout = c->statement_timeout;
+	o->pg_prepared = c->pg_prepared != 0;
 	o->event_batch_size = (unsigned)c->event_batch_size;
 	o->event_flush_interval = c->event_flush_interval;
 }
@@ -77,4 +79,20 @@ void
 store_stats(struct store *s, struct store_stats *out)
 {
 	s->drv->stats(s, out);
+}
+
+void
+store_appname(char *buf, size_t len, const char *run_id)
+{
+	if (run_id == NULL || run_id[0] == '\0')
+		snprintf(buf, len, "%s", STORE_APPNAME_PREFIX);
+	else
+		snprintf(buf, len, "%s/%s", STORE_APPNAME_PREFIX, run_id);
+}
+
+void
+store_set_run(struct store *s, const char *run_id)
+{
+	if (s != NULL && s->drv->set_run != NULL)
+		s->drv->set_run(s, run_id);
 }

@@ -36,6 +36,8 @@
  * trailed its sessions by many seconds.
  */
 #define PG_BATCH_INFLIGHT 2
+/* Seconds the client timer waits beyond statement_timeout for the server's own answer. */
+#define PG_CLIENT_GRACE 0.5
 
 struct pg_store {
 	struct store pub;
@@ -47,7 +49,10 @@ struct pg_store {
 	struct pgpool *pool;
 	struct pgjobs *jobs;
 	struct pgbatch *batcher;
-	store_done_cb prep_cb; /* the prepare() running, if any */
+	int named;                            /* pg_prepared: named statements */
+	char settings[64];                    /* SET statement_timeout, server-side */
+	struct pgstmt init[PGSQL_NSTMTS + 1]; /* run on each new connection */
+	store_done_cb prep_cb;                /* the prepare() running, if any */
 	void *prep_arg;
 	int preparing;
 	int closed;
@@ -79,7 +84,21 @@ pg_add_raw(struct pg_opjob *x, const struct pgstmt *st)
 	x->st[x->job.n++] = *st;
 }
 
-/* Adds prepared statement id with its n text parameters. */
+/*
+ * Statement id with n parameters: the connection's prepared statement, or
+ * (pg_prepared = no) the same text as an unnamed statement, which lives only
+ * until the next one and so never outlives the transaction a pooler lent.
+ */
+static void
+pg_stmt(const struct pg_store *s, struct pgstmt *st, enum pgsql_stmt id, int n)
+{
+	st->kind = s->named ? PGSTMT_PREPARED : PGSTMT_PARAMS;
+	st->name = pgsql_prepare[id].name;
+	st->sql = s->named ? NULL : pgsql_prepare[id].sql;
+	st->nparams = n;
+}
+
+/* Adds statement id with its n text parameters. */
 static void
 pg_add(struct pg_opjob *x, enum pgsql_stmt id, int n, ...)
 {
@@ -87,10 +106,7 @@ pg_add(struct pg_opjob *x, enum pgsql_stmt id, int n, ...)
 	va_list ap;
 	int i;
 
-	st->kind = PGSTMT_PREPARED;
-	st->name = pgsql_prepare[id].name;
-	st->sql = NULL;
-	st->nparams = n;
+	pg_stmt(x->s, st, id, n);
 	st->params = &x->pv[x->npv];
 	va_start(ap, n);
 	for (i = 0; i < n; i++)
@@ -398,9 +414,7 @@ pg_batch_write(struct pgbatch *b, struct batch *bt, void *arg)
 	}
 	x->bt = bt;
 	x->s = s;
-	x->st = pgsql_prepare[PGSQL_EVENTS];
-	x->st.kind = PGSTMT_PREPARED;
-	x->st.nparams = BATCH_COLS;
+	pg_stmt(s, &x->st, PGSQL_EVENTS, BATCH_COLS);
 	x->st.params = pgbatch_params(bt);
 	x->job.st = &x->st;
 	x->job.n = 1;
@@ -558,6 +572,29 @@ pg_migrate(struct pg_store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * What each pool connection runs once connected: with pg_prepared, the server's
+ * own statement_timeout (session state, which a transaction pooler would hand
+ * to another client: there the client timer alone and the role's setting
+ * apply) and the prepared statements.
+ */
+static int
+pg_init_stmts(struct pg_store *s, const struct store_opts *o)
+{
+	int n = 0;
+
+	if (!s->named)
+		return 0;
+	if (o->statement_timeout > 0) {
+		snprintf(s->settings, sizeof(s->settings), "SET statement_timeout = %.0f",
+		    o->statement_timeout * 1000);
+		s->init[n++] =
+		    (struct pgstmt){ PGSTMT_PARAMS, "statement_timeout", s->settings, 0, NULL };
+	}
+	memcpy(&s->init[n], pgsql_prepare, sizeof(pgsql_prepare));
+	return n + PGSQL_NSTMTS;
+}
+
 /* The options come checked by the configuration's bounds (config.c): nothing restated. */
 static int
 pg_make_parts(struct pg_store *s, const struct store_opts *o)
@@ -567,8 +604,8 @@ pg_make_parts(struct pg_store *s, const struct store_opts *o)
 
 	memset(&po, 0, sizeof(po));
 	po.conn = s->copts;
-	po.conn.prepare = pgsql_prepare;
-	po.conn.nprepare = PGSQL_NSTMTS;
+	po.conn.prepare = s->init;
+	po.conn.nprepare = pg_init_stmts(s, o);
 	po.size = o->pool_size;
 	po.overflow = o->pool_overflow;
 	po.max = o->pool_max;
@@ -607,8 +644,12 @@ pg_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t
 	s->base = base;
 	pgconn_describe(s->where, sizeof(s->where), s->conninfo);
 	s->copts.conninfo = s->conninfo;
-	s->copts.appname = "simd";
+	s->copts.appname = STORE_APPNAME_PREFIX;
 	s->copts.connect_timeout = cfg->connect_timeout;
+	/* the server's own limit (see pg_init_stmts) answers first, with its message */
+	s->copts.statement_timeout = cfg->statement_timeout;
+	s->copts.timeout_grace = PG_CLIENT_GRACE;
+	s->named = cfg->pg_prepared;
 	if (pg_migrate(s, err, errlen) != 0) {
 		pg_free(s);
 		return NULL;
@@ -623,6 +664,16 @@ pg_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t
 	return &s->pub;
 }
 
+static void
+pg_set_run(struct store *pub, const char *run_id)
+{
+	struct pg_store *s = pub->priv;
+	char name[STORE_APPNAME_MAX];
+
+	store_appname(name, sizeof(name), run_id);
+	pgpool_set_appname(s->pool, name);
+}
+
 const struct store_driver store_pg_driver = {
 	.name = "postgres",
 	.open = pg_open,
@@ -631,4 +682,5 @@ const struct store_driver store_pg_driver = {
 	.submit = pg_submit,
 	.flush = pg_flush,
 	.stats = pg_stats,
+	.set_run = pg_set_run,
 };

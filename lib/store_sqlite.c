@@ -315,6 +315,10 @@ sq_err_kind(int rc)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED: return STORE_ERR_BUSY;
 	case SQLITE_NOMEM: return STORE_ERR_NOMEM;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN: return STORE_ERR_DISK;
 	default: return STORE_ERR_QUERY;
 	}
 }
@@ -1433,6 +1437,16 @@ sq_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 
 /* ---- flush, stats ---- */
 
+/* The file unlinked or replaced under us: what we write goes nowhere anyone can read. */
+static int
+sq_moved(struct sq_store *s)
+{
+	int moved = 0;
+
+	return sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+	    moved;
+}
+
 static void
 sq_flush(struct store *st, store_done_cb cb, void *arg)
 {
@@ -1449,6 +1463,12 @@ sq_flush(struct store *st, store_done_cb cb, void *arg)
 	} else if ((rc = sq_run(s, s->st[SQ_CHECKPOINT], NULL)) != SQLITE_OK) {
 		err = sq_err_kind(rc);
 		snprintf(msg, sizeof(msg), "sqlite: flush: %s", s->emsg);
+	} else if (sq_moved(s)) {
+		err = STORE_ERR_DISK;
+		snprintf(msg, sizeof(msg),
+		    "sqlite: %s was removed or replaced while simd ran: the rows written "
+		    "to it are gone",
+		    s->path);
 	}
 	sq_done_later(s, cb, arg, err, msg);
 }

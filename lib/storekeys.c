@@ -25,6 +25,7 @@ static const char *const store_err_names[STORE_ERR_COUNT] = {
 	"data",
 	"nomem",
 	"closed",
+	"disk",
 };
 
 static const char *const store_op_names[STORE_OP_TYPES] = {
@@ -51,6 +52,13 @@ const char *
 store_err_name(enum store_err e)
 {
 	return (unsigned)e < STORE_ERR_COUNT ? store_err_names[e] : "unknown";
+}
+
+int
+store_err_transient(enum store_err e)
+{
+	return e == STORE_ERR_CONNECT || e == STORE_ERR_TIMEOUT || e == STORE_ERR_BUSY ||
+	    e == STORE_ERR_DISK;
 }
 
 const char *

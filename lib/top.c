@@ -321,8 +321,11 @@ perf_calls(struct screen *s, const json_t *f)
 	else
 		add(s, &l, T_DIM, "-");
 	add(s, &l, T_PLAIN, "   llm calls/s  ");
-	if (at(f, "llm") != NULL)
-		add(s, &l, T_PLAIN, "%s", real(a, sizeof(a), "%.1f", num(f, "llm.rate")));
+	if (json_is_object(at(f, "llm")))
+		add(s, &l, T_PLAIN, "%s  rate %s  429s %s",
+		    real(a, sizeof(a), "%.1f", num(f, "llm.requests_per_s")),
+		    real(b, sizeof(b), "%.2f", num(f, "llm.rate")),
+		    count(c, sizeof(c), num(f, "llm.status_429")));
 	else
 		add(s, &l, T_DIM, "-");
 	emit(s, &l);

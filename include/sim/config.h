@@ -45,7 +45,8 @@ struct sim_config {
 	double mem_high, mem_low; /* percent */
 	int64_t max_retries;
 	int64_t retry_backoff_ms;
-	double retry_window; /* seconds transient errors keep being retried */
+	double retry_window;   /* seconds transient errors keep being retried */
+	double max_error_rate; /* share of failed sessions above which a run fails */
 	int64_t catalog_products;
 	int64_t catalog_stores;
 	int64_t catalog_coupons;
@@ -69,10 +70,25 @@ struct sim_config {
 	int64_t event_batch_size;
 	double event_flush_interval;
 	double connect_timeout;
+	int64_t pg_prepared;      /* bool: named prepared statements (off behind poolers) */
+	double statement_timeout; /* seconds a job waits for the server; 0 = no limit */
 	/* watching a run */
 	char *metrics_csv;      /* a row per cycle appended here; "" none */
 	char *metrics_listen;   /* host:port of /metrics; "" off */
 	char *watch_thresholds; /* over THRESHOLDS_DEFAULT (thresholds.h) */
+	/* LLM personas (llm.h); the API key comes from the environment or a file, never here */
+	char *persona_source; /* "local" or "llm" */
+	char *llm_url;
+	char *llm_model;
+	char *llm_fallback_models; /* comma list */
+	int64_t llm_max_concurrent;
+	double llm_rate, llm_rate_min, llm_rate_max; /* requests/s; llm_rate 0: unlimited */
+	int64_t llm_max_retries;
+	double llm_retry_delay; /* s, doubled each retry */
+	double llm_timeout;     /* s per request */
+	char *llm_prompt_file;
+	char *llm_api_key_file;
+	int64_t llm_required; /* bool */
 };
 
 enum config_type { CFG_INT, CFG_DOUBLE, CFG_BOOL, CFG_STRING, CFG_MODE, CFG_LEVEL, CFG_TIME };
@@ -109,6 +125,9 @@ struct config_key {
 	const char *doc;         /* one line */
 	enum config_apply apply; /* with CFG_RUNTIME */
 };
+
+/* A CFG_STRING key's allowed values (NULL-ended), or NULL when any string goes. */
+const char *const *config_choices(const struct config_key *k);
 
 extern const struct config_key config_keys[];
 extern const size_t config_nkeys;

@@ -16,6 +16,7 @@
 
 struct event_base;
 struct engine;
+struct persona;
 struct realism_report;
 struct snapshot;
 struct concurrency_opts;
@@ -66,6 +67,24 @@ struct engine_hooks {
 	void *arg;
 };
 
+/*
+ * Where a run's personas come from besides persona_generate (persona_source =
+ * llm: llm.c).  Before the set-up writes the users, the engine hands it the
+ * run's personas, already generated locally, to replace; the run waits (in
+ * set-up phase "personas") until done is called, once, later, from the loop.
+ */
+typedef void (*persona_done_fn)(int rc, const char *why, void *arg); /* rc 0, or -1 and why */
+struct persona_source {
+	/* 0, or -1 with why in err (done is then never called). */
+	int (*fill)(void *src, uint64_t seed, struct persona *ps, uint32_t n, persona_done_fn done,
+	    void *arg, char *err, size_t errlen);
+	void (*cancel)(void *src); /* done is not called after it */
+	void (*pause)(void *src, int on);
+	/* Personas settled so far, and how many of them came from the source. */
+	void (*progress)(const void *src, uint32_t *done, uint32_t *from_source);
+	void *src;
+};
+
 typedef void (*engine_wait_fn)(struct engine *e, void *arg);
 /* Microseconds of a monotonic clock: the engine's time source (tests move it). */
 typedef uint64_t (*engine_clock_fn)(void *arg);
@@ -75,6 +94,8 @@ void engine_free(struct engine *e);
 /* Up to ENGINE_MAX_HOOKS sets, called in the order added; -1 when full. */
 int engine_add_hooks(struct engine *e, const struct engine_hooks *hooks);
 void engine_set_clock(struct engine *e, engine_clock_fn fn, void *arg);
+/* Personas from src (copied) for every run from now on; NULL: persona_generate alone. */
+void engine_set_persona_source(struct engine *e, const struct persona_source *src);
 /*
  * Before the store is closed under a run still in flight: from now on the
  * engine starts nothing and lets go of each session the store hands back.

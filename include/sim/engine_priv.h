@@ -59,6 +59,9 @@ struct engine {
 	struct persona *personas;
 	struct agent_state *agents;
 	struct shopper_ctx sctx;
+	struct persona_source psrc; /* psrc.fill NULL: local personas only */
+	int personas_busy;          /* psrc is filling this run's personas */
+
 	struct shopper_opts sopts; /* the run's, from its params */
 	struct calendar cal;
 	struct realism *tally; /* every finished session, for the realism report */

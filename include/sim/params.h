@@ -37,6 +37,7 @@ struct run_params {
 	uint32_t max_retries;
 	uint32_t retry_backoff_ms;
 	double retry_window;
+	double max_error_rate; /* the run fails when a larger share of its sessions failed */
 	uint32_t catalog_products, catalog_stores, catalog_coupons;
 	int all_shop;
 	/* The shopper model (docs/realism.md): checkpoints keep it, so a resume shops alike. */
@@ -60,7 +61,9 @@ enum param_type {
 
 #define PARAM_START 0x1 /* start takes it (simctl start --FLAG) */
 #define PARAM_CKPT 0x2  /* checkpoints record it; a resume restores it */
-#define PARAM_NEWER 0x4 /* a checkpoint written before it existed lacks it: its key's default */
+#define PARAM_CKPT_NEW \
+	0x4 /* recorded since a later version: an older checkpoint gives the
+                            * key's built-in default */
 
 struct param_def {
 	const char *name; /* in start's params and status's "params" */

@@ -45,9 +45,11 @@ struct pgstmt {
 /* Where a connection goes, and how. */
 struct pgconn_opts {
 	const char *conninfo;         /* URI or key=value string; PG* variables fill the rest */
-	const char *appname;          /* fallback_application_name */
+	const char *appname;          /* application_name (overrides the URL's) */
 	const char *hostaddr;         /* the host's address, resolved beforehand, or NULL */
 	double connect_timeout;       /* seconds */
+	double statement_timeout;     /* seconds a job may wait for its answers; 0: no limit */
+	double timeout_grace;         /* seconds more, for the server's own timeout to answer */
 	int no_pipeline;              /* send one statement at a time (tests the fallback) */
 	const struct pgstmt *prepare; /* PGSTMT_PREPARE statements run after connecting */
 	int nprepare;

@@ -80,5 +80,11 @@ int pgpool_cancel(struct pgpool *p, struct pgpool_req *r);
 /* Gives back what acquire handed out, healthy or broken (the pool checks). */
 void pgpool_release(struct pgpool *p, struct pgconn *c);
 void pgpool_stats(const struct pgpool *p, struct pgpool_stats *st);
+/*
+ * The application_name of connections from now on: idle connections are
+ * closed at once, those in use when released, so that each shows the new name.
+ */
+#define PGPOOL_APPNAME_MAX 64
+void pgpool_set_appname(struct pgpool *p, const char *name);
 
 #endif

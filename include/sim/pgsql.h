@@ -74,7 +74,8 @@ extern const char pgsql_wallets_reset[]; /* unredeemed wallet rows of an old cat
 int pgsql_schema_version(void);
 /*
  * Brings the database to the newest schema: each missing migration in its own
- * transaction, under an advisory lock so two daemons do not race.  Idempotent.
+ * transaction, under a transaction-scoped advisory lock so two daemons do not
+ * race (a session-scoped one would stay behind a transaction pooler).  Idempotent.
  * Returns 0, or -1 with a one-line message.
  */
 int pgsql_migrate(struct pgsync *s, char *err, size_t errlen);

@@ -20,6 +20,7 @@ struct snapshot;
 struct watch;
 struct csvlog;
 struct prom;
+struct llm;
 
 struct server {
 	struct event_base *base;
@@ -34,6 +35,7 @@ struct server {
 	struct watch *watch; /* rates and subscribers (server_init makes these three) */
 	struct csvlog *csv;  /* metrics_csv */
 	struct prom *prom;   /* metrics_listen, or NULL */
+	struct llm *llm;     /* persona_source = llm, or NULL */
 	time_t started_at;
 };
 

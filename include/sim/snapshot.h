@@ -14,6 +14,7 @@
 
 #include "sim/concurrency.h"
 #include "sim/engine.h"
+#include "sim/llm.h"
 #include "sim/metrics.h"
 #include "sim/rates.h"
 #include "sim/store.h"
@@ -82,6 +83,9 @@ struct snapshot {
 	struct snapshot_error recent[SNAPSHOT_RECENT_ERRORS]; /* newest first */
 	unsigned nrecent;
 	struct snapshot_setup setup;
+	/* LLM personas (persona_source = llm; has_llm 0 otherwise) */
+	int has_llm;
+	struct llm_stats llm;
 	/* rates now (watch.c fills them; has_rates 0 without it) */
 	int has_rates;
 	struct rate_window rate_interval, rate_minute;

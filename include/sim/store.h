@@ -34,9 +34,12 @@ enum store_err {
 	STORE_ERR_DATA,    /* the database answered something we cannot accept */
 	STORE_ERR_NOMEM,
 	STORE_ERR_CLOSED, /* the store is shutting down */
+	STORE_ERR_DISK,   /* the database's own disk: full, read-only, failing: retry */
 	STORE_ERR_COUNT
 };
 const char *store_err_name(enum store_err e); /* "connect", "timeout", ... */
+/* An error that may pass (an outage, a lock, a full disk): retried within retry_window. */
+int store_err_transient(enum store_err e);
 
 enum store_op_type {
 	STORE_OP_BEGIN,    /* shopping_sessions row (outcome NULL), users.last_shopped_at */
@@ -143,7 +146,9 @@ struct store_opts {
 	const char *database_url; /* postgres when set; a secret */
 	unsigned pool_size, pool_overflow, pool_max;
 	double pool_timeout, pool_recycle, connect_timeout;
+	double statement_timeout; /* seconds a job waits for its answer; 0 = no limit */
 	int pool_pre_ping;
+	int pg_prepared; /* named prepared statements; 0 behind a transaction pooler */
 	unsigned event_batch_size;
 	double event_flush_interval;
 };
@@ -161,6 +166,8 @@ struct store_driver {
 	/* Completes once every queued write is durable (checkpoints wait for it). */
 	void (*flush)(struct store *s, store_done_cb cb, void *arg);
 	void (*stats)(struct store *s, struct store_stats *out);
+	/* The run now writing (NULL: none); may be NULL for drivers with no sessions to name. */
+	void (*set_run)(struct store *s, const char *run_id);
 };
 
 struct store {
@@ -186,6 +193,15 @@ void store_prepare(struct store *s, const struct store_setup *setup, store_done_
 void store_submit(struct store *s, struct store_op *op);
 void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
+/*
+ * Names the run the store now writes for: PostgreSQL connections carry
+ * application_name "simd/<run id>" (STORE_APPNAME_PREFIX alone between runs),
+ * so pg_stat_activity shows whose sessions they are.
+ */
+#define STORE_APPNAME_PREFIX "simd"
+#define STORE_APPNAME_MAX 64 /* NAMEDATALEN */
+void store_set_run(struct store *s, const char *run_id);
+void store_appname(char *buf, size_t len, const char *run_id);
 
 /* ---- storekeys.c: what every driver writes the same way ---- */
 

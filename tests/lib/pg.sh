@@ -6,6 +6,7 @@
 #	pg_set_password PW	# TCP clients must now give PW (scram-sha-256)
 #	pg_restart [SECS]	# fast stop, optional pause, start again on the same port
 #	pg_stop			# immediate stop, removes the directory
+#	pg_bouncer_start MODE	# pgbouncer in front of it (see below)
 #
 # PostgreSQL refuses to run as root, so as root the server runs as the system user
 # "simdtest" (created with useradd when missing; "nobody" if that fails).  The server
@@ -260,4 +261,109 @@ pg_stop() {
 	fi
 	rm -rf "$PG_DIR"
 	PG_DIR=
+}
+
+# pgbouncer (Debian's package) in front of the server, as the same unprivileged user:
+#	pg_bouncer_start MODE [POOL]	# pool_mode MODE (transaction | session), POOL server
+#					# connections per database (default 5); exports
+#					# PGB_PORT, PGB_DIR and PGB_URL (the simtest database)
+#	pg_bouncer_url DB		# the URL of database DB through the pooler
+#	pg_bouncer_stop			# stops it and removes its directory (safe twice)
+# It listens on 127.0.0.1 only, on a free port, and trusts user postgres (the server
+# behind it does too).
+PGB_DIR=
+PGB_PORT=
+_pg_bouncer_bin() {
+	for _pgb in pgbouncer /usr/sbin/pgbouncer; do
+		if command -v "$_pgb" >/dev/null 2>&1; then
+			echo "$_pgb"
+			return 0
+		fi
+	done
+	_pg_err "pgbouncer not found; install it (sh packaging/deps.sh)"
+}
+
+_pg_bouncer_conf() {	# mode pool port
+	cat >"$PGB_DIR/pgbouncer.ini" <<EOC
+[databases]
+* = host=127.0.0.1 port=$PGPORT
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $3
+unix_socket_dir =
+auth_type = trust
+auth_file = $PGB_DIR/users.txt
+pool_mode = $1
+default_pool_size = $2
+max_client_conn = 1000
+max_db_connections = $2
+server_reset_query = DISCARD ALL
+ignore_startup_parameters = extra_float_digits
+logfile = $PGB_DIR/pgbouncer.log
+pidfile = $PGB_DIR/pgbouncer.pid
+EOC
+	echo '"postgres" ""' >"$PGB_DIR/users.txt"
+	chmod 0644 "$PGB_DIR/pgbouncer.ini" "$PGB_DIR/users.txt"
+}
+
+pg_bouncer_start() {
+	[ -n "$PGPORT" ] || { _pg_err "pg_bouncer_start: no server (PGPORT)"; return 1; }
+	[ -z "$PGB_DIR" ] || { _pg_err "pg_bouncer_start: already started in $PGB_DIR"; return 1; }
+	_pgb_bin=$(_pg_bouncer_bin) || return 1
+	_pg_pick_user || return 1
+	PGB_DIR=$(mktemp -d /tmp/simd-pgb.XXXXXX) || return 1
+	[ -z "$_PG_USER" ] || chown "$_PG_USER" "$PGB_DIR" || return 1
+	chmod 0755 "$PGB_DIR"
+	_pgb_try=0
+	while [ "$_pgb_try" -lt 20 ]; do
+		PGB_PORT=$((30000 + ($$ + _pgb_try * 389) % 10000))
+		_pg_bouncer_conf "$1" "${2:-5}" "$PGB_PORT"
+		# -d: it forks once listening; refuses to run as root, hence _pg_as
+		(PG_DIR=$PGB_DIR _pg_as "$_pgb_bin" -q -d "$PGB_DIR/pgbouncer.ini") \
+		    >"$PGB_DIR/start.log" 2>&1 && break
+		if ! grep -q 'in use\|bind' "$PGB_DIR/pgbouncer.log" "$PGB_DIR/start.log" \
+		    2>/dev/null; then
+			_pg_err "pgbouncer did not start:"
+			cat "$PGB_DIR/start.log" "$PGB_DIR/pgbouncer.log" >&2 2>/dev/null
+			return 1
+		fi
+		_pgb_try=$((_pgb_try + 1))
+	done
+	_pgb_i=0
+	while ! "$PG_BINDIR/pg_isready" -q -h 127.0.0.1 -p "$PGB_PORT" -d simtest -t 1; do
+		_pgb_i=$((_pgb_i + 1))
+		if [ "$_pgb_i" -ge 100 ]; then
+			_pg_err "pgbouncer on port $PGB_PORT not ready after 10 s"
+			tail -n 20 "$PGB_DIR/pgbouncer.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	PGB_URL=$(pg_bouncer_url simtest)
+	export PGB_DIR PGB_PORT PGB_URL
+}
+
+pg_bouncer_url() {
+	echo "postgresql://postgres@127.0.0.1:$PGB_PORT/$1"
+}
+
+pg_bouncer_stop() {
+	[ -n "$PGB_DIR" ] || return 0
+	if [ -f "$PGB_DIR/pgbouncer.pid" ]; then
+		_pgb_pid=$(head -n 1 "$PGB_DIR/pgbouncer.pid")
+		case $_pgb_pid in
+		'' | *[!0-9]*) ;;
+		*)
+			kill -INT "$_pgb_pid" 2>/dev/null || true
+			_pgb_i=0
+			while kill -0 "$_pgb_pid" 2>/dev/null && [ "$_pgb_i" -lt 50 ]; do
+				sleep 0.1
+				_pgb_i=$((_pgb_i + 1))
+			done
+			kill -KILL "$_pgb_pid" 2>/dev/null || true
+			;;
+		esac
+	fi
+	rm -rf "$PGB_DIR"
+	PGB_DIR=
 }

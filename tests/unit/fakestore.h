@@ -162,13 +162,12 @@ fake_close(struct store *st)
 }
 
 static const struct store_driver fake_driver = {
-	"fake",
-	NULL,
-	fake_close,
-	fake_prepare,
-	fake_submit,
-	fake_flush,
-	fake_stats,
+	.name = "fake",
+	.close = fake_close,
+	.prepare = fake_prepare,
+	.submit = fake_submit,
+	.flush = fake_flush,
+	.stats = fake_stats,
 };
 
 static inline void
