@@ -84,6 +84,15 @@ concurrency_json(const struct snapshot *s, int history)
 }
 
 static json_t *
+checkpoint_error_json(const struct snapshot *s)
+{
+	char at[32];
+
+	store_time_iso(at, sizeof(at), s->checkpoint_error_at);
+	return json_pack("{s:s, s:s}", "at", at, "message", s->checkpoint_error);
+}
+
+static json_t *
 checkpoint_json(const struct snapshot *s)
 {
 	char at[32];
@@ -230,6 +239,8 @@ snapshot_status_json(const struct snapshot *s)
 	bad |= put(o, "params", params_to_json(&s->params, PARAM_START));
 	bad |= put(o, "store", store_json(&s->store));
 	bad |= put(o, "last_checkpoint", checkpoint_json(s));
+	if (s->checkpoint_error[0])
+		bad |= put(o, "checkpoint_error", checkpoint_error_json(s));
 	bad |= put(o, "process", process_json(s));
 	bad |= put(o, "setup", setup_json(&s->setup));
 	bad |= put(o, "llm", llm_json(s));
