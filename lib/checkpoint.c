@@ -835,3 +835,28 @@ checkpoint_last(const struct checkpoint *c, struct checkpoint_info *out)
 	out->cycle = c->last_cycle;
 	return 1;
 }
+
+int
+checkpoint_delete(struct checkpoint *c, int64_t id, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (c == NULL) {
+		snprintf(err, errlen, CP_FILE ": checkpoints are not open");
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(c->db, "DELETE FROM checkpoints WHERE id = ?1", -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_bind_int64(st, 1, id) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		cp_dberr(c, err, errlen, "deleting a checkpoint");
+		return -1;
+	}
+	if (c->has_last && c->last_id == id) {
+		c->has_last = 0;
+		cp_find_last(c);
+	}
+	return 0;
+}
