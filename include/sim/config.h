@@ -53,6 +53,7 @@ struct sim_config {
 	/* checkpoints */
 	double checkpoint_interval; /* seconds, 0 = every cycle */
 	int64_t checkpoint_keep;
+	double sqlite_commit_interval;
 	/* postgres */
 	char *database_url; /* secret: never logged or answered */
 	int64_t pool_size;
