@@ -88,6 +88,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (now - e->ad.machine_at >= MACHINE_US)
 		machine_sample(e, now);
+	concurrency_load(e->ad.cc, e->in_flight);
 	if (concurrency_tick(e->ad.cc, now))
 		adaptive_changed(e, 0);
 }

@@ -24,6 +24,7 @@
 #define MACHINE_ALPHA 0.5
 #define MACHINE_COOL 2 /* machine samples to wait after a machine cut */
 #define DEFAULT_INTERVAL 500000u
+#define STALL_INTERVALS 2 /* intervals with too few samples before a stall is called */
 
 struct sample {
 	uint32_t latency_us;
@@ -49,6 +50,8 @@ struct concurrency {
 	int settling;        /* after a cut: drop samples until in flight <= limit */
 	uint64_t changed_at; /* the last change */
 	uint64_t since;      /* when this interval began; 0: not yet */
+	double load_sum;     /* of the sessions in flight at each concurrency_load */
+	unsigned load_n;     /* since the interval began */
 	unsigned intervals;  /* intervals at this limit */
 	unsigned high, flat; /* of them, the last ones in a row queued or flat */
 	double latency;      /* EMA of their medians, us; -1 unknown */
@@ -129,6 +132,7 @@ window_reset(struct concurrency *c, uint64_t now, int settle)
 	c->nseen = 0;
 	c->settling = settle;
 	c->since = settle ? 0 : now;
+	c->load_sum = c->load_n = 0;
 	c->intervals = c->high = c->flat = 0;
 }
 
@@ -155,6 +159,7 @@ window_next(struct concurrency *c, uint64_t now, const struct window *w)
 {
 	c->nseen = 0;
 	c->since = now;
+	c->load_sum = c->load_n = 0;
 	if (c->intervals > 0 && c->no_load > 0)
 		c->spread = 0.9 * c->spread + 0.1 * fabs(w->latency - c->last) / c->no_load;
 	c->last = w->latency;
@@ -279,6 +284,13 @@ concurrency_sample(struct concurrency *c, uint64_t latency_us, uint32_t in_fligh
 						: (uint32_t)latency_us;
 	s->in_flight = in_flight < 1 ? 1 : in_flight;
 	c->nseen++;
+}
+
+void
+concurrency_load(struct concurrency *c, uint32_t in_flight)
+{
+	c->load_sum += in_flight;
+	c->load_n++;
 }
 
 static double
@@ -489,6 +501,44 @@ concurrency_decide(struct concurrency *c, uint64_t now)
 		latency_grow(c, now);
 }
 
+/*
+ * Steps that do not complete give no samples: while another client holds a
+ * lock every session waits, and the medians see nothing until it is
+ * released.  Little's law says what the latency is meanwhile: the sessions
+ * in flight over the steps completed per unit of time.  When an interval
+ * has run twice its length without enough samples and that estimate is
+ * above URGENT x the no-load latency, the limit halves (not below min), as
+ * for a queue.  The cut is not checked afterwards as a queue's would be: a
+ * stall says nothing of the latency we cause.
+ */
+static void
+stall_check(struct concurrency *c, uint64_t now)
+{
+	char a[16], b[16];
+	uint32_t to = c->limit / 2 > c->lo ? c->limit / 2 : c->lo;
+	double span, load, est;
+
+	if (c->probing || c->since == 0 || c->no_load <= 0 || c->nseen >= DECIDE_SAMPLES ||
+	    c->load_n == 0 || to >= c->limit)
+		return;
+	span = (double)(now - c->since);
+	load = c->load_sum / c->load_n;
+	est = load * span / (c->nseen > 0 ? (double)c->nseen : 1.0);
+	if (span < STALL_INTERVALS * (double)c->o.interval_us || span <= URGENT * c->no_load ||
+	    load < 1 || est <= URGENT * c->no_load)
+		return;
+	c->cut_armed = 0;
+	if (c->nseen == 0)
+		set_limit(c, now, to, CONCURRENCY_LATENCY,
+		    "stalled: no step done in %.1f s with %.0f in flight; no-load latency %s ms",
+		    span / 1e6, load, fmt_ms(b, sizeof(b), c->no_load));
+	else
+		set_limit(c, now, to, CONCURRENCY_LATENCY,
+		    "stalled: %u steps done in %.1f s with %.0f in flight; latency %s ms vs %s ms",
+		    (unsigned)c->nseen, span / 1e6, load, fmt_ms(a, sizeof(a), est),
+		    fmt_ms(b, sizeof(b), c->no_load));
+}
+
 int
 concurrency_tick(struct concurrency *c, uint64_t now)
 {
@@ -498,12 +548,16 @@ concurrency_tick(struct concurrency *c, uint64_t now)
 	/* In flight may never fall to the limit if the caller counts it otherwise. */
 	if (c->settling && now - c->changed_at > PATIENCE * c->o.interval_us)
 		c->settling = 0;
-	if (c->since == 0 && !c->settling)
+	if (c->since == 0 && !c->settling) {
 		c->since = now;
+		c->load_sum = c->load_n = 0;
+	}
 	if (c->o.enabled) {
 		machine_check(c, now);
 		if (!c->changed && c->probing && now - c->probe_began > PATIENCE * c->o.interval_us)
 			probe_end(c, now, NULL);
+		if (!c->changed)
+			stall_check(c, now);
 	}
 	if (c->changed || c->since == 0 || now - c->since < c->o.interval_us ||
 	    c->nseen < DECIDE_SAMPLES)

@@ -110,8 +110,13 @@ const struct config_key config_keys[] = {
 	{ "retry_backoff_ms", CFG_INT, OFF(retry_backoff_ms), 1, 60000, "100", NULL, RT,
 	    "first retry delay in milliseconds, doubled on each further retry", CFG_APPLY_NONE },
 	{ "retry_window", CFG_DOUBLE, OFF(retry_window), 0, 3600, "30", NULL, RT,
-	    "seconds a step failing with a transient error (connection lost, pool timeout, lock) "
+	    "seconds a step failing with a transient error (connection lost, pool timeout, lock, "
+	    "a full disk) "
 	    "keeps being retried, beyond max_retries",
+	    CFG_APPLY_NONE },
+	{ "max_error_rate", CFG_DOUBLE, OFF(max_error_rate), 0, 1, "0.05", NULL, RT,
+	    "share of a run's sessions that may fail before the run ends failed (start --wait "
+	    "exits 1)",
 	    CFG_APPLY_NONE },
 	{ "catalog_products", CFG_INT, OFF(catalog_products), 12, 1000000, "2000", NULL, RT,
 	    "products in the generated catalogue", CFG_APPLY_NONE },

@@ -31,7 +31,7 @@ static void op_submit(struct session *s);
 static int
 transient(enum store_err err)
 {
-	return err == STORE_ERR_CONNECT || err == STORE_ERR_TIMEOUT || err == STORE_ERR_BUSY;
+	return store_err_transient(err);
 }
 
 static struct session *

@@ -96,3 +96,9 @@ store_set_run(struct store *s, const char *run_id)
 	if (s != NULL && s->drv->set_run != NULL)
 		s->drv->set_run(s, run_id);
 }
+
+void
+store_keyed(struct store *s, struct store_keyjob *j)
+{
+	s->drv->keyed(s, j);
+}

@@ -19,6 +19,7 @@
 #include "sim/log.h"
 #include "sim/pgconn.h"
 #include "sim/pgjob.h"
+#include "sim/pgkeys.h"
 #include "sim/pgpool.h"
 #include "sim/pgsetup.h"
 #include "sim/pgsql.h"
@@ -674,6 +675,18 @@ pg_set_run(struct store *pub, const char *run_id)
 	pgpool_set_appname(s->pool, name);
 }
 
+static void
+pg_keyed(struct store *pub, struct store_keyjob *j)
+{
+	struct pg_store *s = pub->priv;
+
+	if (s->closed)
+		pgjobs_done_later(
+		    s->jobs, j->cb, j->arg, STORE_ERR_CLOSED, "postgres: store closed");
+	else
+		pgkeys_start(s->jobs, j);
+}
+
 const struct store_driver store_pg_driver = {
 	.name = "postgres",
 	.open = pg_open,
@@ -683,4 +696,5 @@ const struct store_driver store_pg_driver = {
 	.flush = pg_flush,
 	.stats = pg_stats,
 	.set_run = pg_set_run,
+	.keyed = pg_keyed,
 };

@@ -29,6 +29,7 @@
 #include "sim/catalog.h"
 #include "sim/defer.h"
 #include "sim/persona.h"
+#include "sim/sqkeys.h"
 #include "sim/store.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
@@ -315,6 +316,10 @@ sq_err_kind(int rc)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED: return STORE_ERR_BUSY;
 	case SQLITE_NOMEM: return STORE_ERR_NOMEM;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN: return STORE_ERR_DISK;
 	default: return STORE_ERR_QUERY;
 	}
 }
@@ -1433,6 +1438,16 @@ sq_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 
 /* ---- flush, stats ---- */
 
+/* The file unlinked or replaced under us: what we write goes nowhere anyone can read. */
+static int
+sq_moved(struct sq_store *s)
+{
+	int moved = 0;
+
+	return sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+	    moved;
+}
+
 static void
 sq_flush(struct store *st, store_done_cb cb, void *arg)
 {
@@ -1449,6 +1464,12 @@ sq_flush(struct store *st, store_done_cb cb, void *arg)
 	} else if ((rc = sq_run(s, s->st[SQ_CHECKPOINT], NULL)) != SQLITE_OK) {
 		err = sq_err_kind(rc);
 		snprintf(msg, sizeof(msg), "sqlite: flush: %s", s->emsg);
+	} else if (sq_moved(s)) {
+		err = STORE_ERR_DISK;
+		snprintf(msg, sizeof(msg),
+		    "sqlite: %s was removed or replaced while simd ran: the rows written "
+		    "to it are gone",
+		    s->path);
 	}
 	sq_done_later(s, cb, arg, err, msg);
 }
@@ -1469,6 +1490,26 @@ sq_stats(struct store *st, struct store_stats *out)
 	out->queries = s->queries;
 }
 
+/* Between the op batches' transactions: commit the open one, then a batch of its own. */
+static void
+sq_keyed(struct store *st, struct store_keyjob *j)
+{
+	struct sq_store *s = st->priv;
+	char err[SQ_MSG_MAX], msg[SQ_DONE_MSG_MAX];
+	int rc;
+
+	msg[0] = '\0';
+	if (s->closed) {
+		sq_done_later(s, j->cb, j->arg, STORE_ERR_CLOSED, "sqlite: store closed");
+		return;
+	}
+	sq_batch_commit(s);
+	s->queries++;
+	if ((rc = sqkeys_run(s->db, j, err, sizeof(err))) != SQLITE_OK)
+		snprintf(msg, sizeof(msg), "sqlite: %s: %s", j->purge ? "purge" : "count", err);
+	sq_done_later(s, j->cb, j->arg, rc == SQLITE_OK ? STORE_OK : sq_err_kind(rc), msg);
+}
+
 const struct store_driver store_sqlite_driver = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1477,4 +1518,5 @@ const struct store_driver store_sqlite_driver = {
 	.submit = sq_submit,
 	.flush = sq_flush,
 	.stats = sq_stats,
+	.keyed = sq_keyed,
 };

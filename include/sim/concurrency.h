@@ -49,6 +49,13 @@
  * limit may grow back, since shedding more load would only cost throughput.
  * A no-load latency that moves by more than 15 % outside a probe brings the
  * next probe forward.
+ * Stalls.  Steps that never complete give no samples (another client holds a
+ * lock on a table every session writes).  The sessions in flight, given at
+ * every tick, say what the latency is meanwhile (Little's law: in flight
+ * over completions per unit of time); when an interval has run twice its
+ * length with too few samples and that estimate is above 2 x the no-load
+ * latency, the limit halves, not below min ("stalled: ..."), and again each
+ * time the sessions it holds back have drained or 20 intervals have passed.
  *
  * Machine.  CPU and memory samples are smoothed (EMA, alpha 0.5).  Above
  * cpu_high or mem_high the limit halves, not below min, then waits two
@@ -132,6 +139,11 @@ int concurrency_set_base(struct concurrency *c, uint32_t base, uint64_t now);
 
 /* A completed step: its latency and the sessions in flight then (itself included). */
 void concurrency_sample(struct concurrency *c, uint64_t latency_us, uint32_t in_flight);
+/*
+ * The sessions in flight now, before each tick: with too few steps
+ * completing, the controller estimates their latency from it (a stall).
+ */
+void concurrency_load(struct concurrency *c, uint32_t in_flight);
 /* Machine use in percent, -1 for unknown. */
 void concurrency_machine(struct concurrency *c, double cpu_pct, double mem_pct);
 /* Decides when due; 1 when the limit changed. */

@@ -45,7 +45,8 @@ struct sim_config {
 	double mem_high, mem_low; /* percent */
 	int64_t max_retries;
 	int64_t retry_backoff_ms;
-	double retry_window; /* seconds transient errors keep being retried */
+	double retry_window;   /* seconds transient errors keep being retried */
+	double max_error_rate; /* share of failed sessions above which a run fails */
 	int64_t catalog_products;
 	int64_t catalog_stores;
 	int64_t catalog_coupons;

@@ -34,9 +34,12 @@ enum store_err {
 	STORE_ERR_DATA,    /* the database answered something we cannot accept */
 	STORE_ERR_NOMEM,
 	STORE_ERR_CLOSED, /* the store is shutting down */
+	STORE_ERR_DISK,   /* the database's own disk: full, read-only, failing: retry */
 	STORE_ERR_COUNT
 };
 const char *store_err_name(enum store_err e); /* "connect", "timeout", ... */
+/* An error that may pass (an outage, a lock, a full disk): retried within retry_window. */
+int store_err_transient(enum store_err e);
 
 enum store_op_type {
 	STORE_OP_BEGIN,    /* shopping_sessions row (outcome NULL), users.last_shopped_at */
@@ -151,6 +154,51 @@ struct store_opts {
 };
 void store_opts_from_config(struct store_opts *o, const struct sim_config *c);
 
+/*
+ * A run's rows, found by the prefix "s<seed>:" of their deterministic keys:
+ * counted (report, purge --dry-run), or deleted one bounded batch at a time
+ * (purge) so that no lock is held for long.  A purge goes phase by phase in
+ * dependency order (orders with their items and coupon redemptions, then
+ * interactions, events, sessions last); each batch is one transaction.
+ */
+enum store_keyed_table {
+	STORE_K_ORDER_ITEMS,  /* of the run's orders */
+	STORE_K_ORDERS,       /* orders.idem_key */
+	STORE_K_COUPONS,      /* user_coupons redeemed by the run's orders: a purge un-redeems */
+	STORE_K_INTERACTIONS, /* interactions.interaction_key */
+	STORE_K_EVENTS,       /* shopping_session_events.event_key */
+	STORE_K_SESSIONS,     /* shopping_sessions.session_key */
+	STORE_KEYED
+};
+extern const char *const store_keyed_names[STORE_KEYED]; /* the table names */
+
+enum store_purge_phase {
+	STORE_P_ORDERS,
+	STORE_P_INTERACTIONS,
+	STORE_P_EVENTS,
+	STORE_P_SESSIONS,
+	STORE_P_DONE
+};
+const char *store_phase_name(enum store_purge_phase p); /* "orders", ..., "done" */
+/* The table and key column a phase deletes from (phase < STORE_P_DONE). */
+const char *store_phase_table(enum store_purge_phase p);
+const char *store_phase_key(enum store_purge_phase p);
+
+#define STORE_PREFIX_MAX 32
+struct store_keyjob {
+	char prefix[STORE_PREFIX_MAX]; /* "s7:" (store_key_prefix) */
+	int purge;                     /* 0: count every table; 1: delete one batch */
+	enum store_purge_phase phase;  /* purge: the phase of the batch */
+	int64_t cursor;                /* purge: in: ids above it; out: the last id deleted */
+	uint32_t limit;                /* purge: rows of the phase's table in the batch, >= 1 */
+	uint64_t rows[STORE_KEYED];    /* out: counted, or deleted / un-redeemed by the batch */
+	uint32_t found;                /* out: rows of the phase's table in the batch */
+	store_done_cb cb;              /* from the loop */
+	void *arg;
+};
+/* "s<seed>:" */
+void store_key_prefix(char *buf, size_t len, uint64_t seed);
+
 struct store;
 struct store_driver {
 	const char *name;
@@ -165,6 +213,8 @@ struct store_driver {
 	void (*stats)(struct store *s, struct store_stats *out);
 	/* The run now writing (NULL: none); may be NULL for drivers with no sessions to name. */
 	void (*set_run)(struct store *s, const char *run_id);
+	/* Counts or purges a run's rows by key prefix (store_keyed). */
+	void (*keyed)(struct store *s, struct store_keyjob *j);
 };
 
 struct store {
@@ -199,6 +249,8 @@ void store_stats(struct store *s, struct store_stats *out);
 #define STORE_APPNAME_MAX 64 /* NAMEDATALEN */
 void store_set_run(struct store *s, const char *run_id);
 void store_appname(char *buf, size_t len, const char *run_id);
+/* Runs j (see struct store_keyjob); j->cb always runs from the loop. */
+void store_keyed(struct store *s, struct store_keyjob *j);
 
 /* ---- storekeys.c: what every driver writes the same way ---- */
 

@@ -60,6 +60,7 @@ struct sim {
 	struct req fifo[MAXS]; /* in the delay, by time out */
 	unsigned fhead, nfifo;
 	uint64_t sessions;
+	int stalled;           /* the server serves nothing (another client's lock) */
 	struct concurrency *c; /* NULL: the fixed limit */
 	uint32_t fixed;
 	double next_tick, next_machine;
@@ -107,6 +108,8 @@ sim_rate(const struct sim *s)
 {
 	double m = s->nheap, cap = s->srv.capacity * s->wfactor;
 
+	if (s->stalled)
+		return 0;
 	if (m <= cap)
 		return 1;
 	return cap / m * (1 - s->srv.degrade * (1 - cap / m));
@@ -222,6 +225,7 @@ sim_tick(struct sim *s, phase_fn phase)
 			concurrency_machine(s->c, s->srv.cpu, 40);
 			s->next_machine += MACHINE_US;
 		}
+		concurrency_load(s->c, s->n);
 		if (concurrency_tick(s->c, (uint64_t)s->now))
 			sim_note_change(s);
 	}
@@ -256,7 +260,7 @@ sim_run(struct sim *s, double secs, phase_fn phase)
 	while (s->now < end) {
 		double rate = sim_rate(s), t = s->next_tick, tsrv = INFINITY, tdel = INFINITY;
 
-		if (s->nheap > 0)
+		if (s->nheap > 0 && rate > 0)
 			tsrv = s->now + (s->heap[0].key - s->vtime) / rate;
 		if (s->nfifo > 0)
 			tdel = s->fifo[s->fhead].key;
@@ -433,6 +437,52 @@ test_cpu_spike(void)
 	CHECK(s.limit_min >= 20);
 	CHECK(trace_min(&s, 65, 80) == 20);
 	CHECK(trace_min(&s, 150, 240) >= 40);
+	concurrency_free(s.c);
+}
+
+static void
+phase_lock(struct sim *s)
+{
+	s->stalled = s->now >= 91 * SEC && s->now < 96 * SEC;
+}
+
+/*
+ * (b') Another client locks what every step needs for 5 s, 90 s in: nothing
+ * completes, so no sample says so; the limit falls all the same, within
+ * seconds, and grows back once the lock is gone.
+ */
+static void
+test_lock(void)
+{
+	struct concurrency_change ch[CONCURRENCY_HISTORY];
+	struct sim s;
+	unsigned i, n, stalls = 0;
+	uint32_t before, fell, after;
+
+	sim_init(&s, &local, controller(1, 50, 0), 0);
+	sim_run(&s, 96, phase_lock);
+	n = concurrency_history(s.c, ch, CONCURRENCY_HISTORY);
+	for (i = 0; i < n; i++)
+		if (ch[i].at >= 91 * SEC) {
+			CHECK(strncmp(ch[i].reason, "stalled: ", 9) == 0);
+			CHECK(ch[i].cause == CONCURRENCY_LATENCY && ch[i].to < ch[i].from);
+			printf("lock: %.1f s: %u -> %u: %s\n", ch[i].at / SEC - 1, ch[i].from,
+			    ch[i].to, ch[i].reason);
+			stalls++;
+		}
+	CHECK(stalls >= 1);
+	sim_run(&s, 240, phase_lock);
+	trace_print(&s, "a lock from 90 to 95 s", 80, 240);
+	before = s.trace[89];
+	fell = trace_min(&s, 90, 93);
+	after = trace_min(&s, 150, 240);
+	printf(
+	    "lock: limit %u before, %u within 3 s, at least %u from 150 s\n", before, fell, after);
+	CHECK(fell <= before / 2 + 1);
+	CHECK(after >= 40 && after >= before * 0.85);
+	/* no stall called on a steady load */
+	for (i = 0, n = concurrency_history(s.c, ch, CONCURRENCY_HISTORY); i < n; i++)
+		CHECK(ch[i].at < 96 * SEC || strncmp(ch[i].reason, "stalled", 7) != 0);
 	concurrency_free(s.c);
 }
 
@@ -632,6 +682,7 @@ main(void)
 	step_test("capacity halves from 90 to 150 s", phase_half, 0.7);
 	step_test("backend 5x slower from 90 to 150 s", phase_slow, 0.75);
 	test_cpu_spike();
+	test_lock();
 	throughput_test("local, knee 40, degrading", &local);
 	throughput_test("local, knee 70, flat", &flat);
 	throughput_test("100 ms away, knee 70", &remote);
