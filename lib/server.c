@@ -79,6 +79,7 @@ server_snapshot(const struct server *srv, struct snapshot *s)
 		s->adaptive = srv->cfg->adaptive != 0;
 	}
 	store_stats(srv->store, &s->store);
+	store_api_stats(srv->store, &s->api);
 	if (srv->ckpt != NULL && checkpoint_last(srv->ckpt, &last)) {
 		s->has_checkpoint = 1;
 		s->checkpoint_id = last.id;

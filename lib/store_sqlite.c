@@ -976,18 +976,43 @@ sq_op_checkout(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
 	return sq_run(s, st, NULL);
 }
 
+typedef int (*sq_op_fn)(struct sq_store *, struct store_op *, struct sq_op_ctx *);
+static const sq_op_fn sq_op_fns[STORE_OP_TYPES];
+
 static int
-sq_op_abandon(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+sq_session_end(struct sq_store *s, struct sq_op_ctx *x, const char *outcome)
 {
 	sqlite3_stmt *st = s->st[SQ_SESSION_END];
 	int rc;
 
 	rc = sq_text(st, 1, x->session_key);
 	rc |= sq_text(st, 2, x->now);
-	rc |= sq_text(st, 3, op->outcome);
+	rc |= sq_text(st, 3, outcome);
 	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK)
 		return rc;
 	return sq_run(s, st, NULL);
+}
+
+static int
+sq_op_abandon(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	return sq_session_end(s, x, op->outcome);
+}
+
+/*
+ * What a step whose shop part went through the API writes besides its events:
+ * the session row (BEGIN), its end (CHECKOUT, ABANDON, FAIL), else nothing.
+ */
+static int
+sq_op_records(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	switch (op->type) {
+	case STORE_OP_BROWSE:
+	case STORE_OP_CART:
+	case STORE_OP_COUPONS: return SQLITE_OK;
+	case STORE_OP_CHECKOUT: return sq_session_end(s, x, "ordered");
+	default: return sq_op_fns[op->type](s, op, x);
+	}
 }
 
 static int
@@ -1026,8 +1051,6 @@ sq_op_undo(struct sq_store *s, struct store_op *op, int rc)
 	}
 }
 
-typedef int (*sq_op_fn)(struct sq_store *, struct store_op *, struct sq_op_ctx *);
-
 static const sq_op_fn sq_op_fns[STORE_OP_TYPES] = {
 	[STORE_OP_BEGIN] = sq_op_begin,
 	[STORE_OP_BROWSE] = sq_op_browse,
@@ -1064,7 +1087,7 @@ sq_execute(struct sq_store *s, struct store_op *op)
 	changes = sqlite3_total_changes(s->db);
 	rc = sq_run(s, s->st[SQ_SAVEPOINT], NULL);
 	if (rc == SQLITE_OK)
-		rc = sq_op_fns[op->type](s, op, &x);
+		rc = op->records_only ? sq_op_records(s, op, &x) : sq_op_fns[op->type](s, op, &x);
 	if (rc == SQLITE_OK)
 		rc = sq_events(s, op, &x);
 	if (rc == SQLITE_OK)

@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "sim/shopapi.h"
+
 struct event_base;
 struct sim_config;
 struct catalog;
@@ -108,6 +110,13 @@ struct store_op {
 	uint32_t total_cents; /* CHECKOUT: after discount */
 	uint16_t nevents;     /* events written with this step (same transaction where possible) */
 	struct store_event events[STORE_MAX_EVENTS];
+	/*
+	 * Set by the shop API driver on what it hands the database store: the
+	 * shop's part of the step (reads, cart, order) went through the API, so
+	 * only the simulation's records are written -- the session row and its
+	 * end (CHECKOUT ends it 'ordered'), users.last_shopped_at, the events.
+	 */
+	uint8_t records_only;
 
 	store_cb cb;
 	void *arg;
@@ -116,7 +125,9 @@ struct store_op {
 	enum store_err err;
 	char errmsg[256]; /* never contains a secret */
 	uint32_t result_count;
-	uint32_t rows; /* rows the op wrote (its events included) */
+	uint32_t rows;      /* rows the op wrote (its events included) */
+	uint8_t permanent;  /* the failure is the request's own (an API 4xx): do not retry */
+	double retry_after; /* s the server asked to wait before a retry; < 0: it did not say */
 };
 
 /* What a set-up has written so far: the driver counts into it while prepare runs. */
@@ -151,6 +162,7 @@ struct store_opts {
 	int pg_prepared; /* named prepared statements; 0 behind a transaction pooler */
 	unsigned event_batch_size;
 	double event_flush_interval;
+	struct shopapi_opts api; /* api.url set: the shop API driver over the database store */
 };
 void store_opts_from_config(struct store_opts *o, const struct sim_config *c);
 
@@ -211,6 +223,7 @@ struct store_driver {
 	/* Completes once every queued write is durable (checkpoints wait for it). */
 	void (*flush)(struct store *s, store_done_cb cb, void *arg);
 	void (*stats)(struct store *s, struct store_stats *out);
+	void (*api_stats)(struct store *s, struct shopapi_stats *out); /* NULL: no API */
 	/* The run now writing (NULL: none); may be NULL for drivers with no sessions to name. */
 	void (*set_run)(struct store *s, const char *run_id);
 	/* Counts or purges a run's rows by key prefix (store_keyed). */
@@ -240,6 +253,8 @@ void store_prepare(struct store *s, const struct store_setup *setup, store_done_
 void store_submit(struct store *s, struct store_op *op);
 void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
+/* The shop API's figures; out->on is 0 when the store has no API. */
+void store_api_stats(struct store *s, struct shopapi_stats *out);
 /*
  * Names the run the store now writes for: PostgreSQL connections carry
  * application_name "simd/<run id>" (STORE_APPNAME_PREFIX alone between runs),
