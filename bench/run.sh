@@ -634,22 +634,33 @@ build_tools() {
 proxy_up() {
 	"$W/delayproxy" -d 50 0 "$PGPORT" >"$W/proxy.out" 2>"$W/proxy.err" &
 	PROXY_PID=$!
-	_pu_i=0
-	while [ "$_pu_i" -lt 100 ]; do
-		PROXY_PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$W/proxy.out")
-		[ -n "$PROXY_PORT" ] && return 0
-		kill -0 "$PROXY_PID" 2>/dev/null || break
-		sleep 0.05
-		_pu_i=$((_pu_i + 1))
-	done
+	PROXY_PORT=$(port_of "$W/proxy.out" "$PROXY_PID") && return 0
 	PROXY_ERR="delayproxy did not start: $(tail -n 1 "$W/proxy.err")"
 	return 1
 }
 
+# port_of FILE PID: the N of the "port N" line a helper writes once it listens (5 s at most).
+port_of() {
+	_po_i=0
+	while [ "$_po_i" -lt 100 ]; do
+		_po_p=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$1")
+		[ -n "$_po_p" ] && { echo "$_po_p"; return 0; }
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+		_po_i=$((_po_i + 1))
+	done
+	return 1
+}
+
+# stop_pid PID: SIGTERM and wait.
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 proxy_down() {
-	[ -n "$PROXY_PID" ] || return 0
-	kill -TERM "$PROXY_PID" 2>/dev/null
-	wait "$PROXY_PID" 2>/dev/null
+	stop_pid "$PROXY_PID"
 	PROXY_PID=''
 }
 
@@ -719,22 +730,13 @@ llmd_up() {	# llmd_up ARGS...: tests/tools/llmd on a free port (LLMD_URL), or 1 
 	}
 	"$TOP/tests/tools/llmd" --listen 127.0.0.1:0 "$@" >"$W/llmd.out" 2>"$W/llmd.err" &
 	LLMD_PID=$!
-	_lu_i=0
-	while [ "$_lu_i" -lt 200 ]; do
-		_lu_p=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$W/llmd.out")
-		[ -n "$_lu_p" ] && { LLMD_URL=http://127.0.0.1:$_lu_p; return 0; }
-		kill -0 "$LLMD_PID" 2>/dev/null || break
-		sleep 0.05
-		_lu_i=$((_lu_i + 1))
-	done
+	_lu_p=$(port_of "$W/llmd.out" "$LLMD_PID") && { LLMD_URL=http://127.0.0.1:$_lu_p; return 0; }
 	LLM_ERR="llmd did not start: $(tail -n 1 "$W/llmd.err")"
 	return 1
 }
 
 llmd_down() {
-	[ -n "${LLMD_PID:-}" ] || return 0
-	kill -TERM "$LLMD_PID" 2>/dev/null
-	wait "$LLMD_PID" 2>/dev/null
+	stop_pid "${LLMD_PID:-}"
 	LLMD_PID=''
 }
 
