@@ -147,15 +147,26 @@ check_parts(const struct sim_config *c, char *err, size_t errlen)
 {
 	struct control_opts co;
 	struct store_opts so;
+	struct run_params *rp = malloc(sizeof(*rp));
+	struct shopper_opts shop;
+	struct calendar cal;
 	struct concurrency_opts ao;
 	FILE *f;
+	int bad;
 
+	if (rp == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	control_opts_from_config(&co, c);
 	store_opts_from_config(&so, c);
+	params_from_config(rp, c); /* the shopper model of the next run */
 	concurrency_opts_from_config(&ao, c);
-	if (control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0 ||
+	bad = control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0 ||
 	    watch_check(c, err, errlen) != 0 || concurrency_opts_check(&ao, err, errlen) != 0 ||
-	    llm_check(c, err, errlen) != 0)
+	    llm_check(c, err, errlen) != 0 || engine_shopper(rp, &shop, &cal, err, errlen) != 0;
+	free(rp);
+	if (bad)
 		return -1;
 	if (*c->log_file != '\0') {
 		if ((f = fopen(c->log_file, "a")) == NULL) {
