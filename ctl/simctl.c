@@ -52,6 +52,13 @@ static const struct vflag stop_flags[] = {
 
 static const struct vflag no_flags[] = { { NULL, NULL, F_INT, NULL, NULL, NULL, NULL } };
 
+static const struct vflag stats_flags[] = {
+	{ "realism", "realism", F_BOOL, NULL,
+	    "also the realism report: each figure beside its reference band, flagged when outside",
+	    NULL, NULL },
+	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
+};
+
 static const struct vflag status_flags[] = {
 	{ "watch", "watch", F_OPTNUM, "SECS",
 	    "a line every SECS seconds (SECS optional, default 1) until ^C",
@@ -107,7 +114,7 @@ const struct verb verbs[] = {
 	{ "set-concurrency", SIM_M_SET_CONCURRENCY, "limit", "N", "max_concurrent", 0,
 	    concurrency_flags, print_plain,
 	    "limit the sessions in flight to N (adaptive: adapt from N)" },
-	{ "stats", SIM_M_STATS, NULL, NULL, NULL, 0, no_flags, print_stats,
+	{ "stats", SIM_M_STATS, NULL, NULL, NULL, 0, stats_flags, print_stats,
 	    "latencies, throughput and errors of the run" },
 	{ "checkpoint", SIM_M_CHECKPOINT, NULL, NULL, NULL, 0, no_flags, print_plain,
 	    "write a checkpoint now" },
@@ -531,6 +538,60 @@ print_summary(const json_t *s)
 }
 
 static void
+print_arrivals(const json_t *a)
+{
+	if (geti(a, "paced") == 0)
+		return;
+	printf("arrivals: %lld paced, %.1f %% in the first tenth of their cycle, late p50 %.3f ms, "
+	       "p99 %.3f ms, max %.3f ms\n",
+	    geti(a, "paced"), json_number_value(json_object_get(a, "first_tenth_pct")),
+	    json_number_value(json_object_get(json_object_get(a, "lateness"), "p50_ms")),
+	    json_number_value(json_object_get(json_object_get(a, "lateness"), "p99_ms")),
+	    json_number_value(json_object_get(json_object_get(a, "lateness"), "max_ms")));
+}
+
+/* A figure's value or band end as text: a day's name, a number, or "-". */
+static void
+realism_value(const json_t *v, char *buf, size_t len)
+{
+	if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_number(v))
+		snprintf(buf, len, "%.4g", json_number_value(v));
+	else
+		snprintf(buf, len, "-");
+}
+
+static void
+print_realism(const json_t *r)
+{
+	const json_t *f, *band;
+	char value[32], lo[16], hi[16], range[40];
+	size_t i;
+
+	if (!json_is_object(r))
+		return;
+	printf("realism: %lld sessions, %lld orders; %lld figures outside their band\n",
+	    geti(r, "sessions"), geti(r, "orders"), geti(r, "outside"));
+	printf("%-28s %10s %-6s %-14s %-8s %s\n", "figure", "value", "unit", "band", "status",
+	    "reference");
+	json_array_foreach (json_object_get(r, "figures"), i, f) {
+		band = json_object_get(f, "band");
+		realism_value(json_object_get(f, "value"), value, sizeof(value));
+		realism_value(json_array_get(band, 0), lo, sizeof(lo));
+		realism_value(json_array_get(band, 1), hi, sizeof(hi));
+		if (!json_is_array(band))
+			snprintf(range, sizeof(range), "-");
+		else if (json_is_null(json_array_get(band, 1)))
+			snprintf(range, sizeof(range), ">= %s", lo);
+		else
+			snprintf(range, sizeof(range), "%s-%s", lo, hi);
+		printf("%-28s %10s %-6s %-14s %-8s %s\n", gets_(f, "name"), value, gets_(f, "unit"),
+		    range, gets_(f, "status"), gets_(f, "reference"));
+	}
+}
+
+static void
 print_stats(const json_t *r)
 {
 	const char *k;
@@ -553,7 +614,9 @@ print_stats(const json_t *r)
 	json_object_foreach (json_object_get(json_object_get(r, "errors"), "by_type"), k, v)
 		printf(", %s %lld", k, (long long)json_integer_value(v));
 	printf("\n");
+	print_arrivals(json_object_get(r, "arrivals"));
 	print_summary(json_object_get(r, "summary"));
+	print_realism(json_object_get(r, "realism"));
 }
 
 static void

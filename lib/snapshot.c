@@ -328,6 +328,18 @@ errors_json(const struct snapshot *s)
 	return o;
 }
 
+/* Paced visits (time_scale > 0): how late they started after their due time. */
+static json_t *
+arrivals_json(const struct snapshot *s)
+{
+	const struct histogram *h = &s->arrival_late;
+
+	return json_pack("{s:I, s:o, s:o}", "paced", (json_int_t)h->count, "first_tenth_pct",
+	    h->count ? metrics_real(100.0 * (double)s->arrivals_first_tenth / (double)h->count, 2)
+		     : json_null(),
+	    "lateness", hist_json(h));
+}
+
 json_t *
 snapshot_stats_json(const struct snapshot *s)
 {
@@ -345,8 +357,8 @@ snapshot_stats_json(const struct snapshot *s)
 	    "summary", snapshot_summary_json(s));
 	if (o != NULL &&
 	    (put(o, "store", store_json(&s->store)) | put(o, "api", api_json(&s->api)) |
-		put(o, "rates", rates_json(s)) | put(o, "concurrency", concurrency_json(s, 1))) !=
-		0) {
+		put(o, "rates", rates_json(s)) | put(o, "arrivals", arrivals_json(s)) |
+		put(o, "concurrency", concurrency_json(s, 1))) != 0) {
 		json_decref(o);
 		return NULL;
 	}

@@ -29,6 +29,7 @@ store_opts_from_config(struct store_opts *o, const struct sim_config *c)
 	o->pg_prepared = c->pg_prepared != 0;
 	o->event_batch_size = (unsigned)c->event_batch_size;
 	o->event_flush_interval = c->event_flush_interval;
+	o->sqlite_commit_interval = c->sqlite_commit_interval;
 	shopapi_opts_from_config(&o->api, c);
 }
 

@@ -162,6 +162,7 @@ struct store_opts {
 	int pg_prepared; /* named prepared statements; 0 behind a transaction pooler */
 	unsigned event_batch_size;
 	double event_flush_interval;
+	double sqlite_commit_interval; /* sqlite: seconds a completed step may stay uncommitted */
 	struct shopapi_opts api; /* api.url set: the shop API driver over the database store */
 };
 void store_opts_from_config(struct store_opts *o, const struct sim_config *c);
