@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - the benchmarks of make bench (bench/README.md explains every figure).
 #
-#	sh bench/run.sh [cycle throughput scale control remote embedded]
+#	sh bench/run.sh [cycle throughput scale control remote embedded llm]
 #
 # Uses the simd and simctl at the top of the tree (make bench builds them with -O3 first),
 # starts its own PostgreSQL server (tests/lib/pg.sh), its own simd per measurement and,
@@ -24,7 +24,7 @@ RUNS=${BENCH_RUNS:-3}
 SECS=${BENCH_SECS:-10}
 SWEEP_SECS=${BENCH_SWEEP_SECS:-4}
 OUT=${BENCH_OUT:-$TOP/bench/results.json}
-ALL_ROWS="cycle throughput scale control remote embedded"
+ALL_ROWS="cycle throughput scale control remote embedded llm"
 ROWS=${*:-$ALL_ROWS}
 SWEEP="8 16 32 64"               # pgbench clients and simd sessions in flight tried
 CYCLE_AGENTS=372
@@ -62,6 +62,7 @@ cleanup() {
 	trap - EXIT HUP INT TERM
 	[ -n "$SIM_PID" ] && kill -KILL "$SIM_PID" 2>/dev/null
 	[ -n "$PROXY_PID" ] && kill -TERM "$PROXY_PID" 2>/dev/null
+	[ -n "${LLMD_PID:-}" ] && kill -TERM "$LLMD_PID" 2>/dev/null
 	[ "$PG_UP" = 1 ] && pg_stop >/dev/null 2>&1
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: kept $W" >&2
@@ -633,22 +634,33 @@ build_tools() {
 proxy_up() {
 	"$W/delayproxy" -d 50 0 "$PGPORT" >"$W/proxy.out" 2>"$W/proxy.err" &
 	PROXY_PID=$!
-	_pu_i=0
-	while [ "$_pu_i" -lt 100 ]; do
-		PROXY_PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$W/proxy.out")
-		[ -n "$PROXY_PORT" ] && return 0
-		kill -0 "$PROXY_PID" 2>/dev/null || break
-		sleep 0.05
-		_pu_i=$((_pu_i + 1))
-	done
+	PROXY_PORT=$(port_of "$W/proxy.out" "$PROXY_PID") && return 0
 	PROXY_ERR="delayproxy did not start: $(tail -n 1 "$W/proxy.err")"
 	return 1
 }
 
+# port_of FILE PID: the N of the "port N" line a helper writes once it listens (5 s at most).
+port_of() {
+	_po_i=0
+	while [ "$_po_i" -lt 100 ]; do
+		_po_p=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$1")
+		[ -n "$_po_p" ] && { echo "$_po_p"; return 0; }
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+		_po_i=$((_po_i + 1))
+	done
+	return 1
+}
+
+# stop_pid PID: SIGTERM and wait.
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 proxy_down() {
-	[ -n "$PROXY_PID" ] || return 0
-	kill -TERM "$PROXY_PID" 2>/dev/null
-	wait "$PROXY_PID" 2>/dev/null
+	stop_pid "$PROXY_PID"
 	PROXY_PID=''
 }
 
@@ -704,6 +716,78 @@ bench_embedded() {
 		EM_SPS=$(median "$_em_s") EM_RPS=$(median "$_em_r")
 	}
 	[ -z "$EM_SPS" ] || EM_NA=''
+}
+
+# ---- 7. LLM personas against the test double ----
+
+LLM_AGENTS=${BENCH_LLM_AGENTS:-2000}  # personas of the unlimited runs
+LLM_WINDOW=${BENCH_LLM_WINDOW:-3}     # seconds standing for OpenRouter's minute
+
+llmd_up() {	# llmd_up ARGS...: tests/tools/llmd on a free port (LLMD_URL), or 1 and LLM_ERR
+	[ -x "$TOP/tests/tools/llmd" ] || make -s -C "$TOP" tests/tools/llmd >"$W/llmd-cc.log" 2>&1 || {
+		LLM_ERR="building tests/tools/llmd failed"
+		return 1
+	}
+	"$TOP/tests/tools/llmd" --listen 127.0.0.1:0 "$@" >"$W/llmd.out" 2>"$W/llmd.err" &
+	LLMD_PID=$!
+	_lu_p=$(port_of "$W/llmd.out" "$LLMD_PID") && { LLMD_URL=http://127.0.0.1:$_lu_p; return 0; }
+	LLM_ERR="llmd did not start: $(tail -n 1 "$W/llmd.err")"
+	return 1
+}
+
+llmd_down() {
+	stop_pid "${LLMD_PID:-}"
+	LLMD_PID=''
+}
+
+jfield() {	# jfield FILE PATH: a field of a JSON file by path (SQLite's JSON functions)
+	sqlite3 :memory: "SELECT json_extract(readfile('$1'), '\$.$2')" 2>/dev/null
+}
+
+# llm_run NAME AGENTS CONF...: one run's persona generation; L_S (s), L_N (personas), L_429.
+llm_run() {
+	_lr_n=$1 _lr_a=$2
+	shift 2
+	L_S='' L_N='' L_429=''
+	sim_up "$_lr_n" "persona_source = llm" "llm_url = $LLMD_URL/v1" "llm_model = good" "$@" ||
+	    { LLM_ERR=$SIM_ERR; return 1; }
+	ctl --json start --agents "$_lr_a" --cycles 1 --time-scale 0 --wait >/dev/null 2>&1
+	ctl --json status >"$D/st" 2>/dev/null
+	L_S=$(jfield "$D/st" llm.elapsed_s)
+	L_N=$(jfield "$D/st" llm.from_llm)
+	L_429=$(jfield "$D/st" llm.status_429)
+	sim_down
+	[ -n "$L_S" ] && [ "$L_N" = "$_lr_a" ] || { LLM_ERR="run $_lr_n: ${L_N:-no} personas of $_lr_a"; return 1; }
+}
+
+bench_llm() {
+	LLM_NA='' LLM_PPS='' LLM_RPS_RUNS='' LLM_LIM_S='' LLM_LIM_429='' LLM_ERR=''
+	LLMD_PID=''
+	if llmd_up --model good=persona; then
+		_bl_i=1
+		while [ "$_bl_i" -le "$RUNS" ]; do
+			say "7 llm personas: $LLM_AGENTS against llmd, no limit, run $_bl_i/$RUNS"
+			if llm_run "llm-$_bl_i" "$LLM_AGENTS" "llm_rate = 0" "llm_max_concurrent = 16"; then
+				LLM_RPS_RUNS="$LLM_RPS_RUNS $(calc 'a / b' "$L_N" "$L_S")"
+			fi
+			_bl_i=$((_bl_i + 1))
+		done
+		llmd_down
+	fi
+	LLM_PPS=$(median "$LLM_RPS_RUNS")
+	# OpenRouter's free tier, 20 requests a minute, one at a time, with the minute scaled
+	# down to LLM_WINDOW seconds (and the retry delay with it)
+	if llmd_up --model good=persona --rpm 20 --rpm-window "$LLM_WINDOW"; then
+		say "7 llm personas: $CYCLE_AGENTS at 20 per ${LLM_WINDOW} s (one run)"
+		_bl_f=$(calc 'a / 60' "$LLM_WINDOW")
+		if llm_run llm-limited "$CYCLE_AGENTS" "llm_max_concurrent = 1" \
+		    "llm_rate = $(calc '10' 0)" "llm_rate_min = $(calc '0.05 / a' "$_bl_f")" \
+		    "llm_retry_delay = $(calc '2 * a' "$_bl_f")" "llm_max_retries = 10"; then
+			LLM_LIM_S=$L_S LLM_LIM_429=$L_429
+		fi
+		llmd_down
+	fi
+	[ -n "$LLM_PPS$LLM_LIM_S" ] || LLM_NA=${LLM_ERR:-no figure}
 }
 
 # ---- the table ----
@@ -834,6 +918,20 @@ row_embedded() {
 	    "$(fmt '%.0f' "$EM_RPS")"
 }
 
+row_llm() {
+	printf ' 7  LLM personas against the test double (tests/tools/llmd)\n'
+	if [ -n "$LLM_NA" ]; then
+		printf '      %-10s %s\n' llm "$(na "$LLM_NA")"
+		return
+	fi
+	printf '      %-10s %s personas/s (%s personas, 16 in flight, no limit: the client'"'"'s ceiling)\n' \
+	    unlimited "$(fmt '%.0f' "$LLM_PPS")" "$LLM_AGENTS"
+	_rl_min=$(calc 'a * 60 / b' "$LLM_LIM_S" "$LLM_WINDOW")
+	printf '      %-10s %s s to %s personas at 20 per %s s, %s 429s (%s min at 20/minute)\n' \
+	    limited "$(fmt '%.1f' "$LLM_LIM_S")" "$CYCLE_AGENTS" "$LLM_WINDOW" \
+	    "${LLM_LIM_429:-n/a}" "$(fmt '%.1f' "$(calc 'a / 60' "$_rl_min")")"
+}
+
 # ---- results.json ----
 
 json_na() {	# {"na": "reason"}
@@ -929,10 +1027,18 @@ json_embedded() {
 	    sessions_per_s "$(jnum "$EM_SPS")" rows_per_s "$(jnum "$EM_RPS")"
 }
 
+json_llm() {
+	[ -z "$LLM_NA" ] || { json_na "$LLM_NA"; return; }
+	obj unlimited "$(obj agents "$LLM_AGENTS" max_concurrent 16 \
+		personas_per_s "$(jnum "$LLM_PPS")" runs_personas_per_s "$(jlist "$LLM_RPS_RUNS")")" \
+	    limited "$(obj agents "$CYCLE_AGENTS" requests_per_window 20 window_s "$LLM_WINDOW" \
+		wall_s "$(jnum "$LLM_LIM_S")" status_429 "$(jnum "$LLM_LIM_429")")"
+}
+
 json_results() {
 	_rows=''
 	for _jr in cycle:cycle_time throughput:throughput scale:scale control:control_latency \
-	    remote:remote embedded:embedded; do
+	    remote:remote embedded:embedded llm:llm_personas; do
 		want "${_jr%%:*}" || continue
 		_rows="$_rows${_rows:+,
 }    \"${_jr#*:}\": $(json_"${_jr%%:*}")"
@@ -984,6 +1090,7 @@ if want control; then
 fi
 want remote && bench_remote
 want embedded && bench_embedded
+want llm && bench_llm
 BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
 
 {
@@ -1005,6 +1112,7 @@ BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
 	want control && row_control
 	want remote && row_remote
 	want embedded && row_embedded
+	want llm && row_llm
 }
 if json_results >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"; then
 	echo

@@ -523,6 +523,10 @@ print_status(const json_t *r)
 		    geti(ck, "cycle"));
 	else
 		printf("checkpoint:  none\n");
+	ck = json_object_get(r, "checkpoint_error");
+	if (json_is_object(ck))
+		printf("checkpoint:  the newest FAILED at %s: %s\n", gets_(ck, "at"),
+		    gets_(ck, "message"));
 }
 
 static void

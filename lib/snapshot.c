@@ -110,6 +110,15 @@ concurrency_json(const struct snapshot *s, int history)
 }
 
 static json_t *
+checkpoint_error_json(const struct snapshot *s)
+{
+	char at[32];
+
+	store_time_iso(at, sizeof(at), s->checkpoint_error_at);
+	return json_pack("{s:s, s:s}", "at", at, "message", s->checkpoint_error);
+}
+
+static json_t *
 checkpoint_json(const struct snapshot *s)
 {
 	char at[32];
@@ -213,7 +222,7 @@ llm_json(const struct snapshot *s)
 	if (!s->has_llm)
 		return json_null();
 	return json_pack("{s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:I, s:o, s:o, s:I, s:I, s:I, s:I, "
-			 "s:I, s:i, s:o, s:o, s:o}",
+			 "s:I, s:i, s:o, s:o, s:o, s:o}",
 	    "active", l->active, "paused", l->paused, "total", (int)l->total, "done", (int)l->done,
 	    "cached", (int)l->cached, "from_llm", (int)l->from_llm, "local_fallbacks",
 	    (int)l->local_fallbacks, "model_fallbacks", (json_int_t)l->model_fallbacks, "by_model",
@@ -221,7 +230,8 @@ llm_json(const struct snapshot *s)
 	    "retries", (json_int_t)l->retries, "status_429", (json_int_t)l->status_429, "clamped",
 	    (json_int_t)l->clamped, "filled", (json_int_t)l->filled, "in_flight", (int)l->in_flight,
 	    "rate", metrics_real(l->rate, 3), "requests_per_s", metrics_real(l->requests_per_s, 3),
-	    "eta_s", l->eta_s >= 0 ? metrics_real(l->eta_s, 1) : json_null());
+	    "elapsed_s", metrics_real(l->elapsed_s, 3), "eta_s",
+	    l->eta_s >= 0 ? metrics_real(l->eta_s, 1) : json_null());
 }
 
 static json_t *
@@ -257,6 +267,8 @@ snapshot_status_json(const struct snapshot *s)
 	bad |= put(o, "store", store_json(&s->store));
 	bad |= put(o, "api", api_json(&s->api));
 	bad |= put(o, "last_checkpoint", checkpoint_json(s));
+	if (s->checkpoint_error[0])
+		bad |= put(o, "checkpoint_error", checkpoint_error_json(s));
 	bad |= put(o, "process", process_json(s));
 	bad |= put(o, "setup", setup_json(&s->setup));
 	bad |= put(o, "llm", llm_json(s));
