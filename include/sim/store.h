@@ -198,6 +198,7 @@ const char *store_phase_table(enum store_purge_phase p);
 const char *store_phase_key(enum store_purge_phase p);
 
 #define STORE_PREFIX_MAX 32
+#define STORE_OPEN_AGENTS 100
 struct store_keyjob {
 	char prefix[STORE_PREFIX_MAX]; /* "s7:" (store_key_prefix) */
 	int purge;                     /* 0: count every table; 1: delete one batch */
@@ -206,7 +207,13 @@ struct store_keyjob {
 	uint32_t limit;                /* purge: rows of the phase's table in the batch, >= 1 */
 	uint64_t rows[STORE_KEYED];    /* out: counted, or deleted / un-redeemed by the batch */
 	uint32_t found;                /* out: rows of the phase's table in the batch */
-	store_done_cb cb;              /* from the loop */
+	/* out, counting only: what a finished run should not have left */
+	uint64_t open_sessions;                  /* sessions without an outcome */
+	uint32_t open_agents[STORE_OPEN_AGENTS]; /* their agents (0-based), the first ones */
+	uint32_t nopen_agents;
+	int64_t idle_in_tx;   /* simd's sessions idle in a transaction (PostgreSQL); -1: n/a */
+	double idle_oldest_s; /* the oldest one's transaction age */
+	store_done_cb cb;     /* from the loop */
 	void *arg;
 };
 /* "s<seed>:" */
