@@ -162,7 +162,7 @@ const struct config_key config_keys[] = {
 	    CFG_APPLY_CKPT_INTERVAL },
 	{ "checkpoint_keep", CFG_INT, OFF(checkpoint_keep), 1, 1000, "10", NULL, RT,
 	    "newest checkpoints kept", CFG_APPLY_CKPT_KEEP },
-	{ "sqlite_commit_interval", CFG_DOUBLE, OFF(sqlite_commit_interval), 0, 10, "0.1", NULL, 0,
+	{ "sqlite_commit_interval", CFG_DOUBLE, OFF(sqlite_commit_interval), 0, 10, "0", NULL, 0,
 	    "seconds the embedded SQLite store may keep completed steps in an open transaction "
 	    "(0: commit before each completion)",
 	    CFG_APPLY_NONE },
