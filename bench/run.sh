@@ -1,12 +1,12 @@
 #!/bin/sh
 # run.sh - the benchmarks of make bench (bench/README.md explains every figure).
 #
-#	sh bench/run.sh [cycle throughput scale control remote embedded]
+#	sh bench/run.sh [cycle throughput scale control remote embedded adaptive]
 #
 # Uses the simd and simctl at the top of the tree (make bench builds them with -O3 first),
 # starts its own PostgreSQL server (tests/lib/pg.sh), its own simd per measurement and,
 # for the remote row, its own delaying proxy (bench/delayproxy.c).  Without arguments it
-# runs all six benchmarks; with names, only those.  Prints a table on stdout, progress on
+# runs all seven benchmarks; with names, only those.  Prints a table on stdout, progress on
 # stderr, and writes the figures as JSON to bench/results.json.  It always runs to the end:
 # a benchmark that cannot run prints "n/a (reason)".
 #
@@ -24,9 +24,10 @@ RUNS=${BENCH_RUNS:-3}
 SECS=${BENCH_SECS:-10}
 SWEEP_SECS=${BENCH_SWEEP_SECS:-4}
 OUT=${BENCH_OUT:-$TOP/bench/results.json}
-ALL_ROWS="cycle throughput scale control remote embedded"
+ALL_ROWS="cycle throughput scale control remote embedded adaptive"
 ROWS=${*:-$ALL_ROWS}
 SWEEP="8 16 32 64"               # pgbench clients and simd sessions in flight tried
+ADAPT_SWEEP="8 16 32 64 100"      # fixed limits the adaptive one is set against
 CYCLE_AGENTS=372
 RATE_AGENTS=5000                  # agents of the throughput runs: cycles of ~5 s
 PROBE_SECS=8                      # control latency: window of status round trips
@@ -359,16 +360,25 @@ bench_cycle() {
 # ---- 2. sustained throughput: simd against pgbench on the same server ----
 
 # simd's steady rate at $1 sessions in flight over $2 seconds (after 1 s of warm-up):
-# sets R_SPS, R_RPS (rows/s), R_ERR.  $3: "pg" or "sqlite".
+# sets R_SPS, R_RPS (rows/s), R_P99 (the run's p99 session latency, ms), R_LIMIT (the
+# limit at the end), R_ERR.  $3: "pg" or "sqlite"; $4: the port PostgreSQL is reached
+# through (default: its own); $5: "on" for the adaptive limit from a cold start, from
+# its default base when $1 is empty, "latency" for the same without the CPU and memory
+# ceiling (thresholds at 100 %), "off" (the default) for the limit $1, fixed.
 sim_rate() {
-	R_SPS='' R_RPS='' R_ERR=''
+	R_SPS='' R_RPS='' R_P99='' R_LIMIT='' R_ERR=''
+	_sr_c1="adaptive = ${5:-off}" _sr_c2="cpu_high = 80" _sr_c3="cpu_low = 50"
+	if [ "${5:-}" = latency ]; then
+		_sr_c1="adaptive = on" _sr_c2="cpu_high = 100" _sr_c3="cpu_low = 100"
+	fi
 	if [ "$3" = pg ]; then
-		sim_pg "rate" "" || { R_ERR=${PG_NA:-$SIM_ERR}; return 1; }
+		sim_pg "rate" "${4:-}" "$_sr_c1" "$_sr_c2" "$_sr_c3" ||
+		    { R_ERR=${PG_NA:-$SIM_ERR}; return 1; }
 	else
-		sim_up "rate" || { R_ERR=$SIM_ERR; return 1; }
+		sim_up "rate" "$_sr_c1" "$_sr_c2" "$_sr_c3" || { R_ERR=$SIM_ERR; return 1; }
 	fi
 	if ! ctl --json start --agents "$RATE_AGENTS" --all-shop --time-scale 0 --cycles 0 \
-	    --max-concurrent "$1" >"$D/start" 2>&1; then
+	    ${1:+--max-concurrent "$1"} >"$D/start" 2>&1; then
 		R_ERR="start failed: $(tail -n 1 "$D/start")"
 	elif ! wait_running; then
 		R_ERR="the run did not start: $(tr -d '\n' <"$D/st" | cut -c1-120)"
@@ -388,6 +398,10 @@ sim_rate() {
 		fi
 		_sr_e=$(jget "$D/b" errors)
 		[ "${_sr_e:-0}" = 0 ] || R_ERR="$_sr_e sessions failed"
+		R_P99=$(tr -d ' \n\t' <"$D/b" |
+		    sed -n 's/.*"session":{[^}]*"p99_ms":\([0-9.eE+-]*\).*/\1/p')
+		R_LIMIT=$(tr -d ' \n\t' <"$D/b" |
+		    sed -n 's/.*"concurrency":{"limit":\([0-9]*\).*/\1/p')
 	fi
 	sim_abort
 	[ "$3" = pg ] && dropdb_last
@@ -706,6 +720,74 @@ bench_embedded() {
 	[ -z "$EM_SPS" ] || EM_NA=''
 }
 
+# ---- 7. adaptive concurrency ----
+
+# adaptive_at WHERE PORT: the fixed sweep on PostgreSQL (reached through PORT; "" its
+# own), its best limit, then RUNS rounds of that limit and of the adaptive limit from a
+# cold start (a fresh simd, its default base), side by side.  Sets AD_<WHERE>_*.
+adaptive_at() {
+	_aw=$1 _ap=$2 _ab=0 _ac='' _an=''
+	_afs='' _afp='' _aas='' _aap='' _aal='' _arr='' _asw='' _als='' _alp='' _all='' _alr=''
+	for c in $ADAPT_SWEEP; do
+		say "7 adaptive ($_aw): sweep, fixed limit $c (${SWEEP_SECS} s)"
+		if sim_rate "$c" "$SWEEP_SECS" pg "$_ap" off; then
+			_asw="$_asw${_asw:+, }\"$c\": $R_SPS"
+			if [ "$(calc 'a > b' "$R_SPS" "$_ab")" = 1 ]; then
+				_ab=$R_SPS
+				_ac=$c
+			fi
+		else
+			_an=$R_ERR
+		fi
+	done
+	_ai=1
+	while [ -n "$_ac" ] && [ "$_ai" -le "$RUNS" ]; do
+		_af='' _aa=''
+		say "7 adaptive ($_aw): run $_ai/$RUNS, fixed limit $_ac (${SECS} s)"
+		if sim_rate "$_ac" "$SECS" pg "$_ap" off; then
+			_af=$R_SPS
+			_afs="$_afs $R_SPS" _afp="$_afp $R_P99"
+		fi
+		say "7 adaptive ($_aw): run $_ai/$RUNS, adaptive from a cold start (${SECS} s)"
+		if sim_rate "" "$SECS" pg "$_ap" on; then
+			_aa=$R_SPS
+			_aas="$_aas $R_SPS" _aap="$_aap $R_P99" _aal="$_aal $R_LIMIT"
+		else
+			_an=$R_ERR
+		fi
+		[ -n "$_af" ] && [ -n "$_aa" ] && _arr="$_arr $(calc 'b / a' "$_af" "$_aa")"
+		say "7 adaptive ($_aw): run $_ai/$RUNS, adaptive without the machine ceiling (${SECS} s)"
+		if sim_rate "" "$SECS" pg "$_ap" latency; then
+			_als="$_als $R_SPS" _alp="$_alp $R_P99" _all="$_all $R_LIMIT"
+			[ -n "$_af" ] && _alr="$_alr $(calc 'b / a' "$_af" "$R_SPS")"
+		fi
+		_ai=$((_ai + 1))
+	done
+	eval "AD_${_aw}_C=\$_ac AD_${_aw}_SWEEP=\$_asw AD_${_aw}_NA=\$_an"
+	eval "AD_${_aw}_FIX=$(median "$_afs") AD_${_aw}_FIX_P99=$(median "$_afp")"
+	eval "AD_${_aw}_AD=$(median "$_aas") AD_${_aw}_AD_P99=$(median "$_aap")"
+	eval "AD_${_aw}_LIMIT=$(median "$_aal") AD_${_aw}_RATIO=$(median "$_arr")"
+	eval "AD_${_aw}_LAT=$(median "$_als") AD_${_aw}_LAT_P99=$(median "$_alp")"
+	eval "AD_${_aw}_LAT_LIMIT=$(median "$_all") AD_${_aw}_LAT_RATIO=$(median "$_alr")"
+}
+
+bench_adaptive() {
+	AD_NA='' AD_local_RATIO='' AD_remote_RATIO='' AD_remote_NA=''
+	if ! pg_ready; then
+		AD_NA=$PG_NA
+		return
+	fi
+	adaptive_at local ""
+	if [ -n "${PROXY_ERR:-}" ]; then
+		AD_remote_NA=$PROXY_ERR
+	elif proxy_up; then
+		adaptive_at remote "$PROXY_PORT"
+		proxy_down
+	else
+		AD_remote_NA=$PROXY_ERR
+	fi
+}
+
 # ---- the table ----
 
 na() {	# na REASON: how a figure that could not be measured is shown
@@ -929,10 +1011,65 @@ json_embedded() {
 	    sessions_per_s "$(jnum "$EM_SPS")" rows_per_s "$(jnum "$EM_RPS")"
 }
 
+row_adaptive() {
+	printf ' 7  adaptive concurrency: the best fixed limit of %s vs adaptive from a cold start\n' \
+	    "$(echo "$ADAPT_SWEEP" | tr ' ' ',')"
+	if [ -n "$AD_NA" ]; then
+		printf '      %s\n' "$(na "$AD_NA")"
+		return
+	fi
+	for _rw in local remote; do
+		eval "_c=\${AD_${_rw}_C:-} _f=\${AD_${_rw}_FIX:-} _fp=\${AD_${_rw}_FIX_P99:-}"
+		eval "_a=\${AD_${_rw}_AD:-} _ap=\${AD_${_rw}_AD_P99:-} _l=\${AD_${_rw}_LIMIT:-}"
+		eval "_r=\${AD_${_rw}_RATIO:-} _n=\${AD_${_rw}_NA:-}"
+		_label=$_rw
+		[ "$_rw" = remote ] && _label="100 ms RTT"
+		if [ -z "$_f" ] || [ -z "$_a" ]; then
+			printf '      %-10s %s\n' "$_label" "$(na "$_n")"
+			continue
+		fi
+		printf '      %-10s fixed %s: %s sessions/s, p99 %s ms; adaptive: %s sessions/s, p99 %s ms,' \
+		    "$_label" "$_c" "$(fmt '%.0f' "$_f")" "$(fmt '%.0f' "$_fp")" "$(fmt '%.0f' "$_a")" \
+		    "$(fmt '%.0f' "$_ap")"
+		printf ' limit %s at the end; adaptive / fixed = %s\n' "$(fmt '%.0f' "$_l")" \
+		    "$(fmt '%.2f' "$_r")"
+		eval "_a=\${AD_${_rw}_LAT:-} _ap=\${AD_${_rw}_LAT_P99:-} _l=\${AD_${_rw}_LAT_LIMIT:-}"
+		eval "_r=\${AD_${_rw}_LAT_RATIO:-}"
+		printf '      %-10s without the CPU/memory ceiling: %s sessions/s, p99 %s ms, limit %s;' \
+		    '' "$(fmt '%.0f' "$_a")" "$(fmt '%.0f' "$_ap")" "$(fmt '%.0f' "$_l")"
+		printf ' / fixed = %s\n' "$(fmt '%.2f' "$_r")"
+	done
+}
+
+json_adaptive_at() {
+	eval "_c=\${AD_$1_C:-} _f=\${AD_$1_FIX:-} _fp=\${AD_$1_FIX_P99:-} _a=\${AD_$1_AD:-}"
+	eval "_ap=\${AD_$1_AD_P99:-} _l=\${AD_$1_LIMIT:-} _r=\${AD_$1_RATIO:-} _n=\${AD_$1_NA:-}"
+	eval "_sw=\${AD_$1_SWEEP:-}"
+	[ -n "$_f" ] && [ -n "$_a" ] || { json_na "$_n"; return; }
+	obj best_fixed_limit "$_c" fixed_sessions_per_s "$(jnum "$_f")" \
+	    fixed_p99_session_ms "$(jnum "$_fp")" adaptive_sessions_per_s "$(jnum "$_a")" \
+	    adaptive_p99_session_ms "$(jnum "$_ap")" adaptive_limit_at_end "$(jnum "$_l")" \
+	    adaptive_over_fixed "$(jnum "$_r")" sweep_sessions_per_s "{$_sw}" \
+	    latency_only "$(json_latency_only "$1")"
+}
+
+json_latency_only() {	# the adaptive run without the machine ceiling
+	eval "_a=\${AD_$1_LAT:-} _ap=\${AD_$1_LAT_P99:-} _l=\${AD_$1_LAT_LIMIT:-}"
+	eval "_r=\${AD_$1_LAT_RATIO:-}"
+	obj sessions_per_s "$(jnum "$_a")" p99_session_ms "$(jnum "$_ap")" \
+	    limit_at_end "$(jnum "$_l")" over_fixed "$(jnum "$_r")"
+}
+
+json_adaptive() {
+	[ -z "$AD_NA" ] || { json_na "$AD_NA"; return; }
+	obj agents "$RATE_AGENTS" window_s "$SECS" local "$(json_adaptive_at local)" \
+	    remote_100ms_rtt "$(json_adaptive_at remote)"
+}
+
 json_results() {
 	_rows=''
 	for _jr in cycle:cycle_time throughput:throughput scale:scale control:control_latency \
-	    remote:remote embedded:embedded; do
+	    remote:remote embedded:embedded adaptive:adaptive; do
 		want "${_jr%%:*}" || continue
 		_rows="$_rows${_rows:+,
 }    \"${_jr#*:}\": $(json_"${_jr%%:*}")"
@@ -968,7 +1105,8 @@ build_tools
 if [ -n "$TOOLS_ERR" ]; then
 	say "$TOOLS_ERR"
 fi
-if want cycle || want throughput || want scale || want control || want remote; then
+if want cycle || want throughput || want scale || want control || want remote ||
+    want adaptive; then
 	pg_up
 fi
 pg_version
@@ -984,6 +1122,7 @@ if want control; then
 fi
 want remote && bench_remote
 want embedded && bench_embedded
+want adaptive && bench_adaptive
 BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
 
 {
@@ -1005,6 +1144,7 @@ BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
 	want control && row_control
 	want remote && row_remote
 	want embedded && row_embedded
+	want adaptive && row_adaptive
 }
 if json_results >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"; then
 	echo
