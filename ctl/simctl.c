@@ -32,6 +32,7 @@ static void print_stats(const json_t *r);
 static void print_start(const json_t *r);
 static void print_checkpoints(const json_t *r);
 static void print_plain(const json_t *r);
+static void print_purge(const json_t *r);
 
 /* start's own flags; the run's parameters come from params.h's table. */
 static const struct vflag start_flags[] = {
@@ -74,6 +75,20 @@ static const struct vflag concurrency_flags[] = {
 	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
 };
 
+static const struct vflag purge_flags[] = {
+	{ "seed", "seed", F_INT, "N", "the rows of seed N (keys s<N>:)", "a seed (an integer)",
+	    NULL },
+	{ "run", "run", F_STR, "ID", "the rows of run ID (its seed's)", "a run id", NULL },
+	{ "dry-run", "dry_run", F_BOOL, NULL, "count the rows, delete nothing", NULL, NULL },
+	{ "checkpoints", "checkpoints", F_BOOL, NULL, "remove the run's checkpoints too", NULL,
+	    NULL },
+	{ "batch", "batch", F_INT, "N", "rows per batch, one transaction each (default 1000)",
+	    "an integer from 1 to 100000", NULL },
+	{ "pause", "pause", F_NUM, "SECS", "seconds between batches (default 0)",
+	    "a number of seconds from 0 to 60", NULL },
+	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
+};
+
 static int run_top(const char *path, json_t *params);
 
 const struct verb verbs[] = {
@@ -104,6 +119,8 @@ const struct verb verbs[] = {
 	    "simd and protocol versions" },
 	{ "shutdown", SIM_M_SHUTDOWN, NULL, NULL, NULL, 0, no_flags, print_plain,
 	    "stop the daemon" },
+	{ "purge", SIM_M_PURGE, NULL, NULL, NULL, 0, purge_flags, print_purge,
+	    "delete a run's rows (--seed N or --run ID) in small batches" },
 	{ NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -551,6 +568,36 @@ print_start(const json_t *r)
 		    geti(r, "agents"), geti(r, "seed"));
 }
 
+/* One line per table: before -> after (removed), or the counts of a dry run. */
+static void
+print_purge(const json_t *r)
+{
+	const json_t *rows = json_object_get(r, "rows"), *before = json_object_get(r, "before");
+	const json_t *after = json_object_get(r, "after"), *removed = json_object_get(r, "removed");
+	const char *k;
+	json_t *v;
+
+	if (json_is_true(json_object_get(r, "dry_run"))) {
+		printf("dry run: rows of %s (seed %lld), nothing deleted\n", gets_(r, "prefix"),
+		    geti(r, "seed"));
+		json_object_foreach ((json_t *)rows, k, v)
+			printf("  %-24s %lld\n", k, (long long)json_integer_value(v));
+		printf("  %-24s %lld\n", "checkpoints", geti(r, "checkpoints"));
+		return;
+	}
+	printf("purged %s (seed %lld) in %lld batches\n", gets_(r, "prefix"), geti(r, "seed"),
+	    geti(r, "batches"));
+	json_object_foreach ((json_t *)before, k, v)
+		printf("  %-24s %lld -> %lld (%lld %s)\n", k, (long long)json_integer_value(v),
+		    geti(after, k), geti(removed, k),
+		    strcmp(k, "user_coupons") == 0 ? "un-redeemed" : "deleted");
+	if (json_object_get(r, "checkpoints_removed") != NULL)
+		printf("  %-24s %lld removed\n", "checkpoints", geti(r, "checkpoints_removed"));
+	else
+		printf("  %-24s %lld kept (--checkpoints removes them)\n", "checkpoints",
+		    geti(r, "checkpoints_kept"));
+}
+
 static void
 print_checkpoints(const json_t *r)
 {
@@ -809,7 +856,10 @@ main(int argc, char **argv)
 	if ((v = find_verb(argv[i])) == NULL)
 		return EXIT_USAGE;
 	params = parse_args(v, argc - i - 1, argv + i + 1);
-	if (json_is_true(json_object_get(params, "wait")) && !g.timeout_set)
+	/* a purge takes as long as the rows take; --timeout still bounds it */
+	if ((json_is_true(json_object_get(params, "wait")) ||
+		strcmp(v->method, SIM_M_PURGE) == 0) &&
+	    !g.timeout_set)
 		g.timeout = -1;
 	if (g.path[0] == '\0')
 		config_default_socket(g.path, sizeof(g.path));

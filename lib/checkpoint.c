@@ -28,6 +28,8 @@
 
 #include "sim/checkpoint.h"
 #include "sim/ckptcodec.h"
+#include "sim/log.h"
+#include "sim/platform.h"
 #include "sim/text.h"
 
 #define CP_FILE "checkpoints.db"
@@ -477,6 +479,42 @@ cp_fill_info(struct checkpoint_info *in, const struct cp_row *r, int64_t id)
 	snprintf(in->reason, sizeof(in->reason), "%s", r->reason);
 }
 
+/*
+ * A file removed (or replaced) under a running daemon takes every checkpoint
+ * written to it with it: the open handle writes into an unlinked inode.  Made
+ * again, data directory included, before a write; the old handle is kept when
+ * that fails, so that what it holds can still be read.
+ */
+static int
+cp_reopen_if_moved(struct checkpoint *c, char *err, size_t errlen)
+{
+	sqlite3 *old = c->db;
+	char dir[4096];
+	char *slash;
+	int moved = 0;
+
+	if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+	    !moved)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", c->path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
+		*slash = '\0';
+	log_warnx(CP_FILE ": %s was removed or replaced while simd ran, and the checkpoints "
+			  "in it with it; writing to a new one",
+	    c->path);
+	c->db = NULL;
+	if ((slash != NULL && platform_mkdir_p(dir, err, errlen) != 0) ||
+	    cp_open_db(c, err, errlen) != 0) {
+		sqlite3_close(c->db);
+		c->db = old;
+		return -1;
+	}
+	sqlite3_close(old);
+	c->has_last = 0;
+	cp_find_last(c);
+	return 0;
+}
+
 int
 checkpoint_write(struct checkpoint *c, const struct run_state *snap, const char *reason,
     struct checkpoint_info *info, char *err, size_t errlen)
@@ -496,6 +534,8 @@ checkpoint_write(struct checkpoint *c, const struct run_state *snap, const char 
 		    err, errlen, CP_FILE ": %s: refusing to write a checkpoint: %s", c->path, why);
 		return -1;
 	}
+	if (cp_reopen_if_moved(c, err, errlen) != 0)
+		return -1;
 	r.params = ckpt_params_text(&snap->params);
 	r.counts = ckpt_counts_text(&snap->counts);
 	if (r.params == NULL || r.counts == NULL || cp_reserve(c, r.size) == -1) {
@@ -794,4 +834,29 @@ checkpoint_last(const struct checkpoint *c, struct checkpoint_info *out)
 	out->at = c->last_at;
 	out->cycle = c->last_cycle;
 	return 1;
+}
+
+int
+checkpoint_delete(struct checkpoint *c, int64_t id, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (c == NULL) {
+		snprintf(err, errlen, CP_FILE ": checkpoints are not open");
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(c->db, "DELETE FROM checkpoints WHERE id = ?1", -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_bind_int64(st, 1, id) == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		cp_dberr(c, err, errlen, "deleting a checkpoint");
+		return -1;
+	}
+	if (c->has_last && c->last_id == id) {
+		c->has_last = 0;
+		cp_find_last(c);
+	}
+	return 0;
 }

@@ -30,6 +30,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_cancel,
 	&cmd_subscribe,
 	&cmd_unsubscribe,
+	&cmd_purge,
 	NULL,
 };
 

@@ -77,6 +77,9 @@ start_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 	if (engine_active(srv->engine))
 		return cmd_error(req, SIM_ERR_STATE, "a run is already %s; stop it first",
 		    engine_state_name(engine_state(srv->engine)));
+	if (srv->purge != NULL) /* its rows would be deleted as they land */
+		return cmd_error(
+		    req, SIM_ERR_STATE, "a purge is under way; start again once it has finished");
 	if (resume) {
 		cmd_param_int(params, "checkpoint", 1, INT64_MAX, &id, err, sizeof(err));
 		if (resume_run(srv->engine, srv->ckpt, id, err, sizeof(err)) != 0)

@@ -246,6 +246,28 @@ notify_waiters(struct engine *e)
 	}
 }
 
+/*
+ * A run whose sessions failed beyond max_error_rate lost work that a
+ * `finished' would hide: it fails, saying how many (start --wait exits 1).
+ */
+static int
+error_rate_exceeded(struct engine *e)
+{
+	uint64_t failed = e->counts.errors, all = e->counts.sessions + e->counts.errors;
+	double rate;
+
+	if (failed == 0)
+		return 0;
+	rate = (double)failed / (double)all;
+	if (rate <= e->p.max_error_rate)
+		return 0;
+	snprintf(e->fail_reason, sizeof(e->fail_reason),
+	    "%llu of %llu sessions failed (%.1f %%, above max_error_rate %g %%)",
+	    (unsigned long long)failed, (unsigned long long)all, rate * 100,
+	    e->p.max_error_rate * 100);
+	return 1;
+}
+
 static void
 flushed(enum store_err err, const char *msg, void *arg)
 {
@@ -255,6 +277,10 @@ flushed(enum store_err err, const char *msg, void *arg)
 		log_warnx("run %s: final flush failed: %s", e->p.run_id, msg);
 		if (e->final_state != ENGINE_FAILED)
 			snprintf(e->fail_reason, sizeof(e->fail_reason), "final flush: %s", msg);
+		e->final_state = ENGINE_FAILED;
+	}
+	if (e->final_state == ENGINE_FINISHED && error_rate_exceeded(e)) {
+		log_warnx("run %s failed: %s", e->p.run_id, e->fail_reason);
 		e->final_state = ENGINE_FAILED;
 	}
 	/* Only now is the run over: every row it wrote is durable. */
@@ -443,7 +469,7 @@ prepare_retry(struct engine *e, enum store_err err, const char *msg)
 	double delay;
 
 	p.max_retries = 0; /* only transient failures, within the window */
-	if (err != STORE_ERR_CONNECT && err != STORE_ERR_TIMEOUT && err != STORE_ERR_BUSY)
+	if (!store_err_transient(err))
 		return 0;
 	if (e->state == ENGINE_STOPPING ||
 	    !backoff_next(&p, &e->prep_bo, 1, engine_now_s(e), 0, -1, &delay))

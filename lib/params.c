@@ -41,6 +41,10 @@ const struct param_def param_defs[] = {
 	    "retry_backoff_ms", NULL, NULL, NULL, NULL },
 	{ "retry_window", PARAM_DOUBLE, OFF(retry_window), "retry_window", 0, 0, C, "retry_window",
 	    NULL, NULL, NULL, NULL },
+	{ "max_error_rate", PARAM_DOUBLE, OFF(max_error_rate), "max_error_rate", 0, 0,
+	    S | C | PARAM_CKPT_NEW, "max_error_rate", "max-error-rate", "R",
+	    "the run fails when more than this share of its sessions failed",
+	    "a number from 0 to 1" },
 	{ "catalog_products", PARAM_U32, OFF(catalog_products), "catalog_products", 0, 0, C,
 	    "catalog_products", NULL, NULL, NULL, NULL },
 	{ "catalog_stores", PARAM_U32, OFF(catalog_stores), "catalog_stores", 0, 0, C,
@@ -449,6 +453,16 @@ params_check(const struct run_params *p, char *why, size_t len)
 	return 0;
 }
 
+/* A parameter an older checkpoint did not record: its key's built-in default. */
+static void
+param_builtin_default(struct run_params *p, const struct param_def *d)
+{
+	const struct config_key *k = config_find(d->key);
+
+	if (k != NULL)
+		param_set_number(p, d, strtod(k->def, NULL));
+}
+
 int
 params_from_ckpt(struct run_params *p, const json_t *o, char *why, size_t len)
 {
@@ -462,6 +476,8 @@ params_from_ckpt(struct run_params *p, const json_t *o, char *why, size_t len)
 			continue;
 		if (d->type == PARAM_AGENTS)
 			list = d;
+		else if ((d->flags & PARAM_CKPT_NEW) && json_object_get(o, d->ckpt) == NULL)
+			param_builtin_default(p, d);
 		else if (ckpt_value(p, d, json_object_get(o, d->ckpt), why, len) != 0)
 			return -1;
 	}

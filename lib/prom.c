@@ -157,6 +157,27 @@ store_metrics(FILE *f, const struct snapshot *s)
 }
 
 static void
+api_metrics(FILE *f, const struct shopapi_stats *a)
+{
+	if (!a->on)
+		return;
+	counter(f, "simd_api_requests_total", "shop API requests sent", a->requests);
+	counter(f, "simd_api_ok_total", "shop API answers taken", a->ok);
+	head(f, "simd_api_failures_total", "counter", "shop API requests that failed, by type");
+	for (int i = 0; i < API_FAIL_TYPES; i++)
+		fprintf(f, "simd_api_failures_total{type=\"%s\"} %llu\n", shopapi_fail_names[i],
+		    (unsigned long long)a->fails[i]);
+	gauge(f, "simd_api_rate", "shop API requests/s over about the last second", a->rate);
+	gauge(f, "simd_api_rate_limit", "the rate limiter's requests/s (0: unlimited)",
+	    a->rate_limit);
+	gauge(f, "simd_api_in_flight", "shop API requests sent and not answered", a->in_flight);
+	gauge(f, "simd_api_waiting", "shop API requests waiting for the rate limiter", a->waiting);
+	head(f, "simd_api_connections", "gauge", "connections to the shop API by state");
+	fprintf(f, "simd_api_connections{state=\"open\"} %u\n", a->conns_open);
+	fprintf(f, "simd_api_connections{state=\"idle\"} %u\n", a->conns_idle);
+}
+
+static void
 latency_metrics(FILE *f, const struct snapshot *s)
 {
 	char label[64];
@@ -178,6 +199,7 @@ prom_format(FILE *f, const struct snapshot *s, double cpu_s, double start_time)
 	run_metrics(f, s);
 	count_metrics(f, s);
 	store_metrics(f, s);
+	api_metrics(f, &s->api);
 	latency_metrics(f, s);
 	gauge(f, "process_resident_memory_bytes", "resident memory of simd", (double)s->rss_bytes);
 	head(f, "process_cpu_seconds_total", "counter", "CPU time simd has used");

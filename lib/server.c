@@ -6,6 +6,7 @@
 
 #include "sim/checkpoint.h"
 #include "sim/ckptsched.h"
+#include "sim/cmd.h"
 #include "sim/concurrency.h"
 #include "sim/config.h"
 #include "sim/engine.h"
@@ -44,6 +45,7 @@ server_init(struct server *srv, char *err, size_t errlen)
 void
 server_fini(struct server *srv)
 {
+	cmd_purge_abort(srv);
 	prom_free(srv->prom);
 	csvlog_free(srv->csv);
 	watch_free(srv->watch);
@@ -77,6 +79,7 @@ server_snapshot(const struct server *srv, struct snapshot *s)
 		s->adaptive = srv->cfg->adaptive != 0;
 	}
 	store_stats(srv->store, &s->store);
+	store_api_stats(srv->store, &s->api);
 	if (srv->ckpt != NULL && checkpoint_last(srv->ckpt, &last)) {
 		s->has_checkpoint = 1;
 		s->checkpoint_id = last.id;

@@ -31,7 +31,7 @@ static void op_submit(struct session *s);
 static int
 transient(enum store_err err)
 {
-	return err == STORE_ERR_CONNECT || err == STORE_ERR_TIMEOUT || err == STORE_ERR_BUSY;
+	return store_err_transient(err);
 }
 
 static struct session *
@@ -216,11 +216,12 @@ op_failed(struct session *s)
 	int tr = transient(op->err), retry;
 	double delay;
 
-	if (op->err == STORE_ERR_CLOSED) {
+	if (op->err == STORE_ERR_CLOSED || op->permanent) {
+		backoff_failed(&s->bo, engine_now_s(e));
 		session_error(s);
 		return;
 	}
-	retry = backoff_next(&e->retry, &s->bo, tr, engine_now_s(e), 0, -1, &delay);
+	retry = backoff_next(&e->retry, &s->bo, tr, engine_now_s(e), 0, op->retry_after, &delay);
 	if (!retry && s->failing && tr &&
 	    (e->state == ENGINE_RUNNING || e->state == ENGINE_PAUSED)) {
 		retry = 1;
@@ -273,6 +274,8 @@ op_submit(struct session *s)
 	s->op.errmsg[0] = '\0';
 	s->op.result_count = 0;
 	s->op.rows = 0;
+	s->op.permanent = 0;
+	s->op.retry_after = -1;
 	s->op_t0 = engine_now_us(s->e);
 	store_submit(s->e->store, &s->op);
 }

@@ -31,6 +31,32 @@ store_json(const struct store_stats *st)
 	    "queries", (json_int_t)st->queries);
 }
 
+/* The shop API (null without one): the limiter, the requests, failures by type, the pool. */
+static json_t *
+api_json(const struct shopapi_stats *a)
+{
+	json_t *fails, *o;
+
+	if (!a->on)
+		return json_null();
+	if ((fails = json_object()) == NULL)
+		return NULL;
+	for (int i = 0; i < API_FAIL_TYPES; i++)
+		if (json_object_set_new(
+			fails, shopapi_fail_names[i], json_integer((json_int_t)a->fails[i])) != 0) {
+			json_decref(fails);
+			return NULL;
+		}
+	o = json_pack("{s:o, s:o, s:I, s:I, s:I, s:o, s:i, s:i, s:i, s:i, s:I, s:I, s:I}", "rate",
+	    metrics_real(a->rate, 1), "rate_limit", metrics_real(a->rate_limit, 3), "requests",
+	    (json_int_t)a->requests, "ok", (json_int_t)a->ok, "status_429",
+	    (json_int_t)a->status_429, "failures", fails, "in_flight", (int)a->in_flight, "waiting",
+	    (int)a->waiting, "connections_open", (int)a->conns_open, "connections_idle",
+	    (int)a->conns_idle, "rate_decreases", (json_int_t)a->decreases, "rate_increases",
+	    (json_int_t)a->increases, "tokens_signed", (json_int_t)a->tokens_signed);
+	return o;
+}
+
 static json_t *
 real_or_null(double v, int digits)
 {
@@ -229,6 +255,7 @@ snapshot_status_json(const struct snapshot *s)
 	bad |= put(o, "counts", counts_json(&s->counts));
 	bad |= put(o, "params", params_to_json(&s->params, PARAM_START));
 	bad |= put(o, "store", store_json(&s->store));
+	bad |= put(o, "api", api_json(&s->api));
 	bad |= put(o, "last_checkpoint", checkpoint_json(s));
 	bad |= put(o, "process", process_json(s));
 	bad |= put(o, "setup", setup_json(&s->setup));
@@ -317,8 +344,9 @@ snapshot_stats_json(const struct snapshot *s)
 	    hist_json(&s->session_lat), "cycle", hist_json(&s->cycle_lat), "errors", errors_json(s),
 	    "summary", snapshot_summary_json(s));
 	if (o != NULL &&
-	    (put(o, "store", store_json(&s->store)) | put(o, "rates", rates_json(s)) |
-		put(o, "concurrency", concurrency_json(s, 1))) != 0) {
+	    (put(o, "store", store_json(&s->store)) | put(o, "api", api_json(&s->api)) |
+		put(o, "rates", rates_json(s)) | put(o, "concurrency", concurrency_json(s, 1))) !=
+		0) {
 		json_decref(o);
 		return NULL;
 	}

@@ -10,6 +10,8 @@
 #include "sim/pgconn.h"
 #include "sim/store.h"
 
+static void shopapi_opts_from_config(struct shopapi_opts *a, const struct sim_config *c);
+
 void
 store_opts_from_config(struct store_opts *o, const struct sim_config *c)
 {
@@ -27,6 +29,36 @@ store_opts_from_config(struct store_opts *o, const struct sim_config *c)
 	o->pg_prepared = c->pg_prepared != 0;
 	o->event_batch_size = (unsigned)c->event_batch_size;
 	o->event_flush_interval = c->event_flush_interval;
+	shopapi_opts_from_config(&o->api, c);
+}
+
+/* The shop API's part of the configuration. */
+static void
+shopapi_opts_from_config(struct shopapi_opts *a, const struct sim_config *c)
+{
+	a->url = c->shop_api_url;
+	a->paths[API_EP_SESSION] = c->api_path_session;
+	a->paths[API_EP_SEARCH] = c->api_path_search;
+	a->paths[API_EP_CART] = c->api_path_cart;
+	a->paths[API_EP_ELIGIBLE] = c->api_path_eligible;
+	a->paths[API_EP_WALLET] = c->api_path_wallet;
+	a->paths[API_EP_COUPON] = c->api_path_coupon;
+	a->paths[API_EP_ORDERS] = c->api_path_orders;
+	a->jwt_secret_file = c->api_jwt_secret_file;
+	a->jwt_ttl = c->api_jwt_ttl;
+	a->max_keepalive = (unsigned)c->api_max_keepalive;
+	a->max_connections = (unsigned)c->api_max_connections;
+	a->timeout = c->api_timeout;
+	a->max_body = (size_t)c->api_max_body;
+	a->ca_file = c->api_ca_file;
+	a->insecure = c->api_insecure != 0;
+	a->rate.rate = c->api_rate;
+	a->rate.rate_min = c->api_rate_min;
+	a->rate.rate_max = c->api_rate_max;
+	a->rate.burst = c->api_rate_burst;
+	a->rate.decrease = c->api_rate_decrease;
+	a->rate.increase = c->api_rate_increase;
+	a->rate.block_max = 300; /* a Retry-After past 5 minutes is not waited out in full */
 }
 
 static int
@@ -36,18 +68,32 @@ wants_postgres(const struct store_opts *o)
 	return o->database_url != NULL && o->database_url[0] != '\0';
 }
 
+static int
+wants_api(const struct store_opts *o)
+{
+	return o->api.url != NULL && o->api.url[0] != '\0';
+}
+
 int
 store_check(const struct store_opts *o, char *err, size_t errlen)
 {
-	return wants_postgres(o) ? pgconn_check_conninfo(o->database_url, err, errlen) : 0;
+	if (wants_postgres(o) && pgconn_check_conninfo(o->database_url, err, errlen) != 0)
+		return -1;
+	return wants_api(o) ? shopapi_check(&o->api, err, errlen) : 0;
 }
 
 struct store *
 store_open(struct event_base *base, const struct store_opts *o, char *err, size_t errlen)
 {
+	struct store *db;
+
 	if (wants_postgres(o))
-		return store_pg_driver.open(base, o, err, errlen);
-	return store_sqlite_driver.open(base, o, err, errlen);
+		db = store_pg_driver.open(base, o, err, errlen);
+	else
+		db = store_sqlite_driver.open(base, o, err, errlen);
+	if (db == NULL || !wants_api(o))
+		return db;
+	return shopapi_open(base, &o->api, db, err, errlen);
 }
 
 void
@@ -82,6 +128,14 @@ store_stats(struct store *s, struct store_stats *out)
 }
 
 void
+store_api_stats(struct store *s, struct shopapi_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->drv->api_stats != NULL)
+		s->drv->api_stats(s, out);
+}
+
+void
 store_appname(char *buf, size_t len, const char *run_id)
 {
 	if (run_id == NULL || run_id[0] == '\0')
@@ -95,4 +149,10 @@ store_set_run(struct store *s, const char *run_id)
 {
 	if (s != NULL && s->drv->set_run != NULL)
 		s->drv->set_run(s, run_id);
+}
+
+void
+store_keyed(struct store *s, struct store_keyjob *j)
+{
+	s->drv->keyed(s, j);
 }

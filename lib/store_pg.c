@@ -19,6 +19,7 @@
 #include "sim/log.h"
 #include "sim/pgconn.h"
 #include "sim/pgjob.h"
+#include "sim/pgkeys.h"
 #include "sim/pgpool.h"
 #include "sim/pgsetup.h"
 #include "sim/pgsql.h"
@@ -196,12 +197,25 @@ pg_build_checkout(struct pg_opjob *x)
 	pg_add_raw(x, &pg_commit);
 }
 
+/* A step whose shop part went through the API and that ends no session: events only. */
+static int
+pg_records_only_none(const struct store_op *op)
+{
+	return op->records_only &&
+	    (op->type == STORE_OP_BROWSE || op->type == STORE_OP_CART ||
+		op->type == STORE_OP_COUPONS);
+}
+
 static void
 pg_build(struct pg_opjob *x)
 {
 	struct store_op *op = x->op;
 
 	x->count_idx = -1;
+	if (op->records_only && op->type == STORE_OP_CHECKOUT) {
+		pg_add(x, PGSQL_SESS_END, 3, x->session_key, x->at, "ordered");
+		return;
+	}
 	switch (op->type) {
 	case STORE_OP_BEGIN: pg_build_begin(x); break;
 	case STORE_OP_BROWSE:
@@ -371,6 +385,10 @@ pg_submit(struct store *st, struct store_op *op)
 	store_session_key(x->session_key, sizeof(x->session_key), op);
 	snprintf(x->user, sizeof(x->user), "%lu", (unsigned long)op->agent + 1);
 	snprintf(x->at, sizeof(x->at), "%lld", (long long)op->sim_time);
+	if (pg_records_only_none(op)) { /* nothing but events: staged when it completes */
+		pgjobs_later(s->jobs, &x->job, STORE_OK, "");
+		return;
+	}
 	pg_build(x);
 	pgjobs_start(s->jobs, &x->job);
 }
@@ -674,6 +692,18 @@ pg_set_run(struct store *pub, const char *run_id)
 	pgpool_set_appname(s->pool, name);
 }
 
+static void
+pg_keyed(struct store *pub, struct store_keyjob *j)
+{
+	struct pg_store *s = pub->priv;
+
+	if (s->closed)
+		pgjobs_done_later(
+		    s->jobs, j->cb, j->arg, STORE_ERR_CLOSED, "postgres: store closed");
+	else
+		pgkeys_start(s->jobs, j);
+}
+
 const struct store_driver store_pg_driver = {
 	.name = "postgres",
 	.open = pg_open,
@@ -683,4 +713,5 @@ const struct store_driver store_pg_driver = {
 	.flush = pg_flush,
 	.stats = pg_stats,
 	.set_run = pg_set_run,
+	.keyed = pg_keyed,
 };

@@ -29,6 +29,7 @@
 #include "sim/catalog.h"
 #include "sim/defer.h"
 #include "sim/persona.h"
+#include "sim/sqkeys.h"
 #include "sim/store.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
@@ -315,6 +316,10 @@ sq_err_kind(int rc)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED: return STORE_ERR_BUSY;
 	case SQLITE_NOMEM: return STORE_ERR_NOMEM;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN: return STORE_ERR_DISK;
 	default: return STORE_ERR_QUERY;
 	}
 }
@@ -971,18 +976,43 @@ sq_op_checkout(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
 	return sq_run(s, st, NULL);
 }
 
+typedef int (*sq_op_fn)(struct sq_store *, struct store_op *, struct sq_op_ctx *);
+static const sq_op_fn sq_op_fns[STORE_OP_TYPES];
+
 static int
-sq_op_abandon(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+sq_session_end(struct sq_store *s, struct sq_op_ctx *x, const char *outcome)
 {
 	sqlite3_stmt *st = s->st[SQ_SESSION_END];
 	int rc;
 
 	rc = sq_text(st, 1, x->session_key);
 	rc |= sq_text(st, 2, x->now);
-	rc |= sq_text(st, 3, op->outcome);
+	rc |= sq_text(st, 3, outcome);
 	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK)
 		return rc;
 	return sq_run(s, st, NULL);
+}
+
+static int
+sq_op_abandon(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	return sq_session_end(s, x, op->outcome);
+}
+
+/*
+ * What a step whose shop part went through the API writes besides its events:
+ * the session row (BEGIN), its end (CHECKOUT, ABANDON, FAIL), else nothing.
+ */
+static int
+sq_op_records(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
+{
+	switch (op->type) {
+	case STORE_OP_BROWSE:
+	case STORE_OP_CART:
+	case STORE_OP_COUPONS: return SQLITE_OK;
+	case STORE_OP_CHECKOUT: return sq_session_end(s, x, "ordered");
+	default: return sq_op_fns[op->type](s, op, x);
+	}
 }
 
 static int
@@ -1021,8 +1051,6 @@ sq_op_undo(struct sq_store *s, struct store_op *op, int rc)
 	}
 }
 
-typedef int (*sq_op_fn)(struct sq_store *, struct store_op *, struct sq_op_ctx *);
-
 static const sq_op_fn sq_op_fns[STORE_OP_TYPES] = {
 	[STORE_OP_BEGIN] = sq_op_begin,
 	[STORE_OP_BROWSE] = sq_op_browse,
@@ -1059,7 +1087,7 @@ sq_execute(struct sq_store *s, struct store_op *op)
 	changes = sqlite3_total_changes(s->db);
 	rc = sq_run(s, s->st[SQ_SAVEPOINT], NULL);
 	if (rc == SQLITE_OK)
-		rc = sq_op_fns[op->type](s, op, &x);
+		rc = op->records_only ? sq_op_records(s, op, &x) : sq_op_fns[op->type](s, op, &x);
 	if (rc == SQLITE_OK)
 		rc = sq_events(s, op, &x);
 	if (rc == SQLITE_OK)
@@ -1433,6 +1461,16 @@ sq_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 
 /* ---- flush, stats ---- */
 
+/* The file unlinked or replaced under us: what we write goes nowhere anyone can read. */
+static int
+sq_moved(struct sq_store *s)
+{
+	int moved = 0;
+
+	return sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+	    moved;
+}
+
 static void
 sq_flush(struct store *st, store_done_cb cb, void *arg)
 {
@@ -1449,6 +1487,12 @@ sq_flush(struct store *st, store_done_cb cb, void *arg)
 	} else if ((rc = sq_run(s, s->st[SQ_CHECKPOINT], NULL)) != SQLITE_OK) {
 		err = sq_err_kind(rc);
 		snprintf(msg, sizeof(msg), "sqlite: flush: %s", s->emsg);
+	} else if (sq_moved(s)) {
+		err = STORE_ERR_DISK;
+		snprintf(msg, sizeof(msg),
+		    "sqlite: %s was removed or replaced while simd ran: the rows written "
+		    "to it are gone",
+		    s->path);
 	}
 	sq_done_later(s, cb, arg, err, msg);
 }
@@ -1469,6 +1513,26 @@ sq_stats(struct store *st, struct store_stats *out)
 	out->queries = s->queries;
 }
 
+/* Between the op batches' transactions: commit the open one, then a batch of its own. */
+static void
+sq_keyed(struct store *st, struct store_keyjob *j)
+{
+	struct sq_store *s = st->priv;
+	char err[SQ_MSG_MAX], msg[SQ_DONE_MSG_MAX];
+	int rc;
+
+	msg[0] = '\0';
+	if (s->closed) {
+		sq_done_later(s, j->cb, j->arg, STORE_ERR_CLOSED, "sqlite: store closed");
+		return;
+	}
+	sq_batch_commit(s);
+	s->queries++;
+	if ((rc = sqkeys_run(s->db, j, err, sizeof(err))) != SQLITE_OK)
+		snprintf(msg, sizeof(msg), "sqlite: %s: %s", j->purge ? "purge" : "count", err);
+	sq_done_later(s, j->cb, j->arg, rc == SQLITE_OK ? STORE_OK : sq_err_kind(rc), msg);
+}
+
 const struct store_driver store_sqlite_driver = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1477,4 +1541,5 @@ const struct store_driver store_sqlite_driver = {
 	.submit = sq_submit,
 	.flush = sq_flush,
 	.stats = sq_stats,
+	.keyed = sq_keyed,
 };

@@ -25,6 +25,7 @@ static const char *const store_err_names[STORE_ERR_COUNT] = {
 	"data",
 	"nomem",
 	"closed",
+	"disk",
 };
 
 static const char *const store_op_names[STORE_OP_TYPES] = {
@@ -51,6 +52,13 @@ const char *
 store_err_name(enum store_err e)
 {
 	return (unsigned)e < STORE_ERR_COUNT ? store_err_names[e] : "unknown";
+}
+
+int
+store_err_transient(enum store_err e)
+{
+	return e == STORE_ERR_CONNECT || e == STORE_ERR_TIMEOUT || e == STORE_ERR_BUSY ||
+	    e == STORE_ERR_DISK;
 }
 
 const char *
@@ -221,4 +229,46 @@ store_catalog_signature(const struct catalog *c, char val[STORE_SIG_KEYS][STORE_
 	snprintf(val[3], STORE_SIG_LEN, "%lu", (unsigned long)c->nstores);
 	snprintf(val[4], STORE_SIG_LEN, "%lu", (unsigned long)c->nproducts);
 	snprintf(val[5], STORE_SIG_LEN, "%lu", (unsigned long)c->ncoupons);
+}
+
+const char *const store_keyed_names[STORE_KEYED] = {
+	"order_items",
+	"orders",
+	"user_coupons",
+	"interactions",
+	"shopping_session_events",
+	"shopping_sessions",
+};
+
+static const struct {
+	const char *name, *table, *key;
+} store_phases[STORE_P_DONE] = {
+	{ "orders", "orders", "idem_key" },
+	{ "interactions", "interactions", "interaction_key" },
+	{ "events", "shopping_session_events", "event_key" },
+	{ "sessions", "shopping_sessions", "session_key" },
+};
+
+const char *
+store_phase_name(enum store_purge_phase p)
+{
+	return (unsigned)p < STORE_P_DONE ? store_phases[p].name : "done";
+}
+
+const char *
+store_phase_table(enum store_purge_phase p)
+{
+	return (unsigned)p < STORE_P_DONE ? store_phases[p].table : NULL;
+}
+
+const char *
+store_phase_key(enum store_purge_phase p)
+{
+	return (unsigned)p < STORE_P_DONE ? store_phases[p].key : NULL;
+}
+
+void
+store_key_prefix(char *buf, size_t len, uint64_t seed)
+{
+	snprintf(buf, len, "s%llu:", (unsigned long long)seed);
 }

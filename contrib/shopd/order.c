@@ -247,16 +247,16 @@ order_replay(struct shop *s, int64_t user, const char *idem, const struct order_
 	return order_json(s, idem, o, res);
 }
 
-/* The coupon the order takes, checked again at the order's time: 0 when none. */
+/* The coupon the order takes, checked again at the order's time, and its discount. */
 static int
-order_coupon(struct shop *s, int64_t user, const struct shop_cart *cart, int64_t now, int64_t *pct,
-    struct shop_result *res)
+order_coupon(struct shop *s, int64_t user, const struct shop_cart *cart, int64_t now,
+    int64_t *discount, struct shop_result *res)
 {
 	struct shop_wallet w;
 	int64_t coupon = shop_held(s, user);
 	char at[32];
 
-	*pct = 0;
+	*discount = 0;
 	if (coupon == 0)
 		return 0;
 	if (shop_wallet_read(s, user, coupon, &w, res) == NULL)
@@ -269,7 +269,7 @@ order_coupon(struct shop *s, int64_t user, const struct shop_cart *cart, int64_t
 	store_time_iso(at, sizeof(at), now);
 	if (shop_coupon_check(&w.c[0], cart, at, res) != SHOP_OK)
 		return -1;
-	*pct = w.c[0].pct_off;
+	*discount = shop_discount(&w.c[0], cart);
 	return 0;
 }
 
@@ -364,7 +364,7 @@ order_place(struct shop *s, int64_t user, const char *idem, const char *session_
 	struct order_new n = { user, 0, 0, 0, now, idem, NULL };
 	struct shop_cart cart;
 	struct order_row o;
-	int64_t pct;
+	int64_t discount;
 	enum db_rc rc;
 
 	if (order_read(s, idem, &o, res) == NULL)
@@ -378,11 +378,11 @@ order_place(struct shop *s, int64_t user, const char *idem, const char *session_
 	if (cart.n == 0)
 		return shop_fail(
 		    res, SHOP_CART_EMPTY, "the cart of user %lld is empty", (long long)user);
-	if (order_coupon(s, user, &cart, now, &pct, res) == -1)
+	if (order_coupon(s, user, &cart, now, &discount, res) == -1)
 		return NULL;
 	n.cart = &cart;
-	n.coupon = pct ? shop_held(s, user) : 0;
-	n.total = cart.subtotal - shop_discount(cart.subtotal, pct);
+	n.coupon = shop_held(s, user);
+	n.total = cart.subtotal - discount;
 	n.session_id = order_session(s, session_key, &rc);
 	if (rc != DB_OK)
 		return shop_db_fail(s, res, rc, "read a session");

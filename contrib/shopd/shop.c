@@ -292,10 +292,23 @@ shop_wallet_read(
 /* ---- rules ---- */
 
 int64_t
-shop_discount(int64_t subtotal, int64_t pct_off)
+shop_coupon_base(const struct shop_coupon *c, const struct shop_cart *cart)
+{
+	int64_t base = 0;
+
+	if (c->store_id == 0)
+		return cart->subtotal;
+	for (unsigned i = 0; i < cart->n; i++)
+		if (cart->line[i].store_id == c->store_id)
+			base += cart->line[i].quantity * cart->line[i].price_cents;
+	return base;
+}
+
+int64_t
+shop_discount(const struct shop_coupon *c, const struct shop_cart *cart)
 {
 	/* As the direct driver's sessions compute it: whole cents, rounded down. */
-	return subtotal * pct_off / 100;
+	return shop_coupon_base(c, cart) * c->pct_off / 100;
 }
 
 enum shop_err
@@ -303,7 +316,6 @@ shop_coupon_check(const struct shop_coupon *c, const struct shop_cart *cart, con
     struct shop_result *res)
 {
 	long long id = (long long)c->id;
-	unsigned i;
 
 	if (c->redeemed)
 		return shop_refuse(res, SHOP_COUPON_REDEEMED,
@@ -314,20 +326,17 @@ shop_coupon_check(const struct shop_coupon *c, const struct shop_cart *cart, con
 	    strcmp(now, c->valid_to) > 0)
 		return shop_refuse(
 		    res, SHOP_COUPON_NOT_VALID, "coupon %lld is not valid at %s", id, now);
-	if (cart->subtotal < c->min_spend)
+	if (c->store_id != 0 && shop_coupon_base(c, cart) == 0)
 		return shop_refuse(res, SHOP_COUPON_NOT_APPLICABLE,
-		    "coupon %lld needs a cart of"
-		    " %lld cents (this one: %lld)",
-		    id, (long long)c->min_spend, (long long)cart->subtotal);
-	if (c->store_id == 0)
-		return SHOP_OK;
-	for (i = 0; i < cart->n; i++)
-		if (cart->line[i].store_id == c->store_id)
-			return SHOP_OK;
-	return shop_refuse(res, SHOP_COUPON_NOT_APPLICABLE,
-	    "coupon %lld is for store %lld, which"
-	    " has nothing in the cart",
-	    id, (long long)c->store_id);
+		    "coupon %lld is for store %lld, which"
+		    " has nothing in the cart",
+		    id, (long long)c->store_id);
+	if (shop_coupon_base(c, cart) < c->min_spend)
+		return shop_refuse(res, SHOP_COUPON_NOT_APPLICABLE,
+		    "coupon %lld needs %lld cents%s (this cart: %lld)", id, (long long)c->min_spend,
+		    c->store_id ? " of its store's lines" : "",
+		    (long long)shop_coupon_base(c, cart));
+	return SHOP_OK;
 }
 
 /* ---- JSON ---- */
@@ -395,7 +404,7 @@ shop_cart_json(struct shop *s, int64_t user, struct shop_result *res)
 	if (held != 0 && shop_wallet_read(s, user, held, &w, res) == NULL)
 		return NULL;
 	if (held != 0 && w.n == 1) {
-		discount = shop_discount(cart.subtotal, w.c[0].pct_off);
+		discount = shop_discount(&w.c[0], &cart);
 		coupon = json_pack("{s:I, s:s, s:I}", "coupon_id", (json_int_t)held, "code",
 		    w.c[0].code, "pct_off", (json_int_t)w.c[0].pct_off);
 	}
@@ -535,8 +544,8 @@ shop_eligible(struct shop *s, int64_t user, int64_t now, struct shop_result *res
 			continue;
 		c = shop_coupon_json(&w.c[i]);
 		if (c == NULL ||
-		    json_object_set_new(c, "discount_cents",
-			json_integer(shop_discount(cart.subtotal, w.c[i].pct_off))) == -1 ||
+		    json_object_set_new(
+			c, "discount_cents", json_integer(shop_discount(&w.c[i], &cart))) == -1 ||
 		    json_array_append_new(a, c) == -1) {
 			json_decref(a);
 			return shop_nomem(res);

@@ -87,7 +87,13 @@ void *shop_wallet_read(
 enum db_rc shop_query_int(
     struct shop *s, enum db_stmt st, const struct db_param *p, int np, struct shop_int *out);
 
-int64_t shop_discount(int64_t subtotal, int64_t pct_off);
+/*
+ * What coupon c takes off cart: pct_off of the lines it counts, rounded down.
+ * A store's coupon counts that store's lines (for its minimum spend too), a
+ * coupon for any store the whole cart -- as simd's sessions do (lib/shopper.c).
+ */
+int64_t shop_coupon_base(const struct shop_coupon *c, const struct shop_cart *cart);
+int64_t shop_discount(const struct shop_coupon *c, const struct shop_cart *cart);
 /* SHOP_OK when coupon c may be applied to cart at ISO time now; else why not, in *res. */
 enum shop_err shop_coupon_check(const struct shop_coupon *c, const struct shop_cart *cart,
     const char *now, struct shop_result *res);

@@ -46,6 +46,8 @@ void checkpoint_state_free(struct run_state *snap);
 /* Calls fn for each checkpoint kept, newest first (fn: 0, or -1 to stop: out of memory). */
 int checkpoint_list(struct checkpoint *c, int (*fn)(const struct checkpoint_info *in, void *arg),
     void *arg, char *err, size_t errlen);
+/* Removes checkpoint id (purge --checkpoints); a missing one is no error. */
+int checkpoint_delete(struct checkpoint *c, int64_t id, char *err, size_t errlen);
 /* The newest written or loaded in this process (or found at open): 1 and its id, at, cycle. */
 int checkpoint_last(const struct checkpoint *c, struct checkpoint_info *out);
 

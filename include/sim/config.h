@@ -45,7 +45,8 @@ struct sim_config {
 	double mem_high, mem_low; /* percent */
 	int64_t max_retries;
 	int64_t retry_backoff_ms;
-	double retry_window; /* seconds transient errors keep being retried */
+	double retry_window;   /* seconds transient errors keep being retried */
+	double max_error_rate; /* share of failed sessions above which a run fails */
 	int64_t catalog_products;
 	int64_t catalog_stores;
 	int64_t catalog_coupons;
@@ -63,6 +64,20 @@ struct sim_config {
 	int64_t event_batch_size;
 	double event_flush_interval;
 	double connect_timeout;
+	/* the shop API (shopapi.h) */
+	char *shop_api_url;
+	char *api_path_session, *api_path_search, *api_path_cart, *api_path_eligible;
+	char *api_path_wallet, *api_path_coupon, *api_path_orders;
+	char *api_jwt_secret_file; /* the file is a secret; its name is not */
+	double api_jwt_ttl;
+	int64_t api_max_keepalive;
+	int64_t api_max_connections;
+	double api_timeout;
+	int64_t api_max_body;
+	char *api_ca_file;
+	int64_t api_insecure; /* bool */
+	double api_rate, api_rate_min, api_rate_max, api_rate_burst;
+	double api_rate_decrease, api_rate_increase;
 	int64_t pg_prepared;      /* bool: named prepared statements (off behind poolers) */
 	double statement_timeout; /* seconds a job waits for the server; 0 = no limit */
 	/* watching a run */

@@ -33,6 +33,7 @@ struct run_params {
 	uint32_t max_retries;
 	uint32_t retry_backoff_ms;
 	double retry_window;
+	double max_error_rate; /* the run fails when a larger share of its sessions failed */
 	uint32_t catalog_products, catalog_stores, catalog_coupons;
 	int all_shop;
 	uint32_t *only; /* sorted agent indices to run, NULL: all; owned by the holder */
@@ -51,6 +52,9 @@ enum param_type {
 
 #define PARAM_START 0x1 /* start takes it (simctl start --FLAG) */
 #define PARAM_CKPT 0x2  /* checkpoints record it; a resume restores it */
+#define PARAM_CKPT_NEW \
+	0x4 /* recorded since a later version: an older checkpoint gives the
+                            * key's built-in default */
 
 struct param_def {
 	const char *name; /* in start's params and status's "params" */

@@ -20,6 +20,7 @@ struct snapshot;
 struct watch;
 struct csvlog;
 struct prom;
+struct purge;
 struct llm;
 
 struct server {
@@ -35,6 +36,7 @@ struct server {
 	struct watch *watch; /* rates and subscribers (server_init makes these three) */
 	struct csvlog *csv;  /* metrics_csv */
 	struct prom *prom;   /* metrics_listen, or NULL */
+	struct purge *purge; /* the purge under way (cmd_purge.c), or NULL */
 	struct llm *llm;     /* persona_source = llm, or NULL */
 	time_t started_at;
 };

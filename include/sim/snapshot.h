@@ -90,6 +90,7 @@ struct snapshot {
 	char metrics_addr[64]; /* where /metrics is served; "" off */
 	/* the store, the newest checkpoint, the process */
 	struct store_stats store;
+	struct shopapi_stats api; /* api.on 0: no shop API */
 	int has_checkpoint;
 	int64_t checkpoint_id, checkpoint_at;
 	uint32_t checkpoint_cycle;

@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "sim/shopapi.h"
+
 struct event_base;
 struct sim_config;
 struct catalog;
@@ -34,9 +36,12 @@ enum store_err {
 	STORE_ERR_DATA,    /* the database answered something we cannot accept */
 	STORE_ERR_NOMEM,
 	STORE_ERR_CLOSED, /* the store is shutting down */
+	STORE_ERR_DISK,   /* the database's own disk: full, read-only, failing: retry */
 	STORE_ERR_COUNT
 };
 const char *store_err_name(enum store_err e); /* "connect", "timeout", ... */
+/* An error that may pass (an outage, a lock, a full disk): retried within retry_window. */
+int store_err_transient(enum store_err e);
 
 enum store_op_type {
 	STORE_OP_BEGIN,    /* shopping_sessions row (outcome NULL), users.last_shopped_at */
@@ -105,6 +110,13 @@ struct store_op {
 	uint32_t total_cents; /* CHECKOUT: after discount */
 	uint16_t nevents;     /* events written with this step (same transaction where possible) */
 	struct store_event events[STORE_MAX_EVENTS];
+	/*
+	 * Set by the shop API driver on what it hands the database store: the
+	 * shop's part of the step (reads, cart, order) went through the API, so
+	 * only the simulation's records are written -- the session row and its
+	 * end (CHECKOUT ends it 'ordered'), users.last_shopped_at, the events.
+	 */
+	uint8_t records_only;
 
 	store_cb cb;
 	void *arg;
@@ -113,7 +125,9 @@ struct store_op {
 	enum store_err err;
 	char errmsg[256]; /* never contains a secret */
 	uint32_t result_count;
-	uint32_t rows; /* rows the op wrote (its events included) */
+	uint32_t rows;      /* rows the op wrote (its events included) */
+	uint8_t permanent;  /* the failure is the request's own (an API 4xx): do not retry */
+	double retry_after; /* s the server asked to wait before a retry; < 0: it did not say */
 };
 
 /* What a set-up has written so far: the driver counts into it while prepare runs. */
@@ -148,8 +162,54 @@ struct store_opts {
 	int pg_prepared; /* named prepared statements; 0 behind a transaction pooler */
 	unsigned event_batch_size;
 	double event_flush_interval;
+	struct shopapi_opts api; /* api.url set: the shop API driver over the database store */
 };
 void store_opts_from_config(struct store_opts *o, const struct sim_config *c);
+
+/*
+ * A run's rows, found by the prefix "s<seed>:" of their deterministic keys:
+ * counted (report, purge --dry-run), or deleted one bounded batch at a time
+ * (purge) so that no lock is held for long.  A purge goes phase by phase in
+ * dependency order (orders with their items and coupon redemptions, then
+ * interactions, events, sessions last); each batch is one transaction.
+ */
+enum store_keyed_table {
+	STORE_K_ORDER_ITEMS,  /* of the run's orders */
+	STORE_K_ORDERS,       /* orders.idem_key */
+	STORE_K_COUPONS,      /* user_coupons redeemed by the run's orders: a purge un-redeems */
+	STORE_K_INTERACTIONS, /* interactions.interaction_key */
+	STORE_K_EVENTS,       /* shopping_session_events.event_key */
+	STORE_K_SESSIONS,     /* shopping_sessions.session_key */
+	STORE_KEYED
+};
+extern const char *const store_keyed_names[STORE_KEYED]; /* the table names */
+
+enum store_purge_phase {
+	STORE_P_ORDERS,
+	STORE_P_INTERACTIONS,
+	STORE_P_EVENTS,
+	STORE_P_SESSIONS,
+	STORE_P_DONE
+};
+const char *store_phase_name(enum store_purge_phase p); /* "orders", ..., "done" */
+/* The table and key column a phase deletes from (phase < STORE_P_DONE). */
+const char *store_phase_table(enum store_purge_phase p);
+const char *store_phase_key(enum store_purge_phase p);
+
+#define STORE_PREFIX_MAX 32
+struct store_keyjob {
+	char prefix[STORE_PREFIX_MAX]; /* "s7:" (store_key_prefix) */
+	int purge;                     /* 0: count every table; 1: delete one batch */
+	enum store_purge_phase phase;  /* purge: the phase of the batch */
+	int64_t cursor;                /* purge: in: ids above it; out: the last id deleted */
+	uint32_t limit;                /* purge: rows of the phase's table in the batch, >= 1 */
+	uint64_t rows[STORE_KEYED];    /* out: counted, or deleted / un-redeemed by the batch */
+	uint32_t found;                /* out: rows of the phase's table in the batch */
+	store_done_cb cb;              /* from the loop */
+	void *arg;
+};
+/* "s<seed>:" */
+void store_key_prefix(char *buf, size_t len, uint64_t seed);
 
 struct store;
 struct store_driver {
@@ -163,8 +223,11 @@ struct store_driver {
 	/* Completes once every queued write is durable (checkpoints wait for it). */
 	void (*flush)(struct store *s, store_done_cb cb, void *arg);
 	void (*stats)(struct store *s, struct store_stats *out);
+	void (*api_stats)(struct store *s, struct shopapi_stats *out); /* NULL: no API */
 	/* The run now writing (NULL: none); may be NULL for drivers with no sessions to name. */
 	void (*set_run)(struct store *s, const char *run_id);
+	/* Counts or purges a run's rows by key prefix (store_keyed). */
+	void (*keyed)(struct store *s, struct store_keyjob *j);
 };
 
 struct store {
@@ -190,6 +253,8 @@ void store_prepare(struct store *s, const struct store_setup *setup, store_done_
 void store_submit(struct store *s, struct store_op *op);
 void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
+/* The shop API's figures; out->on is 0 when the store has no API. */
+void store_api_stats(struct store *s, struct shopapi_stats *out);
 /*
  * Names the run the store now writes for: PostgreSQL connections carry
  * application_name "simd/<run id>" (STORE_APPNAME_PREFIX alone between runs),
@@ -199,6 +264,8 @@ void store_stats(struct store *s, struct store_stats *out);
 #define STORE_APPNAME_MAX 64 /* NAMEDATALEN */
 void store_set_run(struct store *s, const char *run_id);
 void store_appname(char *buf, size_t len, const char *run_id);
+/* Runs j (see struct store_keyjob); j->cb always runs from the loop. */
+void store_keyed(struct store *s, struct store_keyjob *j);
 
 /* ---- storekeys.c: what every driver writes the same way ---- */
 

@@ -11,6 +11,7 @@
 #	t_llmd POST /_control '{"models":{"m":"429"}}'	# prints the body; $T/llmd.code, .head
 #	t_llmd_stat requests		# a counter of GET /_stats (t_llmd_model_stat m tried)
 #	t_stop_llmd			# SIGTERM; returns llmd's exit status
+#	t_mount_tmpfs 24m		# (root) a small tmpfs at $T_MNT, unmounted at the end
 #
 # $SIMD and $SIMCTL default to the binaries at the top of the tree.  SIMD_VALGRIND=1
 # runs simd under valgrind (errors and definite leaks make it exit 99).  SIMD_KEEP=1
@@ -44,6 +45,7 @@ T=
 DATA=
 SIMD_PID=
 LLMD_PID=
+T_MNT=
 
 t_fail() {
 	echo "FAIL: $*" >&2
@@ -221,6 +223,10 @@ _t_cleanup() {
 	if [ "${_T_PG_OWNED:-0}" = 1 ] && [ -n "${PG_DIR:-}" ] && command -v pg_stop >/dev/null 2>&1; then
 		pg_stop || true
 	fi
+	if [ -n "$T_MNT" ]; then
+		umount "$T_MNT" 2>/dev/null || umount -l "$T_MNT" 2>/dev/null || true
+		T_MNT=
+	fi
 	if [ -n "$T" ]; then
 		if [ "${SIMD_KEEP:-0}" = 1 ]; then
 			echo "common.sh: kept $T" >&2
@@ -229,6 +235,14 @@ _t_cleanup() {
 		fi
 	fi
 	exit "$_t_status"
+}
+
+# A tmpfs of size $1 (root only) at $T/mnt, for a filesystem a test may fill; $T_MNT.
+t_mount_tmpfs() {
+	mkdir -p "$T/mnt"
+	mount -t tmpfs -o "size=$1,mode=0755" tmpfs "$T/mnt" || t_fail "cannot mount a tmpfs"
+	T_MNT=$T/mnt
+	export T_MNT
 }
 
 # The determinism digest (docs/schema.md): orders and events of the sqlite shop db $1.

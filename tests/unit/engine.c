@@ -153,6 +153,19 @@ test_limit_pause_stop(struct event_base *base)
 	defer_free(f.defer);
 }
 
+/* Agent 3's begin is always refused: 2 of the 10 sessions of 5 agents x 2 cycles fail. */
+static struct engine *
+engine_failing(struct fake *f, struct event_base *base, struct run_params *p)
+{
+	fake_init(f, base);
+	f->fail_agent = 3;
+	f->fail_type = STORE_OP_BEGIN;
+	f->fail_times = -1;
+	f->fail_err = STORE_ERR_QUERY;
+	params(p, 5, 2, 4);
+	return engine_new(base, &f->pub);
+}
+
 /* A step that keeps failing: retried max_retries times, then the session ends 'failed'. */
 static void
 test_failures(struct event_base *base)
@@ -163,17 +176,13 @@ test_failures(struct event_base *base)
 	struct engine *e;
 	char err[256];
 
-	fake_init(&f, base);
-	f.fail_agent = 3;
-	f.fail_type = STORE_OP_BEGIN;
-	f.fail_times = -1;
-	f.fail_err = STORE_ERR_QUERY;
-	e = engine_new(base, &f.pub);
-	params(&p, 5, 2, 4);
+	e = engine_failing(&f, base, &p);
 	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
 	run_until_over(base, e);
 	snap(e, &s);
-	CHECK(s.state == ENGINE_FINISHED && s.counts.sessions == 8 && s.counts.errors == 2);
+	/* 2 of 10 sessions lost is above the default max_error_rate (5 %): the run failed */
+	CHECK(s.state == ENGINE_FAILED && s.counts.sessions == 8 && s.counts.errors == 2);
+	CHECK(strstr(s.fail_reason, "2 of 10 sessions failed (20.0 %") != NULL);
 	CHECK(s.counts.errors_by_type[STORE_ERR_QUERY] == 2);
 	CHECK(s.nfailed_ids == 1 && s.failed_ids[0] == 3);
 	CHECK(s.counts.retries == 4);              /* 2 per failed session */
@@ -186,6 +195,15 @@ test_failures(struct event_base *base)
 	CHECK(!s.last_error[STORE_ERR_TIMEOUT].set);
 	CHECK(s.nrecent == 2 && s.recent[0].cycle == 1 && s.recent[1].cycle == 0);
 	CHECK(s.cycle_s_last >= 0 && s.setup.phase == SETUP_DONE && s.setup.users_total == 5);
+	engine_free(e);
+	defer_free(f.defer);
+	/* the same losses at max_error_rate 0.2 (not above it): the run finished */
+	e = engine_failing(&f, base, &p);
+	p.max_error_rate = 0.2;
+	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
+	run_until_over(base, e);
+	snap(e, &s);
+	CHECK(s.state == ENGINE_FINISHED && s.counts.errors == 2 && s.fail_reason[0] == '\0');
 	engine_free(e);
 	defer_free(f.defer);
 	/* a transient error that goes away is retried, and nothing fails */
