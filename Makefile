@@ -33,8 +33,8 @@ CFLAGS    ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) \
              -Iinclude -DSIMD_VERSION='"$(VERSION)"' $(SYSTEMD_CFLAGS) \
              $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS       = $(shell $(PKG_CONFIG) --libs $(SIMD_PKGS) 2>/dev/null) -lm
-TEST_LIBS  = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null) -lm
+LIBS       = $(shell $(PKG_CONFIG) --libs $(SIMD_PKGS) 2>/dev/null) -lm -pthread
+TEST_LIBS  = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null) -lm -pthread
 CTL_LIBS   = $(shell $(PKG_CONFIG) --libs $(CTL_PKGS) 2>/dev/null) -lm
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -184,6 +184,12 @@ unit: all $(UNIT_BIN)
 
 demo: test-deps all
 	@sh tests/demo.sh
+
+# A long paced run on PostgreSQL under kill -9, server restarts, control traffic and SIGHUP,
+# then a report (tests/README.md); not part of check.  SOAK_MINUTES (3), SOAK_AGENTS, ...
+soak: test-deps all tests/tools/rawsock tests/tools/substream
+	@sh tests/soak.sh
+.PHONY: soak
 
 bench:
 	@$(MAKE) --no-print-directory clean

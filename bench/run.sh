@@ -1,12 +1,12 @@
 #!/bin/sh
 # run.sh - the benchmarks of make bench (bench/README.md explains every figure).
 #
-#	sh bench/run.sh [cycle throughput scale control remote embedded adaptive]
+#	sh bench/run.sh [cycle throughput scale control remote embedded llm adaptive]
 #
 # Uses the simd and simctl at the top of the tree (make bench builds them with -O3 first),
 # starts its own PostgreSQL server (tests/lib/pg.sh), its own simd per measurement and,
 # for the remote row, its own delaying proxy (bench/delayproxy.c).  Without arguments it
-# runs all seven benchmarks; with names, only those.  Prints a table on stdout, progress on
+# runs all eight benchmarks; with names, only those.  Prints a table on stdout, progress on
 # stderr, and writes the figures as JSON to bench/results.json.  It always runs to the end:
 # a benchmark that cannot run prints "n/a (reason)".
 #
@@ -24,7 +24,7 @@ RUNS=${BENCH_RUNS:-3}
 SECS=${BENCH_SECS:-10}
 SWEEP_SECS=${BENCH_SWEEP_SECS:-4}
 OUT=${BENCH_OUT:-$TOP/bench/results.json}
-ALL_ROWS="cycle throughput scale control remote embedded adaptive"
+ALL_ROWS="cycle throughput scale control remote embedded llm adaptive"
 ROWS=${*:-$ALL_ROWS}
 SWEEP="8 16 32 64"               # pgbench clients and simd sessions in flight tried
 ADAPT_SWEEP="8 16 32 64 100"      # fixed limits the adaptive one is set against
@@ -63,6 +63,7 @@ cleanup() {
 	trap - EXIT HUP INT TERM
 	[ -n "$SIM_PID" ] && kill -KILL "$SIM_PID" 2>/dev/null
 	[ -n "$PROXY_PID" ] && kill -TERM "$PROXY_PID" 2>/dev/null
+	[ -n "${LLMD_PID:-}" ] && kill -TERM "$LLMD_PID" 2>/dev/null
 	[ "$PG_UP" = 1 ] && pg_stop >/dev/null 2>&1
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: kept $W" >&2
@@ -647,22 +648,33 @@ build_tools() {
 proxy_up() {
 	"$W/delayproxy" -d 50 0 "$PGPORT" >"$W/proxy.out" 2>"$W/proxy.err" &
 	PROXY_PID=$!
-	_pu_i=0
-	while [ "$_pu_i" -lt 100 ]; do
-		PROXY_PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$W/proxy.out")
-		[ -n "$PROXY_PORT" ] && return 0
-		kill -0 "$PROXY_PID" 2>/dev/null || break
-		sleep 0.05
-		_pu_i=$((_pu_i + 1))
-	done
+	PROXY_PORT=$(port_of "$W/proxy.out" "$PROXY_PID") && return 0
 	PROXY_ERR="delayproxy did not start: $(tail -n 1 "$W/proxy.err")"
 	return 1
 }
 
+# port_of FILE PID: the N of the "port N" line a helper writes once it listens (5 s at most).
+port_of() {
+	_po_i=0
+	while [ "$_po_i" -lt 100 ]; do
+		_po_p=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$1")
+		[ -n "$_po_p" ] && { echo "$_po_p"; return 0; }
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+		_po_i=$((_po_i + 1))
+	done
+	return 1
+}
+
+# stop_pid PID: SIGTERM and wait.
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 proxy_down() {
-	[ -n "$PROXY_PID" ] || return 0
-	kill -TERM "$PROXY_PID" 2>/dev/null
-	wait "$PROXY_PID" 2>/dev/null
+	stop_pid "$PROXY_PID"
 	PROXY_PID=''
 }
 
@@ -720,7 +732,79 @@ bench_embedded() {
 	[ -z "$EM_SPS" ] || EM_NA=''
 }
 
-# ---- 7. adaptive concurrency ----
+# ---- 7. LLM personas against the test double ----
+
+LLM_AGENTS=${BENCH_LLM_AGENTS:-2000}  # personas of the unlimited runs
+LLM_WINDOW=${BENCH_LLM_WINDOW:-3}     # seconds standing for OpenRouter's minute
+
+llmd_up() {	# llmd_up ARGS...: tests/tools/llmd on a free port (LLMD_URL), or 1 and LLM_ERR
+	[ -x "$TOP/tests/tools/llmd" ] || make -s -C "$TOP" tests/tools/llmd >"$W/llmd-cc.log" 2>&1 || {
+		LLM_ERR="building tests/tools/llmd failed"
+		return 1
+	}
+	"$TOP/tests/tools/llmd" --listen 127.0.0.1:0 "$@" >"$W/llmd.out" 2>"$W/llmd.err" &
+	LLMD_PID=$!
+	_lu_p=$(port_of "$W/llmd.out" "$LLMD_PID") && { LLMD_URL=http://127.0.0.1:$_lu_p; return 0; }
+	LLM_ERR="llmd did not start: $(tail -n 1 "$W/llmd.err")"
+	return 1
+}
+
+llmd_down() {
+	stop_pid "${LLMD_PID:-}"
+	LLMD_PID=''
+}
+
+jfield() {	# jfield FILE PATH: a field of a JSON file by path (SQLite's JSON functions)
+	sqlite3 :memory: "SELECT json_extract(readfile('$1'), '\$.$2')" 2>/dev/null
+}
+
+# llm_run NAME AGENTS CONF...: one run's persona generation; L_S (s), L_N (personas), L_429.
+llm_run() {
+	_lr_n=$1 _lr_a=$2
+	shift 2
+	L_S='' L_N='' L_429=''
+	sim_up "$_lr_n" "persona_source = llm" "llm_url = $LLMD_URL/v1" "llm_model = good" "$@" ||
+	    { LLM_ERR=$SIM_ERR; return 1; }
+	ctl --json start --agents "$_lr_a" --cycles 1 --time-scale 0 --wait >/dev/null 2>&1
+	ctl --json status >"$D/st" 2>/dev/null
+	L_S=$(jfield "$D/st" llm.elapsed_s)
+	L_N=$(jfield "$D/st" llm.from_llm)
+	L_429=$(jfield "$D/st" llm.status_429)
+	sim_down
+	[ -n "$L_S" ] && [ "$L_N" = "$_lr_a" ] || { LLM_ERR="run $_lr_n: ${L_N:-no} personas of $_lr_a"; return 1; }
+}
+
+bench_llm() {
+	LLM_NA='' LLM_PPS='' LLM_RPS_RUNS='' LLM_LIM_S='' LLM_LIM_429='' LLM_ERR=''
+	LLMD_PID=''
+	if llmd_up --model good=persona; then
+		_bl_i=1
+		while [ "$_bl_i" -le "$RUNS" ]; do
+			say "7 llm personas: $LLM_AGENTS against llmd, no limit, run $_bl_i/$RUNS"
+			if llm_run "llm-$_bl_i" "$LLM_AGENTS" "llm_rate = 0" "llm_max_concurrent = 16"; then
+				LLM_RPS_RUNS="$LLM_RPS_RUNS $(calc 'a / b' "$L_N" "$L_S")"
+			fi
+			_bl_i=$((_bl_i + 1))
+		done
+		llmd_down
+	fi
+	LLM_PPS=$(median "$LLM_RPS_RUNS")
+	# OpenRouter's free tier, 20 requests a minute, one at a time, with the minute scaled
+	# down to LLM_WINDOW seconds (and the retry delay with it)
+	if llmd_up --model good=persona --rpm 20 --rpm-window "$LLM_WINDOW"; then
+		say "7 llm personas: $CYCLE_AGENTS at 20 per ${LLM_WINDOW} s (one run)"
+		_bl_f=$(calc 'a / 60' "$LLM_WINDOW")
+		if llm_run llm-limited "$CYCLE_AGENTS" "llm_max_concurrent = 1" \
+		    "llm_rate = $(calc '10' 0)" "llm_rate_min = $(calc '0.05 / a' "$_bl_f")" \
+		    "llm_retry_delay = $(calc '2 * a' "$_bl_f")" "llm_max_retries = 10"; then
+			LLM_LIM_S=$L_S LLM_LIM_429=$L_429
+		fi
+		llmd_down
+	fi
+	[ -n "$LLM_PPS$LLM_LIM_S" ] || LLM_NA=${LLM_ERR:-no figure}
+}
+
+# ---- 8. adaptive concurrency ----
 
 # adaptive_at WHERE PORT: the fixed sweep on PostgreSQL (reached through PORT; "" its
 # own), its best limit, then RUNS rounds of that limit and of the adaptive limit from a
@@ -729,7 +813,7 @@ adaptive_at() {
 	_aw=$1 _ap=$2 _ab=0 _ac='' _an=''
 	_afs='' _afp='' _aas='' _aap='' _aal='' _arr='' _asw='' _als='' _alp='' _all='' _alr=''
 	for c in $ADAPT_SWEEP; do
-		say "7 adaptive ($_aw): sweep, fixed limit $c (${SWEEP_SECS} s)"
+		say "8 adaptive ($_aw): sweep, fixed limit $c (${SWEEP_SECS} s)"
 		if sim_rate "$c" "$SWEEP_SECS" pg "$_ap" off; then
 			_asw="$_asw${_asw:+, }\"$c\": $R_SPS"
 			if [ "$(calc 'a > b' "$R_SPS" "$_ab")" = 1 ]; then
@@ -743,12 +827,12 @@ adaptive_at() {
 	_ai=1
 	while [ -n "$_ac" ] && [ "$_ai" -le "$RUNS" ]; do
 		_af='' _aa=''
-		say "7 adaptive ($_aw): run $_ai/$RUNS, fixed limit $_ac (${SECS} s)"
+		say "8 adaptive ($_aw): run $_ai/$RUNS, fixed limit $_ac (${SECS} s)"
 		if sim_rate "$_ac" "$SECS" pg "$_ap" off; then
 			_af=$R_SPS
 			_afs="$_afs $R_SPS" _afp="$_afp $R_P99"
 		fi
-		say "7 adaptive ($_aw): run $_ai/$RUNS, adaptive from a cold start (${SECS} s)"
+		say "8 adaptive ($_aw): run $_ai/$RUNS, adaptive from a cold start (${SECS} s)"
 		if sim_rate "" "$SECS" pg "$_ap" on; then
 			_aa=$R_SPS
 			_aas="$_aas $R_SPS" _aap="$_aap $R_P99" _aal="$_aal $R_LIMIT"
@@ -756,7 +840,7 @@ adaptive_at() {
 			_an=$R_ERR
 		fi
 		[ -n "$_af" ] && [ -n "$_aa" ] && _arr="$_arr $(calc 'b / a' "$_af" "$_aa")"
-		say "7 adaptive ($_aw): run $_ai/$RUNS, adaptive without the machine ceiling (${SECS} s)"
+		say "8 adaptive ($_aw): run $_ai/$RUNS, adaptive without the machine ceiling (${SECS} s)"
 		if sim_rate "" "$SECS" pg "$_ap" latency; then
 			_als="$_als $R_SPS" _alp="$_alp $R_P99" _all="$_all $R_LIMIT"
 			[ -n "$_af" ] && _alr="$_alr $(calc 'b / a' "$_af" "$R_SPS")"
@@ -916,6 +1000,20 @@ row_embedded() {
 	    "$(fmt '%.0f' "$EM_RPS")"
 }
 
+row_llm() {
+	printf ' 7  LLM personas against the test double (tests/tools/llmd)\n'
+	if [ -n "$LLM_NA" ]; then
+		printf '      %-10s %s\n' llm "$(na "$LLM_NA")"
+		return
+	fi
+	printf '      %-10s %s personas/s (%s personas, 16 in flight, no limit: the client'"'"'s ceiling)\n' \
+	    unlimited "$(fmt '%.0f' "$LLM_PPS")" "$LLM_AGENTS"
+	_rl_min=$(calc 'a * 60 / b' "$LLM_LIM_S" "$LLM_WINDOW")
+	printf '      %-10s %s s to %s personas at 20 per %s s, %s 429s (%s min at 20/minute)\n' \
+	    limited "$(fmt '%.1f' "$LLM_LIM_S")" "$CYCLE_AGENTS" "$LLM_WINDOW" \
+	    "${LLM_LIM_429:-n/a}" "$(fmt '%.1f' "$(calc 'a / 60' "$_rl_min")")"
+}
+
 # ---- results.json ----
 
 json_na() {	# {"na": "reason"}
@@ -1011,8 +1109,16 @@ json_embedded() {
 	    sessions_per_s "$(jnum "$EM_SPS")" rows_per_s "$(jnum "$EM_RPS")"
 }
 
+json_llm() {
+	[ -z "$LLM_NA" ] || { json_na "$LLM_NA"; return; }
+	obj unlimited "$(obj agents "$LLM_AGENTS" max_concurrent 16 \
+		personas_per_s "$(jnum "$LLM_PPS")" runs_personas_per_s "$(jlist "$LLM_RPS_RUNS")")" \
+	    limited "$(obj agents "$CYCLE_AGENTS" requests_per_window 20 window_s "$LLM_WINDOW" \
+		wall_s "$(jnum "$LLM_LIM_S")" status_429 "$(jnum "$LLM_LIM_429")")"
+}
+
 row_adaptive() {
-	printf ' 7  adaptive concurrency: the best fixed limit of %s vs adaptive from a cold start\n' \
+	printf ' 8  adaptive concurrency: the best fixed limit of %s vs adaptive from a cold start\n' \
 	    "$(echo "$ADAPT_SWEEP" | tr ' ' ',')"
 	if [ -n "$AD_NA" ]; then
 		printf '      %s\n' "$(na "$AD_NA")"
@@ -1069,7 +1175,7 @@ json_adaptive() {
 json_results() {
 	_rows=''
 	for _jr in cycle:cycle_time throughput:throughput scale:scale control:control_latency \
-	    remote:remote embedded:embedded adaptive:adaptive; do
+	    remote:remote embedded:embedded llm:llm_personas adaptive:adaptive; do
 		want "${_jr%%:*}" || continue
 		_rows="$_rows${_rows:+,
 }    \"${_jr#*:}\": $(json_"${_jr%%:*}")"
@@ -1122,6 +1228,7 @@ if want control; then
 fi
 want remote && bench_remote
 want embedded && bench_embedded
+want llm && bench_llm
 want adaptive && bench_adaptive
 BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
 
@@ -1144,6 +1251,7 @@ BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
 	want control && row_control
 	want remote && row_remote
 	want embedded && row_embedded
+	want llm && row_llm
 	want adaptive && row_adaptive
 }
 if json_results >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"; then

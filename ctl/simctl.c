@@ -33,6 +33,7 @@ static void print_start(const json_t *r);
 static void print_checkpoints(const json_t *r);
 static void print_plain(const json_t *r);
 static void print_purge(const json_t *r);
+static void print_report(const json_t *r);
 
 /* start's own flags; the run's parameters come from params.h's table. */
 static const struct vflag start_flags[] = {
@@ -51,6 +52,13 @@ static const struct vflag stop_flags[] = {
 };
 
 static const struct vflag no_flags[] = { { NULL, NULL, F_INT, NULL, NULL, NULL, NULL } };
+
+static const struct vflag stats_flags[] = {
+	{ "realism", "realism", F_BOOL, NULL,
+	    "also the realism report: each figure beside its reference band, flagged when outside",
+	    NULL, NULL },
+	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
+};
 
 static const struct vflag status_flags[] = {
 	{ "watch", "watch", F_OPTNUM, "SECS",
@@ -107,7 +115,7 @@ const struct verb verbs[] = {
 	{ "set-concurrency", SIM_M_SET_CONCURRENCY, "limit", "N", "max_concurrent", 0,
 	    concurrency_flags, print_plain,
 	    "limit the sessions in flight to N (adaptive: adapt from N)" },
-	{ "stats", SIM_M_STATS, NULL, NULL, NULL, 0, no_flags, print_stats,
+	{ "stats", SIM_M_STATS, NULL, NULL, NULL, 0, stats_flags, print_stats,
 	    "latencies, throughput and errors of the run" },
 	{ "checkpoint", SIM_M_CHECKPOINT, NULL, NULL, NULL, 0, no_flags, print_plain,
 	    "write a checkpoint now" },
@@ -119,6 +127,8 @@ const struct verb verbs[] = {
 	    "simd and protocol versions" },
 	{ "shutdown", SIM_M_SHUTDOWN, NULL, NULL, NULL, 0, no_flags, print_plain,
 	    "stop the daemon" },
+	{ "report", SIM_M_REPORT, "run", "[RUN]", NULL, 0, no_flags, print_report,
+	    "the after-run report of the last run or of RUN, in markdown (--json)" },
 	{ "purge", SIM_M_PURGE, NULL, NULL, NULL, 0, purge_flags, print_purge,
 	    "delete a run's rows (--seed N or --run ID) in small batches" },
 	{ NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL },
@@ -289,13 +299,22 @@ find_flag(const struct verb *v, const char *name, size_t len, struct vflag *out)
 	return 0;
 }
 
-/* The one positional argument, a whole number within its config key's bounds. */
+/*
+ * The one positional argument, a whole number within its config key's bounds;
+ * without bounds, optional text (report's run id).
+ */
 static int
 parse_pos(const struct verb *v, const char *a, json_t *params)
 {
-	const struct config_key *k = config_find(v->pos_bounds);
-	long long n, min = (long long)k->min, max = (long long)k->max;
+	const struct config_key *k;
+	long long n, min, max;
 	char *end;
+
+	if (v->pos_bounds == NULL)
+		return json_object_set_new(params, v->pos_key, json_string(a));
+	k = config_find(v->pos_bounds);
+	min = (long long)k->min;
+	max = (long long)k->max;
 
 	errno = 0;
 	n = strtoll(a, &end, 10);
@@ -393,7 +412,7 @@ parse_args(const struct verb *v, int argc, char **argv)
 	}
 	if (check_needs(v, params) != 0)
 		goto usage;
-	if (v->pos_key && !have_pos) {
+	if (v->pos_key && v->pos_bounds && !have_pos) {
 		fprintf(stderr, "simctl %s: missing %s\n", v->name, v->pos_arg);
 		goto usage;
 	}
@@ -516,6 +535,10 @@ print_status(const json_t *r)
 		    geti(ck, "cycle"));
 	else
 		printf("checkpoint:  none\n");
+	ck = json_object_get(r, "checkpoint_error");
+	if (json_is_object(ck))
+		printf("checkpoint:  the newest FAILED at %s: %s\n", gets_(ck, "at"),
+		    gets_(ck, "message"));
 }
 
 static void
@@ -528,6 +551,60 @@ print_summary(const json_t *s)
 	    geti(s, "revenue_cents") / 100.0,
 	    json_number_value(json_object_get(s, "avg_basket_items")), geti(s, "events"),
 	    geti(s, "errors"), json_number_value(json_object_get(s, "wall_s")));
+}
+
+static void
+print_arrivals(const json_t *a)
+{
+	if (geti(a, "paced") == 0)
+		return;
+	printf("arrivals: %lld paced, %.1f %% in the first tenth of their cycle, late p50 %.3f ms, "
+	       "p99 %.3f ms, max %.3f ms\n",
+	    geti(a, "paced"), json_number_value(json_object_get(a, "first_tenth_pct")),
+	    json_number_value(json_object_get(json_object_get(a, "lateness"), "p50_ms")),
+	    json_number_value(json_object_get(json_object_get(a, "lateness"), "p99_ms")),
+	    json_number_value(json_object_get(json_object_get(a, "lateness"), "max_ms")));
+}
+
+/* A figure's value or band end as text: a day's name, a number, or "-". */
+static void
+realism_value(const json_t *v, char *buf, size_t len)
+{
+	if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_number(v))
+		snprintf(buf, len, "%.4g", json_number_value(v));
+	else
+		snprintf(buf, len, "-");
+}
+
+static void
+print_realism(const json_t *r)
+{
+	const json_t *f, *band;
+	char value[32], lo[16], hi[16], range[40];
+	size_t i;
+
+	if (!json_is_object(r))
+		return;
+	printf("realism: %lld sessions, %lld orders; %lld figures outside their band\n",
+	    geti(r, "sessions"), geti(r, "orders"), geti(r, "outside"));
+	printf("%-28s %10s %-6s %-14s %-8s %s\n", "figure", "value", "unit", "band", "status",
+	    "reference");
+	json_array_foreach (json_object_get(r, "figures"), i, f) {
+		band = json_object_get(f, "band");
+		realism_value(json_object_get(f, "value"), value, sizeof(value));
+		realism_value(json_array_get(band, 0), lo, sizeof(lo));
+		realism_value(json_array_get(band, 1), hi, sizeof(hi));
+		if (!json_is_array(band))
+			snprintf(range, sizeof(range), "-");
+		else if (json_is_null(json_array_get(band, 1)))
+			snprintf(range, sizeof(range), ">= %s", lo);
+		else
+			snprintf(range, sizeof(range), "%s-%s", lo, hi);
+		printf("%-28s %10s %-6s %-14s %-8s %s\n", gets_(f, "name"), value, gets_(f, "unit"),
+		    range, gets_(f, "status"), gets_(f, "reference"));
+	}
 }
 
 static void
@@ -553,7 +630,9 @@ print_stats(const json_t *r)
 	json_object_foreach (json_object_get(json_object_get(r, "errors"), "by_type"), k, v)
 		printf(", %s %lld", k, (long long)json_integer_value(v));
 	printf("\n");
+	print_arrivals(json_object_get(r, "arrivals"));
 	print_summary(json_object_get(r, "summary"));
+	print_realism(json_object_get(r, "realism"));
 }
 
 static void
@@ -566,6 +645,57 @@ print_start(const json_t *r)
 	else
 		printf("started run %s: %lld agents, seed %lld\n", gets_(r, "run_id"),
 		    geti(r, "agents"), geti(r, "seed"));
+}
+
+/* A pasteable markdown list of what report found. */
+static void
+print_report(const json_t *r)
+{
+	const json_t *c = json_object_get(r, "counts"), *e = json_object_get(r, "errors");
+	const json_t *idle = json_object_get(r, "idle_in_transaction"), *v;
+	const char *k;
+	size_t i;
+
+	printf("## simd run %s\n\n", gets_(r, "run_id"));
+	printf("- state: %s (from the %s), seed %lld, %lld agents, cycle %lld\n", gets_(r, "state"),
+	    gets_(r, "source"), geti(r, "seed"), geti(r, "agents"), geti(r, "cycle"));
+	printf("- counts: %lld sessions, %lld orders, %lld abandoned, %lld events, %lld errors, "
+	       "%lld retries\n",
+	    geti(c, "sessions"), geti(c, "orders"), geti(c, "abandoned"), geti(c, "events"),
+	    geti(c, "errors"), geti(c, "retries"));
+	printf("\n### Errors\n\n");
+	if (json_object_size(json_object_get(e, "by_type")) == 0)
+		printf("none\n");
+	json_object_foreach ((json_t *)json_object_get(e, "by_type"), k, v)
+		printf("- %s: %lld\n", k, (long long)json_integer_value(v));
+	v = json_object_get(e, "failed_agents");
+	if (json_array_size(v) > 0) {
+		printf("- agents:");
+		for (i = 0; i < json_array_size(v); i++)
+			printf(" %s", json_string_value(json_array_get(v, i)));
+		printf("\n");
+	}
+	printf("\n### Left behind\n\n");
+	printf("- sessions without an outcome: %lld", geti(r, "open_sessions"));
+	v = json_object_get(r, "open_agents");
+	for (i = 0; i < json_array_size(v); i++)
+		printf("%s%s", i ? " " : " (agents: ", json_string_value(json_array_get(v, i)));
+	printf("%s\n", json_array_size(v) ? ")" : "");
+	if (json_is_object(idle))
+		printf("- simd's database sessions idle in a transaction: %lld (oldest %.0f s)\n",
+		    geti(idle, "count"), json_number_value(json_object_get(idle, "oldest_s")));
+	else
+		printf("- database sessions idle in a transaction: n/a (embedded store)\n");
+	printf("\n### Rows of %s\n\n| table | rows |\n|---|---:|\n", gets_(r, "prefix"));
+	json_object_foreach ((json_t *)json_object_get(r, "rows"), k, v)
+		printf("| %s | %lld |\n", k, (long long)json_integer_value(v));
+	v = json_object_get(r, "checkpoints");
+	printf("\n### Checkpoints kept: %zu\n\n", json_array_size(v));
+	for (i = 0; i < json_array_size(v); i++) {
+		const json_t *x = json_array_get(v, i);
+		printf("- %lld at %s, cycle %lld (%s)\n", geti(x, "id"), gets_(x, "at"),
+		    geti(x, "cycle"), gets_(x, "reason"));
+	}
 }
 
 /* One line per table: before -> after (removed), or the counts of a dry run. */

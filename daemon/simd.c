@@ -147,15 +147,26 @@ check_parts(const struct sim_config *c, char *err, size_t errlen)
 {
 	struct control_opts co;
 	struct store_opts so;
+	struct run_params *rp = malloc(sizeof(*rp));
+	struct shopper_opts shop;
+	struct calendar cal;
 	struct concurrency_opts ao;
 	FILE *f;
+	int bad;
 
+	if (rp == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	control_opts_from_config(&co, c);
 	store_opts_from_config(&so, c);
+	params_from_config(rp, c); /* the shopper model of the next run */
 	concurrency_opts_from_config(&ao, c);
-	if (control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0 ||
+	bad = control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0 ||
 	    watch_check(c, err, errlen) != 0 || concurrency_opts_check(&ao, err, errlen) != 0 ||
-	    llm_check(c, err, errlen) != 0)
+	    llm_check(c, err, errlen) != 0 || engine_shopper(rp, &shop, &cal, err, errlen) != 0;
+	free(rp);
+	if (bad)
 		return -1;
 	if (*c->log_file != '\0') {
 		if ((f = fopen(c->log_file, "a")) == NULL) {
@@ -313,20 +324,27 @@ setup_signals(struct daemon *d)
 /*
  * Work that re-arms itself (the scheduler's pump, the store's completions)
  * must not starve sockets and timers: after a bounded number of callbacks
- * the loop polls again, and I/O that is ready queues behind the busy work.
+ * the loop polls again.  The control socket has the first priority (see
+ * control.h): its events run first after every poll and are not counted in
+ * that bound, so a status request waits for one short turn, not a queue.
  */
 static struct event_base *
 new_base(void)
 {
 	struct event_config *cfg = event_config_new();
-	struct timeval slice = { 0, 5000 }; /* poll at least every 5 ms of busy work */
+	struct timeval slice = { 0, CONTROL_TURN_US };
 	struct event_base *base;
 
 	if (cfg == NULL)
 		return NULL;
-	event_config_set_max_dispatch_interval(cfg, &slice, 16, 0);
+	event_config_set_max_dispatch_interval(
+	    cfg, &slice, CONTROL_TURN_CALLBACKS, CONTROL_PRIORITY + 1);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
+	if (base != NULL && event_base_priority_init(base, CONTROL_PRIORITIES) != 0) {
+		event_base_free(base);
+		return NULL;
+	}
 	return base;
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim/calendar.h"
 #include "sim/config.h"
 #include "sim/log.h"
 #include "sim/text.h"
@@ -124,6 +125,36 @@ const struct config_key config_keys[] = {
 	    "stores in the generated catalogue", CFG_APPLY_NONE },
 	{ "catalog_coupons", CFG_INT, OFF(catalog_coupons), 3, 100000, "60", NULL, RT,
 	    "coupons in the generated catalogue", CFG_APPLY_NONE },
+	/* the shopper model: docs/realism.md gives each default's source */
+	{ "bounce_rate", CFG_DOUBLE, OFF(bounce_rate), 0, 0.95, "0.45", NULL, RT,
+	    "share of visits that view one product and leave", CFG_APPLY_NONE },
+	{ "second_browse_rate", CFG_DOUBLE, OFF(second_browse_rate), 0, 1, "0.35", NULL, RT,
+	    "share of the other visits that look at a second category", CFG_APPLY_NONE },
+	{ "cross_store_rate", CFG_DOUBLE, OFF(cross_store_rate), 0, 1, "0.1", NULL, RT,
+	    "chance that a visit's second look is in another store", CFG_APPLY_NONE },
+	{ "think_sigma", CFG_DOUBLE, OFF(think_sigma), 0, 3, "1", NULL, RT,
+	    "log-space spread of the (lognormal) think times between steps", CFG_APPLY_NONE },
+	{ "think_max_s", CFG_DOUBLE, OFF(think_max_s), 1, 86400, "1800", NULL, RT,
+	    "longest pause inside a session, in simulated seconds", CFG_APPLY_NONE },
+	{ "checkout_median_s", CFG_DOUBLE, OFF(checkout_median_s), 1, 3600, "75", NULL, RT,
+	    "median simulated seconds to fill in the checkout", CFG_APPLY_NONE },
+	{ "session_max_s", CFG_DOUBLE, OFF(session_max_s), 60, 86400, "2700", NULL, RT,
+	    "longest session in simulated seconds; an agent's next visit starts after it",
+	    CFG_APPLY_NONE },
+	{ "cart_rate", CFG_DOUBLE, OFF(cart_rate), -1, 1, "-1", NULL, RT,
+	    "-1: each persona's cart_propensity; 0 to 1: every visit's chance to fill a cart",
+	    CFG_APPLY_NONE },
+	{ "checkout_rate", CFG_DOUBLE, OFF(checkout_rate), -1, 1, "-1", NULL, RT,
+	    "-1: from each persona's abandon_tendency and cart_recovery; 0 to 1: a filled cart's "
+	    "chance to be bought in the visit that filled it",
+	    CFG_APPLY_NONE },
+	{ "weekday_mix", CFG_STRING, OFF(weekday_mix), 0, 0, CALENDAR_DEFAULT_WEEKDAYS, NULL, RT,
+	    "the population's share of sessions by weekday, seven numbers, Monday first",
+	    CFG_APPLY_NONE },
+	{ "calendar", CFG_STRING, OFF(calendar), 0, 0, "", NULL, RT,
+	    "promotion, holiday and payday windows that scale the chance to visit, separated by "
+	    "\";\" (promo FROM/TO xF; holiday DATE[/DATE] xF; payday 1,15,last xF)",
+	    CFG_APPLY_NONE },
 	/* checkpoints */
 	{ "checkpoint_interval", CFG_DOUBLE, OFF(checkpoint_interval), 0, 86400, "300",
 	    "SIMULATION_CHECKPOINT_INTERVAL", RT,
@@ -131,6 +162,10 @@ const struct config_key config_keys[] = {
 	    CFG_APPLY_CKPT_INTERVAL },
 	{ "checkpoint_keep", CFG_INT, OFF(checkpoint_keep), 1, 1000, "10", NULL, RT,
 	    "newest checkpoints kept", CFG_APPLY_CKPT_KEEP },
+	{ "sqlite_commit_interval", CFG_DOUBLE, OFF(sqlite_commit_interval), 0, 10, "0.1", NULL, 0,
+	    "seconds the embedded SQLite store may keep completed steps in an open transaction "
+	    "(0: commit before each completion)",
+	    CFG_APPLY_NONE },
 	/* postgres */
 	{ "database_url", CFG_STRING, OFF(database_url), 0, 0, "", "DATABASE_URL", CFG_SECRET,
 	    "PostgreSQL URI or conninfo; empty: the embedded SQLite store <data_dir>/shop.db",
@@ -151,6 +186,10 @@ const struct config_key config_keys[] = {
 	    "hard cap on PostgreSQL connections, never exceeded", CFG_APPLY_NONE },
 	{ "event_batch_size", CFG_INT, OFF(event_batch_size), 1, 10000, "50", NULL, 0,
 	    "events written in one batch", CFG_APPLY_NONE },
+	{ "event_queue_max", CFG_INT, OFF(event_queue_max), 1, 100000000, "50000", NULL, 0,
+	    "events queued for writing at most: beyond it no new session starts until the "
+	    "queue drains",
+	    CFG_APPLY_NONE },
 	{ "event_flush_interval", CFG_DOUBLE, OFF(event_flush_interval), 0.01, 3600, "5", NULL, 0,
 	    "seconds after which queued events are written even if the batch is not full",
 	    CFG_APPLY_NONE },

@@ -15,7 +15,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "sim/config.h"
 #include "sim/control.h"
@@ -43,7 +42,8 @@ struct control_client {
 
 struct control {
 	struct event_base *base;
-	struct evconnlistener *listener;
+	struct event *listener; /* the listening socket, read at CONTROL_PRIORITY */
+	evutil_socket_t lfd;
 	char *path;
 	gid_t group, ro_group;
 	int has_group, has_ro_group;
@@ -446,9 +446,8 @@ control_admit(struct control *c, struct control_client *cl)
 }
 
 static void
-accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+client_accept(struct control *c, evutil_socket_t fd)
 {
-	struct control *c = arg;
 	struct control_client *cl;
 	enum peer_access access;
 	uid_t uid;
@@ -463,14 +462,21 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	}
 	cl = calloc(1, sizeof(*cl));
 	if (cl == NULL ||
-	    (cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    (cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    bufferevent_priority_set(cl->bev, CONTROL_PRIORITY) != 0) {
+		if (cl != NULL && cl->bev != NULL)
+			bufferevent_free(cl->bev);
+		else
+			evutil_closesocket(fd);
 		log_warnx("control: out of memory accepting a client");
 		free(cl);
-		evutil_closesocket(fd);
 		return;
 	}
 	cl->ctl = c;
-	if ((cl->timer = evtimer_new(c->base, client_timer_cb, cl)) == NULL) {
+	if ((cl->timer = evtimer_new(c->base, client_timer_cb, cl)) == NULL ||
+	    event_priority_set(cl->timer, CONTROL_PRIORITY) != 0) {
+		if (cl->timer != NULL)
+			event_free(cl->timer);
 		log_warnx("control: out of memory accepting a client");
 		bufferevent_free(cl->bev);
 		free(cl);
@@ -539,7 +545,7 @@ refuse_for_fds(struct control *c, evutil_socket_t lfd, int why)
 		if (fd >= 0 && c->spare_fd >= 0)
 			return;
 	}
-	evconnlistener_disable(c->listener);
+	event_del(c->listener);
 	evtimer_add(c->relisten, &pause);
 }
 
@@ -550,19 +556,40 @@ relisten_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (c->spare_fd < 0)
 		c->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	evconnlistener_enable(c->listener);
+	event_add(c->listener, NULL);
 }
 
+/*
+ * The listening socket is our own event, not an evconnlistener, so that it
+ * can have the loop's first priority: a connection is taken at the next poll
+ * whatever work is queued.  A burst is taken CONTROL_ACCEPT_BURST at a time.
+ */
+#define CONTROL_ACCEPT_BURST 16
+
 static void
-accept_error(struct evconnlistener *l, void *arg)
+accept_ready(evutil_socket_t lfd, short what, void *arg)
 {
 	struct control *c = arg;
-	int e = errno;
+	evutil_socket_t fd;
+	int e;
 
-	if (e == EMFILE || e == ENFILE)
-		refuse_for_fds(c, evconnlistener_get_fd(l), e);
-	else
-		log_warn("control: accept"); /* the loop goes on */
+	for (int i = 0; i < CONTROL_ACCEPT_BURST; i++) {
+		if ((fd = accept(lfd, NULL, NULL)) < 0) {
+			e = errno;
+			if (e == EMFILE || e == ENFILE)
+				refuse_for_fds(c, lfd, e);
+			else if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != ECONNABORTED)
+				log_warn("control: accept"); /* the loop goes on */
+			return;
+		}
+		if (evutil_make_socket_nonblocking(fd) != 0 ||
+		    evutil_make_socket_closeonexec(fd) != 0) {
+			log_warn("control: a client's socket");
+			evutil_closesocket(fd);
+			continue;
+		}
+		client_accept(c, fd);
+	}
 }
 
 /* Refuses to take over a socket a live daemon still answers on. */
@@ -632,6 +659,7 @@ control_listen(struct control *c, const struct control_opts *o, char *err, size_
 {
 	struct sockaddr_un sun;
 	mode_t old;
+	int rc;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -643,16 +671,26 @@ control_listen(struct control *c, const struct control_opts *o, char *err, size_
 		return -1;
 	}
 	unlink(o->path);
-	old = umask(0177); /* no window in which the socket is wider open than asked */
-	c->listener = evconnlistener_new_bind(c->base, accept_cb, c,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, (struct sockaddr *)&sun,
-	    (int)sizeof(sun));
-	umask(old);
-	if (c->listener == NULL) {
+	if ((c->lfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    evutil_make_socket_nonblocking(c->lfd) != 0 ||
+	    evutil_make_socket_closeonexec(c->lfd) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", o->path, strerror(errno));
 		return -1;
 	}
-	evconnlistener_set_error_cb(c->listener, accept_error);
+	old = umask(0177); /* no window in which the socket is wider open than asked */
+	rc = bind(c->lfd, (struct sockaddr *)&sun, (socklen_t)sizeof(sun));
+	umask(old);
+	if (rc != 0 || listen(c->lfd, 128) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", o->path, strerror(errno));
+		return -1;
+	}
+	if ((c->listener = event_new(c->base, c->lfd, EV_READ | EV_PERSIST, accept_ready, c)) ==
+		NULL ||
+	    event_priority_set(c->listener, CONTROL_PRIORITY) != 0 ||
+	    event_add(c->listener, NULL) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: out of memory", o->path);
+		return -1;
+	}
 	if (c->has_group && chown(o->path, (uid_t)-1, c->group) != 0) {
 		snprintf(err, errlen, "cannot give %s to group %s: %s", o->path, o->group,
 		    strerror(errno));
@@ -687,7 +725,7 @@ control_new(struct event_base *base, const struct control_opts *o, control_dispa
 	struct control *c = calloc(1, sizeof(*c));
 
 	if (c != NULL)
-		c->spare_fd = -1;
+		c->spare_fd = c->lfd = -1;
 	if (c == NULL || (c->path = strdup(o->path)) == NULL) {
 		free(c);
 		snprintf(err, errlen, "out of memory");
@@ -744,7 +782,9 @@ control_free(struct control *c)
 	while (c->clients != NULL)
 		client_free(c->clients);
 	if (c->listener != NULL)
-		evconnlistener_free(c->listener);
+		event_free(c->listener);
+	if (c->lfd >= 0)
+		evutil_closesocket(c->lfd);
 	if (c->relisten != NULL)
 		event_free(c->relisten);
 	if (c->spare_fd >= 0)

@@ -13,6 +13,7 @@
 
 #include "sim/engine_priv.h"
 #include "sim/log.h"
+#include "sim/platform.h"
 
 struct engine_waiter {
 	engine_wait_fn fn;
@@ -41,6 +42,7 @@ const struct count_def engine_count_defs[] = {
 const size_t engine_ncount_defs = sizeof(engine_count_defs) / sizeof(engine_count_defs[0]);
 
 static void notify_waiters(struct engine *e);
+static void arrive_cb(evutil_socket_t fd, short what, void *arg);
 static void prepared(enum store_err err, const char *msg, void *arg);
 static void cycle_begin(struct engine *e);
 
@@ -94,7 +96,12 @@ engine_new(struct event_base *base, struct store *store)
 	e->store = store;
 	e->clock = default_clock;
 	e->pump_ev = event_new(base, -1, 0, pump_cb, e);
-	if (e->pump_ev == NULL) {
+	e->bp_timer = evtimer_new(base, pump_cb, e);
+	if (e->pump_ev == NULL || e->bp_timer == NULL) {
+		if (e->pump_ev != NULL)
+			event_free(e->pump_ev);
+		if (e->bp_timer != NULL)
+			event_free(e->bp_timer);
 		free(e);
 		return NULL;
 	}
@@ -112,7 +119,13 @@ run_clear(struct engine *e)
 		event_free(e->hours_timer);
 	if (e->prep_timer)
 		event_free(e->prep_timer);
-	e->cycle_timer = e->hours_timer = e->prep_timer = NULL;
+	if (e->arrive_timer)
+		event_free(e->arrive_timer);
+	e->cycle_timer = e->hours_timer = e->prep_timer = e->arrive_timer = NULL;
+	realism_free(e->tally);
+	free(e->plan);
+	e->tally = NULL;
+	e->plan = NULL;
 	adaptive_clear(e);
 	catalog_free(e->cat);
 	free(e->personas);
@@ -135,6 +148,7 @@ engine_free(struct engine *e)
 	adaptive_free(e);
 	notify_waiters(e); /* whoever waits for the run's end hears of it now */
 	event_free(e->pump_ev);
+	event_free(e->bp_timer);
 	free(e);
 }
 
@@ -142,6 +156,7 @@ void
 engine_detach(struct engine *e)
 {
 	e->closing = 1;
+	evtimer_del(e->bp_timer);
 	if (e->personas_busy)
 		e->psrc.cancel(e->psrc.src);
 	e->personas_busy = 0;
@@ -151,6 +166,8 @@ engine_detach(struct engine *e)
 		evtimer_del(e->cycle_timer);
 	if (e->hours_timer)
 		evtimer_del(e->hours_timer);
+	if (e->arrive_timer)
+		evtimer_del(e->arrive_timer);
 	sessions_detach(e);
 }
 
@@ -246,6 +263,28 @@ notify_waiters(struct engine *e)
 	}
 }
 
+/* The end-of-run summary's realism report: each figure beside its band. */
+static void
+log_realism(const struct engine *e)
+{
+	struct realism_report *rep = malloc(sizeof(*rep));
+	char line[160];
+
+	if (rep == NULL || engine_realism(e, rep) != 0) {
+		free(rep);
+		return;
+	}
+	log_info("run %s realism: %u of %d figures outside their band, over %llu sessions and "
+		 "%llu orders",
+	    e->p.run_id, rep->nout, REALISM_FIGURES, (unsigned long long)rep->sessions,
+	    (unsigned long long)rep->orders);
+	for (int f = 0; f < REALISM_FIGURES; f++) {
+		realism_figure_line(&rep->fig[f], line, sizeof(line));
+		log_info("realism: %s", line);
+	}
+	free(rep);
+}
+
 /*
  * A run whose sessions failed beyond max_error_rate lost work that a
  * `finished' would hide: it fails, saying how many (start --wait exits 1).
@@ -285,6 +324,7 @@ flushed(enum store_err err, const char *msg, void *arg)
 	}
 	/* Only now is the run over: every row it wrote is durable. */
 	e->state = e->final_state;
+	platform_trim_memory(); /* the run's queues are gone: RSS goes back down */
 	pacer_stop(&e->pacer, engine_now_us(e));
 	if (e->closing)
 		return; /* the daemon is tearing down: nothing else to tell */
@@ -292,6 +332,7 @@ flushed(enum store_err err, const char *msg, void *arg)
 	    e->p.run_id, engine_state_name(e->state), e->cycle,
 	    (unsigned long long)e->counts.sessions, (unsigned long long)e->counts.orders,
 	    (unsigned long long)e->counts.errors, elapsed_s(e));
+	log_realism(e);
 	CALL_HOOKS(e, run_end);
 	notify_waiters(e);
 }
@@ -305,6 +346,8 @@ run_end(struct engine *e, enum engine_state final)
 		evtimer_del(e->cycle_timer);
 	if (e->hours_timer)
 		evtimer_del(e->hours_timer);
+	if (e->arrive_timer)
+		evtimer_del(e->arrive_timer);
 	e->cycle_waiting = 0;
 	e->state = ENGINE_STOPPING; /* until the store has flushed */
 	e->final_state = final;
@@ -343,15 +386,30 @@ run_over(struct engine *e)
 	return e->p.hours > 0 && elapsed_s(e) >= e->p.hours * 3600.0;
 }
 
+/*
+ * A cycle's time: its wall time, less what a paced cycle spent with nothing
+ * in flight waiting for its next arrival, so that it says how long the
+ * cycle's work took however its arrivals were spread.
+ */
+static uint64_t
+cycle_busy_us(const struct engine *e, uint64_t now)
+{
+	uint64_t idle = e->idle_us + (e->idle_since_us ? now - e->idle_since_us : 0);
+	uint64_t wall = now - e->cycle_t0_us;
+
+	return wall > idle ? wall - idle : 0;
+}
+
 static void
 cycle_end(struct engine *e)
 {
 	double wait;
 
-	e->last_cycle_us = engine_now_us(e) - e->cycle_t0_us;
+	e->last_cycle_us = cycle_busy_us(e, engine_now_us(e));
 	hist_add(&e->cycle_lat, e->last_cycle_us);
 	e->cycle++;
 	e->cursor = 0;
+	realism_set_span(e->tally, (int64_t)(e->cycle - e->tally_cycle0) * e->p.tick * 60);
 	CALL_HOOKS(e, cycle_end);
 	if (e->state == ENGINE_STOPPING || run_over(e)) {
 		run_end(e, ENGINE_FINISHED);
@@ -378,43 +436,177 @@ cycle_begin(struct engine *e)
 	e->cycle_t0_us = engine_now_us(e);
 	e->cycle_errors0 = e->counts.errors;
 	e->cycle_rows0 = e->counts.rows;
+	e->arrive_t0_us = e->cycle_t0_us;
+	e->idle_us = e->idle_since_us = 0;
+	e->nplan = e->plan_next = 0;
 	log_debug("run %s: cycle %u begins", e->p.run_id, e->cycle);
 	kick(e);
+}
+
+static int
+paced(const struct engine *e)
+{
+	return e->p.time_scale > 0;
+}
+
+static uint32_t
+agent_at(const struct engine *e, uint32_t pos)
+{
+	return e->p.only ? e->p.only[pos] : pos;
+}
+
+/* Whether the agent visits in this cycle (rng seeded for its session); else it is done. */
+static int
+decide(struct engine *e, uint32_t agent, struct rng *rng)
+{
+	if (e->agents[agent].done_cycle > e->cycle)
+		return 0; /* done before the checkpoint this run resumed from */
+	if (shopper_decide(&e->sctx, &e->personas[agent], agent, e->cycle, rng))
+		return 1;
+	e->agents[agent].done_cycle = e->cycle + 1;
+	e->counts.agents_processed++;
+	return 0;
+}
+
+static int
+arrival_cmp(const void *a, const void *b)
+{
+	const struct arrival *x = a, *y = b;
+
+	if (x->offset_s != y->offset_s)
+		return x->offset_s < y->offset_s ? -1 : 1;
+	return x->agent < y->agent ? -1 : x->agent > y->agent;
+}
+
+static void
+arrive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	engine_pump(arg);
+}
+
+/*
+ * The writes the store has queued are at their bound: no session starts until
+ * they drain (looked at again shortly, and whenever a session ends).
+ */
+static int
+congested(struct engine *e)
+{
+	struct timeval tv = { 0, ENGINE_BP_POLL_MS * 1000 };
+
+	if (!store_congested(e->store))
+		return 0;
+	evtimer_add(e->bp_timer, &tv);
+	return 1;
+}
+
+/* Unpaced: every visit of the cycle starts as soon as the limit allows.  0, or -1: return. */
+static int
+pump_flat(struct engine *e, unsigned *budget)
+{
+	uint32_t n = population(e), agent;
+	struct rng rng;
+
+	while (e->state == ENGINE_RUNNING && e->in_flight < e->limit && e->cursor < n) {
+		if ((*budget)-- == 0) {
+			kick(e); /* yield to the loop: control requests are answered */
+			return -1;
+		}
+		if (congested(e))
+			return 0;
+		agent = agent_at(e, e->cursor++);
+		if (!decide(e, agent, &rng))
+			continue;
+		if (session_start(e, agent, &rng, engine_now_us(e)) != 0) {
+			e->cursor--;
+			engine_fail(e, "out of memory starting a session");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Paced, first: who visits, and when (the plan, sorted by start). */
+static int
+pump_plan(struct engine *e, unsigned *budget)
+{
+	uint32_t n = population(e), agent;
+	int64_t c0 = shopper_cycle_time(&e->sctx, e->cycle);
+	struct rng rng;
+
+	while (e->state == ENGINE_RUNNING && e->cursor < n) {
+		if ((*budget)-- == 0) {
+			kick(e);
+			return -1;
+		}
+		agent = agent_at(e, e->cursor++);
+		if (decide(e, agent, &rng))
+			e->plan[e->nplan++] = (struct arrival){
+				(uint32_t)(shopper_start_time(&e->sctx, agent, e->cycle) - c0),
+				agent
+			};
+		if (e->cursor == n)
+			qsort(e->plan, e->nplan, sizeof(*e->plan), arrival_cmp);
+	}
+	return 0;
+}
+
+/* Paced, then: each visit starts when it falls due, and its lateness is counted. */
+static int
+pump_arrivals(struct engine *e, unsigned *budget)
+{
+	double budget_us = pacer_budget(e->p.tick, e->p.time_scale) * 1e6;
+	struct rng rng;
+
+	while (e->state == ENGINE_RUNNING && e->in_flight < e->limit &&
+	    e->cursor >= population(e) && e->plan_next < e->nplan) {
+		const struct arrival *a = &e->plan[e->plan_next];
+		uint64_t due = e->arrive_t0_us + (uint64_t)(a->offset_s * 1e6 / e->p.time_scale);
+		uint64_t now = engine_now_us(e);
+
+		if (due > now) {
+			if (e->in_flight == 0 && e->idle_since_us == 0)
+				e->idle_since_us = now; /* until it falls due */
+			struct timeval tv = { (time_t)((due - now) / 1000000),
+				(suseconds_t)((due - now) % 1000000) };
+			evtimer_add(e->arrive_timer, &tv);
+			return 0;
+		}
+		if ((*budget)-- == 0) {
+			kick(e);
+			return -1;
+		}
+		if (congested(e))
+			return 0;
+		if (e->idle_since_us != 0) {
+			e->idle_us += now - e->idle_since_us;
+			e->idle_since_us = 0;
+		}
+		(void)shopper_decide(&e->sctx, &e->personas[a->agent], a->agent, e->cycle, &rng);
+		if (session_start(e, a->agent, &rng, due) != 0) {
+			engine_fail(e, "out of memory starting a session");
+			return -1;
+		}
+		hist_add(&e->late, now - due);
+		e->arrivals_first_tenth += (double)(now - e->arrive_t0_us) * 10 < budget_us;
+		e->plan_next++;
+	}
+	return 0;
 }
 
 void
 engine_pump(struct engine *e)
 {
 	unsigned budget = ENGINE_PUMP_BATCH;
-	uint32_t n = population(e);
-	struct rng rng;
+	int done;
 
 	if (e->agents == NULL || e->preparing || e->cycle_waiting || e->closing || e->ending)
 		return;
-	while (e->state == ENGINE_RUNNING && e->in_flight < e->limit && e->cursor < n) {
-		uint32_t agent;
-
-		if (budget-- == 0) {
-			kick(e); /* yield to the loop: control requests are answered */
-			return;
-		}
-		agent = e->p.only ? e->p.only[e->cursor] : e->cursor;
-		e->cursor++;
-		if (e->agents[agent].done_cycle > e->cycle)
-			continue; /* done before the checkpoint this run resumed from */
-		if (!shopper_decide(&e->sctx, &e->personas[agent], agent, e->cycle, &rng)) {
-			e->agents[agent].done_cycle = e->cycle + 1;
-			e->counts.agents_processed++;
-			continue;
-		}
-		if (session_start(e, agent, &rng) != 0) {
-			e->cursor--;
-			engine_fail(e, "out of memory starting a session");
-			return;
-		}
-	}
+	if (!paced(e) ? pump_flat(e, &budget) != 0
+		      : pump_plan(e, &budget) != 0 || pump_arrivals(e, &budget) != 0)
+		return;
+	done = e->cursor >= population(e) && (!paced(e) || e->plan_next >= e->nplan);
 	if (e->in_flight == 0 && (e->state == ENGINE_RUNNING || e->state == ENGINE_STOPPING)) {
-		if (e->cursor >= n)
+		if (done)
 			cycle_end(e);
 		else if (e->state == ENGINE_STOPPING)
 			run_end(e, e->fail_reason[0] ? ENGINE_FAILED : ENGINE_FINISHED);
@@ -498,6 +690,9 @@ prepared(enum store_err err, const char *msg, void *arg)
 		return;
 	}
 	e->setup_done = 1;
+	/* the personas are final now (an LLM's may have replaced the local ones) */
+	for (uint32_t i = 0; i < population(e); i++)
+		realism_expect(e->tally, &e->personas[agent_at(e, i)]);
 	log_info("run %s: %u agents ready (seed %llu); cycle %u begins", e->p.run_id, e->p.agents,
 	    (unsigned long long)e->p.seed, e->cycle);
 	pacer_start(&e->pacer, engine_now_us(e));
@@ -512,6 +707,19 @@ prepared(enum store_err err, const char *msg, void *arg)
 		return;
 	}
 	cycle_begin(e);
+}
+
+int
+engine_shopper(const struct run_params *p, struct shopper_opts *opts, struct calendar *cal,
+    char *err, size_t errlen)
+{
+	*opts = p->shop;
+	calendar_init(cal);
+	if (shopper_opts_check(opts, err, errlen) != 0 ||
+	    calendar_set_weekdays(cal, p->weekday_mix, err, errlen) != 0 ||
+	    calendar_set_events(cal, p->calendar, err, errlen) != 0)
+		return -1;
+	return 0;
 }
 
 static void
@@ -559,6 +767,8 @@ run_alloc(struct engine *e, char *err, size_t errlen)
 {
 	const struct run_params *p = &e->p;
 
+	if (engine_shopper(p, &e->sopts, &e->cal, err, errlen) != 0)
+		return -1;
 	e->cat = catalog_new(
 	    p->seed, p->sim_start, p->catalog_stores, p->catalog_products, p->catalog_coupons);
 	e->personas = calloc(p->agents, sizeof(*e->personas));
@@ -566,8 +776,12 @@ run_alloc(struct engine *e, char *err, size_t errlen)
 	e->cycle_timer = evtimer_new(e->base, cycle_timer_cb, e);
 	e->hours_timer = evtimer_new(e->base, hours_cb, e);
 	e->prep_timer = evtimer_new(e->base, prep_retry_cb, e);
+	e->arrive_timer = evtimer_new(e->base, arrive_cb, e);
+	e->tally = realism_new(p->agents, p->sim_start);
+	e->plan = p->time_scale > 0 ? calloc(population(e), sizeof(*e->plan)) : NULL;
 	if (!e->cat || !e->personas || !e->agents || !e->cycle_timer || !e->hours_timer ||
-	    !e->prep_timer) {
+	    !e->prep_timer || !e->arrive_timer || !e->tally ||
+	    (p->time_scale > 0 && e->plan == NULL)) {
 		snprintf(err, errlen, "out of memory for %u agents", p->agents);
 		return -1;
 	}
@@ -578,6 +792,8 @@ run_alloc(struct engine *e, char *err, size_t errlen)
 	e->sctx.tick = p->tick;
 	e->sctx.sim_start = p->sim_start;
 	e->sctx.all_shop = p->all_shop;
+	e->sctx.opts = &e->sopts;
+	e->sctx.cal = &e->cal;
 	return 0;
 }
 
@@ -623,6 +839,9 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	memset(e->op_lat, 0, sizeof(e->op_lat));
 	memset(&e->session_lat, 0, sizeof(e->session_lat));
 	memset(&e->cycle_lat, 0, sizeof(e->cycle_lat));
+	memset(&e->late, 0, sizeof(e->late));
+	e->arrivals_first_tenth = 0;
+	e->paused_us = 0;
 	e->nfailed_ids = 0;
 	memset(e->last_error, 0, sizeof(e->last_error));
 	e->nrecent = 0;
@@ -635,7 +854,7 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 		make_run_id(e->p.run_id, sizeof(e->p.run_id), p->seed);
 	store_set_run(e->store, e->p.run_id);
 	retry_policy(&e->retry, &e->p);
-	e->cycle = 0;
+	e->cycle = e->tally_cycle0 = 0;
 	e->cursor = 0;
 	pacer_reset(&e->pacer, 0, 0);
 	e->cycle_waiting = 0;
@@ -673,7 +892,7 @@ engine_resume_from(struct engine *e, const struct run_state *rs, char *err, size
 	}
 	if (run_begin(e, &q, err, errlen) != 0)
 		return -1;
-	e->cycle = rs->cycle;
+	e->cycle = e->tally_cycle0 = rs->cycle;
 	e->counts = rs->counts;
 	pacer_reset(&e->pacer, rs->elapsed_s, rs->lag_s);
 	memcpy(e->agents, rs->agents, (size_t)rs->params.agents * sizeof(*e->agents));
@@ -693,6 +912,7 @@ engine_pause(struct engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	e->state = ENGINE_PAUSED;
+	e->paused_us = engine_now_us(e);
 	if (e->personas_busy)
 		e->psrc.pause(e->psrc.src, 1);
 	log_info("run %s paused at cycle %u (%u sessions finishing)", e->p.run_id, e->cycle,
@@ -709,6 +929,9 @@ engine_resume(struct engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	e->state = ENGINE_RUNNING;
+	if (e->paused_us != 0) /* paced visits fall due the pause's length later */
+		e->arrive_t0_us += engine_now_us(e) - e->paused_us;
+	e->paused_us = 0;
 	if (e->personas_busy)
 		e->psrc.pause(e->psrc.src, 0);
 	log_info("run %s resumed", e->p.run_id);
@@ -873,8 +1096,19 @@ engine_snapshot(const struct engine *e, struct snapshot *s)
 	setup_snapshot(e, &s->setup);
 	s->cycle_s_last = (double)e->last_cycle_us / 1e6;
 	s->cycle_s_now = e->cycle_t0_us != 0 && !e->cycle_waiting && engine_active(e)
-	    ? (double)(engine_now_us(e) - e->cycle_t0_us) / 1e6
+	    ? (double)cycle_busy_us(e, engine_now_us(e)) / 1e6
 	    : 0;
+	s->arrival_late = e->late;
+	s->arrivals_first_tenth = e->arrivals_first_tenth;
 	s->cycle_errors = e->counts.errors - e->cycle_errors0;
 	s->cycle_rows = e->counts.rows - e->cycle_rows0;
+}
+
+int
+engine_realism(const struct engine *e, struct realism_report *out)
+{
+	if (e->tally == NULL)
+		return -1;
+	realism_report(e->tally, out);
+	return 0;
 }

@@ -82,7 +82,7 @@ struct llm {
 	uint32_t *pending, npending, pending_next;
 	persona_done_fn done_fn;
 	void *done_arg;
-	double t0;
+	double t0, t1; /* the fill's start, and its end (0 while under way) */
 	struct llm_stats st;
 };
 
@@ -148,6 +148,7 @@ fill_end(struct llm *l, int rc, const char *why)
 	void *arg = l->done_arg;
 
 	fill_stop(l);
+	l->t1 = now_s();
 	log_info("personas: %u of %u from the LLM (%u cached, %u asked), %u local fallbacks, "
 		 "%llu requests, %llu 429s",
 	    l->st.cached + l->st.from_llm, l->st.total, l->st.cached, l->st.from_llm,
@@ -559,6 +560,7 @@ llm_fill(struct llm *l, uint64_t seed, struct persona *ps, uint32_t n, persona_d
 	l->done_fn = done;
 	l->done_arg = arg;
 	l->t0 = now_s();
+	l->t1 = 0;
 	event_active(l->scan_ev, EV_TIMEOUT, 0);
 	return 0;
 }
@@ -569,6 +571,7 @@ llm_cancel(struct llm *l)
 	if (!l->st.active)
 		return;
 	fill_stop(l);
+	l->t1 = now_s();
 	log_info("personas: generation stopped (%u of %u settled)", l->st.done, l->st.total);
 }
 
@@ -584,13 +587,14 @@ void
 llm_stats(const struct llm *l, struct llm_stats *st)
 {
 	struct ratelimit_stats rs;
-	double el = now_s() - l->t0;
+	double el = (l->t1 > 0 ? l->t1 : now_s()) - l->t0;
 	uint32_t asked = l->st.from_llm + l->st.local_fallbacks;
 
 	*st = l->st;
 	st->in_flight = l->in_flight;
 	ratelimit_stats(l->rl, now_s(), &rs);
 	st->rate = rs.rate;
+	st->elapsed_s = l->t0 > 0 ? el : 0;
 	st->requests_per_s = el > 0 ? (double)l->st.requests / el : 0;
 	st->eta_s = -1;
 	if (l->st.done == l->st.total)

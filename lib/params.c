@@ -11,6 +11,12 @@
 #define OFF(f) offsetof(struct run_params, f)
 #define S PARAM_START
 #define C PARAM_CKPT
+#define N PARAM_CKPT_NEW
+/* A double of struct shopper_opts from the key of the same name. */
+#define SHOP(key, f)                                                                          \
+	{                                                                                     \
+		key, PARAM_DOUBLE, OFF(shop.f), key, 0, 0, C | N, key, NULL, NULL, NULL, NULL \
+	}
 
 const struct param_def param_defs[] = {
 	{ "run_id", PARAM_RUN_ID, OFF(run_id), NULL, 0, 0, C, "run_id", NULL, NULL, NULL, NULL },
@@ -51,11 +57,27 @@ const struct param_def param_defs[] = {
 	    "catalog_stores", NULL, NULL, NULL, NULL },
 	{ "catalog_coupons", PARAM_U32, OFF(catalog_coupons), "catalog_coupons", 0, 0, C,
 	    "catalog_coupons", NULL, NULL, NULL, NULL },
+	/* the shopper model: docs/realism.md */
+	SHOP("bounce_rate", bounce_rate),
+	SHOP("second_browse_rate", second_browse),
+	SHOP("cross_store_rate", cross_store),
+	SHOP("think_sigma", think_sigma),
+	SHOP("think_max_s", think_max_s),
+	SHOP("checkout_median_s", checkout_s),
+	SHOP("session_max_s", session_max_s),
+	SHOP("cart_rate", cart_rate),
+	SHOP("checkout_rate", checkout_rate),
+	{ "weekday_mix", PARAM_TEXT, OFF(weekday_mix), "weekday_mix", 0, WEEKDAY_MIX_MAX, C | N,
+	    "weekday_mix", NULL, NULL, NULL, NULL },
+	{ "calendar", PARAM_TEXT, OFF(calendar), "calendar", 0, CALENDAR_TEXT_MAX + 1, C | N,
+	    "calendar", NULL, NULL, NULL, NULL },
 };
 const size_t param_ndefs = sizeof(param_defs) / sizeof(param_defs[0]);
 
 #undef S
 #undef C
+#undef N
+#undef SHOP
 
 #define FIELD(p, d, type) ((type *)(void *)((char *)(p) + (d)->offset))
 #define CFIELD(p, d, type) ((const type *)(const void *)((const char *)(p) + (d)->offset))
@@ -83,6 +105,18 @@ param_set_number(struct run_params *p, const struct param_def *d, double v)
 	}
 }
 
+/* A text parameter; 0, or -1 when it does not fit. */
+static int
+param_set_text(struct run_params *p, const struct param_def *d, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= (size_t)d->max)
+		return -1;
+	memcpy(FIELD(p, d, char), v, n + 1);
+	return 0;
+}
+
 void
 params_from_config(struct run_params *p, const struct sim_config *c)
 {
@@ -91,7 +125,10 @@ params_from_config(struct run_params *p, const struct sim_config *c)
 		const struct param_def *d = &param_defs[i];
 		const struct config_key *k = d->key != NULL ? config_find(d->key) : NULL;
 
-		if (k != NULL)
+		if (k != NULL && d->type == PARAM_TEXT)
+			param_set_text(
+			    p, d, *(char *const *)(const void *)((const char *)c + k->offset));
+		else if (k != NULL)
 			param_set_number(p, d, config_number(c, k));
 	}
 }
@@ -281,6 +318,7 @@ param_value_json(const struct run_params *p, const struct param_def *d)
 	case PARAM_TIME: return json_integer(*CFIELD(p, d, int64_t));
 	case PARAM_BOOL: return json_boolean(*CFIELD(p, d, int));
 	case PARAM_RUN_ID: return json_string(p->run_id);
+	case PARAM_TEXT: return json_string(CFIELD(p, d, char));
 	case PARAM_AGENTS:
 		if (p->only == NULL)
 			return json_null();
@@ -401,6 +439,14 @@ ckpt_value(struct run_params *p, const struct param_def *d, const json_t *v, cha
 			return -1;
 		*FIELD(p, d, int64_t) = x;
 		return 0;
+	case PARAM_TEXT:
+		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+		    param_set_text(p, d, json_string_value(v)) != 0) {
+			snprintf(why, len, "params: \"%s\" is not a string of under %.0f bytes",
+			    d->ckpt, d->max);
+			return -1;
+		}
+		return 0;
 	case PARAM_AGENTS: return 0; /* after the population: see params_from_ckpt */
 	}
 	return -1;
@@ -425,13 +471,22 @@ params_check(const struct run_params *p, char *why, size_t len)
 	}
 	for (size_t i = 0; i < param_ndefs; i++) {
 		const struct param_def *d = &param_defs[i];
-		double v;
+		double v, min, max;
+		int zero_ok;
 
+		if (d->type == PARAM_TEXT &&
+		    (strnlen(CFIELD(p, d, char), (size_t)d->max) == (size_t)d->max ||
+			!text_printable(CFIELD(p, d, char), strlen(CFIELD(p, d, char))))) {
+			snprintf(why, len, "params: \"%s\" is not printable text", d->name);
+			return -1;
+		}
 		if (d->type != PARAM_DOUBLE)
 			continue;
 		v = *CFIELD(p, d, double);
-		if (!isfinite(v) || v < 0) {
-			snprintf(why, len, "params: \"%s\" is not a finite number >= 0", d->name);
+		param_bounds(d, &min, &max, &zero_ok);
+		if (!isfinite(v) || v < (min < 0 ? min : 0)) {
+			snprintf(why, len, "params: \"%s\" is not a finite number >= %g", d->name,
+			    min < 0 ? min : 0);
 			return -1;
 		}
 	}
@@ -459,7 +514,9 @@ param_builtin_default(struct run_params *p, const struct param_def *d)
 {
 	const struct config_key *k = config_find(d->key);
 
-	if (k != NULL)
+	if (k != NULL && d->type == PARAM_TEXT)
+		(void)param_set_text(p, d, k->def); /* the table's defaults fit */
+	else if (k != NULL)
 		param_set_number(p, d, strtod(k->def, NULL));
 }
 

@@ -27,6 +27,8 @@ struct realism {
 	uint64_t coupon_orders, coupon_ok, one_store;
 	uint64_t orders_by[2], coupons_by[2];         /* [1] coupon-affine personas */
 	uint64_t buyer_weeks, multi_weeks;            /* agent-weeks closed so far */
+	double expect_visits, expect_orders;          /* per simulated week, from the personas */
+	int64_t span_s;                               /* simulated seconds covered */
 	struct histogram length, gap, units, between; /* s, s, units, hours */
 	int64_t *last_order;                          /* per agent: 0 = none yet */
 	int32_t *week;                                /* per agent: week of week_orders */
@@ -83,6 +85,14 @@ static const struct realism_def realism_defs[REALISM_FIGURES] = {
 	    "3-5 h (SaleCycle)" },
 	[RF_FROM_15H] = { "share_from_15h", "sessions starting 15-24 h", "%", 45, 75,
 	    "high from 15 h (SaleCycle)" },
+	[RF_VISIT_FREQUENCY] = { "visit_frequency",
+	    "sessions / the personas' sessions_per_week over the run", "x", 0.9, 1.1,
+	    "each persona visits sessions_per_week times a week on average" },
+	[RF_ORDER_FREQUENCY] = { "order_frequency",
+	    "orders / the personas' sessions_per_week x cart_propensity x (1 - abandon_tendency)",
+	    "x", 0.75, 1.15,
+	    "purchase frequency follows each persona's visits and funnel (carts left late in a "
+	    "run are not yet recovered)" },
 	[RF_REPEAT_WEEK] = { "repeat_buyers_week", "buyers ordering twice or more in a week", "%",
 	    0, 12,
 	    "far lower than 38 % for general retail (loyal customers buy ~5 times "
@@ -157,11 +167,27 @@ realism_reset(struct realism *t)
 	memset(keep.week, 0, n * sizeof(*keep.week));
 	memset(keep.week_orders, 0, n * sizeof(*keep.week_orders));
 	memset(t, 0, sizeof(*t));
+	t->expect_visits = keep.expect_visits;
+	t->expect_orders = keep.expect_orders;
 	t->nagents = keep.nagents;
 	t->sim_start = keep.sim_start;
 	t->last_order = keep.last_order;
 	t->week = keep.week;
 	t->week_orders = keep.week_orders;
+}
+
+void
+realism_expect(struct realism *t, const struct persona *p)
+{
+	t->expect_visits += p->sessions_per_week;
+	t->expect_orders +=
+	    p->sessions_per_week * p->cart_propensity * (1.0 - (double)p->abandon_tendency);
+}
+
+void
+realism_set_span(struct realism *t, int64_t seconds)
+{
+	t->span_s = seconds > 0 ? seconds : 0;
 }
 
 /* ---- filling ---- */
@@ -407,6 +433,14 @@ report_repeat(const struct realism *t, struct realism_report *rep)
 		weeks += t->week_orders[a] > 0;
 		multi += t->week_orders[a] > 1;
 	}
+	double w = (double)t->span_s / (double)WEEK;
+
+	set(rep, RF_VISIT_FREQUENCY,
+	    w > 0 && t->expect_visits > 0 ? (double)t->sessions / (t->expect_visits * w) : NAN,
+	    t->span_s > 0 ? t->sessions : 0);
+	set(rep, RF_ORDER_FREQUENCY,
+	    w > 0 && t->expect_orders > 0 ? (double)t->orders / (t->expect_orders * w) : NAN,
+	    t->span_s > 0 ? t->orders : 0);
 	set(rep, RF_REPEAT_WEEK, pct(multi, weeks), weeks);
 	set(rep, RF_INTER_PURCHASE,
 	    t->between.count ? (double)hist_quantile(&t->between, 0.5) / 24.0 : NAN,

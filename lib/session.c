@@ -97,6 +97,12 @@ session_done(struct session *s)
 	default: e->counts.browsed++; break;
 	}
 	hist_add(&e->session_lat, engine_now_us(e) - s->sess_t0);
+	if (e->tally != NULL) {
+		struct realism_session r;
+
+		realism_session_fill(&r, &s->sh, &s->op);
+		realism_add(e->tally, &r);
+	}
 	session_put(s);
 	engine_pump(e);
 }
@@ -281,13 +287,13 @@ op_submit(struct session *s)
 }
 
 int
-session_start(struct engine *e, uint32_t agent, const struct rng *rng)
+session_start(struct engine *e, uint32_t agent, const struct rng *rng, uint64_t t0_us)
 {
 	struct session *s = session_get(e);
 
 	if (s == NULL)
 		return -1;
-	s->sess_t0 = engine_now_us(e);
+	s->sess_t0 = t0_us;
 	shopper_session_init(
 	    &s->sh, &e->sctx, &e->personas[agent], agent, e->cycle, &e->agents[agent], rng);
 	if (!shopper_next(&s->sh, &s->op)) {

@@ -495,6 +495,14 @@ api_set_run(struct store *st, const char *run_id)
 }
 
 static void
+api_keyed(struct store *st, struct store_keyjob *j)
+{
+	struct shopapi *a = st->priv;
+
+	store_keyed(a->db, j);
+}
+
+static void
 api_api_stats(struct store *st, struct shopapi_stats *out)
 {
 	struct shopapi *a = st->priv;
@@ -530,6 +538,7 @@ static const struct store_driver shopapi_driver = {
 	.flush = api_flush,
 	.stats = api_stats,
 	.set_run = api_set_run,
+	.keyed = api_keyed,
 	.api_stats = api_api_stats,
 };
 

@@ -151,6 +151,16 @@ shopper_decide(const struct shopper_ctx *ctx, const struct persona *p, uint32_t 
 	return 1;
 }
 
+int64_t
+shopper_start_time(const struct shopper_ctx *ctx, uint32_t agent, uint32_t cycle)
+{
+	struct rng scratch;
+	int64_t t0;
+
+	(void)raw_start(ctx, agent, cycle, &scratch, &t0);
+	return t0;
+}
+
 /* The agent's favourite stores: where products of its favourite categories are sold. */
 static uint16_t
 favourite_store(const struct shopper_session *s, unsigned rank)
@@ -259,8 +269,6 @@ shopper_session_init(struct shopper_session *s, const struct shopper_ctx *ctx,
     const struct persona *p, uint32_t agent, uint32_t cycle, const struct agent_state *st,
     const struct rng *rng)
 {
-	struct rng scratch;
-
 	memset(s, 0, sizeof(*s));
 	s->ctx = ctx;
 	s->opts = opts_of(ctx);
@@ -270,7 +278,7 @@ shopper_session_init(struct shopper_session *s, const struct shopper_ctx *ctx,
 	s->rng = *rng;
 	s->st = *st;
 	s->step = STEP_BEGIN;
-	(void)raw_start(ctx, agent, cycle, &scratch, &s->t0);
+	s->t0 = shopper_start_time(ctx, agent, cycle);
 	s->now = s->op_time = s->t0;
 	plan_visit(s);
 }

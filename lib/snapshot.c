@@ -24,11 +24,13 @@ counts_json(const struct engine_counts *c)
 static json_t *
 store_json(const struct store_stats *st)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I}", "driver",
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "driver",
 	    st->driver ? st->driver : "?", "connections_active", (int)st->connections_active,
 	    "connections_idle", (int)st->connections_idle, "waiting", (int)st->waiting, "max",
 	    (int)st->max, "opened", (json_int_t)st->opened, "closed", (json_int_t)st->closed,
-	    "queries", (json_int_t)st->queries);
+	    "queries", (json_int_t)st->queries, "events_queued", (json_int_t)st->events_queued,
+	    "events_queue_max", (json_int_t)st->events_queue_max, "events_queued_peak",
+	    (json_int_t)st->events_queued_peak);
 }
 
 /* The shop API (null without one): the limiter, the requests, failures by type, the pool. */
@@ -107,6 +109,15 @@ concurrency_json(const struct snapshot *s, int history)
 		return NULL;
 	}
 	return o;
+}
+
+static json_t *
+checkpoint_error_json(const struct snapshot *s)
+{
+	char at[32];
+
+	store_time_iso(at, sizeof(at), s->checkpoint_error_at);
+	return json_pack("{s:s, s:s}", "at", at, "message", s->checkpoint_error);
 }
 
 static json_t *
@@ -213,7 +224,7 @@ llm_json(const struct snapshot *s)
 	if (!s->has_llm)
 		return json_null();
 	return json_pack("{s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:I, s:o, s:o, s:I, s:I, s:I, s:I, "
-			 "s:I, s:i, s:o, s:o, s:o}",
+			 "s:I, s:i, s:o, s:o, s:o, s:o}",
 	    "active", l->active, "paused", l->paused, "total", (int)l->total, "done", (int)l->done,
 	    "cached", (int)l->cached, "from_llm", (int)l->from_llm, "local_fallbacks",
 	    (int)l->local_fallbacks, "model_fallbacks", (json_int_t)l->model_fallbacks, "by_model",
@@ -221,7 +232,8 @@ llm_json(const struct snapshot *s)
 	    "retries", (json_int_t)l->retries, "status_429", (json_int_t)l->status_429, "clamped",
 	    (json_int_t)l->clamped, "filled", (json_int_t)l->filled, "in_flight", (int)l->in_flight,
 	    "rate", metrics_real(l->rate, 3), "requests_per_s", metrics_real(l->requests_per_s, 3),
-	    "eta_s", l->eta_s >= 0 ? metrics_real(l->eta_s, 1) : json_null());
+	    "elapsed_s", metrics_real(l->elapsed_s, 3), "eta_s",
+	    l->eta_s >= 0 ? metrics_real(l->eta_s, 1) : json_null());
 }
 
 static json_t *
@@ -257,6 +269,8 @@ snapshot_status_json(const struct snapshot *s)
 	bad |= put(o, "store", store_json(&s->store));
 	bad |= put(o, "api", api_json(&s->api));
 	bad |= put(o, "last_checkpoint", checkpoint_json(s));
+	if (s->checkpoint_error[0])
+		bad |= put(o, "checkpoint_error", checkpoint_error_json(s));
 	bad |= put(o, "process", process_json(s));
 	bad |= put(o, "setup", setup_json(&s->setup));
 	bad |= put(o, "llm", llm_json(s));
@@ -328,6 +342,18 @@ errors_json(const struct snapshot *s)
 	return o;
 }
 
+/* Paced visits (time_scale > 0): how late they started after their due time. */
+static json_t *
+arrivals_json(const struct snapshot *s)
+{
+	const struct histogram *h = &s->arrival_late;
+
+	return json_pack("{s:I, s:o, s:o}", "paced", (json_int_t)h->count, "first_tenth_pct",
+	    h->count ? metrics_real(100.0 * (double)s->arrivals_first_tenth / (double)h->count, 2)
+		     : json_null(),
+	    "lateness", hist_json(h));
+}
+
 json_t *
 snapshot_stats_json(const struct snapshot *s)
 {
@@ -345,8 +371,8 @@ snapshot_stats_json(const struct snapshot *s)
 	    "summary", snapshot_summary_json(s));
 	if (o != NULL &&
 	    (put(o, "store", store_json(&s->store)) | put(o, "api", api_json(&s->api)) |
-		put(o, "rates", rates_json(s)) | put(o, "concurrency", concurrency_json(s, 1))) !=
-		0) {
+		put(o, "rates", rates_json(s)) | put(o, "arrivals", arrivals_json(s)) |
+		put(o, "concurrency", concurrency_json(s, 1))) != 0) {
 		json_decref(o);
 		return NULL;
 	}

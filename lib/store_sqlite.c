@@ -7,20 +7,33 @@
  * one pass per loop iteration, so a callback that submits the next step never
  * recurses and never starves the rest of the loop.
  *
- * Group commit: the operations submitted between two passes of the loop
- * share one transaction, each inside its own savepoint, so an operation and
- * its events are still all-or-nothing but a commit (and its WAL frames) is
- * paid once per batch instead of once per operation.  The drain commits
- * before it runs any callback: a completed operation is a committed one, and
- * if the commit fails every operation of the batch reports that failure.
- * With WAL and synchronous=NORMAL a commit costs no fsync; flush()
- * checkpoints the WAL, which is what makes the committed rows survive a
- * power loss.
+ * Group commit: operations share one transaction, each inside its own
+ * savepoint, so an operation and its events are still all-or-nothing but a
+ * commit (and its WAL frames) is paid once per batch instead of once per
+ * operation.  With sqlite_commit_interval = 0 the drain commits before it
+ * runs any callback: a completed operation is a committed one, and if the
+ * commit fails every operation of the batch reports that failure.  With an
+ * interval (the default, 0.1 s) completions run at once and the transaction
+ * commits when the interval is over or SQ_BATCH_MAX operations are in it:
+ * many more operations share a commit and each dirty page is written once.
+ * What survives a crash is unchanged: flush() commits, and every checkpoint
+ * and the end of a run flush first, so a resume replays (idempotently) all
+ * that the last checkpoint does not cover.  A commit that fails after its
+ * operations completed cannot be retried by them: the store then fails every
+ * later flush, so no checkpoint claims the lost rows and the run ends failed.
+ *
+ * With WAL and synchronous=NORMAL a commit costs no fsync.  WAL checkpoints,
+ * the fsyncs and the copying into the database file that make committed rows
+ * survive a power loss, run on a thread of their own with a connection of
+ * their own (sq_ckpt below); flush() completes once one has run after it.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -28,6 +41,7 @@
 
 #include "sim/catalog.h"
 #include "sim/defer.h"
+#include "sim/log.h"
 #include "sim/persona.h"
 #include "sim/sqkeys.h"
 #include "sim/store.h"
@@ -35,11 +49,13 @@
 #define SQ_BUSY_TIMEOUT_MS 5000
 #define SQ_QUEUE_MIN 64
 #define SQ_BATCH_MAX 1000   /* operations in one transaction at most */
+#define SQ_DRAIN_MAX 32     /* completions run per loop turn (each may run the next step) */
 #define SQ_USERS_FORMAT 1   /* bump when users rows are written differently */
 #define SQ_MSG_MAX 160      /* a statement's error */
 #define SQ_DONE_MSG_MAX 200 /* the same, prefixed with what failed */
 #define SQ_KEY_MAX 96
 #define SQ_PAYLOAD_MAX 96
+#define SQ_WAL_FRAMES 1000 /* WAL frames past which the thread checkpoints */
 
 /* Version 1: the schema of docs/schema.md.  Append, never edit, a migration. */
 static const char sq_schema_v1[] =
@@ -206,6 +222,38 @@ struct sq_done {
 	char msg[SQ_DONE_MSG_MAX];
 };
 
+/*
+ * The checkpointer: a thread with its own connection that runs
+ * PRAGMA wal_checkpoint(PASSIVE) when asked, never blocking the writer.  The
+ * loop's connection has wal_autocheckpoint = 0; its WAL hook asks past
+ * SQ_WAL_FRAMES, flush() asks and waits for `done' to reach its ask.  The
+ * thread touches only its connection and the fields under mu, and tells the
+ * loop through a pipe.  If it cannot start, the loop's connection
+ * checkpoints as SQLite does by default (inside a commit, on the loop).
+ */
+struct sq_flush_wait {
+	uint64_t ask; /* complete once ck.done >= ask */
+	store_done_cb cb;
+	void *arg;
+	struct sq_flush_wait *next;
+};
+
+struct sq_ckpt {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	sqlite3 *db;    /* the thread's */
+	uint64_t asked; /* checkpoints asked for (under mu) */
+	uint64_t done;  /* asks covered by a finished checkpoint (under mu) */
+	int rc;         /* the last one's result (under mu) */
+	char msg[SQ_MSG_MAX];
+	int stop;         /* under mu */
+	int running;      /* the thread was started */
+	int pipe[2];      /* thread -> loop: a checkpoint finished */
+	struct event *ev; /* the loop's end of the pipe */
+	struct sq_flush_wait *waiting;
+};
+
 struct sq_store {
 	struct store pub;
 	struct event_base *base;
@@ -217,7 +265,12 @@ struct sq_store {
 	struct sq_done *q; /* ring: qlen entries from qhead */
 	size_t qhead, qlen, qcap;
 	uint64_t queries;
-	size_t batch; /* the newest `batch` queued ops are in the open transaction */
+	size_t batch;     /* ops in the open transaction: the newest of the queue, */
+	size_t delivered; /* less these, completed already (commit_interval > 0) */
+	double commit_interval;
+	struct event *commit_ev;    /* commits the open transaction after the interval */
+	char lost[SQ_DONE_MSG_MAX]; /* a commit failed after completions: every flush fails */
+	struct sq_ckpt ck;
 	int in_tx, draining, closed;
 	char emsg[SQ_MSG_MAX]; /* the last statement's error, kept before reset */
 	char *buf;             /* persona JSON during prepare */
@@ -226,17 +279,19 @@ struct sq_store {
 };
 
 /*
- * Users are written a slice per loop turn, each slice its own transaction,
- * so that setting up 100,000 agents never holds the loop (and the control
- * socket) for more than a few tens of milliseconds.
+ * Users are written a slice per loop turn, so that setting up 100,000 agents
+ * never holds the loop (and the control socket) for more than a millisecond
+ * or two; the slices share a transaction that commits every SQ_USERS_TX
+ * users (and at the end), so the small slices cost no extra commits.
  */
-#define SQ_USERS_SLICE 200
+#define SQ_USERS_SLICE 16
+#define SQ_USERS_TX 1024
 
 struct sq_prep {
 	struct sq_store *s;
 	struct store_setup su; /* the engine keeps catalogue and personas alive */
 	struct event *ev;
-	uint32_t next;
+	uint32_t next, committed; /* users written; of them, committed */
 	char created[32], sig[64];
 	store_done_cb cb;
 	void *arg;
@@ -413,6 +468,8 @@ sq_fail_queued(struct sq_store *s)
 static void
 sq_free(struct sq_store *s)
 {
+	if (s->commit_ev != NULL)
+		event_free(s->commit_ev);
 	defer_free(s->defer);
 	free(s->q);
 	free(s->buf);
@@ -433,21 +490,31 @@ sq_rollback(struct sq_store *s)
 	s->in_tx = 0;
 }
 
-/* The batch's operations that had succeeded take the failure that undid them. */
+/*
+ * The batch's operations that had succeeded take the failure that undid
+ * them; those that completed already cannot, and the store remembers it.
+ */
 static void
 sq_batch_failed(struct sq_store *s, int rc, const char *what)
 {
 	struct store_op *op;
-	size_t i;
+	size_t i, queued = s->batch - s->delivered;
 
-	if (s->batch > s->qlen) /* cannot happen: batches are popped after commit */
-		s->batch = s->qlen;
-	for (i = s->qlen - s->batch; i < s->qlen; i++) {
+	if (queued > s->qlen) /* cannot happen: the batch is the queue's newest */
+		queued = s->qlen;
+	for (i = s->qlen - queued; i < s->qlen; i++) {
 		op = s->q[(s->qhead + i) % s->qcap].op;
 		if (op != NULL && op->err == STORE_OK)
 			sq_op_fail(op, sq_err_kind(rc), what, s->emsg);
 	}
-	s->batch = 0;
+	if (s->delivered > 0 && s->lost[0] == '\0') {
+		snprintf(s->lost, sizeof(s->lost),
+		    "sqlite: %.16s failed after %zu steps had completed (%.40s);"
+		    " their rows are lost: resume from the last checkpoint",
+		    what, s->delivered, s->emsg);
+		log_warnx("%s", s->lost);
+	}
+	s->batch = s->delivered = 0;
 }
 
 static int
@@ -462,8 +529,16 @@ sq_batch_commit(struct sq_store *s)
 		sq_batch_failed(s, rc, "commit");
 	}
 	s->in_tx = 0;
-	s->batch = 0;
+	s->batch = s->delivered = 0;
+	if (s->commit_ev != NULL)
+		evtimer_del(s->commit_ev);
 	return rc;
+}
+
+static void
+sq_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sq_batch_commit(arg);
 }
 
 /* A transaction of its own, for prepare(): commit on success, else roll back. */
@@ -482,12 +557,19 @@ sq_drain(struct defer_entry *e)
 {
 	struct sq_store *s = DEFER_OWNER(e, struct sq_store, drain);
 	struct sq_done d;
-	size_t n = s->qlen;
+	size_t n = s->qlen < SQ_DRAIN_MAX ? s->qlen : SQ_DRAIN_MAX;
 
-	/* Callbacks see committed rows.  Only what was queued before this pass runs. */
-	sq_batch_commit(s);
+	/*
+	 * Callbacks see committed rows.  Only what was queued before this pass
+	 * runs, SQ_DRAIN_MAX at most: a callback usually submits its session's
+	 * next step, which runs its statements here, and a loop turn stays short.
+	 */
+	if (s->commit_interval <= 0)
+		sq_batch_commit(s);
 	s->draining = 1;
 	while (n-- > 0 && s->qlen > 0 && !s->closed) {
+		if (s->in_tx && s->qlen <= s->batch - s->delivered)
+			s->delivered++; /* completes before its commit */
 		sq_q_pop(s, &d);
 		sq_deliver(&d);
 	}
@@ -518,6 +600,196 @@ sq_done_later(struct sq_store *s, store_done_cb cb, void *arg, enum store_err er
 	d->arg = arg;
 	d->err = err;
 	snprintf(d->msg, sizeof(d->msg), "%s", msg);
+}
+
+/* ---- the checkpointer thread ---- */
+
+static void *
+sq_ckpt_main(void *arg)
+{
+	struct sq_ckpt *ck = arg;
+	char msg[SQ_MSG_MAX];
+	uint64_t target;
+	int rc;
+
+	pthread_mutex_lock(&ck->mu);
+	for (;;) {
+		while (!ck->stop && ck->done >= ck->asked)
+			pthread_cond_wait(&ck->cv, &ck->mu);
+		if (ck->stop)
+			break;
+		target = ck->asked;
+		pthread_mutex_unlock(&ck->mu);
+		rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		if (rc ==
+		    SQLITE_BUSY) /* another process checkpoints: as PRAGMA wal_checkpoint says */
+			rc = SQLITE_OK;
+		snprintf(msg, sizeof(msg), "%s", rc == SQLITE_OK ? "" : sqlite3_errmsg(ck->db));
+		pthread_mutex_lock(&ck->mu);
+		ck->done = target;
+		ck->rc = rc;
+		memcpy(ck->msg, msg, sizeof(msg));
+		/* a full pipe already wakes the loop */
+		if (write(ck->pipe[1], "", 1) < 0 && errno != EAGAIN)
+			ck->rc = ck->rc != SQLITE_OK ? ck->rc : SQLITE_IOERR;
+	}
+	pthread_mutex_unlock(&ck->mu);
+	return NULL;
+}
+
+/* Asks for a checkpoint; returns the ask a flush waits for. */
+static uint64_t
+sq_ckpt_ask(struct sq_ckpt *ck, int always)
+{
+	uint64_t a;
+
+	pthread_mutex_lock(&ck->mu);
+	if (always || ck->done >= ck->asked) {
+		ck->asked++;
+		pthread_cond_signal(&ck->cv);
+	}
+	a = ck->asked;
+	pthread_mutex_unlock(&ck->mu);
+	return a;
+}
+
+/* After every commit of the loop's connection: the WAL's size in frames. */
+static int
+sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct sq_store *s = arg;
+
+	if (frames >= SQ_WAL_FRAMES)
+		(void)sq_ckpt_ask(&s->ck, 0);
+	return SQLITE_OK;
+}
+
+static int sq_moved(struct sq_store *s, char *msg, size_t len);
+
+/* Flushes whose checkpoint has run complete, with its result. */
+static void
+sq_ckpt_release(struct sq_store *s, uint64_t done, enum store_err err, const char *msg)
+{
+	struct sq_flush_wait **pp = &s->ck.waiting, *w;
+	char moved[SQ_DONE_MSG_MAX];
+
+	if (err == STORE_OK && s->ck.waiting != NULL && s->db != NULL &&
+	    sq_moved(s, moved, sizeof(moved))) {
+		err = STORE_ERR_DISK;
+		msg = moved;
+	}
+
+	while ((w = *pp) != NULL) {
+		if (w->ask > done) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (err == STORE_OK && s->lost[0] != '\0')
+			sq_done_later(s, w->cb, w->arg, STORE_ERR_QUERY, s->lost);
+		else
+			sq_done_later(s, w->cb, w->arg, err, msg);
+		free(w);
+	}
+}
+
+static void
+sq_ckpt_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct sq_store *s = arg;
+	char buf[64], msg[SQ_DONE_MSG_MAX];
+	uint64_t done;
+	int rc;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&s->ck.mu);
+	done = s->ck.done;
+	rc = s->ck.rc;
+	snprintf(msg, sizeof(msg), "sqlite: flush: checkpoint: %s", s->ck.msg);
+	pthread_mutex_unlock(&s->ck.mu);
+	sq_ckpt_release(s, done, rc == SQLITE_OK ? STORE_OK : sq_err_kind(rc), rc ? msg : "");
+}
+
+static int
+sq_nonblocking_pipe(int fds[2])
+{
+	int i;
+
+	if (pipe(fds) != 0)
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK) == -1 ||
+		    fcntl(fds[i], F_SETFD, FD_CLOEXEC) == -1)
+			return -1;
+	return 0;
+}
+
+/* Stops the thread (after the checkpoint it may be running) and frees its parts. */
+static void
+sq_ckpt_stop(struct sq_store *s)
+{
+	struct sq_ckpt *ck = &s->ck;
+
+	if (ck->running) {
+		pthread_mutex_lock(&ck->mu);
+		ck->stop = 1;
+		pthread_cond_signal(&ck->cv);
+		pthread_mutex_unlock(&ck->mu);
+		pthread_join(ck->thread, NULL);
+		pthread_cond_destroy(&ck->cv);
+		pthread_mutex_destroy(&ck->mu);
+		ck->running = 0;
+	}
+	if (ck->db != NULL)
+		sqlite3_close(ck->db);
+	ck->db = NULL;
+	if (ck->ev != NULL)
+		event_free(ck->ev);
+	ck->ev = NULL;
+	for (int i = 0; i < 2; i++)
+		if (ck->pipe[i] >= 0)
+			close(ck->pipe[i]);
+	ck->pipe[0] = ck->pipe[1] = -1;
+	/* flushes still waiting hear that the store closed */
+	sq_ckpt_release(s, UINT64_MAX, STORE_ERR_CLOSED, "sqlite: flush: store closed");
+}
+
+/*
+ * Starts the checkpointer; on any failure the loop's connection keeps
+ * SQLite's automatic checkpoints, and flush() checkpoints on the loop.
+ */
+static void
+sq_ckpt_start(struct sq_store *s)
+{
+	struct sq_ckpt *ck = &s->ck;
+	int rc;
+
+	rc = sqlite3_open_v2(s->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(ck->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	if (rc != SQLITE_OK || sq_nonblocking_pipe(ck->pipe) != 0 ||
+	    (ck->ev = event_new(s->base, ck->pipe[0], EV_READ | EV_PERSIST, sq_ckpt_ready, s)) ==
+		NULL ||
+	    event_add(ck->ev, NULL) != 0 || pthread_mutex_init(&ck->mu, NULL) != 0)
+		goto fail;
+	if (pthread_cond_init(&ck->cv, NULL) != 0) {
+		pthread_mutex_destroy(&ck->mu);
+		goto fail;
+	}
+	if (pthread_create(&ck->thread, NULL, sq_ckpt_main, ck) != 0) {
+		pthread_cond_destroy(&ck->cv);
+		pthread_mutex_destroy(&ck->mu);
+		goto fail;
+	}
+	ck->running = 1;
+	sqlite3_wal_autocheckpoint(s->db, 0); /* this sets the WAL hook: ours goes after */
+	sqlite3_wal_hook(s->db, sq_wal_hook, s);
+	return;
+fail:
+	log_warnx("sqlite store: %s: no checkpoint thread (%s): WAL checkpoints run on the loop",
+	    s->path, ck->db != NULL && rc != SQLITE_OK ? sqlite3_errmsg(ck->db) : strerror(errno));
+	sq_ckpt_stop(s);
 }
 
 /* ---- open, migrations, close ---- */
@@ -717,13 +989,17 @@ sq_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t
 	if ((s->path = malloc(n)) == NULL)
 		goto nomem;
 	snprintf(s->path, n, "%s/shop.db", cfg->data_dir);
-	if ((s->defer = defer_new(base)) == NULL || sq_q_reserve(s) == -1)
+	s->ck.pipe[0] = s->ck.pipe[1] = -1;
+	s->commit_interval = cfg->sqlite_commit_interval;
+	if ((s->defer = defer_new(base)) == NULL || sq_q_reserve(s) == -1 ||
+	    (s->commit_ev = evtimer_new(base, sq_commit_cb, s)) == NULL)
 		goto nomem;
 	if (sq_open_db(s, err, errlen) == -1) {
 		sq_release_db(s);
 		sq_free(s);
 		return NULL;
 	}
+	sq_ckpt_start(s);
 	return &s->pub;
 nomem:
 	snprintf(err, errlen, "sqlite store: out of memory");
@@ -747,6 +1023,7 @@ sq_close(struct store *st)
 			p->cb(STORE_ERR_CLOSED, "sqlite: prepare: store closed", p->arg);
 		free(p);
 	}
+	sq_ckpt_stop(s);
 	sq_fail_queued(s);
 	sq_release_db(s);
 	if (!s->draining)
@@ -1082,6 +1359,13 @@ sq_execute(struct sq_store *s, struct store_op *op)
 			return;
 		}
 		s->in_tx = 1;
+		if (s->commit_interval > 0) {
+			struct timeval tv = { (time_t)s->commit_interval,
+				(suseconds_t)((s->commit_interval -
+						  (double)(time_t)s->commit_interval) *
+				    1e6) };
+			evtimer_add(s->commit_ev, &tv);
+		}
 	}
 	s->batch++;
 	changes = sqlite3_total_changes(s->db);
@@ -1358,26 +1642,39 @@ sq_prep_end(struct sq_prep *p, int rc)
 	free(p);
 }
 
-/* One slice of users in one transaction; the last one records the signature. */
+/*
+ * One slice of users, in the store's open transaction (a flush or close in
+ * between commits it early, which is harmless); the last one records the
+ * signature and commits.
+ */
 static void
 sq_prep_slice(evutil_socket_t fd, short what, void *arg)
 {
 	struct sq_prep *p = arg;
 	struct sq_store *s = p->s;
 	uint32_t end = p->next + SQ_USERS_SLICE;
-	int rc;
+	int rc = SQLITE_OK;
 
 	if (end > p->su.nagents)
 		end = p->su.nagents;
-	if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK) {
-		sq_prep_end(p, rc);
-		return;
+	if (!s->in_tx) {
+		if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK) {
+			sq_prep_end(p, rc);
+			return;
+		}
+		s->in_tx = 1;
+		p->committed = p->next;
 	}
 	for (; p->next < end && rc == SQLITE_OK; p->next++)
 		rc = sq_write_user(s, &p->su, p->next, p->created);
 	if (rc == SQLITE_OK && p->next >= p->su.nagents)
 		rc = sq_meta_set(s, "users_signature", p->sig);
-	rc = sq_tx_end(s, rc);
+	if (rc != SQLITE_OK) {
+		sq_rollback(s);
+		sq_batch_failed(s, rc, "rollback");
+	} else if (p->next >= p->su.nagents || p->next - p->committed >= SQ_USERS_TX) {
+		rc = sq_batch_commit(s);
+	}
 	if (rc == SQLITE_OK && p->su.progress != NULL)
 		p->su.progress->users_written = p->next;
 	if (rc != SQLITE_OK || p->next >= p->su.nagents)
@@ -1425,6 +1722,7 @@ sq_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 
 	msg[0] = '\0';
 	sq_batch_commit(s);
+	s->lost[0] = '\0'; /* a new run, or a resume that replays what was lost */
 	if (s->closed || s->prep != NULL) {
 		err = s->closed ? STORE_ERR_CLOSED : STORE_ERR_BUSY;
 		snprintf(msg, sizeof(msg), "sqlite: prepare: %s",
@@ -1461,14 +1759,23 @@ sq_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 
 /* ---- flush, stats ---- */
 
-/* The file unlinked or replaced under us: what we write goes nowhere anyone can read. */
+/*
+ * The file unlinked or replaced under us: what we write goes nowhere anyone
+ * can read.  1, with the message, when it was.
+ */
 static int
-sq_moved(struct sq_store *s)
+sq_moved(struct sq_store *s, char *msg, size_t len)
 {
 	int moved = 0;
 
-	return sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
-	    moved;
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+	    !moved)
+		return 0;
+	snprintf(msg, len,
+	    "sqlite: %.100s was removed or replaced while simd ran: the rows written to it are "
+	    "gone",
+	    s->path);
+	return 1;
 }
 
 static void
@@ -1484,15 +1791,26 @@ sq_flush(struct store *st, store_done_cb cb, void *arg)
 	if (s->closed) {
 		err = STORE_ERR_CLOSED;
 		snprintf(msg, sizeof(msg), "sqlite: flush: store closed");
+	} else if (s->lost[0] != '\0') {
+		err = STORE_ERR_QUERY;
+		memcpy(msg, s->lost, sizeof(msg));
+	} else if (s->ck.running) {
+		struct sq_flush_wait *w = calloc(1, sizeof(*w));
+		if (w != NULL) {
+			w->cb = cb;
+			w->arg = arg;
+			w->next = s->ck.waiting;
+			s->ck.waiting = w;
+			w->ask = sq_ckpt_ask(&s->ck, 1);
+			return;
+		}
+		err = STORE_ERR_NOMEM;
+		snprintf(msg, sizeof(msg), "sqlite: flush: out of memory");
 	} else if ((rc = sq_run(s, s->st[SQ_CHECKPOINT], NULL)) != SQLITE_OK) {
 		err = sq_err_kind(rc);
 		snprintf(msg, sizeof(msg), "sqlite: flush: %s", s->emsg);
-	} else if (sq_moved(s)) {
+	} else if (sq_moved(s, msg, sizeof(msg))) {
 		err = STORE_ERR_DISK;
-		snprintf(msg, sizeof(msg),
-		    "sqlite: %s was removed or replaced while simd ran: the rows written "
-		    "to it are gone",
-		    s->path);
 	}
 	sq_done_later(s, cb, arg, err, msg);
 }

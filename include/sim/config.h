@@ -50,9 +50,16 @@ struct sim_config {
 	int64_t catalog_products;
 	int64_t catalog_stores;
 	int64_t catalog_coupons;
+	/* the shopper model (docs/realism.md; struct shopper_opts, struct calendar) */
+	double bounce_rate, second_browse_rate, cross_store_rate;
+	double think_sigma, think_max_s, checkout_median_s, session_max_s;
+	double cart_rate, checkout_rate; /* -1: the personas decide */
+	char *weekday_mix;
+	char *calendar;
 	/* checkpoints */
 	double checkpoint_interval; /* seconds, 0 = every cycle */
 	int64_t checkpoint_keep;
+	double sqlite_commit_interval;
 	/* postgres */
 	char *database_url; /* secret: never logged or answered */
 	int64_t pool_size;
@@ -62,6 +69,7 @@ struct sim_config {
 	double pool_recycle;
 	int64_t pool_max;
 	int64_t event_batch_size;
+	int64_t event_queue_max; /* events queued at most before sessions wait */
 	double event_flush_interval;
 	double connect_timeout;
 	/* the shop API (shopapi.h) */

@@ -13,6 +13,19 @@
 
 #include <jansson.h>
 
+/*
+ * The loop's priorities.  The control socket's events (listening socket,
+ * clients' reads, writes and deadlines) have the first one: after each poll
+ * libevent runs them before anything else, and the daemon bounds the work of
+ * the other priorities per loop turn (CONTROL_TURN_US, CONTROL_TURN_CALLBACKS)
+ * so a request waits for one short turn at most.  Everything else keeps the
+ * default, CONTROL_PRIORITY + 1.
+ */
+#define CONTROL_PRIORITY 0
+#define CONTROL_PRIORITIES 2
+#define CONTROL_TURN_US 2000      /* busy work run between two polls, at most (about) */
+#define CONTROL_TURN_CALLBACKS 16 /* and at most this many callbacks of it */
+
 struct event_base;
 struct control;
 struct control_client;

@@ -17,6 +17,7 @@
 struct event_base;
 struct engine;
 struct persona;
+struct realism_report;
 struct snapshot;
 struct concurrency_opts;
 
@@ -129,6 +130,17 @@ uint32_t engine_limit(const struct engine *e);
 const char *engine_fail_reason(const struct engine *e);
 /* A consistent view for checkpoints: agents in flight appear as before their session. */
 int engine_run_state(const struct engine *e, struct run_state *out);
+/*
+ * The shopper model of a run's params: its options, checked, and its calendar
+ * (weekday_mix, calendar) parsed.  0, or -1 with a message naming the key.
+ */
+int engine_shopper(const struct run_params *p, struct shopper_opts *opts, struct calendar *cal,
+    char *err, size_t errlen);
+/*
+ * The realism report of the sessions finished since the run began (or was
+ * resumed from a checkpoint); -1 when there has been no run.
+ */
+int engine_realism(const struct engine *e, struct realism_report *out);
 /* The run's part of what status, stats and the end-of-run summary show. */
 void engine_snapshot(const struct engine *e, struct snapshot *out);
 

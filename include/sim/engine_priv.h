@@ -13,13 +13,21 @@
 #include "sim/pacer.h"
 #include "sim/persona.h"
 #include "sim/platform.h"
+#include "sim/realism.h"
 #include "sim/snapshot.h"
 
 #define ENGINE_PUMP_BATCH 2048   /* agents decided per loop turn: status stays responsive */
+#define ENGINE_BP_POLL_MS 5      /* while the store's queue is full, how often to look again */
 #define ENGINE_TRANSIENT_CAP 2.0 /* s: the longest wait after a transient error */
 
 struct session;
 struct engine_waiter;
+
+/* A paced cycle's visit, due at its simulated minute of the cycle in wall time. */
+struct arrival {
+	uint32_t offset_s; /* simulated seconds after the cycle's start */
+	uint32_t agent;
+};
 
 /* The limit's controller and what feeds it (adaptive.c). */
 struct adaptive {
@@ -55,6 +63,26 @@ struct engine {
 	struct persona_source psrc; /* psrc.fill NULL: local personas only */
 	int personas_busy;          /* psrc is filling this run's personas */
 
+	struct shopper_opts sopts; /* the run's, from its params */
+	struct calendar cal;
+	struct realism *tally; /* every finished session, for the realism report */
+	uint32_t tally_cycle0; /* the cycle it began at (the run's first, or its resume's) */
+
+	/*
+	 * Open-model arrivals (time_scale > 0): a cycle first decides who visits
+	 * (plan, in start order), then starts each visit when its simulated start
+	 * falls due in wall time, however many are in flight before it.
+	 */
+	struct arrival *plan; /* population entries */
+	uint32_t nplan, plan_next;
+	struct event *arrive_timer;
+	uint64_t arrive_t0_us;  /* wall time of the cycle's simulated start (pauses moved out) */
+	uint64_t paused_us;     /* when a pause began (0: not paused) */
+	uint64_t idle_us;       /* this cycle's wall time with nothing in flight, waiting for */
+	uint64_t idle_since_us; /* ... its next arrival (since when: 0 not now) */
+	struct histogram late;  /* how late each paced visit started, from its due time */
+	uint64_t arrivals_first_tenth; /* paced visits started in the cycle's first tenth */
+
 	uint32_t cycle;
 	uint32_t cursor; /* next position in the agent order */
 	uint32_t limit;
@@ -64,6 +92,7 @@ struct engine {
 	struct session *free_sessions;
 
 	struct event *pump_ev;
+	struct event *bp_timer; /* back-pressure: looks again whether the store drained */
 	struct event *cycle_timer;
 	struct event *hours_timer;
 	struct event *prep_timer; /* a set-up retried after a transient failure */
@@ -108,7 +137,8 @@ void adaptive_set_base(struct engine *e, uint32_t base);
 void adaptive_snapshot(const struct engine *e, struct snapshot *s);
 
 /* session.c */
-int session_start(struct engine *e, uint32_t agent, const struct rng *rng);
+/* t0_us: when it was due (latencies count from then, not from when it could start). */
+int session_start(struct engine *e, uint32_t agent, const struct rng *rng, uint64_t t0_us);
 /* Frees the free list (and, with flying, the sessions in flight: engine_free). */
 void sessions_free(struct engine *e, int flying);
 /* engine_detach: no retry timer fires any more. */

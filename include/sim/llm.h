@@ -67,6 +67,7 @@ struct llm_stats {
 	uint64_t clamped, filled; /* persona fields repaired (llmreply.h) */
 	unsigned in_flight;
 	double rate;           /* the limiter's requests/s now; 0: unlimited */
+	double elapsed_s;      /* the fill's wall time, so far or in all */
 	double requests_per_s; /* sent over the fill so far */
 	double eta_s;          /* until every agent is settled; < 0: no estimate */
 	int active, paused;

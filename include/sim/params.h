@@ -16,9 +16,13 @@
 
 #include <jansson.h>
 
+#include "sim/calendar.h"
+#include "sim/shopper.h"
+
 struct sim_config;
 
 #define RUN_ID_MAX 40
+#define WEEKDAY_MIX_MAX 128 /* bytes of the weekday_mix text, its NUL included */
 
 struct run_params {
 	char run_id[RUN_ID_MAX]; /* empty: a new one is made */
@@ -36,6 +40,10 @@ struct run_params {
 	double max_error_rate; /* the run fails when a larger share of its sessions failed */
 	uint32_t catalog_products, catalog_stores, catalog_coupons;
 	int all_shop;
+	/* The shopper model (docs/realism.md): checkpoints keep it, so a resume shops alike. */
+	struct shopper_opts shop;
+	char weekday_mix[WEEKDAY_MIX_MAX];
+	char calendar[CALENDAR_TEXT_MAX + 1];
 	uint32_t *only; /* sorted agent indices to run, NULL: all; owned by the holder */
 	uint32_t nonly;
 };
@@ -48,6 +56,7 @@ enum param_type {
 	PARAM_TIME,
 	PARAM_RUN_ID, /* printable text of fewer than RUN_ID_MAX bytes */
 	PARAM_AGENTS, /* start: ["agent_007", ...]; checkpoints: [6, ...] */
+	PARAM_TEXT,   /* a char array of max bytes (its NUL included), from a string key */
 };
 
 #define PARAM_START 0x1 /* start takes it (simctl start --FLAG) */

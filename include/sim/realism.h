@@ -75,6 +75,8 @@ enum realism_fig {
 	RF_PEAK_HOUR,
 	RF_TROUGH_HOUR,
 	RF_FROM_15H,
+	RF_VISIT_FREQUENCY,
+	RF_ORDER_FREQUENCY,
 	RF_REPEAT_WEEK,
 	RF_INTER_PURCHASE,
 	RF_COUPON_RULE,
@@ -115,6 +117,14 @@ struct realism *realism_new(uint32_t nagents, int64_t sim_start);
 void realism_free(struct realism *t);
 /* Forgets every session (a new run). */
 void realism_reset(struct realism *t);
+/*
+ * What the population's personas lead one to expect, agent by agent: visits
+ * (sessions_per_week) and orders (sessions_per_week x cart_propensity x
+ * (1 - abandon_tendency)) per simulated week.  realism_reset keeps it.
+ */
+void realism_expect(struct realism *t, const struct persona *p);
+/* The simulated seconds the sessions counted so far cover (whole cycles). */
+void realism_set_span(struct realism *t, int64_t seconds);
 /* Counts one session; an agent >= nagents counts in every figure but the per-agent ones. */
 void realism_add(struct realism *t, const struct realism_session *r);
 void realism_report(const struct realism *t, struct realism_report *out);

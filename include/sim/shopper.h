@@ -122,6 +122,8 @@ int64_t shopper_cycle_time(const struct shopper_ctx *ctx, uint32_t cycle);
  */
 int shopper_decide(const struct shopper_ctx *ctx, const struct persona *p, uint32_t agent,
     uint32_t cycle, struct rng *rng);
+/* Simulated time at which the agent's visit of this cycle starts (if it makes one). */
+int64_t shopper_start_time(const struct shopper_ctx *ctx, uint32_t agent, uint32_t cycle);
 /* rng as shopper_decide left it, for a cycle it said yes to. */
 void shopper_session_init(struct shopper_session *s, const struct shopper_ctx *ctx,
     const struct persona *p, uint32_t agent, uint32_t cycle, const struct agent_state *st,

@@ -73,6 +73,10 @@ struct snapshot {
 	/* what happened */
 	struct engine_counts counts;
 	struct histogram op_lat[STORE_OP_TYPES], session_lat, cycle_lat;
+	/* time_scale > 0: how late each visit started after its due time, and how many
+	 * started in the first tenth of their cycle's wall time */
+	struct histogram arrival_late;
+	uint64_t arrivals_first_tenth;
 	uint32_t failed_ids[SNAPSHOT_FAILED_MAX];
 	uint32_t nfailed_ids;
 	struct snapshot_error last_error[STORE_ERR_COUNT];    /* the newest of each type */
@@ -94,6 +98,8 @@ struct snapshot {
 	int has_checkpoint;
 	int64_t checkpoint_id, checkpoint_at;
 	uint32_t checkpoint_cycle;
+	char checkpoint_error[512]; /* the newest checkpoint failed: why ("" it did not) */
+	int64_t checkpoint_error_at;
 	uint64_t rss_bytes, peak_rss_bytes;
 	int64_t uptime_s;
 	int shutting_down;

@@ -33,6 +33,8 @@ wait_screen() {
 $TM new-session -d -s top -x 110 -y 40 \
     "TERM=xterm-256color $SIMCTL -s $SIMD_SOCKET top --interval 0.2; echo top-exited \$?; sleep 30"
 wait_screen '^-- last errors' "top draws its panels"
+# (a paced cycle lasts until its last visit falls due: the first may still be under way)
+wait_screen '^cycle time +last [0-9.]+ ms' "a cycle has ended"
 for p in '^simd top  run [0-9T]+-[0-9a-f]+-s1  running' '^agents [0-9,]+ / 200 this cycle +cycle [0-9,]+' \
     '^-- performance' '^cycle time +last [0-9.]+ ms' '^session ms +avg [0-9.]+' '^sessions/s +[0-9.]+' \
     '^writes/s +[0-9.]+' '^cpu [0-9.-]+ %   rss [0-9.]+ MB' '^-- progress' '^cycle +\[' '^run +\[' \

@@ -3,7 +3,9 @@
  * loop: a request answered many times, ended by the handler, by the client's
  * cancel or by its going away; a slow reader gets no backlog.  The deadlines:
  * a request line trickled in is cut at control_request_timeout from its
- * first byte; an idle client is closed, one with a stream is not.
+ * first byte; an idle client is closed, one with a stream is not.  With the
+ * daemon's priorities, a request is answered within a few loop turns however
+ * much other work is queued (counted in callbacks, not timed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -188,6 +190,88 @@ test_deadlines(struct t *t, const char *path)
 	control_free(c);
 }
 
+/* Busy work that re-arms itself at once, as the scheduler and the stores do. */
+struct busy {
+	struct event *ev;
+	unsigned *runs;
+};
+
+static void
+busy_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct busy *b = arg;
+
+	(*b->runs)++;
+	event_active(b->ev, EV_TIMEOUT, 0);
+	event_base_loopbreak(event_get_base(b->ev)); /* the test's turn ends here */
+}
+
+/*
+ * NBUSY events always ready and the loop bounded to one of their callbacks
+ * per turn (the daemon's set-up, with a tighter bound; each event_base_loop
+ * below is one turn): a request still gets its answer after a handful of
+ * busy callbacks, not after the whole queue of them.
+ */
+static void
+test_priority(const char *path)
+{
+	enum { NBUSY = 64 };
+	struct control_opts o = { path, 0600, "", "", 65536, 10, 0, 64, 1024 };
+	struct event_config *cfg = event_config_new();
+	struct busy b[NBUSY];
+	struct control *c = NULL;
+	unsigned runs = 0, at_request, turns = 0;
+	char err[256], buf[4096];
+	size_t got = 0;
+	ssize_t r;
+	struct t t;
+	int fd;
+
+	memset(&t, 0, sizeof(t));
+	buf[0] = '\0';
+	CHECK(cfg != NULL &&
+	    event_config_set_max_dispatch_interval(cfg, NULL, 1, CONTROL_PRIORITY + 1) == 0);
+	t.base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	CHECK(t.base != NULL && event_base_priority_init(t.base, CONTROL_PRIORITIES) == 0);
+	if (t.base == NULL)
+		return;
+	for (int i = 0; i < NBUSY; i++) {
+		b[i].runs = &runs;
+		b[i].ev = event_new(t.base, -1, 0, busy_cb, &b[i]);
+		CHECK(b[i].ev != NULL);
+		event_active(b[i].ev, EV_TIMEOUT, 0);
+	}
+	c = control_new(t.base, &o, dispatch, &t, err, sizeof(err));
+	CHECK(c != NULL);
+	fd = c != NULL ? client(path) : -1;
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		for (int i = 0; i < 3 * NBUSY; i++) /* the busy work is under way */
+			event_base_loop(t.base, EVLOOP_NONBLOCK);
+		say(fd,
+		    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"cancel\","
+		    "\"params\":{\"id\":0}}\n");
+		at_request = runs;
+		while (strchr(buf, '\n') == NULL && turns++ < 10 * NBUSY) {
+			event_base_loop(t.base, EVLOOP_NONBLOCK);
+			while (got + 1 < sizeof(buf) &&
+			    (r = read(fd, buf + got, sizeof(buf) - got - 1)) > 0)
+				got += (size_t)r;
+			buf[got] = '\0';
+		}
+		CHECK(strstr(buf, "\"result\":false") != NULL);
+		/* accept, read, write: a few turns, a busy callback in some of them */
+		CHECK(runs - at_request < 8);
+		close(fd);
+	}
+	control_free(c);
+	for (int i = 0; i < NBUSY; i++)
+		if (b[i].ev != NULL)
+			event_free(b[i].ev);
+	event_base_free(t.base);
+}
+
 int
 main(void)
 {
@@ -244,6 +328,7 @@ main(void)
 	control_free(c);
 	test_deadlines(&t, path);
 	event_base_free(t.base);
+	test_priority(path);
 	rmdir(dir);
 	return CHECK_DONE();
 }

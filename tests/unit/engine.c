@@ -245,6 +245,80 @@ test_refusals(struct event_base *base)
 	defer_free(f.defer);
 }
 
+static uint64_t
+fixed_clock(void *arg)
+{
+	return *(const uint64_t *)arg;
+}
+
+/* Visits of the cycle due by wall time t (microseconds after the cycle began). */
+static uint32_t
+due_by(const struct engine *e, const struct run_params *p, uint64_t t)
+{
+	struct shopper_ctx ctx = { .seed = p->seed, .tick = p->tick, .sim_start = p->sim_start };
+	uint32_t n = 0;
+
+	(void)e;
+	for (uint32_t a = 0; a < p->agents; a++) {
+		int64_t off = shopper_start_time(&ctx, a, 0) - p->sim_start;
+		n += (uint64_t)((double)off * 1e6 / p->time_scale) <= t;
+	}
+	return n;
+}
+
+/*
+ * time_scale > 0: each visit starts when its simulated minute of the cycle
+ * falls due on the engine's clock, and not before, however many could be in
+ * flight; its lateness is counted from then.  The clock here only moves when
+ * the test moves it, so nothing depends on the machine's speed.
+ */
+static void
+test_paced_arrivals(struct event_base *base)
+{
+	struct fake f;
+	struct run_params p;
+	struct snapshot s;
+	struct engine *e;
+	char err[256];
+	uint64_t now = 1000000, t0;
+	uint32_t half, all;
+
+	fake_init(&f, base);
+	e = engine_new(base, &f.pub);
+	engine_set_clock(e, fixed_clock, &now);
+	params(&p, 80, 1, 1000);
+	p.time_scale = 3600; /* an hourly cycle in a wall second */
+	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
+	for (int i = 0; i < 20; i++) /* the set-up, then the plan */
+		turn(base, 5);
+	t0 = now;
+	snap(e, &s);
+	CHECK(s.arrival_late.count == due_by(e, &p, 0));
+	CHECK(s.arrival_late.count < 5 && s.cursor == 80);
+	now = t0 + 500000; /* half-way through the cycle */
+	half = due_by(e, &p, 500000);
+	for (int i = 0; i < 30; i++)
+		turn(base, 5);
+	snap(e, &s);
+	CHECK(half > 20 && half < 60);
+	CHECK(s.arrival_late.count == half);
+	CHECK(s.counts.sessions <= half && s.state == ENGINE_RUNNING && s.cycle == 0);
+	/* visits that fell due on the way were late by up to half the cycle, and their
+	 * session latencies count from when they were due (coordinated omission) */
+	CHECK(s.arrival_late.max_us <= 500000 && s.arrival_late.max_us > 100000);
+	CHECK(s.session_lat.max_us >= s.arrival_late.max_us * 9 / 10);
+	now = t0 + 2000000;
+	all = due_by(e, &p, 1000000);
+	run_until_over(base, e);
+	snap(e, &s);
+	CHECK(all == 80 && s.arrival_late.count == 80 && s.counts.sessions == 80);
+	CHECK(engine_state(e) == ENGINE_FINISHED && s.cycle == 1);
+	/* only the visits due at the cycle's very start began in its first tenth */
+	CHECK(s.arrivals_first_tenth == due_by(e, &p, 0));
+	engine_free(e);
+	defer_free(f.defer);
+}
+
 int
 main(void)
 {
@@ -261,6 +335,7 @@ main(void)
 	test_limit_pause_stop(base);
 	test_failures(base);
 	test_refusals(base);
+	test_paced_arrivals(base);
 	event_base_free(base);
 	return CHECK_DONE();
 }

@@ -335,11 +335,53 @@ test_json(void)
 	realism_free(t);
 }
 
+/* Visits and orders against what the personas' sessions_per_week and funnel lead one to expect. */
+static void
+test_frequency(void)
+{
+	struct realism *t = realism_new(2, SIMWEEK_T0);
+	struct realism_report rep;
+	struct realism_session r;
+	struct persona p;
+
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.sessions_per_week = 10; /* two agents: 20 visits, 20 x 0.5 x 0.6 = 6 orders a week */
+	p.cart_propensity = 0.5f;
+	p.abandon_tendency = 0.4f;
+	realism_expect(t, &p);
+	realism_expect(t, &p);
+	for (int i = 0; i < 38; i++) {
+		r = session_at((uint32_t)(i % 2), SIMWEEK_T0 + i * 3600, OUTCOME_BROWSED);
+		r.outcome = i < 12 ? OUTCOME_ORDERED : OUTCOME_BROWSED;
+		realism_add(t, &r);
+	}
+	realism_report(t, &rep); /* no span yet: nothing to compare with */
+	CHECK(rep.fig[RF_VISIT_FREQUENCY].status == REALISM_NO_DATA);
+	CHECK(rep.fig[RF_ORDER_FREQUENCY].status == REALISM_NO_DATA);
+	realism_set_span(t, 2 * 7 * 86400); /* two weeks: 40 visits and 12 orders expected */
+	realism_report(t, &rep);
+	CHECK(fabs(rep.fig[RF_VISIT_FREQUENCY].value - 38.0 / 40.0) < 1e-6);
+	CHECK(rep.fig[RF_VISIT_FREQUENCY].status == REALISM_IN);
+	CHECK(fabs(rep.fig[RF_ORDER_FREQUENCY].value - 1.0) < 1e-6);
+	realism_set_span(t, 7 * 86400); /* one week: twice what the personas say */
+	realism_report(t, &rep);
+	CHECK(rep.fig[RF_VISIT_FREQUENCY].status == REALISM_OUT);
+	CHECK(rep.fig[RF_ORDER_FREQUENCY].status == REALISM_OUT);
+	realism_reset(t); /* the expectation stays; the sessions go */
+	realism_report(t, &rep);
+	CHECK(rep.fig[RF_VISIT_FREQUENCY].status == REALISM_NO_DATA);
+	realism_free(t);
+}
+
 int
 main(void)
 {
 	test_week();
 	test_carts();
+	test_frequency();
 	test_repeat();
 	test_days_and_hours();
 	test_fill();

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/config.h"
+#include "sim/engine.h"
+#include "sim/params.h"
+
 #include "simweek.h"
 
 #include "check.h"
@@ -534,6 +538,62 @@ test_event_offsets(void)
 	CHECK(store_op_invalid(&op) != NULL);
 }
 
+/* The config keys' defaults are the shopper's own; a run's checkpoint keeps its keys. */
+static void
+test_run_keys(void)
+{
+	struct sim_config *c = config_new();
+	struct run_params *p = calloc(1, sizeof(*p)), *q = calloc(1, sizeof(*q));
+	struct shopper_opts def, o;
+	struct calendar cal, defcal;
+	char err[256];
+	json_t *j;
+
+	CHECK(c != NULL && p != NULL && q != NULL);
+	if (c == NULL || p == NULL || q == NULL)
+		goto out;
+	params_from_config(p, c);
+	shopper_opts_init(&def);
+	calendar_init(&defcal);
+	CHECK(engine_shopper(p, &o, &cal, err, sizeof(err)) == 0);
+	CHECK(memcmp(&o, &def, sizeof(o)) == 0);
+	CHECK(memcmp(cal.weekday, defcal.weekday, sizeof(cal.weekday)) == 0 && cal.nwindows == 0);
+	/* set, checked, through a checkpoint and back */
+	CHECK(config_set(c, "bounce_rate", "0.2", err, sizeof(err)) == 0);
+	CHECK(config_set(c, "cart_rate", "-1", err, sizeof(err)) == 0);
+	CHECK(config_set(c, "calendar", "promo 2026-01-09/2026-01-11 x1.5", err, sizeof(err)) == 0);
+	params_from_config(p, c);
+	p->agents = 3;
+	CHECK(engine_shopper(p, &o, &cal, err, sizeof(err)) == 0);
+	CHECK(o.bounce_rate == 0.2 && cal.nwindows == 1);
+	j = params_to_json(p, PARAM_CKPT);
+	CHECK(j != NULL && params_from_ckpt(q, j, err, sizeof(err)) == 0);
+	CHECK(q->shop.bounce_rate == 0.2 && q->shop.cart_rate == -1 &&
+	    strcmp(q->calendar, p->calendar) == 0 && strcmp(q->weekday_mix, p->weekday_mix) == 0);
+	/* a checkpoint from before these keys: their defaults */
+	json_object_del(j, "calendar");
+	json_object_del(j, "bounce_rate");
+	CHECK(params_from_ckpt(q, j, err, sizeof(err)) == 0);
+	CHECK(q->shop.bounce_rate == 0.45 && q->calendar[0] == '\0');
+	/* a damaged one is refused by name */
+	json_object_set_new(j, "calendar", json_integer(3));
+	CHECK(params_from_ckpt(q, j, err, sizeof(err)) != 0 && strstr(err, "calendar") != NULL);
+	params_clear(q);
+	json_decref(j);
+	/* wrong values are said by key */
+	p->shop.cart_rate = -0.5;
+	CHECK(engine_shopper(p, &o, &cal, err, sizeof(err)) != 0 && strstr(err, "cart_rate"));
+	p->shop.cart_rate = -1;
+	snprintf(p->calendar, sizeof(p->calendar), "promo tomorrow x2");
+	CHECK(engine_shopper(p, &o, &cal, err, sizeof(err)) != 0 && strstr(err, "calendar"));
+	snprintf(p->weekday_mix, sizeof(p->weekday_mix), "0 0 0 0 0 0 0");
+	CHECK(engine_shopper(p, &o, &cal, err, sizeof(err)) != 0 && strstr(err, "weekday_mix"));
+out:
+	config_free(c);
+	free(p);
+	free(q);
+}
+
 int
 main(void)
 {
@@ -547,5 +607,6 @@ main(void)
 	test_opts();
 	test_fail();
 	test_event_offsets();
+	test_run_keys();
 	return CHECK_DONE();
 }

@@ -58,8 +58,10 @@ simweek_open(struct simweek *w, uint64_t seed, uint32_t agents, uint32_t cycles)
 	w->tally = realism_new(agents, SIMWEEK_T0);
 	if (w->cat == NULL || w->personas == NULL || w->states == NULL || w->tally == NULL)
 		return -1;
-	for (uint32_t a = 0; a < agents; a++)
+	for (uint32_t a = 0; a < agents; a++) {
 		persona_generate(&w->personas[a], seed, a);
+		realism_expect(w->tally, &w->personas[a]);
+	}
 	w->ctx.cat = w->cat;
 	w->ctx.seed = seed;
 	w->ctx.tick = 60;
@@ -143,6 +145,7 @@ simweek_run(struct simweek *w)
 			if (shopper_decide(&w->ctx, &w->personas[a], a, c, &rng))
 				simweek_session(w, a, c, &rng);
 		}
+		realism_set_span(w->tally, (int64_t)(c + 1) * w->ctx.tick * 60);
 	}
 }
 

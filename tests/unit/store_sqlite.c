@@ -180,7 +180,9 @@ make_config(const char *dir)
 	struct sim_config *cfg = config_new();
 	char err[256];
 
-	if (cfg == NULL || config_set(cfg, "data_dir", dir, err, sizeof(err)) != 0) {
+	/* most tests read shop.db as soon as a step completes: commit before completions */
+	if (cfg == NULL || config_set(cfg, "data_dir", dir, err, sizeof(err)) != 0 ||
+	    config_set(cfg, "sqlite_commit_interval", "0", err, sizeof(err)) != 0) {
 		fprintf(stderr, "config: %s\n", err);
 		exit(1);
 	}
@@ -1123,6 +1125,63 @@ test_prepare_progress(const char *tmp, struct event_base *base, const struct cat
 	free(personas);
 }
 
+/*
+ * sqlite_commit_interval above 0: a step completes before its commit (its row
+ * is not yet visible to another connection), the steps that follow share the
+ * transaction, and flush() commits them and completes once the checkpointer
+ * thread has checkpointed the WAL.  (The interval is the longest allowed, far
+ * longer than the test, so the commit is flush's.)
+ */
+static void
+test_commit_interval(const char *tmp, struct event_base *base)
+{
+	struct sim_config *cfg;
+	struct harness h = { 0 };
+	struct store_op op[3];
+	char dir[256], path[300], err[512];
+	sqlite3_stmt *st;
+	int i;
+
+	snprintf(dir, sizeof(dir), "%.200s/interval", tmp);
+	CHECK(mkdir(dir, 0700) == 0);
+	cfg = make_config(dir);
+	CHECK(config_set(cfg, "sqlite_commit_interval", "10", err, sizeof(err)) == 0);
+	h.base = base;
+	h.store = open_cfg(base, cfg, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/shop.db", dir);
+	CHECK(h.store != NULL && sqlite3_open(path, &h.db) == SQLITE_OK);
+	if (h.store == NULL) {
+		config_free(cfg);
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		new_op(&op[i], STORE_OP_BEGIN, 40 + (uint32_t)i, 1, T0);
+		op[i].cb = begin_visible_cb;
+		op[i].arg = &h;
+		h.done = 0;
+		h.chained = -1;
+		store_submit(h.store, &op[i]);
+		wait_done(&h);
+		CHECK(h.done && op[i].err == STORE_OK && op[i].result_count == 1);
+		CHECK(h.chained == 0); /* completed, not yet committed */
+	}
+	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_sessions") == 0);
+	h.done = 0;
+	store_flush(h.store, setup_done, &h);
+	wait_done(&h);
+	CHECK(h.done && h.done_err == STORE_OK);
+	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_sessions") == 3);
+	/* the thread's checkpoint left nothing in the WAL to copy */
+	CHECK(
+	    sqlite3_prepare_v2(h.db, "PRAGMA wal_checkpoint(PASSIVE)", -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_int(st, 1) == sqlite3_column_int(st, 2));
+	sqlite3_finalize(st);
+	store_close(h.store);
+	sqlite3_close(h.db);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1169,6 +1228,7 @@ main(void)
 	config_free(cfg);
 	test_close(dir, h.base);
 	test_prepare_progress(tmp, h.base, c);
+	test_commit_interval(tmp, h.base);
 
 	catalog_free(c);
 	event_base_free(h.base);
