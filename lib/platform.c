@@ -19,6 +19,9 @@
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #ifdef __APPLE__
 #include <mach/mach.h>
 #include <sys/sysctl.h>
@@ -640,5 +643,13 @@ platform_mem_free(void)
 	return platform_mem_free_at("/proc", cgroup_root());
 #else
 	return 0;
+#endif
+}
+
+void
+platform_trim_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
 #endif
 }
