@@ -185,6 +185,12 @@ unit: all $(UNIT_BIN)
 demo: test-deps all
 	@sh tests/demo.sh
 
+# A long paced run on PostgreSQL under kill -9, server restarts, control traffic and SIGHUP,
+# then a report (tests/README.md); not part of check.  SOAK_MINUTES (3), SOAK_AGENTS, ...
+soak: test-deps all tests/tools/rawsock tests/tools/substream
+	@sh tests/soak.sh
+.PHONY: soak
+
 bench:
 	@$(MAKE) --no-print-directory clean
 	@$(MAKE) --no-print-directory OPT='-O3 -DNDEBUG -g' all bench/ctlprobe

@@ -39,7 +39,9 @@ struct ckptsched {
 	struct ckpt_job *queue;   /* waiting their turn, oldest first */
 	struct idle_waiter *idle; /* called once no checkpoint is pending */
 	char stop_reason[24];
-	int closing; /* the store is going: start nothing more */
+	int closing;         /* the store is going: start nothing more */
+	char last_err[512];  /* why the newest attempt failed, until one succeeds */
+	int64_t last_err_at; /* unix seconds */
 };
 
 static void job_start(struct ckptsched *cs);
@@ -109,6 +111,9 @@ job_flushed(enum store_err serr, const char *msg, void *arg)
 		    (unsigned long long)info.size, (double)t0 / 1000.0);
 	else
 		log_warnx("checkpoint (%s) failed: %s", j->reason, err);
+	/* told in status until a checkpoint succeeds again: nobody sees a periodic one's answer */
+	snprintf(cs->last_err, sizeof(cs->last_err), "%s", ok ? "" : err);
+	cs->last_err_at = ok ? 0 : (int64_t)time(NULL);
 	if (j->fn)
 		j->fn(ok, ok ? &info : NULL, ok ? NULL : err, j->arg);
 	cs->running = NULL;
@@ -182,6 +187,15 @@ void
 ckptsched_set_stop_reason(struct ckptsched *cs, const char *reason)
 {
 	snprintf(cs->stop_reason, sizeof(cs->stop_reason), "%s", reason);
+}
+
+const char *
+ckptsched_last_error(const struct ckptsched *cs, int64_t *at)
+{
+	if (cs == NULL || cs->last_err[0] == '\0')
+		return NULL;
+	*at = cs->last_err_at;
+	return cs->last_err;
 }
 
 int

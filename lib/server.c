@@ -68,6 +68,7 @@ void
 server_snapshot(const struct server *srv, struct snapshot *s)
 {
 	struct checkpoint_info last;
+	const char *ckerr;
 
 	memset(s, 0, sizeof(*s));
 	engine_snapshot(srv->engine, s);
@@ -86,6 +87,8 @@ server_snapshot(const struct server *srv, struct snapshot *s)
 		s->checkpoint_at = last.at;
 		s->checkpoint_cycle = last.cycle;
 	}
+	if ((ckerr = ckptsched_last_error(srv->sched, &s->checkpoint_error_at)) != NULL)
+		snprintf(s->checkpoint_error, sizeof(s->checkpoint_error), "%s", ckerr);
 	s->rss_bytes = platform_rss_bytes();
 	s->peak_rss_bytes = platform_peak_rss_bytes(); /* after: never below the RSS */
 	s->uptime_s = (int64_t)(time(NULL) - srv->started_at);

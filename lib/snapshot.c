@@ -24,11 +24,13 @@ counts_json(const struct engine_counts *c)
 static json_t *
 store_json(const struct store_stats *st)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I}", "driver",
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "driver",
 	    st->driver ? st->driver : "?", "connections_active", (int)st->connections_active,
 	    "connections_idle", (int)st->connections_idle, "waiting", (int)st->waiting, "max",
 	    (int)st->max, "opened", (json_int_t)st->opened, "closed", (json_int_t)st->closed,
-	    "queries", (json_int_t)st->queries);
+	    "queries", (json_int_t)st->queries, "events_queued", (json_int_t)st->events_queued,
+	    "events_queue_max", (json_int_t)st->events_queue_max, "events_queued_peak",
+	    (json_int_t)st->events_queued_peak);
 }
 
 /* The shop API (null without one): the limiter, the requests, failures by type, the pool. */
@@ -107,6 +109,15 @@ concurrency_json(const struct snapshot *s, int history)
 		return NULL;
 	}
 	return o;
+}
+
+static json_t *
+checkpoint_error_json(const struct snapshot *s)
+{
+	char at[32];
+
+	store_time_iso(at, sizeof(at), s->checkpoint_error_at);
+	return json_pack("{s:s, s:s}", "at", at, "message", s->checkpoint_error);
 }
 
 static json_t *
@@ -258,6 +269,8 @@ snapshot_status_json(const struct snapshot *s)
 	bad |= put(o, "store", store_json(&s->store));
 	bad |= put(o, "api", api_json(&s->api));
 	bad |= put(o, "last_checkpoint", checkpoint_json(s));
+	if (s->checkpoint_error[0])
+		bad |= put(o, "checkpoint_error", checkpoint_error_json(s));
 	bad |= put(o, "process", process_json(s));
 	bad |= put(o, "setup", setup_json(&s->setup));
 	bad |= put(o, "llm", llm_json(s));

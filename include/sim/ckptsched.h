@@ -8,6 +8,7 @@
 #define SIM_CKPTSCHED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct engine;
@@ -48,5 +49,7 @@ void ckptsched_set_stop_reason(struct ckptsched *cs, const char *reason);
 void ckptsched_set_interval(struct ckptsched *cs, double interval);
 /* Whether a checkpoint is being written or waits its turn. */
 int ckptsched_busy(const struct ckptsched *cs);
+/* Why the newest checkpoint failed and when, or NULL when it did not (or one succeeded since). */
+const char *ckptsched_last_error(const struct ckptsched *cs, int64_t *at);
 
 #endif

@@ -98,6 +98,8 @@ struct snapshot {
 	int has_checkpoint;
 	int64_t checkpoint_id, checkpoint_at;
 	uint32_t checkpoint_cycle;
+	char checkpoint_error[512]; /* the newest checkpoint failed: why ("" it did not) */
+	int64_t checkpoint_error_at;
 	uint64_t rss_bytes, peak_rss_bytes;
 	int64_t uptime_s;
 	int shutting_down;

@@ -40,6 +40,10 @@ t_expect_match "$(cat "$T/err")" 'checkpoint failed: .*(database or disk is full
 t_expect_match "$(cat "$T/simd.log")" 'warn\] checkpoint \(manual\) failed: .*disk is full' \
     "the failed checkpoint, logged"
 t_expect_match "$(t_ctl checkpoints)" 'manual' "the older checkpoints still listed"
+t_expect_match "$(t_ctl status)" 'checkpoint: +the newest FAILED at 20[0-9-]+T[0-9:]+Z: .*disk is full' \
+    "status tells that the newest checkpoint failed"
+t_expect_match "$(t_ctl --json status | tr -d '\n')" '"checkpoint_error": *\{ *"at": *"20[^"]*", *"message": *"[^"]*disk is full"' \
+    "status --json: checkpoint_error"
 # the writes that cannot land wait: retried, not given up
 i=0
 until t_ctl --json stats | tr -d ' \n' | grep -q '"retries":[1-9]'; do
@@ -73,4 +77,5 @@ t_expect_eq "$(t_digest "$DATA/shop.db")" "$ref" "rows = rows of a run that had 
 t_expect_eq "$(sqlite3 "$DATA/shop.db" "SELECT count(*) FROM shopping_sessions
     WHERE outcome IS NULL OR ended_at IS NULL")" 0 "no session left without an outcome"
 t_ctl checkpoint >/dev/null || t_fail "checkpoints are written again once there is room"
+t_ctl --json status | grep -q checkpoint_error && t_fail "checkpoint_error still shown after a success"
 t_stop_simd || t_fail "exit"
