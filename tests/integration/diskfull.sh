@@ -27,7 +27,7 @@ mkdir "$DATA"
 sed -i "s|^data_dir = .*|data_dir = $DATA|" "$T/simd.conf"
 t_start_simd
 t_ctl start $ARGS --time-scale 7200 >/dev/null
-until [ "$(t_ctl status | sed -n 's/^cycle: *\([0-9]*\) .*/\1/p')" -ge 2 ]; do sleep 0.1; done
+until [ "$(t_cycle)" -ge 2 ]; do sleep 0.1; done
 t_ctl checkpoint >/dev/null || t_fail "a checkpoint before the disk is full"
 
 # fill it: every block, then the last bytes
