@@ -70,6 +70,14 @@ done
 t_expect_match "$(t_ctl --json status | tr -d ' \n')" '"errors":0' "no step given up on a full disk"
 rm -f "$T_MNT/fill" "$T_MNT/fill2"
 t_wait_end
+# steps already answered when their group commit failed are lost: the run ends failed, saying
+# so, and no checkpoint claims them; a resume from the last one replays them
+if t_ctl status | grep -q 'state: *failed'; then
+	t_expect_match "$(t_ctl status)" 'state: +failed: .*disk is full.*their rows are lost: resume from the last checkpoint' \
+	    "a run that lost answered steps ends failed, saying what to do"
+	t_ctl start --resume >/dev/null || t_fail "resume once there is room"
+	t_wait_end
+fi
 st=$(t_ctl --json status | tr -d ' \n')
 t_expect_match "$st" '"state":"finished"' "run finished once there was room"
 t_expect_match "$st" '"errors":0' "no session lost to the full disk"
