@@ -33,6 +33,7 @@ static void print_start(const json_t *r);
 static void print_checkpoints(const json_t *r);
 static void print_plain(const json_t *r);
 static void print_purge(const json_t *r);
+static void print_report(const json_t *r);
 
 /* start's own flags; the run's parameters come from params.h's table. */
 static const struct vflag start_flags[] = {
@@ -126,6 +127,8 @@ const struct verb verbs[] = {
 	    "simd and protocol versions" },
 	{ "shutdown", SIM_M_SHUTDOWN, NULL, NULL, NULL, 0, no_flags, print_plain,
 	    "stop the daemon" },
+	{ "report", SIM_M_REPORT, "run", "[RUN]", NULL, 0, no_flags, print_report,
+	    "the after-run report of the last run or of RUN, in markdown (--json)" },
 	{ "purge", SIM_M_PURGE, NULL, NULL, NULL, 0, purge_flags, print_purge,
 	    "delete a run's rows (--seed N or --run ID) in small batches" },
 	{ NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL },
@@ -296,13 +299,22 @@ find_flag(const struct verb *v, const char *name, size_t len, struct vflag *out)
 	return 0;
 }
 
-/* The one positional argument, a whole number within its config key's bounds. */
+/*
+ * The one positional argument, a whole number within its config key's bounds;
+ * without bounds, optional text (report's run id).
+ */
 static int
 parse_pos(const struct verb *v, const char *a, json_t *params)
 {
-	const struct config_key *k = config_find(v->pos_bounds);
-	long long n, min = (long long)k->min, max = (long long)k->max;
+	const struct config_key *k;
+	long long n, min, max;
 	char *end;
+
+	if (v->pos_bounds == NULL)
+		return json_object_set_new(params, v->pos_key, json_string(a));
+	k = config_find(v->pos_bounds);
+	min = (long long)k->min;
+	max = (long long)k->max;
 
 	errno = 0;
 	n = strtoll(a, &end, 10);
@@ -400,7 +412,7 @@ parse_args(const struct verb *v, int argc, char **argv)
 	}
 	if (check_needs(v, params) != 0)
 		goto usage;
-	if (v->pos_key && !have_pos) {
+	if (v->pos_key && v->pos_bounds && !have_pos) {
 		fprintf(stderr, "simctl %s: missing %s\n", v->name, v->pos_arg);
 		goto usage;
 	}
@@ -633,6 +645,57 @@ print_start(const json_t *r)
 	else
 		printf("started run %s: %lld agents, seed %lld\n", gets_(r, "run_id"),
 		    geti(r, "agents"), geti(r, "seed"));
+}
+
+/* A pasteable markdown list of what report found. */
+static void
+print_report(const json_t *r)
+{
+	const json_t *c = json_object_get(r, "counts"), *e = json_object_get(r, "errors");
+	const json_t *idle = json_object_get(r, "idle_in_transaction"), *v;
+	const char *k;
+	size_t i;
+
+	printf("## simd run %s\n\n", gets_(r, "run_id"));
+	printf("- state: %s (from the %s), seed %lld, %lld agents, cycle %lld\n", gets_(r, "state"),
+	    gets_(r, "source"), geti(r, "seed"), geti(r, "agents"), geti(r, "cycle"));
+	printf("- counts: %lld sessions, %lld orders, %lld abandoned, %lld events, %lld errors, "
+	       "%lld retries\n",
+	    geti(c, "sessions"), geti(c, "orders"), geti(c, "abandoned"), geti(c, "events"),
+	    geti(c, "errors"), geti(c, "retries"));
+	printf("\n### Errors\n\n");
+	if (json_object_size(json_object_get(e, "by_type")) == 0)
+		printf("none\n");
+	json_object_foreach ((json_t *)json_object_get(e, "by_type"), k, v)
+		printf("- %s: %lld\n", k, (long long)json_integer_value(v));
+	v = json_object_get(e, "failed_agents");
+	if (json_array_size(v) > 0) {
+		printf("- agents:");
+		for (i = 0; i < json_array_size(v); i++)
+			printf(" %s", json_string_value(json_array_get(v, i)));
+		printf("\n");
+	}
+	printf("\n### Left behind\n\n");
+	printf("- sessions without an outcome: %lld", geti(r, "open_sessions"));
+	v = json_object_get(r, "open_agents");
+	for (i = 0; i < json_array_size(v); i++)
+		printf("%s%s", i ? " " : " (agents: ", json_string_value(json_array_get(v, i)));
+	printf("%s\n", json_array_size(v) ? ")" : "");
+	if (json_is_object(idle))
+		printf("- simd's database sessions idle in a transaction: %lld (oldest %.0f s)\n",
+		    geti(idle, "count"), json_number_value(json_object_get(idle, "oldest_s")));
+	else
+		printf("- database sessions idle in a transaction: n/a (embedded store)\n");
+	printf("\n### Rows of %s\n\n| table | rows |\n|---|---:|\n", gets_(r, "prefix"));
+	json_object_foreach ((json_t *)json_object_get(r, "rows"), k, v)
+		printf("| %s | %lld |\n", k, (long long)json_integer_value(v));
+	v = json_object_get(r, "checkpoints");
+	printf("\n### Checkpoints kept: %zu\n\n", json_array_size(v));
+	for (i = 0; i < json_array_size(v); i++) {
+		const json_t *x = json_array_get(v, i);
+		printf("- %lld at %s, cycle %lld (%s)\n", geti(x, "id"), gets_(x, "at"),
+		    geti(x, "cycle"), gets_(x, "reason"));
+	}
 }
 
 /* One line per table: before -> after (removed), or the counts of a dry run. */

@@ -31,6 +31,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_subscribe,
 	&cmd_unsubscribe,
 	&cmd_purge,
+	&cmd_report,
 	NULL,
 };
 

@@ -186,6 +186,10 @@ const struct config_key config_keys[] = {
 	    "hard cap on PostgreSQL connections, never exceeded", CFG_APPLY_NONE },
 	{ "event_batch_size", CFG_INT, OFF(event_batch_size), 1, 10000, "50", NULL, 0,
 	    "events written in one batch", CFG_APPLY_NONE },
+	{ "event_queue_max", CFG_INT, OFF(event_queue_max), 1, 100000000, "50000", NULL, 0,
+	    "events queued for writing at most: beyond it no new session starts until the "
+	    "queue drains",
+	    CFG_APPLY_NONE },
 	{ "event_flush_interval", CFG_DOUBLE, OFF(event_flush_interval), 0.01, 3600, "5", NULL, 0,
 	    "seconds after which queued events are written even if the batch is not full",
 	    CFG_APPLY_NONE },

@@ -13,6 +13,7 @@
 
 #include "sim/engine_priv.h"
 #include "sim/log.h"
+#include "sim/platform.h"
 
 struct engine_waiter {
 	engine_wait_fn fn;
@@ -95,7 +96,12 @@ engine_new(struct event_base *base, struct store *store)
 	e->store = store;
 	e->clock = default_clock;
 	e->pump_ev = event_new(base, -1, 0, pump_cb, e);
-	if (e->pump_ev == NULL) {
+	e->bp_timer = evtimer_new(base, pump_cb, e);
+	if (e->pump_ev == NULL || e->bp_timer == NULL) {
+		if (e->pump_ev != NULL)
+			event_free(e->pump_ev);
+		if (e->bp_timer != NULL)
+			event_free(e->bp_timer);
 		free(e);
 		return NULL;
 	}
@@ -142,6 +148,7 @@ engine_free(struct engine *e)
 	adaptive_free(e);
 	notify_waiters(e); /* whoever waits for the run's end hears of it now */
 	event_free(e->pump_ev);
+	event_free(e->bp_timer);
 	free(e);
 }
 
@@ -149,6 +156,7 @@ void
 engine_detach(struct engine *e)
 {
 	e->closing = 1;
+	evtimer_del(e->bp_timer);
 	if (e->personas_busy)
 		e->psrc.cancel(e->psrc.src);
 	e->personas_busy = 0;
@@ -316,6 +324,7 @@ flushed(enum store_err err, const char *msg, void *arg)
 	}
 	/* Only now is the run over: every row it wrote is durable. */
 	e->state = e->final_state;
+	platform_trim_memory(); /* the run's queues are gone: RSS goes back down */
 	pacer_stop(&e->pacer, engine_now_us(e));
 	if (e->closing)
 		return; /* the daemon is tearing down: nothing else to tell */
@@ -475,6 +484,21 @@ arrive_cb(evutil_socket_t fd, short what, void *arg)
 	engine_pump(arg);
 }
 
+/*
+ * The writes the store has queued are at their bound: no session starts until
+ * they drain (looked at again shortly, and whenever a session ends).
+ */
+static int
+congested(struct engine *e)
+{
+	struct timeval tv = { 0, ENGINE_BP_POLL_MS * 1000 };
+
+	if (!store_congested(e->store))
+		return 0;
+	evtimer_add(e->bp_timer, &tv);
+	return 1;
+}
+
 /* Unpaced: every visit of the cycle starts as soon as the limit allows.  0, or -1: return. */
 static int
 pump_flat(struct engine *e, unsigned *budget)
@@ -487,6 +511,8 @@ pump_flat(struct engine *e, unsigned *budget)
 			kick(e); /* yield to the loop: control requests are answered */
 			return -1;
 		}
+		if (congested(e))
+			return 0;
 		agent = agent_at(e, e->cursor++);
 		if (!decide(e, agent, &rng))
 			continue;
@@ -549,6 +575,8 @@ pump_arrivals(struct engine *e, unsigned *budget)
 			kick(e);
 			return -1;
 		}
+		if (congested(e))
+			return 0;
 		if (e->idle_since_us != 0) {
 			e->idle_us += now - e->idle_since_us;
 			e->idle_since_us = 0;

@@ -67,6 +67,7 @@ struct pgbatch {
 	struct defer *defer;
 	struct defer_entry flushed; /* waiters of a flush that had nothing to wait for */
 	int failing, pumping;
+	int full;             /* at queue_max, not yet back under the low mark */
 	struct stage *stages; /* open addressing by group, linear probing */
 	size_t scap, sused;
 	struct pgbatch_stats st;
@@ -181,6 +182,39 @@ pgbatch_seal(struct pgbatch *b)
 	b->open = NULL;
 }
 
+/* Rows held and not yet known written: staged for a session, open, queued, in flight. */
+static uint64_t
+pgbatch_backlog(const struct pgbatch *b)
+{
+	return b->st.rows_staged + b->st.rows_queued;
+}
+
+/* Called where rows come in: the high-water mark. */
+static void
+pgbatch_note_peak(struct pgbatch *b)
+{
+	if (pgbatch_backlog(b) > b->st.rows_peak)
+		b->st.rows_peak = pgbatch_backlog(b);
+}
+
+int
+pgbatch_full(struct pgbatch *b)
+{
+	uint64_t n = pgbatch_backlog(b);
+
+	if (b->o.queue_max == 0)
+		return 0;
+	if (n >= b->o.queue_max && !b->full) {
+		b->full = 1;
+		pgbatch_kick(b); /* no new sessions will fill the open batch: it goes as it is */
+	} else if (n * 4 < b->o.queue_max * 3) {
+		b->full = 0;
+	} else if (b->full && b->ninflight == 0 && TAILQ_EMPTY(&b->queued)) {
+		pgbatch_kick(b); /* what came in since, or the wait would last an interval */
+	}
+	return b->full;
+}
+
 static void
 pgbatch_pump(struct pgbatch *b, int force)
 {
@@ -195,8 +229,11 @@ pgbatch_pump(struct pgbatch *b, int force)
 	 * from the sessions; a flush someone waits for (over a slow link, the
 	 * tail of a cycle) may use more.
 	 */
-	limit = b->waiters != NULL && b->o.inflight_flush > b->o.inflight ? b->o.inflight_flush
-									  : b->o.inflight;
+	limit = (b->waiters != NULL ||
+		    (b->o.queue_max > 0 && pgbatch_backlog(b) * 2 >= b->o.queue_max)) &&
+		b->o.inflight_flush > b->o.inflight
+	    ? b->o.inflight_flush
+	    : b->o.inflight;
 	while (b->ninflight < limit && (bt = TAILQ_FIRST(&b->queued)) != NULL) {
 		TAILQ_REMOVE(&b->queued, bt, link);
 		bt->state = BATCH_INFLIGHT;
@@ -310,6 +347,7 @@ pgbatch_add(struct pgbatch *b, const struct pgbatch_row *row)
 		return -1;
 	b->open->rows++;
 	b->st.rows_queued++;
+	pgbatch_note_peak(b);
 	if (b->open->rows >= b->o.size) {
 		pgbatch_seal(b);
 		pgbatch_pump(b, 0);
@@ -426,6 +464,7 @@ pgbatch_stage(struct pgbatch *b, uint32_t group, const struct pgbatch_row *row)
 	r->created = row->created;
 	st->nrows++;
 	b->st.rows_staged++;
+	pgbatch_note_peak(b);
 	return 0;
 }
 

@@ -21,7 +21,19 @@ static const char pgk_count_sql[] =
     " (SELECT count(*) FROM user_coupons WHERE starts_with(order_key, $1)),"
     " (SELECT count(*) FROM interactions WHERE starts_with(interaction_key, $1)),"
     " (SELECT count(*) FROM shopping_session_events WHERE starts_with(event_key, $1)),"
-    " (SELECT count(*) FROM shopping_sessions WHERE starts_with(session_key, $1))";
+    " (SELECT count(*) FROM shopping_sessions WHERE starts_with(session_key, $1)),"
+    " (SELECT count(*) FROM shopping_sessions WHERE starts_with(session_key, $1)"
+    " AND outcome IS NULL)";
+
+static const char pgk_open_sql[] =
+    "SELECT DISTINCT user_id FROM shopping_sessions WHERE starts_with(session_key, $1)"
+    " AND outcome IS NULL ORDER BY user_id LIMIT 100";
+
+/* simd's own connections (application_name, store.h) left idle inside a transaction */
+static const char pgk_idle_sql[] =
+    "SELECT count(*), coalesce(max(extract(epoch FROM now() - xact_start)), 0)"
+    " FROM pg_stat_activity WHERE (application_name = $1 OR application_name LIKE $1 || '/%')"
+    " AND state IN ('idle in transaction', 'idle in transaction (aborted)')";
 
 /* $1 prefix, $2 cursor, $3 limit: found, last id, order_items, user_coupons, deleted */
 static const char pgk_orders_sql[] =
@@ -51,8 +63,9 @@ static const enum store_keyed_table pgk_phase_table[STORE_P_DONE] = {
 struct pgk_job {
 	struct pgjob job;
 	struct store_keyjob *kj;
-	struct pgstmt st;
+	struct pgstmt st[3];
 	const char *pv[3];
+	const char *appname[1];
 	char cursor[24], limit[16];
 	char sql[PGK_SQL_MAX];
 	int bad;
@@ -71,14 +84,29 @@ pgk_result(struct pgjob *job, int idx, const PGresult *r)
 	struct store_keyjob *j = x->kj;
 	int i;
 
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
-	    PQnfields(r) != (j->purge ? 5 : STORE_KEYED)) {
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		x->bad = 1;
+		return;
+	}
+	if (!j->purge && idx == 1) {
+		for (i = 0; i < PQntuples(r) && j->nopen_agents < STORE_OPEN_AGENTS; i++)
+			j->open_agents[j->nopen_agents++] =
+			    (uint32_t)(strtoul(PQgetvalue(r, i, 0), NULL, 10) - 1);
+		return;
+	}
+	if (PQntuples(r) != 1 || PQnfields(r) != (j->purge ? 5 : idx == 2 ? 2 : STORE_KEYED + 1)) {
+		x->bad = 1;
+		return;
+	}
+	if (!j->purge && idx == 2) {
+		j->idle_in_tx = (int64_t)pgk_u64(r, 0);
+		j->idle_oldest_s = strtod(PQgetvalue(r, 0, 1), NULL);
 		return;
 	}
 	if (!j->purge) {
 		for (i = 0; i < STORE_KEYED; i++)
 			j->rows[i] = pgk_u64(r, i);
+		j->open_sessions = pgk_u64(r, STORE_KEYED);
 		return;
 	}
 	j->found = (uint32_t)pgk_u64(r, 0);
@@ -118,6 +146,9 @@ pgkeys_start(struct pgjobs *r, struct store_keyjob *j)
 
 	memset(j->rows, 0, sizeof(j->rows));
 	j->found = 0;
+	j->open_sessions = 0;
+	j->nopen_agents = 0;
+	j->idle_in_tx = -1;
 	if (j->purge && t == NULL) {
 		free(x);
 		pgjobs_done_later(
@@ -134,22 +165,29 @@ pgkeys_start(struct pgjobs *r, struct store_keyjob *j)
 	snprintf(x->limit, sizeof(x->limit), "%lu", (unsigned long)(j->limit ? j->limit : 1));
 	x->pv[1] = x->cursor;
 	x->pv[2] = x->limit;
-	x->st.kind = PGSTMT_PARAMS;
-	x->st.name = j->purge ? "purge" : "count";
-	x->st.params = x->pv;
+	x->appname[0] = STORE_APPNAME_PREFIX;
+	for (int i = 0; i < 3; i++) {
+		x->st[i].kind = PGSTMT_PARAMS;
+		x->st[i].name = j->purge ? "purge" : "count";
+		x->st[i].params = x->pv;
+		x->st[i].nparams = 1;
+	}
+	x->job.n = 1;
 	if (!j->purge) {
-		x->st.sql = pgk_count_sql;
-		x->st.nparams = 1;
+		x->st[0].sql = pgk_count_sql;
+		x->st[1].sql = pgk_open_sql;
+		x->st[2].sql = pgk_idle_sql;
+		x->st[2].params = x->appname;
+		x->job.n = 3;
 	} else if (j->phase == STORE_P_ORDERS) {
-		x->st.sql = pgk_orders_sql;
-		x->st.nparams = 3;
+		x->st[0].sql = pgk_orders_sql;
+		x->st[0].nparams = 3;
 	} else {
 		snprintf(x->sql, sizeof(x->sql), pgk_batch_fmt, t, store_phase_key(j->phase), t);
-		x->st.sql = x->sql;
-		x->st.nparams = 3;
+		x->st[0].sql = x->sql;
+		x->st[0].nparams = 3;
 	}
-	x->job.st = &x->st;
-	x->job.n = 1;
+	x->job.st = x->st;
 	x->job.result = pgk_result;
 	x->job.done = pgk_done;
 	pgjobs_start(r, &x->job);

@@ -19,6 +19,9 @@
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #ifdef __APPLE__
 #include <mach/mach.h>
 #include <sys/sysctl.h>
@@ -602,5 +605,13 @@ platform_mem_pct(void)
 	return used >= memsize ? 100 : 100.0 * (double)used / (double)memsize;
 #else
 	return -1;
+#endif
+}
+
+void
+platform_trim_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
 #endif
 }

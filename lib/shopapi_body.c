@@ -394,6 +394,11 @@ shopapi_refusal(
 	const char *m = methods[ep], *p = shopapi_path(a, ep);
 	json_t *o, *e;
 
+	if (r->err != HTTP_ERR_OK && r->status != 0) { /* a status, then a broken answer */
+		shopapi_fail_op(op, STORE_ERR_CONNECT, "shop api: %s %s: %d: %s: %.160s", m, p,
+		    r->status, http_err_name(r->err), r->msg);
+		return;
+	}
 	if (r->err != HTTP_ERR_OK) {
 		shopapi_fail_op(op, STORE_ERR_CONNECT, "shop api: %s %s: %s: %.160s", m, p,
 		    http_err_name(r->err), r->msg);

@@ -9,6 +9,8 @@
 #include "sim/sqkeys.h"
 
 #define SQK_SQL_MAX 512
+#define SQK_STR_(x) #x
+#define SQK_STR(x) SQK_STR_(x)
 
 static const char sqk_count_sql[] =
     "SELECT (SELECT count(*) FROM order_items WHERE order_id IN"
@@ -17,7 +19,13 @@ static const char sqk_count_sql[] =
     " (SELECT count(*) FROM user_coupons WHERE order_key >= ?1 AND order_key < ?2),"
     " (SELECT count(*) FROM interactions WHERE interaction_key >= ?1 AND interaction_key < ?2),"
     " (SELECT count(*) FROM shopping_session_events WHERE event_key >= ?1 AND event_key < ?2),"
-    " (SELECT count(*) FROM shopping_sessions WHERE session_key >= ?1 AND session_key < ?2)";
+    " (SELECT count(*) FROM shopping_sessions WHERE session_key >= ?1 AND session_key < ?2),"
+    " (SELECT count(*) FROM shopping_sessions WHERE session_key >= ?1 AND session_key < ?2"
+    " AND outcome IS NULL)";
+
+static const char sqk_open_sql[] =
+    "SELECT DISTINCT user_id FROM shopping_sessions WHERE session_key >= ?1"
+    " AND session_key < ?2 AND outcome IS NULL ORDER BY user_id LIMIT " SQK_STR(STORE_OPEN_AGENTS);
 
 /* ?1, ?2: the key range; ?3: the cursor; ?4: the batch's last id (found by the first). */
 #define SQK_RANGE "id > ?3 AND id <= ?4 AND %s >= ?1 AND %s < ?2"
@@ -86,10 +94,17 @@ sqk_count(sqlite3 *db, struct store_keyjob *j)
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		for (i = 0; i < STORE_KEYED; i++)
 			j->rows[i] = (uint64_t)sqlite3_column_int64(st, i);
+		j->open_sessions = (uint64_t)sqlite3_column_int64(st, STORE_KEYED);
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
-	return rc;
+	if (rc != SQLITE_OK || (rc = sqk_prepare(db, sqk_open_sql, j, 0, &st)) != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && j->nopen_agents < STORE_OPEN_AGENTS)
+		j->open_agents[j->nopen_agents++] = (uint32_t)(sqlite3_column_int64(st, 0) - 1);
+	sqlite3_finalize(st);
+	j->idle_in_tx = -1; /* one connection, ours: no transaction outlives a batch */
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
 /* The batch: how many rows of the phase's table, and the last id among them. */
@@ -169,6 +184,8 @@ sqkeys_run(sqlite3 *db, struct store_keyjob *j, char *err, size_t errlen)
 
 	memset(j->rows, 0, sizeof(j->rows));
 	j->found = 0;
+	j->open_sessions = 0;
+	j->nopen_agents = 0;
 	if (!j->purge) {
 		if ((rc = sqk_count(db, j)) != SQLITE_OK)
 			return sqk_fail(db, rc, err, errlen);

@@ -28,6 +28,7 @@ store_opts_from_config(struct store_opts *o, const struct sim_config *c)
 	o->statement_timeout = c->statement_timeout;
 	o->pg_prepared = c->pg_prepared != 0;
 	o->event_batch_size = (unsigned)c->event_batch_size;
+	o->event_queue_max = (unsigned)c->event_queue_max;
 	o->event_flush_interval = c->event_flush_interval;
 	o->sqlite_commit_interval = c->sqlite_commit_interval;
 	shopapi_opts_from_config(&o->api, c);
@@ -126,6 +127,12 @@ void
 store_stats(struct store *s, struct store_stats *out)
 {
 	s->drv->stats(s, out);
+}
+
+int
+store_congested(struct store *s)
+{
+	return s->drv->congested != NULL && s->drv->congested(s);
 }
 
 void

@@ -51,6 +51,7 @@ struct pg_store {
 	struct pgjobs *jobs;
 	struct pgbatch *batcher;
 	int named;                            /* pg_prepared: named statements */
+	unsigned queue_max;                   /* event_queue_max */
 	char settings[64];                    /* SET statement_timeout, server-side */
 	struct pgstmt init[PGSQL_NSTMTS + 1]; /* run on each new connection */
 	store_done_cb prep_cb;                /* the prepare() running, if any */
@@ -491,6 +492,7 @@ pg_stats(struct store *st, struct store_stats *out)
 {
 	struct pg_store *s = st->priv;
 	struct pgpool_stats ps;
+	struct pgbatch_stats bs;
 
 	pgpool_stats(s->pool, &ps);
 	memset(out, 0, sizeof(*out));
@@ -502,6 +504,18 @@ pg_stats(struct store *st, struct store_stats *out)
 	out->opened = ps.opened;
 	out->closed = ps.closed;
 	out->queries = pgjobs_queries(s->jobs);
+	pgbatch_stats(s->batcher, &bs);
+	out->events_queued = bs.rows_staged + bs.rows_queued;
+	out->events_queue_max = s->queue_max;
+	out->events_queued_peak = bs.rows_peak;
+}
+
+static int
+pg_congested(struct store *st)
+{
+	struct pg_store *s = st->priv;
+
+	return !s->closed && pgbatch_full(s->batcher);
 }
 
 /* Writes what the batcher still holds on a private connection: close() may wait. */
@@ -635,6 +649,7 @@ pg_make_parts(struct pg_store *s, const struct store_opts *o)
 	bo.interval = o->event_flush_interval;
 	bo.inflight = PG_BATCH_INFLIGHT;
 	bo.inflight_flush = po.max / 4 > PG_BATCH_INFLIGHT ? po.max / 4 : PG_BATCH_INFLIGHT;
+	bo.queue_max = o->event_queue_max;
 	bo.write = pg_batch_write;
 	bo.arg = s;
 	if ((s->pool = pgpool_new(s->base, &po)) == NULL ||
@@ -668,6 +683,7 @@ pg_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t
 	s->copts.statement_timeout = cfg->statement_timeout;
 	s->copts.timeout_grace = PG_CLIENT_GRACE;
 	s->named = cfg->pg_prepared;
+	s->queue_max = cfg->event_queue_max;
 	if (pg_migrate(s, err, errlen) != 0) {
 		pg_free(s);
 		return NULL;
@@ -713,5 +729,6 @@ const struct store_driver store_pg_driver = {
 	.flush = pg_flush,
 	.stats = pg_stats,
 	.set_run = pg_set_run,
+	.congested = pg_congested,
 	.keyed = pg_keyed,
 };

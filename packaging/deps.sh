@@ -24,11 +24,13 @@ set -eu
 # (and scraping /metrics).  tmux: simctl top in a real terminal (tests/integration/top.sh);
 # prometheus: its promtool checks /metrics (tests/integration/prometheus.sh).
 # pgbouncer: the PostgreSQL store behind a real pooler, transaction and session modes
-# (tests/integration/pgbouncer.sh).
+# (tests/integration/pgbouncer.sh).  nginx: a real proxy in front of the reference shop
+# backend, its limit_req answering 429, its own 503s and bad bodies
+# (tests/integration/shopapi_nginx.sh).
 DEB_PKGS="build-essential pkg-config libevent-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev sqlite3 libpq-dev libssl-dev libsystemd-dev postgresql valgrind clang
 libclang-rt-dev clang-format zsh procps util-linux passwd openssl dpkg-dev debhelper lintian adduser systemd python3 curl
-tmux prometheus pgbouncer"
+tmux prometheus pgbouncer nginx"
 
 BREW_CMD="brew install libevent jansson curl sqlite libpq openssl@3 postgresql@15 pkg-config"
 

@@ -66,7 +66,7 @@ extern const struct cmd_entry cmd_ping, cmd_version, cmd_status, cmd_shutdown, c
     cmd_pause, cmd_resume, cmd_set_concurrency, cmd_stats, cmd_checkpoint, cmd_checkpoints,
     cmd_cancel;
 extern const struct cmd_entry cmd_subscribe, cmd_unsubscribe;
-extern const struct cmd_entry cmd_purge;
+extern const struct cmd_entry cmd_purge, cmd_report;
 
 /* Ends the purge under way, if any, answering its client (server_fini). */
 void cmd_purge_abort(struct server *srv);

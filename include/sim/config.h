@@ -69,6 +69,7 @@ struct sim_config {
 	double pool_recycle;
 	int64_t pool_max;
 	int64_t event_batch_size;
+	int64_t event_queue_max; /* events queued at most before sessions wait */
 	double event_flush_interval;
 	double connect_timeout;
 	/* the shop API (shopapi.h) */

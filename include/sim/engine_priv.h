@@ -17,6 +17,7 @@
 #include "sim/snapshot.h"
 
 #define ENGINE_PUMP_BATCH 2048   /* agents decided per loop turn: status stays responsive */
+#define ENGINE_BP_POLL_MS 5      /* while the store's queue is full, how often to look again */
 #define ENGINE_TRANSIENT_CAP 2.0 /* s: the longest wait after a transient error */
 
 struct session;
@@ -91,6 +92,7 @@ struct engine {
 	struct session *free_sessions;
 
 	struct event *pump_ev;
+	struct event *bp_timer; /* back-pressure: looks again whether the store drained */
 	struct event *cycle_timer;
 	struct event *hours_timer;
 	struct event *prep_timer; /* a set-up retried after a transient failure */

@@ -43,7 +43,9 @@ struct pgbatch_opts {
 	unsigned inflight; /* batches written at once; 0 means 2 */
 	pgbatch_write_fn write;
 	void *arg;
-	unsigned inflight_flush; /* batches at once while a flush waits; 0: inflight */
+	unsigned inflight_flush; /* batches at once while a flush waits (or the queue is half
+	                          * full); 0: inflight */
+	uint64_t queue_max;      /* rows staged or queued at most (back-pressure); 0: no bound */
 };
 
 struct pgbatch_stats {
@@ -51,6 +53,7 @@ struct pgbatch_stats {
 	uint64_t rows_queued; /* rows not yet known written (open, queued, in flight) */
 	uint64_t rows_written;
 	uint64_t batches_written, batches_failed;
+	uint64_t rows_peak; /* the most rows staged and queued at once */
 };
 
 /* NULL on allocation failure. */
@@ -79,6 +82,11 @@ void pgbatch_flush(struct pgbatch *b, store_done_cb cb, void *arg);
 /* The driver's answer for a batch the write function was given. */
 void pgbatch_written(struct pgbatch *b, struct batch *bt, enum store_err err, const char *msg);
 void pgbatch_stats(const struct pgbatch *b, struct pgbatch_stats *st);
+/*
+ * Back-pressure: 1 once the rows staged and queued reach queue_max, until
+ * they are back under three quarters of it (the writer catches up in bulk).
+ */
+int pgbatch_full(struct pgbatch *b);
 
 /* The batch's rows and its INSERT parameters (array literals), in column order. */
 unsigned pgbatch_rows(const struct batch *bt);

@@ -30,6 +30,8 @@ uint64_t platform_raise_nofile(uint64_t want);
 uint64_t platform_rss_bytes(void);
 /* Peak resident set size in bytes (0 if unknown), never below the current one. */
 uint64_t platform_peak_rss_bytes(void);
+/* Gives memory freed since back to the system where the allocator allows (glibc). */
+void platform_trim_memory(void);
 
 #ifdef __APPLE__
 #define PLATFORM_SYSLOG_SOCKET "/var/run/syslog"

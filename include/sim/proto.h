@@ -39,6 +39,7 @@
 #define SIM_M_CANCEL "cancel"           /* {"id": ID}: ends this connection's stream ID */
 #define SIM_M_SUBSCRIBE "subscribe"     /* {"interval_ms": N}: a stream of frames */
 #define SIM_M_UNSUBSCRIBE "unsubscribe" /* {"id": ID} or {}: ends subscriptions */
+#define SIM_M_REPORT "report"           /* {} or {"run": ID}: the after-run report */
 #define SIM_M_PURGE "purge"             /* {"seed": N} or {"run": ID}: a run's rows deleted */
 
 #endif

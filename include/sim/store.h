@@ -149,6 +149,8 @@ struct store_stats {
 	const char *driver;
 	uint32_t connections_active, connections_idle, waiting, max;
 	uint64_t opened, closed, queries;
+	/* events waiting to be written, its bound (0: none), the most seen this run */
+	uint64_t events_queued, events_queue_max, events_queued_peak;
 };
 
 /* What the drivers need of the configuration (store_opts_from_config), nothing more. */
@@ -161,6 +163,7 @@ struct store_opts {
 	int pool_pre_ping;
 	int pg_prepared; /* named prepared statements; 0 behind a transaction pooler */
 	unsigned event_batch_size;
+	unsigned event_queue_max; /* events queued at most (back-pressure) */
 	double event_flush_interval;
 	double sqlite_commit_interval; /* sqlite: seconds a completed step may stay uncommitted */
 	struct shopapi_opts api; /* api.url set: the shop API driver over the database store */
@@ -198,6 +201,7 @@ const char *store_phase_table(enum store_purge_phase p);
 const char *store_phase_key(enum store_purge_phase p);
 
 #define STORE_PREFIX_MAX 32
+#define STORE_OPEN_AGENTS 100
 struct store_keyjob {
 	char prefix[STORE_PREFIX_MAX]; /* "s7:" (store_key_prefix) */
 	int purge;                     /* 0: count every table; 1: delete one batch */
@@ -206,7 +210,13 @@ struct store_keyjob {
 	uint32_t limit;                /* purge: rows of the phase's table in the batch, >= 1 */
 	uint64_t rows[STORE_KEYED];    /* out: counted, or deleted / un-redeemed by the batch */
 	uint32_t found;                /* out: rows of the phase's table in the batch */
-	store_done_cb cb;              /* from the loop */
+	/* out, counting only: what a finished run should not have left */
+	uint64_t open_sessions;                  /* sessions without an outcome */
+	uint32_t open_agents[STORE_OPEN_AGENTS]; /* their agents (0-based), the first ones */
+	uint32_t nopen_agents;
+	int64_t idle_in_tx;   /* simd's sessions idle in a transaction (PostgreSQL); -1: n/a */
+	double idle_oldest_s; /* the oldest one's transaction age */
+	store_done_cb cb;     /* from the loop */
 	void *arg;
 };
 /* "s<seed>:" */
@@ -227,6 +237,11 @@ struct store_driver {
 	void (*api_stats)(struct store *s, struct shopapi_stats *out); /* NULL: no API */
 	/* The run now writing (NULL: none); may be NULL for drivers with no sessions to name. */
 	void (*set_run)(struct store *s, const char *run_id);
+	/*
+	 * Whether the writes queued have reached their bound, so that no new
+	 * session should start (back-pressure); NULL for drivers that queue nothing.
+	 */
+	int (*congested)(struct store *s);
 	/* Counts or purges a run's rows by key prefix (store_keyed). */
 	void (*keyed)(struct store *s, struct store_keyjob *j);
 };
@@ -254,6 +269,8 @@ void store_prepare(struct store *s, const struct store_setup *setup, store_done_
 void store_submit(struct store *s, struct store_op *op);
 void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
+/* Back-pressure: 1 while the store's queued writes are at their bound. */
+int store_congested(struct store *s);
 /* The shop API's figures; out->on is 0 when the store has no API. */
 void store_api_stats(struct store *s, struct shopapi_stats *out);
 /*

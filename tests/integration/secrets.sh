@@ -1,12 +1,16 @@
-# secrets.sh - the database password never reaches a log, an answer, a checkpoint, a CSV row,
-# a metrics page or any file in the data directory, in every mode that can carry it: the
-# password in the configuration's URL, in DATABASE_URL, as a conninfo keyword, a run that
-# fails on a stopped server, a reload, a wrong password.  Every answer a client can get
+# secrets.sh - the database password, the shop API's JWT secret and the LLM key never reach a
+# log, an answer, a checkpoint, a CSV row, a metrics page or any file in the data directory,
+# in every mode that can carry them: the password in the configuration's URL, in
+# DATABASE_URL, as a conninfo keyword, a run that fails on a stopped server, a reload, a wrong
+# password; then all three at once (PostgreSQL store, shop_api_url through shopd, personas
+# from the LLM test double) with the API and the LLM failing part of the time.  Every answer a client can get
 # (status, stats, version, subscribe frames, errors) is collected and searched with the logs
 # and every file simd wrote.
 set -eu
 . "$TOP/tests/lib/common.sh"
 command -v curl >/dev/null 2>&1 || { echo "no curl here"; exit 77; }
+SHOPD=${SHOPD:-$TOP/contrib/shopd/shopd}
+[ -x "$SHOPD" ] || t_fail "no $SHOPD: build it with make"
 t_pg_need
 t_setup
 t_pg_own
@@ -93,15 +97,61 @@ for url in "postgresql://postgres:${PW}x@127.0.0.1:$PGPORT/simd_secrets" \
 done
 grep -q . "$T/refused.log" || t_fail "the refusals said nothing"
 
+# 5. all three secrets at once: the store on PostgreSQL, the shop API through shopd (its
+# JWT secret from a file), personas from the LLM double (its key from LLM_API_KEY); its
+# first model answers garbage (the fallback model takes over); a wrong key is tried first
+JWT=jwt-secret-Hq72kd90xz-0123456789abcdef
+KEY=sk-secret-Lm4v8s2w0q
+printf '%s\n' "$JWT" >"$T/jwt"
+rm -rf "$DATA"; mkdir "$DATA"
+cp "$T/simd.conf.base" "$T/simd.conf"
+t_conf "database_url = $base/simd_all" "shop_api_url = http://127.0.0.1:1" \
+    "api_jwt_secret_file = $T/jwt" "persona_source = llm" "llm_url = http://127.0.0.1:1/v1" \
+    "llm_model = junk" "llm_fallback_models = good" "llm_retry_delay = 0.01" \
+    "llm_max_retries = 1"
+t_pg_db simd_all >/dev/null
+"$SIMD" -c "$T/simd.conf" --init-db >"$T/initdb.log" 2>&1 || t_fail "--init-db: $(cat "$T/initdb.log")"
+"$SHOPD" --listen 127.0.0.1:0 --db "$base/simd_all" --jwt-secret-file "$T/jwt" \
+    </dev/null >"$T/shopd.log" 2>&1 &
+SHOPD_PID=$!
+trap 'kill "$SHOPD_PID" 2>/dev/null; _t_cleanup' EXIT
+i=0
+until grep -q 'listening on' "$T/shopd.log" 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 400 ] || t_fail "shopd did not start: $(cat "$T/shopd.log")"
+	sleep 0.05
+done
+port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/shopd.log")
+t_start_llmd --key "$KEY" --model good=persona --model junk=garbage --log "$T/llmd.log"
+sed -i "s|^llm_url = .*|llm_url = $LLMD_URL/v1|" "$T/simd.conf"
+sed -i "s|^shop_api_url = .*|shop_api_url = http://127.0.0.1:$port|" "$T/simd.conf"
+LLM_API_KEY=${KEY}wrong
+export LLM_API_KEY
+t_start_simd
+t_ctl start --agents 40 --all-shop --cycles 2 --time-scale 0 --wait >>"$ANS" 2>&1 || true
+collect
+t_stop_simd >/dev/null 2>&1 || true
+LLM_API_KEY=$KEY
+t_start_simd
+run
+t_stop_simd || t_fail "exit"
+unset LLM_API_KEY
+grep -q 'personas' "$ANS" || t_fail "no LLM figures collected"
+[ -s "$T/llmd.log" ] || t_fail "the LLM double was never asked"
+[ "$(_pg_admin -At -d simd_all -c "SELECT count(*) FROM orders")" -gt 0 ] ||
+    t_fail "no order went through the shop API"
+[ -s "$DATA/personas.db" ] || t_fail "no personas cached"
+
 # nothing anywhere: answers, logs, CSV, metrics, checkpoints, every file of the data dir
-hits=$(grep -rla -- "$PW" "$ANS" "$T"/simd.log* "$T/refused.log" "$T/metrics.csv" "$DATA" \
-    2>/dev/null || true)
-[ -z "$hits" ] || t_fail "the password is in: $hits"
+for s in "$PW" "$JWT" "$KEY"; do
+	hits=$(grep -rla -- "$s" "$ANS" "$T"/simd.log* "$T/refused.log" "$T/metrics.csv" "$DATA" \
+	    2>/dev/null || true)
+	[ -z "$hits" ] || t_fail "a secret (${s%"${s#????}"}...) is in: $hits"
+done
 # the searches searched something: answers, a CSV row per cycle, a checkpoint
 grep -q '"sessions"' "$ANS" || t_fail "no status answer collected"
 grep -q 'simd_sessions_total' "$ANS" || t_fail "no metrics page collected"
 [ "$(wc -l <"$T/metrics.csv")" -ge 4 ] || t_fail "no CSV rows written"
 [ -s "$DATA/checkpoints.db" ] || t_fail "no checkpoint written"
 grep -q "127.0.0.1" "$T/refused.log" "$T"/simd.log* || t_fail "errors do not name the server"
-echo "password searched in $(wc -c <"$ANS") bytes of answers, $(cat "$T"/simd.log* | wc -l)" \
+echo "3 secrets searched in $(wc -c <"$ANS") bytes of answers, $(cat "$T"/simd.log* | wc -l)" \
     "log lines, $(find "$DATA" -type f | wc -l) data files"

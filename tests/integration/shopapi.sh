@@ -5,59 +5,10 @@
 # configuration is refused; the JWT secret appears in no log and no answer.
 set -eu
 . "$TOP/tests/lib/common.sh"
-SHOPD=${SHOPD:-$TOP/contrib/shopd/shopd}
 DROPPROXY=$TOP/tests/tools/dropproxy
-[ -x "$SHOPD" ] || t_fail "no $SHOPD: build it with make"
 [ -x "$DROPPROXY" ] || t_fail "no $DROPPROXY: build it with make $DROPPROXY"
 t_setup
-BG_PIDS=
-trap '_s=$?; set +e; for _p in $BG_PIDS; do kill -TERM "$_p" 2>/dev/null; wait "$_p"; done; (exit $_s); _t_cleanup' EXIT
-SECRET="shopapi-test-secret-$$-0123456789abcdef"
-printf '%s\n' "$SECRET" >"$T/secret"
-
-AGENTS=400
-CYCLES=2
-
-# conf_run NAME [LINES...]: a fresh data directory and configuration for one run.
-conf_run() {
-	DATA=$T/$1
-	SIMD_SOCKET=$T/$1.sock
-	mkdir -p "$DATA"
-	printf 'data_dir = %s\nsocket = %s\nseed = 11\nadaptive = off\n' "$DATA" "$SIMD_SOCKET" >"$T/simd.conf"
-	shift
-	[ $# -eq 0 ] || printf '%s\n' "$@" >>"$T/simd.conf"
-}
-
-# start_shopd NAME DB [FLAGS]: shopd on a free port, its URL in SHOP_URL (PORT in SHOP_PORT).
-start_shopd() {
-	_n=$1 _db=$2
-	shift 2
-	"$SHOPD" --listen 127.0.0.1:0 --db "$_db" --jwt-secret-file "$T/secret" \
-	    --rate-search 0 --rate-products 0 -l debug "$@" </dev/null >"$T/$_n.shopd.log" 2>&1 &
-	SHOPD_PID=$!
-	BG_PIDS="$BG_PIDS $SHOPD_PID"
-	_i=0
-	until grep -q 'listening on' "$T/$_n.shopd.log" 2>/dev/null; do
-		kill -0 "$SHOPD_PID" 2>/dev/null || t_fail "shopd $_n exited: $(cat "$T/$_n.shopd.log")"
-		_i=$((_i + 1))
-		[ "$_i" -lt 400 ] || t_fail "shopd $_n did not start"
-		sleep 0.05
-	done
-	SHOP_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/$_n.shopd.log")
-	SHOP_URL=http://127.0.0.1:$SHOP_PORT
-}
-
-stop_bg() {	# stop_bg PID: SIGTERM, and it must exit 0
-	kill -TERM "$1"
-	_rc=0
-	wait "$1" || _rc=$?
-	t_expect_eq "$_rc" 0 "exit status of $1 after SIGTERM"
-}
-
-run_wait() {	# run_wait: the standard run, to its end
-	t_ctl start --agents $AGENTS --all-shop --cycles $CYCLES --time-scale 0 --wait >/dev/null ||
-	    t_fail "the run failed: $(t_ctl status)"
-}
+. "$TOP/tests/lib/shop.sh"
 
 # The order rows of every table an order writes, keyed the same way in both drivers.
 orders_digest() {
@@ -71,11 +22,6 @@ orders_digest() {
 	    SELECT user_id, coupon_id, redeemed_at, order_key FROM user_coupons ORDER BY 1, 2;
 	    SELECT session_key, outcome, started_at, ended_at FROM shopping_sessions
 	    ORDER BY 1" | sha256sum | cut -d' ' -f1
-}
-
-field() {	# field PATH: a value of `simctl --json status` ("counts.orders")
-	t_ctl --json status >"$T/field.json" || t_fail "status failed"
-	sqlite3 :memory: "SELECT json_extract(readfile('$T/field.json'), '\$.$1')"
 }
 
 # ---- the direct driver: the reference ----
@@ -93,13 +39,10 @@ echo "direct driver: $NORDERS orders ($NCOUPON with a coupon)"
 
 # ---- the API driver through shopd, at concurrency 1 and 64 ----
 
-# api_run NAME CONCURRENCY [URL]: a run whose shop actions go through shopd (or URL).
+# api_run NAME CONCURRENCY: a run whose shop actions go through shopd.
 api_run() {
-	_name=$1 _conc=$2
-	conf_run "$_name" "max_concurrent = $_conc" "api_jwt_secret_file = $T/secret"
-	"$SIMD" -c "$T/simd.conf" --init-db >/dev/null 2>&1 || t_fail "simd --init-db ($_name)"
-	start_shopd "$_name" "$DATA/shop.db"
-	t_conf "shop_api_url = ${3:-$SHOP_URL}"
+	api_conf "$1" "$2"
+	t_conf "shop_api_url = $SHOP_URL"
 	t_start_simd
 	run_wait
 }

@@ -298,6 +298,17 @@ t_pg_own() {
 	_T_PG_OWNED=1
 }
 
+# t_wait_for COND SECS: waits (0.2 s steps) until the shell condition COND holds; fails the
+# test after SECS seconds.
+t_wait_for() {
+	_t_w=0
+	until eval "$1"; do
+		_t_w=$((_t_w + 1))
+		[ "$_t_w" -lt $(($2 * 5)) ] || t_fail "timed out waiting for: $1"
+		sleep 0.2
+	done
+}
+
 # Waits until the run has ended (finished or failed); fails the test if simd dies or the run
 # takes longer than $1 seconds (default 300).
 t_wait_end() {

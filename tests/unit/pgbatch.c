@@ -109,7 +109,7 @@ test_pgarr(void)
 static void
 test_size_and_columns(struct event_base *base)
 {
-	struct pgbatch_opts o = { 3, 3600, 2, rec_write, NULL, 0 };
+	struct pgbatch_opts o = { 3, 3600, 2, rec_write, NULL, 0, 0 };
 	struct rec r = { 0 };
 	struct pgbatch_stats st;
 	struct pgbatch *b;
@@ -142,7 +142,7 @@ test_size_and_columns(struct event_base *base)
 static void
 test_inflight_and_kick(struct event_base *base)
 {
-	struct pgbatch_opts o = { 2, 3600, 2, rec_write, NULL, 0 };
+	struct pgbatch_opts o = { 2, 3600, 2, rec_write, NULL, 0, 0 };
 	struct rec r = { 0 };
 	struct pgbatch *b;
 	int i;
@@ -166,6 +166,46 @@ test_inflight_and_kick(struct event_base *base)
 	pgbatch_free(b);
 }
 
+/*
+ * Back-pressure: full at queue_max (the open batch then goes at once), until
+ * the rows held are back under three quarters of it; over half full, more
+ * batches go at once.
+ */
+static void
+test_queue_bound(struct event_base *base)
+{
+	struct pgbatch_opts o = { 4, 3600, 1, rec_write, NULL, 3, 8 };
+	struct rec r = { 0 };
+	struct pgbatch_stats st;
+	struct pgbatch *b;
+	int i;
+
+	o.arg = &r;
+	b = pgbatch_new(base, &o);
+	for (i = 0; i < 3; i++)
+		row(b, &r, "k", 1);
+	CHECK(!pgbatch_full(b) && r.writes == 0);
+	row(b, &r, "k", 1); /* a batch of 4: written, one at a time under half full */
+	CHECK(r.writes == 1);
+	for (i = 0; i < 3; i++)
+		row(b, &r, "k", 1);
+	CHECK(!pgbatch_full(b));
+	row(b, &r, "k", 1); /* 8 held: full; over half full, up to 3 batches at once */
+	CHECK(pgbatch_full(b) && r.writes == 2 && r.npending == 2);
+	row(b, &r, "k", 1); /* one more, from a session in flight: it waits in the open batch */
+	CHECK(pgbatch_full(b) && r.writes == 2);
+	rec_finish(&r, STORE_OK); /* 5 held: under three quarters of 8 */
+	CHECK(!pgbatch_full(b));
+	pgbatch_stats(b, &st);
+	CHECK(st.rows_peak == 9 && st.rows_queued == 5);
+	rec_finish(&r, STORE_OK);
+	pgbatch_kick(b);
+	rec_finish(&r, STORE_OK);
+	pgbatch_stats(b, &st);
+	CHECK(st.rows_queued == 0 && st.rows_peak == 9);
+	pgbatch_free(b);
+}
+
 /* While a flush is awaited more batches go at once (inflight_flush), then back to inflight. */
 static void
 flush_noted(enum store_err err, const char *msg, void *arg)
@@ -176,7 +216,7 @@ flush_noted(enum store_err err, const char *msg, void *arg)
 static void
 test_flush_inflight(struct event_base *base)
 {
-	struct pgbatch_opts o = { 1, 3600, 1, rec_write, NULL, 3 };
+	struct pgbatch_opts o = { 1, 3600, 1, rec_write, NULL, 3, 0 };
 	struct rec r = { 0 };
 	struct pgbatch *b;
 	int i;
@@ -203,7 +243,7 @@ test_flush_inflight(struct event_base *base)
 static void
 test_flush(struct event_base *base)
 {
-	struct pgbatch_opts o = { 10, 3600, 2, rec_write, NULL, 0 };
+	struct pgbatch_opts o = { 10, 3600, 2, rec_write, NULL, 0, 0 };
 	struct rec r = { 0 };
 	struct pgbatch *b;
 
@@ -240,7 +280,7 @@ test_flush(struct event_base *base)
 static void
 test_failure(struct event_base *base)
 {
-	struct pgbatch_opts o = { 2, 0.05, 1, rec_write, NULL, 0 };
+	struct pgbatch_opts o = { 2, 0.05, 1, rec_write, NULL, 0, 0 };
 	struct rec r = { 0 };
 	struct pgbatch_stats st;
 	struct pgbatch *b;
@@ -293,7 +333,7 @@ test_failure(struct event_base *base)
 static void
 test_staging(struct event_base *base)
 {
-	struct pgbatch_opts o = { 4, 3600, 4, rec_write, NULL, 0 };
+	struct pgbatch_opts o = { 4, 3600, 4, rec_write, NULL, 0, 0 };
 	struct rec r = { 0 };
 	struct pgbatch_stats st;
 	struct pgbatch *b;
@@ -358,6 +398,7 @@ main(void)
 	test_pgarr();
 	test_size_and_columns(base);
 	test_inflight_and_kick(base);
+	test_queue_bound(base);
 	test_flush_inflight(base);
 	test_flush(base);
 	test_failure(base);
