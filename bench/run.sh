@@ -13,7 +13,8 @@
 # Environment: BENCH_RUNS (runs per figure, 3), BENCH_SECS (measuring window of the
 # throughput runs, 10), BENCH_SWEEP_SECS (window of the concurrency sweep, 4),
 # BENCH_OUT (the JSON file), BENCH_SHARED (the directory of pg-reference-*.sql),
-# SIMD, SIMCTL (the binaries), BENCH_KEEP=1 (keep the work directory).
+# SIMD, SIMCTL (the binaries), BENCH_KEEP=1 (keep the work directory),
+# BENCH_CONTROL_STORE=sqlite (the control row on SQLite even with PostgreSQL at hand).
 set -u
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,6 +64,7 @@ cleanup() {
 	[ -n "$SIM_PID" ] && kill -KILL "$SIM_PID" 2>/dev/null
 	[ -n "$PROXY_PID" ] && kill -TERM "$PROXY_PID" 2>/dev/null
 	[ -n "${LLMD_PID:-}" ] && kill -TERM "$LLMD_PID" 2>/dev/null
+	[ -n "${PGB_DIR:-}" ] && pg_bouncer_stop >/dev/null 2>&1
 	[ "$PG_UP" = 1 ] && pg_stop >/dev/null 2>&1
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: kept $W" >&2
@@ -157,6 +159,13 @@ wait_pid() {
 	done
 	kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
+}
+
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+cpu_ticks() {	# user + system clock ticks of simd so far (Linux), else ""
+	[ -r "/proc/$SIM_PID/stat" ] || { echo ""; return; }
+	sed 's/.*) //' "/proc/$SIM_PID/stat" | awk '{ print $12 + $13 }'
 }
 
 vm_kb() {	# vm_kb FIELD: VmRSS / VmHWM of simd in kB (Linux), else ""
@@ -330,8 +339,27 @@ one_cycle() {
 	[ "${_oc_e:-0}" = 0 ] || C_ERR="$_oc_e sessions failed"
 }
 
+# The pooler variant: pgbouncer (transaction mode, 20 server connections) in front of the
+# same server, simd with pg_prepared = no; sets CY_BX_NA when it cannot run.
+cycle_pooled() {
+	if [ -z "${PGB_DIR:-}" ] && [ -z "$CY_BX_NA" ] &&
+	    ! pg_bouncer_start transaction 20 >"$W/pgbouncer.log" 2>&1; then
+		CY_BX_NA="pgbouncer: $(tail -n 1 "$W/pgbouncer.log" | cut -c1-100)"
+	fi
+	[ -z "$CY_BX_NA" ] || return 0
+	say "1 cycle time: run $_cy_i/$RUNS, postgres through pgbouncer (transaction mode)"
+	if sim_pg cyc_bx "$PGB_PORT" "pg_prepared = no" && one_cycle; then
+		CY_BX_W="$CY_BX_W $C_WALL"
+		CY_BX_C="$CY_BX_C $C_CYCLE"
+	fi
+	[ -n "${C_ERR:-}" ] && CY_BX_NA=$C_ERR
+	sim_down
+	dropdb_last
+}
+
 bench_cycle() {
 	CY_PG_W='' CY_PG_C='' CY_SQ_W='' CY_SQ_C='' CY_PG_NA='' CY_SQ_NA=''
+	CY_BX_W='' CY_BX_C='' CY_BX_NA=''
 	_cy_i=1
 	while [ "$_cy_i" -le "$RUNS" ]; do
 		say "1 cycle time: run $_cy_i/$RUNS, sqlite"
@@ -350,9 +378,11 @@ bench_cycle() {
 			[ -n "${C_ERR:-}" ] && CY_PG_NA=$C_ERR
 			sim_down
 			dropdb_last
+			cycle_pooled
 		fi
 		_cy_i=$((_cy_i + 1))
 	done
+	[ -n "$CY_BX_W" ] || CY_BX_NA=${CY_BX_NA:-${PG_NA:-no run succeeded}}
 	[ -n "$CY_PG_W" ] || CY_PG_NA=${PG_NA:-${CY_PG_NA:-${SIM_ERR:-no run succeeded}}}
 	[ -n "$CY_SQ_W" ] || CY_SQ_NA=${CY_SQ_NA:-${SIM_ERR:-no run succeeded}}
 }
@@ -362,7 +392,7 @@ bench_cycle() {
 # simd's steady rate at $1 sessions in flight over $2 seconds (after 1 s of warm-up):
 # sets R_SPS, R_RPS (rows/s), R_ERR.  $3: "pg" or "sqlite".
 sim_rate() {
-	R_SPS='' R_RPS='' R_ERR=''
+	R_SPS='' R_RPS='' R_ERR='' R_CPU='' R_SPC=''
 	if [ "$3" = pg ]; then
 		sim_pg "rate" "" || { R_ERR=${PG_NA:-$SIM_ERR}; return 1; }
 	else
@@ -376,7 +406,9 @@ sim_rate() {
 	else
 		sleep 1
 		ctl --json stats >"$D/a" 2>/dev/null
+		_sr_c1=$(cpu_ticks)
 		sleep "$2"
+		_sr_c2=$(cpu_ticks)
 		ctl --json stats >"$D/b" 2>/dev/null
 		_sr_dt=$(calc 'b - a' "$(jget "$D/a" elapsed_s)" "$(jget "$D/b" elapsed_s)")
 		if [ "$(calc 'a > 0' "$_sr_dt")" = 1 ]; then
@@ -384,6 +416,10 @@ sim_rate() {
 			    "$(jget "$D/b" sessions)")
 			R_RPS=$(calc "(b - a) / $_sr_dt" "$(jget "$D/a" rows_written)" \
 			    "$(jget "$D/b" rows_written)")
+			# simd's CPU (all its threads) over the same window: the rate it would
+			# reach with a core to itself, whatever else the machine is doing
+			R_CPU=$(calc "(b - a) / $CLK_TCK / $2" "$_sr_c1" "$_sr_c2")
+			R_SPC=$(calc 'b > 0 ? a / b : 0' "$R_SPS" "$R_CPU")
 		else
 			R_ERR="stats gave no elapsed time"
 		fi
@@ -553,11 +589,37 @@ bench_scale() {
 	SC_IDLE=$(median "$SC_IDLE")
 }
 
+# 100,000 agents --all-shop, one cycle, on PostgreSQL: the event queue's bound
+# (event_queue_max) holds memory flat; peak RSS, RSS once the run is over, the queue's peak.
+ALLSHOP_AGENTS=${BENCH_ALLSHOP_AGENTS:-100000}
+scale_allshop() {
+	SA_RSS='' SA_AFTER='' SA_QPEAK='' SA_QMAX='' SA_WALL='' SA_NA=''
+	pg_ready || { SA_NA=${PG_NA:-PostgreSQL n/a}; return 0; }
+	say "3 scale: $ALLSHOP_AGENTS agents --all-shop (postgres)"
+	sim_pg "scale_all" "" "pool_max = 60" || { SA_NA=${PG_NA:-$SIM_ERR}; return 0; }
+	if ctl --json start --agents "$ALLSHOP_AGENTS" --all-shop --cycles 1 --time-scale 0 \
+	    --wait >"$D/start" 2>&1; then
+		SA_RSS=$(calc 'a * 1024' "$(vm_kb VmHWM)")
+		sleep 1
+		SA_AFTER=$(calc 'a * 1024' "$(vm_kb VmRSS)")
+		ctl --json status >"$D/status" 2>/dev/null
+		SA_QPEAK=$(jget "$D/status" events_queued_peak)
+		SA_QMAX=$(jget "$D/status" events_queue_max)
+		ctl --json stats >"$D/stats" 2>/dev/null
+		SA_WALL=$(jget "$D/stats" wall_s)
+	else
+		SA_NA="run failed: $(tail -n 1 "$D/start")"
+	fi
+	sim_down
+	dropdb_last
+}
+
 bench_control() {
 	CL_NA='' CL_NOTE='' CL_STORE=postgres CL_P50='' CL_P99='' CL_MAX='' CL_N=''
 	CL_IDLE50='' CL_IDLE99='' CL_SUB50='' CL_SUB99='' CL_SUBMAX='' CL_SUBF='' CL_SUBNOTE=''
 	_cl_a='' _cl_b='' _cl_m='' _cl_n='' _cl_ia='' _cl_ib='' _cl_sa='' _cl_sb='' _cl_sm='' _cl_sf=''
 	pg_ready || CL_STORE=sqlite
+	[ "${BENCH_CONTROL_STORE:-}" = sqlite ] && CL_STORE=sqlite
 	_cl_i=1
 	while [ "$_cl_i" -le "$RUNS" ]; do
 		say "4 control latency: 100000 agents --all-shop, run $_cl_i/$RUNS ($CL_STORE)"
@@ -700,13 +762,15 @@ bench_remote() {
 # ---- 6. embedded store ----
 
 bench_embedded() {
-	EM_NA='' EM_SPS='' EM_RPS='' _em_s='' _em_r=''
+	EM_NA='' EM_SPS='' EM_RPS='' EM_CPU='' EM_SPC='' _em_s='' _em_r='' _em_c='' _em_p=''
 	_em_i=1
 	while [ "$_em_i" -le "$RUNS" ]; do
 		say "6 embedded store: sqlite, run $_em_i/$RUNS (${SECS} s)"
 		if sim_rate 50 "$SECS" sqlite; then
 			_em_s="$_em_s $R_SPS"
 			_em_r="$_em_r $R_RPS"
+			_em_c="$_em_c $R_CPU"
+			_em_p="$_em_p $R_SPC"
 		else
 			EM_NA=$R_ERR
 		fi
@@ -714,6 +778,7 @@ bench_embedded() {
 	done
 	{
 		EM_SPS=$(median "$_em_s") EM_RPS=$(median "$_em_r")
+		EM_CPU=$(median "$_em_c") EM_SPC=$(median "$_em_p")
 	}
 	[ -z "$EM_SPS" ] || EM_NA=''
 }
@@ -803,9 +868,11 @@ kb() {	# bytes as kB / MB
 row_cycle() {
 	printf ' 1  cycle time: one --all-shop cycle of %s agents (plan: < 60 s; ours: < 0.5 s)\n' \
 	    "$CYCLE_AGENTS"
-	for st in postgres sqlite; do
+	for st in postgres pgbouncer sqlite; do
 		if [ "$st" = postgres ]; then
 			_w=$(median "$CY_PG_W") _c=$(median "$CY_PG_C") _na=$CY_PG_NA
+		elif [ "$st" = pgbouncer ]; then
+			_w=$(median "$CY_BX_W") _c=$(median "$CY_BX_C") _na=$CY_BX_NA
 		else
 			_w=$(median "$CY_SQ_W") _c=$(median "$CY_SQ_C") _na=$CY_SQ_NA
 		fi
@@ -871,6 +938,14 @@ row_scale() {
 		    "$(kb '%.2f' 1024 "$_p")"
 	done
 	printf '      %-10s RSS %s MB before the run\n' idle "$(kb '%.1f' 1048576 "$SC_IDLE")"
+	if [ -n "$SA_RSS" ]; then
+		printf '      %s --all-shop (postgres): %s s, peak RSS %s MB, %s MB after the run,' \
+		    "$ALLSHOP_AGENTS" "$(fmt '%.2f' "$SA_WALL")" "$(kb '%.1f' 1048576 "$SA_RSS")" \
+		    "$(kb '%.1f' 1048576 "$SA_AFTER")"
+		printf ' event queue peak %s (bound %s)\n' "$SA_QPEAK" "$SA_QMAX"
+	else
+		printf '      %s --all-shop (postgres): %s\n' "$ALLSHOP_AGENTS" "$(na "$SA_NA")"
+	fi
 }
 
 row_control() {
@@ -916,6 +991,8 @@ row_embedded() {
 	fi
 	printf '      %-10s %s sessions/s, %s rows/s\n' sqlite "$(fmt '%.0f' "$EM_SPS")" \
 	    "$(fmt '%.0f' "$EM_RPS")"
+	printf '      %-10s simd used %s %% of a core: %s sessions per CPU second\n' cpu \
+	    "$(fmt '%.0f' "$(calc 'a * 100' "$EM_CPU")")" "$(fmt '%.0f' "$EM_SPC")"
 }
 
 row_llm() {
@@ -948,9 +1025,11 @@ obj() {		# obj KEY VALUE-JSON ...: {"KEY": VALUE, ...}
 }
 
 json_cycle() {
-	for _jc in postgres sqlite; do
+	for _jc in postgres pgbouncer sqlite; do
 		if [ "$_jc" = postgres ]; then
 			_w=$CY_PG_W _c=$CY_PG_C _na=$CY_PG_NA
+		elif [ "$_jc" = pgbouncer ]; then
+			_w=$CY_BX_W _c=$CY_BX_C _na=$CY_BX_NA
 		else
 			_w=$CY_SQ_W _c=$CY_SQ_C _na=$CY_SQ_NA
 		fi
@@ -961,9 +1040,9 @@ json_cycle() {
 		else
 			_v=$(json_na "$_na")
 		fi
-		if [ "$_jc" = postgres ]; then _pg=$_v; else _sq=$_v; fi
+		case $_jc in postgres) _pg=$_v ;; pgbouncer) _bx=$_v ;; *) _sq=$_v ;; esac
 	done
-	obj agents "$CYCLE_AGENTS" postgres "$_pg" sqlite "$_sq"
+	obj agents "$CYCLE_AGENTS" postgres "$_pg" pgbouncer_transaction "$_bx" sqlite "$_sq"
 }
 
 json_throughput() {
@@ -1001,7 +1080,11 @@ json_scale() {
 	    agents_100000 "$(obj wall_s "$(jnum "$SC_100K_T")" \
 		cycle_wall_s "$(jnum "$SC_100K_RUN")" \
 		peak_rss_bytes "$(jnum "$SC_100K_RSS")" \
-		rss_bytes_per_agent "$(jnum "$SC_100K_PA")")"
+		rss_bytes_per_agent "$(jnum "$SC_100K_PA")")" \
+	    all_shop_postgres "$(obj agents "$ALLSHOP_AGENTS" wall_s "$(jnum "$SA_WALL")" \
+		peak_rss_bytes "$(jnum "$SA_RSS")" rss_after_bytes "$(jnum "$SA_AFTER")" \
+		events_queued_peak "$(jnum "$SA_QPEAK")" events_queue_max "$(jnum "$SA_QMAX")" \
+		note "$(jstr "$SA_NA")")"
 }
 
 json_control() {
@@ -1024,7 +1107,8 @@ json_remote() {
 json_embedded() {
 	[ -n "$EM_SPS" ] || { json_na "$EM_NA"; return; }
 	obj store '"sqlite"' max_concurrent 50 window_s "$SECS" \
-	    sessions_per_s "$(jnum "$EM_SPS")" rows_per_s "$(jnum "$EM_RPS")"
+	    sessions_per_s "$(jnum "$EM_SPS")" rows_per_s "$(jnum "$EM_RPS")" \
+	    cpu_cores "$(jnum "$EM_CPU")" sessions_per_cpu_s "$(jnum "$EM_SPC")"
 }
 
 json_llm() {
@@ -1080,7 +1164,10 @@ fi
 pg_version
 want cycle && bench_cycle
 want throughput && bench_throughput
-want scale && bench_scale
+if want scale; then
+	bench_scale
+	scale_allshop
+fi
 if want control; then
 	if [ -n "$TOOLS_ERR" ]; then
 		CL_NA=$TOOLS_ERR CL_NOTE='' CL_STORE=- CL_P50=''

@@ -315,32 +315,40 @@ pg_bouncer_start() {
 	[ -z "$_PG_USER" ] || chown "$_PG_USER" "$PGB_DIR" || return 1
 	chmod 0755 "$PGB_DIR"
 	_pgb_try=0
-	while [ "$_pgb_try" -lt 20 ]; do
+	while :; do
 		PGB_PORT=$((30000 + ($$ + _pgb_try * 389) % 10000))
 		_pg_bouncer_conf "$1" "${2:-5}" "$PGB_PORT"
-		# -d: it forks once listening; refuses to run as root, hence _pg_as
-		(PG_DIR=$PGB_DIR _pg_as "$_pgb_bin" -q -d "$PGB_DIR/pgbouncer.ini") \
-		    >"$PGB_DIR/start.log" 2>&1 && break
-		if ! grep -q 'in use\|bind' "$PGB_DIR/pgbouncer.log" "$PGB_DIR/start.log" \
-		    2>/dev/null; then
+		rm -f "$PGB_DIR/pgbouncer.log"
+		# -d: it forks into the background; refuses to run as root, hence _pg_as
+		if ! (PG_DIR=$PGB_DIR _pg_as "$_pgb_bin" -q -d "$PGB_DIR/pgbouncer.ini") \
+		    >"$PGB_DIR/start.log" 2>&1; then
 			_pg_err "pgbouncer did not start:"
 			cat "$PGB_DIR/start.log" "$PGB_DIR/pgbouncer.log" >&2 2>/dev/null
 			return 1
 		fi
-		_pgb_try=$((_pgb_try + 1))
-	done
-	_pgb_i=0
-	while ! "$PG_BINDIR/pg_isready" -q -h 127.0.0.1 -p "$PGB_PORT" -d simtest -t 1; do
-		_pgb_i=$((_pgb_i + 1))
-		if [ "$_pgb_i" -ge 100 ]; then
+		_pg_bouncer_ready && break
+		# the port was taken (it may bind after forking): the next one
+		if ! grep -q 'in use\|nowhere to listen' "$PGB_DIR/pgbouncer.log" ||
+		    [ "$_pgb_try" -ge 20 ]; then
 			_pg_err "pgbouncer on port $PGB_PORT not ready after 10 s"
 			tail -n 20 "$PGB_DIR/pgbouncer.log" >&2
 			return 1
 		fi
-		sleep 0.1
+		_pgb_try=$((_pgb_try + 1))
 	done
 	PGB_URL=$(pg_bouncer_url simtest)
 	export PGB_DIR PGB_PORT PGB_URL
+}
+
+# Ready on PGB_PORT within 10 s; 1 at once once its log says it gave up.
+_pg_bouncer_ready() {
+	_pgb_i=0
+	while ! "$PG_BINDIR/pg_isready" -q -h 127.0.0.1 -p "$PGB_PORT" -d simtest -t 1; do
+		grep -q 'FATAL' "$PGB_DIR/pgbouncer.log" 2>/dev/null && return 1
+		_pgb_i=$((_pgb_i + 1))
+		[ "$_pgb_i" -lt 100 ] || return 1
+		sleep 0.1
+	done
 }
 
 pg_bouncer_url() {
