@@ -1,12 +1,12 @@
 #!/bin/sh
 # run.sh - the benchmarks of make bench (bench/README.md explains every figure).
 #
-#	sh bench/run.sh [cycle throughput scale control remote embedded llm]
+#	sh bench/run.sh [cycle throughput scale control remote embedded llm api adaptive]
 #
 # Uses the simd and simctl at the top of the tree (make bench builds them with -O3 first),
 # starts its own PostgreSQL server (tests/lib/pg.sh), its own simd per measurement and,
 # for the remote row, its own delaying proxy (bench/delayproxy.c).  Without arguments it
-# runs all six benchmarks; with names, only those.  Prints a table on stdout, progress on
+# runs all nine benchmarks; with names, only those.  Prints a table on stdout, progress on
 # stderr, and writes the figures as JSON to bench/results.json.  It always runs to the end:
 # a benchmark that cannot run prints "n/a (reason)".
 #
@@ -25,9 +25,10 @@ RUNS=${BENCH_RUNS:-3}
 SECS=${BENCH_SECS:-10}
 SWEEP_SECS=${BENCH_SWEEP_SECS:-4}
 OUT=${BENCH_OUT:-$TOP/bench/results.json}
-ALL_ROWS="cycle throughput scale control remote embedded llm"
+ALL_ROWS="cycle throughput scale control remote embedded llm api adaptive"
 ROWS=${*:-$ALL_ROWS}
 SWEEP="8 16 32 64"               # pgbench clients and simd sessions in flight tried
+ADAPT_SWEEP="8 16 32 64 100"      # fixed limits the adaptive one is set against
 CYCLE_AGENTS=372
 RATE_AGENTS=5000                  # agents of the throughput runs: cycles of ~5 s
 PROBE_SECS=8                      # control latency: window of status round trips
@@ -64,6 +65,7 @@ cleanup() {
 	[ -n "$SIM_PID" ] && kill -KILL "$SIM_PID" 2>/dev/null
 	[ -n "$PROXY_PID" ] && kill -TERM "$PROXY_PID" 2>/dev/null
 	[ -n "${LLMD_PID:-}" ] && kill -TERM "$LLMD_PID" 2>/dev/null
+	[ -n "${SHOPD_PID:-}" ] && kill -TERM "$SHOPD_PID" 2>/dev/null
 	[ -n "${PGB_DIR:-}" ] && pg_bouncer_stop >/dev/null 2>&1
 	[ "$PG_UP" = 1 ] && pg_stop >/dev/null 2>&1
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -173,8 +175,8 @@ vm_kb() {	# vm_kb FIELD: VmRSS / VmHWM of simd in kB (Linux), else ""
 	awk -v f="$1:" '$1 == f { print $2 }' "/proc/$SIM_PID/status"
 }
 
-# sim_up NAME [CONF LINES...]: a fresh simd on a fresh data directory.  On failure
-# returns 1 with the reason in SIM_ERR.
+# sim_up NAME [CONF LINES...]: a fresh simd on a fresh data directory (or on $SIM_DATA,
+# kept as it is).  On failure returns 1 with the reason in SIM_ERR.
 sim_up() {
 	D=$W/$1
 	shift
@@ -187,7 +189,7 @@ sim_up() {
 		echo "shutdown_timeout = 5"
 		for _su_l in "$@"; do echo "$_su_l"; done
 	} >"$D/conf"
-	"$SIMD" -f -d "$D/data" -s "$SOCK" -c "$D/conf" </dev/null >"$D/log" 2>&1 &
+	"$SIMD" -f -d "${SIM_DATA:-$D/data}" -s "$SOCK" -c "$D/conf" </dev/null >"$D/log" 2>&1 &
 	SIM_PID=$!
 	_su_i=0
 	while [ "$_su_i" -lt 1200 ]; do
@@ -390,16 +392,25 @@ bench_cycle() {
 # ---- 2. sustained throughput: simd against pgbench on the same server ----
 
 # simd's steady rate at $1 sessions in flight over $2 seconds (after 1 s of warm-up):
-# sets R_SPS, R_RPS (rows/s), R_ERR.  $3: "pg" or "sqlite".
+# sets R_SPS, R_RPS (rows/s), R_P99 (the run's p99 session latency, ms), R_LIMIT (the
+# limit at the end), R_ERR.  $3: "pg" or "sqlite"; $4: the port PostgreSQL is reached
+# through (default: its own); $5: "on" for the adaptive limit from a cold start, from
+# its default base when $1 is empty, "latency" for the same without the CPU and memory
+# ceiling (thresholds at 100 %), "off" (the default) for the limit $1, fixed.
 sim_rate() {
-	R_SPS='' R_RPS='' R_ERR='' R_CPU='' R_SPC=''
+	R_SPS='' R_RPS='' R_P99='' R_LIMIT='' R_ERR='' R_CPU='' R_SPC=''
+	_sr_c1="adaptive = ${5:-off}" _sr_c2="cpu_high = 80" _sr_c3="cpu_low = 50"
+	if [ "${5:-}" = latency ]; then
+		_sr_c1="adaptive = on" _sr_c2="cpu_high = 100" _sr_c3="cpu_low = 100"
+	fi
 	if [ "$3" = pg ]; then
-		sim_pg "rate" "" || { R_ERR=${PG_NA:-$SIM_ERR}; return 1; }
+		sim_pg "rate" "${4:-}" "$_sr_c1" "$_sr_c2" "$_sr_c3" ||
+		    { R_ERR=${PG_NA:-$SIM_ERR}; return 1; }
 	else
-		sim_up "rate" || { R_ERR=$SIM_ERR; return 1; }
+		sim_up "rate" "$_sr_c1" "$_sr_c2" "$_sr_c3" || { R_ERR=$SIM_ERR; return 1; }
 	fi
 	if ! ctl --json start --agents "$RATE_AGENTS" --all-shop --time-scale 0 --cycles 0 \
-	    --max-concurrent "$1" >"$D/start" 2>&1; then
+	    ${1:+--max-concurrent "$1"} >"$D/start" 2>&1; then
 		R_ERR="start failed: $(tail -n 1 "$D/start")"
 	elif ! wait_running; then
 		R_ERR="the run did not start: $(tr -d '\n' <"$D/st" | cut -c1-120)"
@@ -425,6 +436,10 @@ sim_rate() {
 		fi
 		_sr_e=$(jget "$D/b" errors)
 		[ "${_sr_e:-0}" = 0 ] || R_ERR="$_sr_e sessions failed"
+		R_P99=$(tr -d ' \n\t' <"$D/b" |
+		    sed -n 's/.*"session":{[^}]*"p99_ms":\([0-9.eE+-]*\).*/\1/p')
+		R_LIMIT=$(tr -d ' \n\t' <"$D/b" |
+		    sed -n 's/.*"concurrency":{"limit":\([0-9]*\).*/\1/p')
 	fi
 	sim_abort
 	[ "$3" = pg ] && dropdb_last
@@ -855,7 +870,150 @@ bench_llm() {
 	[ -n "$LLM_PPS$LLM_LIM_S" ] || LLM_NA=${LLM_ERR:-no figure}
 }
 
+# ---- 9. adaptive concurrency ----
+
+# adaptive_at WHERE PORT: the fixed sweep on PostgreSQL (reached through PORT; "" its
+# own), its best limit, then RUNS rounds of that limit and of the adaptive limit from a
+# cold start (a fresh simd, its default base), side by side.  Sets AD_<WHERE>_*.
+adaptive_at() {
+	_aw=$1 _ap=$2 _ab=0 _ac='' _an=''
+	_afs='' _afp='' _aas='' _aap='' _aal='' _arr='' _asw='' _als='' _alp='' _all='' _alr=''
+	for c in $ADAPT_SWEEP; do
+		say "9 adaptive ($_aw): sweep, fixed limit $c (${SWEEP_SECS} s)"
+		if sim_rate "$c" "$SWEEP_SECS" pg "$_ap" off; then
+			_asw="$_asw${_asw:+, }\"$c\": $R_SPS"
+			if [ "$(calc 'a > b' "$R_SPS" "$_ab")" = 1 ]; then
+				_ab=$R_SPS
+				_ac=$c
+			fi
+		else
+			_an=$R_ERR
+		fi
+	done
+	_ai=1
+	while [ -n "$_ac" ] && [ "$_ai" -le "$RUNS" ]; do
+		_af='' _aa=''
+		say "9 adaptive ($_aw): run $_ai/$RUNS, fixed limit $_ac (${SECS} s)"
+		if sim_rate "$_ac" "$SECS" pg "$_ap" off; then
+			_af=$R_SPS
+			_afs="$_afs $R_SPS" _afp="$_afp $R_P99"
+		fi
+		say "9 adaptive ($_aw): run $_ai/$RUNS, adaptive from a cold start (${SECS} s)"
+		if sim_rate "" "$SECS" pg "$_ap" on; then
+			_aa=$R_SPS
+			_aas="$_aas $R_SPS" _aap="$_aap $R_P99" _aal="$_aal $R_LIMIT"
+		else
+			_an=$R_ERR
+		fi
+		[ -n "$_af" ] && [ -n "$_aa" ] && _arr="$_arr $(calc 'b / a' "$_af" "$_aa")"
+		say "9 adaptive ($_aw): run $_ai/$RUNS, adaptive without the machine ceiling (${SECS} s)"
+		if sim_rate "" "$SECS" pg "$_ap" latency; then
+			_als="$_als $R_SPS" _alp="$_alp $R_P99" _all="$_all $R_LIMIT"
+			[ -n "$_af" ] && _alr="$_alr $(calc 'b / a' "$_af" "$R_SPS")"
+		fi
+		_ai=$((_ai + 1))
+	done
+	eval "AD_${_aw}_C=\$_ac AD_${_aw}_SWEEP=\$_asw AD_${_aw}_NA=\$_an"
+	eval "AD_${_aw}_FIX=$(median "$_afs") AD_${_aw}_FIX_P99=$(median "$_afp")"
+	eval "AD_${_aw}_AD=$(median "$_aas") AD_${_aw}_AD_P99=$(median "$_aap")"
+	eval "AD_${_aw}_LIMIT=$(median "$_aal") AD_${_aw}_RATIO=$(median "$_arr")"
+	eval "AD_${_aw}_LAT=$(median "$_als") AD_${_aw}_LAT_P99=$(median "$_alp")"
+	eval "AD_${_aw}_LAT_LIMIT=$(median "$_all") AD_${_aw}_LAT_RATIO=$(median "$_alr")"
+}
+
+bench_adaptive() {
+	AD_NA='' AD_local_RATIO='' AD_remote_RATIO='' AD_remote_NA=''
+	if ! pg_ready; then
+		AD_NA=$PG_NA
+		return
+	fi
+	adaptive_at local ""
+	if [ -n "${PROXY_ERR:-}" ]; then
+		AD_remote_NA=$PROXY_ERR
+	elif proxy_up; then
+		adaptive_at remote "$PROXY_PORT"
+		proxy_down
+	else
+		AD_remote_NA=$PROXY_ERR
+	fi
+}
+
 # ---- the table ----
+
+# ---- 8. the shop API: sessions through contrib/shopd on loopback ----
+
+API_AGENTS=${BENCH_API_AGENTS:-2000}
+
+# api_once: one measured window of the HTTP driver at 16 in flight; sets A_SPS (sessions/s),
+# A_QPS (requests/s), A_KB (peak RSS per agent, kB), A_ERR.
+api_once() {
+	A_SPS='' A_QPS='' A_KB='' A_ERR=''
+	_ad=$W/apishop
+	rm -rf "$_ad"
+	mkdir -p "$_ad/data"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$_ad/secret"
+	"$SIMD" -d "$_ad/data" --init-db >/dev/null 2>&1 || { A_ERR="simd --init-db failed"; return 1; }
+	"$TOP/contrib/shopd/shopd" --listen 127.0.0.1:0 --db "$_ad/data/shop.db" \
+	    --jwt-secret-file "$_ad/secret" --rate-search 0 --rate-products 0 \
+	    </dev/null >"$_ad/log" 2>&1 &
+	SHOPD_PID=$!
+	_ai=0
+	until grep -q 'listening on' "$_ad/log" 2>/dev/null; do
+		_ai=$((_ai + 1))
+		if [ "$_ai" -gt 200 ] || ! kill -0 "$SHOPD_PID" 2>/dev/null; then
+			A_ERR="shopd did not start"
+			return 1
+		fi
+		sleep 0.05
+	done
+	_ap=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$_ad/log")
+	if ! SIM_DATA=$_ad/data sim_up api "adaptive = off" "shop_api_url = http://127.0.0.1:$_ap" \
+	    "api_jwt_secret_file = $_ad/secret"; then
+		A_ERR=$SIM_ERR
+	elif ! ctl --json start --agents "$API_AGENTS" --all-shop --time-scale 0 --cycles 0 \
+	    --max-concurrent 16 >"$D/start" 2>&1; then
+		A_ERR="start failed: $(tail -n 1 "$D/start")"
+	elif ! wait_running; then
+		A_ERR="the run did not start"
+	else
+		sleep 1
+		ctl --json status >"$D/a" 2>/dev/null
+		sleep "$SECS"
+		ctl --json status >"$D/b" 2>/dev/null
+		_adt=$(calc 'b - a' "$(jfield "$D/a" elapsed_s)" "$(jfield "$D/b" elapsed_s)")
+		A_SPS=$(calc "(b - a) / $_adt" "$(jfield "$D/a" counts.sessions)" \
+		    "$(jfield "$D/b" counts.sessions)")
+		A_QPS=$(calc "(b - a) / $_adt" "$(jfield "$D/a" api.requests)" \
+		    "$(jfield "$D/b" api.requests)")
+		A_KB=$(calc "a / $API_AGENTS" "$(vm_kb VmHWM)")
+		[ "$(jfield "$D/b" counts.errors)" = 0 ] || A_ERR="$(jfield "$D/b" counts.errors) sessions failed"
+	fi
+	unset SIM_DATA
+	sim_abort
+	stop_pid "$SHOPD_PID"
+	SHOPD_PID=''
+	[ -n "$A_SPS" ]
+}
+
+bench_api() {
+	API_NA='' _as='' _aq='' _ak=''
+	if [ ! -x "$TOP/contrib/shopd/shopd" ]; then
+		API_NA="contrib/shopd/shopd is not built"
+		return
+	fi
+	_ai2=1
+	while [ "$_ai2" -le "$RUNS" ]; do
+		say "8 shop API: through shopd, run $_ai2/$RUNS (${SECS} s)"
+		if api_once; then
+			_as="$_as $A_SPS" _aq="$_aq $A_QPS" _ak="$_ak $A_KB"
+		else
+			API_NA=$A_ERR
+		fi
+		_ai2=$((_ai2 + 1))
+	done
+	API_SPS=$(median "$_as") API_QPS=$(median "$_aq") API_KB=$(median "$_ak")
+	[ -z "$API_SPS" ] || API_NA=''
+}
 
 na() {	# na REASON: how a figure that could not be measured is shown
 	printf 'n/a (%s)' "${1:-no figure}"
@@ -995,6 +1153,18 @@ row_embedded() {
 	    "$(fmt '%.0f' "$(calc 'a * 100' "$EM_CPU")")" "$(fmt '%.0f' "$EM_SPC")"
 }
 
+row_api() {
+	printf ' 8  shop API: --all-shop through contrib/shopd on loopback (sqlite), 16 in flight\n'
+	if [ -z "$API_SPS" ]; then
+		printf '      %-10s %s\n' http "$(na "$API_NA")"
+		return
+	fi
+	printf '      %-10s %s sessions/s, %s requests/s, peak RSS %s kB per agent (%s agents)\n' \
+	    http "$(fmt '%.0f' "$API_SPS")" "$(fmt '%.0f' "$API_QPS")" "$(fmt '%.1f' "$API_KB")" \
+	    "$API_AGENTS"
+	printf '      %-10s n/a (python3-locust 2.12 is in Debian 12 but not installed here)\n' locust
+}
+
 row_llm() {
 	printf ' 7  LLM personas against the test double (tests/tools/llmd)\n'
 	if [ -n "$LLM_NA" ]; then
@@ -1111,6 +1281,13 @@ json_embedded() {
 	    cpu_cores "$(jnum "$EM_CPU")" sessions_per_cpu_s "$(jnum "$EM_SPC")"
 }
 
+json_api() {
+	[ -n "$API_SPS" ] || { json_na "$API_NA"; return; }
+	obj agents "$API_AGENTS" max_concurrent 16 window_s "$SECS" \
+	    sessions_per_s "$(jnum "$API_SPS")" requests_per_s "$(jnum "$API_QPS")" \
+	    peak_rss_kb_per_agent "$(jnum "$API_KB")"
+}
+
 json_llm() {
 	[ -z "$LLM_NA" ] || { json_na "$LLM_NA"; return; }
 	obj unlimited "$(obj agents "$LLM_AGENTS" max_concurrent 16 \
@@ -1119,10 +1296,65 @@ json_llm() {
 		wall_s "$(jnum "$LLM_LIM_S")" status_429 "$(jnum "$LLM_LIM_429")")"
 }
 
+row_adaptive() {
+	printf ' 9  adaptive concurrency: the best fixed limit of %s vs adaptive from a cold start\n' \
+	    "$(echo "$ADAPT_SWEEP" | tr ' ' ',')"
+	if [ -n "$AD_NA" ]; then
+		printf '      %s\n' "$(na "$AD_NA")"
+		return
+	fi
+	for _rw in local remote; do
+		eval "_c=\${AD_${_rw}_C:-} _f=\${AD_${_rw}_FIX:-} _fp=\${AD_${_rw}_FIX_P99:-}"
+		eval "_a=\${AD_${_rw}_AD:-} _ap=\${AD_${_rw}_AD_P99:-} _l=\${AD_${_rw}_LIMIT:-}"
+		eval "_r=\${AD_${_rw}_RATIO:-} _n=\${AD_${_rw}_NA:-}"
+		_label=$_rw
+		[ "$_rw" = remote ] && _label="100 ms RTT"
+		if [ -z "$_f" ] || [ -z "$_a" ]; then
+			printf '      %-10s %s\n' "$_label" "$(na "$_n")"
+			continue
+		fi
+		printf '      %-10s fixed %s: %s sessions/s, p99 %s ms; adaptive: %s sessions/s, p99 %s ms,' \
+		    "$_label" "$_c" "$(fmt '%.0f' "$_f")" "$(fmt '%.0f' "$_fp")" "$(fmt '%.0f' "$_a")" \
+		    "$(fmt '%.0f' "$_ap")"
+		printf ' limit %s at the end; adaptive / fixed = %s\n' "$(fmt '%.0f' "$_l")" \
+		    "$(fmt '%.2f' "$_r")"
+		eval "_a=\${AD_${_rw}_LAT:-} _ap=\${AD_${_rw}_LAT_P99:-} _l=\${AD_${_rw}_LAT_LIMIT:-}"
+		eval "_r=\${AD_${_rw}_LAT_RATIO:-}"
+		printf '      %-10s without the CPU/memory ceiling: %s sessions/s, p99 %s ms, limit %s;' \
+		    '' "$(fmt '%.0f' "$_a")" "$(fmt '%.0f' "$_ap")" "$(fmt '%.0f' "$_l")"
+		printf ' / fixed = %s\n' "$(fmt '%.2f' "$_r")"
+	done
+}
+
+json_adaptive_at() {
+	eval "_c=\${AD_$1_C:-} _f=\${AD_$1_FIX:-} _fp=\${AD_$1_FIX_P99:-} _a=\${AD_$1_AD:-}"
+	eval "_ap=\${AD_$1_AD_P99:-} _l=\${AD_$1_LIMIT:-} _r=\${AD_$1_RATIO:-} _n=\${AD_$1_NA:-}"
+	eval "_sw=\${AD_$1_SWEEP:-}"
+	[ -n "$_f" ] && [ -n "$_a" ] || { json_na "$_n"; return; }
+	obj best_fixed_limit "$_c" fixed_sessions_per_s "$(jnum "$_f")" \
+	    fixed_p99_session_ms "$(jnum "$_fp")" adaptive_sessions_per_s "$(jnum "$_a")" \
+	    adaptive_p99_session_ms "$(jnum "$_ap")" adaptive_limit_at_end "$(jnum "$_l")" \
+	    adaptive_over_fixed "$(jnum "$_r")" sweep_sessions_per_s "{$_sw}" \
+	    latency_only "$(json_latency_only "$1")"
+}
+
+json_latency_only() {	# the adaptive run without the machine ceiling
+	eval "_a=\${AD_$1_LAT:-} _ap=\${AD_$1_LAT_P99:-} _l=\${AD_$1_LAT_LIMIT:-}"
+	eval "_r=\${AD_$1_LAT_RATIO:-}"
+	obj sessions_per_s "$(jnum "$_a")" p99_session_ms "$(jnum "$_ap")" \
+	    limit_at_end "$(jnum "$_l")" over_fixed "$(jnum "$_r")"
+}
+
+json_adaptive() {
+	[ -z "$AD_NA" ] || { json_na "$AD_NA"; return; }
+	obj agents "$RATE_AGENTS" window_s "$SECS" local "$(json_adaptive_at local)" \
+	    remote_100ms_rtt "$(json_adaptive_at remote)"
+}
+
 json_results() {
 	_rows=''
 	for _jr in cycle:cycle_time throughput:throughput scale:scale control:control_latency \
-	    remote:remote embedded:embedded llm:llm_personas; do
+	    remote:remote embedded:embedded llm:llm_personas api:shop_api adaptive:adaptive; do
 		want "${_jr%%:*}" || continue
 		_rows="$_rows${_rows:+,
 }    \"${_jr#*:}\": $(json_"${_jr%%:*}")"
@@ -1158,7 +1390,8 @@ build_tools
 if [ -n "$TOOLS_ERR" ]; then
 	say "$TOOLS_ERR"
 fi
-if want cycle || want throughput || want scale || want control || want remote; then
+if want cycle || want throughput || want scale || want control || want remote ||
+    want adaptive; then
 	pg_up
 fi
 pg_version
@@ -1178,6 +1411,8 @@ fi
 want remote && bench_remote
 want embedded && bench_embedded
 want llm && bench_llm
+want api && bench_api
+want adaptive && bench_adaptive
 BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
 
 {
@@ -1200,6 +1435,8 @@ BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
 	want remote && row_remote
 	want embedded && row_embedded
 	want llm && row_llm
+	want api && row_api
+	want adaptive && row_adaptive
 }
 if json_results >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"; then
 	echo

@@ -24,6 +24,7 @@
 #include "sim/log.h"
 #include "sim/paths.h"
 #include "sim/platform.h"
+#include "sim/preflight.h"
 #include "sim/reload.h"
 #include "sim/resume.h"
 #include "sim/server.h"
@@ -35,7 +36,7 @@
 #define MAX_FLAG_KEYS 8
 
 struct flags {
-	int foreground, check_only, resume, init_db;
+	int foreground, check_only, resume, init_db, preflight, json;
 	const char *config_path;
 	const char *keys[MAX_FLAG_KEYS]; /* flag overrides, re-applied on SIGHUP */
 	const char *values[MAX_FLAG_KEYS];
@@ -67,7 +68,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: simd [-fhnV] [-c file] [-s socket] [-d datadir] [-l level] [-L file] "
-	    "[--resume] [--init-db]\n"
+	    "[--resume] [--init-db] [--preflight [--json]]\n"
 	    "  -f, --foreground   stay in the foreground, log to stderr\n"
 	    "  -c, --config FILE  configuration file (simd.conf(5))\n"
 	    "  -s, --socket PATH  control socket\n"
@@ -77,6 +78,8 @@ usage(FILE *f)
 	    "  -n, --check        check the configuration and exit\n"
 	    "      --resume       continue the newest checkpointed run on start\n"
 	    "      --init-db      create or migrate the shop database and exit\n"
+	    "      --preflight    check the machine and the database before a run, and exit\n"
+	    "      --json         with --preflight: the checks as JSON\n"
 	    "  -V, --version      print the version and exit\n"
 	    "  -h, --help         this help\n");
 }
@@ -105,6 +108,8 @@ parse_flags(int argc, char **argv, struct flags *fl)
 		{ "help", no_argument, NULL, 'h' },
 		{ "resume", no_argument, NULL, 'R' },
 		{ "init-db", no_argument, NULL, 'I' },
+		{ "preflight", no_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -120,6 +125,8 @@ parse_flags(int argc, char **argv, struct flags *fl)
 		case 'n': fl->check_only = 1; break;
 		case 'R': fl->resume = 1; break;
 		case 'I': fl->init_db = 1; break;
+		case 'P': fl->preflight = 1; break;
+		case 'J': fl->json = 1; break;
 		case 'V': print_version(); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
@@ -176,6 +183,43 @@ check_parts(const struct sim_config *c, char *err, size_t errlen)
 		fclose(f);
 	}
 	return 0;
+}
+
+/* Prints j (stolen) indented, or null. */
+static void
+print_json_line(json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+
+	printf("%s\n", text ? text : "null");
+	free(text);
+	json_decref(j);
+}
+
+/* simd --preflight: one line per check; exit 0 all ok, 1 warnings, 2 failures. */
+static int
+run_preflight(struct daemon *d)
+{
+	struct preflight *p = malloc(sizeof(*p));
+	enum preflight_level worst;
+
+	if (p == NULL) {
+		fprintf(stderr, "simd: out of memory\n");
+		config_free(d->srv.cfg);
+		return 2;
+	}
+	worst = preflight_run(d->srv.cfg, p);
+	if (d->fl.json) {
+		print_json_line(preflight_json(p));
+	} else {
+		for (int i = 0; i < p->n; i++)
+			printf("%-4s  %-16s %s%s%s%s\n", preflight_level_name(p->c[i].level),
+			    p->c[i].name, p->c[i].value, p->c[i].threshold[0] ? " (" : "",
+			    p->c[i].threshold, p->c[i].threshold[0] ? ")" : "");
+	}
+	free(p);
+	config_free(d->srv.cfg);
+	return (int)worst;
 }
 
 /* ---- detaching ---- */
@@ -465,16 +509,30 @@ main(int argc, char **argv)
 	/* Detaching changes directory: SIGHUP must still find the file. */
 	if (d.fl.config_path != NULL && realpath(d.fl.config_path, config_abs) != NULL)
 		d.fl.config_path = config_abs;
-	if ((d.srv.cfg = load_config(&d.fl, err, sizeof(err))) == NULL ||
-	    paths_resolve(d.srv.cfg, err, sizeof(err)) != 0) {
+	if ((d.srv.cfg = load_config(&d.fl, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "simd: %s\n", err);
 		return 1;
+	}
+	if (paths_resolve(d.srv.cfg, err, sizeof(err)) != 0) {
+		/* for --preflight, a data directory that cannot be had is its first failure */
+		if (d.fl.preflight && d.fl.json)
+			print_json_line(json_pack("{s:[{s:s, s:s, s:s, s:s}], s:s}", "checks",
+			    "name", "data_dir", "level", "fail", "value", err, "threshold",
+			    "a file can be created", "worst", "fail"));
+		else if (d.fl.preflight)
+			printf("fail  data_dir         %s\n", err);
+		else
+			fprintf(stderr, "simd: %s\n", err);
+		config_free(d.srv.cfg);
+		return d.fl.preflight ? 2 : 1;
 	}
 	if (check_parts(d.srv.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "simd: %s\n", err);
 		config_free(d.srv.cfg);
 		return 1;
 	}
+	if (d.fl.preflight)
+		return run_preflight(&d);
 	if (d.fl.check_only) {
 		printf("simd: configuration OK\n");
 		config_free(d.srv.cfg);

@@ -491,9 +491,9 @@ platform_cpu_pct(const struct platform_cpu *prev, const struct platform_cpu *cur
 	return pct > 100 ? 100 : pct;
 }
 
-/* Memory used in a cgroup with a limit below the machine's memory: -1 if none. */
-static double
-cgroup_mem_pct(const char *proc, const char *cgroot, uint64_t machine)
+/* Bytes used (less inactive page cache) and the limit of the tightest cgroup: -1 if none. */
+static int
+cgroup_mem(const char *proc, const char *cgroot, uint64_t machine, uint64_t *used, uint64_t *limit)
 {
 	char dir[4096], best[4096], text[8192];
 	uint64_t lim, lowest = machine, cur, inactive = 0;
@@ -513,8 +513,36 @@ cgroup_mem_pct(const char *proc, const char *cgroot, uint64_t machine)
 		return -1;
 	if (read_at(best, "memory.stat", text, sizeof(text)) == 0)
 		platform_parse_key(text, "inactive_file", &inactive);
-	cur = cur > inactive ? cur - inactive : 0;
-	return cur >= lowest ? 100 : 100.0 * (double)cur / (double)lowest;
+	*used = cur > inactive ? cur - inactive : 0;
+	*limit = lowest;
+	return 0;
+}
+
+/* Memory used in a cgroup with a limit below the machine's memory: -1 if none. */
+static double
+cgroup_mem_pct(const char *proc, const char *cgroot, uint64_t machine)
+{
+	uint64_t cur, lim;
+
+	if (cgroup_mem(proc, cgroot, machine, &cur, &lim) != 0)
+		return -1;
+	return cur >= lim ? 100 : 100.0 * (double)cur / (double)lim;
+}
+
+uint64_t
+platform_mem_free_at(const char *proc, const char *cgroot)
+{
+	char text[8192];
+	uint64_t total, avail, cur, lim, free_b;
+
+	if (read_at(proc, "meminfo", text, sizeof(text)) != 0 ||
+	    platform_parse_key(text, "MemTotal", &total) != 0 ||
+	    platform_parse_key(text, "MemAvailable", &avail) != 0)
+		return 0;
+	free_b = avail * 1024;
+	if (cgroup_mem(proc, cgroot, total * 1024, &cur, &lim) == 0)
+		free_b = cur >= lim ? 0 : lim - cur < free_b ? lim - cur : free_b;
+	return free_b;
 }
 
 double
@@ -605,6 +633,16 @@ platform_mem_pct(void)
 	return used >= memsize ? 100 : 100.0 * (double)used / (double)memsize;
 #else
 	return -1;
+#endif
+}
+
+uint64_t
+platform_mem_free(void)
+{
+#if defined(__linux__)
+	return platform_mem_free_at("/proc", cgroup_root());
+#else
+	return 0;
 #endif
 }
 

@@ -177,6 +177,36 @@ api_metrics(FILE *f, const struct shopapi_stats *a)
 	fprintf(f, "simd_api_connections{state=\"idle\"} %u\n", a->conns_idle);
 }
 
+/* persona_source = llm: the persona generation's counters (llm.h). */
+static void
+llm_metrics(FILE *f, const struct snapshot *s)
+{
+	const struct llm_stats *l = &s->llm;
+
+	if (!s->has_llm)
+		return;
+	gauge(
+	    f, "simd_llm_personas", "personas of the generation under way (or the last)", l->total);
+	gauge(f, "simd_llm_personas_done", "of them settled", l->done);
+	head(f, "simd_llm_personas_by_source", "gauge", "settled personas by where they came from");
+	fprintf(f, "simd_llm_personas_by_source{source=\"cache\"} %u\n", l->cached);
+	fprintf(f, "simd_llm_personas_by_source{source=\"llm\"} %u\n", l->from_llm);
+	fprintf(
+	    f, "simd_llm_personas_by_source{source=\"local_fallback\"} %u\n", l->local_fallbacks);
+	counter(f, "simd_llm_requests_total", "LLM requests sent", l->requests);
+	counter(f, "simd_llm_retries_total", "LLM requests retried on the same model", l->retries);
+	counter(f, "simd_llm_429_total", "LLM answers 429", l->status_429);
+	counter(f, "simd_llm_model_fallbacks_total", "times an agent moved on to the next model",
+	    l->model_fallbacks);
+	head(f, "simd_llm_errors_total", "counter", "LLM requests that failed, by type");
+	for (int i = 0; i < LLM_ERR_TYPES; i++)
+		fprintf(f, "simd_llm_errors_total{type=\"%s\"} %llu\n",
+		    llm_err_name((enum llm_err)i), (unsigned long long)l->errors_by_type[i]);
+	gauge(
+	    f, "simd_llm_rate_limit", "the LLM rate limiter's requests/s (0: unlimited)", l->rate);
+	gauge(f, "simd_llm_in_flight", "LLM requests sent and not answered", l->in_flight);
+}
+
 static void
 latency_metrics(FILE *f, const struct snapshot *s)
 {
@@ -200,6 +230,7 @@ prom_format(FILE *f, const struct snapshot *s, double cpu_s, double start_time)
 	count_metrics(f, s);
 	store_metrics(f, s);
 	api_metrics(f, &s->api);
+	llm_metrics(f, s);
 	latency_metrics(f, s);
 	gauge(f, "process_resident_memory_bytes", "resident memory of simd", (double)s->rss_bytes);
 	head(f, "process_cpu_seconds_total", "counter", "CPU time simd has used");

@@ -65,6 +65,8 @@ int platform_cpu_sample(struct platform_cpu *s);
 double platform_cpu_pct(const struct platform_cpu *prev, const struct platform_cpu *cur);
 /* Memory used now in percent (cgroup: less its inactive page cache), or -1. */
 double platform_mem_pct(void);
+/* Bytes that can still be had (MemAvailable, or the tightest cgroup's room if less); 0 unknown. */
+uint64_t platform_mem_free(void);
 
 /*
  * The same from files under proc (for /proc) and cgroot (the cgroup v2
@@ -73,6 +75,7 @@ double platform_mem_pct(void);
 int platform_cpu_sample_at(
     struct platform_cpu *s, const char *proc, const char *cgroot, uint64_t now_us);
 double platform_mem_pct_at(const char *proc, const char *cgroot);
+uint64_t platform_mem_free_at(const char *proc, const char *cgroot);
 
 /* Parsers of those files' text; 0, or -1 for text they cannot read, unless said. */
 /* /proc/stat: the "cpu" line's busy and total ticks. */

@@ -11,14 +11,11 @@ set -eu
 t_setup
 t_conf "seed = 19" "checkpoint_interval = 86400"
 ARGS="--agents 300 --cycles 20 --all-shop --max-concurrent 16"
-cycle_now() {
-	t_ctl status | sed -n 's/^cycle: *\([0-9]*\) .*/\1/p'
-}
 
 # the embedded store: its file is gone, and the run says so
 t_start_simd
 t_ctl start $ARGS --time-scale 7200 >/dev/null
-until [ "$(cycle_now)" -ge 2 ]; do sleep 0.1; done
+until [ "$(t_cycle)" -ge 2 ]; do sleep 0.1; done
 rm -rf "$DATA"
 rc=0; t_ctl checkpoint 2>"$T/err" || rc=$?
 t_expect_eq "$rc" 1 "a checkpoint after the data directory went"
@@ -47,7 +44,7 @@ url=$(t_pg_db simd_dd)
 t_conf "database_url = $url"
 t_start_simd
 t_ctl start $ARGS --time-scale 7200 >/dev/null
-until [ "$(cycle_now)" -ge 2 ]; do sleep 0.1; done
+until [ "$(t_cycle)" -ge 2 ]; do sleep 0.1; done
 rm -rf "$DATA"
 t_ctl checkpoint >/dev/null || t_fail "a checkpoint after the data directory went"
 t_expect_match "$(cat "$T/simd.log")" 'warn\] checkpoints.db: .* was removed or replaced while simd ran, and the checkpoints in it with it; writing to a new one' \

@@ -12,7 +12,7 @@ t_start_llmd --key "$KEY" --model good=persona --model junk=garbage --model othe
     --model wild=outofrange --model half=partial --log "$T/llmd.log"
 t_conf "seed = 7" "agents = $N" "time_scale = 0" "cycles = 12" "persona_source = llm" \
     "llm_url = $LLMD_URL/v1" "llm_rate = 0" "llm_max_concurrent = 4" "llm_retry_delay = 0.01" \
-    "llm_max_retries = 2" "llm_timeout = 30"
+    "llm_max_retries = 2" "llm_timeout = 30" "metrics_listen = 0"
 cp "$T/simd.conf" "$T/base.conf"
 LLM_API_KEY=$KEY
 export LLM_API_KEY
@@ -49,6 +49,10 @@ t_expect_eq "$(sqlite3 "$T/a/personas.db" "SELECT count(DISTINCT agent_id) FROM 
 orders=$(sqlite3 "$T/a/shop.db" "SELECT count(*) FROM orders")
 [ "$orders" -gt 0 ] || t_fail "no orders with LLM personas"
 d1=$(t_digest "$T/a/shop.db")
+metrics=$(curl -s -m 30 "http://$(field metrics_listen)/metrics")
+t_expect_match "$metrics" "simd_llm_personas_by_source\{source=\"llm\"\} $N" "/metrics: from the LLM"
+t_expect_match "$metrics" "simd_llm_requests_total $N" "/metrics: requests"
+t_expect_match "$metrics" 'simd_llm_errors_total\{type="429"\} 0' "/metrics: errors by type"
 t_ctl --json status >"$T/answer.json"
 t_stop_simd || t_fail "simd exit"
 

@@ -11,9 +11,6 @@ set -eu
 t_setup
 t_conf "seed = 23" "checkpoint_interval = 86400"
 ARGS="--agents 100 --cycles 40 --all-shop --max-concurrent 16"
-cycle_now() {
-	t_ctl status | sed -n 's/^cycle: *\([0-9]*\) .*/\1/p'
-}
 
 t_start_simd
 t_ctl start $ARGS --time-scale 0 --wait >/dev/null
@@ -23,7 +20,7 @@ rm -rf "$DATA"; mkdir "$DATA"
 
 t_start_simd
 t_ctl start $ARGS --time-scale 14400 >/dev/null
-until [ "$(cycle_now)" -ge 3 ]; do sleep 0.05; done
+until [ "$(t_cycle)" -ge 3 ]; do sleep 0.05; done
 kill -STOP "$SIMD_PID"
 t_ctl -t 60 ping >"$T/ping" 2>&1 &
 pinger=$!

@@ -12,6 +12,7 @@
 #	t_llmd_stat requests		# a counter of GET /_stats (t_llmd_model_stat m tried)
 #	t_stop_llmd			# SIGTERM; returns llmd's exit status
 #	t_mount_tmpfs 24m		# (root) a small tmpfs at $T_MNT, unmounted at the end
+#	until [ "$(t_cycle)" -ge 2 ]; do sleep 0.1; done	# the run's current cycle
 #
 # $SIMD and $SIMCTL default to the binaries at the top of the tree.  SIMD_VALGRIND=1
 # runs simd under valgrind (errors and definite leaks make it exit 99).  SIMD_KEEP=1
@@ -251,6 +252,11 @@ t_digest() {
 	    JOIN users u ON u.id = o.user_id ORDER BY o.idem_key;
 	    SELECT event_key, event_type FROM shopping_session_events ORDER BY event_key;" |
 	    sha256sum | cut -d' ' -f1
+}
+
+# The run's current cycle, as status shows it ("cycle: N of M").
+t_cycle() {
+	t_ctl status | sed -n 's/^cycle: *\([0-9]*\) .*/\1/p'
 }
 
 # Value of a numeric field ("counts.orders") in `simctl --json status`.
