@@ -3,21 +3,20 @@
 # in every mode that can carry them: the password in the configuration's URL, in
 # DATABASE_URL, as a conninfo keyword, a run that fails on a stopped server, a reload, a wrong
 # password; then all three at once (PostgreSQL store, shop_api_url through shopd, personas
-# from the LLM test double) with the API and the LLM failing part of the time.  Every answer a client can get
-# (status, stats, version, subscribe frames, errors) is collected and searched with the logs
-# and every file simd wrote.
+# from the LLM test double, whose first model answers garbage).  Every answer a client can
+# get (status, stats, version, top, subscribe frames, /metrics, errors) is collected and
+# searched with the logs and every file simd wrote.
 set -eu
 . "$TOP/tests/lib/common.sh"
 command -v curl >/dev/null 2>&1 || { echo "no curl here"; exit 77; }
-SHOPD=${SHOPD:-$TOP/contrib/shopd/shopd}
-[ -x "$SHOPD" ] || t_fail "no $SHOPD: build it with make"
 t_pg_need
 t_setup
+. "$TOP/tests/lib/shop.sh"
 t_pg_own
 
 PW=Zq8pw4secret71
 pg_set_password "$PW" >/dev/null
-db=$(t_pg_db simd_secrets)
+t_pg_db simd_secrets >/dev/null
 base="postgresql://postgres:$PW@127.0.0.1:$PGPORT"
 ANS=$T/answers
 : >"$ANS"
@@ -43,10 +42,7 @@ for _ in range(3): sys.stdout.write(f.readline().decode())' "$SIMD_SOCKET" >>"$A
 # a paced run, observed while it goes and after it ends
 run() {
 	t_ctl start --agents 200 --all-shop --cycles 6 --time-scale 28800 >>"$ANS" 2>&1
-	i=0
-	while [ "$(t_status_field sessions)" -lt 10 ]; do
-		i=$((i + 1)); [ $i -lt 600 ] || t_fail "the run made no sessions"; sleep 0.05
-	done
+	t_wait_for '[ "$(t_status_field sessions)" -ge 10 ]' 120
 	collect
 	t_ctl checkpoint >>"$ANS" 2>&1 || true
 	t_wait_end
@@ -61,7 +57,7 @@ t_conf "database_url = $base/simd_secrets"
 t_start_simd
 run
 kill -HUP "$SIMD_PID"
-sleep 0.2
+t_wait_for 'grep -q "configuration reloaded" "$T/simd.log"' 60
 collect
 t_stop_simd || t_fail "exit"
 
@@ -76,12 +72,9 @@ t_ctl start --agents 100 --all-shop --cycles 2 --time-scale 0 --wait >>"$ANS" 2>
 collect
 # 3. the server goes away in the middle of a run: errors name the server, not the password
 t_ctl start --agents 200 --all-shop --cycles 1000 --time-scale 3600 >>"$ANS" 2>&1
-i=0
-while [ "$(t_status_field sessions)" -lt 10 ]; do
-	i=$((i + 1)); [ $i -lt 600 ] || t_fail "the run made no sessions"; sleep 0.05
-done
+t_wait_for '[ "$(t_status_field sessions)" -ge 10 ]' 120
 pg_stop >/dev/null
-sleep 1
+t_wait_for 'grep -q "the database is unreachable" "$T/simd.log"' 120
 collect
 t_ctl stop --wait >>"$ANS" 2>&1 || true
 collect
@@ -100,30 +93,20 @@ grep -q . "$T/refused.log" || t_fail "the refusals said nothing"
 # 5. all three secrets at once: the store on PostgreSQL, the shop API through shopd (its
 # JWT secret from a file), personas from the LLM double (its key from LLM_API_KEY); its
 # first model answers garbage (the fallback model takes over); a wrong key is tried first
-JWT=jwt-secret-Hq72kd90xz-0123456789abcdef
+JWT=$SECRET	# shop.sh's, in $T/secret
 KEY=sk-secret-Lm4v8s2w0q
-printf '%s\n' "$JWT" >"$T/jwt"
 rm -rf "$DATA"; mkdir "$DATA"
 cp "$T/simd.conf.base" "$T/simd.conf"
 t_conf "database_url = $base/simd_all" "shop_api_url = http://127.0.0.1:1" \
-    "api_jwt_secret_file = $T/jwt" "persona_source = llm" "llm_url = http://127.0.0.1:1/v1" \
+    "api_jwt_secret_file = $T/secret" "persona_source = llm" "llm_url = http://127.0.0.1:1/v1" \
     "llm_model = junk" "llm_fallback_models = good" "llm_retry_delay = 0.01" \
     "llm_max_retries = 1"
 t_pg_db simd_all >/dev/null
 "$SIMD" -c "$T/simd.conf" --init-db >"$T/initdb.log" 2>&1 || t_fail "--init-db: $(cat "$T/initdb.log")"
-"$SHOPD" --listen 127.0.0.1:0 --db "$base/simd_all" --jwt-secret-file "$T/jwt" \
-    </dev/null >"$T/shopd.log" 2>&1 &
-SHOPD_PID=$!
-trap 'kill "$SHOPD_PID" 2>/dev/null; _t_cleanup' EXIT
-i=0
-until grep -q 'listening on' "$T/shopd.log" 2>/dev/null; do
-	i=$((i + 1)); [ $i -lt 400 ] || t_fail "shopd did not start: $(cat "$T/shopd.log")"
-	sleep 0.05
-done
-port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$T/shopd.log")
+start_shopd all "$base/simd_all"
 t_start_llmd --key "$KEY" --model good=persona --model junk=garbage --log "$T/llmd.log"
 sed -i "s|^llm_url = .*|llm_url = $LLMD_URL/v1|" "$T/simd.conf"
-sed -i "s|^shop_api_url = .*|shop_api_url = http://127.0.0.1:$port|" "$T/simd.conf"
+sed -i "s|^shop_api_url = .*|shop_api_url = $SHOP_URL|" "$T/simd.conf"
 LLM_API_KEY=${KEY}wrong
 export LLM_API_KEY
 t_start_simd
