@@ -97,10 +97,7 @@ t_start_simd
 t_ctl start --agents 300 --all-shop --cycles 0 --time-scale 0 --max-concurrent 8 >/dev/null
 # until more connections than the pool holds were opened (a loaded machine takes longer to
 # get there; a run that never recycles fails at the deadline)
-i=0
-while [ "$(t_status_field opened)" -le 4 ]; do
-	i=$((i + 1)); [ $i -lt 600 ] || break; sleep 0.2
-done
+t_wait_for '[ "$(t_status_field opened)" -gt 4 ]' 120
 t_ctl stop --wait >/dev/null
 t_expect_match "$(t_ctl --json stats | tr -d ' \n')" '"store":\{"driver":"postgres"' "stats report the pool"
 opened=$(t_status_field opened)
