@@ -12,9 +12,14 @@ skip() {
 }
 
 [ "$(id -u)" -eq 0 ] || skip "not root: installing a package needs root"
-for c in dpkg-buildpackage dh lintian setpriv useradd; do
+for c in dpkg-buildpackage dh lintian setpriv useradd flock; do
 	command -v "$c" >/dev/null 2>&1 || skip "no $c (sh packaging/deps.sh installs it)"
 done
+# Checkouts tested at once on one machine take turns: one package on it at a time (run.sh
+# takes the same lock to look for a left-behind /var/lib/simd).
+# -o: the lock stays with flock, not with the daemons this test starts.
+[ -n "${SIMD_PKG_LOCKED:-}" ] ||
+	SIMD_PKG_LOCKED=1 exec flock -o /run/lock/simd-package-test.lock sh "$0" "$@"
 # Never replace what a person installed or left: the package's purge removes these.
 st=$(dpkg-query -W -f='${db:Status-Abbrev}' simd 2>/dev/null || true)
 case $st in
