@@ -56,6 +56,7 @@
 #define SQ_KEY_MAX 96
 #define SQ_PAYLOAD_MAX 96
 #define SQ_WAL_FRAMES 1000 /* WAL frames past which the thread checkpoints */
+#define SQ_WAL_HOLD 4000   /* past which steps wait for a checkpoint (see sq_hold) */
 
 /* Version 1: the schema of docs/schema.md.  Append, never edit, a migration. */
 static const char sq_schema_v1[] =
@@ -219,6 +220,7 @@ struct sq_done {
 	store_done_cb cb;
 	void *arg;
 	enum store_err err;
+	int held; /* an operation not run yet: it waits for the checkpoint of sq_hold */
 	char msg[SQ_DONE_MSG_MAX];
 };
 
@@ -271,7 +273,9 @@ struct sq_store {
 	struct event *commit_ev;    /* commits the open transaction after the interval */
 	char lost[SQ_DONE_MSG_MAX]; /* a commit failed after completions: every flush fails */
 	struct sq_ckpt ck;
-	int in_tx, draining, closed;
+	uint64_t hold_ask; /* with hold: the checkpoint the held operations wait for */
+	size_t nheld;      /* queued operations held (the queue's newest) */
+	int hold, in_tx, draining, closed;
 	char emsg[SQ_MSG_MAX]; /* the last statement's error, kept before reset */
 	char *buf;             /* persona JSON during prepare */
 	size_t buflen;
@@ -453,6 +457,7 @@ sq_fail_queued(struct sq_store *s)
 				     " (the write may have committed; it is safe to retry)";
 	struct sq_done d;
 
+	s->nheld = 0;
 	while (s->qlen > 0) {
 		sq_q_pop(s, &d);
 		if (d.op != NULL) {
@@ -497,15 +502,17 @@ sq_rollback(struct sq_store *s)
 static void
 sq_batch_failed(struct sq_store *s, int rc, const char *what)
 {
-	struct store_op *op;
+	struct sq_done *d;
 	size_t i, queued = s->batch - s->delivered;
 
-	if (queued > s->qlen) /* cannot happen: the batch is the queue's newest */
-		queued = s->qlen;
-	for (i = s->qlen - queued; i < s->qlen; i++) {
-		op = s->q[(s->qhead + i) % s->qcap].op;
-		if (op != NULL && op->err == STORE_OK)
-			sq_op_fail(op, sq_err_kind(rc), what, s->emsg);
+	/* the batch is the queue's newest operations that have run */
+	for (i = s->qlen; i-- > 0 && queued > 0;) {
+		d = &s->q[(s->qhead + i) % s->qcap];
+		if (d->op == NULL || d->held)
+			continue;
+		queued--;
+		if (d->op->err == STORE_OK)
+			sq_op_fail(d->op, sq_err_kind(rc), what, s->emsg);
 	}
 	if (s->delivered > 0 && s->lost[0] == '\0') {
 		snprintf(s->lost, sizeof(s->lost),
@@ -567,8 +574,8 @@ sq_drain(struct defer_entry *e)
 	if (s->commit_interval <= 0)
 		sq_batch_commit(s);
 	s->draining = 1;
-	while (n-- > 0 && s->qlen > 0 && !s->closed) {
-		if (s->in_tx && s->qlen <= s->batch - s->delivered)
+	while (n-- > 0 && s->qlen > 0 && !s->q[s->qhead].held && !s->closed) {
+		if (s->in_tx && s->qlen - s->nheld <= s->batch - s->delivered)
 			s->delivered++; /* completes before its commit */
 		sq_q_pop(s, &d);
 		sq_deliver(&d);
@@ -580,7 +587,7 @@ sq_drain(struct defer_entry *e)
 		sq_free(s);
 		return;
 	}
-	if (s->qlen > 0)
+	if (s->qlen > 0 && !s->q[s->qhead].held)
 		defer_add(s->defer, &s->drain, sq_drain);
 }
 
@@ -653,13 +660,58 @@ sq_ckpt_ask(struct sq_ckpt *ck, int always)
 	return a;
 }
 
+/*
+ * The WAL starts again from its beginning only when a write transaction
+ * begins after a checkpoint has copied all of it, and the thread's
+ * checkpoints, racing a writer that commits every loop turn, never copy all
+ * of it: the file would grow for as long as the run lasts, each commit
+ * paying for new blocks.  So past SQ_WAL_HOLD frames, operations submitted
+ * wait (queued, in order, not run) until a checkpoint asked after the last
+ * commit has run; the next transaction then rewinds the WAL.  The loop is
+ * never blocked, and the held operations share one transaction.
+ */
+static void
+sq_hold(struct sq_store *s)
+{
+	if (!s->hold && s->ck.running && !s->closed) {
+		s->hold = 1;
+		s->hold_ask = sq_ckpt_ask(&s->ck, 1);
+	}
+}
+
+static void sq_execute(struct sq_store *s, struct store_op *op);
+
+/* The checkpoint came: the held operations run, in order, until a new hold. */
+static void
+sq_unhold(struct sq_store *s)
+{
+	struct sq_done *d;
+	size_t i;
+
+	s->hold = 0;
+	for (i = 0; i < s->qlen && !s->closed; i++) {
+		d = &s->q[(s->qhead + i) % s->qcap];
+		if (!d->held)
+			continue;
+		if (s->hold)
+			break;
+		d->held = 0;
+		s->nheld--;
+		sq_execute(s, d->op);
+	}
+	if (s->qlen > 0 && !s->q[s->qhead].held)
+		defer_add(s->defer, &s->drain, sq_drain);
+}
+
 /* After every commit of the loop's connection: the WAL's size in frames. */
 static int
 sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct sq_store *s = arg;
 
-	if (frames >= SQ_WAL_FRAMES)
+	if (frames >= SQ_WAL_HOLD)
+		sq_hold(s);
+	else if (frames >= SQ_WAL_FRAMES)
 		(void)sq_ckpt_ask(&s->ck, 0);
 	return SQLITE_OK;
 }
@@ -709,6 +761,8 @@ sq_ckpt_ready(evutil_socket_t fd, short what, void *arg)
 	snprintf(msg, sizeof(msg), "sqlite: flush: checkpoint: %s", s->ck.msg);
 	pthread_mutex_unlock(&s->ck.mu);
 	sq_ckpt_release(s, done, rc == SQLITE_OK ? STORE_OK : sq_err_kind(rc), rc ? msg : "");
+	if (s->hold && done >= s->hold_ask)
+		sq_unhold(s);
 }
 
 static int
@@ -1390,6 +1444,7 @@ static void
 sq_submit(struct store *st, struct store_op *op)
 {
 	struct sq_store *s = st->priv;
+	struct sq_done *d;
 
 	op->err = STORE_OK;
 	op->errmsg[0] = '\0';
@@ -1404,9 +1459,12 @@ sq_submit(struct store *st, struct store_op *op)
 		return;
 	}
 	/* Queued first, so that a failed commit reaches this operation too. */
-	sq_q_push(s)->op = op;
+	d = sq_q_push(s);
+	d->op = op;
 	if (s->closed)
 		sq_op_fail(op, STORE_ERR_CLOSED, store_op_name(op->type), "store closed");
+	else if (s->hold)
+		d->held = 1, s->nheld++;
 	else
 		sq_execute(s, op);
 }
