@@ -99,8 +99,19 @@ csvlog_row(FILE *f, const struct snapshot *s, const struct histogram *cyc)
 	    secs > 0 ? (double)s->cycle_rows / secs : 0.0);
 	if (s->has_rates && s->cpu_pct >= 0)
 		fprintf(f, "%.1f", s->cpu_pct);
-	fprintf(f, ",%.1f,%u,%u,%u,%.3f\n", (double)s->rss_bytes / (1024.0 * 1024.0),
+	fprintf(f, ",%.1f,%u,%u,%u,%.3f,", (double)s->rss_bytes / (1024.0 * 1024.0),
 	    s->store.connections_active, s->store.max, s->limit, s->lag_s);
+	if (s->api.on) {
+		uint64_t fails = 0;
+
+		for (int i = 0; i < API_FAIL_TYPES; i++)
+			fails += s->api.fails[i];
+		fprintf(f, "%.1f,%llu,%llu,%u,%llu", s->api.rate,
+		    (unsigned long long)s->api.requests, (unsigned long long)s->api.status_429,
+		    s->api.in_flight, (unsigned long long)fails);
+	} else
+		fputs(",,,,", f);
+	fputc('\n', f);
 }
 
 static void

@@ -5,6 +5,8 @@
  * replays cycles since its checkpoint: rows whose run and cycle the file's
  * last row already has are not written again.  Counts are the run's totals
  * at the cycle's end; latencies, writes/s and errors are the cycle's own.
+ * The api_ columns (empty without shop_api_url) are the shop API's figures
+ * of status: granted rate, requests, 429s and failures (run totals), in flight.
  */
 #ifndef SIM_CSVLOG_H
 #define SIM_CSVLOG_H
@@ -20,7 +22,7 @@ struct csvlog;
 	"timestamp,run_id,cycle,sim_time,agents_processed,agents_shopped,sessions,orders," \
 	"errors,cycle_errors,avg_latency_ms,p95_latency_ms,p99_latency_ms,cycle_time_s,"   \
 	"writes_per_sec,cpu_percent,memory_mb,db_connections,db_connections_max,"          \
-	"concurrency_limit,lag_s"
+	"concurrency_limit,lag_s,api_rate,api_requests,api_429,api_in_flight,api_failures"
 
 /* Opens path ("" none) and writes a row at each cycle's end; NULL with a message. */
 struct csvlog *csvlog_new(struct server *srv, const char *path, char *err, size_t errlen);

@@ -1,8 +1,8 @@
 # shopapi.sh - the shop API driver (shop_api_url) through the reference backend
 # (contrib/shopd) on loopback: the same orders and events as the direct SQLite driver for
 # the same seed at concurrency 1 and 64; an order whose answer is lost after shopd
-# committed it is retried and placed once; status shows the API's figures; a bad
-# configuration is refused; the JWT secret appears in no log and no answer.
+# committed it is retried and placed once; status and the metrics CSV show the API's
+# figures; a bad configuration is refused; the JWT secret appears in no log and no answer.
 set -eu
 . "$TOP/tests/lib/common.sh"
 DROPPROXY=$TOP/tests/tools/dropproxy
@@ -42,7 +42,7 @@ echo "direct driver: $NORDERS orders ($NCOUPON with a coupon)"
 # api_run NAME CONCURRENCY: a run whose shop actions go through shopd.
 api_run() {
 	api_conf "$1" "$2"
-	t_conf "shop_api_url = $SHOP_URL"
+	t_conf "shop_api_url = $SHOP_URL" "metrics_csv = $T/$1.csv"
 	t_start_simd
 	run_wait
 }
@@ -57,6 +57,16 @@ for conc in 1 64; do
 	t_expect_eq "$(field api.tokens_signed)" "$AGENTS" "api at $conc: one token per user, cached"
 	[ "$(field api.connections_open)" -le "$conc" ] ||
 	    t_fail "api at $conc: $(field api.connections_open) connections for $conc sessions"
+	# the metrics CSV's api_ columns: the run's requests in every row, a rate in one
+	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+	    { if ($col["api_requests"] + 0 <= 0 || $col["api_429"] == "" ||
+	          $col["api_in_flight"] == "" || $col["api_failures"] == "") {
+	          print "row " NR ": " $0; exit 1 }
+	      if ($col["api_rate"] + 0 > 0) rated = 1; rows++ }
+	    END { if (!rated || rows != '"$CYCLES"') { print rows " rows, none rated"; exit 1 } }' \
+	    "$T/api$conc.csv" || t_fail "api at $conc: the CSV's api columns"
+	t_expect_eq "$(tail -n 1 "$T/api$conc.csv" | cut -d, -f23)" "$(field api.requests)" \
+	    "api at $conc: the CSV's last api_requests"
 	t_ctl --json status >"$T/status.$conc"
 	t_ctl --json stats >"$T/stats.$conc"
 	t_stop_simd || t_fail "simd exit (api at $conc)"

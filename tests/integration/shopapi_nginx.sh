@@ -139,7 +139,7 @@ reset_shop() {
 	    DELETE FROM shopping_session_events; DELETE FROM shopping_sessions"
 }
 
-t_conf "shop_api_url = $NGX_URL/limited"
+t_conf "shop_api_url = $NGX_URL/limited" "metrics_csv = $T/limited.csv"
 t_start_simd
 t0=$(date +%s.%N)
 run_wait
@@ -148,6 +148,9 @@ t_expect_eq "$(field counts.errors)" 0 "limit_req: failed sessions"
 REQ=$(field api.requests) OK=$(field api.ok) N429=$(field api.status_429)
 LIMIT=$(field api.rate_limit)
 [ "$N429" -gt 0 ] || t_fail "limit_req: no 429 in $REQ requests (the limit was never reached)"
+# the metrics CSV's last row has the same 429s, counted among the failures too
+t_expect_eq "$(tail -n 1 "$T/limited.csv" | cut -d, -f23,24)" "$REQ,$N429" "limit_req: the CSV's api columns"
+[ "$(tail -n 1 "$T/limited.csv" | cut -d, -f26)" -ge "$N429" ] || t_fail "limit_req: the CSV's api_failures"
 t_expect_eq "$((OK + N429))" "$REQ" "limit_req: every request answered 2xx or 429"
 # the second half of the run, from nginx's log: requests that reached it per second
 awk '{ sub(/^\[/, "", $4); split($4, a, ":"); s = a[2] * 3600 + a[3] * 60 + a[4];

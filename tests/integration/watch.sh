@@ -108,10 +108,10 @@ t_ctl stop --wait >/dev/null
 # ---- metrics_csv: a header, then a row per cycle with the documented columns ----
 ncyc=$(t_status_field cycle)
 header=$(head -n 1 "$T/cycles.csv")
-t_expect_eq "$header" "timestamp,run_id,cycle,sim_time,agents_processed,agents_shopped,sessions,orders,errors,cycle_errors,avg_latency_ms,p95_latency_ms,p99_latency_ms,cycle_time_s,writes_per_sec,cpu_percent,memory_mb,db_connections,db_connections_max,concurrency_limit,lag_s" \
+t_expect_eq "$header" "timestamp,run_id,cycle,sim_time,agents_processed,agents_shopped,sessions,orders,errors,cycle_errors,avg_latency_ms,p95_latency_ms,p99_latency_ms,cycle_time_s,writes_per_sec,cpu_percent,memory_mb,db_connections,db_connections_max,concurrency_limit,lag_s,api_rate,api_requests,api_429,api_in_flight,api_failures" \
     "CSV header"
 t_expect_eq "$(($(wc -l <"$T/cycles.csv") - 1))" "$ncyc" "a CSV row per cycle"
-awk -F, 'NR > 1 { if (NF != 21) { print "row " NR ": " NF " columns"; exit 1 }
+awk -F, 'NR > 1 { if (NF != 26) { print "row " NR ": " NF " columns"; exit 1 }
     if ($3 != NR - 1) { print "row " NR ": cycle " $3; exit 1 }
     if ($5 != 300 * $3) { print "row " NR ": agents_processed " $5; exit 1 } }' "$T/cycles.csv" ||
     t_fail "CSV rows"
