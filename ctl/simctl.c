@@ -154,6 +154,8 @@ param_flag(const struct param_def *d)
 		f.type = F_BOOL;
 	else if (d->type == PARAM_AGENTS)
 		f.type = F_LIST;
+	else if (d->type == PARAM_SHARD)
+		f.type = F_STR;
 	return f;
 }
 
@@ -505,11 +507,15 @@ print_status(const json_t *r)
 {
 	const json_t *eta = json_object_get(r, "eta_s");
 	const json_t *ck = json_object_get(r, "last_checkpoint");
+	const char *shard =
+	    json_string_value(json_object_get(json_object_get(r, "params"), "shard"));
 
+	if (shard == NULL)
+		shard = "";
 	printf("state:       %s%s%s\n", gets_(r, "state"), json_object_get(r, "error") ? ": " : "",
 	    json_object_get(r, "error") ? gets_(r, "error") : "");
-	printf("run:         %s (seed %lld, %lld agents)\n", gets_(r, "run_id"), geti(r, "seed"),
-	    geti(r, "agents"));
+	printf("run:         %s (seed %lld, %lld agents%s%s)\n", gets_(r, "run_id"),
+	    geti(r, "seed"), geti(r, "agents"), *shard ? ", shard " : "", shard);
 	printf("cycle:       %lld%s", geti(r, "cycle"), geti(r, "cycles_total") ? " of " : "");
 	if (geti(r, "cycles_total"))
 		printf("%lld", geti(r, "cycles_total"));

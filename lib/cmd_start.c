@@ -64,6 +64,20 @@ start_check(const json_t *params, char *err, size_t errlen)
 	return 0;
 }
 
+/* The shards of a run meet in one database: SQLite's file is each daemon's own. */
+static int
+shard_store_check(
+    const struct run_params *p, const struct sim_config *cfg, char *err, size_t errlen)
+{
+	if (p->shard.count == 0 || cfg->database_url[0] != '\0')
+		return 0;
+	snprintf(err, errlen,
+	    "shard %u/%u: the shards of a run share one PostgreSQL database (database_url); "
+	    "the SQLite store is a file of each daemon's own",
+	    p->shard.index, p->shard.count);
+	return -1;
+}
+
 static enum cmd_ret
 start_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 {
@@ -86,7 +100,9 @@ start_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 			return cmd_error(req, SIM_ERR_NOT_FOUND, "%s", err);
 	} else {
 		params_from_config(&p, srv->cfg);
-		if (params_from_json(&p, params, srv->cfg, err, sizeof(err)) != 0) {
+		if (params_from_json(&p, params, srv->cfg, err, sizeof(err)) != 0 ||
+		    shard_store_check(&p, srv->cfg, err, sizeof(err)) != 0 ||
+		    params_shard_apply(&p, err, sizeof(err)) != 0) {
 			params_clear(&p);
 			return cmd_error(req, RPC_INVALID_PARAMS, "%s", err);
 		}

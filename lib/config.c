@@ -13,6 +13,7 @@
 #include "sim/calendar.h"
 #include "sim/config.h"
 #include "sim/log.h"
+#include "sim/shard.h"
 #include "sim/text.h"
 
 #define OFF(f) offsetof(struct sim_config, f)
@@ -68,6 +69,10 @@ const struct config_key config_keys[] = {
 	    CFG_APPLY_NONE },
 	{ "agents", CFG_INT, OFF(agents), 1, 10000000, "372", "SIMULATION_AGENTS", RT,
 	    "number of agents (shoppers) in a run", CFG_APPLY_NONE },
+	{ "shard", CFG_STRING, OFF(shard), 0, 0, "", "SIMD_SHARD", RT,
+	    "I/N: simulate only shard I of N of the population (agents whose index is I modulo N; "
+	    "\"\": all); N daemons sharing one database write the rows of one run",
+	    CFG_APPLY_NONE },
 	{ "cycles", CFG_INT, OFF(cycles), 0, 1000000000, "0", NULL, RT,
 	    "cycles a run lasts (0: until hours or stop)", CFG_APPLY_NONE },
 	{ "hours", CFG_DOUBLE, OFF(hours), 0, 1000000, "0", NULL, RT,
@@ -507,11 +512,17 @@ key_set(
 	double num;
 	int64_t iv;
 	enum log_level lvl;
+	struct shard sh;
+	char why[128];
 
 	switch (k->type) {
 	case CFG_STRING:
 		if (strlen(value) > 4096 || strchr(value, '\n') != NULL || !choice_ok(k, value))
 			return bad_value(k, err, errlen);
+		if (k->offset == OFF(shard) && shard_parse(value, &sh, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s: %s", k->name, why);
+			return -1;
+		}
 		return set_string(FIELD(c, k, char *), value, err, errlen);
 	case CFG_BOOL:
 		if (parse_bool(value, &iv) != 0)

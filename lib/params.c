@@ -38,6 +38,9 @@ const struct param_def param_defs[] = {
 	    "ID,...", "only these agents (agent_001,...)", "agent ids separated by commas" },
 	{ "all_shop", PARAM_BOOL, OFF(all_shop), NULL, 0, 1, S | C, "all_shop", "all-shop", NULL,
 	    "every agent shops every cycle (benchmarks)", NULL },
+	{ "shard", PARAM_SHARD, OFF(shard), "shard", 0, 0, S | C | N, "shard", "shard", "I/N",
+	    "simulate only shard I of N of the population (default: the shard key)",
+	    "I/N, shard I of N (like 0/3)" },
 	{ "tick", PARAM_U32, OFF(tick), "tick", 0, 0, C, "tick", NULL, NULL, NULL, NULL },
 	{ "sim_start", PARAM_TIME, OFF(sim_start), "sim_start", 0, 0, C, "sim_start", NULL, NULL,
 	    NULL, NULL },
@@ -120,6 +123,8 @@ param_set_text(struct run_params *p, const struct param_def *d, const char *v)
 void
 params_from_config(struct run_params *p, const struct sim_config *c)
 {
+	char why[128];
+
 	memset(p, 0, sizeof(*p));
 	for (size_t i = 0; i < param_ndefs; i++) {
 		const struct param_def *d = &param_defs[i];
@@ -128,6 +133,10 @@ params_from_config(struct run_params *p, const struct sim_config *c)
 		if (k != NULL && d->type == PARAM_TEXT)
 			param_set_text(
 			    p, d, *(char *const *)(const void *)((const char *)c + k->offset));
+		else if (k != NULL && d->type == PARAM_SHARD) /* the key was checked */
+			(void)shard_parse(
+			    *(char *const *)(const void *)((const char *)c + k->offset),
+			    FIELD(p, d, struct shard), why, sizeof(why));
 		else if (k != NULL)
 			param_set_number(p, d, config_number(c, k));
 	}
@@ -275,6 +284,24 @@ param_list_json(struct run_params *p, const json_t *list, uint64_t agents, char 
 	return 0;
 }
 
+/* A shard, "I/N" or "" (all). */
+static int
+param_shard_json(
+    struct run_params *p, const struct param_def *d, const json_t *v, char *err, size_t errlen)
+{
+	char why[128];
+
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		snprintf(err, errlen, "\"%s\" must be a string, %s", d->name, d->wants);
+		return -1;
+	}
+	if (shard_parse(json_string_value(v), FIELD(p, d, struct shard), why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "\"%s\" %s", d->name, why);
+		return -1;
+	}
+	return 0;
+}
+
 int
 params_from_json(
     struct run_params *p, const json_t *o, const struct sim_config *cfg, char *err, size_t errlen)
@@ -295,6 +322,9 @@ params_from_json(
 				return -1;
 			}
 			*FIELD(p, d, int) = json_is_true(v);
+		} else if (d->type == PARAM_SHARD) {
+			if (param_shard_json(p, d, v, err, errlen) != 0)
+				return -1;
 		} else if (param_number_json(p, d, v, err, errlen) != 0) {
 			return -1;
 		}
@@ -319,6 +349,12 @@ param_value_json(const struct run_params *p, const struct param_def *d)
 	case PARAM_BOOL: return json_boolean(*CFIELD(p, d, int));
 	case PARAM_RUN_ID: return json_string(p->run_id);
 	case PARAM_TEXT: return json_string(CFIELD(p, d, char));
+	case PARAM_SHARD: {
+		char buf[SHARD_TEXT_MAX];
+
+		shard_format(CFIELD(p, d, struct shard), buf, sizeof(buf));
+		return json_string(buf);
+	}
 	case PARAM_AGENTS:
 		if (p->only == NULL)
 			return json_null();
@@ -447,6 +483,13 @@ ckpt_value(struct run_params *p, const struct param_def *d, const json_t *v, cha
 			return -1;
 		}
 		return 0;
+	case PARAM_SHARD:
+		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+		    shard_parse(json_string_value(v), FIELD(p, d, struct shard), why, len) != 0) {
+			snprintf(why, len, "params: \"%s\" is not a shard like 0/3", d->ckpt);
+			return -1;
+		}
+		return 0;
 	case PARAM_AGENTS: return 0; /* after the population: see params_from_ckpt */
 	}
 	return -1;
@@ -516,6 +559,8 @@ param_builtin_default(struct run_params *p, const struct param_def *d)
 
 	if (k != NULL && d->type == PARAM_TEXT)
 		(void)param_set_text(p, d, k->def); /* the table's defaults fit */
+	else if (k != NULL && d->type == PARAM_SHARD)
+		memset(FIELD(p, d, struct shard), 0, sizeof(struct shard)); /* the whole */
 	else if (k != NULL)
 		param_set_number(p, d, strtod(k->def, NULL));
 }
@@ -549,6 +594,36 @@ params_clear(struct run_params *p)
 	free(p->only);
 	p->only = NULL;
 	p->nonly = 0;
+}
+
+int
+params_shard_apply(struct run_params *p, char *err, size_t errlen)
+{
+	const struct shard *sh = &p->shard;
+	uint32_t n = p->only ? p->nonly : p->agents, k = 0, *ids;
+
+	if (sh->count == 0)
+		return 0;
+	if ((ids = malloc((p->only ? n : n / sh->count + 1) * sizeof(*ids))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t a = p->only ? p->only[i] : i;
+
+		if (shard_owns(sh, a))
+			ids[k++] = a;
+	}
+	if (k == 0) {
+		snprintf(err, errlen, "shard %u/%u has none of the run's %u agents", sh->index,
+		    sh->count, n);
+		free(ids);
+		return -1;
+	}
+	free(p->only);
+	p->only = ids;
+	p->nonly = k;
+	return 0;
 }
 
 int

@@ -32,6 +32,7 @@ struct sim_config {
 	/* simulation defaults for `start` */
 	int64_t seed;
 	int64_t agents;
+	char *shard;       /* "I/N" (shard.h), "": the whole population */
 	int64_t cycles;    /* 0 = until hours or stop */
 	double hours;      /* wall hours, 0 = unbounded */
 	int64_t tick;      /* simulated minutes per cycle */

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "sim/calendar.h"
+#include "sim/shard.h"
 #include "sim/shopper.h"
 
 struct sim_config;
@@ -46,6 +47,7 @@ struct run_params {
 	char calendar[CALENDAR_TEXT_MAX + 1];
 	uint32_t *only; /* sorted agent indices to run, NULL: all; owned by the holder */
 	uint32_t nonly;
+	struct shard shard; /* the slice of the population this daemon runs (shard.h) */
 };
 
 enum param_type {
@@ -57,6 +59,7 @@ enum param_type {
 	PARAM_RUN_ID, /* printable text of fewer than RUN_ID_MAX bytes */
 	PARAM_AGENTS, /* start: ["agent_007", ...]; checkpoints: [6, ...] */
 	PARAM_TEXT,   /* a char array of max bytes (its NUL included), from a string key */
+	PARAM_SHARD,  /* "I/N" or "" (struct shard), from a string key */
 };
 
 #define PARAM_START 0x1 /* start takes it (simctl start --FLAG) */
@@ -103,6 +106,13 @@ int params_from_ckpt(struct run_params *p, const json_t *o, char *why, size_t le
 void params_clear(struct run_params *p); /* frees only */
 /* A deep copy (the agents list too); 0, or -1 out of memory. */
 int params_copy(struct run_params *dst, const struct run_params *src);
+
+/*
+ * Narrows the agents list to p's shard (a no-op when not sharded): the list
+ * becomes the agents of the list, or of the population, that the shard owns.
+ * 0, or -1 with a message (the shard owns none of them, out of memory).
+ */
+int params_shard_apply(struct run_params *p, char *err, size_t errlen);
 
 /* "agent_007" -> 6; -1 when s is not an agent id. */
 long long params_agent_index(const char *s);
