@@ -335,8 +335,14 @@ static size_t
 pgconn_secret_spans(const char *ci, size_t span[][2], size_t max)
 {
 	const char *pw, *p = ci, *v;
-	/* '&' ends a value in a URI's query only: password=a&b is "a&b" otherwise */
-	const char *stop = strstr(ci, "://") != NULL ? " \t&" : " \t";
+	/*
+	 * '&' ends a value in a URI's query only: password=a&b is "a&b" otherwise,
+	 * and libpq reads a URI only from its scheme at the start ("password=a&b
+	 * postgresql://h" is key=value, whatever follows).
+	 */
+	const char *stop =
+	    strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0 ? " \t&"
+											 : " \t";
 	size_t pwlen, n = 0;
 
 	pgconn_uri_password(ci, &pw, &pwlen);
