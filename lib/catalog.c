@@ -301,6 +301,68 @@ fail:
 	return NULL;
 }
 
+static int
+product_id_cmp(const void *a, const void *b)
+{
+	const struct product *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int
+catalog_replace(struct catalog *c, const struct product *p, uint32_t n)
+{
+	struct catalog next = { 0 };
+	uint32_t i;
+
+	if (n == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	next.seed = c->seed;
+	next.sim_start = c->sim_start;
+	next.nproducts = n;
+	if ((next.products = malloc((size_t)n * sizeof(*next.products))) == NULL ||
+	    (next.coupons = calloc(1, sizeof(*next.coupons))) == NULL) {
+		free(next.products);
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(next.products, p, (size_t)n * sizeof(*p));
+	qsort(next.products, n, sizeof(*next.products), product_id_cmp);
+	for (i = 0; i < n; i++) {
+		const struct product *q = &next.products[i];
+
+		if (q->id == 0 || q->store_id == 0 || q->category >= CATALOG_CATEGORIES ||
+		    (i > 0 && next.products[i - 1].id == q->id)) {
+			free(next.products);
+			free(next.coupons);
+			errno = EINVAL;
+			return -1;
+		}
+		if (q->store_id > next.nstores)
+			next.nstores = q->store_id;
+	}
+	if (catalog_index(&next) == -1 || catalog_shelves(&next) == -1) {
+		for (unsigned k = 0; k < CATALOG_CATEGORIES; k++)
+			free(next.by_category[k]);
+		free(next.products);
+		free(next.coupons);
+		free(next.shelf);
+		free(next.shelf_start);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (unsigned k = 0; k < CATALOG_CATEGORIES; k++)
+		free(c->by_category[k]);
+	free(c->products);
+	free(c->coupons);
+	free(c->shelf);
+	free(c->shelf_start);
+	*c = next;
+	return 0;
+}
+
 void
 catalog_free(struct catalog *c)
 {
@@ -320,9 +382,14 @@ catalog_free(struct catalog *c)
 const struct product *
 catalog_product(const struct catalog *c, uint32_t id)
 {
-	if (c == NULL || id == 0 || id > c->nproducts)
+	struct product key;
+
+	if (c == NULL || id == 0)
 		return NULL;
-	return &c->products[id - 1];
+	if (id <= c->nproducts && c->products[id - 1].id == id)
+		return &c->products[id - 1]; /* a generated catalogue: ids 1..n */
+	key.id = id;                         /* a catalogue read from the shop: sorted by id */
+	return bsearch(&key, c->products, c->nproducts, sizeof(key), product_id_cmp);
 }
 
 const struct coupon *

@@ -214,6 +214,11 @@ const struct config_key config_keys[] = {
 	    "base URL of the shop's REST API (http[s]://host[:port][/prefix]): the shop actions "
 	    "of sessions go through it, their records still to the database (empty: none)",
 	    CFG_APPLY_NONE },
+	{ "shop_catalog", CFG_STRING, OFF(shop_catalog), 0, 0, "generate", NULL, 0,
+	    "where the catalogue comes from: generate (from the seed, written into the shop) or api "
+	    "(read from the shop's search endpoint at set-up, every category paged; needs "
+	    "shop_api_url)",
+	    CFG_APPLY_NONE },
 	{ "api_path_session", CFG_STRING, OFF(api_path_session), 0, 0, "/api/shopping/session",
 	    NULL, 0, "path of the begin-a-session endpoint (POST)", CFG_APPLY_NONE },
 	{ "api_path_search", CFG_STRING, OFF(api_path_search), 0, 0, "/api/products/search", NULL,
@@ -328,11 +333,13 @@ const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
 
 /* The string keys that take one of a few words. */
 static const char *const persona_sources[] = { "local", "llm", NULL };
+static const char *const shop_catalogs[] = { "generate", "api", NULL };
 static const struct {
 	const char *key;
 	const char *const *choices;
 } config_choice_table[] = {
 	{ "persona_source", persona_sources },
+	{ "shop_catalog", shop_catalogs },
 };
 
 const char *const *

@@ -631,6 +631,8 @@ prepare_start(struct engine *e)
 	struct store_setup setup;
 
 	setup.catalog = e->cat;
+	setup.catalog_out = e->cat; /* the shop API's driver may replace it (shop_catalog = api) */
+	setup.catalog_external = 0;
 	setup.personas = e->personas;
 	setup.nagents = e->p.agents;
 	setup.progress = &e->prog;

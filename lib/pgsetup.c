@@ -386,9 +386,9 @@ pg_prep_meta_done(struct pgjob *j, enum store_err err, const char *msg)
 {
 	struct pg_prep *p = pg_prep_job_end(j, err, msg);
 
-	if (err == STORE_OK && !p->match)
+	if (err == STORE_OK && !p->match && !p->su.catalog_external)
 		pg_prep_catalog(p);
-	p->users = p->match;
+	p->users = p->match || p->su.catalog_external; /* the shop's own: not written */
 	if (p->users && p->su.progress != NULL)
 		p->su.progress->catalog_written = 1;
 	pg_prep_pump(p);

@@ -82,6 +82,7 @@ struct shopapi {
 	struct api_call *whead, *wtail; /* waiting for a token */
 	unsigned waiting, wire;
 	uint64_t requests, ok, fails[API_FAIL_TYPES];
+	int catalog_api; /* shop_catalog = api */
 	int closed;
 };
 
@@ -337,6 +338,30 @@ shopapi_send(struct shopapi *a, struct api_call *c)
 	a->wire++;
 }
 
+struct http_client *
+shopapi_http(struct shopapi *a)
+{
+	return a->http;
+}
+
+void
+shopapi_tally(struct shopapi *a, const struct http_response *r, int good, double sent)
+{
+	double t_now = now_s();
+
+	a->requests++;
+	if (r->err == HTTP_ERR_OK && (r->status == 429 || r->status == 503))
+		ratelimit_throttle(a->rl, t_now, sent, r->retry_after);
+	else if (r->err == HTTP_ERR_OK && r->status < 500)
+		ratelimit_success(a->rl, t_now, sent);
+	if (good)
+		a->ok++;
+	else
+		a->fails[r->err != HTTP_ERR_OK || r->status < 200 || r->status > 299
+			? fail_type(r)
+			: API_FAIL_DATA]++;
+}
+
 const char *
 shopapi_token(struct shopapi *a, const struct store_op *op)
 {
@@ -467,7 +492,10 @@ api_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, vo
 {
 	struct shopapi *a = st->priv;
 
-	store_prepare(a->db, su, cb, arg);
+	if (a->catalog_api)
+		shopapi_catalog_load(a, a->db, su, cb, arg);
+	else
+		store_prepare(a->db, su, cb, arg);
 }
 
 static void
@@ -654,6 +682,7 @@ shopapi_open(struct event_base *base, const struct shopapi_opts *o, struct store
 		return NULL;
 	}
 	a->base = base;
+	a->catalog_api = o->catalog_api;
 	a->db = db;
 	if (api_parts(a, o, err, errlen) != 0) {
 		store_close(db);

@@ -263,7 +263,7 @@ check_search(const struct check *k, const json_t *o)
 	if (int_member(o, "total", &v) != 0 || v < (json_int_t)json_array_size(a))
 		return bad(k, "total is missing or below the products answered");
 	json_array_foreach (a, i, p) {
-		json_int_t id, store, price;
+		json_int_t id = 0, store = 0, price = 0;
 
 		if (int_member(p, "id", &id) != 0 || int_member(p, "store_id", &store) != 0 ||
 		    int_member(p, "price_cents", &price) != 0 || id < 1 || store < 1 || price < 0)
@@ -419,4 +419,88 @@ shopapi_refusal(
 		json_decref(o);
 	}
 	shopapi_fail_op(op, STORE_ERR_QUERY, "shop api: %s %s: %d%s%s", m, p, r->status, code, msg);
+}
+
+/* ---- a page of the catalogue (shop_catalog = api) ---- */
+
+int
+shopapi_catalog_page(struct shopapi *a, struct store_op *op, const struct http_response *r,
+    long long offset, struct shopapi_page *pg)
+{
+	struct check k = { a, API_EP_SEARCH, op, r };
+	const json_t *arr, *p, *next;
+	json_t *o;
+	size_t i;
+
+	if (shopapi_answer(a, API_EP_SEARCH, op, r) != 0)
+		return -1; /* content type, JSON, total, every product's id, store_id, price */
+	if ((o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return bad(&k, "the body is not JSON");
+	arr = json_object_get(o, "products");
+	next = json_object_get(o, "next_offset");
+	pg->n = 0;
+	pg->next = -1;
+	if (json_array_size(arr) > pg->max) {
+		json_decref(o);
+		return bad(
+		    &k, "%zu products in a page asked for %u", json_array_size(arr), pg->max);
+	}
+	if (!json_is_null(next) &&
+	    (!json_is_integer(next) || json_integer_value(next) <= offset ||
+		json_array_size(arr) == 0)) {
+		json_decref(o);
+		return bad(
+		    &k, "next_offset is neither null nor past a non-empty page at %lld", offset);
+	}
+	if (json_is_integer(next))
+		pg->next = json_integer_value(next);
+	json_array_foreach (arr, i, p) {
+		struct product *pr = &pg->products[pg->n];
+		json_int_t id = 0, store = 0, price = 0;
+		const char *name = json_string_value(json_object_get(p, "name"));
+
+		(void)int_member(p, "id", &id); /* present: shopapi_answer checked them */
+		(void)int_member(p, "store_id", &store);
+		(void)int_member(p, "price_cents", &price);
+		if (id > UINT32_MAX || store > UINT16_MAX || price > UINT32_MAX || name == NULL) {
+			json_decref(o);
+			return bad(&k,
+			    "product %zu: no name, or an id, store_id or price_cents out "
+			    "of range",
+			    i);
+		}
+		pr->id = (uint32_t)id;
+		pr->store_id = (uint16_t)store;
+		pr->category = (uint8_t)op->category;
+		pr->price_cents = (uint32_t)price;
+		snprintf(pr->name, sizeof(pr->name), "%s", name);
+		pg->n++;
+	}
+	json_decref(o);
+	return 0;
+}
+
+/* GET search?category=&limit=&offset= for the catalogue's pages. */
+int
+shopapi_catalog_request(struct shopapi *a, struct store_op *op, long long offset, unsigned limit,
+    struct shopapi_request *q)
+{
+	char *cat;
+	int n;
+
+	if (shopapi_request(a, API_EP_SEARCH, op, q) != 0)
+		return -1;
+	if ((cat = curl_easy_escape(NULL, catalog_category_names[op->category], 0)) == NULL) {
+		shopapi_fail_op(op, STORE_ERR_NOMEM, "shop api: out of memory");
+		return -1;
+	}
+	n = snprintf(q->path, sizeof(q->path), "%s?category=%s&limit=%u&offset=%lld",
+	    shopapi_path(a, API_EP_SEARCH), cat, limit, offset);
+	curl_free(cat);
+	if (n < 0 || (size_t)n >= sizeof(q->path)) {
+		shopapi_fail_op(op, STORE_ERR_QUERY, "shop api: GET %s: cannot build the request",
+		    shopapi_path(a, API_EP_SEARCH));
+		return -1;
+	}
+	return 0;
 }

@@ -169,9 +169,18 @@ favourite_store(const struct shopper_session *s, unsigned rank)
 	struct rng r;
 	uint32_t idx = 0;
 
+	float w[CATALOG_CATEGORIES], any[CATALOG_CATEGORIES];
+	double sum = 0.0;
+
+	/* a catalogue read from a shop may lack a category: only stocked ones are picked */
+	for (unsigned k = 0; k < CATALOG_CATEGORIES; k++) {
+		w[k] = cat->ncategory[k] > 0 ? s->p->category_weight[k] : 0.0f;
+		any[k] = cat->ncategory[k] > 0 ? 1.0f : 0.0f;
+		sum += w[k];
+	}
 	rng_seed(&r, s->ctx->seed ^ RNG_STREAM_STORES, s->agent, 0);
 	for (unsigned i = 0; i <= rank; i++) {
-		unsigned k = rng_weighted(&r, s->p->category_weight, CATALOG_CATEGORIES);
+		unsigned k = rng_weighted(&r, sum > 0.0 ? w : any, CATALOG_CATEGORIES);
 		idx = cat->by_category[k][rng_below(&r, cat->ncategory[k])];
 	}
 	return cat->products[idx].store_id;

@@ -9,6 +9,7 @@
 #include "sim/config.h"
 #include "sim/pgconn.h"
 #include "sim/store.h"
+#include "sim/text.h"
 
 static void shopapi_opts_from_config(struct shopapi_opts *a, const struct sim_config *c);
 
@@ -54,6 +55,7 @@ shopapi_opts_from_config(struct shopapi_opts *a, const struct sim_config *c)
 	a->max_body = (size_t)c->api_max_body;
 	a->ca_file = c->api_ca_file;
 	a->insecure = c->api_insecure != 0;
+	a->catalog_api = c->shop_catalog != NULL && strcmp(c->shop_catalog, "api") == 0;
 	a->rate.rate = c->api_rate;
 	a->rate.rate_min = c->api_rate_min;
 	a->rate.rate_max = c->api_rate_max;
@@ -81,6 +83,8 @@ store_check(const struct store_opts *o, char *err, size_t errlen)
 {
 	if (wants_postgres(o) && pgconn_check_conninfo(o->database_url, err, errlen) != 0)
 		return -1;
+	if (o->api.catalog_api && !wants_api(o))
+		return text_errf(err, errlen, "shop_catalog = api needs shop_api_url");
 	return wants_api(o) ? shopapi_check(&o->api, err, errlen) : 0;
 }
 

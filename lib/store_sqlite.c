@@ -1758,7 +1758,8 @@ sq_setup(struct sq_store *s, struct sq_prep *p, int *rcp)
 		*rcp = rc;
 		return 0;
 	}
-	rc = sq_write_catalog(s, p->su.catalog, &rewrote);
+	/* shop_catalog = api: the shop's own catalogue, not written */
+	rc = p->su.catalog_external ? SQLITE_OK : sq_write_catalog(s, p->su.catalog, &rewrote);
 	if (rc == SQLITE_OK && !rewrote)
 		rc = sq_meta_matches(s, "users_signature", p->sig, &match);
 	if (rc == SQLITE_OK && (rewrote || !match))

@@ -15,7 +15,7 @@
 extern const char *const catalog_category_names[CATALOG_CATEGORIES];
 
 struct product {
-	uint32_t id;       /* 1..nproducts */
+	uint32_t id;       /* 1..nproducts (generated; read from a shop: any, ascending) */
 	uint16_t store_id; /* 1..nstores */
 	uint8_t category;  /* 0..CATALOG_CATEGORIES-1 */
 	uint32_t price_cents;
@@ -35,7 +35,7 @@ struct catalog {
 	uint64_t seed;
 	int64_t sim_start;
 	uint32_t nstores, nproducts, ncoupons;
-	struct product *products; /* products[i].id == i + 1 */
+	struct product *products; /* generated: products[i].id == i + 1; else by id */
 	struct coupon *coupons;   /* coupons[i].id == i + 1 */
 	/* per category: indices into products, sorted by price ascending */
 	uint32_t *by_category[CATALOG_CATEGORIES];
@@ -57,6 +57,13 @@ struct catalog {
 struct catalog *catalog_new(
     uint64_t seed, int64_t sim_start, uint32_t nstores, uint32_t nproducts, uint32_t ncoupons);
 void catalog_free(struct catalog *c);
+/*
+ * shop_catalog = api: c's products become p[0..n-1] (copied; any ids, sorted
+ * by id here), its stores 1..the largest store_id, its coupons none.  -1 with
+ * errno EINVAL (n 0, an id or store_id 0, a category out of range, an id twice)
+ * or ENOMEM, c unchanged.
+ */
+int catalog_replace(struct catalog *c, const struct product *p, uint32_t n);
 const struct product *
 catalog_product(const struct catalog *c, uint32_t id); /* NULL if out of range */
 const struct coupon *catalog_coupon(const struct catalog *c, uint32_t id);

@@ -75,6 +75,7 @@ struct sim_config {
 	double connect_timeout;
 	/* the shop API (shopapi.h) */
 	char *shop_api_url;
+	char *shop_catalog; /* "generate" or "api" */
 	char *api_path_session, *api_path_search, *api_path_cart, *api_path_eligible;
 	char *api_path_wallet, *api_path_coupon, *api_path_orders;
 	char *api_jwt_secret_file; /* the file is a secret; its name is not */

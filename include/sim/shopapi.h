@@ -74,6 +74,7 @@ struct shopapi_opts {
 	size_t max_body;
 	const char *ca_file; /* "" or NULL: the system's */
 	int insecure;
+	int catalog_api; /* shop_catalog = api: the catalogue read at set-up (shopapi_catalog.c) */
 	struct ratelimit_opts rate;
 };
 

@@ -139,6 +139,13 @@ struct store_progress {
 /* Run set-up: migrations done at open; this writes catalogue and users. */
 struct store_setup {
 	const struct catalog *catalog;
+	/*
+	 * shop_catalog = api: the same catalogue, lent for the shop API's driver to
+	 * replace its products with the shop's (NULL: not to be replaced); the
+	 * driver then sets catalog_external: the shop's own, not written (users are).
+	 */
+	struct catalog *catalog_out;
+	int catalog_external;
 	const struct persona *personas; /* personas[agent] for agent < nagents */
 	uint32_t nagents;
 	struct store_progress *progress; /* NULL, or counted into (status shows it) */

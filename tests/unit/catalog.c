@@ -264,9 +264,50 @@ test_shelves(void)
 	catalog_free(c);
 }
 
+/* shop_catalog = api: a shop's products (any ids) replace the generated ones. */
+static void
+test_replace(void)
+{
+	struct catalog *c = catalog_new(7, T0, 3, 100, 10);
+	struct product p[4] = {
+		{ 9001, 7, 9, 500, "Kite" },
+		{ 42, 3, 9, 199, "Ball" },
+		{ 777, 7, 10, 1200, "Novel" },
+		{ 43, 3, 9, 199, "Yoyo" },
+	};
+	const uint32_t *shelf;
+	uint32_t n, w[CATALOG_WALLET];
+
+	CHECK(c != NULL);
+	CHECK(catalog_replace(c, p, 0) == -1 && errno == EINVAL && c->nproducts == 100);
+	p[3].id = 42; /* an id twice */
+	CHECK(catalog_replace(c, p, 4) == -1 && errno == EINVAL && c->nproducts == 100);
+	p[3].id = 43;
+	p[1].category = CATALOG_CATEGORIES;
+	CHECK(catalog_replace(c, p, 4) == -1 && errno == EINVAL);
+	p[1].category = 9;
+	CHECK(catalog_replace(c, p, 4) == 0);
+	CHECK(c->nproducts == 4 && c->nstores == 7 && c->ncoupons == 0);
+	CHECK(c->products[0].id == 42 && c->products[3].id == 9001); /* by id */
+	CHECK(
+	    catalog_product(c, 777) != NULL && strcmp(catalog_product(c, 777)->name, "Novel") == 0);
+	CHECK(catalog_product(c, 1) == NULL && catalog_product(c, 44) == NULL);
+	CHECK(catalog_product(c, 9001)->store_id == 7);
+	CHECK(c->ncategory[9] == 3 && c->ncategory[10] == 1 && c->ncategory[0] == 0);
+	shelf = catalog_shelf(c, 3, 9, &n);
+	CHECK(shelf != NULL && n == 2 && c->products[shelf[0]].id == 42);
+	CHECK(catalog_shelf(c, 5, 9, &n) == NULL && n == 0); /* a store with nothing */
+	shelf = catalog_shelf(c, 7, 9, &n);
+	CHECK(shelf != NULL && n == 1 && c->products[shelf[0]].id == 9001);
+	catalog_wallet(c, 3, w);
+	CHECK(w[0] == 0 && w[1] == 0 && w[2] == 0); /* no coupons known */
+	catalog_free(c);
+}
+
 int
 main(void)
 {
+	test_replace();
 	test_shelves();
 	test_determinism();
 	test_products();

@@ -194,7 +194,9 @@ run_prepare_on(struct t *t, const struct store_driver *drv, struct store *s,
     const struct catalog *cat, uint32_t nagents)
 {
 	struct store_progress prog = { 0, 0 };
-	struct store_setup su = { cat, t->personas, nagents, &prog };
+	struct store_setup su = {
+		.catalog = cat, .personas = t->personas, .nagents = nagents, .progress = &prog
+	};
 	struct done d = { 0 };
 
 	drv->prepare(s, &su, done_cb, &d);
@@ -461,7 +463,7 @@ test_prepare(struct t *t, struct store *s)
 	check_catalog_rows(t, t->cat, NAGENTS);
 	/* Bad set-up: answered from the loop, with an error. */
 	{
-		struct store_setup su = { NULL, NULL, 0, NULL };
+		struct store_setup su = { .catalog = NULL };
 		struct done d = { 0 };
 
 		store_pg_driver.prepare(s, &su, done_cb, &d);

@@ -450,7 +450,9 @@ static void
 prepare(struct harness *h, const struct catalog *c, const struct persona *personas)
 {
 	struct store_progress prog = { 0, 0 };
-	struct store_setup su = { c, personas, NAGENTS, &prog };
+	struct store_setup su = {
+		.catalog = c, .personas = personas, .nagents = NAGENTS, .progress = &prog
+	};
 
 	h->done = 0;
 	h->in_submit = 1;
@@ -1095,7 +1097,9 @@ test_prepare_progress(const char *tmp, struct event_base *base, const struct cat
 	enum { N = 1000 }; /* five slices */
 	struct persona *personas = calloc(N, sizeof(*personas));
 	struct store_progress prog = { 0, 0 };
-	struct store_setup su = { c, personas, N, &prog };
+	struct store_setup su = {
+		.catalog = c, .personas = personas, .nagents = N, .progress = &prog
+	};
 	struct harness h = { 0 };
 	struct probe pr = { NULL, &prog, &h.done, 0, N };
 	struct sim_config *cfg;
