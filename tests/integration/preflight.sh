@@ -45,17 +45,21 @@ t_expect_match "$out" '^ok +database_size ' "database size"
 free=$(_pg_admin -At -d postgres -c "SELECT current_setting('max_connections')::int
     - current_setting('superuser_reserved_connections')::int
     - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') + 1")
-t_conf "pool_max = $free" "pool_size = $free"
+# The count moves while other clients of the server come and go (backends of earlier tests
+# closing): a margin each way, and no exact count matched.
+[ "$free" -gt 60 ] || t_fail "the test server has only $free free connections"
+warn_max=$((free - 5))
+t_conf "pool_max = $warn_max" "pool_size = $warn_max"
 rc=0
 out=$("$SIMD" -c "$T/simd.conf" --preflight) || rc=$?
-t_expect_match "$out" "^warn +connections +$free free .*pool_max $free" \
+t_expect_match "$out" "^warn +connections +[0-9]+ free .*pool_max $warn_max" \
     "pool_max within 10 % of the free connections warns"
 [ "$rc" -ge 1 ] || t_fail "a warning exits 1 at least"
-t_conf "pool_max = $((free + 5))" "pool_size = 4"
+t_conf "pool_max = $((free + 20))" "pool_size = 4"
 rc=0
 out=$("$SIMD" -c "$T/simd.conf" --preflight) || rc=$?
 t_expect_eq "$rc" 2 "exit status with too few connections"
-t_expect_match "$out" "^fail +connections +$free free .*pool_max $((free + 5))" \
+t_expect_match "$out" "^fail +connections +[0-9]+ free .*pool_max $((free + 20))" \
     "pool_max above the free connections fails"
 if printf '%s\n' "$out" | grep -q pool_full; then
 	t_fail "the pool is not opened when it cannot fit"
