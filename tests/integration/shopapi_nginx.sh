@@ -125,7 +125,10 @@ while :; do
 	_try=$((_try + 1))
 	[ "$_try" -lt 20 ] || t_fail "nginx found no free port"
 done
-BG_PIDS="$NGX_PID $BG_PIDS"
+# NGX_PID is the subshell that started it: the master's own pid is what stops nginx (every
+# run of this test left an nginx behind before).
+NGX_MASTER=$(cat "$NGX/nginx.pid") || t_fail "nginx wrote no pid file"
+BG_PIDS="$NGX_MASTER $NGX_PID $BG_PIDS"
 NGX_URL=http://127.0.0.1:$NGX_PORT
 [ -z "$_PG_USER" ] || [ "$(ps -o user= -p "$(cat "$NGX/nginx.pid")" | tr -d ' ')" = "$_PG_USER" ] ||
     t_fail "nginx does not run as $_PG_USER"
