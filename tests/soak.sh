@@ -206,6 +206,18 @@ GOT=$(t_pg_digest soak_run)
 ORDERS=$(_pg_admin -At -d soak_run -c "SELECT count(*) FROM orders")
 OPEN=$(_pg_admin -At -d soak_run -c "SELECT count(*) FROM shopping_sessions
     WHERE outcome IS NULL OR ended_at IS NULL")
+# The rows the digests are made of, and the sessions left open, kept in the report
+# directory (SOAK_KEEP=1 keeps it) so that a difference can be looked at after the server
+# is gone.
+soak_rows() {
+	_pg_admin -At -F '|' -d "$1" -c "SELECT 'order', o.idem_key, u.agent_id, o.total_cents
+	    FROM orders o JOIN users u ON u.id = o.user_id ORDER BY o.idem_key" \
+	    -c "SELECT 'event', event_key, event_type FROM shopping_session_events ORDER BY event_key"
+}
+soak_rows soak_ref >"$R/ref.rows"
+soak_rows soak_run >"$R/run.rows"
+_pg_admin -At -F '|' -d soak_run -c "SELECT * FROM shopping_sessions
+    WHERE outcome IS NULL OR ended_at IS NULL" >"$R/open.rows"
 ST=$(t_ctl --json status | tr -d ' \n')
 STATS=$(t_ctl --json stats | tr -d ' \n')
 CKPTS=$(cat "$T"/simd.log* | grep -c '\] checkpoint [0-9]* (' || true)
@@ -249,9 +261,15 @@ bad=0
 if [ "$GOT" = "$REF" ]; then
 	echo "exact: the rows equal those of the uninterrupted run"
 else
-	echo "NOT EXACT: the rows differ from those of the uninterrupted run"
+	echo "NOT EXACT: the rows differ from those of the uninterrupted run" \
+	    "($(wc -l <"$R/ref.rows") rows vs $(wc -l <"$R/run.rows"); first differences, < reference):"
+	diff "$R/ref.rows" "$R/run.rows" | grep '^[<>]' | head -n 20 | sed 's/^/    /'
 	bad=1
 fi
-[ "$OPEN" = 0 ] || bad=1
+if [ "$OPEN" != 0 ]; then
+	echo "sessions left open (the first 10 rows of shopping_sessions):"
+	head -n 10 "$R/open.rows" | sed 's/^/    /'
+	bad=1
+fi
 [ "$SIMD_KEEP" = 1 ] && echo "kept: $T"
 exit $bad
