@@ -1000,6 +1000,21 @@ engine_wait(struct engine *e, engine_wait_fn fn, void *arg)
 	return 0;
 }
 
+void
+engine_unwait(struct engine *e, engine_wait_fn fn, void *arg)
+{
+	struct engine_waiter **pw = &e->waiters, *w;
+
+	while ((w = *pw) != NULL) {
+		if (w->fn == fn && w->arg == arg) {
+			*pw = w->next;
+			free(w);
+		} else {
+			pw = &w->next;
+		}
+	}
+}
+
 int
 engine_run_state(const struct engine *e, struct run_state *out)
 {
