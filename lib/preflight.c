@@ -25,8 +25,8 @@
 #define SKEW_WARN 2.0
 #define SKEW_FAIL 30.0
 
-static struct preflight_check *
-pf_add(struct preflight *p, const char *name, enum preflight_level l)
+struct preflight_check *
+preflight_add(struct preflight *p, const char *name, enum preflight_level l)
 {
 	struct preflight_check *c = &p->c[p->n < PREFLIGHT_MAX ? p->n++ : PREFLIGHT_MAX - 1];
 
@@ -55,7 +55,7 @@ pf_now(void)
 static int
 pf_data_dir(const struct sim_config *cfg, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "data_dir", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "data_dir", PREFLIGHT_OK);
 	char path[4096], err[256];
 	int fd;
 
@@ -84,7 +84,7 @@ pf_data_dir(const struct sim_config *cfg, struct preflight *p)
 static void
 pf_checkpoint_file(const struct sim_config *cfg, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "checkpoint_file", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "checkpoint_file", PREFLIGHT_OK);
 	char path[4096];
 	int fd;
 
@@ -104,7 +104,7 @@ pf_checkpoint_file(const struct sim_config *cfg, struct preflight *p)
 static void
 pf_disk(const struct sim_config *cfg, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "disk_free", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "disk_free", PREFLIGHT_OK);
 	struct statvfs v;
 	double free_b;
 
@@ -125,7 +125,7 @@ pf_disk(const struct sim_config *cfg, struct preflight *p)
 static void
 pf_memory(const struct sim_config *cfg, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "memory_free", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "memory_free", PREFLIGHT_OK);
 	double need =
 	    (double)PREFLIGHT_BASE_BYTES + (double)cfg->agents * PREFLIGHT_BYTES_PER_AGENT;
 	double free_b = (double)platform_mem_free();
@@ -147,7 +147,7 @@ pf_memory(const struct sim_config *cfg, struct preflight *p)
 static void
 pf_sqlite(const struct sim_config *cfg, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "database", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "database", PREFLIGHT_OK);
 	char path[4096];
 	struct stat st;
 
@@ -188,16 +188,23 @@ static const char pf_sql[] =
     " current_setting('max_connections')";
 
 static void
-pf_pg_connections(
-    const struct sim_config *cfg, struct preflight *p, const struct pf_row *row, int *room)
+pf_pg_connections(const struct sim_config *cfg, unsigned held, struct preflight *p,
+    const struct pf_row *row, int *room)
 {
-	struct preflight_check *c = pf_add(p, "connections", PREFLIGHT_OK);
-	long free_n = strtol(row->v[2], NULL, 10) + 1; /* ours counts as in use */
+	struct preflight_check *c = preflight_add(p, "connections", PREFLIGHT_OK);
+	/* ours counts as in use, and so do those the daemon's pool holds: both are room */
+	long free_n = strtol(row->v[2], NULL, 10) + 1 + (long)held;
 
 	snprintf(c->threshold, sizeof(c->threshold),
 	    "pool_max %lld (fail above the free ones, warn within 10 %% of them)",
 	    (long long)cfg->pool_max);
-	snprintf(c->value, sizeof(c->value), "%ld free of max_connections %s", free_n, row->v[5]);
+	if (held > 0)
+		snprintf(c->value, sizeof(c->value),
+		    "%ld free of max_connections %s, counting the %u simd's pool holds", free_n,
+		    row->v[5], held);
+	else
+		snprintf(c->value, sizeof(c->value), "%ld free of max_connections %s", free_n,
+		    row->v[5]);
 	if (free_n < cfg->pool_max)
 		c->level = PREFLIGHT_FAIL;
 	else if ((double)free_n < 1.1 * (double)cfg->pool_max)
@@ -212,9 +219,9 @@ pf_pg_facts(struct preflight *p, const struct pf_row *row, double t0)
 	struct timespec now;
 	double skew;
 
-	c = pf_add(p, "database_size", PREFLIGHT_OK);
+	c = preflight_add(p, "database_size", PREFLIGHT_OK);
 	snprintf(c->value, sizeof(c->value), "%.1f MiB", strtod(row->v[3], NULL) / MIB);
-	c = pf_add(p, "clock_skew", PREFLIGHT_OK);
+	c = preflight_add(p, "clock_skew", PREFLIGHT_OK);
 	clock_gettime(CLOCK_REALTIME, &now);
 	skew = strtod(row->v[4], NULL) - ((double)now.tv_sec + (double)now.tv_nsec / 1e9);
 	skew += (pf_now() - t0) / 2; /* half the round trip */
@@ -228,12 +235,17 @@ pf_pg_facts(struct preflight *p, const struct pf_row *row, double t0)
 	    SKEW_WARN, SKEW_FAIL);
 }
 
-/* The pool at its full size: pool_max connections opened at once, then closed. */
+/*
+ * The pool at its full size: pool_max connections opened at once, then
+ * closed; those the daemon's pool holds already (held) are not asked again.
+ */
 static void
-pf_pg_pool(const struct sim_config *cfg, const struct pgconn_opts *o, struct preflight *p)
+pf_pg_pool(
+    const struct sim_config *cfg, unsigned held, const struct pgconn_opts *o, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "pool_full", PREFLIGHT_OK);
-	struct pgsync **conns = calloc((size_t)cfg->pool_max, sizeof(*conns));
+	struct preflight_check *c = preflight_add(p, "pool_full", PREFLIGHT_OK);
+	long want = cfg->pool_max > (long)held ? (long)cfg->pool_max - (long)held : 0;
+	struct pgsync **conns = calloc((size_t)want + 1, sizeof(*conns));
 	char err[PGCONN_MSG_MAX];
 	double t0 = pf_now();
 	long i, n = 0;
@@ -246,14 +258,18 @@ pf_pg_pool(const struct sim_config *cfg, const struct pgconn_opts *o, struct pre
 		return;
 	}
 	err[0] = '\0';
-	while (n < cfg->pool_max && (conns[n] = pgsync_open(o, err, sizeof(err))) != NULL)
+	while (n < want && (conns[n] = pgsync_open(o, err, sizeof(err))) != NULL)
 		n++;
 	for (i = 0; i < n; i++)
 		pgsync_close(conns[i]);
 	free(conns);
-	if (n < cfg->pool_max) {
+	if (n < want) {
 		c->level = PREFLIGHT_FAIL;
 		snprintf(c->value, sizeof(c->value), "%ld opened, then: %.120s", n, err);
+	} else if (held > 0) {
+		snprintf(c->value, sizeof(c->value),
+		    "%ld opened in %.2f s and released, besides the %u simd's pool holds", n,
+		    pf_now() - t0, held);
 	} else {
 		snprintf(c->value, sizeof(c->value), "%ld opened in %.2f s and released", n,
 		    pf_now() - t0);
@@ -261,9 +277,9 @@ pf_pg_pool(const struct sim_config *cfg, const struct pgconn_opts *o, struct pre
 }
 
 static void
-pf_postgres(const struct sim_config *cfg, struct preflight *p)
+pf_postgres(const struct sim_config *cfg, unsigned held, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "database", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "database", PREFLIGHT_OK);
 	struct pgconn_opts o;
 	struct pgstmt st = { PGSTMT_PARAMS, "preflight", pf_sql, 0, NULL };
 	struct pf_row row;
@@ -296,14 +312,14 @@ pf_postgres(const struct sim_config *cfg, struct preflight *p)
 	    "%.60s: PostgreSQL %.20s, TLS %s, connected in %.0f ms", where, row.v[0],
 	    row.v[1][0] == 't' ? "on" : "off", dt * 1000);
 	pf_pg_facts(p, &row, t0);
-	pf_pg_connections(cfg, p, &row, &room);
+	pf_pg_connections(cfg, held, p, &row, &room);
 	pgsync_close(s);
 	if (room)
-		pf_pg_pool(cfg, &o, p);
+		pf_pg_pool(cfg, held, &o, p);
 }
 
 enum preflight_level
-preflight_run(const struct sim_config *cfg, struct preflight *out)
+preflight_run(const struct sim_config *cfg, unsigned held, struct preflight *out)
 {
 	enum preflight_level worst = PREFLIGHT_OK;
 
@@ -314,7 +330,7 @@ preflight_run(const struct sim_config *cfg, struct preflight *out)
 	}
 	pf_memory(cfg, out);
 	if (cfg->database_url != NULL && cfg->database_url[0] != '\0')
-		pf_postgres(cfg, out);
+		pf_postgres(cfg, held, out);
 	else
 		pf_sqlite(cfg, out);
 	for (int i = 0; i < out->n; i++)
