@@ -420,6 +420,10 @@ preflight_run(const struct sim_config *cfg, unsigned held, struct preflight *out
 		pf_postgres(cfg, held, out);
 	else
 		pf_sqlite(cfg, out);
+	if (cfg->shop_api_url != NULL && cfg->shop_api_url[0] != '\0')
+		preflight_shop(cfg, out);
+	if (cfg->persona_source != NULL && strcmp(cfg->persona_source, "llm") == 0)
+		preflight_llm(cfg, out);
 	for (int i = 0; i < out->n; i++)
 		if (out->c[i].level > worst)
 			worst = out->c[i].level;
