@@ -45,6 +45,13 @@ printf '%s' "$out" | jq -e '.checks[] | select(.name == "pooler") |
     .value | test("^transaction mode: .*pg_prepared = no fits")' >/dev/null ||
     t_fail "--json: the mode found: $out"
 [ "$rc" -le 1 ] || t_fail "pg_prepared = no behind the pooler: exit $rc: $out"
+# pool_max past the server's free connections: the pooler's clients, not the server's
+t_conf "pool_max = 220"
+preflight
+t_expect_match "$out" '^ok +connections +[0-9]+ free of max_connections 200; behind a pooler' \
+    "behind a pooler pool_max is not held against the server's connections"
+t_expect_match "$out" '^ok +pool_full +220 opened' "the pool at full size through the pooler"
+t_conf "pool_max = 4"
 
 # the running daemon, through the pooler
 t_start_simd
