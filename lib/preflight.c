@@ -161,8 +161,9 @@ pf_sqlite(const struct sim_config *cfg, struct preflight *p)
 
 /* ---- PostgreSQL ---- */
 
+#define PF_FIELDS 7
 struct pf_row {
-	char v[6][64];
+	char v[PF_FIELDS][64];
 	int ok;
 };
 
@@ -171,9 +172,9 @@ pf_row(void *arg, int idx, const PGresult *r)
 {
 	struct pf_row *row = arg;
 
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 6)
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != PF_FIELDS)
 		return;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < PF_FIELDS; i++)
 		pgconn_copy(row->v[i], sizeof(row->v[i]), PQgetvalue(r, 0, i));
 	row->ok = 1;
 }
@@ -185,7 +186,7 @@ static const char pf_sql[] =
     " - current_setting('superuser_reserved_connections')::int"
     " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),"
     " pg_database_size(current_database()), extract(epoch FROM clock_timestamp()),"
-    " current_setting('max_connections')";
+    " current_setting('max_connections'), pg_backend_pid()";
 
 static void
 pf_pg_connections(const struct sim_config *cfg, unsigned held, struct preflight *p,
@@ -233,6 +234,91 @@ pf_pg_facts(struct preflight *p, const struct pf_row *row, double t0)
 	snprintf(c->value, sizeof(c->value), "%.2f s between the database's clock and ours", skew);
 	snprintf(c->threshold, sizeof(c->threshold), "warn above %.0f s, fail above %.0f s",
 	    SKEW_WARN, SKEW_FAIL);
+}
+
+/* ---- a pooler in the way ---- */
+
+static void
+pf_pid(void *arg, int idx, const PGresult *r)
+{
+	long *pid = arg;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1)
+		*pid = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+}
+
+/* The server's pid of the backend running the next statement on s; -1 unknown. */
+static long
+pf_backend(struct pgsync *s)
+{
+	static const struct pgstmt st = { PGSTMT_PARAMS, "pid", "SELECT pg_backend_pid()", 0,
+		NULL };
+	char err[PGCONN_MSG_MAX];
+	long pid = -1;
+
+	if (pgsync_exec(s, &st, 1, pf_pid, &pid, NULL, err, sizeof(err)) != 0)
+		return -1;
+	return pid;
+}
+
+/*
+ * Whether a pooler stands between us and the server, and in which mode.  A
+ * pooler announces a backend key of its own at start-up, so the pid libpq was
+ * told is not the pid of the backend that ran our statement (pid).  Then: a
+ * second client's statement run by that same backend proves that the pooler
+ * took the backend back once our transaction ended (transaction mode; its
+ * servers are reused last-released first, pgbouncer's default), as does our
+ * next statement landing on another backend; otherwise the backend stayed
+ * ours: session mode.  Returns 'n' none, 's' session, 't' transaction.
+ */
+static int
+pf_pooler_mode(struct pgsync *s, const struct pgconn_opts *o, long pid, char *how, size_t len)
+{
+	struct pgconn_opts o2 = *o;
+	struct pgsync *other;
+	char err[PGCONN_MSG_MAX];
+	long pid2 = -1, pid3;
+
+	if (pgsync_backend_pid(s) == pid) {
+		snprintf(how, len, "none: the backend key is the server's (pid %ld)", pid);
+		return 'n';
+	}
+	/* a session pooler with no server connection left would keep the second one waiting */
+	o2.statement_timeout = o->connect_timeout;
+	if ((other = pgsync_open(&o2, err, sizeof(err))) != NULL) {
+		pid2 = pf_backend(other);
+		pgsync_close(other);
+	}
+	if (pid2 == pid) {
+		snprintf(how, len,
+		    "transaction mode: another client's statement ran on our backend "
+		    "once our transaction ended");
+		return 't';
+	}
+	if ((pid3 = pf_backend(s)) >= 0 && pid3 != pid) {
+		snprintf(how, len, "transaction mode: our next transaction ran on another backend");
+		return 't';
+	}
+	snprintf(
+	    how, len, "session mode: the backend key is the pooler's, our backend stayed ours");
+	return 's';
+}
+
+static void
+pf_pooler(const struct sim_config *cfg, struct pgsync *s, const struct pgconn_opts *o, long pid,
+    struct preflight *p)
+{
+	struct preflight_check *c = preflight_add(p, "pooler", PREFLIGHT_OK);
+	char how[120];
+	int mode = pf_pooler_mode(s, o, pid, how, sizeof(how));
+
+	snprintf(c->threshold, sizeof(c->threshold),
+	    "pg_prepared = no behind a transaction-mode pooler");
+	snprintf(c->value, sizeof(c->value), "%.110s; pg_prepared = %s %s", how,
+	    cfg->pg_prepared ? "yes" : "no",
+	    mode == 't' && cfg->pg_prepared ? "does not fit" : "fits");
+	if (mode == 't' && cfg->pg_prepared)
+		c->level = PREFLIGHT_FAIL;
 }
 
 /*
@@ -312,6 +398,7 @@ pf_postgres(const struct sim_config *cfg, unsigned held, struct preflight *p)
 	    "%.60s: PostgreSQL %.20s, TLS %s, connected in %.0f ms", where, row.v[0],
 	    row.v[1][0] == 't' ? "on" : "off", dt * 1000);
 	pf_pg_facts(p, &row, t0);
+	pf_pooler(cfg, s, &o, strtol(row.v[6], NULL, 10), p);
 	pf_pg_connections(cfg, held, p, &row, &room);
 	pgsync_close(s);
 	if (room)
@@ -333,6 +420,10 @@ preflight_run(const struct sim_config *cfg, unsigned held, struct preflight *out
 		pf_postgres(cfg, held, out);
 	else
 		pf_sqlite(cfg, out);
+	if (cfg->shop_api_url != NULL && cfg->shop_api_url[0] != '\0')
+		preflight_shop(cfg, out);
+	if (cfg->persona_source != NULL && strcmp(cfg->persona_source, "llm") == 0)
+		preflight_llm(cfg, out);
 	for (int i = 0; i < out->n; i++)
 		if (out->c[i].level > worst)
 			worst = out->c[i].level;

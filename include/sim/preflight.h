@@ -44,6 +44,10 @@ const char *preflight_level_name(enum preflight_level l); /* "ok", "warn", "fail
 /* {"checks": [{"name", "level", "value", "threshold"}], "worst"}; NULL out of memory. */
 json_t *preflight_json(const struct preflight *p);
 
+/* preflight_remote.c: the shop API (shop_api_url set), the LLM endpoint (persona_source = llm). */
+void preflight_shop(const struct sim_config *c, struct preflight *p);
+void preflight_llm(const struct sim_config *c, struct preflight *p);
+
 /* preflight_print.c: from preflight_json()'s object, for simd and simctl alike. */
 /* One line per check: level, name, value, (threshold); returns the exit status. */
 int preflight_print(FILE *f, const json_t *j);
