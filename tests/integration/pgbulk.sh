@@ -1,6 +1,7 @@
 # pgbulk.sh - write_mode = bulk on PostgreSQL: every table holds the same rows as a realistic
 # run of the same seed, in far fewer transactions; kill -9 mid-run and resume converge to the
-# same rows; a bad mode is refused in one line.
+# same rows; SQLite accepts the mode and writes the same rows; a bad mode is refused in one
+# line.
 set -eu
 . "$TOP/tests/lib/common.sh"
 t_pg_need
@@ -115,6 +116,22 @@ t_stop_simd || t_fail "exit"
 t_expect_eq "$(full_digest bulk_k2)" "$ref_k" "bulk rows after $kills kills and resumes"
 t_expect_eq "$(_pg_admin -At -d bulk_k2 -c "SELECT count(*) FROM shopping_sessions
     WHERE outcome IS NULL OR ended_at IS NULL")" 0 "no session left looking in progress"
+
+# the embedded SQLite store accepts bulk and writes as realistic: the same rows
+sed -i '/^database_url/d; /^write_mode/d; /^checkpoint_interval/d' "$T/simd.conf"
+t_conf "checkpoint_interval = 86400"
+rm -rf "$DATA"; mkdir "$DATA"
+t_start_simd
+t_ctl start $ARGS --wait >/dev/null
+sq_ref=$(t_digest "$DATA/shop.db")
+t_stop_simd || t_fail "exit"
+rm -rf "$DATA"; mkdir "$DATA"
+t_start_simd
+out=$(t_ctl --json start $ARGS --write-mode bulk --wait | tr -d ' \n')
+t_expect_match "$out" '"write_mode":"bulk"' "SQLite: bulk accepted"
+t_expect_eq "$(t_digest "$DATA/shop.db")" "$sq_ref" "SQLite: bulk digest = realistic digest"
+t_expect_eq "$sq_ref" "$ref" "SQLite digest = PostgreSQL digest"
+t_stop_simd || t_fail "exit"
 
 # a bad mode: one line, at start and in the file
 t_start_simd
