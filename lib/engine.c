@@ -636,6 +636,7 @@ prepare_start(struct engine *e)
 	setup.personas = e->personas;
 	setup.nagents = e->p.agents;
 	setup.progress = &e->prog;
+	setup.bulk = strcmp(e->p.write_mode, "bulk") == 0;
 	memset(&e->prog, 0, sizeof(e->prog));
 	e->preparing = 1;
 	store_prepare(e->store, &setup, prepared, e);
