@@ -13,7 +13,6 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
 	echo "no nginx (sh packaging/deps.sh installs it)"
 	exit 77
 fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 t_setup
 . "$TOP/tests/lib/shop.sh"
 # nginx as the user PostgreSQL's tests use when we are root (pg.sh picks it)
@@ -49,18 +48,9 @@ HOLE_PORT=$SHOP_PORT
 kill -STOP "$SHOPD_PID" # it accepts nothing more: connections wait in its backlog
 
 nginx_conf() {	# nginx_conf PORT
-	cat >"$NGX/nginx.conf" <<EOC
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log notice;
-events { worker_connections 4096; }
-http {
+	nginx_conf_head "$NGX"
+	cat >>"$NGX/nginx.conf" <<EOC
 	access_log $NGX/access.log;
-	client_body_temp_path $NGX/tmp/body;
-	proxy_temp_path $NGX/tmp/proxy;
-	fastcgi_temp_path $NGX/tmp/fastcgi;
-	uwsgi_temp_path $NGX/tmp/uwsgi;
-	scgi_temp_path $NGX/tmp/scgi;
 	limit_req_zone \$server_port zone=api:1m rate=${RATE}r/s;
 	limit_req_status 429;
 	split_clients "\${request_id}" \$fault { 8% "503"; 4% "hole"; * ""; }
@@ -104,34 +94,7 @@ http {
 EOC
 }
 
-_try=0
-while :; do
-	NGX_PORT=$((40000 + ($$ + _try * 433) % 10000))
-	nginx_conf "$NGX_PORT"
-	(PG_DIR=$NGX _pg_as "$NGINX" -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" \
-	    -g 'daemon off;') </dev/null >"$NGX/start.log" 2>&1 &
-	NGX_PID=$!
-	_i=0
-	while [ "$_i" -lt 100 ] && kill -0 "$NGX_PID" 2>/dev/null &&
-	    ! curl -s -o /dev/null "http://127.0.0.1:$NGX_PORT/bad/garbage"; do
-		_i=$((_i + 1))
-		sleep 0.05
-	done
-	if kill -0 "$NGX_PID" 2>/dev/null; then
-		break
-	fi
-	grep -q 'in use' "$NGX/error.log" "$NGX/start.log" 2>/dev/null ||
-	    t_fail "nginx did not start: $(cat "$NGX/start.log" "$NGX/error.log" 2>/dev/null)"
-	_try=$((_try + 1))
-	[ "$_try" -lt 20 ] || t_fail "nginx found no free port"
-done
-# NGX_PID is the subshell that started it: the master's own pid is what stops nginx (every
-# run of this test left an nginx behind before).
-NGX_MASTER=$(cat "$NGX/nginx.pid") || t_fail "nginx wrote no pid file"
-BG_PIDS="$NGX_MASTER $NGX_PID $BG_PIDS"
-NGX_URL=http://127.0.0.1:$NGX_PORT
-[ -z "$_PG_USER" ] || [ "$(ps -o user= -p "$(cat "$NGX/nginx.pid")" | tr -d ' ')" = "$_PG_USER" ] ||
-    t_fail "nginx does not run as $_PG_USER"
+nginx_start "$NGX" nginx_conf
 
 # ---- limit_req: 429s slow the limiter down; nothing is lost ----
 
