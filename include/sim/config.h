@@ -90,6 +90,7 @@ struct sim_config {
 	double api_rate_decrease, api_rate_increase;
 	int64_t pg_prepared;      /* bool: named prepared statements (off behind poolers) */
 	double statement_timeout; /* seconds a job waits for the server; 0 = no limit */
+	char *write_mode;         /* "realistic" or "bulk" (the default of a run) */
 	/* watching a run */
 	char *metrics_csv;      /* a row per cycle appended here; "" none */
 	char *metrics_listen;   /* host:port of /metrics; "" off */

@@ -125,10 +125,15 @@ all="$all$out"
 sed -i "s|^api_jwt_secret_file = .*|api_jwt_secret_file = $T/secret|" "$T/simd.conf"
 
 # a proxy in front that limits every request, the simulator's too: the bypass fails
-pf_nginx_conf() {	# PORT
-	nginx_conf_head "$NGXD"
-	cat >>"$NGXD/nginx.conf" <<EOC
+nginx_conf() {	# PORT
+	cat >"$NGX/nginx.conf" <<EOC
+worker_processes 1;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log notice;
+events { worker_connections 64; }
+http {
 	access_log off;
+$(ngx_http_common)
 	limit_req_zone \$server_port zone=pf:1m rate=1r/m;
 	limit_req_status 429;
 	server {
@@ -142,9 +147,10 @@ pf_nginx_conf() {	# PORT
 EOC
 }
 if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
-	_pg_pick_user || t_fail "no unprivileged user for nginx"
-	NGXD=$T/nginx
-	nginx_start "$NGXD" pf_nginx_conf
+	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+	. "$TOP/tests/lib/nginx.sh"
+	ngx_setup
+	ngx_start /
 	sed -i "s|^shop_api_url = .*|shop_api_url = $NGX_URL|" "$T/simd.conf"
 	preflight
 	printf '%s\n' "$out"

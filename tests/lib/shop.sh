@@ -7,10 +7,7 @@
 #	run_wait [START FLAGS]		# the run to its end (AGENTS, CYCLES)
 #	field PATH / sfield PATH	# a value of simctl --json status / stats ("api.ok")
 #	stop_bg PID			# SIGTERM; it must exit 0
-#	nginx_start DIR CONF_FN		# nginx in front: CONF_FN PORT writes DIR/nginx.conf (with
-#					# "pid DIR/nginx.pid"); $NGX_PORT, $NGX_URL, $NGX_MASTER
-#					# (needs pg.sh's _pg_pick_user for the unprivileged user)
-#	nginx_conf_head DIR		# DIR/nginx.conf up to inside "http {": pid, logs, temp paths
+#	reset_shop DB			# the shop as the set-up left it, for another run of the seed
 #
 # Every background process is in $BG_PIDS, which the EXIT trap set here ends.
 SHOPD=${SHOPD:-$TOP/contrib/shopd/shopd}
@@ -75,54 +72,8 @@ _json_at() {	# _json_at METHOD PATH
 field() { _json_at status "$1"; }
 sfield() { _json_at stats "$1"; }
 
-nginx_conf_head() {
-	cat >"$1/nginx.conf" <<EOC
-worker_processes 1;
-pid $1/nginx.pid;
-error_log $1/error.log notice;
-events { worker_connections 4096; }
-http {
-	client_body_temp_path $1/tmp/body;
-	proxy_temp_path $1/tmp/proxy;
-	fastcgi_temp_path $1/tmp/fastcgi;
-	uwsgi_temp_path $1/tmp/uwsgi;
-	scgi_temp_path $1/tmp/scgi;
-EOC
-}
-
-# nginx as the unprivileged user PostgreSQL's tests use when we are root, on a free port.
-nginx_start() {
-	_ngx_dir=$1
-	NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
-	# its directory (and the test's, above it) reachable and writable by that user
-	mkdir -p "$_ngx_dir/tmp"
-	[ -z "$_PG_USER" ] || chown -R "$_PG_USER" "$_ngx_dir"
-	chmod 0755 "$T" "$_ngx_dir"
-	_try=0
-	while :; do
-		NGX_PORT=$((40000 + ($$ + _try * 433) % 10000))
-		"$2" "$NGX_PORT"
-		(PG_DIR=$_ngx_dir _pg_as "$NGINX" -p "$_ngx_dir" -e "$_ngx_dir/error.log" \
-		    -c "$_ngx_dir/nginx.conf" -g 'daemon off;') </dev/null >"$_ngx_dir/start.log" 2>&1 &
-		NGX_PID=$!
-		_i=0
-		while [ "$_i" -lt 100 ] && kill -0 "$NGX_PID" 2>/dev/null &&
-		    ! curl -s -o /dev/null "http://127.0.0.1:$NGX_PORT/"; do
-			_i=$((_i + 1))
-			sleep 0.05
-		done
-		kill -0 "$NGX_PID" 2>/dev/null && break
-		grep -q 'in use' "$_ngx_dir/error.log" "$_ngx_dir/start.log" 2>/dev/null ||
-		    t_fail "nginx did not start: $(cat "$_ngx_dir/start.log" "$_ngx_dir/error.log" 2>/dev/null)"
-		_try=$((_try + 1))
-		[ "$_try" -lt 20 ] || t_fail "nginx found no free port"
-	done
-	# NGX_PID is the subshell that started it: the master's own pid is what stops nginx
-	# (every run of shopapi_nginx left an nginx behind before).
-	NGX_MASTER=$(cat "$_ngx_dir/nginx.pid") || t_fail "nginx wrote no pid file"
-	BG_PIDS="$NGX_MASTER $NGX_PID $BG_PIDS"
-	NGX_URL=http://127.0.0.1:$NGX_PORT
-	[ -z "$_PG_USER" ] ||
-	    [ "$(ps -o user= -p "$NGX_MASTER" | tr -d ' ')" = "$_PG_USER" ] ||
-	    t_fail "nginx does not run as $_PG_USER"
+reset_shop() {
+	sqlite3 "$1" "DELETE FROM order_items; DELETE FROM interactions; DELETE FROM orders;
+	    UPDATE user_coupons SET redeemed_at = NULL, order_key = NULL; DELETE FROM cart_items;
+	    DELETE FROM shopping_session_events; DELETE FROM shopping_sessions"
 }
