@@ -111,6 +111,22 @@ js=$(t_ctl preflight --json) || true
 printf '%s' "$js" | jq -e '.checks[] | select(.name == "database") | .level == "ok"' \
     >/dev/null || t_fail "--json: database ok: $js"
 
+# during a run the connections simd's pool holds are room for pool_max, not a shortage
+t_ctl start --agents 20 --all-shop --cycles 0 --time-scale 0 --seed 3 >/dev/null
+held() {
+	t_ctl --json status | jq '.store.connections_active + .store.connections_idle'
+}
+t_wait_for '[ "$(held)" -ge 1 ]' 60
+rc=0
+out=$(t_ctl preflight) || rc=$?
+printf '%s\n' "$out"
+[ "$rc" -le 1 ] || t_fail "simctl preflight during a run: exit $rc"
+t_expect_match "$out" "^ok +connections +[0-9]+ free of max_connections 200, counting the [0-9]+ held by simd's pool" \
+    "during a run: the pool's own connections counted as room"
+t_expect_match "$out" "^ok +pool_full +[0-9]+ opened in .* besides the [0-9]+ held by simd's pool" \
+    "during a run: only the rest of the pool opened"
+t_ctl stop --wait >/dev/null
+
 # the checks are off the loop: with the server stopped, a check waits, the daemon answers
 pm=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 runs=$(grep -c 'preflight: checks under way' "$T/simd.log")
