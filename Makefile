@@ -186,7 +186,7 @@ demo: test-deps all
 	@sh tests/demo.sh
 
 # A long paced run on PostgreSQL under kill -9, server restarts, control traffic and SIGHUP,
-# then a report (tests/README.md); not part of check.  SOAK_MINUTES (3), SOAK_AGENTS, ...
+# then a report (tests/README.md); not part of check.  SOAK_MINUTES (60), SOAK_AGENTS (10000), ...
 soak: test-deps all tests/tools/rawsock tests/tools/substream
 	@sh tests/soak.sh
 .PHONY: soak

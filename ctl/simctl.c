@@ -13,6 +13,7 @@
 #include "sim/config.h"
 #include "sim/metrics.h"
 #include "sim/params.h"
+#include "sim/preflight.h"
 #include "sim/proto.h"
 #include "sim/term.h"
 #include "sim/thresholds.h"
@@ -34,6 +35,7 @@ static void print_checkpoints(const json_t *r);
 static void print_plain(const json_t *r);
 static void print_purge(const json_t *r);
 static void print_report(const json_t *r);
+static void print_preflight(const json_t *r);
 
 /* start's own flags; the run's parameters come from params.h's table. */
 static const struct vflag start_flags[] = {
@@ -131,7 +133,17 @@ const struct verb verbs[] = {
 	    "the after-run report of the last run or of RUN, in markdown (--json)" },
 	{ "purge", SIM_M_PURGE, NULL, NULL, NULL, 0, purge_flags, print_purge,
 	    "delete a run's rows (--seed N or --run ID) in small batches" },
+	{ "preflight", SIM_M_PREFLIGHT, NULL, NULL, NULL, 0, no_flags, print_preflight,
+	    "the checks before a run, one line each; exit 0 ok, 1 warnings, 2 failures" },
 	{ NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL },
+};
+
+/* Verbs whose exit status says what their answer found (0 otherwise). */
+static const struct {
+	const char *verb;
+	int (*status)(const json_t *result);
+} statuses[] = {
+	{ "preflight", preflight_exit_status },
 };
 
 /* Verbs that are a loop of their own, not one call: each returns simctl's exit status. */
@@ -154,7 +166,7 @@ param_flag(const struct param_def *d)
 		f.type = F_BOOL;
 	else if (d->type == PARAM_AGENTS)
 		f.type = F_LIST;
-	else if (d->type == PARAM_SHARD)
+	else if (d->type == PARAM_SHARD || d->type == PARAM_CHOICE)
 		f.type = F_STR;
 	return f;
 }
@@ -704,6 +716,13 @@ print_report(const json_t *r)
 	}
 }
 
+/* As simd --preflight prints them; the exit status comes from statuses[]. */
+static void
+print_preflight(const json_t *r)
+{
+	preflight_print(stdout, r);
+}
+
 /* One line per table: before -> after (removed), or the counts of a dry run. */
 static void
 print_purge(const json_t *r)
@@ -954,7 +973,28 @@ print_answer(const struct verb *v, json_t *msg, int json_out)
 		print_json(json_object_get(msg, "result"));
 	else
 		v->print(json_object_get(msg, "result"));
+	for (size_t k = 0; k < sizeof(statuses) / sizeof(statuses[0]); k++)
+		if (strcmp(statuses[k].verb, v->name) == 0)
+			return statuses[k].status(json_object_get(msg, "result"));
 	return 0;
+}
+
+/*
+ * --json after the command (simctl preflight --json) is the global option, as
+ * before it: taken out of the verb's arguments; the new argc.
+ */
+static int
+take_json(int argc, char **argv, struct globals *g)
+{
+	int i, n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			g->json_out = 1;
+		else
+			argv[n++] = argv[i];
+	}
+	return n;
 }
 
 /* A verb that talks on until the user stops it (top, status --watch); -1 for none. */
@@ -991,10 +1031,11 @@ main(int argc, char **argv)
 		return completion_main(argc - i - 1, argv + i + 1);
 	if ((v = find_verb(argv[i])) == NULL)
 		return EXIT_USAGE;
-	params = parse_args(v, argc - i - 1, argv + i + 1);
-	/* a purge takes as long as the rows take; --timeout still bounds it */
-	if ((json_is_true(json_object_get(params, "wait")) ||
-		strcmp(v->method, SIM_M_PURGE) == 0) &&
+	params = parse_args(v, take_json(argc - i - 1, argv + i + 1, &g), argv + i + 1);
+	/* a purge takes as long as the rows take, a preflight its checks' own timeouts
+	 * (connect_timeout, api_timeout, llm_timeout); --timeout still bounds them */
+	if ((json_is_true(json_object_get(params, "wait")) || strcmp(v->method, SIM_M_PURGE) == 0 ||
+		strcmp(v->method, SIM_M_PREFLIGHT) == 0) &&
 	    !g.timeout_set)
 		g.timeout = -1;
 	if (g.path[0] == '\0')

@@ -196,30 +196,51 @@ print_json_line(json_t *j)
 	json_decref(j);
 }
 
+/* The checks as simctl preflight prints them (preflight_print.c); the exit status. */
+static int
+print_preflight(const struct preflight *p, int json)
+{
+	json_t *j = preflight_json(p);
+	int rc;
+
+	if (j == NULL) {
+		fprintf(stderr, "simd: out of memory\n");
+		return 2;
+	}
+	rc = preflight_exit_status(j);
+	if (!json) {
+		preflight_print(stdout, j);
+		json_decref(j);
+	} else {
+		print_json_line(j);
+	}
+	return rc;
+}
+
 /* simd --preflight: one line per check; exit 0 all ok, 1 warnings, 2 failures. */
 static int
-run_preflight(struct daemon *d)
+run_preflight(struct daemon *d, const char *paths_err)
 {
 	struct preflight *p = malloc(sizeof(*p));
-	enum preflight_level worst;
+	int rc = 2;
 
 	if (p == NULL) {
 		fprintf(stderr, "simd: out of memory\n");
-		config_free(d->srv.cfg);
-		return 2;
-	}
-	worst = preflight_run(d->srv.cfg, p);
-	if (d->fl.json) {
-		print_json_line(preflight_json(p));
+	} else if (paths_err != NULL) {
+		/* a data directory that cannot be had is its first failure */
+		struct preflight_check *c;
+		memset(p, 0, sizeof(*p));
+		c = preflight_add(p, "data_dir", PREFLIGHT_FAIL);
+		snprintf(c->value, sizeof(c->value), "%s", paths_err);
+		snprintf(c->threshold, sizeof(c->threshold), "a file can be created");
+		rc = print_preflight(p, d->fl.json);
 	} else {
-		for (int i = 0; i < p->n; i++)
-			printf("%-4s  %-16s %s%s%s%s\n", preflight_level_name(p->c[i].level),
-			    p->c[i].name, p->c[i].value, p->c[i].threshold[0] ? " (" : "",
-			    p->c[i].threshold, p->c[i].threshold[0] ? ")" : "");
+		preflight_run(d->srv.cfg, 0, p);
+		rc = print_preflight(p, d->fl.json);
 	}
 	free(p);
 	config_free(d->srv.cfg);
-	return (int)worst;
+	return rc;
 }
 
 /* ---- detaching ---- */
@@ -476,14 +497,15 @@ close_parts(struct daemon *d)
 			event_free(d->sig[i]);
 	if (d->watchdog)
 		event_free(d->watchdog);
-	shutdown_free(srv->shutdown);
 	/* Sessions abandoned at a shutdown deadline come back from the store's close. */
 	ckptsched_close(srv->sched);
 	if (srv->engine)
 		engine_detach(srv->engine);
 	store_close(srv->store);
 	server_fini(srv);
+	/* After the engine: a shutdown that gave up on the run still waits for its end. */
 	engine_free(srv->engine);
+	shutdown_free(srv->shutdown);
 	llm_free(srv->llm);
 	control_free(srv->control);
 	checkpoint_close(srv->ckpt);
@@ -514,17 +536,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (paths_resolve(d.srv.cfg, err, sizeof(err)) != 0) {
-		/* for --preflight, a data directory that cannot be had is its first failure */
-		if (d.fl.preflight && d.fl.json)
-			print_json_line(json_pack("{s:[{s:s, s:s, s:s, s:s}], s:s}", "checks",
-			    "name", "data_dir", "level", "fail", "value", err, "threshold",
-			    "a file can be created", "worst", "fail"));
-		else if (d.fl.preflight)
-			printf("fail  data_dir         %s\n", err);
-		else
-			fprintf(stderr, "simd: %s\n", err);
+		if (d.fl.preflight)
+			return run_preflight(&d, err);
+		fprintf(stderr, "simd: %s\n", err);
 		config_free(d.srv.cfg);
-		return d.fl.preflight ? 2 : 1;
+		return 1;
 	}
 	if (check_parts(d.srv.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "simd: %s\n", err);
@@ -532,7 +548,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (d.fl.preflight)
-		return run_preflight(&d);
+		return run_preflight(&d, NULL);
 	if (d.fl.check_only) {
 		printf("simd: configuration OK\n");
 		config_free(d.srv.cfg);

@@ -32,6 +32,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_unsubscribe,
 	&cmd_purge,
 	&cmd_report,
+	&cmd_preflight,
 	NULL,
 };
 

@@ -1257,6 +1257,12 @@ pgsync_hostaddr(const struct pgsync *s, char *out, size_t len)
 	return 0;
 }
 
+int
+pgsync_backend_pid(const struct pgsync *s)
+{
+	return PQbackendPID(s->c->pg);
+}
+
 void
 pgconn_copy(char *dst, size_t len, const char *src)
 {

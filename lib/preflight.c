@@ -25,8 +25,8 @@
 #define SKEW_WARN 2.0
 #define SKEW_FAIL 30.0
 
-static struct preflight_check *
-pf_add(struct preflight *p, const char *name, enum preflight_level l)
+struct preflight_check *
+preflight_add(struct preflight *p, const char *name, enum preflight_level l)
 {
 	struct preflight_check *c = &p->c[p->n < PREFLIGHT_MAX ? p->n++ : PREFLIGHT_MAX - 1];
 
@@ -55,7 +55,7 @@ pf_now(void)
 static int
 pf_data_dir(const struct sim_config *cfg, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "data_dir", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "data_dir", PREFLIGHT_OK);
 	char path[4096], err[256];
 	int fd;
 
@@ -84,7 +84,7 @@ pf_data_dir(const struct sim_config *cfg, struct preflight *p)
 static void
 pf_checkpoint_file(const struct sim_config *cfg, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "checkpoint_file", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "checkpoint_file", PREFLIGHT_OK);
 	char path[4096];
 	int fd;
 
@@ -104,7 +104,7 @@ pf_checkpoint_file(const struct sim_config *cfg, struct preflight *p)
 static void
 pf_disk(const struct sim_config *cfg, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "disk_free", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "disk_free", PREFLIGHT_OK);
 	struct statvfs v;
 	double free_b;
 
@@ -125,7 +125,7 @@ pf_disk(const struct sim_config *cfg, struct preflight *p)
 static void
 pf_memory(const struct sim_config *cfg, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "memory_free", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "memory_free", PREFLIGHT_OK);
 	double need =
 	    (double)PREFLIGHT_BASE_BYTES + (double)cfg->agents * PREFLIGHT_BYTES_PER_AGENT;
 	double free_b = (double)platform_mem_free();
@@ -147,7 +147,7 @@ pf_memory(const struct sim_config *cfg, struct preflight *p)
 static void
 pf_sqlite(const struct sim_config *cfg, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "database", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "database", PREFLIGHT_OK);
 	char path[4096];
 	struct stat st;
 
@@ -161,8 +161,9 @@ pf_sqlite(const struct sim_config *cfg, struct preflight *p)
 
 /* ---- PostgreSQL ---- */
 
+#define PF_FIELDS 7
 struct pf_row {
-	char v[6][64];
+	char v[PF_FIELDS][64];
 	int ok;
 };
 
@@ -171,9 +172,9 @@ pf_row(void *arg, int idx, const PGresult *r)
 {
 	struct pf_row *row = arg;
 
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 6)
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != PF_FIELDS)
 		return;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < PF_FIELDS; i++)
 		pgconn_copy(row->v[i], sizeof(row->v[i]), PQgetvalue(r, 0, i));
 	row->ok = 1;
 }
@@ -185,19 +186,33 @@ static const char pf_sql[] =
     " - current_setting('superuser_reserved_connections')::int"
     " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),"
     " pg_database_size(current_database()), extract(epoch FROM clock_timestamp()),"
-    " current_setting('max_connections')";
+    " current_setting('max_connections'), pg_backend_pid()";
 
 static void
-pf_pg_connections(
-    const struct sim_config *cfg, struct preflight *p, const struct pf_row *row, int *room)
+pf_pg_connections(const struct sim_config *cfg, unsigned held, int pooled, struct preflight *p,
+    const struct pf_row *row, int *room)
 {
-	struct preflight_check *c = pf_add(p, "connections", PREFLIGHT_OK);
-	long free_n = strtol(row->v[2], NULL, 10) + 1; /* ours counts as in use */
+	struct preflight_check *c = preflight_add(p, "connections", PREFLIGHT_OK);
+	/* ours counts as in use, and so do those the daemon's pool holds: both are room */
+	long free_n = strtol(row->v[2], NULL, 10) + 1 + (long)held;
 
 	snprintf(c->threshold, sizeof(c->threshold),
 	    "pool_max %lld (fail above the free ones, warn within 10 %% of them)",
 	    (long long)cfg->pool_max);
-	snprintf(c->value, sizeof(c->value), "%ld free of max_connections %s", free_n, row->v[5]);
+	*room = 1;
+	if (pooled) { /* our connections are the pooler's clients; its own pool takes the server's */
+		snprintf(c->value, sizeof(c->value),
+		    "%ld free of max_connections %s; behind a pooler, whose pool size bounds ours",
+		    strtol(row->v[2], NULL, 10), row->v[5]);
+		return;
+	}
+	if (held > 0)
+		snprintf(c->value, sizeof(c->value),
+		    "%ld free of max_connections %s, counting the %u simd's pool holds", free_n,
+		    row->v[5], held);
+	else
+		snprintf(c->value, sizeof(c->value), "%ld free of max_connections %s", free_n,
+		    row->v[5]);
 	if (free_n < cfg->pool_max)
 		c->level = PREFLIGHT_FAIL;
 	else if ((double)free_n < 1.1 * (double)cfg->pool_max)
@@ -212,9 +227,9 @@ pf_pg_facts(struct preflight *p, const struct pf_row *row, double t0)
 	struct timespec now;
 	double skew;
 
-	c = pf_add(p, "database_size", PREFLIGHT_OK);
+	c = preflight_add(p, "database_size", PREFLIGHT_OK);
 	snprintf(c->value, sizeof(c->value), "%.1f MiB", strtod(row->v[3], NULL) / MIB);
-	c = pf_add(p, "clock_skew", PREFLIGHT_OK);
+	c = preflight_add(p, "clock_skew", PREFLIGHT_OK);
 	clock_gettime(CLOCK_REALTIME, &now);
 	skew = strtod(row->v[4], NULL) - ((double)now.tv_sec + (double)now.tv_nsec / 1e9);
 	skew += (pf_now() - t0) / 2; /* half the round trip */
@@ -228,12 +243,104 @@ pf_pg_facts(struct preflight *p, const struct pf_row *row, double t0)
 	    SKEW_WARN, SKEW_FAIL);
 }
 
-/* The pool at its full size: pool_max connections opened at once, then closed. */
+/* ---- a pooler in the way ---- */
+
 static void
-pf_pg_pool(const struct sim_config *cfg, const struct pgconn_opts *o, struct preflight *p)
+pf_pid(void *arg, int idx, const PGresult *r)
 {
-	struct preflight_check *c = pf_add(p, "pool_full", PREFLIGHT_OK);
-	struct pgsync **conns = calloc((size_t)cfg->pool_max, sizeof(*conns));
+	long *pid = arg;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1)
+		*pid = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+}
+
+/* The server's pid of the backend running the next statement on s; -1 unknown. */
+static long
+pf_backend(struct pgsync *s)
+{
+	static const struct pgstmt st = { PGSTMT_PARAMS, "pid", "SELECT pg_backend_pid()", 0,
+		NULL };
+	char err[PGCONN_MSG_MAX];
+	long pid = -1;
+
+	if (pgsync_exec(s, &st, 1, pf_pid, &pid, NULL, err, sizeof(err)) != 0)
+		return -1;
+	return pid;
+}
+
+/*
+ * Whether a pooler stands between us and the server, and in which mode.  A
+ * pooler announces a backend key of its own at start-up, so the pid libpq was
+ * told is not the pid of the backend that ran our statement (pid).  Then: a
+ * second client's statement run by that same backend proves that the pooler
+ * took the backend back once our transaction ended (transaction mode; its
+ * servers are reused last-released first, pgbouncer's default), as does our
+ * next statement landing on another backend; otherwise the backend stayed
+ * ours: session mode.  Returns 'n' none, 's' session, 't' transaction.
+ */
+static int
+pf_pooler_mode(struct pgsync *s, const struct pgconn_opts *o, long pid, char *how, size_t len)
+{
+	struct pgconn_opts o2 = *o;
+	struct pgsync *other;
+	char err[PGCONN_MSG_MAX];
+	long pid2 = -1, pid3;
+
+	if (pgsync_backend_pid(s) == pid) {
+		snprintf(how, len, "none: the backend key is the server's (pid %ld)", pid);
+		return 'n';
+	}
+	/* a session pooler with no server connection left would keep the second one waiting */
+	o2.statement_timeout = o->connect_timeout;
+	if ((other = pgsync_open(&o2, err, sizeof(err))) != NULL) {
+		pid2 = pf_backend(other);
+		pgsync_close(other);
+	}
+	if (pid2 == pid) {
+		snprintf(how, len,
+		    "transaction mode: another client's statement ran on our backend "
+		    "once our transaction ended");
+		return 't';
+	}
+	if ((pid3 = pf_backend(s)) >= 0 && pid3 != pid) {
+		snprintf(how, len, "transaction mode: our next transaction ran on another backend");
+		return 't';
+	}
+	snprintf(
+	    how, len, "session mode: the backend key is the pooler's, our backend stayed ours");
+	return 's';
+}
+
+/* The check's line; 1 when a pooler is in the way. */
+static int
+pf_pooler(const struct sim_config *cfg, struct pgsync *s, const struct pgconn_opts *o, long pid,
+    struct preflight *p)
+{
+	struct preflight_check *c = preflight_add(p, "pooler", PREFLIGHT_OK);
+	char how[120];
+	int mode = pf_pooler_mode(s, o, pid, how, sizeof(how));
+
+	snprintf(c->threshold, sizeof(c->threshold),
+	    "pg_prepared = no behind a transaction-mode pooler");
+	snprintf(c->value, sizeof(c->value), "%.110s; pg_prepared = %s %s", how,
+	    cfg->pg_prepared ? "yes" : "no",
+	    mode == 't' && cfg->pg_prepared ? "does not fit" : "fits");
+	if (mode == 't' && cfg->pg_prepared)
+		c->level = PREFLIGHT_FAIL;
+	return mode != 'n';
+}
+
+/*
+ * The pool at its full size: pool_max connections opened at once, then
+ * closed; those the daemon's pool holds already (held) are not asked again.
+ */
+static void
+pf_pg_pool(
+    const struct sim_config *cfg, unsigned held, const struct pgconn_opts *o, struct preflight *p)
+{
+	struct preflight_check *c = preflight_add(p, "pool_full", PREFLIGHT_OK);
+	long want = cfg->pool_max > (long)held ? (long)cfg->pool_max - (long)held : 0;
+	struct pgsync **conns = calloc((size_t)want + 1, sizeof(*conns));
 	char err[PGCONN_MSG_MAX];
 	double t0 = pf_now();
 	long i, n = 0;
@@ -246,14 +353,18 @@ pf_pg_pool(const struct sim_config *cfg, const struct pgconn_opts *o, struct pre
 		return;
 	}
 	err[0] = '\0';
-	while (n < cfg->pool_max && (conns[n] = pgsync_open(o, err, sizeof(err))) != NULL)
+	while (n < want && (conns[n] = pgsync_open(o, err, sizeof(err))) != NULL)
 		n++;
 	for (i = 0; i < n; i++)
 		pgsync_close(conns[i]);
 	free(conns);
-	if (n < cfg->pool_max) {
+	if (n < want) {
 		c->level = PREFLIGHT_FAIL;
 		snprintf(c->value, sizeof(c->value), "%ld opened, then: %.120s", n, err);
+	} else if (held > 0) {
+		snprintf(c->value, sizeof(c->value),
+		    "%ld opened in %.2f s and released, besides the %u simd's pool holds", n,
+		    pf_now() - t0, held);
 	} else {
 		snprintf(c->value, sizeof(c->value), "%ld opened in %.2f s and released", n,
 		    pf_now() - t0);
@@ -261,16 +372,16 @@ pf_pg_pool(const struct sim_config *cfg, const struct pgconn_opts *o, struct pre
 }
 
 static void
-pf_postgres(const struct sim_config *cfg, struct preflight *p)
+pf_postgres(const struct sim_config *cfg, unsigned held, struct preflight *p)
 {
-	struct preflight_check *c = pf_add(p, "database", PREFLIGHT_OK);
+	struct preflight_check *c = preflight_add(p, "database", PREFLIGHT_OK);
 	struct pgconn_opts o;
 	struct pgstmt st = { PGSTMT_PARAMS, "preflight", pf_sql, 0, NULL };
 	struct pf_row row;
 	struct pgsync *s;
 	char err[PGCONN_MSG_MAX], where[100];
 	double t0 = pf_now(), dt;
-	int room = 0;
+	int room = 0, pooled;
 
 	memset(&o, 0, sizeof(o));
 	o.conninfo = cfg->database_url;
@@ -296,14 +407,15 @@ pf_postgres(const struct sim_config *cfg, struct preflight *p)
 	    "%.60s: PostgreSQL %.20s, TLS %s, connected in %.0f ms", where, row.v[0],
 	    row.v[1][0] == 't' ? "on" : "off", dt * 1000);
 	pf_pg_facts(p, &row, t0);
-	pf_pg_connections(cfg, p, &row, &room);
+	pooled = pf_pooler(cfg, s, &o, strtol(row.v[6], NULL, 10), p);
+	pf_pg_connections(cfg, held, pooled, p, &row, &room);
 	pgsync_close(s);
 	if (room)
-		pf_pg_pool(cfg, &o, p);
+		pf_pg_pool(cfg, held, &o, p);
 }
 
 enum preflight_level
-preflight_run(const struct sim_config *cfg, struct preflight *out)
+preflight_run(const struct sim_config *cfg, unsigned held, struct preflight *out)
 {
 	enum preflight_level worst = PREFLIGHT_OK;
 
@@ -314,9 +426,13 @@ preflight_run(const struct sim_config *cfg, struct preflight *out)
 	}
 	pf_memory(cfg, out);
 	if (cfg->database_url != NULL && cfg->database_url[0] != '\0')
-		pf_postgres(cfg, out);
+		pf_postgres(cfg, held, out);
 	else
 		pf_sqlite(cfg, out);
+	if (cfg->shop_api_url != NULL && cfg->shop_api_url[0] != '\0')
+		preflight_shop(cfg, out);
+	if (cfg->persona_source != NULL && strcmp(cfg->persona_source, "llm") == 0)
+		preflight_llm(cfg, out);
 	for (int i = 0; i < out->n; i++)
 		if (out->c[i].level > worst)
 			worst = out->c[i].level;

@@ -46,6 +46,7 @@ void
 server_fini(struct server *srv)
 {
 	cmd_purge_abort(srv);
+	cmd_preflight_abort(srv);
 	prom_free(srv->prom);
 	csvlog_free(srv->csv);
 	watch_free(srv->watch);

@@ -116,13 +116,33 @@ session_done(struct session *s)
 	engine_pump(e);
 }
 
+/*
+ * The agents whose sessions failed, in order of id and the lowest kept when there are
+ * more: the list is the same whatever order the failures came in (it was not: a
+ * report listed agent_009 before agent_007 when 9 happened to fail first).
+ */
+static void
+note_failed_id(struct engine *e, uint32_t agent)
+{
+	uint32_t i, n = e->nfailed_ids;
+
+	for (i = 0; i < n && e->failed_ids[i] < agent; i++)
+		;
+	if ((i < n && e->failed_ids[i] == agent) || i == SNAPSHOT_FAILED_MAX)
+		return; /* known, or above the lowest SNAPSHOT_FAILED_MAX */
+	if (n == SNAPSHOT_FAILED_MAX)
+		n--; /* the highest gives way */
+	memmove(&e->failed_ids[i + 1], &e->failed_ids[i], (n - i) * sizeof(e->failed_ids[0]));
+	e->failed_ids[i] = agent;
+	e->nfailed_ids = n + 1;
+}
+
 /* The session failed and its failure is recorded (or could not be): the agent is done. */
 static void
 session_failed(struct session *s)
 {
 	struct engine *e = s->e;
 	struct agent_state *st = &e->agents[s->sh.agent];
-	uint32_t i;
 
 	/* The agent keeps its state from before the session, and is done for this cycle. */
 	st->done_cycle = e->cycle + 1;
@@ -131,10 +151,7 @@ session_failed(struct session *s)
 	e->counts.errors++;
 	e->counts.rows += s->rows;
 	e->counts.errors_by_type[s->fail_err < STORE_ERR_COUNT ? s->fail_err : STORE_ERR_QUERY]++;
-	for (i = 0; i < e->nfailed_ids && e->failed_ids[i] != s->sh.agent; i++)
-		;
-	if (i == e->nfailed_ids && e->nfailed_ids < SNAPSHOT_FAILED_MAX)
-		e->failed_ids[e->nfailed_ids++] = s->sh.agent;
+	note_failed_id(e, s->sh.agent);
 	session_put(s);
 	engine_pump(e);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "sim/pgbatch.h"
+#include "sim/pgbulk.h"
 #include "sim/catalog.h"
 #include "sim/log.h"
 #include "sim/pgconn.h"
@@ -50,13 +51,16 @@ struct pg_store {
 	struct pgpool *pool;
 	struct pgjobs *jobs;
 	struct pgbatch *batcher;
-	int named;                            /* pg_prepared: named statements */
-	int pipeline;                         /* pg_pipeline: sessions' steps in chains */
-	uint64_t step_waits;                  /* round trips of sessions' steps */
-	unsigned queue_max;                   /* event_queue_max */
-	char settings[64];                    /* SET statement_timeout, server-side */
-	struct pgstmt init[PGSQL_NSTMTS + 1]; /* run on each new connection */
-	store_done_cb prep_cb;                /* the prepare() running, if any */
+	struct pgbulk *bulk;                      /* write_mode = bulk: the rows of many sessions */
+	int bulk_on;                              /* the run's write mode is bulk */
+	uint32_t browse_rows[CATALOG_CATEGORIES]; /* bulk: what BROWSE would read, per category */
+	int named;                                /* pg_prepared: named statements */
+	int pipeline;                             /* pg_pipeline: sessions' steps in chains */
+	uint64_t step_waits;                      /* round trips of sessions' steps */
+	unsigned queue_max;                       /* event_queue_max */
+	char settings[64];                        /* SET statement_timeout, server-side */
+	struct pgstmt init[PGSQL_NSTMTS + 1];     /* run on each new connection */
+	store_done_cb prep_cb;                    /* the prepare() running, if any */
 	void *prep_arg;
 	int preparing;
 	int closed;
@@ -383,6 +387,129 @@ pg_op_nomem(struct store_op *op)
 		op->cb(op, op->arg);
 }
 
+/* ---- write_mode = bulk (pgbulk.h) ---- */
+
+/* What the realistic BROWSE reads at most (PGSQL_BROWSE's LIMIT). */
+#define PG_BROWSE_LIMIT 50
+
+struct pg_bulkop {
+	struct pgjob job;
+	struct store_op *op;
+	uint32_t rows;
+};
+
+static void
+pg_bulk_done(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_bulkop *x = (struct pg_bulkop *)j;
+	struct store_op *op = x->op;
+
+	if (err != STORE_OK)
+		pg_op_fail(op, err, msg);
+	else
+		op->rows = x->rows; /* the rows it carries: counted as sent */
+	free(x);
+	if (op->cb != NULL)
+		op->cb(op, op->arg);
+}
+
+/*
+ * The op's rows join a batch and it completes from the loop.  Reads, which
+ * write nothing, are not sent: a browse sees the products the set-up wrote.
+ */
+static void
+pg_bulk_submit(struct pg_store *s, struct store_op *op)
+{
+	struct pg_bulkop *x = calloc(1, sizeof(*x));
+	char key[PG_KEY_MAX];
+	int rc;
+
+	if (x == NULL) {
+		pg_op_nomem(op);
+		return;
+	}
+	x->op = op;
+	x->job.done = pg_bulk_done;
+	if (op->type == STORE_OP_BROWSE && !op->records_only)
+		op->result_count = s->browse_rows[op->category];
+	store_session_key(key, sizeof(key), op);
+	rc = pgbulk_add(s->bulk, op, key, &x->rows);
+	pgjobs_later(s->jobs, &x->job, rc == 0 ? STORE_OK : STORE_ERR_NOMEM,
+	    rc == 0 ? "" : "out of memory queueing rows");
+}
+
+/* The run's write mode, from its set-up. */
+static void
+pg_bulk_setup(struct pg_store *s, const struct store_setup *su)
+{
+	s->bulk_on = su->bulk;
+	for (int k = 0; k < CATALOG_CATEGORIES; k++)
+		s->browse_rows[k] = su->catalog == NULL           ? 0
+		    : su->catalog->ncategory[k] < PG_BROWSE_LIMIT ? su->catalog->ncategory[k]
+								  : PG_BROWSE_LIMIT;
+}
+
+struct pg_bulkjob {
+	struct pgjob job;
+	struct pg_store *s;
+	struct pgbulk_batch *bt;
+};
+
+static void
+pg_bulk_written(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
+	char line[PG_MSG_MAX + 32];
+
+	if (!x->s->closed) { /* at close the batch was taken back: see pg_close */
+		if (err != STORE_OK) {
+			snprintf(line, sizeof(line), "postgres: bulk: %s", msg);
+			log_debug("%s", line);
+		}
+		pgbulk_written(x->s->bulk, x->bt, err, err != STORE_OK ? line : NULL);
+	}
+	free(x);
+}
+
+static void
+pg_bulk_write(struct pgbulk *b, struct pgbulk_batch *bt, void *arg)
+{
+	struct pg_store *s = arg;
+	struct pg_bulkjob *x = calloc(1, sizeof(*x));
+
+	if (x == NULL) {
+		pgbulk_written(b, bt, STORE_ERR_NOMEM, "postgres: bulk: out of memory");
+		return;
+	}
+	x->s = s;
+	x->bt = bt;
+	x->job.st = pgbulk_stmts(bt, &x->job.n);
+	x->job.done = pg_bulk_written;
+	pgjobs_start(s->jobs, &x->job);
+}
+
+/* A flush waits for the bulk batches, then for the event batcher. */
+struct pg_flushjob {
+	struct pg_store *s;
+	store_done_cb cb;
+	void *arg;
+};
+
+static void
+pg_bulk_flushed(enum store_err err, const char *msg, void *arg)
+{
+	struct pg_flushjob *f = arg;
+	struct pg_store *s = f->s;
+	store_done_cb cb = f->cb;
+	void *cb_arg = f->arg;
+
+	free(f);
+	if (err != STORE_OK || s->closed)
+		cb(err, msg, cb_arg);
+	else
+		pgbatch_flush(s->batcher, cb, cb_arg);
+}
+
 /*
  * A job for op, its statements built (NULL when memory ran out: op is then
  * completed).  *bad says why op cannot run, if it cannot; *none that it has
@@ -427,6 +554,14 @@ pg_submit(struct store *st, struct store_op *op)
 	const char *bad;
 	int none;
 
+	if (s->bulk_on && !s->closed && store_op_invalid(op) == NULL) {
+		op->err = STORE_OK;
+		op->errmsg[0] = '\0';
+		op->result_count = 0;
+		op->rows = 0;
+		pg_bulk_submit(s, op);
+		return;
+	}
 	if ((x = pg_opjob_new(s, op, 0, &bad, &none)) == NULL)
 		pg_op_nomem(op);
 	else if (s->closed)
@@ -588,7 +723,7 @@ pg_chains(struct store *st)
 {
 	struct pg_store *s = st->priv;
 
-	return s->pipeline && !s->closed;
+	return s->pipeline && !s->closed && !s->bulk_on; /* bulk: rows of many sessions */
 }
 
 /* ---- event batches ---- */
@@ -642,12 +777,19 @@ static void
 pg_flush(struct store *st, store_done_cb cb, void *arg)
 {
 	struct pg_store *s = st->priv;
+	struct pg_flushjob *f;
 
 	if (s->closed)
 		pgjobs_done_later(
 		    s->jobs, cb, arg, STORE_ERR_CLOSED, "postgres: flush: store closed");
-	else
-		pgbatch_flush(s->batcher, cb, arg);
+	else if ((f = malloc(sizeof(*f))) == NULL)
+		cb(STORE_ERR_NOMEM, "postgres: flush: out of memory", arg);
+	else {
+		f->s = s;
+		f->cb = cb;
+		f->arg = arg;
+		pgbulk_flush(s->bulk, pg_bulk_flushed, f);
+	}
 }
 
 /* ---- prepare ---- */
@@ -676,6 +818,7 @@ pg_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 		    "postgres: prepare: a preparation is already running");
 	} else {
 		s->preparing = 1;
+		pg_bulk_setup(s, su);
 		s->prep_cb = cb;
 		s->prep_arg = arg;
 		pgsetup_run(s->jobs, su, pg_prepared, s);
@@ -690,6 +833,7 @@ pg_stats(struct store *st, struct store_stats *out)
 	struct pg_store *s = st->priv;
 	struct pgpool_stats ps;
 	struct pgbatch_stats bs;
+	struct pgbulk_stats us;
 
 	pgpool_stats(s->pool, &ps);
 	memset(out, 0, sizeof(*out));
@@ -704,7 +848,8 @@ pg_stats(struct store *st, struct store_stats *out)
 	out->round_trips = pgjobs_waits(s->jobs);
 	out->step_round_trips = s->step_waits;
 	pgbatch_stats(s->batcher, &bs);
-	out->events_queued = bs.rows_staged + bs.rows_queued;
+	pgbulk_stats(s->bulk, &us);
+	out->events_queued = bs.rows_staged + bs.rows_queued + us.rows_queued;
 	out->events_queue_max = s->queue_max;
 	out->events_queued_peak = bs.rows_peak;
 }
@@ -714,7 +859,7 @@ pg_congested(struct store *st)
 {
 	struct pg_store *s = st->priv;
 
-	return !s->closed && pgbatch_full(s->batcher);
+	return !s->closed && (pgbatch_full(s->batcher) || pgbulk_full(s->bulk));
 }
 
 /* Writes what the batcher still holds on a private connection: close() may wait. */
@@ -749,12 +894,44 @@ pg_drain(struct pg_store *s)
 	    failed ? "postgres: flush: store closed before the events were written" : NULL);
 }
 
+/* Writes the bulk batches still held, stream order kept, on a private connection. */
+static void
+pg_bulk_drain(struct pg_store *s)
+{
+	struct pgsync *sy = NULL;
+	struct pgbulk_batch *bt;
+	const struct pgstmt *st;
+	unsigned long lost = 0;
+	char e[PG_MSG_MAX] = "";
+	int n, failed = 0;
+
+	while ((bt = pgbulk_take(s->bulk)) != NULL) {
+		st = pgbulk_stmts(bt, &n);
+		if (sy == NULL && !failed && (sy = pgsync_open(&s->copts, e, sizeof(e))) == NULL)
+			failed = 1;
+		if (failed || n == 0 ||
+		    pgsync_exec(sy, st, n, NULL, NULL, NULL, e, sizeof(e)) != 0) {
+			failed = 1;
+			lost += pgbulk_rows(bt);
+		}
+		pgbulk_free_batch(bt);
+	}
+	pgsync_close(sy);
+	if (lost > 0)
+		log_warnx("postgres: %lu rows of bulk batches not written at close (%s); a replay"
+			  " from the last checkpoint writes them again",
+		    lost, e);
+	pgbulk_abort(s->bulk, failed ? STORE_ERR_CLOSED : STORE_OK,
+	    failed ? "postgres: flush: store closed before the rows were written" : NULL);
+}
+
 static void
 pg_free(struct pg_store *s)
 {
 	pgjobs_free(s->jobs);
 	pgpool_free(s->pool);
 	pgbatch_free(s->batcher);
+	pgbulk_free(s->bulk);
 	free(s->conninfo);
 	free(s);
 }
@@ -771,6 +948,7 @@ pg_close(struct store *st)
 	struct pg_store *s = st->priv;
 
 	s->closed = 1;
+	pg_bulk_drain(s);
 	pg_drain(s);
 	pgjobs_fail_all(s->jobs, STORE_ERR_CLOSED,
 	    "store closed before the operation"
@@ -832,6 +1010,7 @@ pg_make_parts(struct pg_store *s, const struct store_opts *o)
 {
 	struct pgpool_opts po;
 	struct pgbatch_opts bo;
+	struct pgbulk_opts uo;
 
 	memset(&po, 0, sizeof(po));
 	po.conn = s->copts;
@@ -855,7 +1034,13 @@ pg_make_parts(struct pg_store *s, const struct store_opts *o)
 	    (s->jobs = pgjobs_new(s->base, s->pool)) == NULL)
 		return -1;
 	s->batcher = pgbatch_new(s->base, &bo);
-	return s->batcher != NULL ? 0 : -1;
+	memset(&uo, 0, sizeof(uo));
+	uo.interval = o->event_flush_interval;
+	uo.queue_max = o->event_queue_max;
+	uo.write = pg_bulk_write;
+	uo.arg = s;
+	s->bulk = pgbulk_new(s->base, &uo);
+	return s->batcher != NULL && s->bulk != NULL ? 0 : -1;
 }
 
 static struct store *

@@ -66,10 +66,12 @@ extern const struct cmd_entry cmd_ping, cmd_version, cmd_status, cmd_shutdown, c
     cmd_pause, cmd_resume, cmd_set_concurrency, cmd_stats, cmd_checkpoint, cmd_checkpoints,
     cmd_cancel;
 extern const struct cmd_entry cmd_subscribe, cmd_unsubscribe;
-extern const struct cmd_entry cmd_purge, cmd_report;
+extern const struct cmd_entry cmd_purge, cmd_report, cmd_preflight;
 
 /* Ends the purge under way, if any, answering its client (server_fini). */
 void cmd_purge_abort(struct server *srv);
+/* Answers the preflight under way, if any, and leaves its thread to finish alone. */
+void cmd_preflight_abort(struct server *srv);
 
 /* Answers req with the full status, as `status' does. */
 enum cmd_ret cmd_reply_status(struct cmd_req *req, struct server *srv);

@@ -137,6 +137,12 @@ void pgsync_close(struct pgsync *s);
  */
 int pgsync_hostaddr(const struct pgsync *s, char *out, size_t len);
 
+/*
+ * The backend pid the connection's start-up announced (BackendKeyData); a
+ * pooler announces a key of its own, not its server connection's.
+ */
+int pgsync_backend_pid(const struct pgsync *s);
+
 /* Copies a message, cut at len - 1 bytes (src may be NULL). */
 void pgconn_copy(char *dst, size_t len, const char *src);
 

@@ -41,5 +41,6 @@
 #define SIM_M_UNSUBSCRIBE "unsubscribe" /* {"id": ID} or {}: ends subscriptions */
 #define SIM_M_REPORT "report"           /* {} or {"run": ID}: the after-run report */
 #define SIM_M_PURGE "purge"             /* {"seed": N} or {"run": ID}: a run's rows deleted */
+#define SIM_M_PREFLIGHT "preflight"     /* {}: the checks before a run, as simd --preflight */
 
 #endif

@@ -33,11 +33,12 @@ struct server {
 	struct checkpoint *ckpt;
 	struct ckptsched *sched;
 	struct shutdown *shutdown;
-	struct watch *watch; /* rates and subscribers (server_init makes these three) */
-	struct csvlog *csv;  /* metrics_csv */
-	struct prom *prom;   /* metrics_listen, or NULL */
-	struct purge *purge; /* the purge under way (cmd_purge.c), or NULL */
-	struct llm *llm;     /* persona_source = llm, or NULL */
+	struct watch *watch;     /* rates and subscribers (server_init makes these three) */
+	struct csvlog *csv;      /* metrics_csv */
+	struct prom *prom;       /* metrics_listen, or NULL */
+	struct purge *purge;     /* the purge under way (cmd_purge.c), or NULL */
+	struct pfjob *preflight; /* the preflight under way (cmd_preflight.c), or NULL */
+	struct llm *llm;         /* persona_source = llm, or NULL */
 	time_t started_at;
 };
 

@@ -19,7 +19,7 @@
 #include "sim/rates.h"
 #include "sim/store.h"
 
-#define SNAPSHOT_FAILED_MAX 100  /* agents whose session failed, kept by id */
+#define SNAPSHOT_FAILED_MAX 100  /* agents whose session failed: the lowest ids, in order */
 #define SNAPSHOT_RECENT_ERRORS 3 /* the newest error messages kept */
 
 /* A session's failure, as the errors panel shows it. */

@@ -149,6 +149,11 @@ struct store_setup {
 	const struct persona *personas; /* personas[agent] for agent < nagents */
 	uint32_t nagents;
 	struct store_progress *progress; /* NULL, or counted into (status shows it) */
+	/*
+	 * write_mode = bulk: the run's rows go in large batches across sessions
+	 * (PostgreSQL: pgbulk.h); the SQLite store writes as in realistic mode.
+	 */
+	int bulk;
 };
 typedef void (*store_done_cb)(enum store_err err, const char *msg, void *arg);
 

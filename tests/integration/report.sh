@@ -47,6 +47,18 @@ t_expect_match "$out" '20 sessions' "its counts"
 t_expect_match "$out" 'sessions without an outcome: 0' "nothing left open by it"
 if out=$(t_ctl report 20260101T000000-0000-s1 2>&1); then t_fail "report of an unknown run"; fi
 t_expect_match "$out" 'neither the daemon.s last run nor in a checkpoint' "unknown run said"
+
+# the failed agents are listed by id, whatever order they failed in: a paced run starts its
+# visits in the order of their arrival times, not of their ids (0.1 s a cycle)
+sqlite3 "$DATA/shop.db" "DROP TRIGGER refuse_nine; CREATE TRIGGER refuse_even BEFORE INSERT
+    ON shopping_sessions WHEN NEW.user_id % 2 = 0 BEGIN SELECT RAISE(ABORT, 'even'); END;"
+t_ctl start --agents 60 --all-shop --cycles 2 --time-scale 36000 --seed 8 --max-error-rate 1 \
+    --wait >/dev/null
+ids=$(t_ctl --json stats | jq -r '.errors.failed_agents | join(" ")')
+sorted=$(printf '%s\n' $ids | sort | tr '\n' ' ' | sed 's/ $//')
+[ "$(printf '%s\n' $ids | wc -l)" -ge 20 ] || t_fail "too few failed agents: $ids"
+t_expect_eq "$ids" "$sorted" "failed agents in order of id"
+t_expect_match "$(t_ctl report)" "^- agents: $sorted\$" "the report's list likewise"
 t_stop_simd || t_fail "exit"
 
 # PostgreSQL: a session of simd's application_name left idle in a transaction is seen
