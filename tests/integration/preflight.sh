@@ -10,6 +10,12 @@ set -eu
 . "$TOP/tests/lib/common.sh"
 t_setup
 
+# ctl_preflight [ARGS...]: simctl preflight of the running daemon in $out, its exit status in $rc
+ctl_preflight() {
+	rc=0
+	out=$(t_ctl "$@" preflight) || rc=$?
+}
+
 rc=0
 out=$("$SIMD" -c "$T/simd.conf" --preflight) || rc=$?
 printf '%s\n' "$out"
@@ -97,8 +103,7 @@ pg_set_password "$secret" || t_fail "cannot set a password"
 t_conf "database_url = postgresql://postgres:$secret@127.0.0.1:$PGPORT/simd_pre" \
     "pool_max = 4" "pool_size = 4" "connect_timeout = 120"
 t_start_simd
-rc=0
-out=$(t_ctl preflight) || rc=$?
+ctl_preflight
 printf '%s\n' "$out"
 [ "$rc" -le 1 ] || t_fail "simctl preflight against PostgreSQL failed: $out"
 t_expect_match "$out" '^ok +database +127.0.0.1:[0-9]+/simd_pre: PostgreSQL [0-9.]+, TLS off' \
@@ -117,8 +122,7 @@ held() {
 	t_ctl --json status | jq '.store.connections_active + .store.connections_idle'
 }
 t_wait_for '[ "$(held)" -ge 1 ]' 60
-rc=0
-out=$(t_ctl preflight) || rc=$?
+ctl_preflight
 printf '%s\n' "$out"
 [ "$rc" -le 1 ] || t_fail "simctl preflight during a run: exit $rc"
 t_expect_match "$out" "^ok +connections +[0-9]+ free of max_connections 200, counting the [0-9]+ held by simd's pool" \
@@ -167,8 +171,7 @@ free=$(_pg_admin -At -d postgres -c "SELECT current_setting('max_connections')::
     - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')")
 t_conf "pool_max = $((free + 20))"
 t_start_simd
-rc=0
-out=$(t_ctl preflight) || rc=$?
+ctl_preflight
 t_expect_eq "$rc" 2 "simctl preflight: exit status with too few connections"
 t_expect_match "$out" "^fail +connections .*pool_max $((free + 20))" \
     "simctl preflight: pool_max above the free connections fails"
