@@ -328,11 +328,11 @@ pg_version() {
 
 # ---- 1. cycle time ----
 
-# One 372-agent --all-shop cycle on a fresh simd; sets C_WALL (run, all rows written),
-# C_CYCLE (the cycle: sessions done) and C_ERR.
+# One 372-agent --all-shop cycle on a fresh simd (more start options in "$@"); sets C_WALL
+# (run, all rows written), C_CYCLE (the cycle: sessions done) and C_ERR.
 one_cycle() {
 	C_WALL='' C_CYCLE='' C_ERR=''
-	ctl --json start --agents "$CYCLE_AGENTS" --cycles 1 --all-shop --time-scale 0 \
+	ctl --json start --agents "$CYCLE_AGENTS" --cycles 1 --all-shop --time-scale 0 "$@" \
 	    --wait >"$D/start" 2>&1 || { C_ERR="run failed: $(tail -n 1 "$D/start")"; return 1; }
 	ctl --json stats >"$D/stats" 2>/dev/null || { C_ERR="stats failed"; return 1; }
 	C_WALL=$(jget "$D/stats" wall_s)
@@ -776,7 +776,7 @@ proxy_down() {
 }
 
 bench_remote() {
-	RM_NA='' RM_W='' RM_C='' RM_T=''
+	RM_NA='' RM_W='' RM_C='' RM_T='' RM_WW='' RM_WC=''
 	if ! pg_ready; then
 		RM_NA=$PG_NA
 		return
@@ -795,6 +795,11 @@ bench_remote() {
 			RM_W="$RM_W $C_WALL"
 			RM_C="$RM_C $C_CYCLE"
 			RM_T="$RM_T $(calc 'b - a' "$_rm_t0" "$(now_s)")"
+			# the same daemon again, its pool open: another seed, so new rows
+			if one_cycle --seed 2; then
+				RM_WW="$RM_WW $C_WALL"
+				RM_WC="$RM_WC $C_CYCLE"
+			fi
 		fi
 		[ -n "$C_ERR" ] && RM_NA=$C_ERR
 		sim_down
@@ -804,6 +809,7 @@ bench_remote() {
 	proxy_down
 	{
 		RM_W=$(median "$RM_W") RM_C=$(median "$RM_C") RM_T=$(median "$RM_T")
+		RM_WW=$(median "$RM_WW") RM_WC=$(median "$RM_WC")
 	}
 	[ -z "$RM_W" ] || RM_NA=''
 }
@@ -1184,6 +1190,8 @@ row_remote() {
 	fi
 	printf '      %-10s %s s until every row is written (sessions done in %s s)\n' postgres \
 	    "$(fmt '%.2f' "$RM_W")" "$(fmt '%.2f' "$RM_C")"
+	printf '      %-10s %s s until every row is written (sessions done in %s s)\n' warm \
+	    "$(fmt '%.2f' "$RM_WW")" "$(fmt '%.2f' "$RM_WC")"
 	printf '      %-10s %s s from simd start (connect and schema through the proxy)\n' total \
 	    "$(fmt '%.2f' "$RM_T")"
 }
@@ -1329,7 +1337,8 @@ json_control() {
 json_remote() {
 	[ -n "$RM_W" ] || { json_na "$RM_NA"; return; }
 	obj agents "$CYCLE_AGENTS" added_rtt_ms 100 pool_max 55 wall_s "$(jnum "$RM_W")" \
-	    cycle_s "$(jnum "$RM_C")" from_start_s "$(jnum "$RM_T")"
+	    cycle_s "$(jnum "$RM_C")" from_start_s "$(jnum "$RM_T")" \
+	    warm_wall_s "$(jnum "$RM_WW")" warm_cycle_s "$(jnum "$RM_WC")"
 }
 
 json_embedded() {

@@ -204,6 +204,10 @@ const struct config_key config_keys[] = {
 	    "named prepared statements on each connection; no behind a transaction-mode pooler "
 	    "(pgbouncer pool_mode = transaction, Supavisor port 6543)",
 	    CFG_APPLY_NONE },
+	{ "pg_pipeline", CFG_BOOL, OFF(pg_pipeline), 0, 1, "yes", NULL, 0,
+	    "a session's steps go to PostgreSQL together, in one pipeline, each its own "
+	    "transaction, instead of each waiting for the answer to the one before",
+	    CFG_APPLY_NONE },
 	{ "write_mode", CFG_STRING, OFF(write_mode), 0, 0, "realistic", NULL, RT,
 	    "realistic (each shopping step is the transaction an application would run: what a "
 	    "load test should measure) or bulk (data generation: the rows of many sessions in "

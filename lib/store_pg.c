@@ -55,6 +55,8 @@ struct pg_store {
 	int bulk_on;                              /* the run's write mode is bulk */
 	uint32_t browse_rows[CATALOG_CATEGORIES]; /* bulk: what BROWSE would read, per category */
 	int named;                                /* pg_prepared: named statements */
+	int pipeline;                             /* pg_pipeline: sessions' steps in chains */
+	uint64_t step_waits;                      /* round trips of sessions' steps */
 	unsigned queue_max;                       /* event_queue_max */
 	char settings[64];                        /* SET statement_timeout, server-side */
 	struct pgstmt init[PGSQL_NSTMTS + 1];     /* run on each new connection */
@@ -75,6 +77,7 @@ struct pg_opjob {
 	int npv;
 	int count_idx;        /* the statement result_count comes from */
 	int count_rows;       /* rows returned (else rows affected) */
+	int chained;          /* in a chain: reads too between BEGIN and COMMIT */
 	char bad[PG_MSG_MAX]; /* an answer we cannot accept */
 	char user[24], at[24], coupon[16], total[24];
 	char session_key[PG_KEY_MAX], idem[PG_KEY_MAX];
@@ -202,6 +205,27 @@ pg_build_checkout(struct pg_opjob *x)
 	pg_add_raw(x, &pg_commit);
 }
 
+/*
+ * A read with ncols columns a row.  In a chain it is a transaction of its own
+ * too: when it fails, the connection stays in the aborted transaction, so the
+ * session's later steps, already sent, fail on the server instead of landing.
+ */
+static void
+pg_build_read(struct pg_opjob *x, int ncols)
+{
+	if (x->chained)
+		pg_add_raw(x, &pg_begin);
+	x->count_idx = x->job.n;
+	x->count_rows = ncols;
+}
+
+static void
+pg_build_read_end(struct pg_opjob *x)
+{
+	if (x->chained)
+		pg_add_raw(x, &pg_commit);
+}
+
 /* A step whose shop part went through the API and that ends no session: events only. */
 static int
 pg_records_only_none(const struct store_op *op)
@@ -224,15 +248,15 @@ pg_build(struct pg_opjob *x)
 	switch (op->type) {
 	case STORE_OP_BEGIN: pg_build_begin(x); break;
 	case STORE_OP_BROWSE:
-		x->count_idx = 0;
-		x->count_rows = 2;
+		pg_build_read(x, 2);
 		pg_add(x, PGSQL_BROWSE, 1, catalog_category_names[op->category]);
+		pg_build_read_end(x);
 		break;
 	case STORE_OP_CART: pg_build_cart(x); break;
 	case STORE_OP_COUPONS:
-		x->count_idx = 0;
-		x->count_rows = 3;
+		pg_build_read(x, 3);
 		pg_add(x, PGSQL_COUPONS, 2, x->user, x->at);
+		pg_build_read_end(x);
 		break;
 	case STORE_OP_CHECKOUT: pg_build_checkout(x); break;
 	case STORE_OP_FAIL:
@@ -340,6 +364,7 @@ pg_op_done(struct pgjob *j, enum store_err err, const char *msg)
 		err = STORE_ERR_DATA;
 		msg = x->bad;
 	}
+	x->s->step_waits += (uint64_t)j->waits;
 	if (err == STORE_OK)
 		op->rows += op->nevents; /* the batcher has them: written or replayed */
 	if (err == STORE_OK && !x->s->closed && pg_op_events(x->s, op, x->session_key) != 0) {
@@ -485,45 +510,220 @@ pg_bulk_flushed(enum store_err err, const char *msg, void *arg)
 		pgbatch_flush(s->batcher, cb, cb_arg);
 }
 
-static void
-pg_submit(struct store *st, struct store_op *op)
+/*
+ * A job for op, its statements built (NULL when memory ran out: op is then
+ * completed).  *bad says why op cannot run, if it cannot; *none that it has
+ * no statement (events only).
+ */
+static struct pg_opjob *
+pg_opjob_new(struct pg_store *s, struct store_op *op, int chained, const char **bad, int *none)
 {
-	struct pg_store *s = st->priv;
-	struct pg_opjob *x;
-	const char *bad = NULL;
+	struct pg_opjob *x = calloc(1, sizeof(*x));
 
 	op->err = STORE_OK;
 	op->errmsg[0] = '\0';
 	op->result_count = 0;
 	op->rows = 0;
-	if (s->bulk_on && !s->closed && store_op_invalid(op) == NULL) {
-		pg_bulk_submit(s, op);
-		return;
-	}
-	x = calloc(1, sizeof(*x));
-	if (x == NULL) {
-		pg_op_nomem(op);
-		return;
-	}
+	*bad = NULL;
+	*none = 0;
+	if (x == NULL)
+		return NULL;
 	x->op = op;
 	x->s = s;
+	x->chained = chained;
 	x->job.st = x->st;
 	x->job.result = pg_op_result;
 	x->job.done = pg_op_done;
-	if (s->closed || (bad = store_op_invalid(op)) != NULL) {
-		pgjobs_later(s->jobs, &x->job, s->closed ? STORE_ERR_CLOSED : STORE_ERR_QUERY,
-		    s->closed ? "store closed" : bad);
-		return;
-	}
+	if ((*bad = store_op_invalid(op)) != NULL)
+		return x;
 	store_session_key(x->session_key, sizeof(x->session_key), op);
 	snprintf(x->user, sizeof(x->user), "%lu", (unsigned long)op->agent + 1);
 	snprintf(x->at, sizeof(x->at), "%lld", (long long)op->sim_time);
-	if (pg_records_only_none(op)) { /* nothing but events: staged when it completes */
-		pgjobs_later(s->jobs, &x->job, STORE_OK, "");
+	if (pg_records_only_none(op))
+		*none = 1;
+	else
+		pg_build(x);
+	return x;
+}
+
+static void
+pg_submit(struct store *st, struct store_op *op)
+{
+	struct pg_store *s = st->priv;
+	struct pg_opjob *x;
+	const char *bad;
+	int none;
+
+	if (s->bulk_on && !s->closed && store_op_invalid(op) == NULL) {
+		op->err = STORE_OK;
+		op->errmsg[0] = '\0';
+		op->result_count = 0;
+		op->rows = 0;
+		pg_bulk_submit(s, op);
 		return;
 	}
-	pg_build(x);
-	pgjobs_start(s->jobs, &x->job);
+	if ((x = pg_opjob_new(s, op, 0, &bad, &none)) == NULL)
+		pg_op_nomem(op);
+	else if (s->closed)
+		pgjobs_later(s->jobs, &x->job, STORE_ERR_CLOSED, "store closed");
+	else if (bad != NULL)
+		pgjobs_later(s->jobs, &x->job, STORE_ERR_QUERY, bad);
+	else if (none) /* nothing but events: staged when it completes */
+		pgjobs_later(s->jobs, &x->job, STORE_OK, "");
+	else
+		pgjobs_start(s->jobs, &x->job);
+}
+
+/* ---- chains: a session's steps in one pipeline ---- */
+
+#define PG_CHAIN_STMTS (STORE_CHAIN_MAX * PG_OP_STMTS)
+
+struct pg_chainjob {
+	struct pgjob job;
+	struct pg_store *s;
+	unsigned n;                           /* ops built */
+	struct pg_opjob *x[STORE_CHAIN_MAX];  /* NULL: out of memory */
+	struct store_op *op[STORE_CHAIN_MAX]; /* all the chain's ops, n and after */
+	unsigned nops;
+	int start[STORE_CHAIN_MAX + 1]; /* op i's statements: start[i]..start[i+1]-1 */
+	enum store_err stop;            /* why op n cannot run, if one cannot */
+	char why[PG_MSG_MAX];
+	struct pgstmt st[PG_CHAIN_STMTS];
+	unsigned char sync[PG_CHAIN_STMTS]; /* after each op's last statement */
+};
+
+static void
+pg_chain_result(struct pgjob *j, int idx, const PGresult *r)
+{
+	struct pg_chainjob *c = (struct pg_chainjob *)j;
+	unsigned i = 0;
+
+	while (i + 1 < c->n && idx >= c->start[i + 1])
+		i++;
+	pg_op_result(&c->x[i]->job, idx - c->start[i], r);
+}
+
+/* Op i of a chain that failed earlier: not run, or run and to be run again. */
+static void
+pg_chain_skip(struct store_op *op, enum store_err err)
+{
+	pg_op_fail(op, err, "not done: an earlier step of the session failed");
+	if (op->cb != NULL)
+		op->cb(op, op->arg);
+}
+
+/*
+ * The ops whose transactions all came back complete in order (a read also
+ * checked here, so that a session that failed at it stages no later event);
+ * the first one that did not gets the error, the rest are skipped.
+ */
+static void
+pg_chain_done(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_chainjob *c = (struct pg_chainjob *)j;
+	enum store_err first = STORE_OK;
+	char bad[80];
+	unsigned i;
+
+	c->s->step_waits += (uint64_t)j->waits;
+	for (i = 0; i < c->nops; i++) {
+		struct pg_opjob *x = i < c->n ? c->x[i] : NULL;
+		struct store_op *op = c->op[i];
+
+		if (first != STORE_OK) {
+			free(x);
+			pg_chain_skip(op, first);
+		} else if (x == NULL) { /* never built: the chain stops at it */
+			first = err != STORE_OK ? err : c->stop;
+			pg_op_fail(op, first, err != STORE_OK ? msg : c->why);
+			if (op->cb != NULL)
+				op->cb(op, op->arg);
+		} else if (c->start[i + 1] > j->ok_upto) {
+			first = err != STORE_OK ? err : STORE_ERR_QUERY;
+			x->job.waits = 0;
+			pg_op_done(&x->job, first, msg != NULL ? msg : "no answer");
+		} else {
+			if (op->type == STORE_OP_BROWSE && x->bad[0] == '\0' &&
+			    op->result_count == 0) {
+				snprintf(
+				    bad, sizeof(bad), "no products in category %u", op->category);
+				pgconn_copy(x->bad, sizeof(x->bad), bad);
+			}
+			if (x->bad[0] != '\0')
+				first = STORE_ERR_DATA;
+			x->job.waits = 0;
+			pg_op_done(&x->job, STORE_OK, NULL);
+		}
+	}
+	free(c);
+}
+
+/* Builds op by op until one cannot run; each op's statements end with a sync. */
+static void
+pg_chain_build(struct pg_chainjob *c)
+{
+	const char *bad;
+	int none, k, at = 0;
+
+	for (c->n = 0; c->n < c->nops; c->n++) {
+		struct pg_opjob *x = pg_opjob_new(c->s, c->op[c->n], 1, &bad, &none);
+
+		c->start[c->n] = at;
+		if (x == NULL || bad != NULL) {
+			c->stop = x == NULL ? STORE_ERR_NOMEM : STORE_ERR_QUERY;
+			pgconn_copy(c->why, sizeof(c->why), x == NULL ? "out of memory" : bad);
+			free(x);
+			break;
+		}
+		c->x[c->n] = x;
+		for (k = 0; k < x->job.n; k++)
+			c->st[at++] = x->st[k];
+		if (x->job.n > 0)
+			c->sync[at - 1] = 1;
+	}
+	c->start[c->n] = at;
+	c->job.n = at;
+}
+
+static void
+pg_submit_chain(struct store *st, struct store_op *const *ops, unsigned n)
+{
+	struct pg_store *s = st->priv;
+	struct pg_chainjob *c = calloc(1, sizeof(*c));
+	unsigned i;
+
+	if (c == NULL || n > STORE_CHAIN_MAX) {
+		free(c);
+		for (i = 0; i < n; i++)
+			pg_op_nomem(ops[i]);
+		return;
+	}
+	c->s = s;
+	c->nops = n;
+	memcpy(c->op, ops, n * sizeof(*ops));
+	c->job.st = c->st;
+	c->job.sync = c->sync;
+	c->job.result = pg_chain_result;
+	c->job.done = pg_chain_done;
+	if (s->closed) {
+		c->stop = STORE_ERR_CLOSED;
+		pgconn_copy(c->why, sizeof(c->why), "store closed");
+		pgjobs_later(s->jobs, &c->job, STORE_OK, NULL);
+		return;
+	}
+	pg_chain_build(c);
+	if (c->n < c->nops && c->n == 0)
+		pgjobs_later(s->jobs, &c->job, STORE_OK, NULL);
+	else
+		pgjobs_start(s->jobs, &c->job);
+}
+
+static int
+pg_chains(struct store *st)
+{
+	struct pg_store *s = st->priv;
+
+	return s->pipeline && !s->closed && !s->bulk_on; /* bulk: rows of many sessions */
 }
 
 /* ---- event batches ---- */
@@ -645,6 +845,8 @@ pg_stats(struct store *st, struct store_stats *out)
 	out->opened = ps.opened;
 	out->closed = ps.closed;
 	out->queries = pgjobs_queries(s->jobs);
+	out->round_trips = pgjobs_waits(s->jobs);
+	out->step_round_trips = s->step_waits;
 	pgbatch_stats(s->batcher, &bs);
 	pgbulk_stats(s->bulk, &us);
 	out->events_queued = bs.rows_staged + bs.rows_queued + us.rows_queued;
@@ -865,6 +1067,7 @@ pg_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t
 	s->copts.statement_timeout = cfg->statement_timeout;
 	s->copts.timeout_grace = PG_CLIENT_GRACE;
 	s->named = cfg->pg_prepared;
+	s->pipeline = cfg->pg_pipeline;
 	s->queue_max = cfg->event_queue_max;
 	if (pg_migrate(s, err, errlen) != 0) {
 		pg_free(s);
@@ -913,4 +1116,6 @@ const struct store_driver store_pg_driver = {
 	.set_run = pg_set_run,
 	.congested = pg_congested,
 	.keyed = pg_keyed,
+	.chains = pg_chains,
+	.submit_chain = pg_submit_chain,
 };
