@@ -1,7 +1,7 @@
 # llm_limits.sh - LLM personas under pressure: 429 with Retry-After honoured, a per-minute
 # limit the adaptive limiter converges under, 503s retried, a 404 and a hanging model handed
 # over to the fallback, pause and stop during generation, kill -9 and a resume that asks only
-# for the personas still missing.
+# for the personas still missing; llm_rate_max caps the rate successes grow.
 set -eu
 . "$TOP/tests/lib/common.sh"
 command -v curl >/dev/null 2>&1 || { echo "curl is not installed"; exit 77; }
@@ -81,6 +81,18 @@ t_expect_eq "$(llm_names) $(field llm.local_fallbacks)" "60 0" "rpm: every perso
 t_expect_eq "$(t_llmd_stat rpm_limited)" "$n429" "rpm: simd counted llmd's 429s"
 t_stop_simd || t_fail "simd exit"
 t_llmd POST /_control '{"rpm":0,"reset_stats":true}' >/dev/null
+
+# llm_rate_max: a run of successes grows the rate (x1.1 a round) up to it, never past it
+fresh "agents = 60" "llm_model = good" "llm_rate = 20" "llm_max_concurrent = 4"
+t_ctl start --wait >/dev/null
+r=$(field llm.rate)
+awk -v r="$r" 'BEGIN { exit !(r > 21) }' || t_fail "successes did not grow the rate past 21: $r"
+t_stop_simd || t_fail "simd exit"
+fresh "agents = 60" "llm_model = good" "llm_rate = 20" "llm_rate_max = 21" "llm_max_concurrent = 4"
+t_ctl start --wait >/dev/null
+r=$(field llm.rate)
+awk -v r="$r" 'BEGIN { exit !(r == 21) }' || t_fail "the rate grown from 20 is $r, not llm_rate_max 21"
+t_stop_simd || t_fail "simd exit"
 
 # pause and stop during generation
 fresh "agents = 40" "llm_model = slow"

@@ -12,11 +12,6 @@ t_conf "seed = 7" "checkpoint_interval = 0"
 q() {	# SQL on the run's database
 	sqlite3 "$DATA/shop.db" "$1"
 }
-# t_within NAME VALUE LO HI: LO <= VALUE <= HI (decimals allowed)
-t_within() {
-	awk -v v="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(v != "" && v + 0 >= lo && v + 0 <= hi) }' ||
-	    t_fail "$1 is $2, outside $3-$4"
-}
 fresh() {	# a new daemon on an empty data directory
 	rm -rf "$DATA"; mkdir "$DATA"
 	t_start_simd

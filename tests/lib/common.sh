@@ -273,6 +273,12 @@ t_expect_same_rows() {
 	    WHERE outcome IS NULL OR ended_at IS NULL")" 0 "no session left without an outcome $2"
 }
 
+# t_within NAME VALUE LO HI: LO <= VALUE <= HI (decimals allowed)
+t_within() {
+	awk -v v="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(v != "" && v + 0 >= lo && v + 0 <= hi) }' ||
+	    t_fail "$1 is $2, outside $3-$4"
+}
+
 # The run's current cycle, as status shows it ("cycle: N of M").
 t_cycle() {
 	t_ctl status | sed -n 's/^cycle: *\([0-9]*\) .*/\1/p'
