@@ -90,6 +90,9 @@ shutdown_free(struct shutdown *sd)
 {
 	if (sd == NULL)
 		return;
+	/* given up at the deadline: the run's end, heard when the engine is freed, is no longer ours */
+	if (sd->srv->engine != NULL)
+		engine_unwait(sd->srv->engine, run_drained, sd);
 	event_free(sd->deadline);
 	free(sd);
 }

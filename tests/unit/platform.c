@@ -3,6 +3,7 @@
  * on fixture text, the readers on a fake /proc and cgroup tree, and the real
  * calls here (whatever this machine is, they return 0..100 or -1).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,8 +159,7 @@ test_tree(void)
 	char proc[128], cg[128];
 	struct platform_cpu s, t;
 
-	strcpy(root, "/tmp/simd-platform.XXXXXX");
-	CHECK(mkdtemp(root) != NULL);
+	CHECK(mkdtemp(check_tmpl(root, sizeof(root), "simd-platform", 40)) != NULL);
 	dirs();
 	snprintf(proc, sizeof(proc), "%s/proc", root);
 	snprintf(cg, sizeof(cg), "%s/cg", root);
@@ -259,9 +259,26 @@ test_nofile(void)
 	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
 }
 
+/* What stops a file from being opened for writing: 0 for a writable or missing one. */
+static void
+test_write_errno(void)
+{
+	char dir[256], path[300];
+	FILE *f;
+
+	CHECK(mkdtemp(check_tmpl(dir, sizeof(dir), "simd-wr", 200)) != NULL);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	CHECK(platform_write_errno(path) == 0);
+	CHECK((f = fopen(path, "w")) != NULL && fclose(f) == 0);
+	CHECK(platform_write_errno(path) == 0);
+	CHECK(platform_write_errno(dir) == EISDIR);
+	CHECK(unlink(path) == 0 && rmdir(dir) == 0);
+}
+
 int
 main(void)
 {
+	test_write_errno();
 	test_nofile();
 	test_proc_stat();
 	test_cgroup_path();
