@@ -166,7 +166,7 @@ param_flag(const struct param_def *d)
 		f.type = F_BOOL;
 	else if (d->type == PARAM_AGENTS)
 		f.type = F_LIST;
-	else if (d->type == PARAM_SHARD)
+	else if (d->type == PARAM_SHARD || d->type == PARAM_CHOICE)
 		f.type = F_STR;
 	return f;
 }

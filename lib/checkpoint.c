@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
 #include <jansson.h>
 #include <sqlite3.h>
 
@@ -60,6 +62,9 @@ struct checkpoint {
 	int64_t last_id, last_at;
 	uint32_t last_cycle;
 	struct ckpt_crc crc;
+	dev_t dev; /* of the file opened: another one there means a filesystem mounted again */
+	ino_t ino;
+	int failed; /* the last write failed: try the file at the path again before the next */
 };
 
 /* One row to insert. */
@@ -117,10 +122,23 @@ static const char cp_sql_list[] = "SELECT " CP_INFO_COLS " FROM checkpoints ORDE
 static const char cp_sql_newest[] =
     "SELECT id, at, cycle FROM checkpoints ORDER BY id DESC LIMIT 1";
 
+/* With the system's reason when the file itself failed ("Read-only file system"). */
 static void
 cp_dberr(const struct checkpoint *c, char *err, size_t errlen, const char *what)
 {
-	snprintf(err, errlen, CP_FILE ": %s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
+	int e = 0;
+
+	switch (sqlite3_errcode(c->db) & 0xff) {
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_FULL:
+		if ((e = sqlite3_system_errno(c->db)) == 0)
+			e = platform_write_errno(c->path);
+		break;
+	}
+	snprintf(err, errlen, CP_FILE ": %s: %s: %s%s%s%s", c->path, what, sqlite3_errmsg(c->db),
+	    e ? " (" : "", e ? strerror(e) : "", e ? ")" : "");
 }
 
 static void
@@ -263,6 +281,7 @@ cp_configure(struct checkpoint *c, char *err, size_t errlen)
 static int
 cp_open_db(struct checkpoint *c, char *err, size_t errlen)
 {
+	struct stat sb;
 	int rc, ntables = 0, e;
 
 	rc = sqlite3_open_v2(c->path, &c->db,
@@ -291,7 +310,13 @@ cp_open_db(struct checkpoint *c, char *err, size_t errlen)
 	if (cp_configure(c, err, errlen) == -1 ||
 	    cp_exec(c, cp_schema, "creating tables", err, errlen) == -1)
 		return -1;
-	return ntables > 0 ? 0 : cp_check_meta(c, err, errlen);
+	if (ntables == 0 && cp_check_meta(c, err, errlen) == -1)
+		return -1;
+	if (stat(c->path, &sb) == 0) {
+		c->dev = sb.st_dev;
+		c->ino = sb.st_ino;
+	}
+	return 0;
 }
 
 /* What checkpoint_last_json() reports before anything is written or loaded. */
@@ -480,6 +505,19 @@ cp_fill_info(struct checkpoint_info *in, const struct cp_row *r, int64_t id)
 }
 
 /*
+ * After a failed write, the file at the path may be another one: the data
+ * directory's filesystem, turned read-only by an error, mounted again (the
+ * descriptors open on the old one never write again).
+ */
+static int
+cp_remounted(const struct checkpoint *c)
+{
+	struct stat sb;
+
+	return c->failed && stat(c->path, &sb) == 0 && (sb.st_dev != c->dev || sb.st_ino != c->ino);
+}
+
+/*
  * A file removed (or replaced) under a running daemon takes every checkpoint
  * written to it with it: the open handle writes into an unlinked inode.  Made
  * again, data directory included, before a write; the old handle is kept when
@@ -491,17 +529,24 @@ cp_reopen_if_moved(struct checkpoint *c, char *err, size_t errlen)
 	sqlite3 *old = c->db;
 	char dir[4096];
 	char *slash;
-	int moved = 0;
+	int moved = 0, one = 1;
 
-	if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
-	    !moved)
+	if (cp_remounted(c)) {
+		log_warnx(CP_FILE ": %s is another file now (its filesystem mounted again?): "
+				  "writing to it",
+		    c->path);
+	} else if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) !=
+		SQLITE_OK ||
+	    !moved) {
 		return 0;
+	} else {
+		log_warnx(CP_FILE ": %s was removed or replaced while simd ran, and the "
+				  "checkpoints in it with it; writing to a new one",
+		    c->path);
+	}
 	snprintf(dir, sizeof(dir), "%s", c->path);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
 		*slash = '\0';
-	log_warnx(CP_FILE ": %s was removed or replaced while simd ran, and the checkpoints "
-			  "in it with it; writing to a new one",
-	    c->path);
 	c->db = NULL;
 	if ((slash != NULL && platform_mkdir_p(dir, err, errlen) != 0) ||
 	    cp_open_db(c, err, errlen) != 0) {
@@ -509,6 +554,8 @@ cp_reopen_if_moved(struct checkpoint *c, char *err, size_t errlen)
 		c->db = old;
 		return -1;
 	}
+	/* "<path>-wal" is the new file's now: closing the last connection would delete it */
+	sqlite3_file_control(old, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
 	sqlite3_close(old);
 	c->has_last = 0;
 	cp_find_last(c);
@@ -545,7 +592,8 @@ checkpoint_write(struct checkpoint *c, const struct run_state *snap, const char 
 	ckpt_state_encode(c->buf, snap);
 	r.crc = ckpt_crc32(&c->crc, c->buf, r.size);
 	r.at = (int64_t)time(NULL);
-	if ((rc = cp_insert(c, &r, &id, err, errlen)) == 0) {
+	c->failed = (rc = cp_insert(c, &r, &id, err, errlen)) != 0;
+	if (rc == 0) {
 		cp_fill_info(&in, &r, id);
 		cp_set_last(c, &in);
 		if (info != NULL)

@@ -204,6 +204,16 @@ const struct config_key config_keys[] = {
 	    "named prepared statements on each connection; no behind a transaction-mode pooler "
 	    "(pgbouncer pool_mode = transaction, Supavisor port 6543)",
 	    CFG_APPLY_NONE },
+	{ "pg_pipeline", CFG_BOOL, OFF(pg_pipeline), 0, 1, "yes", NULL, 0,
+	    "a session's steps go to PostgreSQL together, in one pipeline, each its own "
+	    "transaction, instead of each waiting for the answer to the one before",
+	    CFG_APPLY_NONE },
+	{ "write_mode", CFG_STRING, OFF(write_mode), 0, 0, "realistic", NULL, RT,
+	    "realistic (each shopping step is the transaction an application would run: what a "
+	    "load test should measure) or bulk (data generation: the rows of many sessions in "
+	    "large multi-row transactions, reads not sent; PostgreSQL only, SQLite writes as "
+	    "realistic); the same rows either way",
+	    CFG_APPLY_NONE },
 	{ "statement_timeout", CFG_DOUBLE, OFF(statement_timeout), 0.01, 3600, "30", NULL,
 	    CFG_ZERO_OK,
 	    "seconds a PostgreSQL job may wait for its answer before it fails and is retried "
@@ -334,12 +344,14 @@ const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
 /* The string keys that take one of a few words. */
 static const char *const persona_sources[] = { "local", "llm", NULL };
 static const char *const shop_catalogs[] = { "generate", "api", NULL };
+static const char *const write_modes[] = { "realistic", "bulk", NULL };
 static const struct {
 	const char *key;
 	const char *const *choices;
 } config_choice_table[] = {
 	{ "persona_source", persona_sources },
 	{ "shop_catalog", shop_catalogs },
+	{ "write_mode", write_modes },
 };
 
 const char *const *

@@ -636,6 +636,7 @@ prepare_start(struct engine *e)
 	setup.personas = e->personas;
 	setup.nagents = e->p.agents;
 	setup.progress = &e->prog;
+	setup.bulk = strcmp(e->p.write_mode, "bulk") == 0;
 	memset(&e->prog, 0, sizeof(e->prog));
 	e->preparing = 1;
 	store_prepare(e->store, &setup, prepared, e);
@@ -998,6 +999,21 @@ engine_wait(struct engine *e, engine_wait_fn fn, void *arg)
 	w->next = e->waiters;
 	e->waiters = w;
 	return 0;
+}
+
+void
+engine_unwait(struct engine *e, engine_wait_fn fn, void *arg)
+{
+	struct engine_waiter **pw = &e->waiters, *w;
+
+	while ((w = *pw) != NULL) {
+		if (w->fn == fn && w->arg == arg) {
+			*pw = w->next;
+			free(w);
+		} else {
+			pw = &w->next;
+		}
+	}
 }
 
 int

@@ -41,6 +41,10 @@ const struct param_def param_defs[] = {
 	{ "shard", PARAM_SHARD, OFF(shard), "shard", 0, 0, S | C | N, "shard", "shard", "I/N",
 	    "simulate only shard I of N of the population (default: the shard key)",
 	    "I/N, shard I of N (like 0/3)" },
+	{ "write_mode", PARAM_CHOICE, OFF(write_mode), "write_mode", 0, WRITE_MODE_MAX, S | C | N,
+	    "write_mode", "write-mode", "MODE",
+	    "realistic (each step its own transaction) or bulk (many sessions per transaction)",
+	    "realistic or bulk" },
 	{ "tick", PARAM_U32, OFF(tick), "tick", 0, 0, C, "tick", NULL, NULL, NULL, NULL },
 	{ "sim_start", PARAM_TIME, OFF(sim_start), "sim_start", 0, 0, C, "sim_start", NULL, NULL,
 	    NULL, NULL },
@@ -130,7 +134,7 @@ params_from_config(struct run_params *p, const struct sim_config *c)
 		const struct param_def *d = &param_defs[i];
 		const struct config_key *k = d->key != NULL ? config_find(d->key) : NULL;
 
-		if (k != NULL && d->type == PARAM_TEXT)
+		if (k != NULL && (d->type == PARAM_TEXT || d->type == PARAM_CHOICE))
 			param_set_text(
 			    p, d, *(char *const *)(const void *)((const char *)c + k->offset));
 		else if (k != NULL && d->type == PARAM_SHARD) /* the key was checked */
@@ -284,6 +288,20 @@ param_list_json(struct run_params *p, const json_t *list, uint64_t agents, char 
 	return 0;
 }
 
+/* One of the words its key takes (config_choices); 0, or -1. */
+static int
+param_choice_set(struct run_params *p, const struct param_def *d, const json_t *v)
+{
+	const struct config_key *k = config_find(d->key);
+	const char *const *c = k != NULL ? config_choices(k) : NULL;
+	const char *s = json_string_value(v);
+
+	for (size_t i = 0; s != NULL && c != NULL && c[i] != NULL; i++)
+		if (strcmp(s, c[i]) == 0)
+			return param_set_text(p, d, s);
+	return -1;
+}
+
 /* A shard, "I/N" or "" (all). */
 static int
 param_shard_json(
@@ -325,6 +343,11 @@ params_from_json(
 		} else if (d->type == PARAM_SHARD) {
 			if (param_shard_json(p, d, v, err, errlen) != 0)
 				return -1;
+		} else if (d->type == PARAM_CHOICE) {
+			if (param_choice_set(p, d, v) != 0) {
+				snprintf(err, errlen, "\"%s\" must be %s", d->name, d->wants);
+				return -1;
+			}
 		} else if (param_number_json(p, d, v, err, errlen) != 0) {
 			return -1;
 		}
@@ -348,7 +371,8 @@ param_value_json(const struct run_params *p, const struct param_def *d)
 	case PARAM_TIME: return json_integer(*CFIELD(p, d, int64_t));
 	case PARAM_BOOL: return json_boolean(*CFIELD(p, d, int));
 	case PARAM_RUN_ID: return json_string(p->run_id);
-	case PARAM_TEXT: return json_string(CFIELD(p, d, char));
+	case PARAM_TEXT:
+	case PARAM_CHOICE: return json_string(CFIELD(p, d, char));
 	case PARAM_SHARD: {
 		char buf[SHARD_TEXT_MAX];
 
@@ -483,6 +507,12 @@ ckpt_value(struct run_params *p, const struct param_def *d, const json_t *v, cha
 			return -1;
 		}
 		return 0;
+	case PARAM_CHOICE:
+		if (param_choice_set(p, d, v) != 0) {
+			snprintf(why, len, "params: \"%s\" is not %s", d->ckpt, d->wants);
+			return -1;
+		}
+		return 0;
 	case PARAM_SHARD:
 		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
 		    shard_parse(json_string_value(v), FIELD(p, d, struct shard), why, len) != 0) {
@@ -557,7 +587,7 @@ param_builtin_default(struct run_params *p, const struct param_def *d)
 {
 	const struct config_key *k = config_find(d->key);
 
-	if (k != NULL && d->type == PARAM_TEXT)
+	if (k != NULL && (d->type == PARAM_TEXT || d->type == PARAM_CHOICE))
 		(void)param_set_text(p, d, k->def); /* the table's defaults fit */
 	else if (k != NULL && d->type == PARAM_SHARD)
 		memset(FIELD(p, d, struct shard), 0, sizeof(struct shard)); /* the whole */

@@ -16,6 +16,7 @@
 #include "sim/defer.h"
 #include "sim/pgbatch.h"
 #include "sim/pgsql.h"
+#include "sim/seqwait.h"
 
 enum batch_state { BATCH_OPEN, BATCH_QUEUED, BATCH_INFLIGHT, BATCH_TAKEN };
 
@@ -26,13 +27,6 @@ struct batch {
 	enum batch_state state;
 	struct pgarr col[BATCH_COLS];
 	const char *params[BATCH_COLS];
-};
-
-struct pgbatch_waiter {
-	struct pgbatch_waiter *next;
-	uint64_t target; /* done once every batch up to this one is written */
-	store_done_cb cb;
-	void *arg;
 };
 
 TAILQ_HEAD(batch_list, batch);
@@ -62,7 +56,7 @@ struct pgbatch {
 	struct batch_list queued, inflight;
 	unsigned ninflight;
 	uint64_t next_seq;
-	struct pgbatch_waiter *waiters;
+	struct seqwait waiters;
 	struct event *timer;
 	struct defer *defer;
 	struct defer_entry flushed; /* waiters of a flush that had nothing to wait for */
@@ -142,30 +136,6 @@ pgbatch_requeue(struct pgbatch *b, struct batch *bt)
 	TAILQ_INSERT_TAIL(&b->queued, bt, link);
 }
 
-/* Completes the waiters `pick' selects; the callbacks may call the batcher again. */
-static void
-pgbatch_complete(struct pgbatch *b, uint64_t low, enum store_err err, const char *msg)
-{
-	struct pgbatch_waiter **pp = &b->waiters, *w, *done = NULL;
-
-	while ((w = *pp) != NULL) {
-		int pick = err == STORE_OK ? w->target < low : w->target >= low;
-
-		if (pick) {
-			*pp = w->next;
-			w->next = done;
-			done = w;
-		} else {
-			pp = &w->next;
-		}
-	}
-	while ((w = done) != NULL) {
-		done = w->next;
-		w->cb(err, err == STORE_OK ? NULL : msg, w->arg);
-		free(w);
-	}
-}
-
 static void
 pgbatch_seal(struct pgbatch *b)
 {
@@ -229,7 +199,7 @@ pgbatch_pump(struct pgbatch *b, int force)
 	 * from the sessions; a flush someone waits for (over a slow link, the
 	 * tail of a cycle) may use more.
 	 */
-	limit = (b->waiters != NULL ||
+	limit = (!seqwait_empty(&b->waiters) ||
 		    (b->o.queue_max > 0 && pgbatch_backlog(b) * 2 >= b->o.queue_max)) &&
 		b->o.inflight_flush > b->o.inflight
 	    ? b->o.inflight_flush
@@ -258,7 +228,7 @@ pgbatch_flushed(struct defer_entry *e)
 {
 	struct pgbatch *b = DEFER_OWNER(e, struct pgbatch, flushed);
 
-	pgbatch_complete(b, pgbatch_low(b), STORE_OK, NULL);
+	seqwait_complete(&b->waiters, pgbatch_low(b), STORE_OK, NULL);
 }
 
 struct pgbatch *
@@ -293,16 +263,12 @@ void
 pgbatch_free(struct pgbatch *b)
 {
 	struct batch *bt;
-	struct pgbatch_waiter *w;
 
 	if (b == NULL)
 		return;
 	while ((bt = pgbatch_take(b)) != NULL)
 		pgbatch_free_batch(bt);
-	while ((w = b->waiters) != NULL) {
-		b->waiters = w->next;
-		free(w);
-	}
+	seqwait_clear(&b->waiters);
 	for (size_t i = 0; i < b->scap; i++) {
 		free(b->stages[i].text);
 		free(b->stages[i].rows);
@@ -515,18 +481,11 @@ pgbatch_kick(struct pgbatch *b)
 void
 pgbatch_flush(struct pgbatch *b, store_done_cb cb, void *arg)
 {
-	struct pgbatch_waiter *w = calloc(1, sizeof(*w));
-
-	if (w == NULL) {
+	pgbatch_seal(b);
+	if (seqwait_add(&b->waiters, b->next_seq, cb, arg) != 0) {
 		cb(STORE_ERR_NOMEM, "out of memory", arg); /* nothing else can be done */
 		return;
 	}
-	pgbatch_seal(b);
-	w->target = b->next_seq;
-	w->cb = cb;
-	w->arg = arg;
-	w->next = b->waiters;
-	b->waiters = w;
 	pgbatch_pump(b, 1);
 	defer_add(b->defer, &b->flushed, pgbatch_flushed);
 }
@@ -540,8 +499,7 @@ pgbatch_written(struct pgbatch *b, struct batch *bt, enum store_err err, const c
 		b->failing = 1;
 		b->st.batches_failed++;
 		pgbatch_requeue(b, bt);
-		if (b->waiters != NULL)
-			pgbatch_complete(b, bt->seq, err, msg);
+		seqwait_complete(&b->waiters, bt->seq, err, msg);
 		return;
 	}
 	b->failing = 0;
@@ -549,8 +507,7 @@ pgbatch_written(struct pgbatch *b, struct batch *bt, enum store_err err, const c
 	b->st.rows_queued -= bt->rows;
 	b->st.batches_written++;
 	pgbatch_free_batch(bt);
-	if (b->waiters != NULL)
-		pgbatch_complete(b, pgbatch_low(b), STORE_OK, NULL);
+	seqwait_complete(&b->waiters, pgbatch_low(b), STORE_OK, NULL);
 	pgbatch_pump(b, 0);
 }
 
@@ -586,11 +543,5 @@ pgbatch_take(struct pgbatch *b)
 void
 pgbatch_abort(struct pgbatch *b, enum store_err err, const char *msg)
 {
-	struct pgbatch_waiter *w;
-
-	while ((w = b->waiters) != NULL) {
-		b->waiters = w->next;
-		w->cb(err, msg, w->arg);
-		free(w);
-	}
+	seqwait_abort(&b->waiters, err, msg);
 }

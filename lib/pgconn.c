@@ -42,8 +42,12 @@ struct pgconn {
 
 	/* the job */
 	const struct pgstmt *st;
+	const unsigned char *sync; /* a sync after statement i, or NULL: after the last */
 	int n, sent, recv;
 	int pipelined;
+	int syncs, synced; /* syncs sent in the pipeline, and come back */
+	int ok_upto;       /* statements in for good (see pgconn_ok_upto) */
+	int waits;         /* round trips the job waited for */
 	enum pgconn_phase phase;
 	pgconn_result_fn res;
 	pgconn_done_fn done;
@@ -879,6 +883,7 @@ pgconn_job_end(struct pgconn *c)
 	c->pipelined = 0;
 	if (c->phase == PH_RUN && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 		c->phase = PH_ROLLBACK;
+		c->waits++;
 		if (!pgconn_send(c, &pgconn_rollback)) {
 			pgconn_broken(c, NULL);
 			return;
@@ -905,6 +910,7 @@ pgconn_job_next(struct pgconn *c)
 		return 1;
 	}
 	c->sent++;
+	c->waits++;
 	return 0;
 }
 
@@ -926,6 +932,8 @@ pgconn_collect(struct pgconn *c)
 			c->recv++;
 			if (c->pipelined)
 				continue;
+			if (c->phase == PH_RUN && c->err == STORE_OK)
+				c->ok_upto = c->recv;
 			if (pgconn_job_next(c))
 				return 1;
 			continue;
@@ -933,6 +941,11 @@ pgconn_collect(struct pgconn *c)
 #ifdef LIBPQ_HAS_PIPELINING
 		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
 			PQclear(r);
+			if (c->err == STORE_OK)
+				c->ok_upto = c->recv;
+			/* the server goes on after a failed transaction's sync: so do we */
+			if (++c->synced < c->syncs)
+				continue;
 			pgconn_job_end(c);
 			return 1;
 		}
@@ -990,10 +1003,17 @@ pgconn_send_pipeline(struct pgconn *c)
 #ifdef LIBPQ_HAS_PIPELINING
 	if (PQenterPipelineMode(c->pg) != 1)
 		return -1;
-	for (c->sent = 0; c->sent < c->n; c->sent++)
+	c->waits++;
+	for (c->sent = 0; c->sent < c->n; c->sent++) {
 		if (!pgconn_send(c, &c->st[c->sent]))
 			return -1;
-	return PQpipelineSync(c->pg) == 1 ? 0 : -1;
+		if (c->sent < c->n - 1 && (c->sync == NULL || !c->sync[c->sent]))
+			continue;
+		if (PQpipelineSync(c->pg) != 1)
+			return -1;
+		c->syncs++;
+	}
+	return 0;
 #else
 	return -1;
 #endif
@@ -1003,11 +1023,20 @@ void
 pgconn_exec(struct pgconn *c, const struct pgstmt *st, int n, pgconn_result_fn res,
     pgconn_done_fn done, void *arg)
 {
+	pgconn_exec_syncs(c, st, NULL, n, res, done, arg);
+}
+
+void
+pgconn_exec_syncs(struct pgconn *c, const struct pgstmt *st, const unsigned char *sync, int n,
+    pgconn_result_fn res, pgconn_done_fn done, void *arg)
+{
 	if (c->pending != PEND_NONE || (c->state != PGC_IDLE && c->state != PGC_BROKEN))
 		fatalx("pgconn_exec: connection in use"); /* a bug in the caller */
 	c->st = st;
+	c->sync = sync;
 	c->n = n;
 	c->sent = c->recv = 0;
+	c->syncs = c->synced = c->ok_upto = c->waits = 0;
 	c->phase = PH_RUN;
 	c->res = res;
 	c->done = done;
@@ -1056,6 +1085,18 @@ pgconn_unwatch(struct pgconn *c)
 	c->lost_arg = NULL;
 	if (c->state == PGC_IDLE)
 		pgconn_stop_io(c);
+}
+
+int
+pgconn_ok_upto(const struct pgconn *c)
+{
+	return c->ok_upto;
+}
+
+int
+pgconn_job_waits(const struct pgconn *c)
+{
+	return c->waits;
 }
 
 int

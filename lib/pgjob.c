@@ -15,6 +15,7 @@ struct pgjobs {
 	struct pgjob_list running;
 	struct defer *defer; /* jobs whose outcome was known at once */
 	uint64_t queries;
+	uint64_t waits;
 };
 
 static void
@@ -41,6 +42,9 @@ pgjob_executed(void *arg, enum store_err err, const char *msg)
 	char copy[PGJOB_MSG_MAX];
 
 	pgconn_copy(copy, sizeof(copy), msg); /* the release may free the connection */
+	j->ok_upto = pgconn_ok_upto(c);
+	j->waits = pgconn_job_waits(c);
+	j->r->waits += (uint64_t)j->waits;
 	j->conn = NULL;
 	pgpool_release(j->r->pool, c);
 	pgjob_finish(j, err, copy);
@@ -57,7 +61,7 @@ pgjob_acquired(struct pgconn *c, enum store_err err, const char *msg, void *arg)
 	}
 	j->conn = c;
 	j->r->queries += (uint64_t)j->n;
-	pgconn_exec(c, j->st, j->n, pgjob_result, pgjob_executed, j);
+	pgconn_exec_syncs(c, j->st, j->sync, j->n, pgjob_result, pgjob_executed, j);
 }
 
 void
@@ -65,6 +69,7 @@ pgjobs_start(struct pgjobs *r, struct pgjob *j)
 {
 	j->r = r;
 	j->conn = NULL;
+	j->ok_upto = j->waits = 0;
 	TAILQ_INSERT_TAIL(&r->running, j, link);
 	pgpool_acquire(r->pool, &j->req, pgjob_acquired, j);
 }
@@ -82,6 +87,7 @@ pgjobs_later(struct pgjobs *r, struct pgjob *j, enum store_err err, const char *
 {
 	j->r = r;
 	j->err = err;
+	j->ok_upto = j->waits = 0;
 	pgconn_copy(j->msg, sizeof(j->msg), msg);
 	memset(&j->late, 0, sizeof(j->late));
 	defer_add(r->defer, &j->late, pgjob_late);
@@ -135,6 +141,12 @@ uint64_t
 pgjobs_queries(const struct pgjobs *r)
 {
 	return r->queries;
+}
+
+uint64_t
+pgjobs_waits(const struct pgjobs *r)
+{
+	return r->waits;
 }
 
 /* A store_done_cb riding on a job that runs no statement. */

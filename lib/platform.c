@@ -100,6 +100,18 @@ platform_mkdir_p(const char *dir, char *err, size_t errlen)
 }
 
 int
+platform_write_errno(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == ENOENT ? 0 : errno;
+}
+
+int
 platform_mkdir_parents(const char *path, char *err, size_t errlen)
 {
 	char dir[4096];

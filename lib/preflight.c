@@ -189,7 +189,7 @@ static const char pf_sql[] =
     " current_setting('max_connections'), pg_backend_pid()";
 
 static void
-pf_pg_connections(const struct sim_config *cfg, unsigned held, struct preflight *p,
+pf_pg_connections(const struct sim_config *cfg, unsigned held, int pooled, struct preflight *p,
     const struct pf_row *row, int *room)
 {
 	struct preflight_check *c = preflight_add(p, "connections", PREFLIGHT_OK);
@@ -199,6 +199,13 @@ pf_pg_connections(const struct sim_config *cfg, unsigned held, struct preflight 
 	snprintf(c->threshold, sizeof(c->threshold),
 	    "pool_max %lld (fail above the free ones, warn within 10 %% of them)",
 	    (long long)cfg->pool_max);
+	*room = 1;
+	if (pooled) { /* our connections are the pooler's clients; its own pool takes the server's */
+		snprintf(c->value, sizeof(c->value),
+		    "%ld free of max_connections %s; behind a pooler, whose pool size bounds ours",
+		    strtol(row->v[2], NULL, 10), row->v[5]);
+		return;
+	}
 	if (held > 0)
 		snprintf(c->value, sizeof(c->value),
 		    "%ld free of max_connections %s, counting the %u simd's pool holds", free_n,
@@ -304,7 +311,8 @@ pf_pooler_mode(struct pgsync *s, const struct pgconn_opts *o, long pid, char *ho
 	return 's';
 }
 
-static void
+/* The check's line; 1 when a pooler is in the way. */
+static int
 pf_pooler(const struct sim_config *cfg, struct pgsync *s, const struct pgconn_opts *o, long pid,
     struct preflight *p)
 {
@@ -319,6 +327,7 @@ pf_pooler(const struct sim_config *cfg, struct pgsync *s, const struct pgconn_op
 	    mode == 't' && cfg->pg_prepared ? "does not fit" : "fits");
 	if (mode == 't' && cfg->pg_prepared)
 		c->level = PREFLIGHT_FAIL;
+	return mode != 'n';
 }
 
 /*
@@ -372,7 +381,7 @@ pf_postgres(const struct sim_config *cfg, unsigned held, struct preflight *p)
 	struct pgsync *s;
 	char err[PGCONN_MSG_MAX], where[100];
 	double t0 = pf_now(), dt;
-	int room = 0;
+	int room = 0, pooled;
 
 	memset(&o, 0, sizeof(o));
 	o.conninfo = cfg->database_url;
@@ -398,8 +407,8 @@ pf_postgres(const struct sim_config *cfg, unsigned held, struct preflight *p)
 	    "%.60s: PostgreSQL %.20s, TLS %s, connected in %.0f ms", where, row.v[0],
 	    row.v[1][0] == 't' ? "on" : "off", dt * 1000);
 	pf_pg_facts(p, &row, t0);
-	pf_pooler(cfg, s, &o, strtol(row.v[6], NULL, 10), p);
-	pf_pg_connections(cfg, held, p, &row, &room);
+	pooled = pf_pooler(cfg, s, &o, strtol(row.v[6], NULL, 10), p);
+	pf_pg_connections(cfg, held, pooled, p, &row, &room);
 	pgsync_close(s);
 	if (room)
 		pf_pg_pool(cfg, held, &o, p);

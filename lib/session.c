@@ -24,9 +24,16 @@ struct session {
 	uint64_t events, rows;
 	int failing;             /* its FAIL op (the failure's record) is under way */
 	enum store_err fail_err; /* what made it fail */
+	/* chains (store_chains): every step made up front, sent together */
+	struct store_op *steps; /* STORE_CHAIN_MAX of them, kept with the session */
+	unsigned nsteps;
+	unsigned from;    /* the first step not done */
+	unsigned pending; /* completions of the chain in flight still due */
+	int failed_at;    /* the chain's first failed step, or -1 */
 };
 
 static void op_submit(struct session *s);
+static void chain_submit(struct session *s);
 
 static int
 transient(enum store_err err)
@@ -42,8 +49,10 @@ session_get(struct engine *e)
 	if (s != NULL) {
 		e->free_sessions = s->next;
 		struct event *keep = s->retry;
+		struct store_op *steps = s->steps;
 		memset(s, 0, sizeof(*s));
 		s->retry = keep;
+		s->steps = steps;
 	} else if ((s = calloc(1, sizeof(*s))) == NULL) {
 		return NULL;
 	}
@@ -201,6 +210,8 @@ session_error(struct session *s)
 	snprintf(reason, sizeof(reason), "%s at %s", store_err_name(s->op.err),
 	    store_op_name(s->op.type));
 	s->failing = 1;
+	if (s->nsteps > 0)
+		s->sh.op_time = s->op.sim_time; /* the failed step's, not the last one made */
 	backoff_reset(&s->bo);
 	shopper_fail(&s->sh, &s->op, reason);
 	op_submit(s);
@@ -209,7 +220,12 @@ session_error(struct session *s)
 static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
 {
-	op_submit(arg);
+	struct session *s = arg;
+
+	if (s->steps != NULL && s->nsteps > 0 && !s->failing)
+		chain_submit(s); /* from the step that failed: the later ones did not land */
+	else
+		op_submit(s);
 }
 
 static void
@@ -256,6 +272,27 @@ op_failed(struct session *s)
 		session_error(s);
 }
 
+/* 1 when op is done; else op->err says why (the store's, or a read that found nothing). */
+static int
+op_landed(struct session *s, struct store_op *op)
+{
+	struct engine *e = s->e;
+
+	if (op->err == STORE_OK && op->type == STORE_OP_BROWSE && op->result_count == 0) {
+		op->err = STORE_ERR_DATA;
+		snprintf(
+		    op->errmsg, sizeof(op->errmsg), "no products in category %u", op->category);
+	}
+	if (op->err != STORE_OK)
+		return 0;
+	hist_add(&e->op_lat[op->type], engine_now_us(e) - s->op_t0);
+	adaptive_sample(e, engine_now_us(e) - s->op_t0);
+	s->events += op->nevents;
+	s->rows += op->rows;
+	backoff_reset(&s->bo);
+	return 1;
+}
+
 static void
 op_done(struct store_op *op, void *arg)
 {
@@ -266,20 +303,10 @@ op_done(struct store_op *op, void *arg)
 		session_put(s);
 		return;
 	}
-	if (op->err == STORE_OK && op->type == STORE_OP_BROWSE && op->result_count == 0) {
-		op->err = STORE_ERR_DATA;
-		snprintf(
-		    op->errmsg, sizeof(op->errmsg), "no products in category %u", op->category);
-	}
-	if (op->err != STORE_OK) {
+	if (!op_landed(s, op)) {
 		op_failed(s);
 		return;
 	}
-	hist_add(&e->op_lat[op->type], engine_now_us(e) - s->op_t0);
-	adaptive_sample(e, engine_now_us(e) - s->op_t0);
-	s->events += op->nevents;
-	s->rows += op->rows;
-	backoff_reset(&s->bo);
 	if (s->failing)
 		session_failed(s);
 	else if (shopper_next(&s->sh, &s->op))
@@ -288,19 +315,95 @@ op_done(struct store_op *op, void *arg)
 		session_done(s);
 }
 
+/* An op about to be submitted: its answer fields cleared, its callback set. */
+static void
+op_arm(struct store_op *op, store_cb cb, void *arg)
+{
+	op->cb = cb;
+	op->arg = arg;
+	op->err = STORE_OK;
+	op->errmsg[0] = '\0';
+	op->result_count = 0;
+	op->rows = 0;
+	op->permanent = 0;
+	op->retry_after = -1;
+}
+
 static void
 op_submit(struct session *s)
 {
-	s->op.cb = op_done;
-	s->op.arg = s;
-	s->op.err = STORE_OK;
-	s->op.errmsg[0] = '\0';
-	s->op.result_count = 0;
-	s->op.rows = 0;
-	s->op.permanent = 0;
-	s->op.retry_after = -1;
+	op_arm(&s->op, op_done, s);
 	s->op_t0 = engine_now_us(s->e);
 	store_submit(s->e->store, &s->op);
+}
+
+/*
+ * A step of the chain completed (they complete in order).  Once the whole
+ * chain is back: the session is done, or its first failed step goes the
+ * usual way (retried, then the later steps sent again after it; or the
+ * session's failure recorded), as s->op.
+ */
+static void
+chain_done(struct store_op *op, void *arg)
+{
+	struct session *s = arg;
+	struct engine *e = s->e;
+
+	s->pending--;
+	if (e->closing) {
+		if (s->pending == 0)
+			session_put(s);
+		return;
+	}
+	if (s->failed_at < 0) {
+		if (op_landed(s, op))
+			s->from = (unsigned)(op - s->steps) + 1;
+		else
+			s->failed_at = (int)(op - s->steps);
+	}
+	if (s->pending > 0)
+		return;
+	if (s->failed_at >= 0) {
+		s->op = s->steps[s->failed_at];
+		op_failed(s);
+		return;
+	}
+	s->op = s->steps[s->nsteps - 1]; /* what the session's end reads: the last step */
+	session_done(s);
+}
+
+/* Sends the steps from s->from on, together. */
+static void
+chain_submit(struct session *s)
+{
+	struct store_op *ops[STORE_CHAIN_MAX];
+	unsigned i, n = 0;
+
+	for (i = s->from; i < s->nsteps; i++) {
+		op_arm(&s->steps[i], chain_done, s);
+		ops[n++] = &s->steps[i];
+	}
+	s->pending = n;
+	s->failed_at = -1;
+	s->op_t0 = engine_now_us(s->e);
+	store_submit_chain(s->e->store, ops, n);
+}
+
+/* Every step of the session, made now: the shopper's choices never wait on an answer. */
+static int
+chain_start(struct session *s)
+{
+	if (s->steps == NULL && (s->steps = calloc(STORE_CHAIN_MAX, sizeof(*s->steps))) == NULL)
+		return -1;
+	while (shopper_next(&s->sh, &s->steps[s->nsteps]))
+		if (++s->nsteps == STORE_CHAIN_MAX)
+			fatalx("a session of more than %d steps", STORE_CHAIN_MAX);
+	if (s->nsteps == 0) {
+		session_done(s);
+		return 0;
+	}
+	chain_submit(s);
+	return 0;
 }
 
 int
@@ -313,6 +416,12 @@ session_start(struct engine *e, uint32_t agent, const struct rng *rng, uint64_t 
 	s->sess_t0 = t0_us;
 	shopper_session_init(
 	    &s->sh, &e->sctx, &e->personas[agent], agent, e->cycle, &e->agents[agent], rng);
+	if (store_chains(e->store)) {
+		if (chain_start(s) == 0)
+			return 0;
+		session_put(s);
+		return -1;
+	}
 	if (!shopper_next(&s->sh, &s->op)) {
 		session_done(s);
 		return 0;
@@ -331,12 +440,14 @@ sessions_free(struct engine *e, int flying)
 		e->flying = s->next;
 		if (s->retry)
 			event_free(s->retry);
+		free(s->steps);
 		free(s);
 	}
 	while ((s = e->free_sessions) != NULL) {
 		e->free_sessions = s->next;
 		if (s->retry)
 			event_free(s->retry);
+		free(s->steps);
 		free(s);
 	}
 }

@@ -55,10 +55,17 @@ after_checkpoints(struct shutdown *sd)
 		finish(sd);
 }
 
+/*
+ * The run's end.  After the deadline it comes from engine_free() only, once the
+ * checkpoint scheduler is gone: the shutdown is over, nothing more to do.
+ */
 static void
 run_drained(struct engine *e, void *arg)
 {
-	after_checkpoints(arg);
+	struct shutdown *sd = arg;
+
+	if (!sd->finished)
+		after_checkpoints(sd);
 }
 
 struct shutdown *
@@ -83,6 +90,9 @@ shutdown_free(struct shutdown *sd)
 {
 	if (sd == NULL)
 		return;
+	/* given up at the deadline: the run's end, heard when the engine is freed, is no longer ours */
+	if (sd->srv->engine != NULL)
+		engine_unwait(sd->srv->engine, run_drained, sd);
 	event_free(sd->deadline);
 	free(sd);
 }

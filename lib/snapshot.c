@@ -24,12 +24,14 @@ counts_json(const struct engine_counts *c)
 static json_t *
 store_json(const struct store_stats *st)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "driver",
-	    st->driver ? st->driver : "?", "connections_active", (int)st->connections_active,
-	    "connections_idle", (int)st->connections_idle, "waiting", (int)st->waiting, "max",
-	    (int)st->max, "opened", (json_int_t)st->opened, "closed", (json_int_t)st->closed,
-	    "queries", (json_int_t)st->queries, "events_queued", (json_int_t)st->events_queued,
-	    "events_queue_max", (json_int_t)st->events_queue_max, "events_queued_peak",
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "driver", st->driver ? st->driver : "?", "connections_active",
+	    (int)st->connections_active, "connections_idle", (int)st->connections_idle, "waiting",
+	    (int)st->waiting, "max", (int)st->max, "opened", (json_int_t)st->opened, "closed",
+	    (json_int_t)st->closed, "queries", (json_int_t)st->queries, "round_trips",
+	    (json_int_t)st->round_trips, "step_round_trips", (json_int_t)st->step_round_trips,
+	    "events_queued", (json_int_t)st->events_queued, "events_queue_max",
+	    (json_int_t)st->events_queue_max, "events_queued_peak",
 	    (json_int_t)st->events_queued_peak);
 }
 

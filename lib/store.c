@@ -28,6 +28,7 @@ store_opts_from_config(struct store_opts *o, const struct sim_config *c)
 	o->connect_timeout = c->connect_timeout;
 	o->statement_timeout = c->statement_timeout;
 	o->pg_prepared = c->pg_prepared != 0;
+	o->pg_pipeline = c->pg_pipeline != 0;
 	o->event_batch_size = (unsigned)c->event_batch_size;
 	o->event_queue_max = (unsigned)c->event_queue_max;
 	o->event_flush_interval = c->event_flush_interval;
@@ -119,6 +120,18 @@ void
 store_submit(struct store *s, struct store_op *op)
 {
 	s->drv->submit(s, op);
+}
+
+int
+store_chains(struct store *s)
+{
+	return s->drv->chains != NULL && s->drv->chains(s);
+}
+
+void
+store_submit_chain(struct store *s, struct store_op *const *ops, unsigned n)
+{
+	s->drv->submit_chain(s, ops, n);
 }
 
 void

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "sim/pgbatch.h"
+#include "sim/pgbulk.h"
 #include "sim/catalog.h"
 #include "sim/log.h"
 #include "sim/pgconn.h"
@@ -50,11 +51,16 @@ struct pg_store {
 	struct pgpool *pool;
 	struct pgjobs *jobs;
 	struct pgbatch *batcher;
-	int named;                            /* pg_prepared: named statements */
-	unsigned queue_max;                   /* event_queue_max */
-	char settings[64];                    /* SET statement_timeout, server-side */
-	struct pgstmt init[PGSQL_NSTMTS + 1]; /* run on each new connection */
-	store_done_cb prep_cb;                /* the prepare() running, if any */
+	struct pgbulk *bulk;                      /* write_mode = bulk: the rows of many sessions */
+	int bulk_on;                              /* the run's write mode is bulk */
+	uint32_t browse_rows[CATALOG_CATEGORIES]; /* bulk: what BROWSE would read, per category */
+	int named;                                /* pg_prepared: named statements */
+	int pipeline;                             /* pg_pipeline: sessions' steps in chains */
+	uint64_t step_waits;                      /* round trips of sessions' steps */
+	unsigned queue_max;                       /* event_queue_max */
+	char settings[64];                        /* SET statement_timeout, server-side */
+	struct pgstmt init[PGSQL_NSTMTS + 1];     /* run on each new connection */
+	store_done_cb prep_cb;                    /* the prepare() running, if any */
 	void *prep_arg;
 	int preparing;
 	int closed;
@@ -71,6 +77,7 @@ struct pg_opjob {
 	int npv;
 	int count_idx;        /* the statement result_count comes from */
 	int count_rows;       /* rows returned (else rows affected) */
+	int chained;          /* in a chain: reads too between BEGIN and COMMIT */
 	char bad[PG_MSG_MAX]; /* an answer we cannot accept */
 	char user[24], at[24], coupon[16], total[24];
 	char session_key[PG_KEY_MAX], idem[PG_KEY_MAX];
@@ -198,6 +205,27 @@ pg_build_checkout(struct pg_opjob *x)
 	pg_add_raw(x, &pg_commit);
 }
 
+/*
+ * A read with ncols columns a row.  In a chain it is a transaction of its own
+ * too: when it fails, the connection stays in the aborted transaction, so the
+ * session's later steps, already sent, fail on the server instead of landing.
+ */
+static void
+pg_build_read(struct pg_opjob *x, int ncols)
+{
+	if (x->chained)
+		pg_add_raw(x, &pg_begin);
+	x->count_idx = x->job.n;
+	x->count_rows = ncols;
+}
+
+static void
+pg_build_read_end(struct pg_opjob *x)
+{
+	if (x->chained)
+		pg_add_raw(x, &pg_commit);
+}
+
 /* A step whose shop part went through the API and that ends no session: events only. */
 static int
 pg_records_only_none(const struct store_op *op)
@@ -220,15 +248,15 @@ pg_build(struct pg_opjob *x)
 	switch (op->type) {
 	case STORE_OP_BEGIN: pg_build_begin(x); break;
 	case STORE_OP_BROWSE:
-		x->count_idx = 0;
-		x->count_rows = 2;
+		pg_build_read(x, 2);
 		pg_add(x, PGSQL_BROWSE, 1, catalog_category_names[op->category]);
+		pg_build_read_end(x);
 		break;
 	case STORE_OP_CART: pg_build_cart(x); break;
 	case STORE_OP_COUPONS:
-		x->count_idx = 0;
-		x->count_rows = 3;
+		pg_build_read(x, 3);
 		pg_add(x, PGSQL_COUPONS, 2, x->user, x->at);
+		pg_build_read_end(x);
 		break;
 	case STORE_OP_CHECKOUT: pg_build_checkout(x); break;
 	case STORE_OP_FAIL:
@@ -336,6 +364,7 @@ pg_op_done(struct pgjob *j, enum store_err err, const char *msg)
 		err = STORE_ERR_DATA;
 		msg = x->bad;
 	}
+	x->s->step_waits += (uint64_t)j->waits;
 	if (err == STORE_OK)
 		op->rows += op->nevents; /* the batcher has them: written or replayed */
 	if (err == STORE_OK && !x->s->closed && pg_op_events(x->s, op, x->session_key) != 0) {
@@ -358,40 +387,343 @@ pg_op_nomem(struct store_op *op)
 		op->cb(op, op->arg);
 }
 
-static void
-pg_submit(struct store *st, struct store_op *op)
-{
-	struct pg_store *s = st->priv;
-	struct pg_opjob *x = calloc(1, sizeof(*x));
-	const char *bad = NULL;
+/* ---- write_mode = bulk (pgbulk.h) ---- */
 
-	op->err = STORE_OK;
-	op->errmsg[0] = '\0';
-	op->result_count = 0;
-	op->rows = 0;
+/* What the realistic BROWSE reads at most (PGSQL_BROWSE's LIMIT). */
+#define PG_BROWSE_LIMIT 50
+
+struct pg_bulkop {
+	struct pgjob job;
+	struct store_op *op;
+	uint32_t rows;
+};
+
+static void
+pg_bulk_done(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_bulkop *x = (struct pg_bulkop *)j;
+	struct store_op *op = x->op;
+
+	if (err != STORE_OK)
+		pg_op_fail(op, err, msg);
+	else
+		op->rows = x->rows; /* the rows it carries: counted as sent */
+	free(x);
+	if (op->cb != NULL)
+		op->cb(op, op->arg);
+}
+
+/*
+ * The op's rows join a batch and it completes from the loop.  Reads, which
+ * write nothing, are not sent: a browse sees the products the set-up wrote.
+ */
+static void
+pg_bulk_submit(struct pg_store *s, struct store_op *op)
+{
+	struct pg_bulkop *x = calloc(1, sizeof(*x));
+	char key[PG_KEY_MAX];
+	int rc;
+
 	if (x == NULL) {
 		pg_op_nomem(op);
 		return;
 	}
 	x->op = op;
+	x->job.done = pg_bulk_done;
+	if (op->type == STORE_OP_BROWSE && !op->records_only)
+		op->result_count = s->browse_rows[op->category];
+	store_session_key(key, sizeof(key), op);
+	rc = pgbulk_add(s->bulk, op, key, &x->rows);
+	pgjobs_later(s->jobs, &x->job, rc == 0 ? STORE_OK : STORE_ERR_NOMEM,
+	    rc == 0 ? "" : "out of memory queueing rows");
+}
+
+/* The run's write mode, from its set-up. */
+static void
+pg_bulk_setup(struct pg_store *s, const struct store_setup *su)
+{
+	s->bulk_on = su->bulk;
+	for (int k = 0; k < CATALOG_CATEGORIES; k++)
+		s->browse_rows[k] = su->catalog == NULL           ? 0
+		    : su->catalog->ncategory[k] < PG_BROWSE_LIMIT ? su->catalog->ncategory[k]
+								  : PG_BROWSE_LIMIT;
+}
+
+struct pg_bulkjob {
+	struct pgjob job;
+	struct pg_store *s;
+	struct pgbulk_batch *bt;
+};
+
+static void
+pg_bulk_written(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
+	char line[PG_MSG_MAX + 32];
+
+	if (!x->s->closed) { /* at close the batch was taken back: see pg_close */
+		if (err != STORE_OK) {
+			snprintf(line, sizeof(line), "postgres: bulk: %s", msg);
+			log_debug("%s", line);
+		}
+		pgbulk_written(x->s->bulk, x->bt, err, err != STORE_OK ? line : NULL);
+	}
+	free(x);
+}
+
+static void
+pg_bulk_write(struct pgbulk *b, struct pgbulk_batch *bt, void *arg)
+{
+	struct pg_store *s = arg;
+	struct pg_bulkjob *x = calloc(1, sizeof(*x));
+
+	if (x == NULL) {
+		pgbulk_written(b, bt, STORE_ERR_NOMEM, "postgres: bulk: out of memory");
+		return;
+	}
 	x->s = s;
+	x->bt = bt;
+	x->job.st = pgbulk_stmts(bt, &x->job.n);
+	x->job.done = pg_bulk_written;
+	pgjobs_start(s->jobs, &x->job);
+}
+
+/* A flush waits for the bulk batches, then for the event batcher. */
+struct pg_flushjob {
+	struct pg_store *s;
+	store_done_cb cb;
+	void *arg;
+};
+
+static void
+pg_bulk_flushed(enum store_err err, const char *msg, void *arg)
+{
+	struct pg_flushjob *f = arg;
+	struct pg_store *s = f->s;
+	store_done_cb cb = f->cb;
+	void *cb_arg = f->arg;
+
+	free(f);
+	if (err != STORE_OK || s->closed)
+		cb(err, msg, cb_arg);
+	else
+		pgbatch_flush(s->batcher, cb, cb_arg);
+}
+
+/*
+ * A job for op, its statements built (NULL when memory ran out: op is then
+ * completed).  *bad says why op cannot run, if it cannot; *none that it has
+ * no statement (events only).
+ */
+static struct pg_opjob *
+pg_opjob_new(struct pg_store *s, struct store_op *op, int chained, const char **bad, int *none)
+{
+	struct pg_opjob *x = calloc(1, sizeof(*x));
+
+	op->err = STORE_OK;
+	op->errmsg[0] = '\0';
+	op->result_count = 0;
+	op->rows = 0;
+	*bad = NULL;
+	*none = 0;
+	if (x == NULL)
+		return NULL;
+	x->op = op;
+	x->s = s;
+	x->chained = chained;
 	x->job.st = x->st;
 	x->job.result = pg_op_result;
 	x->job.done = pg_op_done;
-	if (s->closed || (bad = store_op_invalid(op)) != NULL) {
-		pgjobs_later(s->jobs, &x->job, s->closed ? STORE_ERR_CLOSED : STORE_ERR_QUERY,
-		    s->closed ? "store closed" : bad);
-		return;
-	}
+	if ((*bad = store_op_invalid(op)) != NULL)
+		return x;
 	store_session_key(x->session_key, sizeof(x->session_key), op);
 	snprintf(x->user, sizeof(x->user), "%lu", (unsigned long)op->agent + 1);
 	snprintf(x->at, sizeof(x->at), "%lld", (long long)op->sim_time);
-	if (pg_records_only_none(op)) { /* nothing but events: staged when it completes */
-		pgjobs_later(s->jobs, &x->job, STORE_OK, "");
+	if (pg_records_only_none(op))
+		*none = 1;
+	else
+		pg_build(x);
+	return x;
+}
+
+static void
+pg_submit(struct store *st, struct store_op *op)
+{
+	struct pg_store *s = st->priv;
+	struct pg_opjob *x;
+	const char *bad;
+	int none;
+
+	if (s->bulk_on && !s->closed && store_op_invalid(op) == NULL) {
+		op->err = STORE_OK;
+		op->errmsg[0] = '\0';
+		op->result_count = 0;
+		op->rows = 0;
+		pg_bulk_submit(s, op);
 		return;
 	}
-	pg_build(x);
-	pgjobs_start(s->jobs, &x->job);
+	if ((x = pg_opjob_new(s, op, 0, &bad, &none)) == NULL)
+		pg_op_nomem(op);
+	else if (s->closed)
+		pgjobs_later(s->jobs, &x->job, STORE_ERR_CLOSED, "store closed");
+	else if (bad != NULL)
+		pgjobs_later(s->jobs, &x->job, STORE_ERR_QUERY, bad);
+	else if (none) /* nothing but events: staged when it completes */
+		pgjobs_later(s->jobs, &x->job, STORE_OK, "");
+	else
+		pgjobs_start(s->jobs, &x->job);
+}
+
+/* ---- chains: a session's steps in one pipeline ---- */
+
+#define PG_CHAIN_STMTS (STORE_CHAIN_MAX * PG_OP_STMTS)
+
+struct pg_chainjob {
+	struct pgjob job;
+	struct pg_store *s;
+	unsigned n;                           /* ops built */
+	struct pg_opjob *x[STORE_CHAIN_MAX];  /* NULL: out of memory */
+	struct store_op *op[STORE_CHAIN_MAX]; /* all the chain's ops, n and after */
+	unsigned nops;
+	int start[STORE_CHAIN_MAX + 1]; /* op i's statements: start[i]..start[i+1]-1 */
+	enum store_err stop;            /* why op n cannot run, if one cannot */
+	char why[PG_MSG_MAX];
+	struct pgstmt st[PG_CHAIN_STMTS];
+	unsigned char sync[PG_CHAIN_STMTS]; /* after each op's last statement */
+};
+
+static void
+pg_chain_result(struct pgjob *j, int idx, const PGresult *r)
+{
+	struct pg_chainjob *c = (struct pg_chainjob *)j;
+	unsigned i = 0;
+
+	while (i + 1 < c->n && idx >= c->start[i + 1])
+		i++;
+	pg_op_result(&c->x[i]->job, idx - c->start[i], r);
+}
+
+/* Op i of a chain that failed earlier: not run, or run and to be run again. */
+static void
+pg_chain_skip(struct store_op *op, enum store_err err)
+{
+	pg_op_fail(op, err, "not done: an earlier step of the session failed");
+	if (op->cb != NULL)
+		op->cb(op, op->arg);
+}
+
+/*
+ * The ops whose transactions all came back complete in order (a read also
+ * checked here, so that a session that failed at it stages no later event);
+ * the first one that did not gets the error, the rest are skipped.
+ */
+static void
+pg_chain_done(struct pgjob *j, enum store_err err, const char *msg)
+{
+	struct pg_chainjob *c = (struct pg_chainjob *)j;
+	enum store_err first = STORE_OK;
+	char bad[80];
+	unsigned i;
+
+	c->s->step_waits += (uint64_t)j->waits;
+	for (i = 0; i < c->nops; i++) {
+		struct pg_opjob *x = i < c->n ? c->x[i] : NULL;
+		struct store_op *op = c->op[i];
+
+		if (first != STORE_OK) {
+			free(x);
+			pg_chain_skip(op, first);
+		} else if (x == NULL) { /* never built: the chain stops at it */
+			first = err != STORE_OK ? err : c->stop;
+			pg_op_fail(op, first, err != STORE_OK ? msg : c->why);
+			if (op->cb != NULL)
+				op->cb(op, op->arg);
+		} else if (c->start[i + 1] > j->ok_upto) {
+			first = err != STORE_OK ? err : STORE_ERR_QUERY;
+			x->job.waits = 0;
+			pg_op_done(&x->job, first, msg != NULL ? msg : "no answer");
+		} else {
+			if (op->type == STORE_OP_BROWSE && x->bad[0] == '\0' &&
+			    op->result_count == 0) {
+				snprintf(
+				    bad, sizeof(bad), "no products in category %u", op->category);
+				pgconn_copy(x->bad, sizeof(x->bad), bad);
+			}
+			if (x->bad[0] != '\0')
+				first = STORE_ERR_DATA;
+			x->job.waits = 0;
+			pg_op_done(&x->job, STORE_OK, NULL);
+		}
+	}
+	free(c);
+}
+
+/* Builds op by op until one cannot run; each op's statements end with a sync. */
+static void
+pg_chain_build(struct pg_chainjob *c)
+{
+	const char *bad;
+	int none, k, at = 0;
+
+	for (c->n = 0; c->n < c->nops; c->n++) {
+		struct pg_opjob *x = pg_opjob_new(c->s, c->op[c->n], 1, &bad, &none);
+
+		c->start[c->n] = at;
+		if (x == NULL || bad != NULL) {
+			c->stop = x == NULL ? STORE_ERR_NOMEM : STORE_ERR_QUERY;
+			pgconn_copy(c->why, sizeof(c->why), x == NULL ? "out of memory" : bad);
+			free(x);
+			break;
+		}
+		c->x[c->n] = x;
+		for (k = 0; k < x->job.n; k++)
+			c->st[at++] = x->st[k];
+		if (x->job.n > 0)
+			c->sync[at - 1] = 1;
+	}
+	c->start[c->n] = at;
+	c->job.n = at;
+}
+
+static void
+pg_submit_chain(struct store *st, struct store_op *const *ops, unsigned n)
+{
+	struct pg_store *s = st->priv;
+	struct pg_chainjob *c = calloc(1, sizeof(*c));
+	unsigned i;
+
+	if (c == NULL || n > STORE_CHAIN_MAX) {
+		free(c);
+		for (i = 0; i < n; i++)
+			pg_op_nomem(ops[i]);
+		return;
+	}
+	c->s = s;
+	c->nops = n;
+	memcpy(c->op, ops, n * sizeof(*ops));
+	c->job.st = c->st;
+	c->job.sync = c->sync;
+	c->job.result = pg_chain_result;
+	c->job.done = pg_chain_done;
+	if (s->closed) {
+		c->stop = STORE_ERR_CLOSED;
+		pgconn_copy(c->why, sizeof(c->why), "store closed");
+		pgjobs_later(s->jobs, &c->job, STORE_OK, NULL);
+		return;
+	}
+	pg_chain_build(c);
+	if (c->n < c->nops && c->n == 0)
+		pgjobs_later(s->jobs, &c->job, STORE_OK, NULL);
+	else
+		pgjobs_start(s->jobs, &c->job);
+}
+
+static int
+pg_chains(struct store *st)
+{
+	struct pg_store *s = st->priv;
+
+	return s->pipeline && !s->closed && !s->bulk_on; /* bulk: rows of many sessions */
 }
 
 /* ---- event batches ---- */
@@ -445,12 +777,19 @@ static void
 pg_flush(struct store *st, store_done_cb cb, void *arg)
 {
 	struct pg_store *s = st->priv;
+	struct pg_flushjob *f;
 
 	if (s->closed)
 		pgjobs_done_later(
 		    s->jobs, cb, arg, STORE_ERR_CLOSED, "postgres: flush: store closed");
-	else
-		pgbatch_flush(s->batcher, cb, arg);
+	else if ((f = malloc(sizeof(*f))) == NULL)
+		cb(STORE_ERR_NOMEM, "postgres: flush: out of memory", arg);
+	else {
+		f->s = s;
+		f->cb = cb;
+		f->arg = arg;
+		pgbulk_flush(s->bulk, pg_bulk_flushed, f);
+	}
 }
 
 /* ---- prepare ---- */
@@ -479,6 +818,7 @@ pg_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 		    "postgres: prepare: a preparation is already running");
 	} else {
 		s->preparing = 1;
+		pg_bulk_setup(s, su);
 		s->prep_cb = cb;
 		s->prep_arg = arg;
 		pgsetup_run(s->jobs, su, pg_prepared, s);
@@ -493,6 +833,7 @@ pg_stats(struct store *st, struct store_stats *out)
 	struct pg_store *s = st->priv;
 	struct pgpool_stats ps;
 	struct pgbatch_stats bs;
+	struct pgbulk_stats us;
 
 	pgpool_stats(s->pool, &ps);
 	memset(out, 0, sizeof(*out));
@@ -504,8 +845,11 @@ pg_stats(struct store *st, struct store_stats *out)
 	out->opened = ps.opened;
 	out->closed = ps.closed;
 	out->queries = pgjobs_queries(s->jobs);
+	out->round_trips = pgjobs_waits(s->jobs);
+	out->step_round_trips = s->step_waits;
 	pgbatch_stats(s->batcher, &bs);
-	out->events_queued = bs.rows_staged + bs.rows_queued;
+	pgbulk_stats(s->bulk, &us);
+	out->events_queued = bs.rows_staged + bs.rows_queued + us.rows_queued;
 	out->events_queue_max = s->queue_max;
 	out->events_queued_peak = bs.rows_peak;
 }
@@ -515,7 +859,7 @@ pg_congested(struct store *st)
 {
 	struct pg_store *s = st->priv;
 
-	return !s->closed && pgbatch_full(s->batcher);
+	return !s->closed && (pgbatch_full(s->batcher) || pgbulk_full(s->bulk));
 }
 
 /* Writes what the batcher still holds on a private connection: close() may wait. */
@@ -550,12 +894,44 @@ pg_drain(struct pg_store *s)
 	    failed ? "postgres: flush: store closed before the events were written" : NULL);
 }
 
+/* Writes the bulk batches still held, stream order kept, on a private connection. */
+static void
+pg_bulk_drain(struct pg_store *s)
+{
+	struct pgsync *sy = NULL;
+	struct pgbulk_batch *bt;
+	const struct pgstmt *st;
+	unsigned long lost = 0;
+	char e[PG_MSG_MAX] = "";
+	int n, failed = 0;
+
+	while ((bt = pgbulk_take(s->bulk)) != NULL) {
+		st = pgbulk_stmts(bt, &n);
+		if (sy == NULL && !failed && (sy = pgsync_open(&s->copts, e, sizeof(e))) == NULL)
+			failed = 1;
+		if (failed || n == 0 ||
+		    pgsync_exec(sy, st, n, NULL, NULL, NULL, e, sizeof(e)) != 0) {
+			failed = 1;
+			lost += pgbulk_rows(bt);
+		}
+		pgbulk_free_batch(bt);
+	}
+	pgsync_close(sy);
+	if (lost > 0)
+		log_warnx("postgres: %lu rows of bulk batches not written at close (%s); a replay"
+			  " from the last checkpoint writes them again",
+		    lost, e);
+	pgbulk_abort(s->bulk, failed ? STORE_ERR_CLOSED : STORE_OK,
+	    failed ? "postgres: flush: store closed before the rows were written" : NULL);
+}
+
 static void
 pg_free(struct pg_store *s)
 {
 	pgjobs_free(s->jobs);
 	pgpool_free(s->pool);
 	pgbatch_free(s->batcher);
+	pgbulk_free(s->bulk);
 	free(s->conninfo);
 	free(s);
 }
@@ -572,6 +948,7 @@ pg_close(struct store *st)
 	struct pg_store *s = st->priv;
 
 	s->closed = 1;
+	pg_bulk_drain(s);
 	pg_drain(s);
 	pgjobs_fail_all(s->jobs, STORE_ERR_CLOSED,
 	    "store closed before the operation"
@@ -633,6 +1010,7 @@ pg_make_parts(struct pg_store *s, const struct store_opts *o)
 {
 	struct pgpool_opts po;
 	struct pgbatch_opts bo;
+	struct pgbulk_opts uo;
 
 	memset(&po, 0, sizeof(po));
 	po.conn = s->copts;
@@ -656,7 +1034,13 @@ pg_make_parts(struct pg_store *s, const struct store_opts *o)
 	    (s->jobs = pgjobs_new(s->base, s->pool)) == NULL)
 		return -1;
 	s->batcher = pgbatch_new(s->base, &bo);
-	return s->batcher != NULL ? 0 : -1;
+	memset(&uo, 0, sizeof(uo));
+	uo.interval = o->event_flush_interval;
+	uo.queue_max = o->event_queue_max;
+	uo.write = pg_bulk_write;
+	uo.arg = s;
+	s->bulk = pgbulk_new(s->base, &uo);
+	return s->batcher != NULL && s->bulk != NULL ? 0 : -1;
 }
 
 static struct store *
@@ -683,6 +1067,7 @@ pg_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t
 	s->copts.statement_timeout = cfg->statement_timeout;
 	s->copts.timeout_grace = PG_CLIENT_GRACE;
 	s->named = cfg->pg_prepared;
+	s->pipeline = cfg->pg_pipeline;
 	s->queue_max = cfg->event_queue_max;
 	if (pg_migrate(s, err, errlen) != 0) {
 		pg_free(s);
@@ -731,4 +1116,6 @@ const struct store_driver store_pg_driver = {
 	.set_run = pg_set_run,
 	.congested = pg_congested,
 	.keyed = pg_keyed,
+	.chains = pg_chains,
+	.submit_chain = pg_submit_chain,
 };

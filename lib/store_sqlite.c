@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -43,6 +44,7 @@
 #include "sim/defer.h"
 #include "sim/log.h"
 #include "sim/persona.h"
+#include "sim/platform.h"
 #include "sim/sqkeys.h"
 #include "sim/store.h"
 
@@ -52,7 +54,7 @@
 #define SQ_DRAIN_MAX 32     /* completions run per loop turn (each may run the next step) */
 #define SQ_USERS_FORMAT 1   /* bump when users rows are written differently */
 #define SQ_MSG_MAX 160      /* a statement's error */
-#define SQ_DONE_MSG_MAX 200 /* the same, prefixed with what failed */
+#define SQ_DONE_MSG_MAX 320 /* the same, prefixed with what failed and the path */
 #define SQ_KEY_MAX 96
 #define SQ_PAYLOAD_MAX 96
 #define SQ_WAL_FRAMES 1000 /* WAL frames past which the thread checkpoints */
@@ -244,10 +246,11 @@ struct sq_ckpt {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	sqlite3 *db;    /* the thread's */
-	uint64_t asked; /* checkpoints asked for (under mu) */
-	uint64_t done;  /* asks covered by a finished checkpoint (under mu) */
-	int rc;         /* the last one's result (under mu) */
+	sqlite3 *db;      /* the thread's */
+	const char *path; /* the store's */
+	uint64_t asked;   /* checkpoints asked for (under mu) */
+	uint64_t done;    /* asks covered by a finished checkpoint (under mu) */
+	int rc;           /* the last one's result (under mu) */
 	char msg[SQ_MSG_MAX];
 	int stop;         /* under mu */
 	int running;      /* the thread was started */
@@ -280,6 +283,9 @@ struct sq_store {
 	char *buf;             /* persona JSON during prepare */
 	size_t buflen;
 	struct sq_prep *prep; /* a set-up writing users slice by slice, or NULL */
+	dev_t dev;            /* of the file opened, to see it mounted again (sq_revive) */
+	ino_t ino;
+	int disk_failing; /* a statement failed for the file or its filesystem */
 };
 
 /*
@@ -311,11 +317,35 @@ struct sq_op_ctx {
 
 /* ---- statements ---- */
 
+/* SQLite's message, and for the file's own failures the system's ("Read-only file system"). */
+static void
+sq_errmsg(sqlite3 *db, const char *path, int rc, char *buf, size_t len)
+{
+	int e = 0;
+
+	switch (rc & 0xff) {
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_FULL:
+		if ((e = sqlite3_system_errno(db)) == 0)
+			e = platform_write_errno(path);
+		break;
+	}
+	snprintf(buf, len, "%s%s%s%s", rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db),
+	    e ? " (" : "", e ? strerror(e) : "", e ? ")" : "");
+}
+
+static enum store_err sq_err_kind(int rc);
+
 static void
 sq_note_error(struct sq_store *s, int rc)
 {
-	snprintf(s->emsg, sizeof(s->emsg), "%s",
-	    rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(s->db));
+	sq_errmsg(s->db, s->path, rc, s->emsg, sizeof(s->emsg));
+	if (sq_err_kind(rc) == STORE_ERR_DISK && !s->disk_failing) {
+		s->disk_failing = 1;
+		log_warnx("sqlite store: %s: %s; the steps wait and are retried", s->path, s->emsg);
+	}
 }
 
 /* Runs st to the end, counting rows in *rows (may be NULL); resets it either way. */
@@ -534,6 +564,9 @@ sq_batch_commit(struct sq_store *s)
 	if ((rc = sq_run(s, s->st[SQ_COMMIT], NULL)) != SQLITE_OK) {
 		sq_rollback(s);
 		sq_batch_failed(s, rc, "commit");
+	} else if (s->disk_failing) {
+		s->disk_failing = 0;
+		log_info("sqlite store: %s: written again", s->path);
 	}
 	s->in_tx = 0;
 	s->batch = s->delivered = 0;
@@ -631,7 +664,10 @@ sq_ckpt_main(void *arg)
 		if (rc ==
 		    SQLITE_BUSY) /* another process checkpoints: as PRAGMA wal_checkpoint says */
 			rc = SQLITE_OK;
-		snprintf(msg, sizeof(msg), "%s", rc == SQLITE_OK ? "" : sqlite3_errmsg(ck->db));
+		if (rc == SQLITE_OK)
+			msg[0] = '\0';
+		else
+			sq_errmsg(ck->db, ck->path, rc, msg, sizeof(msg));
 		pthread_mutex_lock(&ck->mu);
 		ck->done = target;
 		ck->rc = rc;
@@ -758,7 +794,7 @@ sq_ckpt_ready(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&s->ck.mu);
 	done = s->ck.done;
 	rc = s->ck.rc;
-	snprintf(msg, sizeof(msg), "sqlite: flush: checkpoint: %s", s->ck.msg);
+	snprintf(msg, sizeof(msg), "sqlite: %.100s: flush: checkpoint: %s", s->path, s->ck.msg);
 	pthread_mutex_unlock(&s->ck.mu);
 	sq_ckpt_release(s, done, rc == SQLITE_OK ? STORE_OK : sq_err_kind(rc), rc ? msg : "");
 	if (s->hold && done >= s->hold_ask)
@@ -779,9 +815,24 @@ sq_nonblocking_pipe(int fds[2])
 	return 0;
 }
 
+/*
+ * Closes a connection to a file no longer at its path.  Closing the last
+ * connection to a WAL database deletes "<path>-wal" by name, which now
+ * names the WAL of the file there: with PERSIST_WAL it is left alone.
+ */
+static void
+sq_close_stale(sqlite3 *db)
+{
+	int one = 1;
+
+	if (db != NULL)
+		sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
+	sqlite3_close(db);
+}
+
 /* Stops the thread (after the checkpoint it may be running) and frees its parts. */
 static void
-sq_ckpt_stop(struct sq_store *s)
+sq_ckpt_stop(struct sq_store *s, int stale)
 {
 	struct sq_ckpt *ck = &s->ck;
 
@@ -795,7 +846,9 @@ sq_ckpt_stop(struct sq_store *s)
 		pthread_mutex_destroy(&ck->mu);
 		ck->running = 0;
 	}
-	if (ck->db != NULL)
+	if (stale)
+		sq_close_stale(ck->db);
+	else
 		sqlite3_close(ck->db);
 	ck->db = NULL;
 	if (ck->ev != NULL)
@@ -819,6 +872,7 @@ sq_ckpt_start(struct sq_store *s)
 	struct sq_ckpt *ck = &s->ck;
 	int rc;
 
+	ck->path = s->path;
 	rc = sqlite3_open_v2(s->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(ck->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
@@ -843,7 +897,7 @@ sq_ckpt_start(struct sq_store *s)
 fail:
 	log_warnx("sqlite store: %s: no checkpoint thread (%s): WAL checkpoints run on the loop",
 	    s->path, ck->db != NULL && rc != SQLITE_OK ? sqlite3_errmsg(ck->db) : strerror(errno));
-	sq_ckpt_stop(s);
+	sq_ckpt_stop(s, 0);
 }
 
 /* ---- open, migrations, close ---- */
@@ -1006,6 +1060,7 @@ sq_release_db(struct sq_store *s)
 static int
 sq_open_db(struct sq_store *s, char *err, size_t errlen)
 {
+	struct stat sb;
 	int rc;
 
 	rc = sqlite3_open_v2(s->path, &s->db,
@@ -1021,7 +1076,54 @@ sq_open_db(struct sq_store *s, char *err, size_t errlen)
 	if (sq_configure(s, err, errlen) == -1 || sq_migrate(s, err, errlen) == -1 ||
 	    sq_prepare_all(s, err, errlen) == -1)
 		return -1;
+	if (stat(s->path, &sb) == 0) {
+		s->dev = sb.st_dev;
+		s->ino = sb.st_ino;
+	}
 	return 0;
+}
+
+/*
+ * A filesystem that failed under us (turned read-only after an error, say)
+ * stays failed for the descriptors open on it: once the data directory is
+ * mounted again, its file is another one, and only a new connection writes
+ * to it.  Tried while writes fail, between transactions, and only when the
+ * path names another file than the one open; the old connection stays when
+ * the new one cannot be opened.
+ */
+static void
+sq_revive(struct sq_store *s)
+{
+	sqlite3_stmt *old_st[SQ_NSTMT];
+	sqlite3 *old_db = s->db;
+	struct stat sb;
+	char err[256];
+	int i;
+
+	if (!s->disk_failing || s->in_tx || s->hold || s->prep != NULL || s->ck.waiting != NULL ||
+	    stat(s->path, &sb) != 0 || (sb.st_dev == s->dev && sb.st_ino == s->ino))
+		return;
+	s->dev = sb.st_dev; /* one try per file found */
+	s->ino = sb.st_ino;
+	memcpy(old_st, s->st, sizeof(old_st));
+	memset(s->st, 0, sizeof(s->st));
+	s->db = NULL;
+	if (sq_open_db(s, err, sizeof(err)) == -1) {
+		sq_release_db(s);
+		s->db = old_db;
+		memcpy(s->st, old_st, sizeof(old_st));
+		log_warnx("%s: keeping the connection to the old file", err);
+		return;
+	}
+	log_warnx("sqlite store: %s is another file now (its filesystem mounted again?): "
+		  "writing to it",
+	    s->path);
+	sq_ckpt_stop(s, 1);
+	for (i = 0; i < SQ_NSTMT; i++)
+		sqlite3_finalize(old_st[i]);
+	sq_close_stale(old_db);
+	s->ck.stop = 0;
+	sq_ckpt_start(s);
 }
 
 static struct store *
@@ -1077,7 +1179,7 @@ sq_close(struct store *st)
 			p->cb(STORE_ERR_CLOSED, "sqlite: prepare: store closed", p->arg);
 		free(p);
 	}
-	sq_ckpt_stop(s);
+	sq_ckpt_stop(s, 0);
 	sq_fail_queued(s);
 	sq_release_db(s);
 	if (!s->draining)
@@ -1461,6 +1563,8 @@ sq_submit(struct store *st, struct store_op *op)
 	/* Queued first, so that a failed commit reaches this operation too. */
 	d = sq_q_push(s);
 	d->op = op;
+	if (!s->closed)
+		sq_revive(s);
 	if (s->closed)
 		sq_op_fail(op, STORE_ERR_CLOSED, store_op_name(op->type), "store closed");
 	else if (s->hold)
@@ -1847,6 +1951,8 @@ sq_flush(struct store *st, store_done_cb cb, void *arg)
 
 	msg[0] = '\0';
 	sq_batch_commit(s);
+	if (!s->closed)
+		sq_revive(s);
 	if (s->closed) {
 		err = STORE_ERR_CLOSED;
 		snprintf(msg, sizeof(msg), "sqlite: flush: store closed");
@@ -1867,7 +1973,7 @@ sq_flush(struct store *st, store_done_cb cb, void *arg)
 		snprintf(msg, sizeof(msg), "sqlite: flush: out of memory");
 	} else if ((rc = sq_run(s, s->st[SQ_CHECKPOINT], NULL)) != SQLITE_OK) {
 		err = sq_err_kind(rc);
-		snprintf(msg, sizeof(msg), "sqlite: flush: %s", s->emsg);
+		snprintf(msg, sizeof(msg), "sqlite: %.100s: flush: %s", s->path, s->emsg);
 	} else if (sq_moved(s, msg, sizeof(msg))) {
 		err = STORE_ERR_DISK;
 	}

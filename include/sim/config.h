@@ -89,7 +89,9 @@ struct sim_config {
 	double api_rate, api_rate_min, api_rate_max, api_rate_burst;
 	double api_rate_decrease, api_rate_increase;
 	int64_t pg_prepared;      /* bool: named prepared statements (off behind poolers) */
+	int64_t pg_pipeline;      /* bool: a session's steps sent in one pipeline */
 	double statement_timeout; /* seconds a job waits for the server; 0 = no limit */
+	char *write_mode;         /* "realistic" or "bulk" (the default of a run) */
 	/* watching a run */
 	char *metrics_csv;      /* a row per cycle appended here; "" none */
 	char *metrics_listen;   /* host:port of /metrics; "" off */

@@ -120,6 +120,8 @@ int
 engine_set_adaptive(struct engine *e, const struct concurrency_opts *o, char *err, size_t errlen);
 /* Calls fn once the current run has ended (immediately-after if none is active). */
 int engine_wait(struct engine *e, engine_wait_fn fn, void *arg);
+/* Forgets what engine_wait(e, fn, arg) asked for: fn is not called. */
+void engine_unwait(struct engine *e, engine_wait_fn fn, void *arg);
 
 enum engine_state engine_state(const struct engine *e);
 int engine_active(const struct engine *e); /* running, paused or stopping */

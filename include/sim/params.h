@@ -24,6 +24,7 @@ struct sim_config;
 
 #define RUN_ID_MAX 40
 #define WEEKDAY_MIX_MAX 128 /* bytes of the weekday_mix text, its NUL included */
+#define WRITE_MODE_MAX 16   /* bytes of a write mode's name, its NUL included */
 
 struct run_params {
 	char run_id[RUN_ID_MAX]; /* empty: a new one is made */
@@ -48,6 +49,7 @@ struct run_params {
 	uint32_t *only; /* sorted agent indices to run, NULL: all; owned by the holder */
 	uint32_t nonly;
 	struct shard shard; /* the slice of the population this daemon runs (shard.h) */
+	char write_mode[WRITE_MODE_MAX]; /* "realistic" or "bulk" (store_setup.bulk) */
 };
 
 enum param_type {
@@ -60,6 +62,7 @@ enum param_type {
 	PARAM_AGENTS, /* start: ["agent_007", ...]; checkpoints: [6, ...] */
 	PARAM_TEXT,   /* a char array of max bytes (its NUL included), from a string key */
 	PARAM_SHARD,  /* "I/N" or "" (struct shard), from a string key */
+	PARAM_CHOICE, /* one of the words of its string key (config_choices), as PARAM_TEXT */
 };
 
 #define PARAM_START 0x1 /* start takes it (simctl start --FLAG) */

@@ -77,6 +77,24 @@ void pgconn_free(struct pgconn *c);
  */
 void pgconn_exec(struct pgconn *c, const struct pgstmt *st, int n, pgconn_result_fn res,
     pgconn_done_fn done, void *arg);
+/*
+ * The same, with a sync after each statement i whose sync[i] is set (and after
+ * the last): each stretch between two syncs a transaction of its own when it
+ * opens none, all of them in one pipeline.  sync must stay valid until done.
+ */
+void pgconn_exec_syncs(struct pgconn *c, const struct pgstmt *st, const unsigned char *sync, int n,
+    pgconn_result_fn res, pgconn_done_fn done, void *arg);
+/*
+ * Of the job that just completed (read it in done): how many of its first
+ * statements are in for good -- through the last sync whose results all came
+ * back without an error (one statement at a time: each statement).  A job
+ * whose statements carry syncs is several transactions in one pipeline; the
+ * caller tells which of them landed.  pgconn_job_waits: the times that job
+ * waited for the server's answers before it could send more (1 for a whole
+ * pipeline, one per statement without one, one more for a rollback).
+ */
+int pgconn_ok_upto(const struct pgconn *c);
+int pgconn_job_waits(const struct pgconn *c);
 
 /* While idle: watch the socket so that a connection the server closes is noticed. */
 void pgconn_watch(struct pgconn *c, pgconn_lost_fn lost, void *arg);

@@ -30,9 +30,13 @@ typedef void (*pgjob_done_fn)(struct pgjob *j, enum store_err err, const char *m
 /* Embedded first in the caller's job structure; the caller sets st, n, result, done. */
 struct pgjob {
 	const struct pgstmt *st;
+	const unsigned char *sync; /* NULL, or see pgconn_exec_syncs */
 	int n;
 	pgjob_result_fn result; /* may be NULL */
 	pgjob_done_fn done;
+	/* set before done runs: see pgconn_ok_upto and pgconn_job_waits (0 when it never ran) */
+	int ok_upto;
+	int waits;
 
 	/* private */
 	TAILQ_ENTRY(pgjob) link;
@@ -58,8 +62,9 @@ void pgjobs_later(struct pgjobs *r, struct pgjob *j, enum store_err err, const c
  * add meanwhile.  For close(): nothing runs from the loop after it.
  */
 void pgjobs_fail_all(struct pgjobs *r, enum store_err err, const char *msg);
-/* Statements sent so far. */
+/* Statements sent so far; the round trips their jobs waited for. */
 uint64_t pgjobs_queries(const struct pgjobs *r);
+uint64_t pgjobs_waits(const struct pgjobs *r);
 
 /* cb(err, msg, arg) from the loop; when memory is short it runs at once with NOMEM. */
 void pgjobs_done_later(

@@ -17,6 +17,12 @@ int platform_uid_in_group(uid_t uid, gid_t gid);
 int platform_mkdir_parents(const char *path, char *err, size_t errlen);
 int platform_mkdir_p(const char *dir, char *err, size_t errlen);
 /*
+ * Why the existing file path cannot be opened for writing now (EROFS: its
+ * filesystem turned read-only, EACCES, EIO, ...), or 0 when it can, or is
+ * not there.  For messages: SQLite's "disk I/O error" loses the errno.
+ */
+int platform_write_errno(const char *path);
+/*
  * Takes an exclusive lock on <dir>/simd.lock, held until the process exits.
  * Returns the fd, or -1 with a message in err (naming the holder's pid if known).
  */

@@ -149,6 +149,11 @@ struct store_setup {
 	const struct persona *personas; /* personas[agent] for agent < nagents */
 	uint32_t nagents;
 	struct store_progress *progress; /* NULL, or counted into (status shows it) */
+	/*
+	 * write_mode = bulk: the run's rows go in large batches across sessions
+	 * (PostgreSQL: pgbulk.h); the SQLite store writes as in realistic mode.
+	 */
+	int bulk;
 };
 typedef void (*store_done_cb)(enum store_err err, const char *msg, void *arg);
 
@@ -156,6 +161,11 @@ struct store_stats {
 	const char *driver;
 	uint32_t connections_active, connections_idle, waiting, max;
 	uint64_t opened, closed, queries;
+	/*
+	 * Times the driver waited for the server's answers before it could send
+	 * more: in all, and for sessions' steps alone (PostgreSQL; 0 elsewhere).
+	 */
+	uint64_t round_trips, step_round_trips;
 	/* events waiting to be written, its bound (0: none), the most seen this run */
 	uint64_t events_queued, events_queue_max, events_queued_peak;
 };
@@ -169,6 +179,7 @@ struct store_opts {
 	double statement_timeout; /* seconds a job waits for its answer; 0 = no limit */
 	int pool_pre_ping;
 	int pg_prepared; /* named prepared statements; 0 behind a transaction pooler */
+	int pg_pipeline; /* a session's steps sent together (store_submit_chain) */
 	unsigned event_batch_size;
 	unsigned event_queue_max; /* events queued at most (back-pressure) */
 	double event_flush_interval;
@@ -251,6 +262,9 @@ struct store_driver {
 	int (*congested)(struct store *s);
 	/* Counts or purges a run's rows by key prefix (store_keyed). */
 	void (*keyed)(struct store *s, struct store_keyjob *j);
+	/* Whether submit_chain may be used now; both NULL for drivers without chains. */
+	int (*chains)(struct store *s);
+	void (*submit_chain)(struct store *s, struct store_op *const *ops, unsigned n);
 };
 
 struct store {
@@ -274,6 +288,17 @@ store_open(struct event_base *base, const struct store_opts *o, char *err, size_
 void store_close(struct store *s);
 void store_prepare(struct store *s, const struct store_setup *setup, store_done_cb cb, void *arg);
 void store_submit(struct store *s, struct store_op *op);
+/*
+ * A session's steps at once, ops[0..n-1] in order (n <= STORE_CHAIN_MAX), when
+ * store_chains() says the driver takes them (PostgreSQL with pg_pipeline):
+ * each still its own transaction, their completions in order.  The first op
+ * that fails gets its error; those after it do not count -- they fail too
+ * (the database skipped them), whatever they report -- and are to be
+ * submitted again, in order, once the failed one has been retried.
+ */
+#define STORE_CHAIN_MAX 10
+int store_chains(struct store *s);
+void store_submit_chain(struct store *s, struct store_op *const *ops, unsigned n);
 void store_flush(struct store *s, store_done_cb cb, void *arg);
 void store_stats(struct store *s, struct store_stats *out);
 /* Back-pressure: 1 while the store's queued writes are at their bound. */

@@ -2,7 +2,8 @@
 # a transaction-mode pooler (a real pgbouncer) detected, and pg_prepared = yes behind it
 # failed; a session-mode pooler and a direct server told apart from it; the shop API (shopd)
 # up with its rate limit bypassed for the simulator only, up without a limit to show it (a
-# warning), with a token it refuses, and down; the LLM stand-in (llmd) accepting the key, for
+# warning), behind a proxy whose limit holds the simulator back too (nginx, a failure), with
+# a token it refuses, and down; the LLM stand-in (llmd) accepting the key, for
 # one request per preflight, and refusing it.  simd --preflight and simctl preflight alike,
 # text and --json (jq), the exit status 0 / 1 / 2; no secret in any output or log.
 set -eu
@@ -45,6 +46,13 @@ printf '%s' "$out" | jq -e '.checks[] | select(.name == "pooler") |
     .value | test("^transaction mode: .*pg_prepared = no fits")' >/dev/null ||
     t_fail "--json: the mode found: $out"
 [ "$rc" -le 1 ] || t_fail "pg_prepared = no behind the pooler: exit $rc: $out"
+# pool_max past the server's free connections: the pooler's clients, not the server's
+t_conf "pool_max = 220"
+preflight
+t_expect_match "$out" '^ok +connections +[0-9]+ free of max_connections 200; behind a pooler' \
+    "behind a pooler pool_max is not held against the server's connections"
+t_expect_match "$out" '^ok +pool_full +220 opened' "the pool at full size through the pooler"
+t_conf "pool_max = 4"
 
 # the running daemon, through the pooler
 t_start_simd
@@ -114,6 +122,45 @@ preflight
 t_expect_eq "$rc" 2 "a refused token: exit status"
 t_expect_match "$out" '^fail +shop_api +.*401, the simulator.s token refused' "a refused token fails"
 all="$all$out"
+sed -i "s|^api_jwt_secret_file = .*|api_jwt_secret_file = $T/secret|" "$T/simd.conf"
+
+# a proxy in front that limits every request, the simulator's too: the bypass fails
+nginx_conf() {	# PORT
+	cat >"$NGX/nginx.conf" <<EOC
+worker_processes 1;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log notice;
+events { worker_connections 64; }
+http {
+	access_log off;
+$(ngx_http_common)
+	limit_req_zone \$server_port zone=pf:1m rate=1r/m;
+	limit_req_status 429;
+	server {
+		listen 127.0.0.1:$1;
+		location /api/ {
+			limit_req zone=pf burst=3 nodelay;
+			proxy_pass http://127.0.0.1:$SHOP_PORT;
+		}
+	}
+}
+EOC
+}
+if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
+	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+	. "$TOP/tests/lib/nginx.sh"
+	ngx_setup
+	ngx_start /
+	sed -i "s|^shop_api_url = .*|shop_api_url = $NGX_URL|" "$T/simd.conf"
+	preflight
+	printf '%s\n' "$out"
+	t_expect_eq "$rc" 2 "a limit that holds the simulator back too: exit status"
+	t_expect_match "$out" '^fail +rate_bypass +429 after [0-9]+ requests without the header, then 429 with it: not bypassed' \
+	    "a limit that holds the simulator back too fails"
+	all="$all$out"
+else
+	echo "no nginx: the bypass's failure is not tested (sh packaging/deps.sh installs it)"
+fi
 stop_bg "$SHOPD_PID"
 sed -i '/^shop_api_url = /d' "$T/simd.conf"
 

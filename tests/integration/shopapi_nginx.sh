@@ -9,25 +9,14 @@
 #    keeps answering (status during the drip).
 set -eu
 . "$TOP/tests/lib/common.sh"
-if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
-	echo "no nginx (sh packaging/deps.sh installs it)"
-	exit 77
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+. "$TOP/tests/lib/nginx.sh"
+ngx_need
 t_setup
 . "$TOP/tests/lib/shop.sh"
-# nginx as the user PostgreSQL's tests use when we are root (pg.sh picks it)
-_keep_pg_dir=${PG_DIR:-}
-. "$TOP/tests/lib/pg.sh"
-PG_DIR=$_keep_pg_dir
-_pg_pick_user || t_fail "no unprivileged user for nginx"
+ngx_setup
 
 RATE=40 # requests/s nginx's limit_req lets through
 
-NGX=$T/nginx
-mkdir -p "$NGX/tmp"
-[ -z "$_PG_USER" ] || chown -R "$_PG_USER" "$NGX"
-chmod 0755 "$T" "$NGX"
 # a 2 GB body that takes no disk (sparse) and a small one to drip
 truncate -s 2G "$NGX/huge.json"
 { printf '{"category":"toys","total":0,"offset":0,"limit":50,"next_offset":null,'
@@ -56,11 +45,7 @@ error_log $NGX/error.log notice;
 events { worker_connections 4096; }
 http {
 	access_log $NGX/access.log;
-	client_body_temp_path $NGX/tmp/body;
-	proxy_temp_path $NGX/tmp/proxy;
-	fastcgi_temp_path $NGX/tmp/fastcgi;
-	uwsgi_temp_path $NGX/tmp/uwsgi;
-	scgi_temp_path $NGX/tmp/scgi;
+$(ngx_http_common)
 	limit_req_zone \$server_port zone=api:1m rate=${RATE}r/s;
 	limit_req_status 429;
 	split_clients "\${request_id}" \$fault { 8% "503"; 4% "hole"; * ""; }
@@ -104,43 +89,9 @@ http {
 EOC
 }
 
-_try=0
-while :; do
-	NGX_PORT=$((40000 + ($$ + _try * 433) % 10000))
-	nginx_conf "$NGX_PORT"
-	(PG_DIR=$NGX _pg_as "$NGINX" -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" \
-	    -g 'daemon off;') </dev/null >"$NGX/start.log" 2>&1 &
-	NGX_PID=$!
-	_i=0
-	while [ "$_i" -lt 100 ] && kill -0 "$NGX_PID" 2>/dev/null &&
-	    ! curl -s -o /dev/null "http://127.0.0.1:$NGX_PORT/bad/garbage"; do
-		_i=$((_i + 1))
-		sleep 0.05
-	done
-	if kill -0 "$NGX_PID" 2>/dev/null; then
-		break
-	fi
-	grep -q 'in use' "$NGX/error.log" "$NGX/start.log" 2>/dev/null ||
-	    t_fail "nginx did not start: $(cat "$NGX/start.log" "$NGX/error.log" 2>/dev/null)"
-	_try=$((_try + 1))
-	[ "$_try" -lt 20 ] || t_fail "nginx found no free port"
-done
-# NGX_PID is the subshell that started it: the master's own pid is what stops nginx (every
-# run of this test left an nginx behind before).
-NGX_MASTER=$(cat "$NGX/nginx.pid") || t_fail "nginx wrote no pid file"
-BG_PIDS="$NGX_MASTER $NGX_PID $BG_PIDS"
-NGX_URL=http://127.0.0.1:$NGX_PORT
-[ -z "$_PG_USER" ] || [ "$(ps -o user= -p "$(cat "$NGX/nginx.pid")" | tr -d ' ')" = "$_PG_USER" ] ||
-    t_fail "nginx does not run as $_PG_USER"
+ngx_start /bad/garbage
 
 # ---- limit_req: 429s slow the limiter down; nothing is lost ----
-
-# reset_shop: the shop database as the set-up left it, for the next run of the same seed
-reset_shop() {
-	sqlite3 "$SHOP_DB" "DELETE FROM order_items; DELETE FROM interactions; DELETE FROM orders;
-	    UPDATE user_coupons SET redeemed_at = NULL, order_key = NULL; DELETE FROM cart_items;
-	    DELETE FROM shopping_session_events; DELETE FROM shopping_sessions"
-}
 
 t_conf "shop_api_url = $NGX_URL/limited" "metrics_csv = $T/limited.csv"
 t_start_simd
@@ -177,7 +128,7 @@ t_stop_simd || t_fail "simd exit (limit_req)"
 
 # ---- nginx's 503s and a black hole: retried, counted ----
 
-reset_shop
+reset_shop "$SHOP_DB"
 conf_run shop "max_concurrent = 16" "api_jwt_secret_file = $T/secret" \
     "shop_api_url = $NGX_URL/faulty" "api_timeout = 1" "api_rate_min = 50"
 t_start_simd
@@ -195,7 +146,7 @@ t_stop_simd || t_fail "simd exit (faults)"
 
 # bad_run NAME TYPE MESSAGE: the search endpoint mapped to /bad/NAME fails every session
 bad_run() {
-	reset_shop
+	reset_shop "$SHOP_DB"
 	conf_run shop "api_jwt_secret_file = $T/secret" "shop_api_url = $NGX_URL" \
 	    "api_path_search = /bad/$1" "max_retries = 1" "retry_window = 0" "api_timeout = 3"
 	t_start_simd

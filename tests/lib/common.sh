@@ -13,6 +13,7 @@
 #	t_stop_llmd			# SIGTERM; returns llmd's exit status
 #	t_mount_tmpfs 24m		# (root) a small tmpfs at $T_MNT, unmounted at the end
 #	until [ "$(t_cycle)" -ge 2 ]; do sleep 0.1; done	# the run's current cycle
+#	t_expect_same_rows "$ref" "after the fault"	# finished, no errors, digest, outcomes
 #
 # $SIMD and $SIMCTL default to the binaries at the top of the tree.  SIMD_VALGRIND=1
 # runs simd under valgrind (errors and definite leaks make it exit 99).  SIMD_KEEP=1
@@ -238,6 +239,13 @@ _t_cleanup() {
 	exit "$_t_status"
 }
 
+# t_use_data_dir DIR: the data directory from now on (made; simd reads it at its next start).
+t_use_data_dir() {
+	DATA=$1
+	mkdir -p "$DATA"
+	sed -i "s|^data_dir = .*|data_dir = $DATA|" "$T/simd.conf"
+}
+
 # A tmpfs of size $1 (root only) at $T/mnt, for a filesystem a test may fill; $T_MNT.
 t_mount_tmpfs() {
 	mkdir -p "$T/mnt"
@@ -252,6 +260,17 @@ t_digest() {
 	    JOIN users u ON u.id = o.user_id ORDER BY o.idem_key;
 	    SELECT event_key, event_type FROM shopping_session_events ORDER BY event_key;" |
 	    sha256sum | cut -d' ' -f1
+}
+
+# t_expect_same_rows REF WHY: the run has finished with no session failed, its rows digest to
+# REF (t_digest of $DATA/shop.db), and every session has an outcome; WHY ends each message.
+t_expect_same_rows() {
+	_t_st=$(t_ctl --json status | tr -d ' \n')
+	t_expect_match "$_t_st" '"state":"finished"' "the run finished $2"
+	t_expect_match "$_t_st" '"errors":0' "no session lost $2"
+	t_expect_eq "$(t_digest "$DATA/shop.db")" "$1" "rows = rows of a run without the fault, $2"
+	t_expect_eq "$(sqlite3 "$DATA/shop.db" "SELECT count(*) FROM shopping_sessions
+	    WHERE outcome IS NULL OR ended_at IS NULL")" 0 "no session left without an outcome $2"
 }
 
 # The run's current cycle, as status shows it ("cycle: N of M").

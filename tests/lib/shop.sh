@@ -7,6 +7,7 @@
 #	run_wait [START FLAGS]		# the run to its end (AGENTS, CYCLES)
 #	field PATH / sfield PATH	# a value of simctl --json status / stats ("api.ok")
 #	stop_bg PID			# SIGTERM; it must exit 0
+#	reset_shop DB			# the shop as the set-up left it, for another run of the seed
 #
 # Every background process is in $BG_PIDS, which the EXIT trap set here ends.
 SHOPD=${SHOPD:-$TOP/contrib/shopd/shopd}
@@ -70,3 +71,9 @@ _json_at() {	# _json_at METHOD PATH
 }
 field() { _json_at status "$1"; }
 sfield() { _json_at stats "$1"; }
+
+reset_shop() {
+	sqlite3 "$1" "DELETE FROM order_items; DELETE FROM interactions; DELETE FROM orders;
+	    UPDATE user_coupons SET redeemed_at = NULL, order_key = NULL; DELETE FROM cart_items;
+	    DELETE FROM shopping_session_events; DELETE FROM shopping_sessions"
+}

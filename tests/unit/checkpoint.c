@@ -117,6 +117,7 @@ make_snapshot(struct run_state *s, uint32_t agents, uint64_t seed, int with_only
 	s->params.catalog_stores = 7;
 	s->params.catalog_coupons = 33;
 	s->params.all_shop = 1;
+	snprintf(s->params.write_mode, sizeof(s->params.write_mode), "bulk");
 	if (with_only) {
 		s->params.nonly = 3;
 		s->params.only = calloc(3, sizeof(uint32_t));
@@ -199,7 +200,8 @@ same_params(const struct run_params *a, const struct run_params *b)
 	    a->retry_backoff_ms == b->retry_backoff_ms && a->retry_window == b->retry_window &&
 	    a->catalog_products == b->catalog_products && a->catalog_stores == b->catalog_stores &&
 	    a->catalog_coupons == b->catalog_coupons && !a->all_shop == !b->all_shop &&
-	    a->nonly == b->nonly && (a->only == NULL) == (b->only == NULL) &&
+	    strcmp(a->write_mode, b->write_mode) == 0 && a->nonly == b->nonly &&
+	    (a->only == NULL) == (b->only == NULL) &&
 	    (a->only == NULL || memcmp(a->only, b->only, a->nonly * sizeof(*a->only)) == 0);
 }
 

@@ -582,6 +582,53 @@ run_job(struct t *t, struct pgconn *c, const struct pgstmt *st, int n, struct jo
 	CHECK(j->done);
 }
 
+/*
+ * Three transactions in one job, a sync after each: the first lands, the
+ * second fails, and the third -- sent with them -- fails on the server too
+ * (the connection sits in the aborted transaction), then the job rolls back.
+ */
+static void
+test_syncs(struct t *t, struct pgconn *c, int no_pipeline)
+{
+	const struct pgstmt three[] = {
+		{ PGSTMT_PARAMS, "begin", "BEGIN", 0, NULL },
+		{ PGSTMT_PARAMS, "ins", "INSERT INTO pgpool_t VALUES (100)", 0, NULL },
+		{ PGSTMT_PARAMS, "commit", "COMMIT", 0, NULL },
+		{ PGSTMT_PARAMS, "begin", "BEGIN", 0, NULL },
+		{ PGSTMT_PARAMS, "dup", "INSERT INTO pgpool_t VALUES (42)", 0, NULL },
+		{ PGSTMT_PARAMS, "commit", "COMMIT", 0, NULL },
+		{ PGSTMT_PARAMS, "begin", "BEGIN", 0, NULL },
+		{ PGSTMT_PARAMS, "ins", "INSERT INTO pgpool_t VALUES (101)", 0, NULL },
+	};
+	const unsigned char sync[] = { 0, 0, 1, 0, 0, 1, 0, 0 };
+	const struct pgstmt count[] = {
+		{ PGSTMT_PARAMS, "count", "SELECT count(*) FROM pgpool_t WHERE v >= 100", 0, NULL },
+	};
+	const struct pgstmt two[] = {
+		{ PGSTMT_PARAMS, "one", "SELECT 1", 0, NULL },
+		{ PGSTMT_PARAMS, "two", "SELECT 2", 0, NULL },
+	};
+	const unsigned char sync2[] = { 1, 0 };
+	struct job j;
+
+	memset(&j, 0, sizeof(j));
+	pgconn_exec_syncs(c, three, sync, 8, job_result, job_done, &j);
+	run_until(t->base, &j.done, 5);
+	CHECK(j.done && j.err == STORE_ERR_QUERY && strstr(j.msg, "[dup]") != NULL);
+	/* in for good: the first transaction (and, one at a time, the BEGIN after it) */
+	CHECK(pgconn_ok_upto(c) == (no_pipeline ? 4 : 3));
+	/* one pipeline and the rollback; else each statement up to the failed one, and it */
+	CHECK(pgconn_job_waits(c) == (no_pipeline ? 6 : 2));
+	CHECK(j.results[7] == 0 && pgconn_ok(c));
+	run_job(t, c, count, 1, &j);
+	CHECK(j.err == STORE_OK && j.value[0] == 1);
+	memset(&j, 0, sizeof(j));
+	pgconn_exec_syncs(c, two, sync2, 2, job_result, job_done, &j);
+	run_until(t->base, &j.done, 5);
+	CHECK(j.err == STORE_OK && pgconn_ok_upto(c) == 2 && j.value[1] == 2);
+	CHECK(pgconn_job_waits(c) == (no_pipeline ? 2 : 1));
+}
+
 static void
 test_jobs(struct t *t, int no_pipeline)
 {
@@ -646,6 +693,7 @@ test_jobs(struct t *t, int no_pipeline)
 	run_job(t, g.c, busy, 1, &j);
 	CHECK(j.err == STORE_ERR_BUSY);
 	CHECK(strstr(j.msg, "try again") != NULL);
+	test_syncs(t, g.c, no_pipeline);
 	pgpool_release(p, g.c);
 out:
 	pgpool_free(p);

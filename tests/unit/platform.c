@@ -3,6 +3,7 @@
  * on fixture text, the readers on a fake /proc and cgroup tree, and the real
  * calls here (whatever this machine is, they return 0..100 or -1).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,9 +260,28 @@ test_nofile(void)
 	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
 }
 
+/* What stops a file from being opened for writing: 0 for a writable or missing one. */
+static void
+test_write_errno(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], path[300];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/simd-wr.XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	CHECK(platform_write_errno(path) == 0);
+	CHECK((f = fopen(path, "w")) != NULL && fclose(f) == 0);
+	CHECK(platform_write_errno(path) == 0);
+	CHECK(platform_write_errno(dir) == EISDIR);
+	CHECK(unlink(path) == 0 && rmdir(dir) == 0);
+}
+
 int
 main(void)
 {
+	test_write_errno();
 	test_nofile();
 	test_proc_stat();
 	test_cgroup_path();

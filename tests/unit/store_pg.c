@@ -529,6 +529,97 @@ test_session(struct t *t, struct store *s)
 	CHECK(q_int(t->admin, "SELECT sum(quantity) FROM cart_items WHERE user_id = 1") == 5);
 }
 
+/* ---- chains ---- */
+
+struct chain {
+	struct t *t;
+	int order[STORE_CHAIN_MAX]; /* the completions, by op index */
+	int n;
+	struct store_op ops[4];
+};
+
+static void
+chain_cb(struct store_op *op, void *arg)
+{
+	struct chain *c = arg;
+
+	if (c->t->in_submit)
+		c->t->cb_inside = 1;
+	c->order[c->n++] = (int)(op - c->ops);
+}
+
+/* Submits ops[from..3] of c as one chain; the round trips their steps waited. */
+static uint64_t
+run_chain(struct t *t, struct store *s, struct chain *c, int from)
+{
+	struct store_op *ops[4];
+	struct store_stats a, b;
+	int i, want = 4 - from;
+
+	c->t = t;
+	c->n = 0;
+	for (i = from; i < 4; i++) {
+		c->ops[i].cb = chain_cb;
+		c->ops[i].arg = c;
+		ops[i - from] = &c->ops[i];
+	}
+	store_pg_driver.stats(s, &a);
+	t->in_submit = 1;
+	store_pg_driver.submit_chain(s, ops, (unsigned)want);
+	t->in_submit = 0;
+	CHECK(c->n == 0);
+	for (i = 0; i < 1000 && c->n < want; i++)
+		event_base_loop(t->base, EVLOOP_ONCE);
+	CHECK(c->n == want);
+	for (i = 0; i < c->n; i++)
+		CHECK(c->order[i] == from + i); /* in order */
+	store_pg_driver.stats(s, &b);
+	return b.step_round_trips - a.step_round_trips;
+}
+
+/*
+ * A session's steps in one pipeline: the step that fails on the server gets
+ * its error and the later ones land nowhere (the aborted transaction they
+ * were sent into refuses them); sent again from the failed one, all land,
+ * in one round trip.
+ */
+static void
+test_chain(struct t *t, struct store *s)
+{
+	const struct product *p1 = product_of(t->cat, 0);
+	struct chain c;
+
+	CHECK(store_pg_driver.chains(s));
+	memset(&c, 0, sizeof(c));
+	op_init(&c.ops[0], STORE_OP_BEGIN, 7, 9);
+	op_event(&c.ops[0], EV_SESSION_START, 0, 0, 0);
+	op_init(&c.ops[1], STORE_OP_CART, 7, 9);
+	op_item(&c.ops[1], p1, 1);
+	c.ops[1].items[0].price_cents = 4000000000u; /* beyond integer: the server refuses */
+	op_event(&c.ops[1], EV_CART_ADD, 2, p1->id, 1);
+	op_init(&c.ops[2], STORE_OP_BROWSE, 7, 9);
+	op_init(&c.ops[3], STORE_OP_ABANDON, 7, 9);
+	c.ops[3].outcome = "abandoned";
+	/* one pipeline, and the rollback of the aborted transaction */
+	CHECK(run_chain(t, s, &c, 0) == 2);
+	CHECK(c.ops[0].err == STORE_OK && c.ops[0].result_count == 1);
+	CHECK(c.ops[1].err == STORE_ERR_QUERY && strstr(c.ops[1].errmsg, "range") != NULL);
+	CHECK(c.ops[2].err != STORE_OK && c.ops[3].err != STORE_OK);
+	CHECK(strstr(c.ops[3].errmsg, "earlier step") != NULL);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key = 's0:agent_008:9'"
+		  " AND outcome IS NULL") == 1);
+	CHECK(q_int(t->admin, "SELECT count(*) FROM cart_items WHERE user_id = 8") == 0);
+	c.ops[1].items[0].price_cents = p1->price_cents;
+	CHECK(run_chain(t, s, &c, 1) == 1);
+	CHECK(c.ops[1].err == STORE_OK && c.ops[2].err == STORE_OK && c.ops[3].err == STORE_OK);
+	CHECK(c.ops[2].result_count > 0);
+	CHECK(q_int(t->admin,
+		  "SELECT count(*) FROM shopping_sessions WHERE session_key = 's0:agent_008:9'"
+		  " AND outcome = 'abandoned'") == 1);
+	CHECK(q_int(t->admin, "SELECT count(*) FROM cart_items WHERE user_id = 8") == 1);
+}
+
 /* COUPONS, CHECKOUT (twice: one order), ABANDON, then the events. */
 static void
 test_session_end(struct t *t, struct store *s)
@@ -1335,6 +1426,7 @@ main(void)
 		test_prepare(&t, s);
 		test_session(&t, s);
 		test_session_end(&t, s);
+		test_chain(&t, s);
 		test_invalid(&t, s);
 		test_same_as_sqlite(&t, s);
 		CHECK(t.cb_inside == 0);
