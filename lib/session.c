@@ -321,12 +321,7 @@ op_arm(struct store_op *op, store_cb cb, void *arg)
 {
 	op->cb = cb;
 	op->arg = arg;
-	op->err = STORE_OK;
-	op->errmsg[0] = '\0';
-	op->result_count = 0;
-	op->rows = 0;
-	op->permanent = 0;
-	op->retry_after = -1;
+	store_op_clear(op);
 }
 
 static void

@@ -410,12 +410,7 @@ api_submit(struct store *st, struct store_op *op)
 	struct api_call *c;
 	const char *bad;
 
-	op->err = STORE_OK;
-	op->errmsg[0] = '\0';
-	op->result_count = 0;
-	op->rows = 0;
-	op->permanent = 0;
-	op->retry_after = -1;
+	store_op_clear(op);
 	if (a->closed || (c = calloc(1, sizeof(*c))) == NULL) {
 		shopapi_fail_op(op, a->closed ? STORE_ERR_CLOSED : STORE_ERR_NOMEM, "shop api: %s",
 		    a->closed ? "store closed" : "out of memory");

@@ -120,6 +120,17 @@ store_event_key(char *buf, size_t len, const struct store_op *op, const struct s
 	    (unsigned)ev->index);
 }
 
+void
+store_op_clear(struct store_op *op)
+{
+	op->err = STORE_OK;
+	op->errmsg[0] = '\0';
+	op->result_count = 0;
+	op->rows = 0;
+	op->permanent = 0;
+	op->retry_after = -1;
+}
+
 const char *
 store_op_invalid(const struct store_op *op)
 {

@@ -319,6 +319,8 @@ void store_keyed(struct store *s, struct store_keyjob *j);
 
 /* ---- storekeys.c: what every driver writes the same way ---- */
 
+/* Clears what the driver sets before op->cb (err, errmsg, result_count, rows, ...). */
+void store_op_clear(struct store_op *op);
 /* What a caller could get wrong in op, said plainly; NULL when it is valid. */
 const char *store_op_invalid(const struct store_op *op);
 
