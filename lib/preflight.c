@@ -208,7 +208,7 @@ pf_pg_connections(const struct sim_config *cfg, unsigned held, int pooled, struc
 	}
 	if (held > 0)
 		snprintf(c->value, sizeof(c->value),
-		    "%ld free of max_connections %s, counting the %u simd's pool holds", free_n,
+		    "%ld free of max_connections %s, counting the %u held by simd's pool", free_n,
 		    row->v[5], held);
 	else
 		snprintf(c->value, sizeof(c->value), "%ld free of max_connections %s", free_n,
@@ -363,7 +363,7 @@ pf_pg_pool(
 		snprintf(c->value, sizeof(c->value), "%ld opened, then: %.120s", n, err);
 	} else if (held > 0) {
 		snprintf(c->value, sizeof(c->value),
-		    "%ld opened in %.2f s and released, besides the %u simd's pool holds", n,
+		    "%ld opened in %.2f s and released, besides the %u held by simd's pool", n,
 		    pf_now() - t0, held);
 	} else {
 		snprintf(c->value, sizeof(c->value), "%ld opened in %.2f s and released", n,

@@ -26,7 +26,7 @@
 
 #include "fuzz.h"
 
-static char fuzz_dir[64];
+static char fuzz_dir[128];
 static struct checkpoint *fuzz_cp;
 static sqlite3 *fuzz_db;
 static sqlite3_stmt *fuzz_insert;
@@ -57,9 +57,11 @@ fuzz_cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	char path[128], err[512];
+	const char *tmp = getenv("TMPDIR");
+	char path[160], err[512];
 
+	if (tmp == NULL || tmp[0] == '\0' || strlen(tmp) > 60)
+		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/simd-fuzz-ckpt.XXXXXX", tmp);
 	FUZZ_ASSERT(mkdtemp(fuzz_dir) != NULL);
 	fuzz_cp = checkpoint_open(fuzz_dir, 2, err, sizeof(err));

@@ -14,7 +14,7 @@
 
 #include "fuzz.h"
 
-static char fuzz_path[64];
+static char fuzz_path[128];
 static int fuzz_fd = -1;
 
 static void
@@ -27,7 +27,10 @@ fuzz_cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	const char *dir = getenv("TMPDIR");
+
+	if (dir == NULL || dir[0] == '\0' || strlen(dir) > 60)
+		dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 
 	snprintf(fuzz_path, sizeof(fuzz_path), "%s/simd-fuzz-config.XXXXXX", dir);
 	fuzz_fd = mkstemp(fuzz_path);

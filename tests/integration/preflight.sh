@@ -10,6 +10,12 @@ set -eu
 . "$TOP/tests/lib/common.sh"
 t_setup
 
+# ctl_preflight [ARGS...]: simctl preflight of the running daemon in $out, its exit status in $rc
+ctl_preflight() {
+	rc=0
+	out=$(t_ctl "$@" preflight) || rc=$?
+}
+
 rc=0
 out=$("$SIMD" -c "$T/simd.conf" --preflight) || rc=$?
 printf '%s\n' "$out"
@@ -97,8 +103,7 @@ pg_set_password "$secret" || t_fail "cannot set a password"
 t_conf "database_url = postgresql://postgres:$secret@127.0.0.1:$PGPORT/simd_pre" \
     "pool_max = 4" "pool_size = 4" "connect_timeout = 120"
 t_start_simd
-rc=0
-out=$(t_ctl preflight) || rc=$?
+ctl_preflight
 printf '%s\n' "$out"
 [ "$rc" -le 1 ] || t_fail "simctl preflight against PostgreSQL failed: $out"
 t_expect_match "$out" '^ok +database +127.0.0.1:[0-9]+/simd_pre: PostgreSQL [0-9.]+, TLS off' \
@@ -110,6 +115,21 @@ t_expect_match "$out" '^ok +pool_full +[0-9]+ opened in .* and released' \
 js=$(t_ctl preflight --json) || true
 printf '%s' "$js" | jq -e '.checks[] | select(.name == "database") | .level == "ok"' \
     >/dev/null || t_fail "--json: database ok: $js"
+
+# during a run the connections simd's pool holds are room for pool_max, not a shortage
+t_ctl start --agents 20 --all-shop --cycles 0 --time-scale 0 --seed 3 >/dev/null
+held() {
+	t_ctl --json status | jq '.store.connections_active + .store.connections_idle'
+}
+t_wait_for '[ "$(held)" -ge 1 ]' 60
+ctl_preflight
+printf '%s\n' "$out"
+[ "$rc" -le 1 ] || t_fail "simctl preflight during a run: exit $rc"
+t_expect_match "$out" "^ok +connections +[0-9]+ free of max_connections 200, counting the [0-9]+ held by simd's pool" \
+    "during a run: the pool's own connections counted as room"
+t_expect_match "$out" "^ok +pool_full +[0-9]+ opened in .* besides the [0-9]+ held by simd's pool" \
+    "during a run: only the rest of the pool opened"
+t_ctl stop --wait >/dev/null
 
 # the checks are off the loop: with the server stopped, a check waits, the daemon answers
 pm=$(head -n 1 "$PG_DIR/data/postmaster.pid")
@@ -151,8 +171,7 @@ free=$(_pg_admin -At -d postgres -c "SELECT current_setting('max_connections')::
     - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')")
 t_conf "pool_max = $((free + 20))"
 t_start_simd
-rc=0
-out=$(t_ctl preflight) || rc=$?
+ctl_preflight
 t_expect_eq "$rc" 2 "simctl preflight: exit status with too few connections"
 t_expect_match "$out" "^fail +connections .*pool_max $((free + 20))" \
     "simctl preflight: pool_max above the free connections fails"

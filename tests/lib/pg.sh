@@ -95,6 +95,17 @@ _pg_as() {
 	fi
 }
 
+# Where a server's directory is made: $TMPDIR when the server's user can reach it and the
+# socket's path in it stays short (a Unix socket's path is limited to about 104 bytes), else
+# /tmp, which is world-traversable (1777).
+_pg_tmp_base() {
+	_pg_b=${TMPDIR:-/tmp}
+	if [ ${#_pg_b} -gt 60 ] || { [ -n "$_PG_USER" ] && ! (PG_DIR=/ _pg_as test -x "$_pg_b"); }; then
+		_pg_b=/tmp
+	fi
+	echo "$_pg_b"
+}
+
 # psql as the superuser over the unix socket, which stays "trust" whatever
 # pg_set_password does to TCP connections.
 _pg_admin() {
@@ -166,14 +177,11 @@ pg_start() {
 	# Settings of the caller's that would change how our clients connect.
 	unset PGSERVICE PGSSLMODE PGOPTIONS PGPASSWORD
 	_pg_pick_user || return 1
-	# /tmp is world-traversable (1777), so the server's user reaches the directory.
+	PG_DIR=$(mktemp -d "$(_pg_tmp_base)/simd-pg.XXXXXX") || return 1
 	if [ -n "$_PG_USER" ]; then
-		PG_DIR=$(mktemp -d /tmp/simd-pg.XXXXXX) || return 1
 		chown "$_PG_USER" "$PG_DIR" || return 1
 		_pg_as test -w "$PG_DIR" ||
 		    { _pg_err "user $_PG_USER cannot write $PG_DIR"; return 1; }
-	else
-		PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/simd-pg.XXXXXX") || return 1
 	fi
 	PG_LOG=$PG_DIR/postgres.log
 	export PG_DIR PG_LOG PG_BINDIR
@@ -314,7 +322,7 @@ pg_bouncer_start() {
 	[ -z "$PGB_DIR" ] || { _pg_err "pg_bouncer_start: already started in $PGB_DIR"; return 1; }
 	_pgb_bin=$(_pg_bouncer_bin) || return 1
 	_pg_pick_user || return 1
-	PGB_DIR=$(mktemp -d /tmp/simd-pgb.XXXXXX) || return 1
+	PGB_DIR=$(mktemp -d "$(_pg_tmp_base)/simd-pgb.XXXXXX") || return 1
 	[ -z "$_PG_USER" ] || chown "$_PG_USER" "$PGB_DIR" || return 1
 	chmod 0755 "$PGB_DIR"
 	_pgb_try=0

@@ -63,11 +63,7 @@ now_s(void)
 static int
 tdir_make(struct tdir *t)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(t->dir, sizeof(t->dir), "%s/simd-ckpt-XXXXXX",
-	    tmp != NULL && tmp[0] != '\0' && strlen(tmp) < 40 ? tmp : "/tmp");
-	if (mkdtemp(t->dir) == NULL) {
+	if (mkdtemp(check_tmpl(t->dir, sizeof(t->dir), "simd-ckpt", 39)) == NULL) {
 		perror("mkdtemp");
 		return -1;
 	}

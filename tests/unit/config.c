@@ -7,7 +7,7 @@
 #include "check.h"
 #include "sim/config.h"
 
-static char dir[] = "/tmp/simd-config.XXXXXX";
+static char dir[128];
 
 static const char *
 write_file(const char *name, const char *text)
@@ -35,7 +35,7 @@ main(void)
 	char err[512], buf[256];
 	const char *keys[8];
 
-	CHECK(mkdtemp(dir) != NULL);
+	CHECK(mkdtemp(check_tmpl(dir, sizeof(dir), "simd-config", 80)) != NULL);
 	c = config_new();
 	CHECK(c != NULL);
 	/* defaults */

@@ -275,7 +275,7 @@ test_priority(const char *path)
 int
 main(void)
 {
-	char dir[] = "/tmp/simd-control.XXXXXX", path[128], buf[65536];
+	char dir[64], path[128], buf[65536];
 	struct control_opts o = { NULL, 0600, "", "", 65536, 10, 0, 64, 1024 };
 	struct control *c;
 	struct t t;
@@ -284,7 +284,7 @@ main(void)
 
 	signal(SIGPIPE, SIG_IGN); /* as simd does: a vanished client is an error, not a death */
 	memset(&t, 0, sizeof(t));
-	CHECK(mkdtemp(dir) != NULL);
+	CHECK(mkdtemp(check_tmpl(dir, sizeof(dir), "simd-control", 40)) != NULL);
 	snprintf(path, sizeof(path), "%s/s.sock", dir);
 	o.path = path;
 	t.base = event_base_new();

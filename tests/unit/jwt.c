@@ -41,11 +41,11 @@ write_file(const char *path, const char *data, size_t len)
 static void
 test_key_file(void)
 {
-	char path[] = "/tmp/jwt-test-XXXXXX", err[256];
+	char path[128], err[256];
 	unsigned char key[JWT_KEY_MAX];
 	char *big;
 	size_t len = 0;
-	int fd = mkstemp(path);
+	int fd = mkstemp(check_tmpl(path, sizeof(path), "simd-jwt-test", 100));
 
 	CHECK(fd >= 0);
 	close(fd);

@@ -101,14 +101,13 @@ test_prompt(void)
 static void
 test_cache(void)
 {
-	char path[96] = "/tmp/simd-personadb.XXXXXX", db[64], err[256], *json;
+	char path[140], db[128], err[256], *json;
 	struct personadb *d;
-	int fd = mkstemp(path);
+	int fd = mkstemp(check_tmpl(db, sizeof(db), "simd-personadb", 100));
 
 	CHECK(fd >= 0);
 	close(fd);
-	unlink(path);
-	snprintf(db, sizeof(db), "%s", path);
+	unlink(db);
 	CHECK((d = personadb_open(db, err, sizeof(err))) != NULL);
 	if (d == NULL)
 		return;

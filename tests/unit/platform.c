@@ -159,8 +159,7 @@ test_tree(void)
 	char proc[128], cg[128];
 	struct platform_cpu s, t;
 
-	strcpy(root, "/tmp/simd-platform.XXXXXX");
-	CHECK(mkdtemp(root) != NULL);
+	CHECK(mkdtemp(check_tmpl(root, sizeof(root), "simd-platform", 40)) != NULL);
 	dirs();
 	snprintf(proc, sizeof(proc), "%s/proc", root);
 	snprintf(cg, sizeof(cg), "%s/cg", root);
@@ -264,12 +263,10 @@ test_nofile(void)
 static void
 test_write_errno(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	char dir[256], path[300];
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "%s/simd-wr.XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
-	CHECK(mkdtemp(dir) != NULL);
+	CHECK(mkdtemp(check_tmpl(dir, sizeof(dir), "simd-wr", 200)) != NULL);
 	snprintf(path, sizeof(path), "%s/f", dir);
 	CHECK(platform_write_errno(path) == 0);
 	CHECK((f = fopen(path, "w")) != NULL && fclose(f) == 0);

@@ -251,13 +251,13 @@ main(void)
 	event_config_set_max_dispatch_interval(cfg, NULL, 16, 0);
 	t.base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
-	snprintf(t.dir, sizeof(t.dir), "/tmp/simd-server.XXXXXX");
-	CHECK(mkdtemp(t.dir) != NULL);
+	CHECK(mkdtemp(check_tmpl(t.dir, sizeof(t.dir), "simd-server", 40)) != NULL);
 	test_sched(&t);
 	test_resume(&t);
 	test_reload(&t);
 	test_shutdown(&t);
 	event_base_free(t.base);
 	unlink(strcat(strcpy((char[96]){ 0 }, t.dir), "/checkpoints.db"));
+	rmdir(t.dir);
 	return CHECK_DONE();
 }

@@ -1253,12 +1253,13 @@ static void
 test_same_as_sqlite(struct t *t, struct store *pg)
 {
 	struct sim_config *c = cfg_for("");
-	char dir[] = "/tmp/simd-store-pg.XXXXXX", path[64], err[512];
+	char dir[128], path[256], err[512];
 	struct store *lite = NULL;
 	sqlite3 *db = NULL;
 	size_t i;
 
-	if (mkdtemp(dir) == NULL) {
+	if (mkdtemp(check_tmpl(dir, sizeof(dir), "simd-store-pg", 90)) == NULL) {
+		dir[0] = '\0';
 		CHECK(!"mkdtemp");
 		goto out;
 	}
@@ -1294,7 +1295,8 @@ out:
 		store_sqlite_driver.close(lite);
 	if (dir[0] != '\0') {
 		snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-		if (strncmp(dir, "/tmp/simd-store-pg.", 19) == 0 && system(path) != 0)
+		if (strstr(dir, "/simd-store-pg.") != NULL && strchr(dir, '\'') == NULL &&
+		    system(path) != 0)
 			fprintf(stderr, "cannot remove %s\n", dir);
 	}
 	config_free(c);

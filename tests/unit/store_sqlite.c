@@ -1232,7 +1232,7 @@ test_wal_bounded(const char *tmp, struct event_base *base)
 int
 main(void)
 {
-	char tmpl[] = "/tmp/simd-store-test-XXXXXX", dir[256], path[256], err[512];
+	char tmpl[128], dir[256], path[256], err[512];
 	struct persona personas[NAGENTS];
 	struct harness h = { 0 };
 	struct sim_config *cfg;
@@ -1242,7 +1242,8 @@ main(void)
 
 	test_helpers();
 	test_persona_json();
-	if ((tmp = mkdtemp(tmpl)) == NULL || (h.base = event_base_new()) == NULL) {
+	if ((tmp = mkdtemp(check_tmpl(tmpl, sizeof(tmpl), "simd-store-test", 90))) == NULL ||
+	    (h.base = event_base_new()) == NULL) {
 		perror("set-up");
 		return 1;
 	}

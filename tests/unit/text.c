@@ -34,8 +34,8 @@ test_errf(void)
 static void
 test_log_unforged(void)
 {
-	char path[] = "/tmp/simd-text-XXXXXX", err[128], line[512];
-	int fd = mkstemp(path), lines = 0;
+	char path[128], err[128], line[512];
+	int fd = mkstemp(check_tmpl(path, sizeof(path), "simd-text", 100)), lines = 0;
 	FILE *f;
 
 	CHECK(fd >= 0);
