@@ -203,17 +203,21 @@ store_persona_json(const struct persona *p, char **buf, size_t *cap)
 
 	if (j == NULL)
 		return -1;
-	n = json_dumpb(j, NULL, 0, STORE_PERSONA_FLAGS);
-	if (n == 0 || n + 1 > *cap) {
-		char *nb = n ? realloc(*buf, n + 1) : NULL;
+	/* one dump into the buffer there is (its reals are most of a user's set-up: printf),
+	 * a second only when it has to grow */
+	n = json_dumpb(j, *buf, *cap, STORE_PERSONA_FLAGS);
+	if (n != 0 && n + 1 > *cap) {
+		char *nb = realloc(*buf, n + 1);
 		if (nb == NULL) {
 			json_decref(j);
 			return -1;
 		}
 		*buf = nb;
 		*cap = n + 1;
+		if (json_dumpb(j, *buf, n, STORE_PERSONA_FLAGS) != n)
+			n = 0;
 	}
-	if (json_dumpb(j, *buf, n, STORE_PERSONA_FLAGS) != n) {
+	if (n == 0) {
 		json_decref(j);
 		return -1;
 	}
