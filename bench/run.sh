@@ -983,11 +983,15 @@ bench_adaptive() {
 # ---- 8. the shop API: sessions through contrib/shopd on loopback ----
 
 API_AGENTS=${BENCH_API_AGENTS:-2000}
+LOCUST_SESSIONS=${BENCH_LOCUST_SESSIONS:-1000}
+LOCUST=${LOCUST:-$(command -v locust || echo /usr/bin/locust)}
 
-# api_once: one measured window of the HTTP driver at 16 in flight; sets A_SPS (sessions/s),
-# A_QPS (requests/s), A_KB (peak RSS per agent, kB), A_ERR.
+# api_once: one measured window of the HTTP driver at 16 in flight, then the same shopd driven
+# by Locust (api_locust); sets A_SPS (sessions/s), A_QPS (requests/s), A_CPU (simd's CPU
+# seconds per second), A_KB (peak RSS per agent, kB), A_ERR, and api_locust's L_* figures.
 api_once() {
-	A_SPS='' A_QPS='' A_KB='' A_ERR=''
+	A_SPS='' A_QPS='' A_CPU='' A_KB='' A_ERR=''
+	L_SPS='' L_QPS='' L_CPU='' L_ERR=''
 	_ad=$W/apishop
 	rm -rf "$_ad"
 	mkdir -p "$_ad/data"
@@ -1017,10 +1021,13 @@ api_once() {
 		A_ERR="the run did not start"
 	else
 		sleep 1
+		_ac1=$(cpu_ticks)
 		ctl --json status >"$D/a" 2>/dev/null
 		sleep "$SECS"
 		ctl --json status >"$D/b" 2>/dev/null
+		_ac2=$(cpu_ticks)
 		_adt=$(calc 'b - a' "$(jfield "$D/a" elapsed_s)" "$(jfield "$D/b" elapsed_s)")
+		A_CPU=$(calc "(b - a) / $CLK_TCK / $_adt" "$_ac1" "$_ac2")
 		A_SPS=$(calc "(b - a) / $_adt" "$(jfield "$D/a" counts.sessions)" \
 		    "$(jfield "$D/b" counts.sessions)")
 		A_QPS=$(calc "(b - a) / $_adt" "$(jfield "$D/a" api.requests)" \
@@ -1030,29 +1037,72 @@ api_once() {
 	fi
 	unset SIM_DATA
 	sim_abort
+	[ -z "$A_SPS" ] || api_locust "http://127.0.0.1:$_ap" "$_ad"
 	stop_pid "$SHOPD_PID"
 	SHOPD_PID=''
 	[ -n "$A_SPS" ]
 }
 
+# api_locust URL DIR: LOCUST_SESSIONS sessions of bench/locustfile.py, 16 users, against the
+# shopd simd has just driven (its users, catalogue and coupons); sets L_SPS, L_QPS, L_CPU
+# (Locust's CPU seconds per second, measured in its process: shopd is not counted), or L_ERR.
+api_locust() {
+	if ! "$LOCUST" --version >/dev/null 2>&1; then
+		L_ERR="no locust (sh packaging/deps.sh bench installs python3-locust)"
+		return 1
+	fi
+	_ldb=$2/data/shop.db
+	rm -f "$2/locust.json"
+	LOCUST_SECRET_FILE=$2/secret LOCUST_OUT=$2/locust.json \
+	    LOCUST_SESSIONS=$LOCUST_SESSIONS \
+	    LOCUST_USERS=$(sqlite3 "$_ldb" "SELECT count(*) FROM users") \
+	    LOCUST_CATEGORIES=$(sqlite3 "$_ldb" "SELECT group_concat(category) FROM
+	        (SELECT DISTINCT category FROM products ORDER BY category)") \
+	    LOCUST_SIM_TIME=$(sqlite3 "$_ldb" "SELECT CAST(strftime('%s', valid_from) AS INTEGER)
+	        + 3600 FROM coupons ORDER BY valid_from LIMIT 1 OFFSET (SELECT count(*) / 2
+	        FROM coupons)") \
+	    "$LOCUST" -f "$TOP/bench/locustfile.py" --headless -u 16 -r 16 -t 300s \
+	    --host "$1" --only-summary --loglevel WARNING </dev/null >"$2/locust.log" 2>&1 || :
+	if [ ! -s "$2/locust.json" ]; then
+		L_ERR="locust failed: $(grep -v '^[[:space:]]*$' "$2/locust.log" | tail -n 1 | cut -c1-120)"
+		return 1
+	fi
+	_lw=$(jfield "$2/locust.json" wall_s)
+	L_SPS=$(calc "a / $_lw" "$(jfield "$2/locust.json" sessions)")
+	L_QPS=$(calc "a / $_lw" "$(jfield "$2/locust.json" requests)")
+	L_CPU=$(calc "a / $_lw" "$(jfield "$2/locust.json" cpu_s)")
+	_lf=$(jfield "$2/locust.json" failures)
+	[ "$_lf" = 0 ] || L_ERR="$_lf Locust requests failed"
+}
+
 bench_api() {
-	API_NA='' _as='' _aq='' _ak=''
+	API_NA='' LOCUST_NA='' _as='' _aq='' _ak='' _asc='' _aqc='' _ls='' _lq='' _lsc='' _lqc=''
 	if [ ! -x "$TOP/contrib/shopd/shopd" ]; then
 		API_NA="contrib/shopd/shopd is not built"
 		return
 	fi
 	_ai2=1
 	while [ "$_ai2" -le "$RUNS" ]; do
-		say "8 shop API: through shopd, run $_ai2/$RUNS (${SECS} s)"
+		say "8 shop API: through shopd, run $_ai2/$RUNS (${SECS} s, then $LOCUST_SESSIONS Locust sessions)"
 		if api_once; then
 			_as="$_as $A_SPS" _aq="$_aq $A_QPS" _ak="$_ak $A_KB"
+			_asc="$_asc $(calc "a / b" "$A_SPS" "$A_CPU")" _aqc="$_aqc $(calc "a / b" "$A_QPS" "$A_CPU")"
 		else
 			API_NA=$A_ERR
+		fi
+		if [ -n "$L_SPS" ] && [ -z "$L_ERR" ]; then
+			_ls="$_ls $L_SPS" _lq="$_lq $L_QPS"
+			_lsc="$_lsc $(calc "a / b" "$L_SPS" "$L_CPU")" _lqc="$_lqc $(calc "a / b" "$L_QPS" "$L_CPU")"
+		else
+			LOCUST_NA=${L_ERR:-$A_ERR}
 		fi
 		_ai2=$((_ai2 + 1))
 	done
 	API_SPS=$(median "$_as") API_QPS=$(median "$_aq") API_KB=$(median "$_ak")
+	API_SPC=$(median "$_asc") API_QPC=$(median "$_aqc")
+	L_SPS=$(median "$_ls") L_QPS=$(median "$_lq") L_SPC=$(median "$_lsc") L_QPC=$(median "$_lqc")
 	[ -z "$API_SPS" ] || API_NA=''
+	[ -z "$L_SPS" ] || LOCUST_NA=''
 }
 
 na() {	# na REASON: how a figure that could not be measured is shown
@@ -1217,7 +1267,21 @@ row_api() {
 	printf '      %-10s %s sessions/s, %s requests/s, peak RSS %s kB per agent (%s agents)\n' \
 	    http "$(fmt '%.0f' "$API_SPS")" "$(fmt '%.0f' "$API_QPS")" "$(fmt '%.1f' "$API_KB")" \
 	    "$API_AGENTS"
-	printf '      %-10s n/a (python3-locust 2.12 is in Debian 12 but not installed here)\n' locust
+	printf '      %-10s %s sessions, %s requests per CPU second of simd (%s requests a session)\n' \
+	    '' "$(fmt '%.0f' "$API_SPC")" "$(fmt '%.0f' "$API_QPC")" \
+	    "$(fmt '%.1f' "$(calc 'a / b' "$API_QPS" "$API_SPS")")"
+	if [ -z "$L_SPS" ]; then
+		printf '      %-10s %s\n' locust "$(na "$LOCUST_NA")"
+		return
+	fi
+	printf '      %-10s %s sessions/s, %s requests/s: %s sessions of bench/locustfile.py, 16 users\n' \
+	    locust "$(fmt '%.0f' "$L_SPS")" "$(fmt '%.0f' "$L_QPS")" "$LOCUST_SESSIONS"
+	printf '      %-10s %s sessions, %s requests per CPU second of Locust (%s requests a session)\n' \
+	    '' "$(fmt '%.0f' "$L_SPC")" "$(fmt '%.0f' "$L_QPC")" \
+	    "$(fmt '%.1f' "$(calc 'a / b' "$L_QPS" "$L_SPS")")"
+	printf '      %-10s simd/Locust per CPU second: %s x the requests, %s x the sessions\n' \
+	    ratio "$(fmt '%.2f' "$(calc 'a / b' "$API_QPC" "$L_QPC")")" \
+	    "$(fmt '%.2f' "$(calc 'a / b' "$API_SPC" "$L_SPC")")"
 }
 
 row_llm() {
@@ -1350,9 +1414,19 @@ json_embedded() {
 
 json_api() {
 	[ -n "$API_SPS" ] || { json_na "$API_NA"; return; }
+	if [ -n "$L_SPS" ]; then
+		_jl=$(obj sessions "$LOCUST_SESSIONS" users 16 sessions_per_s "$(jnum "$L_SPS")" \
+		    requests_per_s "$(jnum "$L_QPS")" sessions_per_cpu_s "$(jnum "$L_SPC")" \
+		    requests_per_cpu_s "$(jnum "$L_QPC")")
+	else
+		_jl=$(json_na "$LOCUST_NA")
+	fi
 	obj agents "$API_AGENTS" max_concurrent 16 window_s "$SECS" \
 	    sessions_per_s "$(jnum "$API_SPS")" requests_per_s "$(jnum "$API_QPS")" \
-	    peak_rss_kb_per_agent "$(jnum "$API_KB")"
+	    sessions_per_cpu_s "$(jnum "$API_SPC")" requests_per_cpu_s "$(jnum "$API_QPC")" \
+	    peak_rss_kb_per_agent "$(jnum "$API_KB")" locust "$_jl" \
+	    ratio_requests_per_cpu_s "$(jnum "$(calc 'a / b' "$API_QPC" "$L_QPC")")" \
+	    ratio_sessions_per_cpu_s "$(jnum "$(calc 'a / b' "$API_SPC" "$L_SPC")")"
 }
 
 json_llm() {

@@ -497,15 +497,14 @@ close_parts(struct daemon *d)
 			event_free(d->sig[i]);
 	if (d->watchdog)
 		event_free(d->watchdog);
+	shutdown_free(srv->shutdown);
 	/* Sessions abandoned at a shutdown deadline come back from the store's close. */
 	ckptsched_close(srv->sched);
 	if (srv->engine)
 		engine_detach(srv->engine);
 	store_close(srv->store);
 	server_fini(srv);
-	/* After the engine: a shutdown that gave up on the run still waits for its end. */
 	engine_free(srv->engine);
-	shutdown_free(srv->shutdown);
 	llm_free(srv->llm);
 	control_free(srv->control);
 	checkpoint_close(srv->ckpt);

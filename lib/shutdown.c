@@ -55,17 +55,10 @@ after_checkpoints(struct shutdown *sd)
 		finish(sd);
 }
 
-/*
- * The run's end.  After the deadline it comes from engine_free() only, once the
- * checkpoint scheduler is gone: the shutdown is over, nothing more to do.
- */
 static void
 run_drained(struct engine *e, void *arg)
 {
-	struct shutdown *sd = arg;
-
-	if (!sd->finished)
-		after_checkpoints(sd);
+	after_checkpoints(arg);
 }
 
 struct shutdown *

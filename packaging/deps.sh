@@ -1,6 +1,9 @@
 #!/bin/sh
 # deps.sh - install everything simd needs to build and to run its tests.
 #
+#	sh packaging/deps.sh		# build and test packages
+#	sh packaging/deps.sh bench	# those and the benchmarks' own (make bench)
+#
 # Debian/Ubuntu: installs the missing packages with apt-get (through sudo when not
 # root), and does nothing when they are all present.  macOS: prints the Homebrew
 # command.  Anywhere else: lists what is needed and fails.
@@ -31,6 +34,16 @@ DEB_PKGS="build-essential pkg-config libevent-dev libjansson-dev libcurl4-openss
 libsqlite3-dev sqlite3 libpq-dev libssl-dev libsystemd-dev postgresql valgrind clang
 libclang-rt-dev clang-format zsh procps util-linux passwd openssl dpkg-dev debhelper lintian adduser systemd python3 curl
 tmux prometheus pgbouncer nginx"
+# Bench only (sh packaging/deps.sh bench; bench/run.sh prints n/a without them):
+# python3-locust (Debian 12 has 2.12.1), whose FastHttpUser drives the shop API row's
+# sessions (bench/locustfile.py) for the simd/Locust comparison.  Kept out of DEB_PKGS:
+# it pulls in gevent, Flask and their dependencies, which neither the build nor a test uses.
+BENCH_PKGS="python3-locust"
+case ${1:-} in
+'') ;;
+bench) DEB_PKGS="$DEB_PKGS $BENCH_PKGS" ;;
+*) echo "usage: sh packaging/deps.sh [bench]" >&2; exit 2 ;;
+esac
 
 BREW_CMD="brew install libevent jansson curl sqlite libpq openssl@3 postgresql@15 pkg-config"
 
