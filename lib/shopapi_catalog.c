@@ -42,10 +42,13 @@ load_end(struct catload *l, enum store_err err, const char *msg)
 {
 	store_done_cb cb = l->cb;
 	void *arg = l->arg;
+	char copy[sizeof(l->op.errmsg)];
 
+	/* msg is often l->op.errmsg: kept beyond the free */
+	snprintf(copy, sizeof(copy), "%s", msg != NULL ? msg : "");
 	free(l->v);
 	free(l);
-	cb(err, msg, arg);
+	cb(err, msg != NULL ? copy : NULL, arg);
 }
 
 static int
