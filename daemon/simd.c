@@ -231,7 +231,8 @@ run_preflight(struct daemon *d, const char *paths_err)
 		struct preflight_check *c;
 		memset(p, 0, sizeof(*p));
 		c = preflight_add(p, "data_dir", PREFLIGHT_FAIL);
-		snprintf(c->value, sizeof(c->value), "%.150s", paths_err); /* cut: a line, not a page */
+		/* cut: a line, not a page */
+		snprintf(c->value, sizeof(c->value), "%.150s", paths_err);
 		snprintf(c->threshold, sizeof(c->threshold), "a file can be created");
 		rc = print_preflight(p, d->fl.json);
 	} else {
