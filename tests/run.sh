@@ -45,6 +45,11 @@ else
 	trap 'rm -rf "$logdir"' EXIT
 fi
 export PG_URL
+# a suite interrupted (^C, kill) still stops its server and removes its directory: the
+# EXIT trap runs only on the way out of the shell, which these signals otherwise skip
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # The tests must leave the machine as they found it: no daemon's default data directory
 # may appear because a test ran simd without its own (checked at the end).
