@@ -776,6 +776,10 @@ damage_state(struct checkpoint *c, const struct tdir *t, int64_t id, const unsig
 	raw_set_state(t->path, id, x, n, 1);
 	expect_damaged(c, t, id, "encoding version 2");
 	x[4] = b[4];
+	x[7] = 0x80; /* bytes 6-7 are reserved, zero */
+	raw_set_state(t->path, id, x, n, 1);
+	expect_damaged(c, t, id, "reserved bytes are 0x8000, not 0");
+	x[7] = b[7];
 	x[8] = 51;
 	raw_set_state(t->path, id, x, n, 1);
 	expect_damaged(c, t, id, "state holds 51 agents, the row says 50");
