@@ -23,17 +23,7 @@ t_stop_simd || t_fail "exit"
 rm -rf "$DATA"; mkdir "$DATA"
 t_start_simd
 t_ctl start $ARGS --time-scale 7200 >/dev/null
-kills=0
-while [ $kills -lt 5 ]; do
-	sleep "$(awk -v r="$(od -An -N2 -tu2 /dev/urandom)" 'BEGIN { printf "%.2f", 0.4 + (r % 80) / 100 }')"
-	t_expect_match "$(t_ctl status)" 'state: +running' "running before kill $((kills + 1))"
-	kill -KILL "$SIMD_PID"
-	wait "$SIMD_PID" 2>/dev/null || true
-	SIMD_PID=
-	kills=$((kills + 1))
-	t_start_simd
-	t_ctl start --resume >/dev/null || t_fail "resume after kill $kills"
-done
+t_kill_resume 5
 t_wait_end
 t_expect_match "$(t_ctl status)" 'state: +finished' "resumed run finished"
 t_expect_match "$(t_ctl --json status)" '"cycle": 20' "all cycles ran"

@@ -97,19 +97,11 @@ _pg_admin -d bulk_k2 -c "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql
     -c "CREATE TRIGGER slow AFTER INSERT ON shopping_session_events
     FOR EACH STATEMENT EXECUTE FUNCTION slow()" >/dev/null
 t_ctl start --agents 300 --cycles 20 --all-shop --time-scale 7200 >/dev/null
-kills=0
-while [ $kills -lt 4 ]; do
-	sleep "$(awk -v r="$(od -An -N2 -tu2 /dev/urandom)" 'BEGIN { printf "%.2f", 0.4 + (r % 80) / 100 }')"
-	t_expect_match "$(t_ctl status)" 'state: +running' "running before kill $((kills + 1))"
-	kill -KILL "$SIMD_PID"
-	wait "$SIMD_PID" 2>/dev/null || true
-	SIMD_PID=
-	kills=$((kills + 1))
-	t_start_simd
-	t_ctl start --resume >/dev/null || t_fail "resume after kill $kills"
+keeps_bulk() {
 	t_expect_match "$(t_ctl --json status | tr -d ' \n')" '"write_mode":"bulk"' \
-	    "resume $kills keeps the bulk mode"
-done
+	    "resume $1 keeps the bulk mode"
+}
+t_kill_resume 4 keeps_bulk
 t_wait_end
 t_expect_match "$(t_ctl status)" 'state: +finished' "resumed run finished"
 t_stop_simd || t_fail "exit"

@@ -334,6 +334,24 @@ t_wait_for() {
 	done
 }
 
+# t_kill_resume N [HOOK]: N times, at a moment 0.4 .. 1.2 s on (the run paced to outlast
+# them), check the run is running, kill -9 simd, start it again and resume the run; HOOK K
+# runs after the K-th resume.  Sets kills.
+t_kill_resume() {
+	kills=0
+	while [ $kills -lt "$1" ]; do
+		sleep "$(awk -v r="$(od -An -N2 -tu2 /dev/urandom)" 'BEGIN { printf "%.2f", 0.4 + (r % 80) / 100 }')"
+		t_expect_match "$(t_ctl status)" 'state: +running' "running before kill $((kills + 1))"
+		kill -KILL "$SIMD_PID"
+		wait "$SIMD_PID" 2>/dev/null || true
+		SIMD_PID=
+		kills=$((kills + 1))
+		t_start_simd
+		t_ctl start --resume >/dev/null || t_fail "resume after kill $kills"
+		[ -z "${2:-}" ] || "$2" "$kills"
+	done
+}
+
 # Waits until the run has ended (finished or failed); fails the test if simd dies or the run
 # takes longer than $1 seconds (default 300).
 t_wait_end() {
