@@ -1,5 +1,6 @@
 # pgrestart.sh - the server restarts mid-run: connections come back with backoff, steps in flight
-# are retried, the run finishes with nothing lost and nothing duplicated.
+# are retried (and in write_mode = bulk, batches), the run finishes with nothing lost and
+# nothing duplicated.
 set -eu
 . "$TOP/tests/lib/common.sh"
 t_pg_need
@@ -37,6 +38,26 @@ t_expect_match "$st" '"errors":0' "no session lost to the restart"
 t_expect_match "$(t_ctl --json stats | tr -d ' \n')" '"retries":[1-9]' "steps were retried"
 t_expect_eq "$(t_pg_digest simd_rs)" "$ref" "rows after a restart = rows of a quiet run"
 t_stop_simd || t_fail "exit"
+
+# the same in write_mode = bulk (whose rows equal realistic's, pgbulk.sh): the batches that
+# failed stay queued and are written again once the server is back, nothing lost or doubled
+url=$(t_pg_db simd_rs_bulk)
+t_conf "database_url = $url" "event_flush_interval = 0.5"
+t_start_simd
+t_ctl start $ARGS --write-mode bulk --time-scale 7200 >/dev/null
+sleep 1
+t_expect_match "$(t_ctl status)" 'state: +running' "bulk: running before the restart"
+pg_restart 1 >/dev/null || t_fail "server restart"
+t_wait_end
+st=$(t_ctl --json status | tr -d ' \n')
+t_expect_match "$st" '"state":"finished"' "bulk run finished across the restart"
+t_expect_match "$st" '"errors":0' "bulk: no session lost to the restart"
+t_expect_match "$(cat "$T/simd.log")" 'reachable again after' "bulk: the outage was seen"
+t_expect_eq "$(t_pg_digest simd_rs_bulk)" "$ref" "bulk: rows after a restart = rows of a quiet run"
+t_expect_eq "$(_pg_admin -At -d simd_rs_bulk -c "SELECT count(*) FROM shopping_sessions
+    WHERE outcome IS NULL OR ended_at IS NULL")" 0 "bulk: no session left looking in progress"
+t_stop_simd || t_fail "exit"
+sed -i '/^event_flush_interval/d' "$T/simd.conf"
 
 # a restart while the run is still being set up (users being written): the set-up is retried.
 # The server itself makes the set-up last (each statement writing users sleeps 0.2 s), so
