@@ -293,7 +293,49 @@ static const char pgsql_schema_v1[] =
 static const char pgsql_schema_v2[] =
     "ALTER TABLE shopping_sessions ADD COLUMN IF NOT EXISTS error text NULL;";
 
-static const char *const pgsql_migrations[] = { pgsql_schema_v1, pgsql_schema_v2 };
+/*
+ * Version 3: the cluster's own tables (cluster = on, DESIGN.md 9).  A run lives in
+ * simd_runs and is cut into simd_shards; a member claims a shard by raising its
+ * generation under the shard's advisory lock, and every write transaction of the
+ * holder calls simd_fence() first: the shared lock makes a claim wait for the writes
+ * in flight, and a generation that moved on aborts the write (SQLSTATE SF001).
+ * A lease is the holder's heartbeat in simd_members, judged by the server's clock.
+ */
+static const char pgsql_schema_v3[] =
+    "CREATE TABLE IF NOT EXISTS simd_runs (run_id text PRIMARY KEY,"
+    " params text NOT NULL, shards integer NOT NULL CHECK (shards > 0),"
+    " state text NOT NULL, concurrency integer NULL,"
+    " created_at timestamptz NOT NULL DEFAULT now(),"
+    " updated_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE TABLE IF NOT EXISTS simd_shards ("
+    " run_id text NOT NULL REFERENCES simd_runs(run_id) ON DELETE CASCADE,"
+    " shard integer NOT NULL CHECK (shard >= 0), state text NOT NULL DEFAULT 'free',"
+    " holder text NULL, generation bigint NOT NULL DEFAULT 0,"
+    " cycle integer NOT NULL DEFAULT 0, counts jsonb NULL,"
+    " claimed_at timestamptz NULL, finished_at timestamptz NULL,"
+    " PRIMARY KEY (run_id, shard));"
+    "CREATE TABLE IF NOT EXISTS simd_members (member text PRIMARY KEY,"
+    " host text NOT NULL, pid integer NOT NULL, run_id text NULL, shard integer NULL,"
+    " cycle integer NULL, lag_s double precision NULL, counts jsonb NULL,"
+    " pool_cap integer NOT NULL DEFAULT 0,"
+    " joined_at timestamptz NOT NULL DEFAULT now(),"
+    " heartbeat timestamptz NOT NULL DEFAULT now());"
+    "CREATE TABLE IF NOT EXISTS simd_checkpoints ("
+    " run_id text NOT NULL REFERENCES simd_runs(run_id) ON DELETE CASCADE,"
+    " shard integer NOT NULL, cycle integer NOT NULL, generation bigint NOT NULL,"
+    " reason text NOT NULL, counts jsonb NULL, state bytea NOT NULL,"
+    " written_at timestamptz NOT NULL DEFAULT now(),"
+    " PRIMARY KEY (run_id, shard, cycle));"
+    "CREATE OR REPLACE FUNCTION simd_fence(p_run text, p_shard integer, p_gen bigint)"
+    " RETURNS void LANGUAGE plpgsql AS $f$ BEGIN"
+    " PERFORM pg_advisory_xact_lock_shared(hashtext(p_run), p_shard);"
+    " IF NOT EXISTS (SELECT 1 FROM simd_shards WHERE run_id = p_run"
+    " AND shard = p_shard AND generation = p_gen AND state = 'held') THEN"
+    " RAISE EXCEPTION 'fenced: shard % of run % is no longer held at generation %',"
+    " p_shard, p_run, p_gen USING ERRCODE = 'SF001';"
+    " END IF; END $f$;";
+
+static const char *const pgsql_migrations[] = { pgsql_schema_v1, pgsql_schema_v2, pgsql_schema_v3 };
 #define PGSQL_VERSION ((int)(sizeof(pgsql_migrations) / sizeof(pgsql_migrations[0])))
 
 /* Any constant will do, as long as it is this project's: "simd" in ASCII. */

@@ -384,13 +384,14 @@ test_migrations(struct t *t)
 		}
 		store_pg_driver.close(s);
 		CHECK(q_int(t->admin, "SELECT count(*) FROM schema_version") == 1);
-		CHECK(q_int(t->admin, "SELECT max(version) FROM schema_version") == 2);
+		CHECK(q_int(t->admin, "SELECT max(version) FROM schema_version") == 3);
 		CHECK(q_int(t->admin,
 			  "SELECT count(*) FROM information_schema.tables"
 			  " WHERE table_schema = 'public' AND table_name IN ('sim_meta', 'users',"
 			  " 'stores', 'products', 'coupons', 'user_coupons', 'shopping_sessions',"
 			  " 'shopping_session_events', 'cart_items', 'orders', 'order_items',"
-			  " 'interactions', 'schema_version')") == 13);
+			  " 'interactions', 'schema_version', 'simd_runs', 'simd_shards',"
+			  " 'simd_members', 'simd_checkpoints')") == 17);
 	}
 	config_free(c);
 }
