@@ -78,10 +78,13 @@ t_expect_match "$(t_ctl status)" 'state: +running' "the run goes on after a subs
 kill -0 "$SIMD_PID" || t_fail "simd died"
 
 # ---- status --watch: a line per interval ----
+# the file exists before the background shell opens it: the loop below must not read a
+# missing file as "done" on a machine slow to start that shell
+: >"$T/w"
 (t_ctl status --watch 0.2 >"$T/w" 2>&1 &
     echo $! >"$T/w.pid"; wait) &
 i=0
-while [ "$(wc -l <"$T/w" 2>/dev/null | tr -d ' ')" -lt 3 ]; do
+while [ "$(wc -l <"$T/w" | tr -d ' ')" -lt 3 ]; do
 	i=$((i + 1)); [ $i -lt 200 ] || t_fail "status --watch printed no lines"; sleep 0.05
 done
 kill "$(cat "$T/w.pid")" 2>/dev/null || true
