@@ -59,6 +59,8 @@ struct pgconn {
 
 	pgconn_lost_fn lost;
 	void *lost_arg;
+	pgconn_notify_fn notify;
+	void *notify_arg;
 	void *owner;
 };
 
@@ -704,11 +706,22 @@ pgconn_arm_job_timer(struct pgconn *c)
 	return evtimer_add(c->timer, &tv);
 }
 
+/* The notifications libpq has read so far, to their callback (or dropped). */
 static void
-pgconn_watch_step(struct pgconn *c)
+pgconn_notifies(struct pgconn *c)
 {
 	PGnotify *n;
 
+	while ((n = PQnotifies(c->pg)) != NULL) {
+		if (c->notify != NULL)
+			c->notify(c->notify_arg, n->relname, n->extra);
+		PQfreemem(n);
+	}
+}
+
+static void
+pgconn_watch_step(struct pgconn *c)
+{
 	if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD) {
 		pgconn_stop_io(c);
 		c->state = PGC_BROKEN;
@@ -716,8 +729,7 @@ pgconn_watch_step(struct pgconn *c)
 			c->lost(c, c->lost_arg);
 		return;
 	}
-	while ((n = PQnotifies(c->pg)) != NULL)
-		PQfreemem(n);
+	pgconn_notifies(c);
 }
 
 static void
@@ -894,6 +906,7 @@ pgconn_job_end(struct pgconn *c)
 	pgconn_stop_io(c);
 	if (!c->owed_connect)
 		evtimer_del(c->timer);
+	pgconn_notifies(c); /* those that came with the job's results */
 	pgconn_complete(c, PEND_EXEC, c->err, NULL);
 }
 
@@ -1076,6 +1089,13 @@ pgconn_watch(struct pgconn *c, pgconn_lost_fn lost, void *arg)
 		c->state = PGC_BROKEN;
 		pgconn_stop_io(c);
 	}
+}
+
+void
+pgconn_on_notify(struct pgconn *c, pgconn_notify_fn fn, void *arg)
+{
+	c->notify = fn;
+	c->notify_arg = arg;
 }
 
 void
