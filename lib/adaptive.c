@@ -1,7 +1,8 @@
 /*
  * adaptive.c - the engine's concurrency limit as the controller sets it: a
  * run's controller (concurrency.c) is fed the latency of every step that
- * completes, and the machine's CPU and memory once a second, and is asked
+ * completes, and simd's own CPU and the machine's memory once a second (see
+ * platform.h for why the CPU is the process's), and is asked
  * every tenth of its interval; a change it makes is the limit the pump
  * starts sessions within, logged with its reason.  With adaptive off the
  * controller still measures (status shows latency and the machine) and the

@@ -1,7 +1,7 @@
 /*
  * concurrency.h - the adaptive concurrency controller: the limit on sessions
- * in flight follows the backend's latency, under a ceiling set by the
- * machine's CPU and memory.
+ * in flight follows the backend's latency, under a ceiling set by simd's own
+ * CPU and the machine's memory (platform.h).
  *
  * The controller is pure: it reads no clock and no file.  The caller feeds
  * it the latency of every completed store or API step with the number of
