@@ -352,6 +352,7 @@ run_end(struct engine *e, enum engine_state final)
 	e->state = ENGINE_STOPPING; /* until the store has flushed */
 	e->final_state = final;
 	e->ending = 1;
+	log_debug("run %s: sessions done, flushing the store", e->p.run_id);
 	store_flush(e->store, flushed, e);
 }
 

@@ -461,6 +461,59 @@ test_ping_and_lost(struct t *t)
 	pgpool_free(p);
 }
 
+/*
+ * A new run's name: idle connections are renamed in place (one round trip, no
+ * reconnection), one in use when it comes back; a rename that fails closes it.
+ */
+static void
+test_rename(struct t *t)
+{
+	struct pgpool_opts o;
+	struct pgpool_req r1, r2;
+	struct grab g1, g2;
+	struct pgpool_stats st;
+	struct pgpool *p;
+	char sql[256], app2[80];
+	int counter = 0;
+	double end;
+
+	pool_opts(t, &o, 2, 0, 2);
+	p = pgpool_new(t->base, &o);
+	pgpool_set_appname(p, t->app);
+	grab(p, &r1, &g1, &counter);
+	grab(p, &r2, &g2, &counter);
+	run_until(t->base, &g1.done, 5);
+	run_until(t->base, &g2.done, 5);
+	CHECK(g1.err == STORE_OK && g2.err == STORE_OK);
+	pgpool_release(p, g1.c); /* one idle, one in use */
+	snprintf(app2, sizeof(app2), "%s_b", t->app);
+	pgpool_set_appname(p, app2);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s'", app2);
+	end = now_s() + 5;
+	while (q_int(t->admin, sql) < 1 && now_s() < end)
+		run_for(t->base, 0.01);
+	CHECK(q_int(t->admin, sql) == 1); /* the idle one */
+	CHECK(backends(t) == 1);          /* the one in use keeps its name for now */
+	pgpool_release(p, g2.c);
+	end = now_s() + 5;
+	do { /* the server has the name before the pool has its answer */
+		run_for(t->base, 0.01);
+		pgpool_stats(p, &st);
+	} while ((st.idle < 2 || q_int(t->admin, sql) < 2) && now_s() < end);
+	CHECK(q_int(t->admin, sql) == 2 && backends(t) == 0);
+	CHECK(st.opened == 2 && st.closed == 0 && st.idle == 2);
+	/* Both renamed are handed out as they are: no reconnection. */
+	grab(p, &r1, &g1, &counter);
+	run_until(t->base, &g1.done, 5);
+	CHECK(g1.err == STORE_OK);
+	pgpool_release(p, g1.c);
+	pgpool_stats(p, &st);
+	CHECK(st.opened == 2 && st.closed == 0);
+	pgpool_free(p);
+	run_for(t->base, 0.05);
+}
+
 /* Nothing listens: waiters fail with CONNECT at once (not after pool_timeout). */
 static void
 test_unreachable(struct t *t)
@@ -734,6 +787,7 @@ main(void)
 	test_overflow_lifo(&t);
 	test_recycle(&t);
 	test_ping_and_lost(&t);
+	test_rename(&t);
 	test_unreachable(&t);
 	test_pin(&t);
 	test_jobs(&t, 0);
