@@ -99,6 +99,16 @@ pgpool_tv(double s)
 }
 
 static unsigned
+pgpool_limit(const struct pgpool_opts *o)
+{
+	unsigned limit = o->size + o->overflow;
+
+	if (limit > o->max)
+		limit = o->max;
+	return limit > 0 ? limit : 1;
+}
+
+static unsigned
 pgpool_total(const struct pgpool *p)
 {
 	return p->nidle + p->nactive + p->nconnecting + p->npinging;
@@ -225,7 +235,7 @@ pgpool_park(struct pgpool *p, struct pgpool_slot *s)
 {
 	double now = pgpool_now();
 
-	if (pgpool_stale(p, s, now) || pgpool_total(p) > p->o.size) {
+	if (pgpool_stale(p, s, now) || pgpool_total(p) > p->o.size || pgpool_total(p) > p->limit) {
 		pgpool_slot_close(p, s);
 		return;
 	}
@@ -446,11 +456,11 @@ pgpool_connected(struct pgconn *c, enum store_err err, const char *msg, void *ar
 		p->down_since = 0;
 		p->down_failures = 0;
 	}
-	if ((r = pgpool_pop_waiter(p)) != NULL) {
+	if (pgpool_total(p) <= p->limit && (r = pgpool_pop_waiter(p)) != NULL) {
 		pgpool_hand_over(p, s, r);
 	} else {
 		pgpool_slot_set(p, s, SLOT_ACTIVE);
-		pgpool_park(p, s);
+		pgpool_park(p, s); /* closes it when over the cap */
 	}
 	pgpool_serve(p);
 }
@@ -512,11 +522,7 @@ pgpool_new(struct event_base *base, const struct pgpool_opts *o)
 		p->o.backoff_min = 0.1;
 	if (p->o.backoff_max < p->o.backoff_min)
 		p->o.backoff_max = p->o.backoff_min > 5 ? p->o.backoff_min : 5;
-	p->limit = o->size + o->overflow;
-	if (p->limit > o->max)
-		p->limit = o->max;
-	if (p->limit == 0)
-		p->limit = 1;
+	p->limit = pgpool_limit(o);
 	pgconn_describe(p->where, sizeof(p->where), p->conninfo);
 	return p;
 }
@@ -591,14 +597,27 @@ pgpool_release(struct pgpool *p, struct pgconn *c)
 	if (!pgconn_ok(c)) {
 		pgpool_slot_close(p, s);
 		pgpool_suspect_idle(p);
-	} else if (pgpool_stale(p, s, pgpool_now())) {
-		pgpool_slot_close(p, s);
+	} else if (pgpool_stale(p, s, pgpool_now()) || pgpool_total(p) > p->limit) {
+		pgpool_slot_close(p, s); /* over a cap lowered meanwhile (pgpool_set_max) */
 	} else if ((r = pgpool_pop_waiter(p)) != NULL) {
 		s->last_used = pgpool_now();
 		pgpool_answer(p, r, c, STORE_OK, NULL); /* stays ACTIVE */
 	} else {
 		pgpool_park(p, s);
 	}
+	pgpool_serve(p);
+}
+
+void
+pgpool_set_max(struct pgpool *p, unsigned max)
+{
+	struct pgpool_slot *s;
+
+	p->o.max = max;
+	p->limit = pgpool_limit(&p->o);
+	/* the coldest idle ones first; those in use close as they come back */
+	while (pgpool_total(p) > p->limit && (s = TAILQ_LAST(&p->idle, pgpool_slots)) != NULL)
+		pgpool_slot_close(p, s);
 	pgpool_serve(p);
 }
 
