@@ -55,6 +55,7 @@ cluster_opts_from_config(struct cluster_opts *o, const struct sim_config *c)
 	o->data_dir = c->data_dir;
 	o->lease_ttl = c->lease_ttl;
 	o->connect_timeout = c->connect_timeout;
+	o->pool_max = (unsigned)c->cluster_pool_max;
 }
 
 int
@@ -346,6 +347,46 @@ cl_copy(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src != NULL ? src : "");
 }
 
+/* ---- the connection budget ---- */
+
+/*
+ * This member's share of cluster_pool_max: what is left after every live
+ * member's coordination connection, split evenly, at least 1.  It shrinks at
+ * once; it grows only into what the other members' recorded caps leave, so
+ * that a member joining never counts on connections another still holds.
+ */
+static void
+cl_pool_share(struct cluster *c)
+{
+	const struct cl_view *v = &c->view;
+	long long live = 0, others = 0, budget, fair, room, cap;
+
+	for (uint32_t i = 0; i < v->nmember; i++) {
+		if (v->member[i].age >= c->o.lease_ttl)
+			continue;
+		live++;
+		if (strcmp(v->member[i].name, c->member) != 0)
+			others += v->member[i].pool_cap;
+	}
+	if (live == 0)
+		live = 1;
+	budget = (long long)c->o.pool_max - live * CLUSTER_COORD_CONNS;
+	fair = budget / live;
+	room = budget - others;
+	cap = fair;
+	if (cap > c->pool_cap)
+		cap = room > c->pool_cap ? (room < fair ? room : fair) : c->pool_cap;
+	if (cap < 1)
+		cap = 1;
+	if ((uint32_t)cap == c->pool_cap)
+		return;
+	log_info("cluster: %lld live members share cluster_pool_max %u: this member's pool cap %u "
+		 "-> %lld",
+	    live, c->o.pool_max, c->pool_cap, cap);
+	c->pool_cap = (uint32_t)cap;
+	store_set_pool_max(c->store, c->pool_cap);
+}
+
 /* ---- the heartbeat, and what it reads back ---- */
 
 /* The run this member shows: the one it holds a shard of, else the newest. */
@@ -420,6 +461,7 @@ hb_done(struct cjob *j, enum store_err err, const char *msg)
 	view_clear(&c->view);
 	c->view = *v;
 	free(v);
+	cl_pool_share(c);
 	cl_shard_view(c);
 	cl_maybe_claim(c);
 	cl_idle_watch(c);
@@ -679,7 +721,11 @@ cluster_new(struct event_base *base, struct engine *e, struct store *s, struct c
 	if (cl_shard_init(c) != 0)
 		goto nomem;
 	cl_arm(c->timers[CL_TICK], o->lease_ttl / 3);
-	log_info("cluster: member %s, lease_ttl %g s", c->member, o->lease_ttl);
+	/* nothing is known of the others yet: one connection until the first heartbeat */
+	c->pool_cap = 1;
+	store_set_pool_max(s, 1);
+	log_info("cluster: member %s, lease_ttl %g s, cluster_pool_max %u", c->member, o->lease_ttl,
+	    o->pool_max);
 	event_active(c->timers[CL_WAKE], EV_TIMEOUT, 0);
 	return c;
 nomem:

@@ -231,6 +231,10 @@ const struct config_key config_keys[] = {
 	{ "cluster_member", CFG_STRING, OFF(cluster_member), 0, 0, "", "SIMD_CLUSTER_MEMBER", 0,
 	    "this member's name, unique in the cluster (empty: <hostname>:<a hash of data_dir>)",
 	    CFG_APPLY_NONE },
+	{ "cluster_pool_max", CFG_INT, OFF(cluster_pool_max), 2, 100000, "60", NULL, 0,
+	    "PostgreSQL connections the whole cluster may open: each live member's pool gets its "
+	    "share",
+	    CFG_APPLY_NONE },
 	/* the shop API */
 	{ "shop_api_url", CFG_STRING, OFF(shop_api_url), 0, 0, "", NULL, 0,
 	    "base URL of the shop's REST API (http[s]://host[:port][/prefix]): the shop actions "

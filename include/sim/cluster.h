@@ -31,6 +31,8 @@ struct run_params;
 struct cluster;
 
 #define CLUSTER_MEMBER_MAX 128
+/* Connections a member opens besides its store's pool (its coordination connection). */
+#define CLUSTER_COORD_CONNS 1
 #define CLUSTER_CHANNEL "simd_cluster"
 
 struct cluster_opts {
@@ -39,6 +41,7 @@ struct cluster_opts {
 	const char *data_dir;
 	double lease_ttl;
 	double connect_timeout;
+	unsigned pool_max; /* cluster_pool_max: the connections of all members together */
 };
 void cluster_opts_from_config(struct cluster_opts *o, const struct sim_config *c);
 

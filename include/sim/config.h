@@ -77,6 +77,7 @@ struct sim_config {
 	int64_t cluster;      /* bool */
 	double lease_ttl;     /* seconds */
 	char *cluster_member; /* "": <hostname>:<hash of data_dir> */
+	int64_t cluster_pool_max;
 	/* the shop API (shopapi.h) */
 	char *shop_api_url;
 	char *shop_catalog; /* "generate" or "api" */

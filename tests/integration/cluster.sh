@@ -3,13 +3,15 @@
 # (a) a run started with --shards 3 on one member is claimed by the members and writes exactly
 # the rows of the unsharded run; (b) kill -9 of a member holding a shard mid-run: another member
 # takes the shard over from its newest checkpoint in simd_checkpoints within lease_ttl and a
-# checkpoint interval, the run finishes, the rows are the same.  The runs are paced (time_scale)
+# checkpoint interval, the run finishes, the rows are the same; (d) the members share
+# cluster_pool_max: pg_stat_activity never shows more of their connections than it.  The runs are paced (time_scale)
 # so that they outlast the kill on any machine; every wait is on an event, with room to spare.
 set -eu
 . "$TOP/tests/lib/common.sh"
 t_pg_need
 t_setup
 TTL=2
+BUDGET=12 # 3 members: 3 coordination connections, a pool of 3 each
 # 24 cycles of 60 simulated minutes at 7200x: 0.5 s each, 12 s a run
 RUN='--agents 150 --cycles 24 --time-scale 7200 --max-concurrent 8'
 printf 'seed = 31\ncheckpoint_interval = 1\n' >>"$T/simd.conf"
@@ -38,14 +40,24 @@ start_members() {
 		mkdir "$T/m$i"
 		printf '%s\n' "data_dir = $T/m$i" "socket = $T/m$i.sock" "adaptive = off" \
 		    "seed = 31" "database_url = $_url" "cluster = on" "cluster_member = m$i" \
-		    "lease_ttl = $TTL" "checkpoint_interval = 1" >"$T/m$i.conf"
+		    "lease_ttl = $TTL" "checkpoint_interval = 1" "cluster_pool_max = $BUDGET" \
+		    >"$T/m$i.conf"
 		t_member_start m$i
 	done
 	for i in 0 1 2; do
 		t_wait_for "$SIMCTL -s $T/m$i.sock ping >/dev/null 2>&1" 30
 	done
-	# each has joined: the others see its heartbeat
-	t_wait_for "[ \"\$(q $1 'SELECT count(*) FROM simd_members')\" = 3 ]" 30
+	# each has joined, the others see its heartbeat, and they have shared the budget
+	t_wait_for "[ \"\$(q $1 'SELECT count(*) FROM simd_members WHERE pool_cap = 3')\" = 3 ]" 30
+}
+# sample DB: counts simd's connections to DB in pg_stat_activity into $T/conns until $T/stop
+sample() {
+	rm -f "$T/stop" "$T/conns"
+	while [ ! -e "$T/stop" ]; do
+		q "$1" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1'
+		    AND application_name LIKE 'simd%'" >>"$T/conns" || true
+		sleep 0.05
+	done
 }
 q() {	# DB SQL
 	_pg_admin -At -d "$1" -c "$2"
@@ -75,6 +87,8 @@ check_rows() {	# DB WHY
 
 # ---- (a) three members, one run of three shards ----
 start_members simd_cluster_a
+sample simd_cluster_a &
+sampler=$!
 out=$("$SIMCTL" -s "$T/m1.sock" start --shards 3 $RUN) || t_fail "start --shards: $out"
 t_expect_match "$out" "recorded run .* in 3 shards" "start --shards answers"
 # the members claim the shards: each is held, and status shows the cluster
@@ -84,7 +98,13 @@ t_expect_eq "$(printf '%s' "$st" | jq -r '.cluster.member')" m2 "status.cluster.
 t_expect_eq "$(printf '%s' "$st" | jq -r '.cluster.shards_total')" 3 "status.cluster.shards_total"
 t_expect_eq "$(printf '%s' "$st" | jq -r '.cluster.members | length')" 3 "status.cluster.members"
 wait_finished simd_cluster_a
+touch "$T/stop"
+wait "$sampler"
 check_rows simd_cluster_a "three members"
+peak=$(sort -n "$T/conns" | tail -n 1)
+echo "(d) cluster_pool_max $BUDGET: at most $peak connections of the members in" \
+    "pg_stat_activity over $(wc -l <"$T/conns") samples"
+t_within "the members' connections" "$peak" 4 "$BUDGET"
 holders=$(q simd_cluster_a "SELECT count(DISTINCT holder) FROM simd_shards")
 echo "(a) 3 shards run by $holders members: same digest as one daemon"
 t_wait_for "\"$SIMCTL\" -s $T/m0.sock status | grep -q 'run .*: finished'" 30
