@@ -543,9 +543,10 @@ print_cluster(const json_t *c)
 		    json_is_string(json_object_get(v, "holder")) ? gets_(v, "holder") : "",
 		    geti(v, "generation"), geti(v, "cycle"));
 	json_array_foreach (json_object_get(c, "members"), i, v)
-		printf("  member %s: heartbeat %.1f s ago%s, pool cap %lld\n", gets_(v, "name"),
-		    json_number_value(json_object_get(v, "heartbeat_age_s")),
-		    json_is_true(json_object_get(v, "live")) ? "" : " (gone)", geti(v, "pool_cap"));
+		printf("  member %s: heartbeat %.1f s ago%s, pool cap %lld, lag %.3f s\n",
+		    gets_(v, "name"), json_number_value(json_object_get(v, "heartbeat_age_s")),
+		    json_is_true(json_object_get(v, "live")) ? "" : " (gone)", geti(v, "pool_cap"),
+		    json_number_value(json_object_get(v, "lag_s")));
 }
 
 static void

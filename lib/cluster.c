@@ -237,13 +237,34 @@ cl_notified(void *arg, const char *channel, const char *payload)
 
 static void cl_connected(struct pgconn *conn, enum store_err err, const char *msg, void *arg);
 
+int
+cluster_drain(struct cluster *c, void (*fn)(void *), void *arg)
+{
+	if (c->drained != NULL)
+		return -1;
+	c->leaving = 1; /* claims nothing more */
+	if (c->queue == NULL && c->running == NULL) {
+		fn(arg);
+		return 0;
+	}
+	c->drained = fn;
+	c->drained_arg = arg;
+	return 0;
+}
+
 static void
 cl_pump(struct cluster *c)
 {
 	struct cjob *j;
+	void (*fn)(void *);
 
 	if (c->closing)
 		return;
+	if (c->queue == NULL && c->running == NULL && (fn = c->drained) != NULL) {
+		c->drained = NULL;
+		fn(c->drained_arg);
+		return;
+	}
 	if (c->conn == NULL) {
 		if (!evtimer_pending(c->timers[CL_RETRY], NULL)) {
 			c->conn = pgconn_connect(c->base, &c->copts, cl_connected, c);
@@ -411,6 +432,7 @@ hb_res(struct cjob *j, int idx, const PGresult *r)
 			m->shard = cl_int(r, i, 3, -1);
 			m->pool_cap = (uint32_t)cl_int(r, i, 4, 0);
 			m->cycle = cl_int(r, i, 5, -1);
+			m->lag_s = cl_num(r, i, 6);
 		}
 	} else if (idx == 2 && n > 0) {
 		cl_copy(v->run_id, sizeof(v->run_id), cl_val(r, 0, 0));
@@ -508,8 +530,8 @@ cl_heartbeat(struct cluster *c)
 	    have ? lag : NULL, counts, cap);
 	free(counts);
 	cj_add(j, "cl_members",
-	    "SELECT member, extract(epoch FROM now() - heartbeat), run_id, shard, pool_cap, cycle"
-	    " FROM simd_members WHERE heartbeat > now() - make_interval(secs => $1::float8 * 10)"
+	    "SELECT member, extract(epoch FROM now() - heartbeat), run_id, shard, pool_cap, cycle,"
+	    " lag_s FROM simd_members WHERE heartbeat > now() - make_interval(secs => $1::float8 * 10)"
 	    " ORDER BY member",
 	    1, ttl);
 	cj_add(j, "cl_run",
@@ -717,11 +739,12 @@ members_json(const struct cluster *c, double since)
 		const struct cl_member *m = &v->member[i];
 		double age = m->age + since;
 		json_array_append_new(a,
-		    json_pack("{s:s, s:f, s:b, s:s?, s:o, s:i}", "name", m->name, "heartbeat_age_s",
-			age, "live", age < c->o.lease_ttl, "run_id",
+		    json_pack("{s:s, s:f, s:b, s:s?, s:o, s:o, s:f, s:i}", "name", m->name,
+			"heartbeat_age_s", age, "live", age < c->o.lease_ttl, "run_id",
 			m->run_id[0] ? m->run_id : NULL, "shard",
-			m->shard >= 0 ? json_integer(m->shard) : json_null(), "pool_cap",
-			(int)m->pool_cap));
+			m->shard >= 0 ? json_integer(m->shard) : json_null(), "cycle",
+			m->cycle >= 0 ? json_integer(m->cycle) : json_null(), "lag_s", m->lag_s,
+			"pool_cap", (int)m->pool_cap));
 	}
 	return a;
 }
@@ -827,6 +850,7 @@ cluster_close(struct cluster *c)
 	if (c == NULL || c->closing)
 		return;
 	c->closing = 1;
+	c->drained = NULL;
 	for (size_t i = 0; i < CL_TIMERS; i++)
 		if (c->timers[i] != NULL)
 			event_del(c->timers[i]);

@@ -548,8 +548,9 @@ cl_maybe_claim(struct cluster *c)
 	struct cjob *j;
 	char ttl[32], lock[32];
 
-	if (c->closing || !c->connected || c->hb_ok <= 0 || cl_now() - c->hb_ok > c->o.lease_ttl ||
-	    c->held.on || c->claim_busy || engine_active(c->engine))
+	if (c->closing || c->leaving || !c->connected || c->hb_ok <= 0 ||
+	    cl_now() - c->hb_ok > c->o.lease_ttl || c->held.on || c->claim_busy ||
+	    engine_active(c->engine))
 		return;
 	if ((k = calloc(1, sizeof(*k))) == NULL ||
 	    (j = cj_new(c, claim_res, claim_done, k)) == NULL) {

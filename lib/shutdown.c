@@ -5,6 +5,7 @@
 #include <event2/event.h>
 
 #include "sim/ckptsched.h"
+#include "sim/cluster.h"
 #include "sim/config.h"
 #include "sim/engine.h"
 #include "sim/log.h"
@@ -42,9 +43,19 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-checkpoints_written(void *arg)
+cluster_drained(void *arg)
 {
 	finish(arg);
+}
+
+/* A cluster member lets go of its shard (its end was queued with the checkpoint) first. */
+static void
+checkpoints_written(void *arg)
+{
+	struct shutdown *sd = arg;
+
+	if (sd->srv->cluster == NULL || cluster_drain(sd->srv->cluster, cluster_drained, sd) != 0)
+		finish(sd);
 }
 
 /* Once every checkpoint queued so far (the run's end one too) is written. */

@@ -57,6 +57,14 @@ void cluster_default_member(char *buf, size_t len, const char *data_dir);
  */
 struct cluster *cluster_new(struct event_base *base, struct engine *e, struct store *s,
     struct ckptsched *cs, const struct cluster_opts *o, char *err, size_t errlen);
+/*
+ * A member shutting down: it claims nothing more, and fn runs once every
+ * statement queued so far has gone through (at once when none is), so that it
+ * lets go of its shard instead of leaving it to its lease; the caller bounds
+ * the wait.  fn is never called
+ * after cluster_close.  -1 when a drain is already waited for.
+ */
+int cluster_drain(struct cluster *c, void (*fn)(void *), void *arg);
 /* Before the store closes: nothing more is sent; a start still waiting hears an error. */
 void cluster_close(struct cluster *c);
 /* After the engine is freed (its hooks point here). */

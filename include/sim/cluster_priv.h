@@ -55,6 +55,7 @@ struct cl_member {
 	double age; /* seconds since its heartbeat, by the server's clock, at the refresh */
 	char run_id[RUN_ID_MAX];
 	long long shard, cycle; /* -1: none */
+	double lag_s;           /* how late its shard's last cycle started */
 	uint32_t pool_cap;
 };
 
@@ -106,6 +107,9 @@ struct cluster {
 	int progress_busy, progress_again;
 	uint32_t pool_cap;
 	int closing;
+	int leaving;             /* shutting down: claim nothing more */
+	void (*drained)(void *); /* cluster_drain's waiter */
+	void *drained_arg;
 };
 
 double cl_now(void);

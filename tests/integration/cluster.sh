@@ -53,6 +53,9 @@ st=$("$SIMCTL" -s "$T/m2.sock" --json status)
 t_expect_eq "$(printf '%s' "$st" | jq -r '.cluster.member')" m2 "status.cluster.member"
 t_expect_eq "$(printf '%s' "$st" | jq -r '.cluster.shards_total')" 3 "status.cluster.shards_total"
 t_expect_eq "$(printf '%s' "$st" | jq -r '.cluster.members | length')" 3 "status.cluster.members"
+st=$("$SIMCTL" -s "$T/m0.sock" status)
+t_expect_match "$st" "cluster: +member m0, connected, pool cap 3, holding shard [0-2]" "status"
+t_expect_match "$st" "member m2: heartbeat [0-9.]+ s ago, pool cap 3" "status's members"
 wait_finished simd_cluster_a
 touch "$T/stop"
 wait "$sampler"

@@ -1,7 +1,8 @@
 # cluster_ctl.sh - one run, one clock (cluster = on, README "More than one machine"): three
 # members run the three shards of a paced run.  With one member stopped (SIGSTOP, well within
 # its lease) the others go at most cluster_max_skew cycles past its shard and wait there; pause,
-# resume, set-concurrency and stop sent to one member reach every member's shard.
+# resume, set-concurrency and stop sent to one member reach every member's shard; a member shut
+# down (SIGTERM) lets go of its shard before it exits.
 set -eu
 . "$TOP/tests/lib/common.sh"
 t_pg_need
@@ -62,9 +63,22 @@ for i in 0 1 2; do
 done
 t_expect_eq "$(q $DB 'SELECT concurrency FROM simd_runs')" 3 "simd_runs.concurrency"
 
-# ---- stop from m2 reaches all ----
-"$SIMCTL" -s "$T/m2.sock" stop >/dev/null || t_fail "stop"
-for i in 0 1 2; do
+# ---- a member shut down lets go of its shard at once, not at the end of its lease ----
+gone=$(q $DB "SELECT holder FROM simd_shards WHERE shard = 2")
+p2=$(member_pid $DB 2)
+[ -n "$p2" ] || t_fail "shard 2 has no holder among the members"
+kill -TERM "$p2"
+wait "$p2" || t_fail "$gone exited with status $? on SIGTERM"
+T_MEMBERS=$(echo "$T_MEMBERS" | tr ' ' '\n' | grep -vx "$p2" | tr '\n' ' ')
+t_expect_eq "$(q $DB "SELECT state FROM simd_shards WHERE shard = 2")" free \
+    "shard 2 after its member's SIGTERM (lease_ttl $TTL s)"
+echo "$gone, shut down, let go of shard 2 before it exited"
+left=$(for i in 0 1 2; do [ "m$i" = "$gone" ] || echo $i; done)
+
+# ---- stop from one member reaches all ----
+set -- $left
+"$SIMCTL" -s "$T/m$1.sock" stop >/dev/null || t_fail "stop"
+for i in $left; do
 	t_wait_for "\"$SIMCTL\" -s $T/m$i.sock status | grep -Eq 'state: +finished'" 30
 done
 t_expect_eq "$(run_state $DB)" stopped "simd_runs.state after stop"
@@ -72,5 +86,5 @@ t_wait_for "[ \"\$(q $DB \"SELECT count(*) FROM simd_shards WHERE state = 'free'
 sleep 1 # a heartbeat or two: nobody claims a shard of a stopped run
 t_expect_eq "$(q $DB "SELECT count(*) FROM simd_shards WHERE state = 'free'")" 3 \
     "the stopped run's shards stay free"
-echo "stop from m2 stopped the three members' shards"
+echo "stop from m$1 stopped the members' shards"
 t_members_stop
