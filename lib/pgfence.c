@@ -68,10 +68,10 @@ pgfence_stmt(const struct pgfence_val *v, int named, struct pgstmt *st)
 struct pgstmt *
 pgfence_wrap(const struct pgstmt *st, int n, const struct pgfence_val *v, int named)
 {
-	struct pgstmt *out = malloc(((size_t)n + 1) * sizeof(*out));
+	struct pgstmt *out = n >= 2 ? malloc(((size_t)n + 1) * sizeof(*out)) : NULL;
 
-	if (out == NULL || n < 1)
-		return out;
+	if (out == NULL)
+		return NULL;
 	out[0] = st[0];
 	pgfence_stmt(v, named, &out[1]);
 	memcpy(&out[2], &st[1], ((size_t)n - 1) * sizeof(*out));
@@ -86,6 +86,12 @@ pgfence_note(struct pgfence *f, const struct pgfence_val *v, enum store_err err,
 	f->fenced = 1;
 	snprintf(f->msg, sizeof(f->msg), "%s", msg != NULL && msg[0] != '\0' ? msg : "fenced");
 	return 1;
+}
+
+int
+pgfence_stale(const struct pgfence *f, const struct pgfence_val *v, enum store_err err)
+{
+	return err == STORE_ERR_FENCED && v->epoch != f->epoch;
 }
 
 const char *

@@ -390,21 +390,28 @@ pg_op_events(struct pg_store *s, const struct store_op *op, const char *session_
 /*
  * A job that carried fence v ended with err: when that was the server refusing
  * the generation in force, the store is fenced -- what it holds for the run is
- * dropped, and whoever asked is told.
+ * dropped, and whoever asked is told.  A refusal of an older fence (a new
+ * generation was set since) is a write to try again under the new one: the
+ * error returned is then STORE_ERR_BUSY (*msg says why), else err.
  */
-static void
-pg_fence_note(struct pg_store *s, const struct pgfence_val *v, enum store_err err, const char *msg)
+static enum store_err
+pg_fence_note(struct pg_store *s, const struct pgfence_val *v, enum store_err err, const char **msg)
 {
 	const char *why;
 
-	if (s->closed || !pgfence_note(&s->fence, v, err, msg))
-		return;
+	if (pgfence_stale(&s->fence, v, err)) {
+		*msg = "refused under an older fence; to be tried again under the new one";
+		return STORE_ERR_BUSY;
+	}
+	if (s->closed || !pgfence_note(&s->fence, v, err, *msg))
+		return err;
 	why = pgfence_refused(&s->fence);
 	log_warnx("postgres: %s; the run's writes stop here", why);
 	pgbatch_fence(s->batcher, why);
 	pgbulk_fence(s->bulk, why);
 	if (s->fenced_fn != NULL)
 		s->fenced_fn(why, s->fenced_arg);
+	return err;
 }
 
 static void
@@ -426,7 +433,7 @@ pg_op_done(struct pgjob *j, enum store_err err, const char *msg)
 		msg = x->bad;
 	}
 	x->s->step_waits += (uint64_t)j->waits;
-	pg_fence_note(x->s, &x->fence, err, msg);
+	err = pg_fence_note(x->s, &x->fence, err, &msg);
 	if (err == STORE_OK)
 		op->rows += op->nevents; /* the batcher has them: written or replayed */
 	if (err == STORE_OK && !x->s->closed && pg_op_events(x->s, op, x->session_key) != 0) {
@@ -525,7 +532,7 @@ pg_bulk_written(struct pgjob *j, enum store_err err, const char *msg)
 	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
 	char line[PG_MSG_MAX + 32];
 
-	pg_fence_note(x->s, &x->fence, err, msg);
+	err = pg_fence_note(x->s, &x->fence, err, &msg);
 	if (!x->s->closed) { /* at close the batch was taken back: see pg_close */
 		if (err != STORE_OK) {
 			snprintf(line, sizeof(line), "postgres: bulk: %s", msg);
@@ -819,7 +826,7 @@ pg_batch_done(struct pgjob *j, enum store_err err, const char *msg)
 	struct pg_batchjob *x = (struct pg_batchjob *)j;
 	char line[PG_MSG_MAX + 32];
 
-	pg_fence_note(x->s, &x->fence, err, msg);
+	err = pg_fence_note(x->s, &x->fence, err, &msg);
 	if (!x->s->closed) { /* at close the batch was taken back: see pg_close */
 		if (err != STORE_OK) {
 			snprintf(line, sizeof(line), "postgres: events: %s", msg);

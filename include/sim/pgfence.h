@@ -43,8 +43,8 @@ int pgfence_take(const struct pgfence *f, struct pgfence_val *v);
 /* SELECT simd_fence($1, $2, $3) with v's parameters: prepared (named) or unnamed. */
 void pgfence_stmt(const struct pgfence_val *v, int named, struct pgstmt *st);
 /*
- * st[0..n-1], a transaction from BEGIN to COMMIT, with v's fence after the BEGIN:
- * a new array of n + 1 statements (free it), or NULL when memory ran out.
+ * st[0..n-1], a transaction from BEGIN to COMMIT (n >= 2), with v's fence after
+ * the BEGIN: a new array of n + 1 statements (free it), or NULL when memory ran out.
  */
 struct pgstmt *pgfence_wrap(const struct pgstmt *st, int n, const struct pgfence_val *v, int named);
 /*
@@ -54,6 +54,11 @@ struct pgstmt *pgfence_wrap(const struct pgstmt *st, int n, const struct pgfence
  */
 int
 pgfence_note(struct pgfence *f, const struct pgfence_val *v, enum store_err err, const char *msg);
+/*
+ * Whether err is a refusal of a fence set before the one in force (a new
+ * generation since, after a re-claim): the write is to be tried again under it.
+ */
+int pgfence_stale(const struct pgfence *f, const struct pgfence_val *v, enum store_err err);
 /* The refusal every write gets while the store is fenced; NULL when it is not. */
 const char *pgfence_refused(const struct pgfence *f);
 

@@ -343,7 +343,9 @@ void store_keyed(struct store *s, struct store_keyjob *j);
  *
  * store_set_fence may be called between runs and during one (a new generation
  * after a re-claim): statements already sent keep the old value, every write
- * transaction started afterwards uses the new one.  store_set_fence(s, NULL,
+ * transaction started afterwards uses the new one; a write refused under an
+ * older fence than the one in force fences nothing -- it fails with
+ * STORE_ERR_BUSY, to be retried under the new one.  store_set_fence(s, NULL,
  * 0, 0, ...) clears it.  0, or -1 with a message: only the PostgreSQL store
  * fences ("fencing needs the PostgreSQL store"), the shard must fit an integer
  * and the generation a bigint.

@@ -268,6 +268,29 @@ fenced_store(struct t *t, const char *what, int gen, int prepared, int pipeline,
 }
 
 /*
+ * Runs the loop until one of our writes waits on a lock (wait_event) in a
+ * statement starting like stmt, as another connection sees it: 1 then,
+ * 0 when it never did or d completed first.
+ */
+static int
+wait_blocked(
+    struct t *t, PGconn *other, const struct done *d, const char *wait_event, const char *stmt)
+{
+	char sql[300];
+
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+	    " AND wait_event = '%s' AND query LIKE '%s%%'",
+	    wait_event, stmt);
+	for (int i = 0; i < WAIT_S * 20 && !d->done; i++) {
+		run_for(t->base, 0.05);
+		if (q_int(other, sql) == 1)
+			return !d->done;
+	}
+	return 0;
+}
+
+/*
  * The check and the write are one transaction: a session's end (one statement
  * of its own), held up by a row lock after its check passed, still holds the
  * shard's shared lock, so a claim cannot take the shard under it.
@@ -279,7 +302,6 @@ check_same_tx(struct t *t, struct store *s, uint32_t cycle)
 	struct store_op op;
 	struct done d = { 0 };
 	char key[64];
-	int waiting = 0;
 
 	op_init(&op, STORE_OP_BEGIN, 12, cycle);
 	CHECK(run_op(t, s, &op) == STORE_OK);
@@ -293,13 +315,7 @@ check_same_tx(struct t *t, struct store *s, uint32_t cycle)
 	op.cb = op_cb;
 	op.arg = &d;
 	store_submit(s, &op);
-	for (int i = 0; i < WAIT_S * 20 && !waiting && !d.done; i++) {
-		run_for(t->base, 0.05);
-		waiting = q_int(other,
-			      "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-			      " AND query LIKE 'UPDATE shopping_sessions%'") == 1;
-	}
-	CHECK(waiting && !d.done);
+	CHECK(wait_blocked(t, other, &d, "transactionid", "UPDATE shopping_sessions"));
 	CHECK(q_int(other, "SELECT pg_try_advisory_xact_lock(hashtext('" RUN "'), 0)::int") == 0);
 	CHECK(q_exec(t->admin, "COMMIT") == 0);
 	CHECK(run_until(t->base, &d.done, WAIT_S) && d.err == STORE_OK);
@@ -467,39 +483,61 @@ check_chain(struct t *t)
 	store_close(s);
 }
 
-/* The claim waits for nothing but the lock: a write blocked behind it sees the new generation. */
+/*
+ * A claim in progress (the shard's lock taken, the generation raised, not yet
+ * committed): a write sent meanwhile waits for it, then sees the new
+ * generation and is refused.  When the claim is this member's own re-claim
+ * and the store has the new fence by then, the write refused under the old
+ * one is to be tried again (busy), and then lands.
+ */
+static int
+claim_race(struct t *t, struct store *s, PGconn *other, struct store_op *op, uint32_t agent,
+    int gen, int mine)
+{
+	struct done d = { 0 };
+	char sql[200], err[256];
+
+	CHECK(q_exec(t->admin, "BEGIN") == 0);
+	CHECK(q_exec(t->admin, "SELECT pg_advisory_xact_lock(hashtext('" RUN "'), 0)") == 0);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE simd_shards SET generation = %d, holder = '%s' WHERE run_id = '" RUN "'", gen,
+	    mine ? "me" : "other");
+	CHECK(q_exec(t->admin, sql) == 0);
+	op_init(op, STORE_OP_BEGIN, agent, 60);
+	op->cb = op_cb;
+	op->arg = &d;
+	store_submit(s, op);
+	CHECK(wait_blocked(t, other, &d, "advisory", "SELECT simd_fence"));
+	if (mine)
+		CHECK(store_set_fence(s, RUN, 0, (uint64_t)gen, err, sizeof(err)) == 0);
+	CHECK(q_exec(t->admin, "COMMIT") == 0);
+	CHECK(run_until(t->base, &d.done, WAIT_S));
+	return d.err;
+}
+
 static void
 check_claim_race(struct t *t)
 {
 	struct store *s = fenced_store(
 	    t, "a claim under way: the write waits for it, then is refused", 7, 1, 1, 0);
+	PGconn *other = PQconnectdb(t->url);
 	struct store_op op;
-	struct done d = { 0 };
 	char key[64];
 
 	if (s == NULL)
 		return;
-	CHECK(q_exec(t->admin, "BEGIN") == 0);
-	CHECK(q_exec(t->admin, "SELECT pg_advisory_xact_lock(hashtext('" RUN "'), 0)") == 0);
-	bump(t, 8);
-	op_init(&op, STORE_OP_BEGIN, 8, 60);
-	op.cb = op_cb;
-	op.arg = &d;
-	store_submit(s, &op);
-	/* it waits on the claim's lock: seen from the server, not from a clock */
-	for (int i = 0; i < WAIT_S * 20 && !d.done; i++) {
-		run_for(t->base, 0.05);
-		if (q_int(t->admin,
-			"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-			" AND wait_event = 'advisory' AND query LIKE '%simd_fence%'") == 1)
-			break;
-	}
-	CHECK(!d.done);
-	CHECK(q_exec(t->admin, "COMMIT") == 0);
-	CHECK(run_until(t->base, &d.done, WAIT_S));
-	CHECK(d.err == STORE_ERR_FENCED && strstr(d.msg, "generation 7") != NULL);
+	CHECK(claim_race(t, s, other, &op, 8, 8, 0) == STORE_ERR_FENCED);
+	CHECK(strstr(op.errmsg, "generation 7") != NULL && t->fenced_calls == 1);
 	store_session_key(key, sizeof(key), &op);
 	CHECK(sessions_of(t, key) == 0);
+	/* held at 8, re-claimed by this member at 9, the store told while the write waited */
+	CHECK(store_set_fence(s, RUN, 0, 8, key, sizeof(key)) == 0);
+	CHECK(claim_race(t, s, other, &op, 9, 9, 1) == STORE_ERR_BUSY);
+	CHECK(strstr(op.errmsg, "older fence") != NULL && t->fenced_calls == 1);
+	CHECK(run_op(t, s, &op) == STORE_OK);
+	store_session_key(key, sizeof(key), &op);
+	CHECK(sessions_of(t, key) == 1);
+	PQfinish(other);
 	store_close(s);
 }
 
