@@ -44,6 +44,9 @@ static const struct vflag start_flags[] = {
 	{ "resume", "resume", F_BOOL, NULL, "continue the newest checkpointed run", NULL, NULL },
 	{ "checkpoint", "checkpoint", F_INT, "ID", "with --resume: continue from this checkpoint",
 	    "a checkpoint id (simctl checkpoints lists them)", "resume" },
+	{ "shards", "shards", F_INT, "K",
+	    "cluster = on: record the run in K shards that the cluster's members claim",
+	    "a whole number of shards", NULL },
 	{ NULL, NULL, F_INT, NULL, NULL, NULL, NULL },
 };
 
@@ -514,6 +517,37 @@ print_adaptive(const json_t *c)
 	    " (adaptive from base %lld%s%s)\n", geti(c, "base"), why ? ": " : "", why ? why : "");
 }
 
+/* The cluster a member sees (status's "cluster" object, cluster = on). */
+static void
+print_cluster(const json_t *c)
+{
+	const json_t *v, *h = json_object_get(c, "holding");
+	size_t i;
+
+	if (!json_is_object(c))
+		return;
+	printf("cluster:     member %s, %s, pool cap %lld", gets_(c, "member"),
+	    json_is_true(json_object_get(c, "connected")) ? "connected" : "NOT connected",
+	    geti(c, "pool_cap"));
+	if (json_is_object(h))
+		printf(", holding shard %lld (generation %lld)%s", geti(h, "shard"),
+		    geti(h, "generation"), json_is_true(json_object_get(h, "lost")) ? " LOST" : "");
+	printf("\n");
+	if (json_object_get(c, "run_id") != NULL)
+		printf("  run %s: %s, %lld shards, %lld sessions, %lld orders, %lld errors\n",
+		    gets_(c, "run_id"), gets_(c, "state"), geti(c, "shards_total"),
+		    geti(c, "counts.sessions"), geti(c, "counts.orders"), geti(c, "counts.errors"));
+	json_array_foreach (json_object_get(c, "shards"), i, v)
+		printf("  shard %lld: %s%s%s, generation %lld, cycle %lld\n", geti(v, "index"),
+		    gets_(v, "state"), json_is_string(json_object_get(v, "holder")) ? " by " : "",
+		    json_is_string(json_object_get(v, "holder")) ? gets_(v, "holder") : "",
+		    geti(v, "generation"), geti(v, "cycle"));
+	json_array_foreach (json_object_get(c, "members"), i, v)
+		printf("  member %s: heartbeat %.1f s ago%s, pool cap %lld\n", gets_(v, "name"),
+		    json_number_value(json_object_get(v, "heartbeat_age_s")),
+		    json_is_true(json_object_get(v, "live")) ? "" : " (gone)", geti(v, "pool_cap"));
+}
+
 static void
 print_status(const json_t *r)
 {
@@ -557,6 +591,7 @@ print_status(const json_t *r)
 	if (json_is_object(ck))
 		printf("checkpoint:  the newest FAILED at %s: %s\n", gets_(ck, "at"),
 		    gets_(ck, "message"));
+	print_cluster(json_object_get(r, "cluster"));
 }
 
 static void
@@ -658,7 +693,10 @@ print_start(const json_t *r)
 {
 	const char *st = gets_(r, "state");
 
-	if (strcmp(st, "finished") == 0 || strcmp(st, "failed") == 0)
+	if (strcmp(st, "recorded") == 0)
+		printf("recorded run %s in %lld shards: the cluster's members claim them\n",
+		    gets_(r, "run_id"), geti(r, "shards"));
+	else if (strcmp(st, "finished") == 0 || strcmp(st, "failed") == 0)
 		print_status(r);
 	else
 		printf("started run %s: %lld agents, seed %lld\n", gets_(r, "run_id"),

@@ -15,6 +15,7 @@
 
 #include "sim/checkpoint.h"
 #include "sim/ckptsched.h"
+#include "sim/cluster.h"
 #include "sim/cmd.h"
 #include "sim/concurrency.h"
 #include "sim/config.h"
@@ -171,7 +172,8 @@ check_parts(const struct sim_config *c, char *err, size_t errlen)
 	concurrency_opts_from_config(&ao, c);
 	bad = control_check(&co, err, errlen) != 0 || store_check(&so, err, errlen) != 0 ||
 	    watch_check(c, err, errlen) != 0 || concurrency_opts_check(&ao, err, errlen) != 0 ||
-	    llm_check(c, err, errlen) != 0 || engine_shopper(rp, &shop, &cal, err, errlen) != 0;
+	    llm_check(c, err, errlen) != 0 || cluster_check(c, err, errlen) != 0 ||
+	    engine_shopper(rp, &shop, &cal, err, errlen) != 0;
 	free(rp);
 	if (bad)
 		return -1;
@@ -475,6 +477,14 @@ open_parts(struct daemon *d, char *err, size_t errlen)
 	}
 	if (open_llm(srv, err, errlen) != 0 || server_init(srv, err, errlen) != 0)
 		return -1;
+	if (c->cluster) {
+		struct cluster_opts clo;
+		cluster_opts_from_config(&clo, c);
+		srv->cluster =
+		    cluster_new(srv->base, srv->engine, srv->store, srv->sched, &clo, err, errlen);
+		if (srv->cluster == NULL)
+			return -1;
+	}
 	if ((srv->shutdown = shutdown_new(srv, loop_exit, d)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -499,6 +509,7 @@ close_parts(struct daemon *d)
 	if (d->watchdog)
 		event_free(d->watchdog);
 	shutdown_free(srv->shutdown);
+	cluster_close(srv->cluster); /* nothing more goes to the cluster's tables */
 	/* Sessions abandoned at a shutdown deadline come back from the store's close. */
 	ckptsched_close(srv->sched);
 	if (srv->engine)
@@ -506,6 +517,7 @@ close_parts(struct daemon *d)
 	store_close(srv->store);
 	server_fini(srv);
 	engine_free(srv->engine);
+	cluster_free(srv->cluster); /* after the engine: its hooks point there */
 	llm_free(srv->llm);
 	control_free(srv->control);
 	checkpoint_close(srv->ckpt);

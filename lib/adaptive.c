@@ -1,7 +1,8 @@
 /*
  * adaptive.c - the engine's concurrency limit as the controller sets it: a
  * run's controller (concurrency.c) is fed the latency of every step that
- * completes, and the machine's CPU and memory once a second, and is asked
+ * completes, and simd's own CPU and the machine's memory once a second (see
+ * platform.h for why the CPU is the process's), and is asked
  * every tenth of its interval; a change it makes is the limit the pump
  * starts sessions within, logged with its reason.  With adaptive off the
  * controller still measures (status shows latency and the machine) and the
@@ -120,6 +121,8 @@ adaptive_begin(struct engine *e, char *err, size_t errlen)
 	}
 	if ((ad->cc = concurrency_new(&o, err, errlen)) == NULL)
 		return -1;
+	if (ad->carry_us > 0)
+		concurrency_seed(ad->cc, ad->carry_us, ad->carry_due, engine_now_us(e));
 	ad->has_cpu = 0;
 	ad->log_tokens = LOG_BURST;
 	ad->log_at = engine_now_us(e);
@@ -137,6 +140,9 @@ adaptive_begin(struct engine *e, char *err, size_t errlen)
 void
 adaptive_clear(struct engine *e)
 {
+	if (e->ad.cc != NULL &&
+	    concurrency_no_load(e->ad.cc, &e->ad.carry_us, &e->ad.carry_due) != 0)
+		e->ad.carry_us = 0;
 	concurrency_free(e->ad.cc);
 	e->ad.cc = NULL;
 	if (e->ad.timer != NULL)

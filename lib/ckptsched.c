@@ -39,7 +39,9 @@ struct ckptsched {
 	struct ckpt_job *queue;   /* waiting their turn, oldest first */
 	struct idle_waiter *idle; /* called once no checkpoint is pending */
 	char stop_reason[24];
-	int closing;         /* the store is going: start nothing more */
+	int closing;                /* the store is going: start nothing more */
+	ckptsched_mirror_fn mirror; /* told of each checkpoint written (cluster.c) */
+	void *mirror_arg;
 	char last_err[512];  /* why the newest attempt failed, until one succeeds */
 	int64_t last_err_at; /* unix seconds */
 };
@@ -114,6 +116,8 @@ job_flushed(enum store_err serr, const char *msg, void *arg)
 	/* told in status until a checkpoint succeeds again: nobody sees a periodic one's answer */
 	snprintf(cs->last_err, sizeof(cs->last_err), "%s", ok ? "" : err);
 	cs->last_err_at = ok ? 0 : (int64_t)time(NULL);
+	if (ok && cs->mirror != NULL)
+		cs->mirror(&j->snap, j->reason, cs->mirror_arg);
 	if (j->fn)
 		j->fn(ok, ok ? &info : NULL, ok ? NULL : err, j->arg);
 	cs->running = NULL;
@@ -181,6 +185,13 @@ ckptsched_after(struct ckptsched *cs, void (*fn)(void *), void *arg)
 	*pp = w; /* in the order asked */
 	job_start(cs);
 	return 0;
+}
+
+void
+ckptsched_set_mirror(struct ckptsched *cs, ckptsched_mirror_fn fn, void *arg)
+{
+	cs->mirror = fn;
+	cs->mirror_arg = arg;
 }
 
 void

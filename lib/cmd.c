@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "sim/ckptsched.h"
+#include "sim/cluster.h"
 #include "sim/cmd.h"
 #include "sim/engine.h"
 #include "sim/proto.h"
@@ -253,6 +254,8 @@ cmd_reply_status(struct cmd_req *req, struct server *srv)
 		o = snapshot_status_json(s);
 		free(s);
 	}
+	if (o != NULL && srv->cluster != NULL) /* what its last refresh read: no query here */
+		json_object_set_new(o, "cluster", cluster_status_json(srv->cluster));
 	if (o == NULL)
 		return cmd_error(req, RPC_INTERNAL_ERROR, "out of memory");
 	cmd_reply(req, o);

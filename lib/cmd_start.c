@@ -1,7 +1,9 @@
 /* cmd_start.c - "start": begin a run (or continue one from a checkpoint). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "sim/cluster.h"
 #include "sim/cmd.h"
 #include "sim/config.h"
 #include "sim/engine.h"
@@ -11,7 +13,7 @@
 #include "sim/server.h"
 
 /* What start takes beyond the run's parameters (params.h): how to answer, and resuming. */
-static const char *const own_keys[] = { "wait", "resume", "checkpoint", NULL };
+static const char *const own_keys[] = { "wait", "resume", "checkpoint", "shards", NULL };
 
 static int
 check_keys(const json_t *params, char *err, size_t errlen)
@@ -55,6 +57,17 @@ start_check(const json_t *params, char *err, size_t errlen)
 	    cmd_param_bool(params, "resume", &resume, err, errlen) < 0 ||
 	    (ck = cmd_param_int(params, "checkpoint", 1, INT64_MAX, &id, err, errlen)) < 0)
 		return -1;
+	if ((ck = cmd_param_int(params, "shards", 1, SHARD_COUNT_MAX, &id, err, errlen)) < 0)
+		return -1;
+	if (ck == 1 &&
+	    (resume || json_object_get(params, "shard") != NULL ||
+		json_is_true(json_object_get(params, "wait")))) {
+		snprintf(err, errlen,
+		    "\"shards\" makes a run the cluster's members share: it goes with neither "
+		    "\"shard\" (one static shard), \"resume\" nor \"wait\" (watch simctl status)");
+		return -1;
+	}
+	ck = json_object_get(params, "checkpoint") != NULL;
 	if (ck == 1 && !resume) {
 		snprintf(err, errlen,
 		    "\"checkpoint\" chooses where to resume from: it needs "
@@ -78,6 +91,68 @@ shard_store_check(
 	return -1;
 }
 
+/* The cluster's answer: the run is recorded (a member claims each shard), or why not. */
+struct recording {
+	struct cmd_req *req;
+	char run_id[RUN_ID_MAX];
+	uint32_t shards;
+};
+
+static void
+recorded(int ok, const char *why, void *arg)
+{
+	struct recording *r = arg;
+
+	if (!ok)
+		cmd_error(r->req, SIM_ERR_FAILED, "the run could not be recorded: %s", why);
+	else
+		cmd_reply(r->req,
+		    json_pack("{s:s, s:s, s:i}", "state", "recorded", "run_id", r->run_id, "shards",
+			(int)r->shards));
+	free(r);
+}
+
+/* start --shards K: the run goes to the cluster's tables, not to this engine. */
+static enum cmd_ret
+start_shards(struct cmd_req *req, struct server *srv, const json_t *params, long long shards)
+{
+	struct run_params p;
+	struct recording *r;
+	char err[512];
+
+	if (srv->cluster == NULL)
+		return cmd_error(req, RPC_INVALID_PARAMS,
+		    "--shards needs cluster = on (and PostgreSQL) in this daemon's simd.conf; "
+		    "--shard I/N runs one static shard");
+	params_from_config(&p, srv->cfg);
+	memset(&p.shard, 0, sizeof(p.shard)); /* the run is the whole population */
+	if (params_from_json(&p, params, srv->cfg, err, sizeof(err)) != 0) {
+		params_clear(&p);
+		return cmd_error(req, RPC_INVALID_PARAMS, "%s", err);
+	}
+	if ((uint64_t)shards > (p.only != NULL ? p.nonly : p.agents)) {
+		params_clear(&p);
+		return cmd_error(req, RPC_INVALID_PARAMS,
+		    "%lld shards of %u agents: some would have none", shards,
+		    p.only != NULL ? p.nonly : p.agents);
+	}
+	engine_new_run_id(p.run_id, sizeof(p.run_id), p.seed);
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		params_clear(&p);
+		return cmd_error(req, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	r->req = req;
+	r->shards = (uint32_t)shards;
+	snprintf(r->run_id, sizeof(r->run_id), "%s", p.run_id);
+	if (cluster_start_run(srv->cluster, &p, r->shards, recorded, r, err, sizeof(err)) != 0) {
+		free(r);
+		params_clear(&p);
+		return cmd_error(req, SIM_ERR_FAILED, "%s", err);
+	}
+	params_clear(&p);
+	return CMD_WAIT;
+}
+
 static enum cmd_ret
 start_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 {
@@ -88,6 +163,8 @@ start_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 
 	cmd_param_bool(params, "wait", &wait, err, sizeof(err));
 	cmd_param_bool(params, "resume", &resume, err, sizeof(err));
+	if (cmd_param_int(params, "shards", 1, SHARD_COUNT_MAX, &id, err, sizeof(err)) == 1)
+		return start_shards(req, srv, params, id);
 	if (engine_active(srv->engine))
 		return cmd_error(req, SIM_ERR_STATE, "a run is already %s; stop it first",
 		    engine_state_name(engine_state(srv->engine)));

@@ -211,6 +211,25 @@ concurrency_new(const struct concurrency_opts *o, char *err, size_t errlen)
 	return c;
 }
 
+int
+concurrency_no_load(const struct concurrency *c, double *latency_us, uint64_t *due)
+{
+	if (c->no_load <= 0 || c->probing)
+		return -1;
+	*latency_us = c->no_load;
+	*due = c->probe_at;
+	return 0;
+}
+
+void
+concurrency_seed(struct concurrency *c, double latency_us, uint64_t due, uint64_t now)
+{
+	if (!(latency_us > 0) || due <= now || due - now > PROBE_EVERY)
+		return;
+	c->no_load = c->probed = latency_us;
+	c->probe_at = due;
+}
+
 void
 concurrency_free(struct concurrency *c)
 {

@@ -219,6 +219,22 @@ const struct config_key config_keys[] = {
 	    "seconds a PostgreSQL job may wait for its answer before it fails and is retried "
 	    "(0: no limit)",
 	    CFG_APPLY_NONE },
+	/* the cluster (cluster.h) */
+	{ "cluster", CFG_BOOL, OFF(cluster), 0, 1, "off", "SIMD_CLUSTER", 0,
+	    "this daemon is a member of a cluster sharing runs through PostgreSQL (needs "
+	    "database_url): it claims the shards of runs started with simctl start --shards",
+	    CFG_APPLY_NONE },
+	{ "lease_ttl", CFG_DOUBLE, OFF(lease_ttl), 1, 3600, "15", NULL, 0,
+	    "seconds a member's lease on its shard lasts without a heartbeat (one every third of "
+	    "it); then another member takes the shard over from its newest checkpoint",
+	    CFG_APPLY_NONE },
+	{ "cluster_member", CFG_STRING, OFF(cluster_member), 0, 0, "", "SIMD_CLUSTER_MEMBER", 0,
+	    "this member's name, unique in the cluster (empty: <hostname>:<a hash of data_dir>)",
+	    CFG_APPLY_NONE },
+	{ "cluster_pool_max", CFG_INT, OFF(cluster_pool_max), 2, 100000, "60", NULL, 0,
+	    "PostgreSQL connections the whole cluster may open: each live member's pool gets its "
+	    "share",
+	    CFG_APPLY_NONE },
 	/* the shop API */
 	{ "shop_api_url", CFG_STRING, OFF(shop_api_url), 0, 0, "", NULL, 0,
 	    "base URL of the shop's REST API (http[s]://host[:port][/prefix]): the shop actions "

@@ -375,6 +375,7 @@ run_end(struct engine *e, enum engine_state final)
 	e->state = ENGINE_STOPPING; /* until the store has flushed */
 	e->final_state = final;
 	e->ending = 1;
+	log_debug("run %s: sessions done, flushing the store", e->p.run_id);
 	store_flush(e->store, flushed, e);
 }
 
@@ -840,8 +841,8 @@ run_alloc(struct engine *e, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-make_run_id(char *buf, size_t len, uint64_t seed)
+void
+engine_new_run_id(char *buf, size_t len, uint64_t seed)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -895,7 +896,7 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	e->fenced = 0;
 	e->p = *p;
 	if (e->p.run_id[0] == '\0')
-		make_run_id(e->p.run_id, sizeof(e->p.run_id), p->seed);
+		engine_new_run_id(e->p.run_id, sizeof(e->p.run_id), p->seed);
 	store_set_run(e->store, e->p.run_id);
 	retry_policy(&e->retry, &e->p);
 	e->cycle = e->tally_cycle0 = 0;
@@ -913,16 +914,22 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 }
 
 int
+engine_start_as(struct engine *e, const struct run_params *p, char *err, size_t errlen)
+{
+	if (run_begin(e, p, err, errlen) != 0)
+		return -1;
+	CALL_HOOKS(e, run_start);
+	setup_start(e);
+	return 0;
+}
+
+int
 engine_start(struct engine *e, const struct run_params *p, char *err, size_t errlen)
 {
 	struct run_params q = *p;
 
 	q.run_id[0] = '\0';
-	if (run_begin(e, &q, err, errlen) != 0)
-		return -1;
-	CALL_HOOKS(e, run_start);
-	setup_start(e);
-	return 0;
+	return engine_start_as(e, &q, err, errlen);
 }
 
 int

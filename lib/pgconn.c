@@ -59,6 +59,8 @@ struct pgconn {
 
 	pgconn_lost_fn lost;
 	void *lost_arg;
+	pgconn_notify_fn notify;
+	void *notify_arg;
 	void *owner;
 };
 
@@ -706,11 +708,22 @@ pgconn_arm_job_timer(struct pgconn *c)
 	return evtimer_add(c->timer, &tv);
 }
 
+/* The notifications libpq has read so far, to their callback (or dropped). */
 static void
-pgconn_watch_step(struct pgconn *c)
+pgconn_notifies(struct pgconn *c)
 {
 	PGnotify *n;
 
+	while ((n = PQnotifies(c->pg)) != NULL) {
+		if (c->notify != NULL)
+			c->notify(c->notify_arg, n->relname, n->extra);
+		PQfreemem(n);
+	}
+}
+
+static void
+pgconn_watch_step(struct pgconn *c)
+{
 	if (!PQconsumeInput(c->pg) || PQstatus(c->pg) == CONNECTION_BAD) {
 		pgconn_stop_io(c);
 		c->state = PGC_BROKEN;
@@ -718,8 +731,7 @@ pgconn_watch_step(struct pgconn *c)
 			c->lost(c, c->lost_arg);
 		return;
 	}
-	while ((n = PQnotifies(c->pg)) != NULL)
-		PQfreemem(n);
+	pgconn_notifies(c);
 }
 
 static void
@@ -898,6 +910,7 @@ pgconn_job_end(struct pgconn *c)
 	pgconn_stop_io(c);
 	if (!c->owed_connect)
 		evtimer_del(c->timer);
+	pgconn_notifies(c); /* those that came with the job's results */
 	pgconn_complete(c, PEND_EXEC, c->err, NULL);
 }
 
@@ -1080,6 +1093,13 @@ pgconn_watch(struct pgconn *c, pgconn_lost_fn lost, void *arg)
 		c->state = PGC_BROKEN;
 		pgconn_stop_io(c);
 	}
+}
+
+void
+pgconn_on_notify(struct pgconn *c, pgconn_notify_fn fn, void *arg)
+{
+	c->notify = fn;
+	c->notify_arg = arg;
 }
 
 void

@@ -30,8 +30,14 @@ struct pgpool_slot {
 	int opened;
 	int suspect;
 	double born, last_used;
-	unsigned gen;               /* the pool's appname generation it connected with */
+	unsigned gen;               /* the pool's appname generation it is named for */
 	struct pgpool_req *for_req; /* PINGING: whom the connection goes to */
+	/* PINGING to rename it: the name sent (set_config's parameter) and its generation */
+	char rename[PGPOOL_APPNAME_MAX];
+	const char *rename_param;
+	unsigned rename_gen;
+	int renaming;
+	struct pgstmt ping_st; /* valid until the ping's answer */
 };
 
 TAILQ_HEAD(pgpool_slots, pgpool_slot);
@@ -59,6 +65,8 @@ struct pgpool {
 };
 
 static const struct pgstmt pgpool_ping_stmt = { PGSTMT_PARAMS, "ping", "", 0, NULL };
+/* A connection named for an earlier run takes the new name in one round trip. */
+#define PGPOOL_RENAME_SQL "SELECT set_config('application_name', $1, false)"
 
 static void pgpool_serve(struct pgpool *p);
 
@@ -71,11 +79,11 @@ pgpool_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Too old (recycle) or named for an earlier run: replaced rather than reused. */
+/* Too old (recycle): replaced rather than reused. */
 static int
 pgpool_stale(const struct pgpool *p, const struct pgpool_slot *s, double now)
 {
-	return (p->o.recycle > 0 && now - s->born >= p->o.recycle) || s->gen != p->gen;
+	return p->o.recycle > 0 && now - s->born >= p->o.recycle;
 }
 
 static struct timeval
@@ -88,6 +96,16 @@ pgpool_tv(double s)
 	tv.tv_sec = (time_t)s;
 	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
 	return tv;
+}
+
+static unsigned
+pgpool_limit(const struct pgpool_opts *o)
+{
+	unsigned limit = o->size + o->overflow;
+
+	if (limit > o->max)
+		limit = o->max;
+	return limit > 0 ? limit : 1;
 }
 
 static unsigned
@@ -209,14 +227,20 @@ pgpool_lost(struct pgconn *c, void *arg)
 	pgpool_serve(p);
 }
 
-/* A connection nobody waits for: keep it (idle) or close it (overflow, age). */
+static void pgpool_ping(struct pgpool *p, struct pgpool_slot *s, struct pgpool_req *r);
+
+/* A connection nobody waits for: keep it (idle), rename it, or close it (overflow, age). */
 static void
 pgpool_park(struct pgpool *p, struct pgpool_slot *s)
 {
 	double now = pgpool_now();
 
-	if (pgpool_stale(p, s, now) || pgpool_total(p) > p->o.size) {
+	if (pgpool_stale(p, s, now) || pgpool_total(p) > p->o.size || pgpool_total(p) > p->limit) {
 		pgpool_slot_close(p, s);
+		return;
+	}
+	if (s->gen != p->gen) {
+		pgpool_ping(p, s, NULL);
 		return;
 	}
 	s->last_used = now;
@@ -249,6 +273,8 @@ pgpool_pinged(void *arg, enum store_err err, const char *msg)
 		}
 	} else {
 		s->suspect = 0;
+		if (s->renaming)
+			s->gen = s->rename_gen;
 		s->last_used = pgpool_now();
 		if (r != NULL)
 			pgpool_answer(p, r, s->c, STORE_OK, NULL);
@@ -258,16 +284,35 @@ pgpool_pinged(void *arg, enum store_err err, const char *msg)
 	pgpool_serve(p);
 }
 
+/*
+ * Checks s before r gets it (r NULL: before it goes back to idle).  A
+ * connection named for an earlier run is renamed by the same round trip: a new
+ * run's application_name costs one round trip, not a reconnection of the pool.
+ */
 static void
 pgpool_ping(struct pgpool *p, struct pgpool_slot *s, struct pgpool_req *r)
 {
+	static const struct pgstmt rename = { PGSTMT_PARAMS, "rename", PGPOOL_RENAME_SQL, 1, NULL };
+	struct pgstmt st = pgpool_ping_stmt;
+
 	pgconn_unwatch(s->c);
 	pgpool_slot_set(p, s, SLOT_PINGING);
 	s->for_req = r;
-	r->state = REQ_PINGING;
-	r->slot = s;
+	if (r != NULL) {
+		r->state = REQ_PINGING;
+		r->slot = s;
+	}
 	p->pings++;
-	pgconn_exec(s->c, &pgpool_ping_stmt, 1, NULL, pgpool_pinged, s);
+	s->renaming = s->gen != p->gen;
+	if (s->renaming) {
+		memcpy(s->rename, p->appname, sizeof(s->rename));
+		s->rename_param = s->rename;
+		s->rename_gen = p->gen;
+		st = rename;
+		st.params = &s->rename_param;
+	}
+	s->ping_st = st;
+	pgconn_exec(s->c, &s->ping_st, 1, NULL, pgpool_pinged, s);
 }
 
 /* Gives idle connections to waiters, pinging the ones that sat too long. */
@@ -285,7 +330,8 @@ pgpool_serve_idle(struct pgpool *p)
 		}
 		pgconn_unwatch(s->c);
 		r = pgpool_pop_waiter(p);
-		if (s->suspect || (p->o.pre_ping && now - s->last_used >= p->o.ping_after))
+		if (s->suspect || s->gen != p->gen ||
+		    (p->o.pre_ping && now - s->last_used >= p->o.ping_after))
 			pgpool_ping(p, s, r);
 		else
 			pgpool_hand_over(p, s, r);
@@ -410,11 +456,11 @@ pgpool_connected(struct pgconn *c, enum store_err err, const char *msg, void *ar
 		p->down_since = 0;
 		p->down_failures = 0;
 	}
-	if ((r = pgpool_pop_waiter(p)) != NULL) {
+	if (pgpool_total(p) <= p->limit && (r = pgpool_pop_waiter(p)) != NULL) {
 		pgpool_hand_over(p, s, r);
 	} else {
 		pgpool_slot_set(p, s, SLOT_ACTIVE);
-		pgpool_park(p, s);
+		pgpool_park(p, s); /* closes it when over the cap */
 	}
 	pgpool_serve(p);
 }
@@ -476,11 +522,7 @@ pgpool_new(struct event_base *base, const struct pgpool_opts *o)
 		p->o.backoff_min = 0.1;
 	if (p->o.backoff_max < p->o.backoff_min)
 		p->o.backoff_max = p->o.backoff_min > 5 ? p->o.backoff_min : 5;
-	p->limit = o->size + o->overflow;
-	if (p->limit > o->max)
-		p->limit = o->max;
-	if (p->limit == 0)
-		p->limit = 1;
+	p->limit = pgpool_limit(o);
 	pgconn_describe(p->where, sizeof(p->where), p->conninfo);
 	return p;
 }
@@ -555,14 +597,27 @@ pgpool_release(struct pgpool *p, struct pgconn *c)
 	if (!pgconn_ok(c)) {
 		pgpool_slot_close(p, s);
 		pgpool_suspect_idle(p);
-	} else if (pgpool_stale(p, s, pgpool_now())) {
-		pgpool_slot_close(p, s);
+	} else if (pgpool_stale(p, s, pgpool_now()) || pgpool_total(p) > p->limit) {
+		pgpool_slot_close(p, s); /* over a cap lowered meanwhile (pgpool_set_max) */
 	} else if ((r = pgpool_pop_waiter(p)) != NULL) {
 		s->last_used = pgpool_now();
 		pgpool_answer(p, r, c, STORE_OK, NULL); /* stays ACTIVE */
 	} else {
 		pgpool_park(p, s);
 	}
+	pgpool_serve(p);
+}
+
+void
+pgpool_set_max(struct pgpool *p, unsigned max)
+{
+	struct pgpool_slot *s;
+
+	p->o.max = max;
+	p->limit = pgpool_limit(&p->o);
+	/* the coldest idle ones first; those in use close as they come back */
+	while (pgpool_total(p) > p->limit && (s = TAILQ_LAST(&p->idle, pgpool_slots)) != NULL)
+		pgpool_slot_close(p, s);
 	pgpool_serve(p);
 }
 
@@ -576,9 +631,9 @@ pgpool_set_appname(struct pgpool *p, const char *name)
 	pgconn_copy(p->appname, sizeof(p->appname), name);
 	p->o.conn.appname = p->appname;
 	p->gen++;
-	/* idle ones go now; those in use when they come back (pgpool_stale) */
+	/* idle ones are renamed now; those in use when they come back (pgpool_park) */
 	while ((s = TAILQ_FIRST(&p->idle)) != NULL)
-		pgpool_slot_close(p, s);
+		pgpool_ping(p, s, NULL);
 	pgpool_serve(p);
 }
 

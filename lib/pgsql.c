@@ -336,7 +336,17 @@ static const char pgsql_schema_v3[] =
     " p_shard, p_run, p_gen USING ERRCODE = 'SF001';"
     " END IF; END $f$;";
 
-static const char *const pgsql_migrations[] = { pgsql_schema_v1, pgsql_schema_v2, pgsql_schema_v3 };
+/*
+ * Version 4: a shard's checkpoint carries the wall time the shard had run and
+ * its lag, so that a member taking it over keeps the run's pace (pacer.h).
+ */
+static const char pgsql_schema_v4[] =
+    "ALTER TABLE simd_checkpoints"
+    " ADD COLUMN IF NOT EXISTS elapsed_s double precision NOT NULL DEFAULT 0,"
+    " ADD COLUMN IF NOT EXISTS lag_s double precision NOT NULL DEFAULT 0;";
+
+static const char *const pgsql_migrations[] = { pgsql_schema_v1, pgsql_schema_v2, pgsql_schema_v3,
+	pgsql_schema_v4 };
 #define PGSQL_VERSION ((int)(sizeof(pgsql_migrations) / sizeof(pgsql_migrations[0])))
 
 /* Any constant will do, as long as it is this project's: "simd" in ASCII. */

@@ -281,30 +281,6 @@ parse_u64(const char **p, uint64_t *v)
 	return 0;
 }
 
-int
-platform_parse_proc_stat(const char *text, uint64_t *busy, uint64_t *total)
-{
-	uint64_t f[8] = { 0 }, sum = 0;
-	const char *p = text;
-	int i;
-
-	if (strncmp(p, "cpu ", 4) != 0)
-		return -1;
-	p += 4;
-	/* user nice system idle iowait irq softirq steal; guest is within user */
-	for (i = 0; i < 8; i++) {
-		if (parse_u64(&p, &f[i]) != 0) {
-			if (i < 4)
-				return -1;
-			break; /* older kernels have fewer fields */
-		}
-		sum += f[i];
-	}
-	*total = sum;
-	*busy = sum - f[3] - f[4];
-	return 0;
-}
-
 /* The line after p's, or NULL after the last. */
 static const char *
 next_line(const char *p)
@@ -434,72 +410,43 @@ cgroup_up(char *dir, size_t rootlen)
 	return 1;
 }
 
-/* The cgroup with the tightest CPU quota, if below the machine's CPUs. */
-static int
-cgroup_cpu(const char *proc, const char *cgroot, char *best, size_t len, double *cpus)
+/* The tightest CPU quota of the process's cgroup and its parents, if below *cpus. */
+static void
+cgroup_cpu(const char *proc, const char *cgroot, double *cpus)
 {
 	char dir[4096], text[256];
-	double c, lowest = (double)sysconf(_SC_NPROCESSORS_ONLN);
-	int found = 0;
+	double c;
 
 	if (cgroup_dir(proc, cgroot, dir, sizeof(dir)) != 0)
-		return -1;
+		return;
 	do {
 		if (read_at(dir, "cpu.max", text, sizeof(text)) == 0 &&
-		    platform_parse_cpu_max(text, &c) == 1 && c < lowest) {
-			lowest = c;
-			found = snprintf(best, len, "%s", dir) < (int)len;
-		}
+		    platform_parse_cpu_max(text, &c) == 1 && c > 0 && c < *cpus)
+			*cpus = c;
 	} while (cgroup_up(dir, strlen(cgroot)));
-	*cpus = lowest;
-	return found ? 0 : -1;
 }
 
-static uint64_t
-hash_text(const char *s)
-{
-	uint64_t h = 14695981039346656037u; /* FNV-1a */
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 1099511628211u;
-	return h;
-}
-
-int
+void
 platform_cpu_sample_at(
-    struct platform_cpu *s, const char *proc, const char *cgroot, uint64_t now_us)
+    struct platform_cpu *s, const char *proc, const char *cgroot, uint64_t used_us, uint64_t now_us)
 {
-	char dir[4096], text[4096];
-
-	memset(s, 0, sizeof(*s));
-	if (cgroup_cpu(proc, cgroot, dir, sizeof(dir), &s->cpus) == 0 &&
-	    read_at(dir, "cpu.stat", text, sizeof(text)) == 0 &&
-	    platform_parse_key(text, "usage_usec", &s->busy) == 0) {
-		s->scope = PLATFORM_CGROUP;
-		s->total = now_us;
-		s->id = hash_text(dir);
-		return 0;
-	}
-	s->cpus = 0;
-	if (read_at(proc, "stat", text, sizeof(text)) != 0 ||
-	    platform_parse_proc_stat(text, &s->busy, &s->total) != 0)
-		return -1;
-	s->scope = PLATFORM_MACHINE;
-	return 0;
+	s->used_us = used_us;
+	s->now_us = now_us;
+	s->cpus = 1; /* the loop is one thread */
+	if (cgroot != NULL)
+		cgroup_cpu(proc, cgroot, &s->cpus);
 }
 
 double
 platform_cpu_pct(const struct platform_cpu *prev, const struct platform_cpu *cur)
 {
-	double pct, span;
+	double pct;
 
-	if (prev->scope == PLATFORM_NONE || prev->scope != cur->scope || prev->id != cur->id ||
-	    cur->busy < prev->busy || cur->total <= prev->total)
+	if (prev->cpus <= 0 || cur->cpus <= 0 || cur->used_us < prev->used_us ||
+	    cur->now_us <= prev->now_us)
 		return -1;
-	span = (double)(cur->total - prev->total);
-	if (cur->scope == PLATFORM_CGROUP)
-		span *= cur->cpus;
-	pct = 100.0 * (double)(cur->busy - prev->busy) / span;
+	pct = 100.0 * (double)(cur->used_us - prev->used_us) /
+	    ((double)(cur->now_us - prev->now_us) * cur->cpus);
 	return pct > 100 ? 100 : pct;
 }
 
@@ -589,32 +536,23 @@ cgroup_root(void)
 int
 platform_cpu_sample(struct platform_cpu *s)
 {
-#if defined(__linux__)
+	struct rusage ru;
 	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return platform_cpu_sample_at(s, "/proc", cgroup_root(),
-	    (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
-#elif defined(__APPLE__)
-	host_cpu_load_info_data_t info;
-	mach_msg_type_number_t count = HOST_CPU_LOAD_INFO_COUNT;
-	mach_port_t host = mach_host_self();
-	kern_return_t kr;
+	uint64_t used;
 
 	memset(s, 0, sizeof(*s));
-	kr = host_statistics(host, HOST_CPU_LOAD_INFO, (host_info_t)&info, &count);
-	mach_port_deallocate(mach_task_self(), host);
-	if (kr != KERN_SUCCESS)
+	if (getrusage(RUSAGE_SELF, &ru) != 0 || clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
 		return -1;
-	s->busy = (uint64_t)info.cpu_ticks[CPU_STATE_USER] + info.cpu_ticks[CPU_STATE_SYSTEM] +
-	    info.cpu_ticks[CPU_STATE_NICE];
-	s->total = s->busy + info.cpu_ticks[CPU_STATE_IDLE];
-	s->scope = PLATFORM_MACHINE;
-	return 0;
+	used = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+	    (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+#if defined(__linux__)
+	platform_cpu_sample_at(s, "/proc", cgroup_root(), used,
+	    (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
 #else
-	memset(s, 0, sizeof(*s));
-	return -1;
+	platform_cpu_sample_at(
+	    s, NULL, NULL, used, (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
 #endif
+	return 0;
 }
 
 double

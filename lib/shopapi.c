@@ -518,6 +518,14 @@ api_set_run(struct store *st, const char *run_id)
 }
 
 static void
+api_set_pool_max(struct store *st, unsigned max)
+{
+	struct shopapi *a = st->priv;
+
+	store_set_pool_max(a->db, max);
+}
+
+static void
 api_keyed(struct store *st, struct store_keyjob *j)
 {
 	struct shopapi *a = st->priv;
@@ -579,6 +587,7 @@ static const struct store_driver shopapi_driver = {
 	.flush = api_flush,
 	.stats = api_stats,
 	.set_run = api_set_run,
+	.set_pool_max = api_set_pool_max,
 	.keyed = api_keyed,
 	.api_stats = api_api_stats,
 	.set_fence = api_set_fence,

@@ -177,6 +177,13 @@ store_set_run(struct store *s, const char *run_id)
 }
 
 void
+store_set_pool_max(struct store *s, unsigned max)
+{
+	if (s != NULL && s->drv->set_pool_max != NULL)
+		s->drv->set_pool_max(s, max);
+}
+
+void
 store_keyed(struct store *s, struct store_keyjob *j)
 {
 	s->drv->keyed(s, j);

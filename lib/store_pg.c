@@ -1229,6 +1229,14 @@ pg_on_fenced(struct store *pub, store_fenced_fn fn, void *arg)
 }
 
 static void
+pg_set_pool_max(struct store *pub, unsigned max)
+{
+	struct pg_store *s = pub->priv;
+
+	pgpool_set_max(s->pool, max);
+}
+
+static void
 pg_keyed(struct store *pub, struct store_keyjob *j)
 {
 	struct pg_store *s = pub->priv;
@@ -1249,6 +1257,7 @@ const struct store_driver store_pg_driver = {
 	.flush = pg_flush,
 	.stats = pg_stats,
 	.set_run = pg_set_run,
+	.set_pool_max = pg_set_pool_max,
 	.congested = pg_congested,
 	.keyed = pg_keyed,
 	.chains = pg_chains,

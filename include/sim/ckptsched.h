@@ -44,6 +44,14 @@ int ckptsched_take(
  * in the order asked.  -1 when out of memory (fn is never called).
  */
 int ckptsched_after(struct ckptsched *cs, void (*fn)(void *), void *arg);
+/*
+ * fn sees every checkpoint once it is written, with the state it holds and
+ * its reason, before whoever asked for it hears (cluster.c copies it into
+ * PostgreSQL).  NULL: none.
+ */
+struct run_state;
+typedef void (*ckptsched_mirror_fn)(const struct run_state *rs, const char *reason, void *arg);
+void ckptsched_set_mirror(struct ckptsched *cs, ckptsched_mirror_fn fn, void *arg);
 /* What the checkpoint at the end of the current run is called ("stop", "signal"). */
 void ckptsched_set_stop_reason(struct ckptsched *cs, const char *reason);
 void ckptsched_set_interval(struct ckptsched *cs, double interval);

@@ -1,7 +1,7 @@
 /*
  * concurrency.h - the adaptive concurrency controller: the limit on sessions
- * in flight follows the backend's latency, under a ceiling set by the
- * machine's CPU and memory.
+ * in flight follows the backend's latency, under a ceiling set by simd's own
+ * CPU and the machine's memory (platform.h).
  *
  * The controller is pure: it reads no clock and no file.  The caller feeds
  * it the latency of every completed store or API step with the number of
@@ -146,6 +146,19 @@ void concurrency_sample(struct concurrency *c, uint64_t latency_us, uint32_t in_
 void concurrency_load(struct concurrency *c, uint32_t in_flight);
 /* Machine use in percent, -1 for unknown. */
 void concurrency_machine(struct concurrency *c, double cpu_pct, double mem_pct);
+/*
+ * The no-load latency (us) and when the next probe is due (the controller's
+ * clock): 0, or -1 while there is none.  For the next run's controller on the
+ * same daemon and store (concurrency_seed).
+ */
+int concurrency_no_load(const struct concurrency *c, double *latency_us, uint64_t *due);
+/*
+ * Takes an earlier controller's no-load latency, if its probe is not yet due at
+ * now: this controller then adapts from it at once instead of probing first,
+ * and probes when that one would have.  A short run after another (the bench's
+ * warm cycle) otherwise spends its first second at half the limit.
+ */
+void concurrency_seed(struct concurrency *c, double latency_us, uint64_t due, uint64_t now);
 /* Decides when due; 1 when the limit changed. */
 int concurrency_tick(struct concurrency *c, uint64_t now);
 

@@ -73,6 +73,11 @@ struct sim_config {
 	int64_t event_queue_max; /* events queued at most before sessions wait */
 	double event_flush_interval;
 	double connect_timeout;
+	/* the cluster (cluster.h) */
+	int64_t cluster;      /* bool */
+	double lease_ttl;     /* seconds */
+	char *cluster_member; /* "": <hostname>:<hash of data_dir> */
+	int64_t cluster_pool_max;
 	/* the shop API (shopapi.h) */
 	char *shop_api_url;
 	char *shop_catalog; /* "generate" or "api" */

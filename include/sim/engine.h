@@ -105,6 +105,10 @@ void engine_detach(struct engine *e);
 /* Each returns 0, or -1 with a message in err (the state is then unchanged). */
 /* Takes p's agent list. */
 int engine_start(struct engine *e, const struct run_params *p, char *err, size_t errlen);
+/* The same under p's own run id (a cluster's shards share one); a new one when it is empty. */
+int engine_start_as(struct engine *e, const struct run_params *p, char *err, size_t errlen);
+/* A new run id: the UTC time, 4 hex digits of its microseconds, the seed. */
+void engine_new_run_id(char *buf, size_t len, uint64_t seed);
 /* Continues a run from a checkpoint's state: same run id, seed, cycle, agents, counters. */
 int engine_resume_from(struct engine *e, const struct run_state *rs, char *err, size_t errlen);
 int engine_pause(struct engine *e, char *err, size_t errlen);

@@ -40,6 +40,9 @@ struct adaptive {
 	double log_tokens;   /* change lines that may be logged now */
 	uint64_t log_at;     /* when log_tokens was counted */
 	unsigned log_skipped;
+	/* The last run's no-load latency, for the next (concurrency_seed); 0: none. */
+	double carry_us;
+	uint64_t carry_due;
 };
 
 struct engine {

@@ -99,6 +99,13 @@ int pgconn_job_waits(const struct pgconn *c);
 /* While idle: watch the socket so that a connection the server closes is noticed. */
 void pgconn_watch(struct pgconn *c, pgconn_lost_fn lost, void *arg);
 void pgconn_unwatch(struct pgconn *c);
+/*
+ * NOTIFY messages of the channels the connection LISTENs to: fn gets each one
+ * as it is read, while idle and watched or at the end of a job (before its
+ * done), from the loop; fn must not start a job on c itself.
+ */
+typedef void (*pgconn_notify_fn)(void *arg, const char *channel, const char *payload);
+void pgconn_on_notify(struct pgconn *c, pgconn_notify_fn fn, void *arg);
 
 int pgconn_ok(const struct pgconn *c);   /* connected and not broken */
 int pgconn_busy(const struct pgconn *c); /* connecting or running a job */

@@ -82,8 +82,16 @@ void pgpool_release(struct pgpool *p, struct pgconn *c);
 void pgpool_stats(const struct pgpool *p, struct pgpool_stats *st);
 /*
  * The application_name of connections from now on: idle connections are
- * closed at once, those in use when released, so that each shows the new name.
+ * renamed at once (set_config, one round trip, as a pre-ping), those in use
+ * when released, so that each shows the new name without reconnecting.  A
+ * rename that fails closes the connection.
  */
+/*
+ * A new hard cap (a cluster member's share): lowered, idle connections beyond
+ * it close at once, the coldest first, and those in use as they are released
+ * (work in flight is never cut); raised, the pool may grow into it.
+ */
+void pgpool_set_max(struct pgpool *p, unsigned max);
 #define PGPOOL_APPNAME_MAX 64
 void pgpool_set_appname(struct pgpool *p, const char *name);
 

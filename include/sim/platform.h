@@ -47,27 +47,29 @@ void platform_trim_memory(void);
 /* Whether syslog(3) has somewhere to go (containers often have no syslog socket). */
 int platform_syslog_available(void);
 /*
- * Machine use, for the adaptive concurrency limit: the machine's, or that of
- * the process's cgroup (v2) when it or a parent has a tighter limit - a CPU
- * quota below the machine's CPUs, a memory limit below its memory.  Linux
- * reads /proc and the cgroup v2 hierarchy (/sys/fs/cgroup, or its unified
- * part on a hybrid layout); macOS asks the host statistics.  -1 means
- * unknown: a file missing or unreadable, text that does not parse.
+ * What the adaptive concurrency limit's ceiling reads.  CPU is simd's own: the
+ * time its process has run (getrusage) against the CPU it can have, which is
+ * one CPU (the loop is one thread), or less when the cgroup (v2) of the process
+ * or a parent has a tighter quota (cpu.max).  The machine's CPU is not judged:
+ * a database or any other program on the same machine loads it, and the
+ * latency control already sees what that costs; cutting simd for their CPU only
+ * slowed the run.  Memory is the machine's, or that of the process's cgroup
+ * when it or a parent has a tighter limit.  Linux reads /proc and the cgroup v2
+ * hierarchy (/sys/fs/cgroup, or its unified part on a hybrid layout); macOS asks
+ * the host statistics for memory.  -1 means unknown: a file missing or
+ * unreadable, text that does not parse.
  */
-enum platform_scope { PLATFORM_NONE, PLATFORM_MACHINE, PLATFORM_CGROUP };
 
-/* A CPU sample: utilisation is measured between two. */
+/* A CPU sample of the process: utilisation is measured between two. */
 struct platform_cpu {
-	enum platform_scope scope;
-	uint64_t busy;  /* machine: busy clock ticks; cgroup: usage, us */
-	uint64_t total; /* machine: all clock ticks; cgroup: the clock, us */
-	double cpus;    /* cgroup: the CPUs its quota allows */
-	uint64_t id;    /* cgroup: which one (a hash of its path) */
+	uint64_t used_us; /* CPU time the process has used, user and system */
+	uint64_t now_us;  /* a monotonic clock */
+	double cpus;      /* the CPU it can have: 1, or a tighter quota; 0: no sample */
 };
 
-/* 0, or -1 when nothing could be read (scope PLATFORM_NONE). */
+/* 0, or -1 when nothing could be read (then cpus is 0). */
 int platform_cpu_sample(struct platform_cpu *s);
-/* CPU used from prev to cur in percent, 0 to 100; -1 if one is missing or they differ. */
+/* CPU used from prev to cur, in percent of cur's cpus, 0 to 100; -1 if one is missing. */
 double platform_cpu_pct(const struct platform_cpu *prev, const struct platform_cpu *cur);
 /* Memory used now in percent (cgroup: less its inactive page cache), or -1. */
 double platform_mem_pct(void);
@@ -76,16 +78,15 @@ uint64_t platform_mem_free(void);
 
 /*
  * The same from files under proc (for /proc) and cgroot (the cgroup v2
- * mount; NULL: none), with the clock at now_us: what the tests call.
+ * mount; NULL: none), with the process's CPU time and the clock given: what
+ * the tests call.
  */
-int platform_cpu_sample_at(
-    struct platform_cpu *s, const char *proc, const char *cgroot, uint64_t now_us);
+void platform_cpu_sample_at(struct platform_cpu *s, const char *proc, const char *cgroot,
+    uint64_t used_us, uint64_t now_us);
 double platform_mem_pct_at(const char *proc, const char *cgroot);
 uint64_t platform_mem_free_at(const char *proc, const char *cgroot);
 
 /* Parsers of those files' text; 0, or -1 for text they cannot read, unless said. */
-/* /proc/stat: the "cpu" line's busy and total ticks. */
-int platform_parse_proc_stat(const char *text, uint64_t *busy, uint64_t *total);
 /* /proc/self/cgroup: the v2 line's path ("0::/a/b"); -1 without one or with "..". */
 int platform_parse_cgroup(const char *text, char *path, size_t len);
 /* cpu.max ("quota period"): 1 with the CPUs it allows, 0 for "max" (no limit). */

@@ -22,6 +22,7 @@ struct csvlog;
 struct prom;
 struct purge;
 struct llm;
+struct cluster;
 
 struct server {
 	struct event_base *base;
@@ -39,6 +40,7 @@ struct server {
 	struct purge *purge;     /* the purge under way (cmd_purge.c), or NULL */
 	struct pfjob *preflight; /* the preflight under way (cmd_preflight.c), or NULL */
 	struct llm *llm;         /* persona_source = llm, or NULL */
+	struct cluster *cluster; /* cluster = on, or NULL */
 	time_t started_at;
 };
 

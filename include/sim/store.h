@@ -259,6 +259,8 @@ struct store_driver {
 	void (*api_stats)(struct store *s, struct shopapi_stats *out); /* NULL: no API */
 	/* The run now writing (NULL: none); may be NULL for drivers with no sessions to name. */
 	void (*set_run)(struct store *s, const char *run_id);
+	/* A new cap on the driver's connections (pool_max); NULL for drivers without a pool. */
+	void (*set_pool_max)(struct store *s, unsigned max);
 	/*
 	 * Whether the writes queued have reached their bound, so that no new
 	 * session should start (back-pressure); NULL for drivers that queue nothing.
@@ -321,6 +323,11 @@ void store_api_stats(struct store *s, struct shopapi_stats *out);
 #define STORE_APPNAME_PREFIX "simd"
 #define STORE_APPNAME_MAX 64 /* NAMEDATALEN */
 void store_set_run(struct store *s, const char *run_id);
+/*
+ * A new cap on the store's database connections, in place of pool_max (a
+ * cluster member's share of cluster_pool_max): see pgpool_set_max.
+ */
+void store_set_pool_max(struct store *s, unsigned max);
 void store_appname(char *buf, size_t len, const char *run_id);
 /* Runs j (see struct store_keyjob); j->cb always runs from the loop. */
 void store_keyed(struct store *s, struct store_keyjob *j);

@@ -1,25 +1,16 @@
 # adaptive.sh - the adaptive limit on the embedded store: it moves by itself, with its
 # reason in status, stats and the log; set-concurrency while adaptive sets the base;
-# --adaptive off freezes the limit at the set value; with CPU-bound helper processes
-# the CPU ceiling applies.  (adaptive_pg.sh: a lock on PostgreSQL.)  Nothing here is
-# timed: each step waits for what status shows, up to a generous deadline.
+# --adaptive off freezes the limit at the set value; the CPU ceiling (simd's own CPU)
+# applies.  (adaptive_pg.sh: a lock on PostgreSQL.)  Nothing here is timed: each step
+# waits for what status shows, up to a generous deadline.
 set -eu
 . "$TOP/tests/lib/common.sh"
 t_setup
 # The default, on (common.sh turns it off for the other tests).  CPU and memory at 100 %
-# first: the machine is shared, its load is not this test's; the CPU part sets them.
+# first: the latency part is about latency alone; the CPU part sets them.
 sed -i '/^adaptive = off$/d' "$T/simd.conf"
 t_conf "cpu_high = 100" "cpu_low = 100" "mem_high = 100" "mem_low = 100"
 t_start_simd
-
-SPIN=
-cleanup_spin() {
-	for p in $SPIN; do
-		kill "$p" 2>/dev/null || true
-	done
-	SPIN=
-}
-trap 'cleanup_spin; _t_cleanup' EXIT
 
 conc() {	# the status's concurrency object, compact
 	t_ctl --json status | tr -d '\n' | sed 's/": /":/g; s/, /,/g' |
@@ -94,23 +85,15 @@ done
 t_expect_eq "$(field changes "$c")" "$n0" "no change while adaptive is off"
 [ "$(field latency_ms "$c")" != null ] || t_fail "latency is still measured while off: {$c}"
 
-# On again, then the CPU ceiling: thresholds through SIGHUP, a CPU-bound helper per CPU
-# (at the lowest priority: they fill what is idle, so the machine is busy whatever
-# else runs on it).
+# On again, then the CPU ceiling, through SIGHUP.  It judges simd's own CPU (the machine's
+# is other programs' too: tests/unit/platform.c shows a sample of the process spinning and
+# asleep), and any run uses some: at cpu_high = 0 the limit is cut by CPU.
 t_ctl set-concurrency 60 --adaptive on >/dev/null
 sed -i '/^cpu_high = /d; /^cpu_low = /d' "$T/simd.conf"
-t_conf "cpu_high = 80" "cpu_low = 50" "adaptive_min = 1"
+t_conf "cpu_high = 0" "cpu_low = 0" "adaptive_min = 1"
 kill -HUP "$SIMD_PID"
-ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
-k=0
-while [ "$k" -lt "$ncpu" ]; do
-	nice -n 19 sh -c 'while :; do :; done' &
-	SPIN="$SPIN $!"
-	k=$((k + 1))
-done
 wait_for "a cut by CPU" 't_ctl --json stats | grep -q "\"cause\": \"cpu\""'
-cleanup_spin
-grep -Eq 'concurrency limit [0-9]+ -> [0-9]+: cpu [0-9]+ % > 80 %' "$T/simd.log" ||
+grep -Eq 'concurrency limit [0-9]+ -> [0-9]+: cpu [0-9]+ % > 0 %' "$T/simd.log" ||
     t_fail "the CPU cut is not logged with its reason"
 grep -q 'reload: adaptive_min' "$T/simd.log" && t_fail "adaptive_min was not taken on SIGHUP"
 

@@ -28,35 +28,19 @@ t_expect_match "$out" "shard 1/3: .*PostgreSQL" "a shard on SQLite"
 t_stop_simd || t_fail "exit"
 
 # the reference: one daemon, the whole population
-ref_url=$(t_pg_db simd_shards_ref)
-t_conf "database_url = $ref_url"
-t_start_simd
-t_ctl start $RUN --wait >/dev/null
-t_stop_simd || t_fail "exit"
-ref=$(t_pg_digest simd_shards_ref)
-[ "$(_pg_admin -At -d simd_shards_ref -c 'SELECT count(*) FROM orders')" -gt 0 ] ||
-    t_fail "the reference run wrote no orders"
+t_pg_ref simd_shards_ref $RUN
 
 # three members at once, each with its shard from another source
 url=$(t_pg_db simd_shards)
-PIDS=
-stop_members() {
-	for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
-	PIDS=
-}
-trap 'stop_members; _t_cleanup' EXIT
 for i in 0 1 2; do
 	mkdir "$T/m$i"
 	printf 'data_dir = %s\nsocket = %s\nadaptive = off\nseed = 29\ndatabase_url = %s\n' \
 	    "$T/m$i" "$T/m$i.sock" "$url" >"$T/m$i.conf"
 	case $i in
-	0) "$SIMD" -f -c "$T/m$i.conf" </dev/null >"$T/m$i.log" 2>&1 & ;;
-	1) printf 'shard = 1/3\n' >>"$T/m$i.conf"
-	   "$SIMD" -f -c "$T/m$i.conf" </dev/null >"$T/m$i.log" 2>&1 & ;;
-	2) SIMD_SHARD=2/3 "$SIMD" -f -c "$T/m$i.conf" </dev/null >"$T/m$i.log" 2>&1 & ;;
+	1) printf 'shard = 1/3\n' >>"$T/m$i.conf"; t_member_start m$i ;;
+	2) t_member_start m$i SIMD_SHARD=2/3 ;;
+	*) t_member_start m$i ;;
 	esac
-	PIDS="$PIDS $!"
 done
 for i in 0 1 2; do
 	t_wait_for "$SIMCTL -s $T/m$i.sock ping >/dev/null 2>&1" 30
@@ -79,4 +63,4 @@ for i in 0 1 2; do
 	    "member $i's status.params.shard"
 done
 t_expect_eq "$(t_pg_digest simd_shards)" "$ref" "the union of shards 0/3, 1/3, 2/3 = one run"
-stop_members
+t_members_stop

@@ -207,6 +207,7 @@ _t_cleanup() {
 		_t_wait_pid "$LLMD_PID" 30
 		LLMD_PID=
 	fi
+	t_members_stop
 	if [ -n "$SIMD_PID" ]; then
 		kill -TERM "$SIMD_PID" 2>/dev/null || true
 		if _t_valgrind; then
@@ -305,6 +306,21 @@ t_pg_digest() {
 	    sha256sum | cut -d' ' -f1
 }
 
+# t_pg_ref DB ARGS...: the reference of a sharded run -- one daemon, the whole population,
+# simctl start ARGS --wait on a fresh database DB (its database_url added to $T/simd.conf);
+# sets ref to its digest.
+t_pg_ref() {
+	_t_db=$1
+	shift
+	t_conf "database_url = $(t_pg_db "$_t_db")"
+	t_start_simd
+	t_ctl start "$@" --wait >/dev/null || t_fail "the reference run on $_t_db"
+	t_stop_simd || t_fail "exit after the reference run"
+	ref=$(t_pg_digest "$_t_db")
+	[ "$(_pg_admin -At -d "$_t_db" -c 'SELECT count(*) FROM orders')" -gt 0 ] ||
+	    t_fail "the reference run wrote no orders"
+}
+
 t_pg_need() {
 	if [ -z "${PG_URL:-}" ] || [ -z "${PG_DIR:-}" ]; then
 		echo "no PostgreSQL server for this test (tests/run.sh starts one)"
@@ -350,6 +366,24 @@ t_kill_resume() {
 		t_ctl start --resume >/dev/null || t_fail "resume after kill $kills"
 		[ -z "${2:-}" ] || "$2" "$kills"
 	done
+}
+
+# Daemons besides $SIMD_PID, each with its own socket and data dir (shards.sh, cluster.sh):
+# t_member_start NAME [VAR=VALUE...] starts "$SIMD" -f -c $T/NAME.conf with those variables, its
+# log appended to $T/NAME.log, and adds its pid to T_MEMBERS; t_members_stop sends them SIGTERM
+# and waits (the cleanup does too).
+T_MEMBERS=
+t_member_start() {
+	_t_m=$1
+	shift
+	# t_setup's SIMD_SOCKET (for t_ctl) would override the member's own socket
+	env -u SIMD_SOCKET "$@" "$SIMD" -f -c "$T/$_t_m.conf" </dev/null >>"$T/$_t_m.log" 2>&1 &
+	T_MEMBERS="$T_MEMBERS $!"
+}
+t_members_stop() {
+	for _t_p in $T_MEMBERS; do kill -TERM "$_t_p" 2>/dev/null || true; done
+	for _t_p in $T_MEMBERS; do wait "$_t_p" 2>/dev/null || true; done
+	T_MEMBERS=
 }
 
 # Waits until the run has ended (finished or failed); fails the test if simd dies or the run

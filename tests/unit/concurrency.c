@@ -549,6 +549,51 @@ test_disabled(void)
 	concurrency_free(s.c);
 }
 
+/*
+ * (f) The next run on the same daemon takes the last run's no-load latency
+ * while its probe is not due: it adapts at once instead of spending its first
+ * second at half the limit, and probes when the last run's would have.
+ */
+static void
+test_seed(void)
+{
+	struct sim s;
+	double lat = 0;
+	uint64_t due = 0, end;
+
+	sim_init(&s, &remote, controller(1, 50, 0), 0);
+	CHECK(concurrency_no_load(s.c, &lat, &due) == -1); /* nothing measured yet */
+	sim_run(&s, 20, NULL);
+	CHECK(s.probes >= 2); /* the first probe: down and back */
+	CHECK(concurrency_no_load(s.c, &lat, &due) == 0);
+	end = (uint64_t)s.now;
+	printf("seed: no-load latency %.1f ms, next probe %.1f s after the run\n", lat / 1000,
+	    ((double)due - (double)end) / SEC);
+	CHECK(lat > 100000 && lat < 130000); /* 100 ms away, 2 x 3 ms of work at most */
+	CHECK(due > end && due - end <= 60 * SEC);
+	concurrency_free(s.c);
+
+	/* Seeded: no probe before it is due (30 s in), one after. */
+	sim_init(&s, &remote, controller(1, 50, 0), 0);
+	concurrency_seed(s.c, lat, (uint64_t)(SEC + 30 * SEC), (uint64_t)SEC);
+	sim_run(&s, 25, NULL);
+	CHECK(s.probes == 0 && s.limit_min >= 50);
+	sim_run(&s, 40, NULL);
+	CHECK(s.probes >= 1);
+	concurrency_free(s.c);
+
+	/* Due already, or further than a probe interval away, or no latency: ignored. */
+	for (int k = 0; k < 3; k++) {
+		sim_init(&s, &remote, controller(1, 50, 0), 0);
+		concurrency_seed(s.c, k == 2 ? -1 : lat,
+		    k == 0 ? (uint64_t)SEC : (uint64_t)(SEC + (k == 1 ? 61 : 30) * SEC),
+		    (uint64_t)SEC);
+		sim_run(&s, 10, NULL);
+		CHECK(s.probes >= 1);
+		concurrency_free(s.c);
+	}
+}
+
 /* (e) A new base while adaptive: the limit goes there and adapts from there. */
 static void
 test_base(void)
@@ -690,6 +735,7 @@ main(void)
 	throughput_test("local, noisy", &noisy);
 	test_disabled();
 	test_base();
+	test_seed();
 	test_ceiling();
 	return CHECK_DONE();
 }

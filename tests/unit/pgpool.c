@@ -263,6 +263,65 @@ test_cap(struct t *t)
 	run_for(t->base, 0.05);
 }
 
+/*
+ * 30 workers under pool_max 10, then the cap lowered to 3 (a cluster member's
+ * share shrinking): idle connections go at once, busy ones as they come back,
+ * no nap fails, and from then on neither the pool nor the server count more
+ * than 3; raised to 6, the pool grows into it.
+ */
+static void
+test_set_max(struct t *t)
+{
+	struct pgpool_opts o;
+	struct pgpool_stats st;
+	struct load l;
+	long long seen = 0, b;
+	double t0 = now_s(), next = 0;
+	int shrunk = 0, settled = 0, i;
+
+	memset(&l, 0, sizeof(l));
+	pool_opts(t, &o, 10, 0, 10);
+	l.t = t;
+	if ((l.p = pgpool_new(t->base, &o)) == NULL) {
+		CHECK(l.p != NULL);
+		return;
+	}
+	for (i = 0; i < 30; i++) {
+		l.w[i].l = &l;
+		l.w[i].rounds = 30;
+		worker_go(&l.w[i]);
+	}
+	while (l.done < 30) {
+		event_base_loop(t->base, EVLOOP_ONCE);
+		pgpool_stats(l.p, &st);
+		if (!shrunk && st.active >= 10) {
+			pgpool_set_max(l.p, 3);
+			shrunk = 1;
+		} else if (shrunk && !settled && st.active + st.idle + st.connecting <= 3) {
+			settled = 1; /* the naps in flight came back */
+			l.max_total = 0;
+			t0 = now_s();
+			next = t0 + 0.3; /* the server takes a moment to end closed backends */
+		} else if (settled && now_s() >= next) {
+			if ((b = backends(t)) > seen)
+				seen = b;
+			next = now_s() + 0.02;
+		}
+	}
+	pgpool_stats(l.p, &st);
+	printf("  set_max: 10 -> 3, then %lld backends seen, %d connections at most over %.2f s\n",
+	    seen, l.max_total, now_s() - t0);
+	CHECK(shrunk && settled);
+	CHECK(l.errors == 0);
+	CHECK(l.max_total <= 3 && seen <= 3);
+	CHECK(st.limit == 3);
+	pgpool_set_max(l.p, 6);
+	pgpool_stats(l.p, &st);
+	CHECK(st.limit == 6);
+	pgpool_free(l.p);
+	run_for(t->base, 0.05);
+}
+
 struct grab {
 	int done, order;
 	enum store_err err;
@@ -459,6 +518,59 @@ test_ping_and_lost(struct t *t)
 	pgpool_stats(p, &st);
 	CHECK(st.opened == 2);
 	pgpool_free(p);
+}
+
+/*
+ * A new run's name: idle connections are renamed in place (one round trip, no
+ * reconnection), one in use when it comes back; a rename that fails closes it.
+ */
+static void
+test_rename(struct t *t)
+{
+	struct pgpool_opts o;
+	struct pgpool_req r1, r2;
+	struct grab g1, g2;
+	struct pgpool_stats st;
+	struct pgpool *p;
+	char sql[256], app2[80];
+	int counter = 0;
+	double end;
+
+	pool_opts(t, &o, 2, 0, 2);
+	p = pgpool_new(t->base, &o);
+	pgpool_set_appname(p, t->app);
+	grab(p, &r1, &g1, &counter);
+	grab(p, &r2, &g2, &counter);
+	run_until(t->base, &g1.done, 5);
+	run_until(t->base, &g2.done, 5);
+	CHECK(g1.err == STORE_OK && g2.err == STORE_OK);
+	pgpool_release(p, g1.c); /* one idle, one in use */
+	snprintf(app2, sizeof(app2), "%s_b", t->app);
+	pgpool_set_appname(p, app2);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s'", app2);
+	end = now_s() + 5;
+	while (q_int(t->admin, sql) < 1 && now_s() < end)
+		run_for(t->base, 0.01);
+	CHECK(q_int(t->admin, sql) == 1); /* the idle one */
+	CHECK(backends(t) == 1);          /* the one in use keeps its name for now */
+	pgpool_release(p, g2.c);
+	end = now_s() + 5;
+	do { /* the server has the name before the pool has its answer */
+		run_for(t->base, 0.01);
+		pgpool_stats(p, &st);
+	} while ((st.idle < 2 || q_int(t->admin, sql) < 2) && now_s() < end);
+	CHECK(q_int(t->admin, sql) == 2 && backends(t) == 0);
+	CHECK(st.opened == 2 && st.closed == 0 && st.idle == 2);
+	/* Both renamed are handed out as they are: no reconnection. */
+	grab(p, &r1, &g1, &counter);
+	run_until(t->base, &g1.done, 5);
+	CHECK(g1.err == STORE_OK);
+	pgpool_release(p, g1.c);
+	pgpool_stats(p, &st);
+	CHECK(st.opened == 2 && st.closed == 0);
+	pgpool_free(p);
+	run_for(t->base, 0.05);
 }
 
 /* Nothing listens: waiters fail with CONNECT at once (not after pool_timeout). */
@@ -730,10 +842,12 @@ main(void)
 	}
 	PQsetNoticeProcessor(t.admin, quiet, NULL);
 	test_cap(&t);
+	test_set_max(&t);
 	test_fifo_timeout(&t);
 	test_overflow_lifo(&t);
 	test_recycle(&t);
 	test_ping_and_lost(&t);
+	test_rename(&t);
 	test_unreachable(&t);
 	test_pin(&t);
 	test_jobs(&t, 0);

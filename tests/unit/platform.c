@@ -10,31 +10,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sim/platform.h"
 
 #include "check.h"
-
-static void
-test_proc_stat(void)
-{
-	uint64_t busy = 0, total = 0;
-
-	CHECK(platform_parse_proc_stat("cpu  197268 0 34534 601576 1622 0 1517 4862 0 0\n"
-				       "cpu0 99872 0 16992 300427 479 0 441 2389 0 0\nintr 1 2 3\n",
-		  &busy, &total) == 0);
-	CHECK(total == 841379 && busy == 841379 - 601576 - 1622);
-	/* Kernels before 2.6 had four fields. */
-	CHECK(platform_parse_proc_stat("cpu 10 20 30 40\n", &busy, &total) == 0);
-	CHECK(total == 100 && busy == 60);
-	CHECK(platform_parse_proc_stat("", &busy, &total) == -1);
-	CHECK(platform_parse_proc_stat("cpu0 1 2 3 4\n", &busy, &total) == -1);
-	CHECK(platform_parse_proc_stat("cpu a b c d\n", &busy, &total) == -1);
-	CHECK(platform_parse_proc_stat("cpu 1 2 3\n", &busy, &total) == -1);
-	CHECK(platform_parse_proc_stat("cpu 1 2 -3 4\n", &busy, &total) == -1);
-	CHECK(platform_parse_proc_stat("cpu 99999999999999999999999 1 1 1\n", &busy, &total) == -1);
-}
 
 static void
 test_cgroup_path(void)
@@ -106,22 +87,20 @@ test_cgroup_files(void)
 static void
 test_cpu_pct(void)
 {
-	struct platform_cpu a = { PLATFORM_MACHINE, 100, 1000, 0, 0 };
-	struct platform_cpu b = { PLATFORM_MACHINE, 150, 1200, 0, 0 };
-	struct platform_cpu none = { PLATFORM_NONE, 0, 0, 0, 0 };
-	struct platform_cpu g1 = { PLATFORM_CGROUP, 1000000, 1000000, 0.5, 7 };
-	struct platform_cpu g2 = { PLATFORM_CGROUP, 1500000, 3000000, 0.5, 7 };
+	struct platform_cpu a = { 100, 1000, 1 };
+	struct platform_cpu b = { 150, 1200, 1 };
+	struct platform_cpu none = { 0, 0, 0 };
+	struct platform_cpu g1 = { 1000000, 1000000, 0.5 };
+	struct platform_cpu g2 = { 1500000, 3000000, 0.5 };
 
 	CHECK(platform_cpu_pct(&a, &b) == 25);
 	CHECK(platform_cpu_pct(&b, &a) == -1); /* backwards */
 	CHECK(platform_cpu_pct(&a, &a) == -1); /* no time passed */
 	CHECK(platform_cpu_pct(&none, &b) == -1);
-	CHECK(platform_cpu_pct(&a, &g2) == -1);  /* the scope changed */
+	CHECK(platform_cpu_pct(&a, &none) == -1);
 	CHECK(platform_cpu_pct(&g1, &g2) == 50); /* 0.5 s of CPU in 2 s of 0.5 CPU */
-	g2.total = 1500000;
+	g2.now_us = 1500000;
 	CHECK(platform_cpu_pct(&g1, &g2) == 100); /* clamped */
-	g2.id = 8;
-	CHECK(platform_cpu_pct(&g1, &g2) == -1); /* another cgroup */
 }
 
 static char root[64];
@@ -163,24 +142,20 @@ test_tree(void)
 	dirs();
 	snprintf(proc, sizeof(proc), "%s/proc", root);
 	snprintf(cg, sizeof(cg), "%s/cg", root);
-	put("proc/stat", "cpu  100 0 100 700 100 0 0 0 0 0\n");
 	put("proc/meminfo", "MemTotal: 16777216 kB\nMemAvailable: 4194304 kB\n");
 	put("proc/self/cgroup", "0::/a/b\n");
 	put("cg/cgroup.controllers", "cpu memory\n");
 	put("cg/a/cpu.max", "50000 100000\n");
-	put("cg/a/cpu.stat", "usage_usec 1000000\nuser_usec 1\n");
 	put("cg/a/b/cpu.max", "max 100000\n");
-	put("cg/a/b/cpu.stat", "usage_usec 5\n");
 	put("cg/a/memory.max", "1073741824\n");
 	put("cg/a/memory.current", "536870912\n");
 	put("cg/a/memory.stat", "active_file 1\ninactive_file 268435456\n");
 	put("cg/a/b/memory.max", "max\n");
 
-	/* The parent's quota (0.5 CPU) is the tighter: its usage is what counts. */
-	CHECK(platform_cpu_sample_at(&s, proc, cg, 1000000) == 0);
-	CHECK(s.scope == PLATFORM_CGROUP && s.busy == 1000000 && s.cpus == 0.5);
-	put("cg/a/cpu.stat", "usage_usec 1250000\n");
-	CHECK(platform_cpu_sample_at(&t, proc, cg, 2000000) == 0);
+	/* The parent's quota (0.5 CPU) is below one CPU: what the process can have. */
+	platform_cpu_sample_at(&s, proc, cg, 1000000, 1000000);
+	CHECK(s.used_us == 1000000 && s.now_us == 1000000 && s.cpus == 0.5);
+	platform_cpu_sample_at(&t, proc, cg, 1250000, 2000000);
 	CHECK(platform_cpu_pct(&s, &t) == 50);
 	/* (512 MiB - 256 MiB inactive page cache) of 1 GiB */
 	CHECK(platform_mem_pct_at(proc, cg) == 25);
@@ -191,52 +166,66 @@ test_tree(void)
 	put("cg/a/memory.max", "lots\n");
 	CHECK(platform_mem_pct_at(proc, cg) == 75);
 	CHECK(platform_mem_pct_at(proc, NULL) == 75);
+	/* No quota, garbage, a quota of two CPUs, outside the cgroup namespace: one CPU. */
 	put("cg/a/cpu.max", "max 100000\n");
-	CHECK(platform_cpu_sample_at(&s, proc, cg, 3000000) == 0);
-	CHECK(s.scope == PLATFORM_MACHINE && s.busy == 200 && s.total == 1000);
-	put("cg/a/cpu.max", "1000 100000 junk\n");
-	put("cg/a/cpu.stat", "nothing here\n");
-	CHECK(platform_cpu_sample_at(&s, proc, cg, 3000000) == 0 && s.scope == PLATFORM_MACHINE);
-	put("proc/stat", "cpu  200 0 200 1400 200 0 0 0 0 0\n");
-	CHECK(platform_cpu_sample_at(&t, proc, cg, 4000000) == 0);
+	platform_cpu_sample_at(&s, proc, cg, 0, 3000000);
+	CHECK(s.cpus == 1);
+	put("cg/a/cpu.max", "lots 100000\n");
+	platform_cpu_sample_at(&s, proc, cg, 0, 3000000);
+	CHECK(s.cpus == 1);
+	put("cg/a/cpu.max", "200000 100000\n");
+	platform_cpu_sample_at(&s, proc, cg, 0, 3000000);
+	CHECK(s.cpus == 1);
+	platform_cpu_sample_at(&t, proc, cg, 200000, 4000000);
 	CHECK(platform_cpu_pct(&s, &t) == 20);
-	/* Outside the cgroup namespace: the machine's. */
 	put("proc/self/cgroup", "0::/../x\n");
 	put("cg/a/cpu.max", "50000 100000\n");
-	CHECK(platform_cpu_sample_at(&s, proc, cg, 5000000) == 0 && s.scope == PLATFORM_MACHINE);
+	platform_cpu_sample_at(&s, proc, cg, 0, 5000000);
+	CHECK(s.cpus == 1);
+	platform_cpu_sample_at(&s, proc, NULL, 0, 5000000);
+	CHECK(s.cpus == 1);
+	platform_cpu_sample_at(&s, "/nonexistent", "/nonexistent", 0, 5000000);
+	CHECK(s.cpus == 1);
 
 	/* Nothing readable: unknown. */
 	put("proc/meminfo", "MemTotal: 16777216 kB\n");
 	CHECK(platform_mem_pct_at(proc, NULL) == -1);
-	put("proc/stat", "garbage\n");
-	CHECK(platform_cpu_sample_at(&s, proc, NULL, 1) == -1 && s.scope == PLATFORM_NONE);
-	CHECK(platform_cpu_sample_at(&s, "/nonexistent", "/nonexistent", 1) == -1);
 	CHECK(platform_mem_pct_at("/nonexistent", NULL) == -1);
 	snprintf(proc, sizeof(proc), "rm -rf '%s'", root);
 	CHECK(system(proc) == 0);
 }
 
-/* Here, whatever this is: sane values or unknown. */
+/* Here: the process's own CPU, while it spins and while it sleeps. */
 static void
 test_here(void)
 {
 	struct platform_cpu a, b;
+	struct timespec ts;
 	double cpu, mem;
+	volatile uint64_t x = 0;
 
-	CHECK(platform_cpu_sample(&a) == 0 || a.scope == PLATFORM_NONE);
-	usleep(50000); /* a few clock ticks */
-	CHECK(platform_cpu_sample(&b) == 0 || b.scope == PLATFORM_NONE);
+	CHECK(platform_cpu_sample(&a) == 0 && a.cpus > 0 && a.cpus <= 1);
+	/* spin until the process has used 20 ms of CPU more, whatever the machine's speed */
+	do {
+		for (int i = 0; i < 100000; i++)
+			x += (uint64_t)i;
+		CHECK(platform_cpu_sample(&b) == 0);
+	} while (b.used_us - a.used_us < 20000);
+	cpu = platform_cpu_pct(&a, &b);
+	CHECK(cpu > 0 && cpu <= 100);
+	printf("here: spinning, cpu %.1f %% of %.2f CPU\n", cpu, b.cpus);
+	a = b;
+	ts.tv_sec = 0;
+	ts.tv_nsec = 200000000;
+	nanosleep(&ts, NULL);
+	CHECK(platform_cpu_sample(&b) == 0);
 	cpu = platform_cpu_pct(&a, &b);
 	mem = platform_mem_pct();
-	printf("here: cpu %.1f %% (%s), mem %.1f %%\n", cpu,
-	    b.scope == PLATFORM_CGROUP        ? "cgroup"
-		: b.scope == PLATFORM_MACHINE ? "machine"
-					      : "unknown",
-	    mem);
-	CHECK(cpu == -1 || (cpu >= 0 && cpu <= 100));
+	printf("here: asleep, cpu %.1f %%, mem %.1f %%\n", cpu, mem);
+	CHECK(cpu >= 0 && cpu < 50); /* 200 ms asleep: at most a few ms of CPU */
 	CHECK(mem == -1 || (mem > 0 && mem <= 100));
 #ifdef __linux__
-	CHECK(a.scope != PLATFORM_NONE && mem != -1);
+	CHECK(mem != -1);
 #endif
 }
 
@@ -280,7 +269,6 @@ main(void)
 {
 	test_write_errno();
 	test_nofile();
-	test_proc_stat();
 	test_cgroup_path();
 	test_cgroup_files();
 	test_cpu_pct();

@@ -325,7 +325,7 @@ test_migrations(struct t *t)
 		}
 		store_pg_driver.close(s);
 		CHECK(q_int(t->admin, "SELECT count(*) FROM schema_version") == 1);
-		CHECK(q_int(t->admin, "SELECT max(version) FROM schema_version") == 3);
+		CHECK(q_int(t->admin, "SELECT max(version) FROM schema_version") == 4);
 		CHECK(q_int(t->admin,
 			  "SELECT count(*) FROM information_schema.tables"
 			  " WHERE table_schema = 'public' AND table_name IN ('sim_meta', 'users',"
