@@ -1,12 +1,12 @@
 #!/bin/sh
 # run.sh - the benchmarks of make bench (bench/README.md explains every figure).
 #
-#	sh bench/run.sh [cycle throughput scale control remote embedded llm api adaptive]
+#	sh bench/run.sh [cycle throughput scale control remote embedded llm api adaptive cluster]
 #
 # Uses the simd and simctl at the top of the tree (make bench builds them with -O3 first),
 # starts its own PostgreSQL server (tests/lib/pg.sh), its own simd per measurement and,
 # for the remote row, its own delaying proxy (bench/delayproxy.c).  Without arguments it
-# runs all nine benchmarks; with names, only those.  Prints a table on stdout, progress on
+# runs all ten benchmarks; with names, only those.  Prints a table on stdout, progress on
 # stderr, and writes the figures as JSON to bench/results.json.  It always runs to the end:
 # a benchmark that cannot run prints "n/a (reason)".
 #
@@ -25,7 +25,7 @@ RUNS=${BENCH_RUNS:-3}
 SECS=${BENCH_SECS:-10}
 SWEEP_SECS=${BENCH_SWEEP_SECS:-4}
 OUT=${BENCH_OUT:-$TOP/bench/results.json}
-ALL_ROWS="cycle throughput scale control remote embedded llm api adaptive"
+ALL_ROWS="cycle throughput scale control remote embedded llm api adaptive cluster"
 ROWS=${*:-$ALL_ROWS}
 SWEEP="8 16 32 64"               # pgbench clients and simd sessions in flight tried
 ADAPT_SWEEP="8 16 32 64 100"      # fixed limits the adaptive one is set against
@@ -55,6 +55,9 @@ done
 W=$(mktemp -d "${TMPDIR:-/tmp}/simd-bench.XXXXXX") || exit 1
 SIM_PID=
 PROXY_PID=
+K_PIDS=                           # the cluster row's members
+KL_NA='' KL_SPS_1='' KL_SPS_2='' KL_SPS_3='' KL_RPS_1='' KL_RPS_2='' KL_RPS_3=''
+KL_CONN_1='' KL_CONN_2='' KL_CONN_3='' KL_US_1='' KL_US_2='' KL_US_3=''
 PG_UP=0
 PG_NA=                            # why the PostgreSQL rows cannot run, once known
 DBN=0
@@ -63,6 +66,7 @@ DB=''
 cleanup() {
 	trap - EXIT HUP INT TERM
 	[ -n "$SIM_PID" ] && kill -KILL "$SIM_PID" 2>/dev/null
+	for _kp in $K_PIDS; do kill -KILL "$_kp" 2>/dev/null; done
 	[ -n "$PROXY_PID" ] && kill -TERM "$PROXY_PID" 2>/dev/null
 	[ -n "${LLMD_PID:-}" ] && kill -TERM "$LLMD_PID" 2>/dev/null
 	[ -n "${SHOPD_PID:-}" ] && kill -TERM "$SHOPD_PID" 2>/dev/null
@@ -165,9 +169,13 @@ wait_pid() {
 
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
-cpu_ticks() {	# user + system clock ticks of simd so far (Linux), else ""
-	[ -r "/proc/$SIM_PID/stat" ] || { echo ""; return; }
-	sed 's/.*) //' "/proc/$SIM_PID/stat" | awk '{ print $12 + $13 }'
+cpu_ticks() {	# user + system clock ticks of simd (or of the pids given) so far (Linux), else ""
+	_ct=0
+	for _cp in ${*:-$SIM_PID}; do
+		[ -r "/proc/$_cp/stat" ] || { echo ""; return; }
+		_ct=$((_ct + $(sed 's/.*) //' "/proc/$_cp/stat" | awk '{ print $12 + $13 }')))
+	done
+	echo "$_ct"
 }
 
 vm_kb() {	# vm_kb FIELD: VmRSS / VmHWM of simd in kB (Linux), else ""
@@ -978,6 +986,136 @@ bench_adaptive() {
 	fi
 }
 
+# ---- 10. a cluster: 1, 2 and 3 members sharing one run on one PostgreSQL ----
+
+CLUSTER_AGENTS=${BENCH_CLUSTER_AGENTS:-6000}
+CLUSTER_CONC=16 # sessions in flight per member
+
+# cluster_stop: SIGKILL every member (their run is unbounded: its end is not measured).
+cluster_stop() {
+	for _ks in $K_PIDS; do
+		kill -KILL "$_ks" 2>/dev/null
+		wait "$_ks" 2>/dev/null
+	done
+	K_PIDS=''
+}
+
+# cluster_rate M: M daemons with cluster = on on a fresh database, one run of M shards
+# (--cycles 0, --all-shop, CLUSTER_CONC in flight each); sets K_SPS (sessions/s summed over
+# the members over the SECS window), K_RPS (rows/s), K_CONN (the most connections of simd the
+# server showed), or K_ERR.
+cluster_rate() {
+	K_SPS='' K_RPS='' K_CONN='' K_ERR='' K_PIDS='' K_USPS=''
+	if ! newdb; then
+		K_ERR="CREATE DATABASE failed: $(tail -n 1 "$W/psql.log")"
+		return 1
+	fi
+	_k=0
+	while [ "$_k" -lt "$1" ]; do
+		_kd=$W/k$_k
+		rm -rf "$_kd"
+		mkdir -p "$_kd/data"
+		printf '%s\n' "log_level = warn" "checkpoint_interval = 86400" "shutdown_timeout = 5" \
+		    "adaptive = off" "database_url = $URL" "cluster = on" "cluster_member = k$_k" \
+		    >"$_kd/conf"
+		"$SIMD" -f -d "$_kd/data" -s "$_kd/sock" -c "$_kd/conf" </dev/null >"$_kd/log" 2>&1 &
+		K_PIDS="$K_PIDS $!"
+		_k=$((_k + 1))
+	done
+	_k=0
+	while [ "$_k" -lt "$1" ]; do
+		_ki=0
+		until "$SIMCTL" -s "$W/k$_k/sock" -t 10 ping >/dev/null 2>&1; do
+			_ki=$((_ki + 1))
+			if [ "$_ki" -ge 600 ]; then
+				K_ERR="member k$_k did not answer: $(tail -n 1 "$W/k$_k/log" | cut -c1-120)"
+				cluster_stop
+				return 1
+			fi
+			sleep 0.1
+		done
+		_k=$((_k + 1))
+	done
+	if ! "$SIMCTL" -s "$W/k0/sock" start --agents "$CLUSTER_AGENTS" --shards "$1" --all-shop \
+	    --time-scale 0 --cycles 0 --max-concurrent "$CLUSTER_CONC" >"$W/kstart" 2>&1; then
+		K_ERR="start --shards failed: $(tail -n 1 "$W/kstart")"
+		cluster_stop
+		return 1
+	fi
+	# every member holds a shard and has begun its first cycle
+	_k=0
+	while [ "$_k" -lt "$1" ]; do
+		SOCK=$W/k$_k/sock D=$W/k$_k
+		if ! wait_running; then
+			K_ERR="member k$_k ran no shard: $(tr -d '\n' <"$D/st" | cut -c1-120)"
+			cluster_stop
+			return 1
+		fi
+		_k=$((_k + 1))
+	done
+	sleep 1
+	_ka_s=0 _ka_r=0 _kb_s=0 _kb_r=0 _k=0
+	while [ "$_k" -lt "$1" ]; do
+		"$SIMCTL" -s "$W/k$_k/sock" --json stats >"$W/k$_k/a" 2>/dev/null
+		_ka_s=$(calc 'a + b' "$_ka_s" "$(jget "$W/k$_k/a" sessions)")
+		_ka_r=$(calc 'a + b' "$_ka_r" "$(jget "$W/k$_k/a" rows_written)")
+		_k=$((_k + 1))
+	done
+	_kc0=$(cpu_ticks $K_PIDS)
+	_kt0=$(now_s)
+	_kend=$(calc "a + $SECS" "$_kt0")
+	K_CONN=0
+	while [ "$(calc 'a < b' "$(now_s)" "$_kend")" = 1 ]; do
+		_kc=$(pg_q postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB'
+		    AND application_name LIKE 'simd%'")
+		[ "${_kc:-0}" -gt "$K_CONN" ] && K_CONN=$_kc
+		sleep 0.5
+	done
+	_k=0
+	while [ "$_k" -lt "$1" ]; do
+		"$SIMCTL" -s "$W/k$_k/sock" --json stats >"$W/k$_k/b" 2>/dev/null
+		_kb_s=$(calc 'a + b' "$_kb_s" "$(jget "$W/k$_k/b" sessions)")
+		_kb_r=$(calc 'a + b' "$_kb_r" "$(jget "$W/k$_k/b" rows_written)")
+		_ke=$(jget "$W/k$_k/b" errors)
+		[ "${_ke:-0}" = 0 ] || K_ERR="member k$_k: $_ke sessions failed"
+		_k=$((_k + 1))
+	done
+	_kdt=$(calc 'b - a' "$_kt0" "$(now_s)")
+	_kc1=$(cpu_ticks $K_PIDS)
+	K_SPS=$(calc "(b - a) / $_kdt" "$_ka_s" "$_kb_s")
+	# the members' CPU per session: what one host's core could drive
+	K_USPS=$(calc "(b - a) / $CLK_TCK * 1000000 / ($_kdt * $K_SPS)" "$_kc0" "$_kc1")
+	K_RPS=$(calc "(b - a) / $_kdt" "$_ka_r" "$_kb_r")
+	cluster_stop
+	dropdb_last
+	[ -z "$K_ERR" ]
+}
+
+bench_cluster() {
+	KL_NA=''
+	if ! pg_ready; then
+		KL_NA=$PG_NA
+		return
+	fi
+	for _km in 1 2 3; do
+		_kl_s='' _kl_r='' _kl_c='' _kl_u=''
+		_kl_i=1
+		while [ "$_kl_i" -le "$RUNS" ]; do
+			say "10 cluster: $_km member(s), run $_kl_i/$RUNS (${SECS} s)"
+			if cluster_rate "$_km"; then
+				_kl_s="$_kl_s $K_SPS" _kl_r="$_kl_r $K_RPS" _kl_c="$_kl_c $K_CONN"
+				_kl_u="$_kl_u $K_USPS"
+			else
+				KL_NA=$K_ERR
+			fi
+			_kl_i=$((_kl_i + 1))
+		done
+		eval "KL_SPS_$_km=\$(median \"\$_kl_s\") KL_RPS_$_km=\$(median \"\$_kl_r\")"
+		eval "KL_CONN_$_km=\$(median \"\$_kl_c\") KL_US_$_km=\$(median \"\$_kl_u\")"
+	done
+
+}
+
 # ---- the table ----
 
 # ---- 8. the shop API: sessions through contrib/shopd on loopback ----
@@ -1258,6 +1396,22 @@ row_embedded() {
 	    "$(fmt '%.0f' "$(calc 'a * 100' "$EM_CPU")")" "$(fmt '%.0f' "$EM_SPC")"
 }
 
+row_cluster() {
+	printf '10  cluster: %s agents --all-shop, one run of M shards on M members (cluster = on), %s in flight each, one PostgreSQL\n' \
+	    "$CLUSTER_AGENTS" "$CLUSTER_CONC"
+	if [ -n "$KL_NA" ] && [ -z "$KL_SPS_1$KL_SPS_2$KL_SPS_3" ]; then
+		printf '      %-10s %s\n' cluster "$(na "$KL_NA")"
+		return
+	fi
+	for _km in 1 2 3; do
+		eval "_ks=\$KL_SPS_$_km _kr=\$KL_RPS_$_km _kc=\$KL_CONN_$_km _ku=\$KL_US_$_km"
+		printf '      %-10s %s sessions/s, %s rows/s, at most %s connections of simd, %s us of simd CPU a session\n' \
+		    "$_km member$([ "$_km" = 1 ] || echo s)" "$(fmt '%.0f' "$_ks")" "$(fmt '%.0f' "$_kr")" \
+		    "${_kc:-n/a}" "$(fmt '%.0f' "$_ku")"
+	done
+	[ -z "$KL_NA" ] || printf '      %-10s %s\n' note "$(na "$KL_NA")"
+}
+
 row_api() {
 	printf ' 8  shop API: --all-shop through contrib/shopd on loopback (sqlite), 16 in flight\n'
 	if [ -z "$API_SPS" ]; then
@@ -1492,10 +1646,22 @@ json_adaptive() {
 	    remote_100ms_rtt "$(json_adaptive_at remote)"
 }
 
+json_cluster() {
+	[ -n "$KL_SPS_1$KL_SPS_2$KL_SPS_3" ] || { json_na "$KL_NA"; return; }
+	obj agents "$CLUSTER_AGENTS" in_flight_per_member "$CLUSTER_CONC" window_s "$SECS" \
+	    members_1 "$(obj sessions_per_s "$(jnum "$KL_SPS_1")" rows_per_s "$(jnum "$KL_RPS_1")" \
+	    connections_max "$(jnum "$KL_CONN_1")" cpu_us_per_session "$(jnum "$KL_US_1")")" \
+	    members_2 "$(obj sessions_per_s "$(jnum "$KL_SPS_2")" rows_per_s "$(jnum "$KL_RPS_2")" \
+	    connections_max "$(jnum "$KL_CONN_2")" cpu_us_per_session "$(jnum "$KL_US_2")")" \
+	    members_3 "$(obj sessions_per_s "$(jnum "$KL_SPS_3")" rows_per_s "$(jnum "$KL_RPS_3")" \
+	    connections_max "$(jnum "$KL_CONN_3")" cpu_us_per_session "$(jnum "$KL_US_3")")"
+}
+
 json_results() {
 	_rows=''
 	for _jr in cycle:cycle_time throughput:throughput scale:scale control:control_latency \
-	    remote:remote embedded:embedded llm:llm_personas api:shop_api adaptive:adaptive; do
+	    remote:remote embedded:embedded llm:llm_personas api:shop_api adaptive:adaptive \
+	    cluster:cluster; do
 		want "${_jr%%:*}" || continue
 		_rows="$_rows${_rows:+,
 }    \"${_jr#*:}\": $(json_"${_jr%%:*}")"
@@ -1532,7 +1698,7 @@ if [ -n "$TOOLS_ERR" ]; then
 	say "$TOOLS_ERR"
 fi
 if want cycle || want throughput || want scale || want control || want remote ||
-    want adaptive; then
+    want adaptive || want cluster; then
 	pg_up
 fi
 pg_version
@@ -1554,6 +1720,7 @@ want embedded && bench_embedded
 want llm && bench_llm
 want api && bench_api
 want adaptive && bench_adaptive
+want cluster && bench_cluster
 BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
 
 {
@@ -1578,6 +1745,7 @@ BENCH_S=$(calc 'b - a' "$T_START" "$(now_s)")
 	want llm && row_llm
 	want api && row_api
 	want adaptive && row_adaptive
+	want cluster && row_cluster
 }
 if json_results >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"; then
 	echo

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <libpq-fe.h>
 
 #include "sim/ckptcodec.h"
 #include "sim/ckptsched.h"
@@ -56,6 +57,7 @@ cluster_opts_from_config(struct cluster_opts *o, const struct sim_config *c)
 	o->lease_ttl = c->lease_ttl;
 	o->connect_timeout = c->connect_timeout;
 	o->pool_max = (unsigned)c->cluster_pool_max;
+	o->max_skew = (unsigned)c->cluster_max_skew;
 }
 
 int
@@ -584,6 +586,88 @@ cluster_start_run(struct cluster *c, const struct run_params *p, uint32_t shards
 	return 0;
 }
 
+/* ---- control of the whole run ---- */
+
+int
+cluster_has_run(const struct cluster *c)
+{
+	const struct cl_view *v = &c->view;
+
+	if (c->held.on)
+		return 1;
+	return v->has_run && !engine_active(c->engine) &&
+	    (strcmp(v->state, "running") == 0 || strcmp(v->state, "paused") == 0);
+}
+
+struct control_req {
+	cluster_done_fn done;
+	void *arg;
+	int changed;
+	char run_id[RUN_ID_MAX];
+};
+
+static void
+control_res(struct cjob *j, int idx, const PGresult *r)
+{
+	struct control_req *q = j->arg;
+
+	if (idx == 1)
+		q->changed = PQntuples(r) > 0;
+}
+
+static void
+control_done(struct cjob *j, enum store_err err, const char *msg)
+{
+	struct control_req *q = j->arg;
+	char why[128];
+
+	if (err == STORE_OK && !q->changed) {
+		snprintf(
+		    why, sizeof(why), "the cluster's run %s is no longer under way", q->run_id);
+		q->done(0, why, q->arg);
+	} else {
+		q->done(err == STORE_OK, msg != NULL ? msg : "failed", q->arg);
+	}
+	free(q);
+	cl_idle_watch(j->c);
+}
+
+int
+cluster_run_control(struct cluster *c, const char *state, uint32_t concurrency,
+    cluster_done_fn done, void *arg, char *err, size_t errlen)
+{
+	struct control_req *q;
+	struct cjob *j;
+	char n[16];
+
+	if (!cluster_has_run(c)) {
+		snprintf(err, errlen, "no run of the cluster is under way");
+		return -1;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (j = cj_new(c, control_res, control_done, q)) == NULL) {
+		free(q);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	q->done = done;
+	q->arg = arg;
+	cl_copy(q->run_id, sizeof(q->run_id), c->held.on ? c->held.run_id : c->view.run_id);
+	snprintf(n, sizeof(n), "%u", concurrency);
+	cj_add(j, "begin", "BEGIN", 0);
+	cj_add(j, "cl_control",
+	    "UPDATE simd_runs SET state = COALESCE($2, state),"
+	    " concurrency = COALESCE(NULLIF($3::integer, 0), concurrency), updated_at = now()"
+	    " WHERE run_id = $1 AND state IN ('running', 'paused') RETURNING state",
+	    3, q->run_id, state, n);
+	cj_add(j, "cl_notify", "SELECT pg_notify('" CLUSTER_CHANNEL "', $1)", 1, q->run_id);
+	cj_add(j, "commit", "COMMIT", 0);
+	log_info("cluster: run %s: %s%s%s for every member", q->run_id, state ? state : "",
+	    state && concurrency ? ", " : "", concurrency ? "a new concurrency" : "");
+	cj_submit(c, j, 0);
+	return 0;
+}
+
 /* ---- status ---- */
 
 static json_t *
@@ -655,9 +739,10 @@ cluster_status_json(const struct cluster *c)
 		held = json_pack("{s:s, s:i, s:I, s:b}", "run_id", c->held.run_id, "shard",
 		    (int)c->held.shard, "generation", (json_int_t)c->held.generation, "lost",
 		    c->held.lost);
-	o = json_pack("{s:s, s:f, s:b, s:i, s:o?}", "member", c->member, "lease_ttl",
+	o = json_pack("{s:s, s:f, s:b, s:i, s:i, s:b, s:o?}", "member", c->member, "lease_ttl",
 	    c->o.lease_ttl, "connected", c->connected && c->hb_ok > 0, "pool_cap", (int)c->pool_cap,
-	    "holding", held);
+	    "max_skew", (int)c->o.max_skew, "waiting_for_shards",
+	    c->held.on && engine_gated(c->engine), "holding", held);
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "refreshed_s_ago", v->at > 0 ? json_real(since) : json_null());

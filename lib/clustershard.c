@@ -128,6 +128,31 @@ cl_shard_view(struct cluster *c)
 		}
 	}
 	cl_apply_run(c);
+	engine_gate_check(c->engine); /* the other shards may have moved on */
+}
+
+/*
+ * cluster_max_skew: cycle n begins once every other shard a member holds has
+ * begun cycle n - skew, that is finished cycle n - skew - 1 (simd_shards.cycle
+ * counts the cycles done).  Shards no member holds yet are not waited for.
+ */
+static int
+cl_gate(void *arg, uint32_t cycle)
+{
+	struct cluster *c = arg;
+	const struct cl_view *v = &c->view;
+	struct run_state rs;
+
+	if (!c->held.on || c->held.lost || !v->has_run || strcmp(v->run_id, c->held.run_id) != 0 ||
+	    engine_run_state(c->engine, &rs) != 0 || strcmp(rs.params.run_id, c->held.run_id) != 0)
+		return 1;
+	for (uint32_t i = 0; i < v->nshard; i++) {
+		const struct cl_shard *s = &v->shard[i];
+		if (s->index != c->held.shard && strcmp(s->state, "held") == 0 &&
+		    (uint64_t)s->cycle + c->o.max_skew < cycle)
+			return 0;
+	}
+	return 1;
 }
 
 /* ---- letting a shard go ---- */
@@ -288,6 +313,8 @@ cl_progress(struct cluster *c)
 	    " WHERE run_id = $1 AND shard = $2::integer AND generation = $3::bigint"
 	    " AND holder = $6 AND state = 'held'",
 	    6, c->held.run_id, shard, gen, cycle, counts, c->member);
+	/* shards waiting for this one (cluster_max_skew) look again */
+	cj_add(j, "cl_notify", "SELECT pg_notify('" CLUSTER_CHANNEL "', $1)", 1, c->held.run_id);
 	free(counts);
 	c->progress_busy = 1;
 	cj_submit(c, j, 0);
@@ -576,6 +603,7 @@ cl_shard_init(struct cluster *c)
 	h.arg = c;
 	if (engine_add_hooks(c->engine, &h) != 0)
 		return -1;
+	engine_set_gate(c->engine, cl_gate, c);
 	ckptsched_set_mirror(c->sched, on_checkpoint, c);
 	return 0;
 }

@@ -262,6 +262,56 @@ cmd_reply_status(struct cmd_req *req, struct server *srv)
 	return CMD_DONE;
 }
 
+/* ---- the cluster's run (cluster = on): control goes to every member ---- */
+
+struct cluster_control {
+	struct cmd_req *req;
+	char state[16];
+	uint32_t concurrency;
+};
+
+static void
+cluster_controlled(int ok, const char *why, void *arg)
+{
+	struct cluster_control *q = arg;
+
+	if (!ok)
+		cmd_error(q->req, SIM_ERR_FAILED, "the cluster's run: %s", why);
+	else if (q->concurrency > 0)
+		cmd_reply(q->req,
+		    json_pack("{s:i, s:i, s:b, s:b}", "limit", (int)q->concurrency, "base",
+			(int)q->concurrency, "adaptive", 0, "cluster", 1));
+	else
+		cmd_reply(q->req, json_pack("{s:s, s:b}", "state", q->state, "cluster", 1));
+	free(q);
+}
+
+int
+cmd_cluster_run(const struct server *srv)
+{
+	return srv->cluster != NULL && cluster_has_run(srv->cluster);
+}
+
+enum cmd_ret
+cmd_cluster_control(
+    struct cmd_req *req, struct server *srv, const char *state, uint32_t concurrency)
+{
+	struct cluster_control *q = calloc(1, sizeof(*q));
+	char err[256];
+
+	if (q == NULL)
+		return cmd_error(req, RPC_INTERNAL_ERROR, "out of memory");
+	q->req = req;
+	q->concurrency = concurrency;
+	snprintf(q->state, sizeof(q->state), "%s", state != NULL ? state : "");
+	if (cluster_run_control(
+		srv->cluster, state, concurrency, cluster_controlled, q, err, sizeof(err)) != 0) {
+		free(q);
+		return cmd_error(req, SIM_ERR_STATE, "%s", err);
+	}
+	return CMD_WAIT;
+}
+
 int
 cmd_reply_at_run_end(struct cmd_req *req, struct server *srv, int fail_is_error)
 {

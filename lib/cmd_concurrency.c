@@ -55,6 +55,8 @@ concurrency_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 	}
 	if (reload_set_keys(srv, names, values, nk, err, sizeof(err)) != 0)
 		return cmd_error(req, RPC_INVALID_PARAMS, "%s", err);
+	if (n > 0 && cmd_cluster_run(srv)) /* the other members' shards too */
+		return cmd_cluster_control(req, srv, NULL, (uint32_t)n);
 	n = srv->cfg->max_concurrent;
 	cmd_reply(req,
 	    json_pack("{s:i, s:i, s:b}", "limit",

@@ -9,6 +9,8 @@ pause_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 {
 	char err[256];
 
+	if (cmd_cluster_run(srv))
+		return cmd_cluster_control(req, srv, "paused", 0);
 	if (engine_pause(srv->engine, err, sizeof(err)) != 0)
 		return cmd_error(req, SIM_ERR_STATE, "%s", err);
 	cmd_reply(req,
@@ -22,6 +24,8 @@ resume_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 {
 	char err[256];
 
+	if (cmd_cluster_run(srv))
+		return cmd_cluster_control(req, srv, "running", 0);
 	if (engine_resume(srv->engine, err, sizeof(err)) != 0)
 		return cmd_error(req, SIM_ERR_STATE, "%s", err);
 	cmd_reply(req, json_pack("{s:s}", "state", "running"));

@@ -24,6 +24,8 @@ stop_exec(struct cmd_req *req, struct server *srv, const json_t *params)
 	int wait = 0;
 
 	cmd_param_bool(params, "wait", &wait, err, sizeof(err));
+	if (cmd_cluster_run(srv)) /* every member stops its shard; answered once recorded */
+		return cmd_cluster_control(req, srv, "stopped", 0);
 	if (engine_stop(srv->engine, err, sizeof(err)) != 0)
 		return cmd_error(req, SIM_ERR_STATE, "%s", err);
 	ckptsched_set_stop_reason(srv->sched, "stop");

@@ -235,6 +235,9 @@ const struct config_key config_keys[] = {
 	    "PostgreSQL connections the whole cluster may open: each live member's pool gets its "
 	    "share",
 	    CFG_APPLY_NONE },
+	{ "cluster_max_skew", CFG_INT, OFF(cluster_max_skew), 0, 1000000, "1", NULL, 0,
+	    "cycles a shard may run ahead of the slowest other shard of its run that a member holds",
+	    CFG_APPLY_NONE },
 	/* the shop API */
 	{ "shop_api_url", CFG_STRING, OFF(shop_api_url), 0, 0, "", NULL, 0,
 	    "base URL of the shop's REST API (http[s]://host[:port][/prefix]): the shop actions "

@@ -372,6 +372,7 @@ run_end(struct engine *e, enum engine_state final)
 	if (e->arrive_timer)
 		evtimer_del(e->arrive_timer);
 	e->cycle_waiting = 0;
+	e->gated = 0;
 	e->state = ENGINE_STOPPING; /* until the store has flushed */
 	e->final_state = final;
 	e->ending = 1;
@@ -408,6 +409,43 @@ engine_fenced(struct engine *e, const char *msg)
 
 /* ---- cycles ---- */
 
+/* The next cycle, once the gate lets it (else it waits for engine_gate_check). */
+static void
+cycle_next(struct engine *e)
+{
+	if (e->gate != NULL && !e->gate(e->gate_arg, e->cycle)) {
+		if (!e->gated)
+			log_info(
+			    "run %s: cycle %u waits for the other shards", e->p.run_id, e->cycle);
+		e->gated = 1;
+		e->cycle_waiting = 1;
+		return;
+	}
+	e->gated = 0;
+	e->cycle_waiting = 0;
+	cycle_begin(e);
+}
+
+void
+engine_set_gate(struct engine *e, engine_gate_fn fn, void *arg)
+{
+	e->gate = fn;
+	e->gate_arg = arg;
+}
+
+void
+engine_gate_check(struct engine *e)
+{
+	if (e->gated && e->state == ENGINE_RUNNING)
+		cycle_next(e);
+}
+
+int
+engine_gated(const struct engine *e)
+{
+	return e->gated;
+}
+
 static void
 cycle_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -415,7 +453,7 @@ cycle_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	e->cycle_waiting = 0;
 	if (e->state == ENGINE_RUNNING)
-		cycle_begin(e);
+		cycle_next(e);
 	/* paused: engine_resume() begins the cycle */
 }
 
@@ -462,7 +500,7 @@ cycle_end(struct engine *e)
 		if (e->pacer.lag > 0.001)
 			log_info("run %s: cycle %u starts %.3f s late", e->p.run_id, e->cycle,
 			    e->pacer.lag);
-		cycle_begin(e);
+		cycle_next(e);
 		return;
 	}
 	struct timeval tv = { (time_t)wait, (suseconds_t)(fmod(wait, 1.0) * 1e6) };
@@ -750,7 +788,7 @@ prepared(enum store_err err, const char *msg, void *arg)
 		run_end(e, ENGINE_FINISHED);
 		return;
 	}
-	cycle_begin(e);
+	cycle_next(e);
 }
 
 int
@@ -986,10 +1024,14 @@ engine_resume(struct engine *e, char *err, size_t errlen)
 	if (e->personas_busy)
 		e->psrc.pause(e->psrc.src, 0);
 	log_info("run %s resumed", e->p.run_id);
+	if (e->gated) {
+		engine_gate_check(e);
+		return 0;
+	}
 	if (e->cycle_waiting && !evtimer_pending(e->cycle_timer, NULL))
 		e->cycle_waiting = 0;
 	if (!e->cycle_waiting && !e->preparing && e->cursor == 0 && e->in_flight == 0)
-		cycle_begin(e);
+		cycle_next(e);
 	else
 		kick(e);
 	return 0;

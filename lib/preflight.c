@@ -161,7 +161,7 @@ pf_sqlite(const struct sim_config *cfg, struct preflight *p)
 
 /* ---- PostgreSQL ---- */
 
-#define PF_FIELDS 7
+#define PF_FIELDS 8
 struct pf_row {
 	char v[PF_FIELDS][64];
 	int ok;
@@ -186,7 +186,9 @@ static const char pf_sql[] =
     " - current_setting('superuser_reserved_connections')::int"
     " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),"
     " pg_database_size(current_database()), extract(epoch FROM clock_timestamp()),"
-    " current_setting('max_connections'), pg_backend_pid()";
+    " current_setting('max_connections'), pg_backend_pid(),"
+    " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+    " AND application_name LIKE '" STORE_APPNAME_PREFIX "/%' AND pid <> pg_backend_pid())";
 
 static void
 pf_pg_connections(const struct sim_config *cfg, unsigned held, int pooled, struct preflight *p,
@@ -218,6 +220,40 @@ pf_pg_connections(const struct sim_config *cfg, unsigned held, int pooled, struc
 	else if ((double)free_n < 1.1 * (double)cfg->pool_max)
 		c->level = PREFLIGHT_WARN;
 	*room = c->level != PREFLIGHT_FAIL;
+}
+
+/*
+ * cluster = on: the whole cluster may open cluster_pool_max connections.  The
+ * connections simd's daemons hold now (application_name simd/...: this one's
+ * pool and the other members') are the budget in use, so they count as room.
+ */
+static void
+pf_pg_cluster(
+    const struct sim_config *cfg, int pooled, struct preflight *p, const struct pf_row *row)
+{
+	struct preflight_check *c;
+	long simd_n = strtol(row->v[7], NULL, 10), free_n = strtol(row->v[2], NULL, 10) + 1;
+
+	if (!cfg->cluster)
+		return;
+	c = preflight_add(p, "cluster_budget", PREFLIGHT_OK);
+	snprintf(c->threshold, sizeof(c->threshold),
+	    "cluster_pool_max %lld (fail above the free ones, warn within 10 %% of them)",
+	    (long long)cfg->cluster_pool_max);
+	if (pooled) {
+		snprintf(c->value, sizeof(c->value),
+		    "%ld free of max_connections %s; behind a pooler, whose pool size bounds ours",
+		    free_n - 1, row->v[5]);
+		return;
+	}
+	snprintf(c->value, sizeof(c->value),
+	    "%ld free of max_connections %s, counting the %ld held by simd's daemons",
+	    free_n + simd_n, row->v[5], simd_n);
+	free_n += simd_n;
+	if (free_n < cfg->cluster_pool_max)
+		c->level = PREFLIGHT_FAIL;
+	else if ((double)free_n < 1.1 * (double)cfg->cluster_pool_max)
+		c->level = PREFLIGHT_WARN;
 }
 
 static void
@@ -409,6 +445,7 @@ pf_postgres(const struct sim_config *cfg, unsigned held, struct preflight *p)
 	pf_pg_facts(p, &row, t0);
 	pooled = pf_pooler(cfg, s, &o, strtol(row.v[6], NULL, 10), p);
 	pf_pg_connections(cfg, held, pooled, p, &row, &room);
+	pf_pg_cluster(cfg, pooled, p, &row);
 	pgsync_close(s);
 	if (room)
 		pf_pg_pool(cfg, held, &o, p);

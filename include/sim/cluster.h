@@ -42,6 +42,7 @@ struct cluster_opts {
 	double lease_ttl;
 	double connect_timeout;
 	unsigned pool_max; /* cluster_pool_max: the connections of all members together */
+	unsigned max_skew; /* cluster_max_skew: cycles a shard may run ahead of the others */
 };
 void cluster_opts_from_config(struct cluster_opts *o, const struct sim_config *c);
 
@@ -68,6 +69,21 @@ void cluster_free(struct cluster *c);
  */
 typedef void (*cluster_done_fn)(int ok, const char *why, void *arg);
 int cluster_start_run(struct cluster *c, const struct run_params *p, uint32_t shards,
+    cluster_done_fn done, void *arg, char *err, size_t errlen);
+
+/*
+ * Whether pause, resume, stop and set-concurrency sent here are the cluster's:
+ * a run of the cluster is under way and this member holds one of its shards
+ * or runs nothing of its own.
+ */
+int cluster_has_run(const struct cluster *c);
+/*
+ * Records a change of the cluster's run -- state "paused", "running" or
+ * "stopped" (NULL: unchanged), concurrency (0: unchanged) -- and NOTIFYs the
+ * members, each of which applies it to its shard (this one too).  done runs
+ * once from the loop.  0, or -1 with why (no run of the cluster is under way).
+ */
+int cluster_run_control(struct cluster *c, const char *state, uint32_t concurrency,
     cluster_done_fn done, void *arg, char *err, size_t errlen);
 
 /* Status's "cluster" object, from what the last refresh read (no query). */

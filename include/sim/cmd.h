@@ -7,6 +7,7 @@
 #define SIM_CMD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -72,6 +73,16 @@ extern const struct cmd_entry cmd_purge, cmd_report, cmd_preflight;
 void cmd_purge_abort(struct server *srv);
 /* Answers the preflight under way, if any, and leaves its thread to finish alone. */
 void cmd_preflight_abort(struct server *srv);
+
+/*
+ * cluster = on: whether a control method sent here is the cluster run's
+ * (cluster_has_run), and the change recorded for every member -- state
+ * "paused", "running" or "stopped" or NULL, concurrency or 0 -- answered once
+ * it is (CMD_WAIT), or the error.
+ */
+int cmd_cluster_run(const struct server *srv);
+enum cmd_ret cmd_cluster_control(
+    struct cmd_req *req, struct server *srv, const char *state, uint32_t concurrency);
 
 /* Answers req with the full status, as `status' does. */
 enum cmd_ret cmd_reply_status(struct cmd_req *req, struct server *srv);

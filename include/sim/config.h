@@ -78,6 +78,7 @@ struct sim_config {
 	double lease_ttl;     /* seconds */
 	char *cluster_member; /* "": <hostname>:<hash of data_dir> */
 	int64_t cluster_pool_max;
+	int64_t cluster_max_skew;
 	/* the shop API (shopapi.h) */
 	char *shop_api_url;
 	char *shop_catalog; /* "generate" or "api" */

@@ -89,11 +89,23 @@ typedef void (*engine_wait_fn)(struct engine *e, void *arg);
 /* Microseconds of a monotonic clock: the engine's time source (tests move it). */
 typedef uint64_t (*engine_clock_fn)(void *arg);
 
+/*
+ * Whether cycle `cycle' may begin now (cluster_max_skew: the slowest shard of a
+ * run paces the others); 0 holds it until engine_gate_check() finds it open.
+ */
+typedef int (*engine_gate_fn)(void *arg, uint32_t cycle);
+
 struct engine *engine_new(struct event_base *base, struct store *store);
 void engine_free(struct engine *e);
 /* Up to ENGINE_MAX_HOOKS sets, called in the order added; -1 when full. */
 int engine_add_hooks(struct engine *e, const struct engine_hooks *hooks);
 void engine_set_clock(struct engine *e, engine_clock_fn fn, void *arg);
+/* Every cycle of every run from now on asks fn first (NULL: none). */
+void engine_set_gate(struct engine *e, engine_gate_fn fn, void *arg);
+/* The gate may have opened: a cycle it holds begins if it may now. */
+void engine_gate_check(struct engine *e);
+/* Whether a cycle waits for the gate now (status). */
+int engine_gated(const struct engine *e);
 /* Personas from src (copied) for every run from now on; NULL: persona_generate alone. */
 void engine_set_persona_source(struct engine *e, const struct persona_source *src);
 /*

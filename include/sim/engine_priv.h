@@ -102,7 +102,10 @@ struct engine {
 	struct event *prep_timer; /* a set-up retried after a transient failure */
 	struct backoff_state prep_bo;
 	struct pacer pacer;
-	int cycle_waiting; /* between cycles, waiting for the wall clock */
+	int cycle_waiting;   /* between cycles, waiting for the wall clock (or the gate) */
+	engine_gate_fn gate; /* NULL: cycles begin when the clock says */
+	void *gate_arg;
+	int gated; /* the next cycle waits for the gate (cycle_waiting is set too) */
 
 	struct engine_counts counts;
 	struct histogram op_lat[STORE_OP_TYPES];

@@ -4,14 +4,15 @@
 # the rows of the unsharded run; (b) kill -9 of a member holding a shard mid-run: another member
 # takes the shard over from its newest checkpoint in simd_checkpoints within lease_ttl and a
 # checkpoint interval, the run finishes, the rows are the same; (d) the members share
-# cluster_pool_max: pg_stat_activity never shows more of their connections than it.  The runs are paced (time_scale)
-# so that they outlast the kill on any machine; every wait is on an event, with room to spare.
+# cluster_pool_max: pg_stat_activity never shows more of their connections than it.  The runs
+# are paced (time_scale) so that they outlast the kill on any machine; every wait is on an
+# event, with room to spare.
 set -eu
 . "$TOP/tests/lib/common.sh"
 t_pg_need
 t_setup
+. "$TOP/tests/lib/cluster.sh"
 TTL=2
-BUDGET=12 # 3 members: 3 coordination connections, a pool of 3 each
 # 24 cycles of 60 simulated minutes at 7200x: 0.5 s each, 12 s a run
 RUN='--agents 150 --cycles 24 --time-scale 7200 --max-concurrent 8'
 printf 'seed = 31\ncheckpoint_interval = 1\n' >>"$T/simd.conf"
@@ -32,51 +33,6 @@ t_stop_simd || t_fail "exit"
 # the reference: one daemon, the whole population, no cluster
 t_pg_ref simd_cluster_ref $RUN
 
-# start_members DB: three members m0 m1 m2 on database DB
-start_members() {
-	_url=$(t_pg_db "$1")
-	for i in 0 1 2; do
-		rm -rf "$T/m$i"
-		mkdir "$T/m$i"
-		printf '%s\n' "data_dir = $T/m$i" "socket = $T/m$i.sock" "adaptive = off" \
-		    "seed = 31" "database_url = $_url" "cluster = on" "cluster_member = m$i" \
-		    "lease_ttl = $TTL" "checkpoint_interval = 1" "cluster_pool_max = $BUDGET" \
-		    >"$T/m$i.conf"
-		t_member_start m$i
-	done
-	for i in 0 1 2; do
-		t_wait_for "$SIMCTL -s $T/m$i.sock ping >/dev/null 2>&1" 30
-	done
-	# each has joined, the others see its heartbeat, and they have shared the budget
-	t_wait_for "[ \"\$(q $1 'SELECT count(*) FROM simd_members WHERE pool_cap = 3')\" = 3 ]" 30
-}
-# sample DB: counts simd's connections to DB in pg_stat_activity into $T/conns until $T/stop
-sample() {
-	rm -f "$T/stop" "$T/conns"
-	while [ ! -e "$T/stop" ]; do
-		q "$1" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1'
-		    AND application_name LIKE 'simd%'" >>"$T/conns" || true
-		sleep 0.05
-	done
-}
-q() {	# DB SQL
-	_pg_admin -At -d "$1" -c "$2"
-}
-run_state() {
-	q "$1" "SELECT state FROM simd_runs"
-}
-member_logs() {
-	for i in 0 1 2; do echo "--- m$i"; tail -n 25 "$T/m$i.log"; done
-}
-wait_finished() {	# DB
-	_w=0
-	until [ "$(run_state "$1")" = finished ]; do
-		case $(run_state "$1") in failed) member_logs >&2; t_fail "the cluster's run failed" ;; esac
-		_w=$((_w + 1))
-		[ "$_w" -lt 900 ] || { member_logs >&2; t_fail "the cluster's run did not finish in 180 s"; }
-		sleep 0.2
-	done
-}
 check_rows() {	# DB WHY
 	t_expect_eq "$(t_pg_digest "$1")" "$ref" "rows of the cluster's run = rows of one daemon, $2"
 	t_expect_eq "$(q "$1" "SELECT count(*) FROM shopping_sessions WHERE outcome IS NULL")" 0 \
@@ -117,9 +73,8 @@ start_members simd_cluster_b
 # shard 1's holder has run a few cycles and copied a checkpoint
 t_wait_for "[ \"\$(q simd_cluster_b \"SELECT count(*) FROM simd_checkpoints WHERE shard = 1 AND cycle >= 4\")\" -ge 1 ]" 60
 victim=$(q simd_cluster_b "SELECT holder FROM simd_shards WHERE shard = 1 AND state = 'held'")
-[ -n "$victim" ] || t_fail "shard 1 is not held at cycle 4"
-vpid=$(q simd_cluster_b "SELECT pid FROM simd_members WHERE member = '$victim'")
-case " $T_MEMBERS " in *" $vpid "*) ;; *) t_fail "holder $victim has pid $vpid, not one of ours" ;; esac
+vpid=$(member_pid simd_cluster_b 1)
+[ -n "$vpid" ] || t_fail "shard 1 is not held by one of the members at cycle 4"
 cyc=$(q simd_cluster_b "SELECT cycle FROM simd_shards WHERE shard = 1")
 t0=$(date +%s.%N)
 kill -KILL "$vpid"

@@ -1,7 +1,8 @@
 # preflight.sh - simd --preflight: one line per check, exit 0 / 1 / 2; a data directory that
 # cannot be written fails; against a real PostgreSQL (a private one, so that nothing else
 # takes its connections meanwhile): reachable with its version and TLS, the pool opened at
-# full size, and too few free connections for pool_max warned about, then failed.
+# full size, and too few free connections for pool_max warned about, then failed; with
+# cluster = on, the same for the whole cluster's cluster_pool_max.
 # simctl preflight: the same checks by the running daemon (text, --json through jq, the
 # same exit status), run off its loop: while a check waits for a stopped server the daemon
 # answers, a second preflight is refused, a shutdown answers the waiting client; the
@@ -96,6 +97,27 @@ t_expect_match "$out" "^fail +connections +[0-9]+ free .*pool_max $((free + 20))
 if printf '%s\n' "$out" | grep -q pool_full; then
 	t_fail "the pool is not opened when it cannot fit"
 fi
+printf '%s\n' "$out" | grep -q cluster_budget &&
+    t_fail "cluster_budget checked with cluster = off"
+
+# cluster = on: the cluster's whole budget against the free connections
+t_conf "pool_max = 4" "cluster = on" "cluster_pool_max = 12"
+rc=0
+out=$("$SIMD" -c "$T/simd.conf" --preflight) || rc=$?
+t_expect_match "$out" '^ok +cluster_budget +[0-9]+ free of max_connections .* held by simd.s daemons \(cluster_pool_max 12' \
+    "room for cluster_pool_max"
+t_conf "cluster_pool_max = $warn_max"
+rc=0
+out=$("$SIMD" -c "$T/simd.conf" --preflight) || rc=$?
+t_expect_match "$out" "^warn +cluster_budget .*cluster_pool_max $warn_max" \
+    "cluster_pool_max within 10 % of the free connections warns"
+t_conf "cluster_pool_max = $((free + 20))"
+rc=0
+out=$("$SIMD" -c "$T/simd.conf" --preflight) || rc=$?
+t_expect_eq "$rc" 2 "exit status with too few connections for the cluster"
+t_expect_match "$out" "^fail +cluster_budget .*cluster_pool_max $((free + 20))" \
+    "cluster_pool_max above the free connections fails"
+t_conf "cluster = off"
 
 # ---- simctl preflight against PostgreSQL, with a password that must show nowhere ----
 secret="pre-$$-secret-pw"

@@ -153,6 +153,46 @@ test_limit_pause_stop(struct event_base *base)
 	defer_free(f.defer);
 }
 
+/* The gate holds cycles above its bound until it opens (cluster_max_skew). */
+static int
+gate_below(void *arg, uint32_t cycle)
+{
+	return cycle <= *(const uint32_t *)arg;
+}
+
+static void
+test_gate(struct event_base *base)
+{
+	struct fake f;
+	struct run_params p;
+	struct snapshot s;
+	struct engine *e;
+	char err[256];
+	uint32_t gate_upto = 2;
+
+	fake_init(&f, base);
+	e = engine_new(base, &f.pub);
+	engine_set_gate(e, gate_below, &gate_upto);
+	params(&p, 20, 6, 4);
+	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
+	turn(base, 200);
+	snap(e, &s);
+	CHECK(s.cycle == 3 && engine_gated(e) && engine_active(e)); /* 0, 1, 2 done */
+	/* paused and resumed while held: still held */
+	CHECK(engine_pause(e, err, sizeof(err)) == 0 && engine_resume(e, err, sizeof(err)) == 0);
+	turn(base, 50);
+	snap(e, &s);
+	CHECK(s.cycle == 3 && engine_gated(e));
+	gate_upto = 10;
+	engine_gate_check(e);
+	run_until_over(base, e);
+	snap(e, &s);
+	CHECK(engine_state(e) == ENGINE_FINISHED && s.cycle == 6 && !engine_gated(e));
+	CHECK(s.counts.sessions == 120);
+	engine_free(e);
+	defer_free(f.defer);
+}
+
 /* Agent 3's begin is always refused: 2 of the 10 sessions of 5 agents x 2 cycles fail. */
 static struct engine *
 engine_failing(struct fake *f, struct event_base *base, struct run_params *p)
@@ -405,6 +445,7 @@ main(void)
 	CHECK(base != NULL);
 	test_determinism(base);
 	test_limit_pause_stop(base);
+	test_gate(base);
 	test_failures(base);
 	test_refusals(base);
 	test_fenced(base);
