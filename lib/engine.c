@@ -80,6 +80,12 @@ pump_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+fenced_cb(const char *msg, void *arg)
+{
+	engine_fenced(arg, msg);
+}
+
+static void
 kick(struct engine *e)
 {
 	event_active(e->pump_ev, EV_TIMEOUT, 0);
@@ -106,6 +112,7 @@ engine_new(struct event_base *base, struct store *store)
 		return NULL;
 	}
 	adaptive_init(e);
+	store_on_fenced(store, fenced_cb, e); /* an event batch refused, say */
 	return e;
 }
 
@@ -156,6 +163,7 @@ void
 engine_detach(struct engine *e)
 {
 	e->closing = 1;
+	store_on_fenced(e->store, NULL, NULL);
 	evtimer_del(e->bp_timer);
 	if (e->personas_busy)
 		e->psrc.cancel(e->psrc.src);
@@ -307,6 +315,19 @@ error_rate_exceeded(struct engine *e)
 	return 1;
 }
 
+/* "fenced: ...": the server's line, found in msg (a step's says where it failed first). */
+static void
+fenced_reason(struct engine *e, const char *msg)
+{
+	const char *m = msg != NULL ? strstr(msg, "fenced:") : NULL;
+
+	if (m != NULL)
+		snprintf(e->fail_reason, sizeof(e->fail_reason), "%s", m);
+	else
+		snprintf(e->fail_reason, sizeof(e->fail_reason), "fenced: %s",
+		    msg != NULL ? msg : "the shard's lease moved on");
+}
+
 static void
 flushed(enum store_err err, const char *msg, void *arg)
 {
@@ -314,7 +335,9 @@ flushed(enum store_err err, const char *msg, void *arg)
 
 	if (err != STORE_OK) {
 		log_warnx("run %s: final flush failed: %s", e->p.run_id, msg);
-		if (e->final_state != ENGINE_FAILED)
+		if (e->final_state != ENGINE_FAILED && err == STORE_ERR_FENCED)
+			fenced_reason(e, msg);
+		else if (e->final_state != ENGINE_FAILED)
 			snprintf(e->fail_reason, sizeof(e->fail_reason), "final flush: %s", msg);
 		e->final_state = ENGINE_FAILED;
 	}
@@ -365,6 +388,23 @@ engine_fail(struct engine *e, const char *why)
 	e->state = ENGINE_STOPPING; /* drain what is in flight, then fail */
 	if (e->in_flight == 0)
 		run_end(e, ENGINE_FAILED);
+}
+
+/*
+ * Sessions in flight finish by being refused too (the store is fenced: it
+ * sends nothing more); a run already ending learns it from its final flush.
+ */
+void
+engine_fenced(struct engine *e, const char *msg)
+{
+	char why[sizeof(e->fail_reason)];
+
+	if (!engine_active(e) || e->ending || e->fenced)
+		return;
+	e->fenced = 1;
+	fenced_reason(e, msg);
+	snprintf(why, sizeof(why), "%s", e->fail_reason);
+	engine_fail(e, why);
 }
 
 /* ---- cycles ---- */
@@ -891,6 +931,7 @@ run_begin(struct engine *e, const struct run_params *p, char *err, size_t errlen
 	e->last_cycle_us = e->cycle_t0_us = 0;
 	e->fail_reason[0] = '\0';
 	e->ending = 0;
+	e->fenced = 0;
 	e->p = *p;
 	if (e->p.run_id[0] == '\0')
 		engine_new_run_id(e->p.run_id, sizeof(e->p.run_id), p->seed);

@@ -7,6 +7,7 @@
  * the batcher stops writing on its own (`failing') until the next timer tick or
  * an explicit flush, so an outage costs one attempt per tick, not one per event.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,8 @@ struct pgbatch {
 	struct defer *defer;
 	struct defer_entry flushed; /* waiters of a flush that had nothing to wait for */
 	int failing, pumping;
+	int fenced; /* pgbatch_fence: rows dropped, flushes fail, until unfenced */
+	char fence_msg[256];
 	int full;             /* at queue_max, not yet back under the low mark */
 	struct stage *stages; /* open addressing by group, linear probing */
 	size_t scap, sused;
@@ -191,7 +194,7 @@ pgbatch_pump(struct pgbatch *b, int force)
 	struct batch *bt;
 	unsigned limit;
 
-	if (b->pumping || (b->failing && !force))
+	if (b->pumping || (b->failing && !force) || b->fenced)
 		return;
 	b->pumping = 1;
 	/*
@@ -228,7 +231,10 @@ pgbatch_flushed(struct defer_entry *e)
 {
 	struct pgbatch *b = DEFER_OWNER(e, struct pgbatch, flushed);
 
-	seqwait_complete(&b->waiters, pgbatch_low(b), STORE_OK, NULL);
+	if (b->fenced)
+		seqwait_abort(&b->waiters, STORE_ERR_FENCED, b->fence_msg);
+	else
+		seqwait_complete(&b->waiters, pgbatch_low(b), STORE_OK, NULL);
 }
 
 struct pgbatch *
@@ -307,6 +313,8 @@ pgbatch_append(struct batch *bt, const struct pgbatch_row *row)
 int
 pgbatch_add(struct pgbatch *b, const struct pgbatch_row *row)
 {
+	if (b->fenced)
+		return 0; /* dropped: its generation lost the lease */
 	if (b->open == NULL && (b->open = pgbatch_new_batch()) == NULL)
 		return -1;
 	if (pgbatch_append(b->open, row) != 0)
@@ -403,6 +411,8 @@ pgbatch_stage(struct pgbatch *b, uint32_t group, const struct pgbatch_row *row)
 	struct stage_row *r;
 	size_t i;
 
+	if (b->fenced)
+		return 0;
 	if ((b->sused + 1) * 2 > b->scap && stage_grow(b) != 0)
 		return -1;
 	i = stage_slot(b, group);
@@ -443,7 +453,7 @@ pgbatch_release(struct pgbatch *b, uint32_t group)
 	unsigned k;
 	int rc = 0;
 
-	if (b->scap == 0 || !b->stages[i = stage_slot(b, group)].used)
+	if (b->fenced || b->scap == 0 || !b->stages[i = stage_slot(b, group)].used)
 		return 0;
 	st = &b->stages[i];
 	if (b->open == NULL && (b->open = pgbatch_new_batch()) == NULL)
@@ -495,6 +505,11 @@ pgbatch_written(struct pgbatch *b, struct batch *bt, enum store_err err, const c
 {
 	TAILQ_REMOVE(&b->inflight, bt, link);
 	b->ninflight--;
+	if (b->fenced) { /* written or not, the batch is not to be written again */
+		b->st.rows_queued -= bt->rows;
+		pgbatch_free_batch(bt);
+		return;
+	}
 	if (err != STORE_OK) {
 		b->failing = 1;
 		b->st.batches_failed++;
@@ -509,6 +524,39 @@ pgbatch_written(struct pgbatch *b, struct batch *bt, enum store_err err, const c
 	pgbatch_free_batch(bt);
 	seqwait_complete(&b->waiters, pgbatch_low(b), STORE_OK, NULL);
 	pgbatch_pump(b, 0);
+}
+
+void
+pgbatch_fence(struct pgbatch *b, const char *msg)
+{
+	if (msg == NULL) {
+		b->fenced = 0;
+		return;
+	}
+	struct batch *bt;
+
+	b->fenced = 1;
+	snprintf(b->fence_msg, sizeof(b->fence_msg), "%s", msg);
+	for (size_t i = 0; i < b->scap; i++)
+		if (b->stages[i].used) {
+			free(b->stages[i].text);
+			free(b->stages[i].rows);
+			memset(&b->stages[i], 0, sizeof(b->stages[i]));
+		}
+	b->sused = 0;
+	b->st.rows_staged = 0;
+	if (b->open != NULL) {
+		b->st.rows_queued -= b->open->rows;
+		pgbatch_free_batch(b->open);
+		b->open = NULL;
+	}
+	while ((bt = TAILQ_FIRST(&b->queued)) != NULL) {
+		TAILQ_REMOVE(&b->queued, bt, link);
+		b->st.rows_queued -= bt->rows;
+		pgbatch_free_batch(bt);
+	}
+	b->failing = 0;
+	seqwait_abort(&b->waiters, STORE_ERR_FENCED, b->fence_msg);
 }
 
 void

@@ -10,6 +10,7 @@
  * the agent's last cart step (none after a checkout), the first redemption of
  * a coupon, the last end of a session.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,8 @@ struct pgbulk {
 	struct defer_entry kick;    /* seal what idle streams hold, at the next loop turn */
 	struct defer_entry flushed; /* waiters of a flush with nothing to wait for */
 	int full;
+	int fenced; /* pgbulk_fence: batches dropped, flushes fail, until unfenced */
+	char fence_msg[256];
 	struct pgbulk_stats st;
 };
 
@@ -411,6 +414,10 @@ pgbulk_add(struct pgbulk *b, const struct store_op *op, const char *session_key,
 	unsigned n[NCOLS];
 	int i;
 
+	if (b->fenced) { /* dropped: its generation lost the lease */
+		*rows = 0;
+		return 0;
+	}
 	if (s->open == NULL && (s->open = bulk_new_batch()) == NULL)
 		return -1;
 	a.bt = s->open;
@@ -445,7 +452,7 @@ pgbulk_add(struct pgbulk *b, const struct store_op *op, const char *session_key,
 static void
 bulk_pump(struct pgbulk *b, int force)
 {
-	for (int i = 0; i < PGBULK_STREAMS; i++) {
+	for (int i = 0; i < PGBULK_STREAMS && !b->fenced; i++) {
 		struct bulk_stream *s = &b->streams[i];
 		struct pgbulk_batch *bt;
 
@@ -477,6 +484,12 @@ pgbulk_written(struct pgbulk *b, struct pgbulk_batch *bt, enum store_err err, co
 	if (s == NULL) /* taken at shutdown */
 		return;
 	bt->inflight = 0;
+	if (b->fenced) { /* written or not, the batch is not to be written again */
+		TAILQ_REMOVE(&s->queue, bt, link);
+		b->st.rows_queued -= bt->rows;
+		pgbulk_free_batch(bt);
+		return;
+	}
 	if (err != STORE_OK) {
 		s->failing = 1;
 		b->st.batches_failed++;
@@ -503,7 +516,10 @@ bulk_flushed(struct defer_entry *e)
 {
 	struct pgbulk *b = DEFER_OWNER(e, struct pgbulk, flushed);
 
-	seqwait_complete(&b->waiters, bulk_low(b), STORE_OK, NULL);
+	if (b->fenced)
+		seqwait_abort(&b->waiters, STORE_ERR_FENCED, b->fence_msg);
+	else
+		seqwait_complete(&b->waiters, bulk_low(b), STORE_OK, NULL);
 }
 
 void
@@ -531,6 +547,37 @@ pgbulk_full(struct pgbulk *b)
 	else if (n * 4 < b->o.queue_max * 3)
 		b->full = 0;
 	return b->full;
+}
+
+void
+pgbulk_fence(struct pgbulk *b, const char *msg)
+{
+	if (msg == NULL) {
+		b->fenced = 0;
+		return;
+	}
+	b->fenced = 1;
+	snprintf(b->fence_msg, sizeof(b->fence_msg), "%s", msg);
+	for (int i = 0; i < PGBULK_STREAMS; i++) {
+		struct bulk_stream *s = &b->streams[i];
+		struct pgbulk_batch *bt, *next;
+
+		if (s->open != NULL) {
+			b->st.rows_queued -= s->open->rows;
+			pgbulk_free_batch(s->open);
+			s->open = NULL;
+		}
+		for (bt = TAILQ_FIRST(&s->queue); bt != NULL; bt = next) {
+			next = TAILQ_NEXT(bt, link);
+			if (bt->inflight)
+				continue; /* freed when it comes back */
+			TAILQ_REMOVE(&s->queue, bt, link);
+			b->st.rows_queued -= bt->rows;
+			pgbulk_free_batch(bt);
+		}
+		s->failing = 0;
+	}
+	seqwait_abort(&b->waiters, STORE_ERR_FENCED, b->fence_msg);
 }
 
 void

@@ -90,6 +90,8 @@ pgconn_map_sqlstate(const char *s)
 			return STORE_ERR_BUSY;
 	if (strcmp(s, "57014") == 0)
 		return STORE_ERR_TIMEOUT;
+	if (strcmp(s, PGCONN_SQLSTATE_FENCED) == 0)
+		return STORE_ERR_FENCED;
 	return STORE_ERR_QUERY;
 }
 
@@ -856,7 +858,9 @@ pgconn_job_error(struct pgconn *c, const PGresult *r)
 	pgconn_clean_message(line, sizeof(line),
 	    primary != NULL ? primary : PQresultErrorMessage(r), c->opts.conninfo);
 	c->err = PQstatus(c->pg) == CONNECTION_BAD ? STORE_ERR_CONNECT : pgconn_map_sqlstate(state);
-	if (s != NULL && s->name != NULL)
+	if (c->err == STORE_ERR_FENCED) /* the server's line alone: the run's failure says it */
+		snprintf(c->msg, sizeof(c->msg), "%s", line);
+	else if (s != NULL && s->name != NULL)
 		snprintf(c->msg, sizeof(c->msg), "%s [%s]%s", line, s->name, pgconn_hint(state));
 	else
 		snprintf(c->msg, sizeof(c->msg), "%s%s", line, pgconn_hint(state));

@@ -179,6 +179,7 @@ const struct pgstmt pgsql_prepare[PGSQL_NSTMTS] = {
 	    " LEFT JOIN shopping_sessions s ON s.session_key = x.sk"
 	    " ORDER BY x.n" /* ids follow the order things happened, whatever the join */
 	    " ON CONFLICT (event_key) DO NOTHING"),
+	P(PGSQL_FENCE, "SELECT simd_fence($1::text, $2::integer, $3::bigint)"),
 };
 
 #undef P

@@ -179,6 +179,34 @@ session_note_error(struct session *s)
 }
 
 /*
+ * A step the store's fence refused (refused), or one about to be sent once a
+ * refusal failed the run: the shard is another member's, so nothing more is
+ * written for this session (no FAIL record: it would be refused too) and the
+ * agent is not done -- whoever holds the shard now simulates it.  The run
+ * fails at once.
+ */
+static void
+session_fenced(struct session *s, int refused)
+{
+	struct engine *e = s->e;
+	char msg[sizeof(s->op.errmsg)];
+
+	snprintf(msg, sizeof(msg), "%s", s->op.errmsg);
+	if (refused) {
+		log_agent(LOG_LEVEL_WARN, s->op.agent_id, "cycle %u: %s step refused: %s", e->cycle,
+		    store_op_name(s->op.type), s->op.errmsg);
+		session_note_error(s);
+		e->counts.errors++;
+		e->counts.errors_by_type[STORE_ERR_FENCED]++;
+	}
+	e->counts.rows += s->rows; /* its steps before the refusal did land */
+	session_put(s);
+	if (refused)
+		engine_fenced(e, msg);
+	engine_pump(e);
+}
+
+/*
  * A step failed for good: the session's row must not look in progress forever,
  * so its end is recorded as 'failed' (STORE_OP_FAIL) before the agent moves on.
  */
@@ -222,7 +250,9 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 
-	if (s->steps != NULL && s->nsteps > 0 && !s->failing)
+	if (s->e->fenced)
+		session_fenced(s, 0);
+	else if (s->steps != NULL && s->nsteps > 0 && !s->failing)
 		chain_submit(s); /* from the step that failed: the later ones did not land */
 	else
 		op_submit(s);
@@ -255,6 +285,10 @@ op_failed(struct session *s)
 	int tr = transient(op->err), retry;
 	double delay;
 
+	if (op->err == STORE_ERR_FENCED || e->fenced) {
+		session_fenced(s, op->err == STORE_ERR_FENCED);
+		return;
+	}
 	if (op->err == STORE_ERR_CLOSED || op->permanent) {
 		backoff_failed(&s->bo, engine_now_s(e));
 		session_error(s);
@@ -309,10 +343,12 @@ op_done(struct store_op *op, void *arg)
 	}
 	if (s->failing)
 		session_failed(s);
-	else if (shopper_next(&s->sh, &s->op))
-		op_submit(s);
-	else
+	else if (!shopper_next(&s->sh, &s->op))
 		session_done(s);
+	else if (e->fenced)
+		session_fenced(s, 0);
+	else
+		op_submit(s);
 }
 
 /* An op about to be submitted: its answer fields cleared, its callback set. */

@@ -533,6 +533,24 @@ api_keyed(struct store *st, struct store_keyjob *j)
 	store_keyed(a->db, j);
 }
 
+/* The API's part is the shop's own: what is fenced is the database store's writes. */
+static int
+api_set_fence(struct store *st, const char *run_id, uint32_t shard, uint64_t generation, char *err,
+    size_t errlen)
+{
+	struct shopapi *a = st->priv;
+
+	return store_set_fence(a->db, run_id, shard, generation, err, errlen);
+}
+
+static void
+api_on_fenced(struct store *st, store_fenced_fn fn, void *arg)
+{
+	struct shopapi *a = st->priv;
+
+	store_on_fenced(a->db, fn, arg);
+}
+
 static void
 api_api_stats(struct store *st, struct shopapi_stats *out)
 {
@@ -572,6 +590,8 @@ static const struct store_driver shopapi_driver = {
 	.set_pool_max = api_set_pool_max,
 	.keyed = api_keyed,
 	.api_stats = api_api_stats,
+	.set_fence = api_set_fence,
+	.on_fenced = api_on_fenced,
 };
 
 /* ---- opening ---- */

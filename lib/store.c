@@ -188,3 +188,19 @@ store_keyed(struct store *s, struct store_keyjob *j)
 {
 	s->drv->keyed(s, j);
 }
+
+int
+store_set_fence(struct store *s, const char *run_id, uint32_t shard, uint64_t generation, char *err,
+    size_t errlen)
+{
+	if (s->drv->set_fence == NULL)
+		return text_errf(err, errlen, "fencing needs the PostgreSQL store");
+	return s->drv->set_fence(s, run_id, shard, generation, err, errlen);
+}
+
+void
+store_on_fenced(struct store *s, store_fenced_fn fn, void *arg)
+{
+	if (s != NULL && s->drv->on_fenced != NULL)
+		s->drv->on_fenced(s, fn, arg);
+}

@@ -19,6 +19,7 @@
 #include "sim/catalog.h"
 #include "sim/log.h"
 #include "sim/pgconn.h"
+#include "sim/pgfence.h"
 #include "sim/pgjob.h"
 #include "sim/pgkeys.h"
 #include "sim/pgpool.h"
@@ -27,7 +28,7 @@
 #include "sim/store.h"
 
 #define PG_MSG_MAX PGJOB_MSG_MAX
-#define PG_OP_STMTS 9
+#define PG_OP_STMTS 9 /* the longest op: a fenced checkout with a coupon */
 #define PG_OP_PARAMS 40
 #define PG_ARR_LEN (STORE_MAX_ITEMS * 12 + 4)
 #define PG_KEY_MAX 96
@@ -60,7 +61,10 @@ struct pg_store {
 	unsigned queue_max;                       /* event_queue_max */
 	char settings[64];                        /* SET statement_timeout, server-side */
 	struct pgstmt init[PGSQL_NSTMTS + 1];     /* run on each new connection */
-	store_done_cb prep_cb;                    /* the prepare() running, if any */
+	struct pgfence fence;                     /* store_set_fence */
+	store_fenced_fn fenced_fn;                /* store_on_fenced */
+	void *fenced_arg;
+	store_done_cb prep_cb; /* the prepare() running, if any */
 	void *prep_arg;
 	int preparing;
 	int closed;
@@ -75,9 +79,10 @@ struct pg_opjob {
 	struct pgstmt st[PG_OP_STMTS];
 	const char *pv[PG_OP_PARAMS];
 	int npv;
-	int count_idx;        /* the statement result_count comes from */
-	int count_rows;       /* rows returned (else rows affected) */
-	int chained;          /* in a chain: reads too between BEGIN and COMMIT */
+	int count_idx;  /* the statement result_count comes from */
+	int count_rows; /* rows returned (else rows affected) */
+	int chained;    /* in a chain: reads too between BEGIN and COMMIT */
+	struct pgfence_val fence;
 	char bad[PG_MSG_MAX]; /* an answer we cannot accept */
 	char user[24], at[24], coupon[16], total[24];
 	char session_key[PG_KEY_MAX], idem[PG_KEY_MAX];
@@ -163,10 +168,38 @@ pg_item_arrays(struct pg_opjob *x, int dedup)
 		snprintf(x->arr[col] + len[col], PG_ARR_LEN - len[col], "}");
 }
 
+/* A write transaction opens: BEGIN, then the fence's check when one is set. */
+static void
+pg_add_begin(struct pg_opjob *x)
+{
+	pg_add_raw(x, &pg_begin);
+	if (x->fence.on)
+		pgfence_stmt(&x->fence, x->s->named, &x->st[x->job.n++]);
+}
+
+/*
+ * A write of one statement is a transaction of its own; fenced, it needs
+ * BEGIN and COMMIT around it and the check, or (one statement at a time, with
+ * no pipeline) the check would be a transaction apart from it.
+ */
+static void
+pg_single_open(struct pg_opjob *x)
+{
+	if (x->fence.on)
+		pg_add_begin(x);
+}
+
+static void
+pg_single_close(struct pg_opjob *x)
+{
+	if (x->fence.on)
+		pg_add_raw(x, &pg_commit);
+}
+
 static void
 pg_build_begin(struct pg_opjob *x)
 {
-	pg_add_raw(x, &pg_begin);
+	pg_add_begin(x);
 	x->count_idx = x->job.n;
 	pg_add(x, PGSQL_SESS_BEGIN, 3, x->session_key, x->user, x->at);
 	pg_add(x, PGSQL_USER_SHOPPED, 2, x->user, x->at);
@@ -177,7 +210,7 @@ static void
 pg_build_cart(struct pg_opjob *x)
 {
 	pg_item_arrays(x, 1);
-	pg_add_raw(x, &pg_begin);
+	pg_add_begin(x);
 	pg_add(x, PGSQL_CART_TRIM, 2, x->user, x->arr[1]);
 	pg_add(x, PGSQL_CART_SET, 6, x->user, x->at, x->arr[0], x->arr[1], x->arr[2], x->arr[3]);
 	pg_add_raw(x, &pg_commit);
@@ -193,7 +226,7 @@ pg_build_checkout(struct pg_opjob *x)
 	snprintf(x->coupon, sizeof(x->coupon), "%lu", (unsigned long)op->coupon_id);
 	snprintf(x->total, sizeof(x->total), "%lu", (unsigned long)op->total_cents);
 	pg_item_arrays(x, 0);
-	pg_add_raw(x, &pg_begin);
+	pg_add_begin(x);
 	x->count_idx = x->job.n;
 	pg_add(x, PGSQL_ORDER, 6, x->idem, x->user, x->session_key, x->coupon, x->total, x->at);
 	pg_add(x, PGSQL_ORDER_ITEMS, 4, x->idem, x->arr[1], x->arr[2], x->arr[3]);
@@ -242,7 +275,9 @@ pg_build(struct pg_opjob *x)
 
 	x->count_idx = -1;
 	if (op->records_only && op->type == STORE_OP_CHECKOUT) {
+		pg_single_open(x);
 		pg_add(x, PGSQL_SESS_END, 3, x->session_key, x->at, "ordered");
+		pg_single_close(x);
 		return;
 	}
 	switch (op->type) {
@@ -261,9 +296,15 @@ pg_build(struct pg_opjob *x)
 	case STORE_OP_CHECKOUT: pg_build_checkout(x); break;
 	case STORE_OP_FAIL:
 		snprintf(x->total, sizeof(x->total), "%lld", (long long)op->started);
+		pg_single_open(x);
 		pg_add(x, PGSQL_SESS_FAIL, 5, x->session_key, x->user, x->total, x->at, op->reason);
+		pg_single_close(x);
 		break;
-	default: pg_add(x, PGSQL_SESS_END, 3, x->session_key, x->at, op->outcome); break;
+	default:
+		pg_single_open(x);
+		pg_add(x, PGSQL_SESS_END, 3, x->session_key, x->at, op->outcome);
+		pg_single_close(x);
+		break;
 	}
 }
 
@@ -346,6 +387,33 @@ pg_op_events(struct pg_store *s, const struct store_op *op, const char *session_
 	return 0;
 }
 
+/*
+ * A job that carried fence v ended with err: when that was the server refusing
+ * the generation in force, the store is fenced -- what it holds for the run is
+ * dropped, and whoever asked is told.  A refusal of an older fence (a new
+ * generation was set since) is a write to try again under the new one: the
+ * error returned is then STORE_ERR_BUSY (*msg says why), else err.
+ */
+static enum store_err
+pg_fence_note(struct pg_store *s, const struct pgfence_val *v, enum store_err err, const char **msg)
+{
+	const char *why;
+
+	if (pgfence_stale(&s->fence, v, err)) {
+		*msg = "refused under an older fence; to be tried again under the new one";
+		return STORE_ERR_BUSY;
+	}
+	if (s->closed || !pgfence_note(&s->fence, v, err, *msg))
+		return err;
+	why = pgfence_refused(&s->fence);
+	log_warnx("postgres: %s; the run's writes stop here", why);
+	pgbatch_fence(s->batcher, why);
+	pgbulk_fence(s->bulk, why);
+	if (s->fenced_fn != NULL)
+		s->fenced_fn(why, s->fenced_arg);
+	return err;
+}
+
 static void
 pg_op_fail(struct store_op *op, enum store_err err, const char *msg)
 {
@@ -365,6 +433,7 @@ pg_op_done(struct pgjob *j, enum store_err err, const char *msg)
 		msg = x->bad;
 	}
 	x->s->step_waits += (uint64_t)j->waits;
+	err = pg_fence_note(x->s, &x->fence, err, &msg);
 	if (err == STORE_OK)
 		op->rows += op->nevents; /* the batcher has them: written or replayed */
 	if (err == STORE_OK && !x->s->closed && pg_op_events(x->s, op, x->session_key) != 0) {
@@ -453,6 +522,8 @@ struct pg_bulkjob {
 	struct pgjob job;
 	struct pg_store *s;
 	struct pgbulk_batch *bt;
+	struct pgfence_val fence;
+	struct pgstmt *fenced; /* the batch's statements with the fence's check, or NULL */
 };
 
 static void
@@ -461,6 +532,7 @@ pg_bulk_written(struct pgjob *j, enum store_err err, const char *msg)
 	struct pg_bulkjob *x = (struct pg_bulkjob *)j;
 	char line[PG_MSG_MAX + 32];
 
+	err = pg_fence_note(x->s, &x->fence, err, &msg);
 	if (!x->s->closed) { /* at close the batch was taken back: see pg_close */
 		if (err != STORE_OK) {
 			snprintf(line, sizeof(line), "postgres: bulk: %s", msg);
@@ -468,6 +540,7 @@ pg_bulk_written(struct pgjob *j, enum store_err err, const char *msg)
 		}
 		pgbulk_written(x->s->bulk, x->bt, err, err != STORE_OK ? line : NULL);
 	}
+	free(x->fenced);
 	free(x);
 }
 
@@ -485,6 +558,13 @@ pg_bulk_write(struct pgbulk *b, struct pgbulk_batch *bt, void *arg)
 	x->bt = bt;
 	x->job.st = pgbulk_stmts(bt, &x->job.n);
 	x->job.done = pg_bulk_written;
+	if (pgfence_take(&s->fence, &x->fence) &&
+	    (x->job.st = x->fenced = pgfence_wrap(x->job.st, x->job.n++, &x->fence, s->named)) ==
+		NULL) {
+		free(x);
+		pgbulk_written(b, bt, STORE_ERR_NOMEM, "postgres: bulk: out of memory");
+		return;
+	}
 	pgjobs_start(s->jobs, &x->job);
 }
 
@@ -534,6 +614,7 @@ pg_opjob_new(struct pg_store *s, struct store_op *op, int chained, const char **
 	x->job.st = x->st;
 	x->job.result = pg_op_result;
 	x->job.done = pg_op_done;
+	pgfence_take(&s->fence, &x->fence);
 	if ((*bad = store_op_invalid(op)) != NULL)
 		return x;
 	store_session_key(x->session_key, sizeof(x->session_key), op);
@@ -551,10 +632,10 @@ pg_submit(struct store *st, struct store_op *op)
 {
 	struct pg_store *s = st->priv;
 	struct pg_opjob *x;
-	const char *bad;
+	const char *bad, *fenced = pgfence_refused(&s->fence);
 	int none;
 
-	if (s->bulk_on && !s->closed && store_op_invalid(op) == NULL) {
+	if (s->bulk_on && !s->closed && fenced == NULL && store_op_invalid(op) == NULL) {
 		op->err = STORE_OK;
 		op->errmsg[0] = '\0';
 		op->result_count = 0;
@@ -566,6 +647,8 @@ pg_submit(struct store *st, struct store_op *op)
 		pg_op_nomem(op);
 	else if (s->closed)
 		pgjobs_later(s->jobs, &x->job, STORE_ERR_CLOSED, "store closed");
+	else if (fenced != NULL) /* written by nobody: the shard is another's now */
+		pgjobs_later(s->jobs, &x->job, STORE_ERR_FENCED, fenced);
 	else if (bad != NULL)
 		pgjobs_later(s->jobs, &x->job, STORE_ERR_QUERY, bad);
 	else if (none) /* nothing but events: staged when it completes */
@@ -705,9 +788,10 @@ pg_submit_chain(struct store *st, struct store_op *const *ops, unsigned n)
 	c->job.sync = c->sync;
 	c->job.result = pg_chain_result;
 	c->job.done = pg_chain_done;
-	if (s->closed) {
-		c->stop = STORE_ERR_CLOSED;
-		pgconn_copy(c->why, sizeof(c->why), "store closed");
+	if (s->closed || pgfence_refused(&s->fence) != NULL) {
+		c->stop = s->closed ? STORE_ERR_CLOSED : STORE_ERR_FENCED;
+		pgconn_copy(c->why, sizeof(c->why),
+		    s->closed ? "store closed" : pgfence_refused(&s->fence));
 		pgjobs_later(s->jobs, &c->job, STORE_OK, NULL);
 		return;
 	}
@@ -732,7 +816,8 @@ struct pg_batchjob {
 	struct pgjob job;
 	struct pg_store *s;
 	struct batch *bt;
-	struct pgstmt st;
+	struct pgfence_val fence;
+	struct pgstmt st[4]; /* the INSERT; fenced: BEGIN, the check, the INSERT, COMMIT */
 };
 
 static void
@@ -741,6 +826,7 @@ pg_batch_done(struct pgjob *j, enum store_err err, const char *msg)
 	struct pg_batchjob *x = (struct pg_batchjob *)j;
 	char line[PG_MSG_MAX + 32];
 
+	err = pg_fence_note(x->s, &x->fence, err, &msg);
 	if (!x->s->closed) { /* at close the batch was taken back: see pg_close */
 		if (err != STORE_OK) {
 			snprintf(line, sizeof(line), "postgres: events: %s", msg);
@@ -765,11 +851,18 @@ pg_batch_write(struct pgbatch *b, struct batch *bt, void *arg)
 	}
 	x->bt = bt;
 	x->s = s;
-	pg_stmt(s, &x->st, PGSQL_EVENTS, BATCH_COLS);
-	x->st.params = pgbatch_params(bt);
-	x->job.st = &x->st;
+	pg_stmt(s, &x->st[0], PGSQL_EVENTS, BATCH_COLS);
+	x->st[0].params = pgbatch_params(bt);
+	x->job.st = x->st;
 	x->job.n = 1;
 	x->job.done = pg_batch_done;
+	if (pgfence_take(&s->fence, &x->fence)) {
+		x->st[2] = x->st[0];
+		x->st[0] = pg_begin;
+		pgfence_stmt(&x->fence, s->named, &x->st[1]);
+		x->st[3] = pg_commit;
+		x->job.n = 4;
+	}
 	pgjobs_start(s->jobs, &x->job);
 }
 
@@ -862,24 +955,33 @@ pg_congested(struct store *st)
 	return !s->closed && (pgbatch_full(s->batcher) || pgbulk_full(s->bulk));
 }
 
-/* Writes what the batcher still holds on a private connection: close() may wait. */
+/*
+ * Writes what the batcher still holds on a private connection: close() may wait.
+ * Its statements are unnamed (nothing is prepared there), fenced as the pool's.
+ */
 static void
 pg_drain(struct pg_store *s)
 {
-	struct pgstmt st = pgsql_prepare[PGSQL_EVENTS];
+	struct pgstmt st[4] = { pg_begin, { 0 }, pgsql_prepare[PGSQL_EVENTS], pg_commit };
+	struct pgfence_val fv;
 	struct pgsync *sy = NULL;
 	struct batch *bt;
 	unsigned long lost = 0;
 	char e[PG_MSG_MAX] = "";
-	int failed = 0;
+	int failed = pgfence_refused(&s->fence) != NULL, fenced = pgfence_take(&s->fence, &fv);
 
-	st.kind = PGSTMT_PARAMS;
-	st.nparams = BATCH_COLS;
+	if (failed)
+		pgconn_copy(e, sizeof(e), pgfence_refused(&s->fence));
+	pgfence_stmt(&fv, 0, &st[1]);
+	st[2].kind = PGSTMT_PARAMS;
+	st[2].nparams = BATCH_COLS;
 	while ((bt = pgbatch_take(s->batcher)) != NULL) {
 		if (sy == NULL && !failed && (sy = pgsync_open(&s->copts, e, sizeof(e))) == NULL)
 			failed = 1;
-		st.params = pgbatch_params(bt);
-		if (failed || pgsync_exec(sy, &st, 1, NULL, NULL, NULL, e, sizeof(e)) != 0) {
+		st[2].params = pgbatch_params(bt);
+		if (failed ||
+		    pgsync_exec(sy, fenced ? st : &st[2], fenced ? 4 : 1, NULL, NULL, NULL, e,
+			sizeof(e)) != 0) {
 			failed = 1;
 			lost += pgbatch_rows(bt);
 		}
@@ -901,12 +1003,20 @@ pg_bulk_drain(struct pg_store *s)
 	struct pgsync *sy = NULL;
 	struct pgbulk_batch *bt;
 	const struct pgstmt *st;
+	struct pgstmt *fst = NULL;
+	struct pgfence_val fv;
 	unsigned long lost = 0;
 	char e[PG_MSG_MAX] = "";
-	int n, failed = 0;
+	int n, failed = pgfence_refused(&s->fence) != NULL, fenced = pgfence_take(&s->fence, &fv);
 
+	if (failed)
+		pgconn_copy(e, sizeof(e), pgfence_refused(&s->fence));
 	while ((bt = pgbulk_take(s->bulk)) != NULL) {
 		st = pgbulk_stmts(bt, &n);
+		if (!failed && n > 0 && fenced) {
+			if ((st = fst = pgfence_wrap(st, n++, &fv, 0)) == NULL)
+				n = 0;
+		}
 		if (sy == NULL && !failed && (sy = pgsync_open(&s->copts, e, sizeof(e))) == NULL)
 			failed = 1;
 		if (failed || n == 0 ||
@@ -914,6 +1024,8 @@ pg_bulk_drain(struct pg_store *s)
 			failed = 1;
 			lost += pgbulk_rows(bt);
 		}
+		free(fst);
+		fst = NULL;
 		pgbulk_free_batch(bt);
 	}
 	pgsync_close(sy);
@@ -1066,6 +1178,7 @@ pg_open(struct event_base *base, const struct store_opts *cfg, char *err, size_t
 	/* the server's own limit (see pg_init_stmts) answers first, with its message */
 	s->copts.statement_timeout = cfg->statement_timeout;
 	s->copts.timeout_grace = PG_CLIENT_GRACE;
+	s->copts.no_pipeline = cfg->pg_no_pipeline;
 	s->named = cfg->pg_prepared;
 	s->pipeline = cfg->pg_pipeline;
 	s->queue_max = cfg->event_queue_max;
@@ -1091,6 +1204,28 @@ pg_set_run(struct store *pub, const char *run_id)
 
 	store_appname(name, sizeof(name), run_id);
 	pgpool_set_appname(s->pool, name);
+}
+
+static int
+pg_set_fence(struct store *pub, const char *run_id, uint32_t shard, uint64_t generation, char *err,
+    size_t errlen)
+{
+	struct pg_store *s = pub->priv;
+
+	if (pgfence_set(&s->fence, run_id, shard, generation, err, errlen) != 0)
+		return -1;
+	pgbatch_fence(s->batcher, NULL); /* what they held went with the old generation */
+	pgbulk_fence(s->bulk, NULL);
+	return 0;
+}
+
+static void
+pg_on_fenced(struct store *pub, store_fenced_fn fn, void *arg)
+{
+	struct pg_store *s = pub->priv;
+
+	s->fenced_fn = fn;
+	s->fenced_arg = arg;
 }
 
 static void
@@ -1127,4 +1262,6 @@ const struct store_driver store_pg_driver = {
 	.keyed = pg_keyed,
 	.chains = pg_chains,
 	.submit_chain = pg_submit_chain,
+	.set_fence = pg_set_fence,
+	.on_fenced = pg_on_fenced,
 };

@@ -26,6 +26,7 @@ static const char *const store_err_names[STORE_ERR_COUNT] = {
 	"nomem",
 	"closed",
 	"disk",
+	"fenced",
 };
 
 static const char *const store_op_names[STORE_OP_TYPES] = {

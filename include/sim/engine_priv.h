@@ -56,6 +56,7 @@ struct engine {
 	int preparing;                 /* store_prepare under way */
 	int closing;                   /* engine_detach(): the store is going away */
 	int ending;                    /* the final flush is under way */
+	int fenced;                    /* a write was refused by the fence: nothing more is sent */
 	enum engine_state final_state; /* what the run becomes once flushed */
 	struct run_params p;
 	struct backoff_policy retry; /* of steps and the set-up (the run's retry params) */
@@ -130,6 +131,12 @@ uint64_t engine_now_us(const struct engine *e);
 void engine_pump(struct engine *e);
 /* The run cannot go on: drain what is in flight, then fail with why. */
 void engine_fail(struct engine *e, const char *why);
+/*
+ * A write was refused by the store's fence (STORE_ERR_FENCED, store.h): the
+ * shard is another member's now, so the run fails at once, its reason
+ * "fenced: ..." (msg, the server's line, wherever it sits in msg).
+ */
+void engine_fenced(struct engine *e, const char *msg);
 
 /* adaptive.c */
 void adaptive_init(struct engine *e);

@@ -83,6 +83,14 @@ void pgbatch_flush(struct pgbatch *b, store_done_cb cb, void *arg);
 void pgbatch_written(struct pgbatch *b, struct batch *bt, enum store_err err, const char *msg);
 void pgbatch_stats(const struct pgbatch *b, struct pgbatch_stats *st);
 /*
+ * The rows' generation lost its shard's lease (store_set_fence): every row
+ * held but the batches in flight is dropped, waiting flushes complete with
+ * STORE_ERR_FENCED (msg), and until pgbatch_fence(b, NULL) lifts it rows
+ * added are dropped, nothing is written and every flush fails so.  Batches in
+ * flight are freed when they come back, whatever their outcome.
+ */
+void pgbatch_fence(struct pgbatch *b, const char *msg);
+/*
  * Back-pressure: 1 once the rows staged and queued reach queue_max, until
  * they are back under three quarters of it (the writer catches up in bulk).
  */

@@ -69,6 +69,14 @@ void pgbulk_written(struct pgbulk *b, struct pgbulk_batch *bt, enum store_err er
 /* Back-pressure: 1 from queue_max rows held until they are under three quarters of it. */
 int pgbulk_full(struct pgbulk *b);
 void pgbulk_stats(const struct pgbulk *b, struct pgbulk_stats *st);
+/*
+ * The rows' generation lost its shard's lease (store_set_fence): every batch
+ * but those in flight is dropped, waiting flushes complete with
+ * STORE_ERR_FENCED (msg), and until pgbulk_fence(b, NULL) lifts it nothing
+ * is written and every flush fails so.  A batch in flight is freed when it
+ * comes back.
+ */
+void pgbulk_fence(struct pgbulk *b, const char *msg);
 
 /* The batch's transaction: BEGIN, its statements, COMMIT. */
 const struct pgstmt *pgbulk_stmts(const struct pgbulk_batch *bt, int *n);

@@ -112,7 +112,12 @@ int pgconn_busy(const struct pgconn *c); /* connecting or running a job */
 void pgconn_set_owner(struct pgconn *c, void *owner);
 void *pgconn_owner(const struct pgconn *c);
 
-/* SQLSTATE to store error: connection loss, serialisation failure, the rest. */
+/*
+ * SQLSTATE to store error: connection loss, serialisation failure, a write
+ * simd_fence() refused (STORE_ERR_FENCED, its message the server's line alone),
+ * the rest.
+ */
+#define PGCONN_SQLSTATE_FENCED "SF001"
 enum store_err pgconn_map_sqlstate(const char *sqlstate);
 
 /*

@@ -37,6 +37,7 @@ enum store_err {
 	STORE_ERR_NOMEM,
 	STORE_ERR_CLOSED, /* the store is shutting down */
 	STORE_ERR_DISK,   /* the database's own disk: full, read-only, failing: retry */
+	STORE_ERR_FENCED, /* the write's shard lease moved on (store_set_fence): never retried */
 	STORE_ERR_COUNT
 };
 const char *store_err_name(enum store_err e); /* "connect", "timeout", ... */
@@ -156,6 +157,8 @@ struct store_setup {
 	int bulk;
 };
 typedef void (*store_done_cb)(enum store_err err, const char *msg, void *arg);
+/* The store became fenced (store_set_fence): msg is the server's "fenced: ..." line. */
+typedef void (*store_fenced_fn)(const char *msg, void *arg);
 
 struct store_stats {
 	const char *driver;
@@ -178,8 +181,9 @@ struct store_opts {
 	double pool_timeout, pool_recycle, connect_timeout;
 	double statement_timeout; /* seconds a job waits for its answer; 0 = no limit */
 	int pool_pre_ping;
-	int pg_prepared; /* named prepared statements; 0 behind a transaction pooler */
-	int pg_pipeline; /* a session's steps sent together (store_submit_chain) */
+	int pg_prepared;    /* named prepared statements; 0 behind a transaction pooler */
+	int pg_pipeline;    /* a session's steps sent together (store_submit_chain) */
+	int pg_no_pipeline; /* tests: one statement at a time, as a libpq without pipelines */
 	unsigned event_batch_size;
 	unsigned event_queue_max; /* events queued at most (back-pressure) */
 	double event_flush_interval;
@@ -267,6 +271,10 @@ struct store_driver {
 	/* Whether submit_chain may be used now; both NULL for drivers without chains. */
 	int (*chains)(struct store *s);
 	void (*submit_chain)(struct store *s, struct store_op *const *ops, unsigned n);
+	/* store_set_fence, store_on_fenced; NULL for drivers that cannot fence */
+	int (*set_fence)(struct store *s, const char *run_id, uint32_t shard, uint64_t generation,
+	    char *err, size_t errlen);
+	void (*on_fenced)(struct store *s, store_fenced_fn fn, void *arg);
 };
 
 struct store {
@@ -323,6 +331,36 @@ void store_set_pool_max(struct store *s, unsigned max);
 void store_appname(char *buf, size_t len, const char *run_id);
 /* Runs j (see struct store_keyjob); j->cb always runs from the loop. */
 void store_keyed(struct store *s, struct store_keyjob *j);
+
+/*
+ * Fencing (cluster = on, DESIGN.md 9): a member writes for a shard it holds by
+ * lease, at the shard's generation in simd_shards.  While a fence is set, every
+ * write transaction the store sends for the run begins with
+ * simd_fence(run_id, shard, generation), in the same transaction, so the claim
+ * that raises the generation waits for the writes in flight and every write
+ * after it is refused (SQLSTATE SF001) -- a member that lost its lease, paused
+ * by the OS or partitioned, cannot write for the shard once another took it.
+ * The run's set-up (catalogue, users: shared and idempotent) is not fenced.
+ *
+ * A refused write fails with STORE_ERR_FENCED, never retried.  From then on
+ * the store is fenced: what it still holds for the run (queued events, bulk
+ * batches) is dropped, every op and flush fails with STORE_ERR_FENCED without
+ * reaching the database, and the fenced callback runs once (from the loop;
+ * msg is the server's "fenced: ..." line).  The next store_set_fence lifts it.
+ *
+ * store_set_fence may be called between runs and during one (a new generation
+ * after a re-claim): statements already sent keep the old value, every write
+ * transaction started afterwards uses the new one; a write refused under an
+ * older fence than the one in force fences nothing -- it fails with
+ * STORE_ERR_BUSY, to be retried under the new one.  store_set_fence(s, NULL,
+ * 0, 0, ...) clears it.  0, or -1 with a message: only the PostgreSQL store
+ * fences ("fencing needs the PostgreSQL store"), the shard must fit an integer
+ * and the generation a bigint.
+ */
+int store_set_fence(struct store *s, const char *run_id, uint32_t shard, uint64_t generation,
+    char *err, size_t errlen);
+/* Who is told when the store becomes fenced (NULL: nobody); one at a time. */
+void store_on_fenced(struct store *s, store_fenced_fn fn, void *arg);
 
 /* ---- storekeys.c: what every driver writes the same way ---- */
 

@@ -262,6 +262,78 @@ test_failures(struct event_base *base)
 	defer_free(f.defer);
 }
 
+static void
+count_end(struct engine *e, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/*
+ * A write the store's fence refused fails the run at once: not retried, no
+ * FAIL record, no new session, the agent not done, the end of the run as ever.
+ */
+static void
+test_fenced(struct event_base *base)
+{
+	struct fake f;
+	struct run_params p;
+	struct snapshot s;
+	struct engine *e;
+	int ends = 0;
+	struct engine_hooks h = { NULL, NULL, count_end, &ends };
+	char err[256];
+	unsigned ops;
+
+	fake_init(&f, base);
+	f.fail_agent = 3;
+	f.fail_type = STORE_OP_BEGIN;
+	f.fail_times = -1;
+	f.fail_err = STORE_ERR_FENCED;
+	e = engine_new(base, &f.pub);
+	engine_add_hooks(e, &h);
+	params(&p, 5, 4, 1); /* one at a time: agent 3's refusal is the last op sent */
+	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
+	run_until_over(base, e);
+	snap(e, &s);
+	CHECK(s.state == ENGINE_FAILED &&
+	    strcmp(s.fail_reason, "fenced: fake: injected fenced") == 0);
+	CHECK(ends == 1 && s.cycle == 0 && f.fails == 1);
+	CHECK(s.counts.retries == 0 && s.op_lat[STORE_OP_FAIL].count == 0);
+	CHECK(s.counts.errors == 1 && s.counts.errors_by_type[STORE_ERR_FENCED] == 1);
+	CHECK(s.counts.agents_processed == 3 && s.counts.sessions == 3); /* 3 is not done */
+	CHECK(s.last_error[STORE_ERR_FENCED].set && s.last_error[STORE_ERR_FENCED].agent == 3);
+	engine_free(e);
+	defer_free(f.defer);
+
+	/* an event batch refused (the store says so): sessions in flight send nothing more */
+	fake_init(&f, base);
+	f.hold = 1;
+	e = engine_new(base, &f.pub);
+	ends = 0;
+	engine_add_hooks(e, &h);
+	params(&p, 5, 4, 4);
+	CHECK(engine_start(e, &p, err, sizeof(err)) == 0);
+	for (int i = 0; i < 300 && f.nheld < 4; i++)
+		turn(base, 10);
+	CHECK(f.nheld == 4 && f.fenced_fn != NULL);
+	if (f.fenced_fn != NULL)
+		f.fenced_fn(
+		    "fenced: shard 2 of run r is no longer held at generation 7", f.fenced_arg);
+	ops = f.nheld;
+	f.hold = 0;
+	fake_release(&f);
+	run_until_over(base, e);
+	snap(e, &s);
+	CHECK(s.state == ENGINE_FAILED &&
+	    strcmp(s.fail_reason, "fenced: shard 2 of run r is no longer held at generation 7") ==
+		0);
+	CHECK(ends == 1 && f.ops == ops && s.counts.sessions == 0 && s.cycle == 0);
+	engine_free(e);
+	defer_free(f.defer);
+	CHECK(strcmp(store_err_name(STORE_ERR_FENCED), "fenced") == 0);
+	CHECK(!store_err_transient(STORE_ERR_FENCED));
+}
+
 /* What is refused leaves the engine as it was. */
 static void
 test_refusals(struct event_base *base)
@@ -376,6 +448,7 @@ main(void)
 	test_gate(base);
 	test_failures(base);
 	test_refusals(base);
+	test_fenced(base);
 	test_paced_arrivals(base);
 	event_base_free(base);
 	return CHECK_DONE();

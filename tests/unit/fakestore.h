@@ -29,7 +29,9 @@ struct fake {
 	/* a fault: ops of this type for this agent fail with err, `times' times (-1: always) */
 	int fail_agent, fail_type, fail_times;
 	enum store_err fail_err;
-	uint64_t digest; /* of every op that succeeded, order-free */
+	uint64_t digest;           /* of every op that succeeded, order-free */
+	store_fenced_fn fenced_fn; /* store_on_fenced: the test plays a refused batch */
+	void *fenced_arg;
 	unsigned ops, fails;
 };
 
@@ -161,6 +163,15 @@ fake_close(struct store *st)
 {
 }
 
+static inline void
+fake_on_fenced(struct store *st, store_fenced_fn fn, void *arg)
+{
+	struct fake *f = st->priv;
+
+	f->fenced_fn = fn;
+	f->fenced_arg = arg;
+}
+
 static const struct store_driver fake_driver = {
 	.name = "fake",
 	.close = fake_close,
@@ -168,6 +179,7 @@ static const struct store_driver fake_driver = {
 	.submit = fake_submit,
 	.flush = fake_flush,
 	.stats = fake_stats,
+	.on_fenced = fake_on_fenced,
 };
 
 static inline void

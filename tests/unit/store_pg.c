@@ -46,55 +46,6 @@ struct t {
 	int cb_inside;
 };
 
-struct done {
-	int done;
-	enum store_err err;
-	char msg[256];
-};
-
-static int
-q_exec(PGconn *c, const char *sql)
-{
-	PGresult *r = PQexec(c, sql);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-
-	if (!ok)
-		fprintf(stderr, "exec failed: %s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	return ok ? 0 : -1;
-}
-
-/* PG_URL's parameters as a conninfo string with dbname (and others) replaced. */
-static int
-make_conninfo(char *out, size_t len, const char *url, const char *const *over)
-{
-	PQconninfoOption *o = PQconninfoParse(url, NULL), *p;
-	size_t n = 0;
-	int i;
-
-	if (o == NULL)
-		return -1;
-	out[0] = '\0';
-	for (p = o; p->keyword != NULL; p++) {
-		const char *v = p->val;
-
-		for (i = 0; over != NULL && over[i] != NULL; i += 2)
-			if (strcmp(over[i], p->keyword) == 0)
-				v = over[i + 1];
-		if (v == NULL)
-			continue;
-		n += (size_t)snprintf(out + n, len - n, "%s='", p->keyword);
-		for (; *v != '\0' && n + 4 < len; v++) {
-			if (*v == '\'' || *v == '\\')
-				out[n++] = '\\';
-			out[n++] = *v;
-		}
-		n += (size_t)snprintf(out + n, len - n, "' ");
-	}
-	PQconninfoFree(o);
-	return n < len ? 0 : -1;
-}
-
 static struct sim_config *
 cfg_for(const char *url)
 {
@@ -137,16 +88,6 @@ op_cb(struct store_op *op, void *arg)
 	d->done = 1;
 	d->err = op->err;
 	snprintf(d->msg, sizeof(d->msg), "%s", op->errmsg);
-}
-
-static void
-done_cb(enum store_err err, const char *msg, void *arg)
-{
-	struct done *d = arg;
-
-	d->done = 1;
-	d->err = err;
-	snprintf(d->msg, sizeof(d->msg), "%s", msg != NULL ? msg : "");
 }
 
 /* Submits op and runs the loop until it completes; its error. */
@@ -1340,48 +1281,11 @@ out:
 	config_free(c);
 }
 
-static int
+static PGconn *
 setup(struct t *t, const char *pg_url)
 {
-	const char *over[] = { "dbname", t->db, NULL };
-	char sql[128], admin_url[1100];
-	PGconn *a = PQconnectdb(pg_url);
-
-	PQsetNoticeProcessor(a, quiet, NULL);
 	snprintf(t->db, sizeof(t->db), "simd_store_pg_%ld", (long)getpid());
-	if (PQstatus(a) != CONNECTION_OK) {
-		printf("store_pg: cannot connect to $PG_URL: %s", PQerrorMessage(a));
-		PQfinish(a);
-		return -1;
-	}
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", t->db);
-	q_exec(a, sql);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", t->db);
-	if (q_exec(a, sql) != 0) {
-		PQfinish(a);
-		return -1;
-	}
-	PQfinish(a);
-	if (make_conninfo(t->url, sizeof(t->url), pg_url, over) != 0)
-		return -1;
-	snprintf(admin_url, sizeof(admin_url), "%s application_name=store_pg_test", t->url);
-	t->admin = PQconnectdb(admin_url);
-	PQsetNoticeProcessor(t->admin, quiet, NULL);
-	return PQstatus(t->admin) == CONNECTION_OK ? 0 : -1;
-}
-
-static void
-teardown(struct t *t, const char *pg_url)
-{
-	PGconn *a;
-	char sql[128];
-
-	PQfinish(t->admin);
-	if ((a = PQconnectdb(pg_url)) != NULL && PQstatus(a) == CONNECTION_OK) {
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", t->db);
-		q_exec(a, sql);
-	}
-	PQfinish(a);
+	return pgtest_db_create("store_pg", pg_url, t->db, "store_pg_test", t->url, sizeof(t->url));
 }
 
 int
@@ -1412,7 +1316,8 @@ main(void)
 	}
 	t.cat = catalog_new(42, SIM_START, 3, 120, 10);
 	t.personas = calloc(NAGENTS, sizeof(*t.personas));
-	if (t.base == NULL || t.cat == NULL || t.personas == NULL || setup(&t, pg_url) != 0) {
+	if (t.base == NULL || t.cat == NULL || t.personas == NULL ||
+	    (t.admin = setup(&t, pg_url)) == NULL) {
 		printf("store_pg: no test database, skipped\n");
 		return 77;
 	}
@@ -1443,7 +1348,7 @@ main(void)
 	test_close_inflight(&t);
 	test_restart(&t);
 
-	teardown(&t, pg_url);
+	pgtest_db_drop(t.admin, pg_url, t.db);
 	catalog_free(t.cat);
 	free(t.personas);
 	event_free(t.tick);
