@@ -16,6 +16,7 @@
 #include "sim/engine.h"
 #include "sim/log.h"
 #include "sim/params.h"
+#include "sim/store.h"
 
 #define CL_PG_KEEP "3" /* checkpoints kept per shard in simd_checkpoints */
 
@@ -157,6 +158,18 @@ cl_gate(void *arg, uint32_t cycle)
 
 /* ---- letting a shard go ---- */
 
+/* Nothing is held any more: the store writes unfenced again (the next claim fences it anew). */
+static void
+cl_forget(struct cluster *c)
+{
+	char err[128];
+
+	memset(&c->held, 0, sizeof(c->held));
+	c->held_concurrency = 0;
+	if (store_set_fence(c->store, NULL, 0, 0, err, sizeof(err)) != 0)
+		log_warnx("cluster: %s", err);
+}
+
 static void
 release_done(struct cjob *j, enum store_err err, const char *msg)
 {
@@ -166,8 +179,7 @@ release_done(struct cjob *j, enum store_err err, const char *msg)
 		log_warnx("cluster: shard %u of run %s: recording its end failed: %s "
 			  "(its lease runs out; whoever takes it over finds its end checkpoint)",
 		    c->held.shard, c->held.run_id, msg);
-	memset(&c->held, 0, sizeof(c->held));
-	c->held_concurrency = 0;
+	cl_forget(c);
 	cl_idle_watch(c);
 	cl_maybe_claim(c);
 }
@@ -183,7 +195,7 @@ cl_release(struct cluster *c, const char *state, const char *why)
 	    engine_run_state(c->engine, &rs) == 0 && strcmp(rs.params.run_id, c->held.run_id) == 0;
 
 	if (j == NULL) {
-		memset(&c->held, 0, sizeof(c->held));
+		cl_forget(c);
 		return;
 	}
 	log_info("cluster: shard %u/%u of run %s %s%s%s", c->held.shard, c->held.shards,
@@ -242,7 +254,7 @@ shard_ended(void *arg)
 	if (c->held.lost || strncmp(why, "fenced", 6) == 0) {
 		log_info("cluster: shard %u of run %s stopped: it is another member's now",
 		    c->held.shard, c->held.run_id);
-		memset(&c->held, 0, sizeof(c->held));
+		cl_forget(c);
 		cl_maybe_claim(c);
 		return;
 	}
@@ -503,6 +515,13 @@ run_claim(struct cluster *c, struct claim *k)
 	    (strcmp(k->reason, "end") == 0 || (p.cycles != 0 && k->cycle >= p.cycles))) {
 		params_clear(&p);
 		cl_release(c, "done", "its end checkpoint was there");
+		return;
+	}
+	/* every write of the shard checks the generation: once another claims it, none lands */
+	if (store_set_fence(
+		c->store, k->run_id, k->shard, (uint64_t)k->generation, why, sizeof(why)) != 0) {
+		params_clear(&p);
+		cl_release(c, "free", why);
 		return;
 	}
 	if (k->has_ckpt) {
