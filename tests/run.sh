@@ -5,6 +5,7 @@
 #   SIMD_TESTS="name ..."   run only the integration tests whose file names match
 #   SIMD_UNIT_ONLY=1        skip the integration tests
 #   SIMD_VALGRIND=1         run simd under valgrind in the integration tests
+#   SIMD_JOBS=N             integration tests run N at a time (2; 1: one after another)
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export TOP
@@ -31,19 +32,72 @@ run_one() {	# name command...
 	esac
 }
 
+# run_bg name command...: run_one for a worker: the output kept in $logdir/out.NAME, the
+# outcome in $logdir/res.NAME ("rc secs"), its line printed at once (a failure's output
+# after all of them).
+run_bg() {
+	_n=$1
+	shift
+	_f=$(echo "$_n" | tr / _)
+	_s=$(date +%s)
+	# in the background and waited for, so that a worker told to stop stops its test too
+	if command -v timeout >/dev/null 2>&1; then
+		timeout -k 10 "${SIMD_TEST_TIMEOUT:-600}" "$@" >"$logdir/out.$_f" 2>&1 &
+	else
+		"$@" >"$logdir/out.$_f" 2>&1 &
+	fi
+	_c=$!
+	wait "$_c"
+	_rc=$?
+	_c=
+	_secs=$(($(date +%s) - _s))
+	echo "$_rc $_secs $_n" >"$logdir/res.$_f"
+	case $_rc in
+	0) echo "ok    $_n (${_secs}s)" ;;
+	77) echo "skip  $_n: $(tail -n 1 "$logdir/out.$_f")" ;;
+	*) echo "FAIL  $_n (exit $_rc, ${_secs}s)" ;;
+	esac
+}
+
+# pop: the next test of $logdir/queue on stdout, under a lock the workers share (mkdir is
+# atomic); 1 when the queue is empty.
+pop() {
+	until mkdir "$logdir/lock" 2>/dev/null; do sleep 0.05; done
+	_t=$(head -n 1 "$logdir/queue")
+	tail -n +2 "$logdir/queue" >"$logdir/queue.new" && mv "$logdir/queue.new" "$logdir/queue"
+	rmdir "$logdir/lock"
+	[ -n "$_t" ] && echo "$_t"
+}
+
+worker() {
+	_c=
+	trap '[ -n "$_c" ] && kill -TERM "$_c" 2>/dev/null; exit 143' TERM
+	while t=$(pop); do
+		run_bg "integration/$(basename "$t" .sh)" sh "$t"
+	done
+}
+
+WORKERS=
+cleanup() {
+	for _w in $WORKERS; do
+		kill -TERM "$_w" 2>/dev/null
+	done
+	[ -n "${PG_OWN:-}" ] && pg_stop >/dev/null 2>&1
+	rm -rf "$logdir"
+}
+
 # One PostgreSQL server for every test that wants one (tests that restart a
 # server start their own).
 . "$TOP/tests/lib/pg.sh"
+PG_OWN=
 if [ -z "${PG_URL:-}" ] && [ -z "${SIMD_NO_PG:-}" ]; then
 	if pg_start >"$logdir/pg" 2>&1; then
-		trap 'pg_stop >/dev/null 2>&1; rm -rf "$logdir"' EXIT
+		PG_OWN=1
 	else
 		echo "note: no PostgreSQL server for the tests:"; cat "$logdir/pg"
-		trap 'rm -rf "$logdir"' EXIT
 	fi
-else
-	trap 'rm -rf "$logdir"' EXIT
 fi
+trap cleanup EXIT
 export PG_URL
 # a suite interrupted (^C, kill) still stops its server and removes its directory: the
 # EXIT trap runs only on the way out of the shell, which these signals otherwise skip
@@ -72,14 +126,47 @@ had_default_data=0
 for t in "$@"; do
 	run_one "unit/$(basename "$t")" "$t"
 done
+# The slowest first (as measured on a 2-core machine), so that the jobs end together.
+SLOW="secrets shopapi_nginx package pgrestart cluster llm_limits cluster_ctl fuzz readonly
+postgres datadir watch pgbulk fdlimit crash realism"
 if [ -z "${SIMD_UNIT_ONLY:-}" ]; then
+	: >"$logdir/queue"
+	for n in $SLOW; do
+		[ -f "$TOP/tests/integration/$n.sh" ] && echo "$TOP/tests/integration/$n.sh"
+	done >>"$logdir/queue"
 	for t in "$TOP"/tests/integration/*.sh; do
 		[ -f "$t" ] || continue
-		n=$(basename "$t" .sh)
-		if [ -n "${SIMD_TESTS:-}" ]; then
-			case " $SIMD_TESTS " in *" $n "*) ;; *) continue ;; esac
-		fi
-		run_one "integration/$n" sh "$t"
+		case " $(echo $SLOW) " in *" $(basename "$t" .sh) "*) continue ;; esac
+		echo "$t"
+	done >>"$logdir/queue"
+	if [ -n "${SIMD_TESTS:-}" ]; then
+		while read -r t; do
+			case " $SIMD_TESTS " in *" $(basename "$t" .sh) "*) echo "$t" ;; esac
+		done <"$logdir/queue" >"$logdir/queue.sel"
+		mv "$logdir/queue.sel" "$logdir/queue"
+	fi
+	jobs=${SIMD_JOBS:-2}
+	case $jobs in '' | *[!0-9]* | 0) echo "SIMD_JOBS must be a positive integer" >&2; exit 2 ;; esac
+	j=0
+	while [ "$j" -lt "$jobs" ]; do
+		worker &
+		WORKERS="$WORKERS $!"
+		j=$((j + 1))
+	done
+	for w in $WORKERS; do
+		wait "$w"
+	done
+	WORKERS=
+	for r in "$logdir"/res.*; do
+		[ -f "$r" ] || continue
+		read -r rc secs name <"$r"
+		case $rc in
+		0) pass=$((pass + 1)) ;;
+		77) skip=$((skip + 1)) ;;
+		*) fail=$((fail + 1)); failed="$failed $name"
+		   echo "----- $name (exit $rc, ${secs}s)"
+		   sed 's/^/    | /' "$logdir/out.$(echo "$name" | tr / _)" | tail -n 60 ;;
+		esac
 	done
 fi
 if [ "$had_default_data" = 0 ] && default_data_exists; then

@@ -211,6 +211,7 @@ test_here(void)
 			x += (uint64_t)i;
 		CHECK(platform_cpu_sample(&b) == 0);
 	} while (b.used_us - a.used_us < 20000);
+	CHECK(x > 0); /* the spin's work is used */
 	cpu = platform_cpu_pct(&a, &b);
 	CHECK(cpu > 0 && cpu <= 100);
 	printf("here: spinning, cpu %.1f %% of %.2f CPU\n", cpu, b.cpus);
