@@ -7,7 +7,7 @@
 #	run_state DB		# simd_runs.state of DB's one run
 #	wait_finished DB	# until that run is finished (fails the test if it failed)
 #	sample DB		# in the background: simd's connections to DB, a line each 50 ms,
-#				# into $T/conns until $T/stop exists
+#				# into $T/conns until $T/stop exists (or the test has ended)
 #	member_pid DB SHARD	# the pid of the member holding SHARD (one of $T_MEMBERS)
 TTL=${TTL:-2}
 BUDGET=${BUDGET:-12} # 3 members: 3 coordination connections, a pool of 3 each
@@ -31,7 +31,7 @@ start_members() {
 }
 sample() {
 	rm -f "$T/stop" "$T/conns"
-	while [ ! -e "$T/stop" ]; do
+	while [ ! -e "$T/stop" ] && kill -0 $$ 2>/dev/null; do # not past the test
 		q "$1" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1'
 		    AND application_name LIKE 'simd%'" >>"$T/conns" || true
 		sleep 0.05
