@@ -697,6 +697,9 @@ print_start(const json_t *r)
 	if (strcmp(st, "recorded") == 0)
 		printf("recorded run %s in %lld shards: the cluster's members claim them\n",
 		    gets_(r, "run_id"), geti(r, "shards"));
+	else if (json_is_true(json_object_get(r, "cluster")))
+		printf("the cluster's run %s of %lld shards: %s\n", gets_(r, "run_id"),
+		    geti(r, "shards"), st);
 	else if (strcmp(st, "finished") == 0 || strcmp(st, "failed") == 0)
 		print_status(r);
 	else

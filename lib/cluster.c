@@ -417,6 +417,74 @@ cl_pool_share(struct cluster *c)
 	"(SELECT run_id FROM simd_runs ORDER BY (run_id IS NOT DISTINCT FROM $1) DESC," \
 	" created_at DESC LIMIT 1)"
 
+/* The final states of the runs clients wait for (the heartbeat's last statement). */
+static void
+cl_waiters_read(struct cluster *c, const PGresult *r)
+{
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *id = cl_val(r, i, 0), *st = cl_val(r, i, 1);
+		if (id == NULL || st == NULL || strcmp(st, "running") == 0 ||
+		    strcmp(st, "paused") == 0)
+			continue;
+		for (struct cl_waiter *w = c->waiters; w != NULL; w = w->next)
+			if (strcmp(w->run_id, id) == 0)
+				cl_copy(w->ended, sizeof(w->ended), st);
+	}
+}
+
+/* Tells the waiters whose run has ended (all of them, with NULL, when closing). */
+static void
+cl_waiters_tell(struct cluster *c)
+{
+	struct cl_waiter **pw = &c->waiters, *w;
+
+	while ((w = *pw) != NULL) {
+		if (!c->closing && w->ended[0] == '\0') {
+			pw = &w->next;
+			continue;
+		}
+		*pw = w->next;
+		w->fn(c->closing ? NULL : w->ended, w->arg);
+		free(w);
+	}
+}
+
+int
+cluster_wait_run(struct cluster *c, const char *run_id, cluster_end_fn fn, void *arg)
+{
+	struct cl_waiter *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return -1;
+	cl_copy(w->run_id, sizeof(w->run_id), run_id);
+	w->fn = fn;
+	w->arg = arg;
+	w->next = c->waiters;
+	c->waiters = w;
+	return 0;
+}
+
+/* "{id,...}": the runs waited for, as a text[] (run ids are printable, without , { } or "). */
+static char *
+cl_waited_ids(const struct cluster *c)
+{
+	size_t n = 3;
+	char *s;
+
+	for (const struct cl_waiter *w = c->waiters; w != NULL; w = w->next)
+		n += strlen(w->run_id) + 3;
+	if ((s = malloc(n)) == NULL)
+		return NULL;
+	strcpy(s, "{");
+	for (const struct cl_waiter *w = c->waiters; w != NULL; w = w->next) {
+		strcat(s, "\"");
+		strcat(s, w->run_id);
+		strcat(s, w->next != NULL ? "\"," : "\"");
+	}
+	strcat(s, "}");
+	return s;
+}
+
 static void
 hb_res(struct cjob *j, int idx, const PGresult *r)
 {
@@ -440,6 +508,8 @@ hb_res(struct cjob *j, int idx, const PGresult *r)
 		cl_copy(v->state, sizeof(v->state), cl_val(r, 0, 2));
 		v->concurrency = cl_int(r, 0, 3, -1);
 		v->has_run = 1;
+	} else if (idx == 4) {
+		cl_waiters_read(j->c, r);
 	} else if (idx == 3 && n > 0 && (v->shard = calloc((size_t)n, sizeof(*v->shard))) != NULL) {
 		for (int i = 0; i < n; i++) {
 			struct cl_shard *s = &v->shard[v->nshard++];
@@ -486,6 +556,7 @@ hb_done(struct cjob *j, enum store_err err, const char *msg)
 	c->view = *v;
 	free(v);
 	cl_pool_share(c);
+	cl_waiters_tell(c);
 	cl_shard_view(c);
 	cl_maybe_claim(c);
 	cl_idle_watch(c);
@@ -541,6 +612,11 @@ cl_heartbeat(struct cluster *c)
 	    "SELECT shard, state, holder, generation, cycle, counts FROM simd_shards"
 	    " WHERE run_id = " CL_RUN_SQL " ORDER BY shard",
 	    1, run);
+	if (c->waiters != NULL) {
+		cj_add(j, "cl_waited",
+		    "SELECT run_id, state FROM simd_runs WHERE run_id = ANY($1::text[])", 1, "");
+		cj_take(j, 4, 0, cl_waited_ids(c));
+	}
 	c->hb_busy = 1;
 	cj_submit(c, j, 0);
 }
@@ -866,6 +942,7 @@ cluster_close(struct cluster *c)
 		j->done(j, STORE_ERR_CLOSED, "the daemon is shutting down");
 		cj_free(j);
 	}
+	cl_waiters_tell(c);
 }
 
 void

@@ -59,12 +59,10 @@ start_check(const json_t *params, char *err, size_t errlen)
 		return -1;
 	if ((ck = cmd_param_int(params, "shards", 1, SHARD_COUNT_MAX, &id, err, errlen)) < 0)
 		return -1;
-	if (ck == 1 &&
-	    (resume || json_object_get(params, "shard") != NULL ||
-		json_is_true(json_object_get(params, "wait")))) {
+	if (ck == 1 && (resume || json_object_get(params, "shard") != NULL)) {
 		snprintf(err, errlen,
 		    "\"shards\" makes a run the cluster's members share: it goes with neither "
-		    "\"shard\" (one static shard), \"resume\" nor \"wait\" (watch simctl status)");
+		    "\"shard\" (one static shard) nor \"resume\"");
 		return -1;
 	}
 	ck = json_object_get(params, "checkpoint") != NULL;
@@ -94,21 +92,47 @@ shard_store_check(
 /* The cluster's answer: the run is recorded (a member claims each shard), or why not. */
 struct recording {
 	struct cmd_req *req;
+	struct server *srv;
+	int wait;
 	char run_id[RUN_ID_MAX];
 	uint32_t shards;
 };
+
+/* start --shards --wait: the cluster's run has ended (NULL: the daemon is shutting down). */
+static void
+cluster_run_ended(const char *state, void *arg)
+{
+	struct recording *r = arg;
+
+	if (state == NULL)
+		cmd_error(r->req, SIM_ERR_STATE, "the daemon is shutting down; run %s goes on",
+		    r->run_id);
+	else if (strcmp(state, "failed") == 0)
+		cmd_error(r->req, SIM_ERR_FAILED, "the cluster's run %s failed (simctl status)",
+		    r->run_id);
+	else
+		cmd_reply(r->req,
+		    json_pack("{s:s, s:s, s:i, s:b}", "state", state, "run_id", r->run_id, "shards",
+			(int)r->shards, "cluster", 1));
+	free(r);
+}
 
 static void
 recorded(int ok, const char *why, void *arg)
 {
 	struct recording *r = arg;
 
-	if (!ok)
+	if (!ok) {
 		cmd_error(r->req, SIM_ERR_FAILED, "the run could not be recorded: %s", why);
-	else
+	} else if (r->wait) {
+		if (cluster_wait_run(r->srv->cluster, r->run_id, cluster_run_ended, r) == 0)
+			return;
+		cmd_error(r->req, RPC_INTERNAL_ERROR, "out of memory");
+	} else {
 		cmd_reply(r->req,
 		    json_pack("{s:s, s:s, s:i}", "state", "recorded", "run_id", r->run_id, "shards",
 			(int)r->shards));
+	}
 	free(r);
 }
 
@@ -142,6 +166,8 @@ start_shards(struct cmd_req *req, struct server *srv, const json_t *params, long
 		return cmd_error(req, RPC_INTERNAL_ERROR, "out of memory");
 	}
 	r->req = req;
+	r->srv = srv;
+	cmd_param_bool(params, "wait", &r->wait, err, sizeof(err));
 	r->shards = (uint32_t)shards;
 	snprintf(r->run_id, sizeof(r->run_id), "%s", p.run_id);
 	if (cluster_start_run(srv->cluster, &p, r->shards, recorded, r, err, sizeof(err)) != 0) {

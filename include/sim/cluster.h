@@ -94,6 +94,14 @@ int cluster_has_run(const struct cluster *c);
 int cluster_run_control(struct cluster *c, const char *state, uint32_t concurrency,
     cluster_done_fn done, void *arg, char *err, size_t errlen);
 
+/*
+ * Calls fn once the cluster's run run_id has ended, with its state
+ * ("finished", "failed" or "stopped"), as this member's heartbeat reads it;
+ * with NULL when the daemon shuts down first.  0, or -1 out of memory.
+ */
+typedef void (*cluster_end_fn)(const char *state, void *arg);
+int cluster_wait_run(struct cluster *c, const char *run_id, cluster_end_fn fn, void *arg);
+
 /* Status's "cluster" object, from what the last refresh read (no query). */
 json_t *cluster_status_json(const struct cluster *c);
 

@@ -83,6 +83,15 @@ struct cl_held {
 	int ending; /* the run has ended: its release is on the way */
 };
 
+/* simctl start --shards --wait: a client waiting for the end of a run. */
+struct cl_waiter {
+	struct cl_waiter *next;
+	char run_id[RUN_ID_MAX];
+	char ended[16]; /* its final state, once read */
+	cluster_end_fn fn;
+	void *arg;
+};
+
 struct cluster {
 	struct event_base *base;
 	struct engine *engine;
@@ -107,7 +116,8 @@ struct cluster {
 	int progress_busy, progress_again;
 	uint32_t pool_cap;
 	int closing;
-	int leaving;             /* shutting down: claim nothing more */
+	int leaving; /* shutting down: claim nothing more */
+	struct cl_waiter *waiters;
 	void (*drained)(void *); /* cluster_drain's waiter */
 	void *drained_arg;
 };

@@ -45,8 +45,9 @@ check_rows() {	# DB WHY
 start_members simd_cluster_a
 sample simd_cluster_a &
 sampler=$!
-out=$("$SIMCTL" -s "$T/m1.sock" start --shards 3 $RUN) || t_fail "start --shards: $out"
-t_expect_match "$out" "recorded run .* in 3 shards" "start --shards answers"
+# --wait: simctl answers once the cluster's run has ended
+"$SIMCTL" -s "$T/m1.sock" start --shards 3 $RUN --wait >"$T/a.out" 2>&1 &
+waiter=$!
 # the members claim the shards: each is held, and status shows the cluster
 t_wait_for "[ \"\$(q simd_cluster_a \"SELECT count(*) FROM simd_shards WHERE state <> 'free'\")\" = 3 ]" 60
 st=$("$SIMCTL" -s "$T/m2.sock" --json status)
@@ -56,7 +57,9 @@ t_expect_eq "$(printf '%s' "$st" | jq -r '.cluster.members | length')" 3 "status
 st=$("$SIMCTL" -s "$T/m0.sock" status)
 t_expect_match "$st" "cluster: +member m0, connected, pool cap 3, holding shard [0-2]" "status"
 t_expect_match "$st" "member m2: heartbeat [0-9.]+ s ago, pool cap 3" "status's members"
-wait_finished simd_cluster_a
+wait "$waiter" || t_fail "start --shards --wait: $(cat "$T/a.out")"
+t_expect_match "$(cat "$T/a.out")" "the cluster's run .* of 3 shards: finished" "start --wait"
+t_expect_eq "$(run_state simd_cluster_a)" finished "the run's state after start --wait"
 touch "$T/stop"
 wait "$sampler"
 check_rows simd_cluster_a "three members"
@@ -72,7 +75,8 @@ t_members_stop
 # ---- (b) kill -9 of the member holding a shard, mid-run ----
 start_members simd_cluster_b
 # two shards for three members: one is idle, to take over
-"$SIMCTL" -s "$T/m0.sock" start --shards 2 $RUN >/dev/null || t_fail "start --shards (b)"
+out=$("$SIMCTL" -s "$T/m0.sock" start --shards 2 $RUN) || t_fail "start --shards (b): $out"
+t_expect_match "$out" "recorded run .* in 2 shards" "start --shards answers"
 # shard 1's holder has run a few cycles and copied a checkpoint
 t_wait_for "[ \"\$(q simd_cluster_b \"SELECT count(*) FROM simd_checkpoints WHERE shard = 1 AND cycle >= 4\")\" -ge 1 ]" 60
 victim=$(q simd_cluster_b "SELECT holder FROM simd_shards WHERE shard = 1 AND state = 'held'")
