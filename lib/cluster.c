@@ -395,6 +395,22 @@ cl_pool_share(struct cluster *c)
 		live = 1;
 	budget = (long long)c->o.pool_max - live * CLUSTER_COORD_CONNS;
 	fair = budget / live;
+	/* said once each time it starts: the budget cannot be kept (each member needs one) */
+	if ((fair < 1) != c->budget_short) {
+		c->budget_short = fair < 1;
+		if (c->budget_short)
+			log_warnx(
+			    "cluster: %lld live members leave no share of cluster_pool_max %u "
+			    "(a member needs %d connections): each pool keeps 1, so the "
+			    "cluster may open %lld",
+			    live, c->o.pool_max, CLUSTER_COORD_CONNS + 1,
+			    live * (CLUSTER_COORD_CONNS + 1));
+		else
+			log_info(
+			    "cluster: cluster_pool_max %u has a share for each of the %lld live "
+			    "members again",
+			    c->o.pool_max, live);
+	}
 	room = budget - others;
 	cap = fair;
 	if (cap > c->pool_cap)

@@ -115,6 +115,7 @@ struct cluster {
 	uint32_t held_concurrency; /* the run's concurrency last applied, 0: none */
 	int progress_busy, progress_again;
 	uint32_t pool_cap;
+	int budget_short; /* cluster_pool_max leaves this member no connection of its own */
 	int closing;
 	int leaving; /* shutting down: claim nothing more */
 	struct cl_waiter *waiters;

@@ -4,9 +4,9 @@
 # the rows of the unsharded run; (b) kill -9 of a member holding a shard mid-run: another member
 # takes the shard over from its newest checkpoint in simd_checkpoints within lease_ttl and a
 # checkpoint interval, the run finishes, the rows are the same; (d) the members share
-# cluster_pool_max: pg_stat_activity never shows more of their connections than it.  The runs
-# are paced (time_scale) so that they outlast the kill on any machine; every wait is on an
-# event, with room to spare.
+# cluster_pool_max: pg_stat_activity never shows more of their connections than it, and a
+# budget too small for its members is logged.  The runs are paced (time_scale) so that they
+# outlast the kill on any machine; every wait is on an event, with room to spare.
 set -eu
 . "$TOP/tests/lib/common.sh"
 t_pg_need
@@ -100,4 +100,22 @@ echo "(b) kill -9 of $victim (shard 1 at cycle $cyc): $taker took it over" \
     "the run finished with the same digest"
 t_expect_eq "$(q simd_cluster_b "SELECT generation FROM simd_shards WHERE shard = 1")" 2 \
     "shard 1 was claimed twice"
+t_members_stop
+
+# ---- a budget too small for its members: said in the log, not kept silently ----
+_url=$(t_pg_db simd_cluster_e)
+for i in 0 1 2; do
+	rm -rf "$T/m$i"
+	mkdir "$T/m$i"
+	printf '%s\n' "data_dir = $T/m$i" "socket = $T/m$i.sock" "database_url = $_url" \
+	    "cluster = on" "cluster_member = m$i" "lease_ttl = $TTL" "cluster_pool_max = 4" \
+	    >"$T/m$i.conf"
+	: >"$T/m$i.log"
+	t_member_start m$i
+done
+# three live members need 6 connections: each says so once it sees the others
+for i in 0 1 2; do
+	t_wait_for "grep -q 'leave no share of cluster_pool_max 4 .* the cluster may open 6' $T/m$i.log" 30
+done
+echo "(d) cluster_pool_max 4 for 3 members: each warned that the cluster may open 6"
 t_members_stop
