@@ -1042,15 +1042,22 @@ cluster_rate() {
 		cluster_stop
 		return 1
 	fi
-	# every member holds a shard and has begun its first cycle
+	# every member holds a shard (idle until its claim) and has begun its first cycle
 	_k=0
 	while [ "$_k" -lt "$1" ]; do
-		SOCK=$W/k$_k/sock D=$W/k$_k
-		if ! wait_running; then
-			K_ERR="member k$_k ran no shard: $(tr -d '\n' <"$D/st" | cut -c1-120)"
-			cluster_stop
-			return 1
-		fi
+		_ki=0
+		until "$SIMCTL" -s "$W/k$_k/sock" --json status >"$W/k$_k/st" 2>/dev/null &&
+		    grep -q '"state": *"running"' "$W/k$_k/st" &&
+		    [ "$(calc 'a > 0' "$(jget "$W/k$_k/st" elapsed_s)")" = 1 ]; do
+			_ki=$((_ki + 1))
+			if [ "$_ki" -ge 600 ]; then
+				K_ERR="member k$_k ran no shard in 60 s: $(tr -d '\n' <"$W/k$_k/st" |
+				    cut -c1-100)"
+				cluster_stop
+				return 1
+			fi
+			sleep 0.1
+		done
 		_k=$((_k + 1))
 	done
 	sleep 1
