@@ -1004,6 +1004,19 @@ cluster_stop() {
 # (--cycles 0, --all-shop, CLUSTER_CONC in flight each); sets K_SPS (sessions/s summed over
 # the members over the SECS window), K_RPS (rows/s), K_CONN (the most connections of simd the
 # server showed), or K_ERR.
+# cluster_sums M FILE: each member's stats into $W/kI/FILE; K_S, K_R, K_E: their sessions,
+# rows and errors summed.
+cluster_sums() {
+	K_S=0 K_R=0 K_E=0 _k=0
+	while [ "$_k" -lt "$1" ]; do
+		"$SIMCTL" -s "$W/k$_k/sock" --json stats >"$W/k$_k/$2" 2>/dev/null
+		K_S=$(calc 'a + b' "$K_S" "$(jget "$W/k$_k/$2" sessions)")
+		K_R=$(calc 'a + b' "$K_R" "$(jget "$W/k$_k/$2" rows_written)")
+		K_E=$(calc 'a + b' "$K_E" "$(jget "$W/k$_k/$2" errors)")
+		_k=$((_k + 1))
+	done
+}
+
 cluster_rate() {
 	K_SPS='' K_RPS='' K_CONN='' K_ERR='' K_PIDS='' K_USPS=''
 	if ! newdb; then
@@ -1012,28 +1025,14 @@ cluster_rate() {
 	fi
 	_k=0
 	while [ "$_k" -lt "$1" ]; do
-		_kd=$W/k$_k
-		rm -rf "$_kd"
-		mkdir -p "$_kd/data"
-		printf '%s\n' "log_level = warn" "checkpoint_interval = 86400" "shutdown_timeout = 5" \
-		    "adaptive = off" "database_url = $URL" "cluster = on" "cluster_member = k$_k" \
-		    >"$_kd/conf"
-		"$SIMD" -f -d "$_kd/data" -s "$_kd/sock" -c "$_kd/conf" </dev/null >"$_kd/log" 2>&1 &
-		K_PIDS="$K_PIDS $!"
-		_k=$((_k + 1))
-	done
-	_k=0
-	while [ "$_k" -lt "$1" ]; do
-		_ki=0
-		until "$SIMCTL" -s "$W/k$_k/sock" -t 10 ping >/dev/null 2>&1; do
-			_ki=$((_ki + 1))
-			if [ "$_ki" -ge 600 ]; then
-				K_ERR="member k$_k did not answer: $(tail -n 1 "$W/k$_k/log" | cut -c1-120)"
-				cluster_stop
-				return 1
-			fi
-			sleep 0.1
-		done
+		if ! sim_up "k$_k" "adaptive = off" "database_url = $URL" "cluster = on" \
+		    "cluster_member = k$_k"; then
+			K_ERR="member k$_k: $SIM_ERR"
+			cluster_stop
+			return 1
+		fi
+		K_PIDS="$K_PIDS $SIM_PID"
+		SIM_PID=''
 		_k=$((_k + 1))
 	done
 	if ! "$SIMCTL" -s "$W/k0/sock" start --agents "$CLUSTER_AGENTS" --shards "$1" --all-shop \
@@ -1061,13 +1060,8 @@ cluster_rate() {
 		_k=$((_k + 1))
 	done
 	sleep 1
-	_ka_s=0 _ka_r=0 _kb_s=0 _kb_r=0 _k=0
-	while [ "$_k" -lt "$1" ]; do
-		"$SIMCTL" -s "$W/k$_k/sock" --json stats >"$W/k$_k/a" 2>/dev/null
-		_ka_s=$(calc 'a + b' "$_ka_s" "$(jget "$W/k$_k/a" sessions)")
-		_ka_r=$(calc 'a + b' "$_ka_r" "$(jget "$W/k$_k/a" rows_written)")
-		_k=$((_k + 1))
-	done
+	cluster_sums "$1" a
+	_ka_s=$K_S _ka_r=$K_R
 	_kc0=$(cpu_ticks $K_PIDS)
 	_kt0=$(now_s)
 	_kend=$(calc "a + $SECS" "$_kt0")
@@ -1078,21 +1072,14 @@ cluster_rate() {
 		[ "${_kc:-0}" -gt "$K_CONN" ] && K_CONN=$_kc
 		sleep 0.5
 	done
-	_k=0
-	while [ "$_k" -lt "$1" ]; do
-		"$SIMCTL" -s "$W/k$_k/sock" --json stats >"$W/k$_k/b" 2>/dev/null
-		_kb_s=$(calc 'a + b' "$_kb_s" "$(jget "$W/k$_k/b" sessions)")
-		_kb_r=$(calc 'a + b' "$_kb_r" "$(jget "$W/k$_k/b" rows_written)")
-		_ke=$(jget "$W/k$_k/b" errors)
-		[ "${_ke:-0}" = 0 ] || K_ERR="member k$_k: $_ke sessions failed"
-		_k=$((_k + 1))
-	done
+	cluster_sums "$1" b
+	[ "$(calc 'a > 0' "$K_E")" = 1 ] && K_ERR="$K_E sessions failed"
 	_kdt=$(calc 'b - a' "$_kt0" "$(now_s)")
 	_kc1=$(cpu_ticks $K_PIDS)
-	K_SPS=$(calc "(b - a) / $_kdt" "$_ka_s" "$_kb_s")
+	K_SPS=$(calc "(b - a) / $_kdt" "$_ka_s" "$K_S")
 	# the members' CPU per session: what one host's core could drive
 	K_USPS=$(calc "(b - a) / $CLK_TCK * 1000000 / ($_kdt * $K_SPS)" "$_kc0" "$_kc1")
-	K_RPS=$(calc "(b - a) / $_kdt" "$_ka_r" "$_kb_r")
+	K_RPS=$(calc "(b - a) / $_kdt" "$_ka_r" "$K_R")
 	cluster_stop
 	dropdb_last
 	[ -z "$K_ERR" ]
