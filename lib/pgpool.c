@@ -32,12 +32,11 @@ struct pgpool_slot {
 	double born, last_used;
 	unsigned gen;               /* the pool's appname generation it is named for */
 	struct pgpool_req *for_req; /* PINGING: whom the connection goes to */
-	/* PINGING to rename it: the name sent (set_config's parameter) and its generation */
+	/* PINGING: the generation it is named for once the ping answers; renaming, the name */
+	unsigned ping_gen;
 	char rename[PGPOOL_APPNAME_MAX];
 	const char *rename_param;
-	unsigned rename_gen;
-	int renaming;
-	struct pgstmt ping_st; /* valid until the ping's answer */
+	struct pgstmt rename_st; /* set_config's statement, valid until the answer */
 };
 
 TAILQ_HEAD(pgpool_slots, pgpool_slot);
@@ -273,8 +272,7 @@ pgpool_pinged(void *arg, enum store_err err, const char *msg)
 		}
 	} else {
 		s->suspect = 0;
-		if (s->renaming)
-			s->gen = s->rename_gen;
+		s->gen = s->ping_gen;
 		s->last_used = pgpool_now();
 		if (r != NULL)
 			pgpool_answer(p, r, s->c, STORE_OK, NULL);
@@ -293,7 +291,7 @@ static void
 pgpool_ping(struct pgpool *p, struct pgpool_slot *s, struct pgpool_req *r)
 {
 	static const struct pgstmt rename = { PGSTMT_PARAMS, "rename", PGPOOL_RENAME_SQL, 1, NULL };
-	struct pgstmt st = pgpool_ping_stmt;
+	const struct pgstmt *st = &pgpool_ping_stmt;
 
 	pgconn_unwatch(s->c);
 	pgpool_slot_set(p, s, SLOT_PINGING);
@@ -303,16 +301,15 @@ pgpool_ping(struct pgpool *p, struct pgpool_slot *s, struct pgpool_req *r)
 		r->slot = s;
 	}
 	p->pings++;
-	s->renaming = s->gen != p->gen;
-	if (s->renaming) {
+	s->ping_gen = p->gen;
+	if (s->gen != p->gen) {
 		memcpy(s->rename, p->appname, sizeof(s->rename));
 		s->rename_param = s->rename;
-		s->rename_gen = p->gen;
-		st = rename;
-		st.params = &s->rename_param;
+		s->rename_st = rename;
+		s->rename_st.params = &s->rename_param;
+		st = &s->rename_st;
 	}
-	s->ping_st = st;
-	pgconn_exec(s->c, &s->ping_st, 1, NULL, pgpool_pinged, s);
+	pgconn_exec(s->c, st, 1, NULL, pgpool_pinged, s);
 }
 
 /* Gives idle connections to waiters, pinging the ones that sat too long. */
