@@ -12,29 +12,9 @@ export TOP
 pass=0 fail=0 skip=0 failed=""
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/simd-check.XXXXXX")
 
-run_one() {	# name command...
-	name=$1
-	shift
-	start=$(date +%s)
-	# no test may hang the suite: 10 minutes each at most (exit 124 then)
-	if command -v timeout >/dev/null 2>&1; then
-		timeout -k 10 "${SIMD_TEST_TIMEOUT:-600}" "$@" >"$logdir/out" 2>&1
-	else
-		"$@" >"$logdir/out" 2>&1
-	fi
-	rc=$?
-	secs=$(($(date +%s) - start))
-	case $rc in
-	0) pass=$((pass + 1)); echo "ok    $name (${secs}s)" ;;
-	77) skip=$((skip + 1)); echo "skip  $name: $(tail -n 1 "$logdir/out")" ;;
-	*) fail=$((fail + 1)); failed="$failed $name"
-	   echo "FAIL  $name (exit $rc, ${secs}s)"; sed 's/^/    | /' "$logdir/out" | tail -n 60 ;;
-	esac
-}
-
-# run_bg name command...: run_one for a worker: the output kept in $logdir/out.NAME, the
-# outcome in $logdir/res.NAME ("rc secs"), its line printed at once (a failure's output
-# after all of them).
+# run_bg name command...: runs one test (10 minutes at most: exit 124 then), its output kept
+# in $logdir/out.NAME, its outcome in $logdir/res.NAME ("rc secs name"), its line printed at
+# once; the outcomes are counted, and a failure's output printed, after all of them.
 run_bg() {
 	_n=$1
 	shift
@@ -124,27 +104,27 @@ had_default_data=0
 ! default_data_exists || had_default_data=1
 
 for t in "$@"; do
-	run_one "unit/$(basename "$t")" "$t"
+	run_bg "unit/$(basename "$t")" "$t"
 done
 # The slowest first (as measured on a 2-core machine), so that the jobs end together.
 SLOW="secrets shopapi_nginx package pgrestart cluster llm_limits cluster_ctl fuzz readonly
 postgres datadir watch pgbulk fdlimit crash realism"
+wanted() {	# NAME: not left out by SIMD_TESTS
+	[ -z "${SIMD_TESTS:-}" ] || case " $SIMD_TESTS " in *" $1 "*) ;; *) return 1 ;; esac
+}
 if [ -z "${SIMD_UNIT_ONLY:-}" ]; then
-	: >"$logdir/queue"
-	for n in $SLOW; do
-		[ -f "$TOP/tests/integration/$n.sh" ] && echo "$TOP/tests/integration/$n.sh"
-	done >>"$logdir/queue"
-	for t in "$TOP"/tests/integration/*.sh; do
-		[ -f "$t" ] || continue
-		case " $(echo $SLOW) " in *" $(basename "$t" .sh) "*) continue ;; esac
-		echo "$t"
-	done >>"$logdir/queue"
-	if [ -n "${SIMD_TESTS:-}" ]; then
-		while read -r t; do
-			case " $SIMD_TESTS " in *" $(basename "$t" .sh) "*) echo "$t" ;; esac
-		done <"$logdir/queue" >"$logdir/queue.sel"
-		mv "$logdir/queue.sel" "$logdir/queue"
-	fi
+	{
+		for n in $SLOW; do
+			[ -f "$TOP/tests/integration/$n.sh" ] && wanted "$n" &&
+			    echo "$TOP/tests/integration/$n.sh"
+		done
+		for t in "$TOP"/tests/integration/*.sh; do
+			n=$(basename "$t" .sh)
+			[ -f "$t" ] && wanted "$n" || continue
+			case " $(echo $SLOW) " in *" $n "*) continue ;; esac
+			echo "$t"
+		done
+	} >"$logdir/queue"
 	jobs=${SIMD_JOBS:-2}
 	case $jobs in '' | *[!0-9]* | 0) echo "SIMD_JOBS must be a positive integer" >&2; exit 2 ;; esac
 	j=0
@@ -157,18 +137,18 @@ if [ -z "${SIMD_UNIT_ONLY:-}" ]; then
 		wait "$w"
 	done
 	WORKERS=
-	for r in "$logdir"/res.*; do
-		[ -f "$r" ] || continue
-		read -r rc secs name <"$r"
-		case $rc in
-		0) pass=$((pass + 1)) ;;
-		77) skip=$((skip + 1)) ;;
-		*) fail=$((fail + 1)); failed="$failed $name"
-		   echo "----- $name (exit $rc, ${secs}s)"
-		   sed 's/^/    | /' "$logdir/out.$(echo "$name" | tr / _)" | tail -n 60 ;;
-		esac
-	done
 fi
+for r in "$logdir"/res.*; do
+	[ -f "$r" ] || continue
+	read -r rc secs name <"$r"
+	case $rc in
+	0) pass=$((pass + 1)) ;;
+	77) skip=$((skip + 1)) ;;
+	*) fail=$((fail + 1)); failed="$failed $name"
+	   echo "----- $name (exit $rc, ${secs}s)"
+	   sed 's/^/    | /' "$logdir/out.$(echo "$name" | tr / _)" | tail -n 60 ;;
+	esac
+done
 if [ "$had_default_data" = 0 ] && default_data_exists; then
 	fail=$((fail + 1)); failed="$failed left-behind"
 	echo "FAIL  a test left $default_data behind (a simd run without its own data_dir)"
