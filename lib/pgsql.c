@@ -179,6 +179,18 @@ const struct pgstmt pgsql_prepare[PGSQL_NSTMTS] = {
 	    " LEFT JOIN shopping_sessions s ON s.session_key = x.sk"
 	    " ORDER BY x.n" /* ids follow the order things happened, whatever the join */
 	    " ON CONFLICT (event_key) DO NOTHING"),
+	/*
+	 * One session's events, with its steps (a chain): the simplest shape, whose
+	 * generic plan the server keeps (the batches' join is planned anew for
+	 * each few rows and cost a session 3 times what its steps did).
+	 */
+	P(PGSQL_SESS_EVENTS,
+	    "INSERT INTO shopping_session_events (event_key, session_id, user_id, event_type,"
+	    " payload, created_at)"
+	    " SELECT x.k, (SELECT id FROM shopping_sessions WHERE session_key = $2), $3, x.t,"
+	    " x.p::jsonb, to_timestamp(x.c)"
+	    " FROM unnest($1::text[], $4::text[], $5::text[], $6::bigint[]) AS x(k, t, p, c)"
+	    " ON CONFLICT (event_key) DO NOTHING"),
 	P(PGSQL_FENCE, "SELECT simd_fence($1::text, $2::integer, $3::bigint)"),
 };
 

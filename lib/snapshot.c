@@ -24,7 +24,7 @@ counts_json(const struct engine_counts *c)
 static json_t *
 store_json(const struct store_stats *st)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "driver", st->driver ? st->driver : "?", "connections_active",
 	    (int)st->connections_active, "connections_idle", (int)st->connections_idle, "waiting",
 	    (int)st->waiting, "max", (int)st->max, "opened", (json_int_t)st->opened, "closed",
@@ -32,7 +32,7 @@ store_json(const struct store_stats *st)
 	    (json_int_t)st->round_trips, "step_round_trips", (json_int_t)st->step_round_trips,
 	    "events_queued", (json_int_t)st->events_queued, "events_queue_max",
 	    (json_int_t)st->events_queue_max, "events_queued_peak",
-	    (json_int_t)st->events_queued_peak);
+	    (json_int_t)st->events_queued_peak, "events_batched", (json_int_t)st->events_batched);
 }
 
 /* The shop API (null without one): the limiter, the requests, failures by type, the pool. */

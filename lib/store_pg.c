@@ -32,6 +32,7 @@
 #define PG_OP_PARAMS 40
 #define PG_ARR_LEN (STORE_MAX_ITEMS * 12 + 4)
 #define PG_KEY_MAX 96
+#define PG_PAYLOAD_MAX 128
 /*
  * Event batches written at once: 2 while the run goes on (more took
  * connections from the sessions: -30 % sessions/s locally); a quarter of the
@@ -82,6 +83,7 @@ struct pg_opjob {
 	int count_idx;  /* the statement result_count comes from */
 	int count_rows; /* rows returned (else rows affected) */
 	int chained;    /* in a chain: reads too between BEGIN and COMMIT */
+	int events_in;  /* its events went in with the chain's last step */
 	struct pgfence_val fence;
 	char bad[PG_MSG_MAX]; /* an answer we cannot accept */
 	char user[24], at[24], coupon[16], total[24];
@@ -355,28 +357,35 @@ pg_op_result(struct pgjob *j, int idx, const PGresult *r)
 		snprintf(x->bad, sizeof(x->bad), "no row count from %s", x->st[idx].name);
 }
 
+/* Event ev of op as a row, its strings in key and payload (PG_KEY_MAX, PG_PAYLOAD_MAX). */
+static void
+pg_event_row(struct pgbatch_row *row, const struct store_op *op, const struct store_event *ev,
+    const char *session_key, char *key, char *payload)
+{
+	store_event_key(key, PG_KEY_MAX, op, ev);
+	store_event_payload(payload, PG_PAYLOAD_MAX, ev);
+	row->key = key;
+	row->session_key = session_key;
+	row->user_id = op->agent + 1;
+	row->type = store_event_name(ev->type);
+	row->payload = payload;
+	row->created = op->sim_time + ev->dt;
+}
+
 /*
- * The op's events are staged now that its writes are in, and a session's end
- * releases them all into a batch together (see pgbatch_stage).
+ * The op's events are staged now that its writes are in (unless written is
+ * set: they went in with them), and a session's end releases what its steps
+ * staged into a batch together (see pgbatch_stage).
  */
 static int
-pg_op_events(struct pg_store *s, const struct store_op *op, const char *session_key)
+pg_op_events(struct pg_store *s, const struct store_op *op, const char *session_key, int written)
 {
-	char key[PG_KEY_MAX], payload[128];
+	char key[PG_KEY_MAX], payload[PG_PAYLOAD_MAX];
 	struct pgbatch_row row;
 	uint16_t i;
 
-	for (i = 0; i < op->nevents; i++) {
-		const struct store_event *ev = &op->events[i];
-
-		store_event_key(key, sizeof(key), op, ev);
-		store_event_payload(payload, sizeof(payload), ev);
-		row.key = key;
-		row.session_key = session_key;
-		row.user_id = op->agent + 1;
-		row.type = store_event_name(ev->type);
-		row.payload = payload;
-		row.created = op->sim_time + ev->dt;
+	for (i = 0; i < op->nevents && !written; i++) {
+		pg_event_row(&row, op, &op->events[i], session_key, key, payload);
 		if (pgbatch_stage(s->batcher, op->agent, &row) != 0)
 			return -1;
 	}
@@ -435,8 +444,9 @@ pg_op_done(struct pgjob *j, enum store_err err, const char *msg)
 	x->s->step_waits += (uint64_t)j->waits;
 	err = pg_fence_note(x->s, &x->fence, err, &msg);
 	if (err == STORE_OK)
-		op->rows += op->nevents; /* the batcher has them: written or replayed */
-	if (err == STORE_OK && !x->s->closed && pg_op_events(x->s, op, x->session_key) != 0) {
+		op->rows += op->nevents; /* written with the chain, or the batcher has them */
+	if (err == STORE_OK && !x->s->closed &&
+	    pg_op_events(x->s, op, x->session_key, x->events_in) != 0) {
 		err = STORE_ERR_NOMEM;
 		msg = "out of memory queueing events";
 	}
@@ -659,7 +669,7 @@ pg_submit(struct store *st, struct store_op *op)
 
 /* ---- chains: a session's steps in one pipeline ---- */
 
-#define PG_CHAIN_STMTS (STORE_CHAIN_MAX * PG_OP_STMTS)
+#define PG_CHAIN_STMTS (STORE_CHAIN_MAX * PG_OP_STMTS + 1) /* + the events */
 
 struct pg_chainjob {
 	struct pgjob job;
@@ -671,6 +681,10 @@ struct pg_chainjob {
 	int start[STORE_CHAIN_MAX + 1]; /* op i's statements: start[i]..start[i+1]-1 */
 	enum store_err stop;            /* why op n cannot run, if one cannot */
 	char why[PG_MSG_MAX];
+	int ev_idx;         /* the events' statement (PGSQL_SESS_EVENTS), or -1 */
+	unsigned ev_op;     /* the op whose transaction it is in */
+	struct pgarr ev[4]; /* its arrays: keys, types, payloads, times */
+	const char *evp[6];
 	struct pgstmt st[PG_CHAIN_STMTS];
 	unsigned char sync[PG_CHAIN_STMTS]; /* after each op's last statement */
 };
@@ -681,9 +695,11 @@ pg_chain_result(struct pgjob *j, int idx, const PGresult *r)
 	struct pg_chainjob *c = (struct pg_chainjob *)j;
 	unsigned i = 0;
 
+	if (idx == c->ev_idx) /* the steps' events: each op counts its own */
+		return;
 	while (i + 1 < c->n && idx >= c->start[i + 1])
 		i++;
-	pg_op_result(&c->x[i]->job, idx - c->start[i], r);
+	pg_op_result(&c->x[i]->job, idx - c->start[i] - (c->ev_idx >= 0 && idx > c->ev_idx), r);
 }
 
 /* Op i of a chain that failed earlier: not run, or run and to be run again. */
@@ -707,11 +723,15 @@ pg_chain_done(struct pgjob *j, enum store_err err, const char *msg)
 	enum store_err first = STORE_OK;
 	char bad[80];
 	unsigned i;
+	int evin = c->ev_idx >= 0 && c->start[c->ev_op + 1] <= j->ok_upto;
 
 	c->s->step_waits += (uint64_t)j->waits;
 	for (i = 0; i < c->nops; i++) {
 		struct pg_opjob *x = i < c->n ? c->x[i] : NULL;
 		struct store_op *op = c->op[i];
+
+		if (x != NULL)
+			x->events_in = evin;
 
 		if (first != STORE_OK) {
 			free(x);
@@ -738,7 +758,77 @@ pg_chain_done(struct pgjob *j, enum store_err err, const char *msg)
 			pg_op_done(&x->job, STORE_OK, NULL);
 		}
 	}
+	for (i = 0; i < 4; i++)
+		pgarr_free(&c->ev[i]);
 	free(c);
+}
+
+/* Adds the events of op to the chain's arrays; 0, or -1 out of memory. */
+static int
+pg_chain_add_events(struct pg_chainjob *c, const struct pg_opjob *x)
+{
+	char key[PG_KEY_MAX], payload[PG_PAYLOAD_MAX];
+	struct pgbatch_row row;
+	uint16_t k;
+
+	for (k = 0; k < x->op->nevents; k++) {
+		pg_event_row(&row, x->op, &x->op->events[k], x->session_key, key, payload);
+		if (pgarr_add_text(&c->ev[0], row.key) != 0 ||
+		    pgarr_add_text(&c->ev[1], row.type) != 0 ||
+		    pgarr_add_text(&c->ev[2], row.payload) != 0 ||
+		    pgarr_add_int(&c->ev[3], row.created) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The events of all the chain's steps go into the last step's transaction,
+ * as an application writes what it logs with the step: before its COMMIT, or
+ * beside its one statement in the same implicit transaction (before the
+ * sync).  They commit with that step or not at all, every earlier step having
+ * committed before it; nothing is left to batch after the session, so over a
+ * slow link a cycle's rows are in when its sessions are.  When that
+ * transaction does not commit (or memory is short here), each step that did
+ * stages its events as a lone step would (pg_op_events).
+ */
+static void
+pg_chain_events(struct pg_chainjob *c)
+{
+	unsigned i, last = c->n - 1;
+	int at;
+
+	if (c->n == 0 || c->n < c->nops || c->x[last]->job.n == 0)
+		return; /* a step that cannot run, or a last one with no transaction */
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->x[i]->session_key, c->x[0]->session_key) != 0 ||
+		    pg_chain_add_events(c, c->x[i]) != 0)
+			return;
+	if (c->ev[0].n == 0)
+		return;
+	for (i = 0; i < 4; i++)
+		if (pgarr_str(&c->ev[i]) == NULL)
+			return;
+	c->evp[0] = pgarr_str(&c->ev[0]);
+	c->evp[1] = c->x[0]->session_key;
+	c->evp[2] = c->x[0]->user;
+	c->evp[3] = pgarr_str(&c->ev[1]);
+	c->evp[4] = pgarr_str(&c->ev[2]);
+	c->evp[5] = pgarr_str(&c->ev[3]);
+	at = c->start[last + 1];
+	if (strcmp(c->st[at - 1].name, pg_commit.name) == 0)
+		at--; /* before the COMMIT */
+	else
+		c->sync[at - 1] = 0; /* beside the one statement: the sync comes after both */
+	memmove(&c->st[at + 1], &c->st[at], (size_t)(c->job.n - at) * sizeof(c->st[0]));
+	memmove(&c->sync[at + 1], &c->sync[at], (size_t)(c->job.n - at));
+	pg_stmt(c->s, &c->st[at], PGSQL_SESS_EVENTS, 6);
+	c->st[at].params = c->evp;
+	c->sync[at] = at == c->start[last + 1];
+	c->start[last + 1]++;
+	c->job.n++;
+	c->ev_idx = at;
+	c->ev_op = last;
 }
 
 /* Builds op by op until one cannot run; each op's statements end with a sync. */
@@ -766,6 +856,7 @@ pg_chain_build(struct pg_chainjob *c)
 	}
 	c->start[c->n] = at;
 	c->job.n = at;
+	pg_chain_events(c);
 }
 
 static void
@@ -783,6 +874,9 @@ pg_submit_chain(struct store *st, struct store_op *const *ops, unsigned n)
 	}
 	c->s = s;
 	c->nops = n;
+	c->ev_idx = -1;
+	for (i = 0; i < 4; i++)
+		pgarr_init(&c->ev[i]);
 	memcpy(c->op, ops, n * sizeof(*ops));
 	c->job.st = c->st;
 	c->job.sync = c->sync;
@@ -945,6 +1039,7 @@ pg_stats(struct store *st, struct store_stats *out)
 	out->events_queued = bs.rows_staged + bs.rows_queued + us.rows_queued;
 	out->events_queue_max = s->queue_max;
 	out->events_queued_peak = bs.rows_peak;
+	out->events_batched = bs.rows_written;
 }
 
 static int

@@ -49,6 +49,8 @@ enum pgsql_stmt {
 	PGSQL_SESS_FAIL,    /* $1 session_key, $2 user_id, $3 started, $4 at, $5 reason */
 	PGSQL_EVENTS,       /* $1 keys[], $2 session_keys[], $3 user_ids[], $4 types[],
 	                     * $5 payloads[], $6 at[] */
+	PGSQL_SESS_EVENTS,  /* $1 keys[], $2 session_key, $3 user_id, $4 types[], $5 payloads[],
+	                     * $6 at[]: one session's */
 	PGSQL_FENCE,        /* $1 run_id, $2 shard, $3 generation: first in a fenced write */
 	PGSQL_NSTMTS
 };

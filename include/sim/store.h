@@ -171,6 +171,8 @@ struct store_stats {
 	uint64_t round_trips, step_round_trips;
 	/* events waiting to be written, its bound (0: none), the most seen this run */
 	uint64_t events_queued, events_queue_max, events_queued_peak;
+	/* events the batcher wrote (PostgreSQL): those that did not go in with their steps */
+	uint64_t events_batched;
 };
 
 /* What the drivers need of the configuration (store_opts_from_config), nothing more. */

@@ -4,6 +4,8 @@
 # the rows are the same either way.  With steps failing on the server now and then (a
 # trigger raises a serialisation failure), the failed step is retried and the session's
 # later steps, refused in the aborted transaction, are sent again: same rows, none lost.
+# Pipelined, a session's events go in with its last step (store.events_batched = 0);
+# one step at a time, the batcher writes them all.
 set -eu
 . "$TOP/tests/lib/common.sh"
 t_pg_need
@@ -40,6 +42,11 @@ sessions=$(field sessions "$OUT")
 trips=$(field step_round_trips "$OUT")
 [ "$sessions" -gt 300 ] || t_fail "only $sessions sessions"
 t_expect_eq "$trips" "$sessions" "pipelined: one round trip a session"
+events=$(field events "$OUT")
+[ "$events" -gt "$sessions" ] || t_fail "pipelined: only $events events"
+t_expect_eq "$(field events_batched "$OUT")" 0 "pipelined: the events went in with the steps"
+t_expect_eq "$(_pg_admin -At -d simd_pipe -c "SELECT count(*) FROM shopping_session_events")" \
+    "$events" "pipelined: every event written"
 ref=$(t_pg_digest simd_pipe)
 
 run_once simd_steps "one step at a time" "pg_pipeline = no"
@@ -47,6 +54,7 @@ t_expect_eq "$(field sessions "$OUT")" "$sessions" "one step at a time: the same
 trips=$(field step_round_trips "$OUT")
 [ "$trips" -ge $((2 * sessions)) ] ||
     t_fail "one step at a time: $trips round trips for $sessions sessions"
+t_expect_eq "$(field events_batched "$OUT")" "$events" "one step at a time: the events batched"
 t_expect_eq "$(t_pg_digest simd_steps)" "$ref" "one step at a time: the pipelined rows"
 
 # every 5th cart statement fails on the server with a transient error (40001); the sequence
@@ -74,9 +82,12 @@ retries=$(field retries "$st")
 [ "${retries:-0}" -gt 0 ] || t_fail "flaky: no step was retried: $st"
 OUT=$(t_ctl --json status | tr -d ' \n')
 t_expect_eq "$(field sessions "$OUT")" "$sessions" "flaky: the same sessions"
+batched=$(field events_batched "$OUT")
+[ "$batched" -gt 0 ] && [ "$batched" -lt "$events" ] ||
+    t_fail "flaky: $batched of $events events batched (the retried sessions' only)"
 trips=$(field step_round_trips "$OUT")
 [ "$trips" -gt "$sessions" ] || t_fail "flaky: $trips round trips, no retry among them"
 t_stop_simd || t_fail "exit"
 t_expect_eq "$(open_sessions simd_flaky)" 0 "flaky: no session half-written"
 t_expect_eq "$(t_pg_digest simd_flaky)" "$ref" "flaky: the pipelined rows"
-echo "$sessions sessions; $retries retries when every 5th cart statement failed"
+echo "$sessions sessions; $retries retries when every 5th cart statement failed ($batched of $events events batched)"

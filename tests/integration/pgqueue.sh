@@ -2,13 +2,16 @@
 # client keeps the events table locked (pg_prepared = no: preparing an INSERT would wait on
 # it too), the queue fills to its bound, no new session starts,
 # status shows the queue; once the lock goes the run finishes with every event written.
+# pg_pipeline = no: a session's chain writes its events in its last step's transaction (which
+# the lock would hold, as it would an application's), so the queue is the lone steps' path.
 set -eu
 . "$TOP/tests/lib/common.sh"
 t_pg_need
 t_setup
 MAX=300
 t_conf "seed = 8" "checkpoint_interval = 86400" "event_queue_max = $MAX" \
-    "event_batch_size = 50" "statement_timeout = 0" "retry_window = 120" "pg_prepared = no"
+    "event_batch_size = 50" "statement_timeout = 0" "retry_window = 120" "pg_prepared = no" \
+    "pg_pipeline = no"
 url=$(t_pg_db simd_queue)
 t_conf "database_url = $url"
 t_start_simd # migrates: the table exists
