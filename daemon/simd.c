@@ -389,33 +389,6 @@ setup_signals(struct daemon *d)
 
 /* ---- start-up ---- */
 
-/*
- * Work that re-arms itself (the scheduler's pump, the store's completions)
- * must not starve sockets and timers: after a bounded number of callbacks
- * the loop polls again.  The control socket has the first priority (see
- * control.h): its events run first after every poll and are not counted in
- * that bound, so a status request waits for one short turn, not a queue.
- */
-static struct event_base *
-new_base(void)
-{
-	struct event_config *cfg = event_config_new();
-	struct timeval slice = { 0, CONTROL_TURN_US };
-	struct event_base *base;
-
-	if (cfg == NULL)
-		return NULL;
-	event_config_set_max_dispatch_interval(
-	    cfg, &slice, CONTROL_TURN_CALLBACKS, CONTROL_PRIORITY + 1);
-	base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	if (base != NULL && event_base_priority_init(base, CONTROL_PRIORITIES) != 0) {
-		event_base_free(base);
-		return NULL;
-	}
-	return base;
-}
-
 /* Room for every control client the caps allow, the pool and the files of our own. */
 static void
 raise_nofile(const struct sim_config *c)
@@ -460,7 +433,7 @@ open_parts(struct daemon *d, char *err, size_t errlen)
 	raise_nofile(c);
 	if ((d->lock_fd = platform_lock_dir(c->data_dir, err, errlen)) < 0)
 		return -1;
-	if ((srv->base = new_base()) == NULL) {
+	if ((srv->base = control_base_new()) == NULL) {
 		snprintf(err, errlen, "cannot create the event loop");
 		return -1;
 	}

@@ -800,3 +800,34 @@ control_nclients(const struct control *c)
 {
 	return c->nclients;
 }
+
+/*
+ * Work that re-arms itself (the scheduler's pump, the store's completions)
+ * must not starve sockets and timers: after a bounded time or number of
+ * callbacks the loop polls again.  The control socket has the first priority:
+ * its events run first after every poll and are not counted in that bound, so
+ * a status request waits for one short turn, not a queue.
+ */
+struct event_base *
+control_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct timeval slice = { 0, CONTROL_TURN_US };
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	if (event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) != 0 ||
+	    event_config_set_max_dispatch_interval(
+		cfg, &slice, CONTROL_TURN_CALLBACKS, CONTROL_PRIORITY + 1) != 0) {
+		event_config_free(cfg);
+		return NULL;
+	}
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (base != NULL && event_base_priority_init(base, CONTROL_PRIORITIES) != 0) {
+		event_base_free(base);
+		return NULL;
+	}
+	return base;
+}

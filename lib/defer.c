@@ -3,7 +3,16 @@
 
 #include <event2/event.h>
 
+#include "sim/control.h"
 #include "sim/defer.h"
+#include "sim/metrics.h"
+
+/*
+ * A round stops after this long and the rest waits for the next, after the
+ * loop has polled: a round of many completions must not hold the control
+ * socket beyond its turn (control.h).
+ */
+#define DEFER_ROUND_US (CONTROL_TURN_US / 2)
 
 TAILQ_HEAD(defer_list, defer_entry);
 
@@ -38,6 +47,7 @@ static void
 defer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct defer *d = arg;
+	uint64_t t0 = metrics_now_us();
 
 	/* what is queued now; what the callbacks queue goes in the next round */
 	d->round_last = TAILQ_LAST(&d->queue, defer_list);
@@ -48,7 +58,10 @@ defer_cb(evutil_socket_t fd, short what, void *arg)
 			destroy(d);
 			return;
 		}
+		if (metrics_now_us() - t0 >= DEFER_ROUND_US)
+			break; /* the rest, still first in the queue, in the next round */
 	}
+	d->round_last = NULL;
 	d->running = 0;
 	if (!TAILQ_EMPTY(&d->queue))
 		event_active(d->ev, EV_TIMEOUT, 0);

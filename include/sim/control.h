@@ -19,15 +19,22 @@
  * libevent runs them before anything else, and the daemon bounds the work of
  * the other priorities per loop turn (CONTROL_TURN_US, CONTROL_TURN_CALLBACKS)
  * so a request waits for one short turn at most.  Everything else keeps the
- * default, CONTROL_PRIORITY + 1.
+ * default, CONTROL_PRIORITY + 1.  control_base_new() makes such a loop.
  */
 #define CONTROL_PRIORITY 0
 #define CONTROL_PRIORITIES 2
-#define CONTROL_TURN_US 2000      /* busy work run between two polls, at most (about) */
+#define CONTROL_TURN_US 1000      /* busy work run between two polls, at most (about) */
 #define CONTROL_TURN_CALLBACKS 16 /* and at most this many callbacks of it */
 
 struct event_base;
 struct control;
+
+/*
+ * The daemon's loop: the priorities and the turn's bound above, timed by the
+ * precise monotonic clock (libevent's default, the coarse one, ticks every 4
+ * ms on many kernels: turns ran 4 ms whatever the bound).  NULL on failure.
+ */
+struct event_base *control_base_new(void);
 struct control_client;
 struct rpc_request;
 

@@ -3,8 +3,10 @@
  * deferred completions.  A caller embeds a struct defer_entry in whatever is
  * to be completed and queues it; one event runs the queue from the loop, in
  * order.  Entries queued while the queue runs wait for the next round, so a
- * completion that starts new work cannot starve sockets and timers.  No
- * allocation: queueing cannot fail.
+ * completion that starts new work cannot starve sockets and timers, and a
+ * round that has run for half the loop's turn (control.h) leaves the rest to
+ * the next one, after the loop has polled.  No allocation: queueing cannot
+ * fail.
  */
 #ifndef SIM_DEFER_H
 #define SIM_DEFER_H
