@@ -5,6 +5,8 @@
  * transaction (a single pipeline) trims the old catalogue, upserts the new one
  * and writes its signature last; then users and wallets, PG_CHUNK agents per
  * job, PG_PREP_PARALLEL jobs at once.  The row sets are the sqlite driver's.
+ * A chunk is built PG_SLICE users per loop turn (a persona's JSON costs some
+ * 25 µs: a whole chunk at once was a 25 ms turn the control socket waited on).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 #define PG_CHUNK 1000      /* rows per bulk statement */
 #define PG_PREP_PARALLEL 4 /* user chunks written at once */
+#define PG_SLICE 16        /* users added to a chunk in one loop turn */
 
 /* One bulk statement: array parameters (unnested server-side), then scalars. */
 struct pg_bulk {
@@ -33,8 +36,11 @@ struct pg_prep {
 	void *arg;
 	uint32_t next; /* the next agent to write */
 	unsigned inflight;
-	int users; /* the catalogue is in: users may be written */
-	int match; /* sim_meta describes this very catalogue */
+	struct pg_bulkjob *cur; /* the chunk being built, or NULL */
+	uint32_t cur_end;       /* the agent that ends it */
+	int resuming;           /* a turn of building is queued (pg_prep_resume) */
+	int users;              /* the catalogue is in: users may be written */
+	int match;              /* sim_meta describes this very catalogue */
 	char sig[STORE_SIG_KEYS][STORE_SIG_LEN];
 	char *json; /* a persona's JSON */
 	size_t jsoncap;
@@ -216,37 +222,80 @@ pg_prep_user(struct pg_prep *p, struct pg_bulk *u, struct pg_bulk *w, uint32_t a
 	return rc ? -1 : 0;
 }
 
-/* Users and their wallets, PG_CHUNK at a time: one pipeline, one transaction. */
-static void
-pg_prep_users_chunk(struct pg_prep *p)
+/* A new chunk of users and their wallets, PG_CHUNK at most: one pipeline, one transaction. */
+static int
+pg_prep_chunk_new(struct pg_prep *p)
 {
 	struct pg_bulkjob *x = pg_bulkjob_new(p, 2, pg_prep_users_done);
-	struct pg_bulk *u, *w;
-	uint32_t a, end = p->next + PG_CHUNK;
-	int rc = 0;
 
-	if (end > p->su.nagents || end < p->next)
-		end = p->su.nagents;
-	if (x != NULL) {
-		u = pg_bulk_add(x, "users", pgsql_users_put, 4);
-		pg_bulk_scalar(u, (long long)p->su.catalog->sim_start);
-		w = pg_bulk_add(x, "wallets", pgsql_wallets_put, 2);
-		for (a = p->next; a < end && rc == 0; a++)
-			rc = pg_prep_user(p, u, w, a);
-		x->agents = end - p->next;
-	}
-	p->next = end;
-	pg_prep_start(p, x, rc);
+	if (x == NULL)
+		return -1;
+	pg_bulk_scalar(
+	    pg_bulk_add(x, "users", pgsql_users_put, 4), (long long)p->su.catalog->sim_start);
+	pg_bulk_add(x, "wallets", pgsql_wallets_put, 2);
+	p->cur = x;
+	p->cur_end = p->next + PG_CHUNK;
+	if (p->cur_end > p->su.nagents || p->cur_end < p->next)
+		p->cur_end = p->su.nagents;
+	return 0;
 }
 
+/* Adds PG_SLICE users at most to the chunk being built; starts it once it is whole. */
+static void
+pg_prep_slice(struct pg_prep *p)
+{
+	struct pg_bulkjob *x;
+	uint32_t first = p->next, end;
+	int rc = 0;
+
+	if (p->cur == NULL && pg_prep_chunk_new(p) != 0) {
+		pg_prep_fail(p, STORE_ERR_NOMEM, "out of memory");
+		return;
+	}
+	x = p->cur;
+	end = p->cur_end - first > PG_SLICE ? first + PG_SLICE : p->cur_end;
+	for (; p->next < end && rc == 0; p->next++)
+		rc = pg_prep_user(p, &x->b[0], &x->b[1], p->next);
+	x->agents += p->next - first;
+	if (rc != 0 || p->next >= p->cur_end) {
+		p->cur = NULL;
+		pg_prep_start(p, x, rc);
+	}
+}
+
+static void pg_prep_resume(enum store_err err, const char *msg, void *arg);
+
+/* Users go on: a slice this turn, and the next turn queued while there is more to do. */
 static void
 pg_prep_pump(struct pg_prep *p)
 {
-	while (p->err == STORE_OK && p->users && p->inflight < PG_PREP_PARALLEL &&
-	    p->next < p->su.nagents)
-		pg_prep_users_chunk(p);
-	if (p->inflight == 0 && (p->err != STORE_OK || (p->users && p->next >= p->su.nagents)))
+	if (p->err == STORE_OK && p->users && !p->resuming && p->next < p->su.nagents &&
+	    (p->cur != NULL || p->inflight < PG_PREP_PARALLEL)) {
+		pg_prep_slice(p);
+		if (p->err == STORE_OK && p->next < p->su.nagents &&
+		    (p->cur != NULL || p->inflight < PG_PREP_PARALLEL)) {
+			p->resuming = 1;
+			pgjobs_done_later(p->r, pg_prep_resume, p, STORE_OK, NULL);
+			return;
+		}
+	}
+	if (p->inflight == 0 && !p->resuming &&
+	    (p->err != STORE_OK || (p->users && p->next >= p->su.nagents))) {
+		if (p->cur != NULL) /* a failure stopped the chunk being built */
+			pg_bulkjob_free(p->cur);
 		pg_prep_finish(p);
+	}
+}
+
+static void
+pg_prep_resume(enum store_err err, const char *msg, void *arg)
+{
+	struct pg_prep *p = arg;
+
+	p->resuming = 0;
+	if (err != STORE_OK)
+		pg_prep_fail(p, err, msg);
+	pg_prep_pump(p);
 }
 
 static void
