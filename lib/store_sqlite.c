@@ -7,10 +7,14 @@
  * one pass per loop iteration, so a callback that submits the next step never
  * recurses and never starves the rest of the loop.
  *
- * Group commit: operations share one transaction, each inside its own
- * savepoint, so an operation and its events are still all-or-nothing but a
- * commit (and its WAL frames) is paid once per batch instead of once per
- * operation.  With sqlite_commit_interval = 0 the drain commits before it
+ * Group commit: operations share one transaction, so a commit (and its WAL
+ * frames) is paid once per batch instead of once per operation.  An
+ * operation and its events are still all-or-nothing, without a savepoint of
+ * their own (in WAL mode a savepoint copies every page it changes, once per
+ * savepoint): the operations run since the last completions form a group,
+ * and one that fails rolls its group back (to the group's savepoint, or the
+ * whole transaction when the group is all of it) and the others of the group,
+ * none of which has completed, run again (sq_group_undo).  With sqlite_commit_interval = 0 the drain commits before it
  * runs any callback: a completed operation is a committed one, and if the
  * commit fails every operation of the batch reports that failure.  With an
  * interval (the default, 0.1 s) completions run at once and the transaction
@@ -148,9 +152,9 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
-	[SQ_SAVEPOINT] = "SAVEPOINT sq_op",
-	[SQ_RELEASE] = "RELEASE sq_op",
-	[SQ_ROLLBACK_TO] = "ROLLBACK TO sq_op",
+	[SQ_SAVEPOINT] = "SAVEPOINT sq_group",
+	[SQ_RELEASE] = "RELEASE sq_group",
+	[SQ_ROLLBACK_TO] = "ROLLBACK TO sq_group",
 	[SQ_SESSION_INSERT] = "INSERT INTO shopping_sessions(session_key, user_id, started_at)"
 			      " VALUES (?1, ?2, ?3) ON CONFLICT (session_key) DO NOTHING",
 	[SQ_SESSION_ID] = "SELECT id FROM shopping_sessions WHERE session_key = ?1",
@@ -272,6 +276,9 @@ struct sq_store {
 	uint64_t queries;
 	size_t batch;     /* ops in the open transaction: the newest of the queue, */
 	size_t delivered; /* less these, completed already (commit_interval > 0) */
+	size_t group;     /* ops that went through since the group began (none completed) */
+	int group_sp;     /* the group has a savepoint (the transaction held more before it) */
+	int tx_fresh;     /* the open transaction holds the group's operations only */
 	double commit_interval;
 	struct event *commit_ev;    /* commits the open transaction after the interval */
 	char lost[SQ_DONE_MSG_MAX]; /* a commit failed after completions: every flush fails */
@@ -514,6 +521,15 @@ sq_free(struct sq_store *s)
 
 /* ---- transactions ---- */
 
+/* The transaction ended: its group with it. */
+static void
+sq_group_forget(struct sq_store *s)
+{
+	s->group = 0;
+	s->group_sp = 0;
+	s->tx_fresh = 0;
+}
+
 /* Ends the open transaction, if any; the error to report is the caller's. */
 static void
 sq_rollback(struct sq_store *s)
@@ -523,6 +539,7 @@ sq_rollback(struct sq_store *s)
 		sqlite3_reset(s->st[SQ_ROLLBACK]);
 	}
 	s->in_tx = 0;
+	sq_group_forget(s);
 }
 
 /*
@@ -552,6 +569,7 @@ sq_batch_failed(struct sq_store *s, int rc, const char *what)
 		log_warnx("%s", s->lost);
 	}
 	s->batch = s->delivered = 0;
+	sq_group_forget(s);
 }
 
 static int
@@ -570,9 +588,29 @@ sq_batch_commit(struct sq_store *s)
 	}
 	s->in_tx = 0;
 	s->batch = s->delivered = 0;
+	sq_group_forget(s);
 	if (s->commit_ev != NULL)
 		evtimer_del(s->commit_ev);
 	return rc;
+}
+
+/*
+ * What the open transaction holds stays, whatever fails next: before a
+ * completion runs (commit_interval > 0) or other writes join it.
+ */
+static void
+sq_group_end(struct sq_store *s)
+{
+	int rc;
+
+	if (s->group_sp && (rc = sq_run(s, s->st[SQ_RELEASE], NULL)) != SQLITE_OK) {
+		sq_rollback(s);
+		sq_batch_failed(s, rc, "release");
+		return;
+	}
+	s->group = 0;
+	s->group_sp = 0;
+	s->tx_fresh = 0;
 }
 
 static void
@@ -606,6 +644,8 @@ sq_drain(struct defer_entry *e)
 	 */
 	if (s->commit_interval <= 0)
 		sq_batch_commit(s);
+	else if (s->in_tx)
+		sq_group_end(s);
 	s->draining = 1;
 	while (n-- > 0 && s->qlen > 0 && !s->q[s->qhead].held && !s->closed) {
 		if (s->in_tx && s->qlen - s->nheld <= s->batch - s->delivered)
@@ -1466,24 +1506,6 @@ sq_op_fail_session(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
 	return sq_run(s, st, NULL);
 }
 
-/* Undoes a failed operation's writes, and only its own when SQLite lets us. */
-static void
-sq_op_undo(struct sq_store *s, struct store_op *op, int rc)
-{
-	sq_op_fail(op, sq_err_kind(rc), store_op_name(op->type), s->emsg);
-	if (sqlite3_get_autocommit(s->db)) {
-		/* SQLite rolled the whole transaction back (I/O error, disk full). */
-		s->in_tx = 0;
-		sq_batch_failed(s, rc, "transaction rolled back");
-		return;
-	}
-	if ((rc = sq_run(s, s->st[SQ_ROLLBACK_TO], NULL)) != SQLITE_OK ||
-	    (rc = sq_run(s, s->st[SQ_RELEASE], NULL)) != SQLITE_OK) {
-		sq_rollback(s);
-		sq_batch_failed(s, rc, "rollback");
-	}
-}
-
 static const sq_op_fn sq_op_fns[STORE_OP_TYPES] = {
 	[STORE_OP_BEGIN] = sq_op_begin,
 	[STORE_OP_BROWSE] = sq_op_browse,
@@ -1494,27 +1516,37 @@ static const sq_op_fn sq_op_fns[STORE_OP_TYPES] = {
 	[STORE_OP_FAIL] = sq_op_fail_session,
 };
 
-static void
-sq_execute(struct sq_store *s, struct store_op *op)
+/* Runs an operation's statements in the open transaction; op->rows is what they changed. */
+static int
+sq_op_run(struct sq_store *s, struct store_op *op)
 {
 	struct sq_op_ctx x;
-	const char *bad;
 	int rc, changes;
 
-	if ((bad = store_op_invalid(op)) != NULL) {
-		sq_op_fail(op, STORE_ERR_QUERY, "invalid operation", bad);
-		return;
-	}
 	memset(&x, 0, sizeof(x));
 	store_session_key(x.session_key, sizeof(x.session_key), op);
 	store_time_iso(x.now, sizeof(x.now), op->sim_time);
 	x.user = (sqlite3_int64)op->agent + 1;
+	changes = sqlite3_total_changes(s->db);
+	rc = op->records_only ? sq_op_records(s, op, &x) : sq_op_fns[op->type](s, op, &x);
+	if (rc == SQLITE_OK)
+		rc = sq_events(s, op, &x);
+	/* a replay writes nothing */
+	op->rows = rc == SQLITE_OK ? (uint32_t)(sqlite3_total_changes(s->db) - changes) : 0;
+	return rc;
+}
+
+/* The transaction, and the group's savepoint when the transaction held more before it. */
+static int
+sq_group_begin(struct sq_store *s)
+{
+	int rc;
+
 	if (!s->in_tx) {
-		if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK) {
-			sq_op_fail(op, sq_err_kind(rc), store_op_name(op->type), s->emsg);
-			return;
-		}
+		if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK)
+			return rc;
 		s->in_tx = 1;
+		s->tx_fresh = 1;
 		if (s->commit_interval > 0) {
 			struct timeval tv = { (time_t)s->commit_interval,
 				(suseconds_t)((s->commit_interval -
@@ -1523,21 +1555,113 @@ sq_execute(struct sq_store *s, struct store_op *op)
 			evtimer_add(s->commit_ev, &tv);
 		}
 	}
-	s->batch++;
-	changes = sqlite3_total_changes(s->db);
-	rc = sq_run(s, s->st[SQ_SAVEPOINT], NULL);
-	if (rc == SQLITE_OK)
-		rc = op->records_only ? sq_op_records(s, op, &x) : sq_op_fns[op->type](s, op, &x);
-	if (rc == SQLITE_OK)
-		rc = sq_events(s, op, &x);
-	if (rc == SQLITE_OK)
-		rc = sq_run(s, s->st[SQ_RELEASE], NULL);
-	if (rc != SQLITE_OK) {
-		sq_op_undo(s, op, rc);
+	if (!s->tx_fresh && !s->group_sp) {
+		if ((rc = sq_run(s, s->st[SQ_SAVEPOINT], NULL)) != SQLITE_OK)
+			return rc;
+		s->group_sp = 1;
+	}
+	return SQLITE_OK;
+}
+
+/* Back to where the group began: its savepoint, or a new transaction. */
+static int
+sq_group_rollback(struct sq_store *s)
+{
+	int rc;
+
+	if (s->group_sp)
+		return sq_run(s, s->st[SQ_ROLLBACK_TO], NULL);
+	if ((rc = sq_run(s, s->st[SQ_ROLLBACK], NULL)) != SQLITE_OK)
+		return rc;
+	s->in_tx = 0;
+	if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK)
+		return rc;
+	s->in_tx = 1;
+	return SQLITE_OK;
+}
+
+/*
+ * Runs the group's operations again, oldest first: the newest s->group of
+ * the queue that went through (run, not held, not failed).  One that fails
+ * now takes the failure and leaves the group; *again says so.
+ */
+static int
+sq_group_redo(struct sq_store *s, int *again)
+{
+	struct sq_done *d;
+	size_t i, first = s->qlen, n = 0;
+	int rc;
+
+	*again = 0;
+	for (i = s->qlen; i-- > 0 && n < s->group;) {
+		d = &s->q[(s->qhead + i) % s->qcap];
+		if (d->op != NULL && !d->held && d->op->err == STORE_OK) {
+			n++;
+			first = i;
+		}
+	}
+	for (i = first; i < s->qlen; i++) {
+		d = &s->q[(s->qhead + i) % s->qcap];
+		if (d->op == NULL || d->held || d->op->err != STORE_OK)
+			continue;
+		if ((rc = sq_op_run(s, d->op)) != SQLITE_OK) {
+			sq_op_fail(d->op, sq_err_kind(rc), store_op_name(d->op->type), s->emsg);
+			s->group--;
+			*again = 1;
+			return rc;
+		}
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * An operation of the group failed (op->err is set): the group is rolled
+ * back and its other operations run again, so that what the failed one
+ * wrote goes and only that.  When SQLite has rolled the whole transaction
+ * back itself (an I/O error, a full disk), or a rollback fails, every
+ * operation of the batch takes the failure.
+ */
+static void
+sq_group_undo(struct sq_store *s, int rc)
+{
+	int again = 1;
+
+	while (again) {
+		if (sqlite3_get_autocommit(s->db)) {
+			s->in_tx = 0;
+			sq_batch_failed(s, rc, "transaction rolled back");
+			return;
+		}
+		if ((rc = sq_group_rollback(s)) != SQLITE_OK) {
+			sq_rollback(s);
+			sq_batch_failed(s, rc, "rollback");
+			return;
+		}
+		rc = sq_group_redo(s, &again);
+	}
+}
+
+static void
+sq_execute(struct sq_store *s, struct store_op *op)
+{
+	const char *bad;
+	int rc;
+
+	if ((bad = store_op_invalid(op)) != NULL) {
+		sq_op_fail(op, STORE_ERR_QUERY, "invalid operation", bad);
 		return;
 	}
-	/* what the op's statements changed: a replay writes nothing */
-	op->rows = (uint32_t)(sqlite3_total_changes(s->db) - changes);
+	if ((rc = sq_group_begin(s)) != SQLITE_OK) {
+		sq_op_fail(op, sq_err_kind(rc), store_op_name(op->type), s->emsg);
+		return;
+	}
+	s->batch++;
+	if ((rc = sq_op_run(s, op)) != SQLITE_OK) {
+		sq_op_fail(op, sq_err_kind(rc), store_op_name(op->type), s->emsg);
+		sq_group_undo(s, rc);
+		return;
+	}
+	s->group++;
 	if (s->batch >= SQ_BATCH_MAX)
 		sq_batch_commit(s);
 }
@@ -1819,6 +1943,8 @@ sq_prep_slice(evutil_socket_t fd, short what, void *arg)
 
 	if (end > p->su.nagents)
 		end = p->su.nagents;
+	if (s->in_tx)
+		sq_group_end(s); /* the users are no operation's to roll back */
 	if (!s->in_tx) {
 		if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK) {
 			sq_prep_end(p, rc);

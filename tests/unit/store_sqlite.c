@@ -1187,6 +1187,75 @@ test_commit_interval(const char *tmp, struct event_base *base)
 }
 
 /*
+ * The same with completions before the commit: a step that fails after
+ * others completed in the open transaction takes only its own rows back,
+ * and the steps run with it since the last completions are run again (the
+ * group's savepoint), their rows and counts as if nothing had failed.
+ */
+static void
+count_done(struct store_op *op, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void
+test_group_failure(const char *tmp, struct event_base *base)
+{
+	struct sim_config *cfg;
+	struct harness h = { 0 };
+	struct store_op a, ops[3];
+	char dir[256], path[300], err[512];
+	int i, done = 0;
+
+	snprintf(dir, sizeof(dir), "%.200s/group", tmp);
+	CHECK(mkdir(dir, 0700) == 0);
+	cfg = make_config(dir);
+	CHECK(config_set(cfg, "sqlite_commit_interval", "10", err, sizeof(err)) == 0);
+	h.base = base;
+	h.store = open_cfg(base, cfg, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/shop.db", dir);
+	CHECK(h.store != NULL && sqlite3_open(path, &h.db) == SQLITE_OK);
+	if (h.store == NULL) {
+		config_free(cfg);
+		return;
+	}
+	CHECK(sqlite3_exec(h.db,
+		  "CREATE TRIGGER refuse_nine BEFORE INSERT ON shopping_session_events"
+		  " WHEN NEW.user_id = 9 BEGIN SELECT RAISE(ABORT, 'refused for user 9'); END",
+		  NULL, NULL, NULL) == SQLITE_OK);
+	new_op(&a, STORE_OP_BEGIN, 0, 1, T0);
+	run_op(&h, &a); /* completed, in the open transaction */
+	CHECK(a.err == STORE_OK && a.rows == 1);
+	for (i = 0; i < 3; i++) {
+		new_op(&ops[i], STORE_OP_BEGIN, (uint32_t)(i == 1 ? 8 : 1 + i), 1, T0);
+		add_event(&ops[i], EV_SESSION_START, 0, 0, 0);
+		add_event(&ops[i], EV_VIEW, 1, 5, 100);
+		ops[i].cb = count_done;
+		ops[i].arg = &done;
+		store_submit(h.store, &ops[i]);
+	}
+	for (i = 0; i < 100 && done < 3; i++)
+		event_base_loop(h.base, EVLOOP_ONCE);
+	CHECK(done == 3);
+	CHECK(ops[0].err == STORE_OK && ops[2].err == STORE_OK);
+	CHECK(ops[0].rows == 3 && ops[2].rows == 3 && ops[0].result_count == 1);
+	CHECK(ops[1].err == STORE_ERR_QUERY && strstr(ops[1].errmsg, "refused") != NULL);
+	h.done = 0;
+	store_flush(h.store, setup_done, &h);
+	wait_done(&h);
+	CHECK(h.done && h.done_err == STORE_OK);
+	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_sessions") == 3);
+	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_sessions WHERE user_id = 9") == 0);
+	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_session_events") == 4);
+	CHECK(q_int(h.db,
+		  "SELECT count(*) FROM shopping_session_events e JOIN shopping_sessions s"
+		  " ON s.id = e.session_id AND s.user_id = e.user_id") == 4);
+	store_close(h.store);
+	sqlite3_close(h.db);
+	config_free(cfg);
+}
+
+/*
  * A long run keeps the WAL bounded: past a few thousand frames, steps wait
  * (completed later, in order, never failed) for a checkpoint that copies all
  * of the WAL, and the next transaction starts it again from its beginning.
@@ -1277,6 +1346,7 @@ main(void)
 	test_close(dir, h.base);
 	test_prepare_progress(tmp, h.base, c);
 	test_commit_interval(tmp, h.base);
+	test_group_failure(tmp, h.base);
 	test_wal_bounded(tmp, h.base);
 
 	catalog_free(c);
