@@ -61,6 +61,7 @@
 #define SQ_DONE_MSG_MAX 320 /* the same, prefixed with what failed and the path */
 #define SQ_KEY_MAX 96
 #define SQ_PAYLOAD_MAX 96
+#define SQ_EVENT_ROWS 16   /* events in one INSERT at most */
 #define SQ_WAL_FRAMES 1000 /* WAL frames past which the thread checkpoints */
 #define SQ_WAL_HOLD 4000   /* past which steps wait for a checkpoint (see sq_hold) */
 
@@ -136,7 +137,6 @@ enum sq_stmt {
 	SQ_ORDER_ITEM,
 	SQ_INTERACTION,
 	SQ_COUPON_REDEEM,
-	SQ_EVENT,
 	SQ_META_GET,
 	SQ_META_SET,
 	SQ_STORE_UPSERT,
@@ -189,9 +189,6 @@ static const char *const sq_sql[SQ_NSTMT] = {
 			   " ON CONFLICT (interaction_key) DO NOTHING",
 	[SQ_COUPON_REDEEM] = "UPDATE user_coupons SET redeemed_at = ?3, order_key = ?4"
 			     " WHERE user_id = ?1 AND coupon_id = ?2 AND redeemed_at IS NULL",
-	[SQ_EVENT] = "INSERT INTO shopping_session_events(event_key, session_id, user_id,"
-		     " event_type, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-		     " ON CONFLICT (event_key) DO NOTHING",
 	[SQ_META_GET] = "SELECT value FROM sim_meta WHERE key = ?1",
 	[SQ_META_SET] = "INSERT INTO sim_meta(key, value) VALUES (?1, ?2)"
 			" ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -271,7 +268,8 @@ struct sq_store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[SQ_NSTMT];
-	struct sq_done *q; /* ring: qlen entries from qhead */
+	sqlite3_stmt *evst[SQ_EVENT_ROWS]; /* evst[n - 1]: n events (sq_event_stmt) */
+	struct sq_done *q;                 /* ring: qlen entries from qhead */
 	size_t qhead, qlen, qcap;
 	uint64_t queries;
 	size_t batch;     /* ops in the open transaction: the newest of the queue, */
@@ -403,6 +401,47 @@ sq_bind_failed(struct sq_store *s, int rc)
 	if (rc != SQLITE_OK)
 		sq_note_error(s, rc);
 	return rc;
+}
+
+/*
+ * The INSERT of n events (1..SQ_EVENT_ROWS) in one statement, prepared when
+ * first needed and kept: ?1 the session, ?2 the user, then four a row.
+ */
+static int
+sq_event_stmt(struct sq_store *s, unsigned n, sqlite3_stmt **out)
+{
+	char sql[160 + SQ_EVENT_ROWS * 40];
+	size_t len;
+	unsigned i, p;
+	int rc;
+
+	if ((*out = s->evst[n - 1]) != NULL)
+		return SQLITE_OK;
+	len = (size_t)snprintf(sql, sizeof(sql),
+	    "INSERT INTO shopping_session_events(event_key, session_id, user_id, event_type,"
+	    " payload, created_at) VALUES ");
+	for (i = 0; i < n; i++) {
+		p = 3 + 4 * i;
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+		    "%s(?%u, ?1, ?2, ?%u, ?%u, ?%u)", i ? ", " : "", p, p + 1, p + 2, p + 3);
+	}
+	snprintf(sql + len, sizeof(sql) - len, " ON CONFLICT (event_key) DO NOTHING");
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->evst[n - 1], NULL);
+	if (rc != SQLITE_OK) {
+		sq_note_error(s, rc);
+		s->evst[n - 1] = NULL;
+	}
+	*out = s->evst[n - 1];
+	return rc;
+}
+
+static void
+sq_event_stmts_free(struct sq_store *s)
+{
+	for (unsigned i = 0; i < SQ_EVENT_ROWS; i++) {
+		sqlite3_finalize(s->evst[i]);
+		s->evst[i] = NULL;
+	}
 }
 
 static enum store_err
@@ -1092,6 +1131,7 @@ sq_release_db(struct sq_store *s)
 		sqlite3_finalize(s->st[i]);
 		s->st[i] = NULL;
 	}
+	sq_event_stmts_free(s);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	s->db = NULL;
@@ -1145,6 +1185,7 @@ sq_revive(struct sq_store *s)
 		return;
 	s->dev = sb.st_dev; /* one try per file found */
 	s->ino = sb.st_ino;
+	sq_event_stmts_free(s); /* prepared again, on whichever connection stays */
 	memcpy(old_st, s->st, sizeof(old_st));
 	memset(s->st, 0, sizeof(s->st));
 	s->db = NULL;
@@ -1242,33 +1283,53 @@ sq_session_id(struct sq_store *s, struct sq_op_ctx *x)
 	return rc;
 }
 
+/* Events first..first+n-1 of op, in one statement. */
+static int
+sq_event_rows(
+    struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x, uint16_t first, unsigned n)
+{
+	char key[SQ_EVENT_ROWS][SQ_KEY_MAX], payload[SQ_EVENT_ROWS][SQ_PAYLOAD_MAX];
+	char at[SQ_EVENT_ROWS][32];
+	sqlite3_stmt *st;
+	unsigned i;
+	int p, rc;
+
+	if ((rc = sq_event_stmt(s, n, &st)) != SQLITE_OK)
+		return rc;
+	rc = x->session_id ? sqlite3_bind_int64(st, 1, x->session_id) : sqlite3_bind_null(st, 1);
+	rc |= sqlite3_bind_int64(st, 2, x->user);
+	/* the buffers outlive the statement's run: SQLite need not copy them */
+	for (i = 0; i < n; i++) {
+		const struct store_event *ev = &op->events[first + i];
+
+		p = 3 + 4 * (int)i;
+		store_event_key(key[i], sizeof(key[i]), op, ev);
+		store_event_payload(payload[i], sizeof(payload[i]), ev);
+		rc |= sqlite3_bind_text(st, p, key[i], -1, SQLITE_STATIC);
+		rc |= sqlite3_bind_text(st, p + 1, store_event_name(ev->type), -1, SQLITE_STATIC);
+		rc |= sqlite3_bind_text(st, p + 2, payload[i], -1, SQLITE_STATIC);
+		/* the same instant the postgres driver writes: sim_time + dt */
+		if (ev->dt != 0)
+			store_time_iso(at[i], sizeof(at[i]), op->sim_time + ev->dt);
+		rc |= sqlite3_bind_text(st, p + 3, ev->dt != 0 ? at[i] : x->now, -1, SQLITE_STATIC);
+	}
+	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK)
+		return rc;
+	return sq_run(s, st, NULL);
+}
+
 static int
 sq_events(struct sq_store *s, const struct store_op *op, struct sq_op_ctx *x)
 {
-	sqlite3_stmt *st = s->st[SQ_EVENT];
-	char key[SQ_KEY_MAX], payload[SQ_PAYLOAD_MAX], at[32];
 	uint16_t i;
+	unsigned n;
 	int rc = SQLITE_OK;
 
 	if (op->nevents > 0 && x->session_id == 0 && (rc = sq_session_id(s, x)) != SQLITE_OK)
 		return rc;
-	for (i = 0; i < op->nevents && rc == SQLITE_OK; i++) {
-		const struct store_event *ev = &op->events[i];
-
-		store_event_key(key, sizeof(key), op, ev);
-		store_event_payload(payload, sizeof(payload), ev);
-		rc = sq_text(st, 1, key);
-		rc |= x->session_id ? sqlite3_bind_int64(st, 2, x->session_id)
-				    : sqlite3_bind_null(st, 2);
-		rc |= sqlite3_bind_int64(st, 3, x->user);
-		rc |= sq_text(st, 4, store_event_name(ev->type));
-		rc |= sq_text(st, 5, payload);
-		/* the same instant the postgres driver writes: sim_time + dt */
-		if (ev->dt != 0)
-			store_time_iso(at, sizeof(at), op->sim_time + ev->dt);
-		rc |= sq_text(st, 6, ev->dt != 0 ? at : x->now);
-		if ((rc = sq_bind_failed(s, rc)) == SQLITE_OK)
-			rc = sq_run(s, st, NULL);
+	for (i = 0; i < op->nevents && rc == SQLITE_OK; i += (uint16_t)n) {
+		n = op->nevents - i < SQ_EVENT_ROWS ? op->nevents - i : SQ_EVENT_ROWS;
+		rc = sq_event_rows(s, op, x, i, n);
 	}
 	return rc;
 }
