@@ -13,18 +13,21 @@
  * their own (in WAL mode a savepoint copies every page it changes, once per
  * savepoint): the operations run since the last completions form a group,
  * and one that fails rolls its group back (to the group's savepoint, or the
- * whole transaction when the group is all of it) and the others of the group,
- * none of which has completed, run again (sq_group_undo).  With sqlite_commit_interval = 0 the drain commits before it
- * runs any callback: a completed operation is a committed one, and if the
- * commit fails every operation of the batch reports that failure.  With an
- * interval (the default, 0.1 s) completions run at once and the transaction
- * commits when the interval is over or SQ_BATCH_MAX operations are in it:
- * many more operations share a commit and each dirty page is written once.
- * What survives a crash is unchanged: flush() commits, and every checkpoint
- * and the end of a run flush first, so a resume replays (idempotently) all
- * that the last checkpoint does not cover.  A commit that fails after its
- * operations completed cannot be retried by them: the store then fails every
- * later flush, so no checkpoint claims the lost rows and the run ends failed.
+ * whole transaction when the group is all of it) and the others of the
+ * group, none of which has completed, run again (sq_group_undo).
+ *
+ * With sqlite_commit_interval = 0 (the default) the drain commits before it
+ * runs the callback of an operation of the open transaction: a completed
+ * operation is a committed one, and if the commit fails every operation of
+ * the batch reports that failure.  With an interval completions run at once
+ * and the transaction commits when the interval is over or SQ_BATCH_MAX
+ * operations are in it: many more operations share a commit and each dirty
+ * page is written once.  What survives a crash is unchanged: flush()
+ * commits, and every checkpoint and the end of a run flush first, so a
+ * resume replays (idempotently) all that the last checkpoint does not cover.
+ * A commit that fails after its operations completed cannot be retried by
+ * them: the store then fails every later flush, so no checkpoint claims the
+ * lost rows and the run ends failed.
  *
  * With WAL and synchronous=NORMAL a commit costs no fsync.  WAL checkpoints,
  * the fsyncs and the copying into the database file that make committed rows
