@@ -226,7 +226,8 @@ struct sq_done {
 	store_done_cb cb;
 	void *arg;
 	enum store_err err;
-	int held; /* an operation not run yet: it waits for the checkpoint of sq_hold */
+	int held;    /* an operation not run yet: it waits for the checkpoint of sq_hold */
+	uint64_t tx; /* the transaction it went through in (sq_store.txn) */
 	char msg[SQ_DONE_MSG_MAX];
 };
 
@@ -275,6 +276,7 @@ struct sq_store {
 	struct sq_done *q;                 /* ring: qlen entries from qhead */
 	size_t qhead, qlen, qcap;
 	uint64_t queries;
+	uint64_t txn;     /* transactions begun */
 	size_t batch;     /* ops in the open transaction: the newest of the queue, */
 	size_t delivered; /* less these, completed already (commit_interval > 0) */
 	size_t group;     /* ops that went through since the group began (none completed) */
@@ -672,6 +674,13 @@ sq_tx_end(struct sq_store *s, int rc)
 	return rc;
 }
 
+/* commit_interval = 0: an operation of the open transaction waits for its commit. */
+static int
+sq_uncommitted(const struct sq_store *s, const struct sq_done *d)
+{
+	return s->commit_interval <= 0 && s->in_tx && d->op != NULL && d->tx == s->txn;
+}
+
 static void
 sq_drain(struct defer_entry *e)
 {
@@ -683,13 +692,23 @@ sq_drain(struct defer_entry *e)
 	 * Callbacks see committed rows.  Only what was queued before this pass
 	 * runs, SQ_DRAIN_MAX at most: a callback usually submits its session's
 	 * next step, which runs its statements here, and a loop turn stays short.
+	 * With commit_interval = 0 the pass commits only when the oldest
+	 * completion waits for it, and stops at the first that would: the steps
+	 * submitted by this pass's callbacks then wait for the next pass, where
+	 * those of the completions left for it join them in the commit.  Each
+	 * commit (its WAL frames are most of what a step costs) serves about all
+	 * the steps in flight instead of one pass's worth.
 	 */
-	if (s->commit_interval <= 0)
+	if (s->commit_interval > 0) {
+		if (s->in_tx)
+			sq_group_end(s);
+	} else if (s->qlen > 0 && sq_uncommitted(s, &s->q[s->qhead])) {
 		sq_batch_commit(s);
-	else if (s->in_tx)
-		sq_group_end(s);
+	}
 	s->draining = 1;
 	while (n-- > 0 && s->qlen > 0 && !s->q[s->qhead].held && !s->closed) {
+		if (sq_uncommitted(s, &s->q[s->qhead]))
+			break; /* the next pass commits it */
 		if (s->in_tx && s->qlen - s->nheld <= s->batch - s->delivered)
 			s->delivered++; /* completes before its commit */
 		sq_q_pop(s, &d);
@@ -797,7 +816,7 @@ sq_hold(struct sq_store *s)
 	}
 }
 
-static void sq_execute(struct sq_store *s, struct store_op *op);
+static void sq_execute(struct sq_store *s, struct sq_done *d);
 
 /* The checkpoint came: the held operations run, in order, until a new hold. */
 static void
@@ -815,7 +834,7 @@ sq_unhold(struct sq_store *s)
 			break;
 		d->held = 0;
 		s->nheld--;
-		sq_execute(s, d->op);
+		sq_execute(s, d);
 	}
 	if (s->qlen > 0 && !s->q[s->qhead].held)
 		defer_add(s->defer, &s->drain, sq_drain);
@@ -1620,6 +1639,7 @@ sq_group_begin(struct sq_store *s)
 		if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK)
 			return rc;
 		s->in_tx = 1;
+		s->txn++;
 		s->tx_fresh = 1;
 		if (s->commit_interval > 0) {
 			struct timeval tv = { (time_t)s->commit_interval,
@@ -1651,6 +1671,7 @@ sq_group_rollback(struct sq_store *s)
 	if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK)
 		return rc;
 	s->in_tx = 1;
+	s->txn++;
 	return SQLITE_OK;
 }
 
@@ -1684,6 +1705,7 @@ sq_group_redo(struct sq_store *s, int *again)
 			*again = 1;
 			return rc;
 		}
+		d->tx = s->txn;
 	}
 	return SQLITE_OK;
 }
@@ -1716,8 +1738,9 @@ sq_group_undo(struct sq_store *s, int rc)
 }
 
 static void
-sq_execute(struct sq_store *s, struct store_op *op)
+sq_execute(struct sq_store *s, struct sq_done *d)
 {
+	struct store_op *op = d->op;
 	const char *bad;
 	int rc;
 
@@ -1736,6 +1759,7 @@ sq_execute(struct sq_store *s, struct store_op *op)
 		return;
 	}
 	s->group++;
+	d->tx = s->txn;
 	if (s->batch >= SQ_BATCH_MAX)
 		sq_batch_commit(s);
 }
@@ -1768,7 +1792,7 @@ sq_submit(struct store *st, struct store_op *op)
 	else if (s->hold)
 		d->held = 1, s->nheld++;
 	else
-		sq_execute(s, op);
+		sq_execute(s, d);
 }
 
 /* ---- set-up: catalogue and users ---- */
@@ -2025,6 +2049,7 @@ sq_prep_slice(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		s->in_tx = 1;
+		s->txn++;
 		p->committed = p->next;
 	}
 	for (; p->next < end && rc == SQLITE_OK; p->next++)
