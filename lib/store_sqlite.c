@@ -1378,6 +1378,8 @@ sq_op_begin(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
 	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK || (rc = sq_run(s, st, NULL)) != SQLITE_OK)
 		return rc;
 	op->result_count = (uint32_t)sqlite3_changes(s->db);
+	if (op->result_count == 1) /* the events' session, without looking it up */
+		x->session_id = sqlite3_last_insert_rowid(s->db);
 	st = s->st[SQ_USER_SHOPPED];
 	rc = sqlite3_bind_int64(st, 1, x->user);
 	rc |= sq_text(st, 2, x->now);
