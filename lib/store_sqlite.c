@@ -170,8 +170,9 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_USER_SHOPPED] = "UPDATE users SET last_shopped_at = ?2 WHERE id = ?1",
 	[SQ_BROWSE] = "SELECT id, price_cents FROM products WHERE category = ?1"
 		      " ORDER BY price_cents LIMIT 50",
+	/* ?2 is ",id,id,": NOT IN a json_each() built a temporary B-tree every time */
 	[SQ_CART_PRUNE] = "DELETE FROM cart_items WHERE user_id = ?1"
-			  " AND product_id NOT IN (SELECT value FROM json_each(?2))",
+			  " AND instr(?2, ',' || product_id || ',') = 0",
 	[SQ_CART_UPSERT] = "INSERT INTO cart_items(user_id, store_id, product_id, quantity,"
 			   " price_cents, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 			   " ON CONFLICT (user_id, store_id, product_id) DO UPDATE SET"
@@ -1409,11 +1410,10 @@ sq_op_cart(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
 	uint16_t i;
 	int rc;
 
-	ids[n++] = '[';
+	ids[n++] = ',';
 	for (i = 0; i < op->nitems; i++)
-		n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%lu", i ? "," : "",
-		    (unsigned long)op->items[i].product_id);
-	snprintf(ids + n, sizeof(ids) - n, "]");
+		n += (size_t)snprintf(
+		    ids + n, sizeof(ids) - n, "%lu,", (unsigned long)op->items[i].product_id);
 	rc = sqlite3_bind_int64(st, 1, x->user);
 	rc |= sq_text(st, 2, ids);
 	if ((rc = sq_bind_failed(s, rc)) != SQLITE_OK || (rc = sq_run(s, st, NULL)) != SQLITE_OK)

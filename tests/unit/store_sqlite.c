@@ -827,6 +827,36 @@ test_abandon(struct harness *h, const struct catalog *c)
 	CHECK(op.err == STORE_ERR_QUERY && strstr(op.errmsg, "category") != NULL);
 }
 
+/* The cart becomes exactly the step's lines: the others go, the kept ones are set. */
+static void
+test_cart_prune(struct harness *h, const struct catalog *c)
+{
+	const int64_t t = T0 + 21 * 3600;
+	struct store_op op;
+	int i;
+
+	new_op(&op, STORE_OP_BEGIN, 2, 21, t);
+	run_op(h, &op);
+	new_op(&op, STORE_OP_CART, 2, 21, t);
+	for (i = 0; i < 3; i++)
+		add_item(&op, &c->products[10 + i], 1);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK);
+	CHECK(q_int(h->db, "SELECT count(*) FROM cart_items WHERE user_id = 3") == 3);
+	new_op(&op, STORE_OP_CART, 2, 21, t);
+	add_item(&op, &c->products[11], 4);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK);
+	CHECK(q_int(h->db, "SELECT count(*) FROM cart_items WHERE user_id = 3") == 1);
+	CHECK(q_int(h->db, "SELECT quantity FROM cart_items WHERE user_id = 3") == 4);
+	CHECK(q_int(h->db, "SELECT product_id FROM cart_items WHERE user_id = 3") ==
+	    c->products[11].id);
+	new_op(&op, STORE_OP_CART, 2, 21, t);
+	run_op(h, &op);
+	CHECK(op.err == STORE_OK);
+	CHECK(q_int(h->db, "SELECT count(*) FROM cart_items WHERE user_id = 3") == 0);
+}
+
 /* A session that could not finish ends 'failed', whether or not its BEGIN landed. */
 static void
 test_fail(struct harness *h)
@@ -1337,6 +1367,7 @@ main(void)
 	test_prepare_other(&h, c, personas);
 	test_checkout(&h, c);
 	test_abandon(&h, c);
+	test_cart_prune(&h, c);
 	test_fail(&h);
 	test_completions(&h);
 	test_batch_failure(&h, c);
