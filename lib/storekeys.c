@@ -74,51 +74,121 @@ store_event_name(enum store_event_type t)
 	return (unsigned)t < EV_TYPES ? store_event_names[t] : "unknown";
 }
 
+/*
+ * Keys, payloads and times are written for every row, so they are put
+ * together by hand rather than by snprintf(), byte for byte what the formats
+ * in the comments give (tests/unit/store_sqlite.c compares the two).  A
+ * piece is assembled in a buffer with room for the longest, then copied as
+ * snprintf() would: cut to len - 1 bytes and terminated.
+ */
+#define STORE_FMT_MAX 160
+
+/* The decimal digits of v, at least `width' of them (zeros in front), at p. */
+static size_t
+store_put_u64(char *p, uint64_t v, size_t width)
+{
+	char t[20];
+	size_t n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = n; i < width; i++)
+		*p++ = '0';
+	for (i = 0; i < n; i++)
+		p[i] = t[n - 1 - i];
+	return (n < width ? width : n);
+}
+
+static size_t
+store_put_str(char *p, const char *str, size_t max)
+{
+	size_t n = strnlen(str, max);
+
+	memcpy(p, str, n);
+	return n;
+}
+
+static void
+store_put_out(char *buf, size_t len, const char *s, size_t n)
+{
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
+/* "agent_%03llu" of agent + 1 */
+static size_t
+store_put_agent(char *p, uint32_t agent)
+{
+	memcpy(p, "agent_", 6);
+	return 6 + store_put_u64(p + 6, (uint64_t)agent + 1, 3);
+}
+
 void
 store_agent_id(char *buf, size_t len, uint32_t agent)
 {
-	snprintf(buf, len, "agent_%03llu", (unsigned long long)agent + 1);
+	char t[32];
+
+	store_put_out(buf, len, t, store_put_agent(t, agent));
 }
 
 /*
- * The op's agent_id when the caller filled it in, else the one its index gives.
- * buf has room for any uint32_t index, which op->agent_id need not have.
+ * "s%llu:%s:%u" of the seed, the op's agent_id (when the caller filled it in,
+ * else the one its index gives) and the cycle: the session key, which the
+ * order's and the events' keys continue.
  */
-static const char *
-store_op_agent(const struct store_op *op, char *buf, size_t len)
+static size_t
+store_put_session(char *p, const struct store_op *op)
 {
+	size_t n = 0;
+
+	p[n++] = 's';
+	n += store_put_u64(p + n, op->seed, 0);
+	p[n++] = ':';
 	if (op->agent_id[0] != '\0' && memchr(op->agent_id, '\0', sizeof(op->agent_id)))
-		return op->agent_id;
-	store_agent_id(buf, len, op->agent);
-	return buf;
+		n += store_put_str(p + n, op->agent_id, sizeof(op->agent_id));
+	else
+		n += store_put_agent(p + n, op->agent);
+	p[n++] = ':';
+	return n + store_put_u64(p + n, op->cycle, 0);
 }
 
 void
 store_session_key(char *buf, size_t len, const struct store_op *op)
 {
-	char id[24];
+	char t[STORE_FMT_MAX];
 
-	snprintf(buf, len, "s%llu:%s:%u", (unsigned long long)op->seed,
-	    store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle);
+	store_put_out(buf, len, t, store_put_session(t, op));
 }
 
+/* "s%llu:%s:%u:order" */
 void
 store_order_key(char *buf, size_t len, const struct store_op *op)
 {
-	char id[24];
+	char t[STORE_FMT_MAX];
+	size_t n = store_put_session(t, op);
 
-	snprintf(buf, len, "s%llu:%s:%u:order", (unsigned long long)op->seed,
-	    store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle);
+	memcpy(t + n, ":order", 6);
+	store_put_out(buf, len, t, n + 6);
 }
 
+/* "s%llu:%s:%u:%u:%u": the session's key, the step, the index */
 void
 store_event_key(char *buf, size_t len, const struct store_op *op, const struct store_event *ev)
 {
-	char id[24];
+	char t[STORE_FMT_MAX];
+	size_t n = store_put_session(t, op);
 
-	snprintf(buf, len, "s%llu:%s:%u:%u:%u", (unsigned long long)op->seed,
-	    store_op_agent(op, id, sizeof(id)), (unsigned)op->cycle, (unsigned)ev->step,
-	    (unsigned)ev->index);
+	t[n++] = ':';
+	n += store_put_u64(t + n, ev->step, 0);
+	t[n++] = ':';
+	n += store_put_u64(t + n, ev->index, 0);
+	store_put_out(buf, len, t, n);
 }
 
 void
@@ -164,24 +234,48 @@ store_op_invalid(const struct store_op *op)
 	return NULL;
 }
 
-void
-store_event_payload(char *buf, size_t len, const struct store_event *ev)
+/* "{\"NAME\":%lu" then, with a second name, ",\"NAME2\":%lu", then "}" */
+static size_t
+store_put_json(char *p, const char *name, uint64_t a, const char *name2, uint64_t b)
 {
-	unsigned long id = ev->product_id, v = ev->value;
+	size_t n = 0;
 
-	switch (ev->type) {
-	case EV_VIEW: snprintf(buf, len, "{\"product_id\":%lu,\"price_cents\":%lu}", id, v); break;
-	case EV_CART_ADD: snprintf(buf, len, "{\"product_id\":%lu,\"quantity\":%lu}", id, v); break;
-	case EV_COUPONS_VIEWED: snprintf(buf, len, "{\"eligible\":%lu}", v); break;
-	case EV_COUPON_APPLIED: snprintf(buf, len, "{\"coupon_id\":%lu}", id); break;
-	case EV_CHECKOUT: snprintf(buf, len, "{\"total_cents\":%lu}", v); break;
-	case EV_ABANDON: snprintf(buf, len, "{\"cart_cents\":%lu}", v); break;
-	default: snprintf(buf, len, "{}"); break;
+	n += store_put_str(p + n, "{\"", 2);
+	n += store_put_str(p + n, name, 32);
+	n += store_put_str(p + n, "\":", 2);
+	n += store_put_u64(p + n, a, 0);
+	if (name2 != NULL) {
+		n += store_put_str(p + n, ",\"", 2);
+		n += store_put_str(p + n, name2, 32);
+		n += store_put_str(p + n, "\":", 2);
+		n += store_put_u64(p + n, b, 0);
 	}
+	p[n++] = '}';
+	return n;
 }
 
 void
-store_time_iso(char *buf, size_t len, int64_t t)
+store_event_payload(char *buf, size_t len, const struct store_event *ev)
+{
+	uint64_t id = ev->product_id, v = ev->value;
+	char t[STORE_FMT_MAX];
+	size_t n;
+
+	switch (ev->type) {
+	case EV_VIEW: n = store_put_json(t, "product_id", id, "price_cents", v); break;
+	case EV_CART_ADD: n = store_put_json(t, "product_id", id, "quantity", v); break;
+	case EV_COUPONS_VIEWED: n = store_put_json(t, "eligible", v, NULL, 0); break;
+	case EV_COUPON_APPLIED: n = store_put_json(t, "coupon_id", id, NULL, 0); break;
+	case EV_CHECKOUT: n = store_put_json(t, "total_cents", v, NULL, 0); break;
+	case EV_ABANDON: n = store_put_json(t, "cart_cents", v, NULL, 0); break;
+	default: n = store_put_str(t, "{}", 2); break;
+	}
+	store_put_out(buf, len, t, n);
+}
+
+/* strftime()'s "%Y-%m-%dT%H:%M:%SZ" of gmtime_r(), which times outside years 1000-9999 take */
+static void
+store_time_libc(char *buf, size_t len, int64_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -190,6 +284,46 @@ store_time_iso(char *buf, size_t len, int64_t t)
 		return;
 	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		buf[0] = '\0';
+}
+
+#define STORE_T_Y1000 INT64_C(-30610224000)  /* 1000-01-01T00:00:00Z */
+#define STORE_T_Y10000 INT64_C(253402300800) /* 10000-01-01T00:00:00Z */
+
+void
+store_time_iso(char *buf, size_t len, int64_t t)
+{
+	int64_t days, sec, era, doe, yoe, doy, mp, y, m, d;
+	char s[24];
+
+	if (t < STORE_T_Y1000 || t >= STORE_T_Y10000 || len < 21) {
+		store_time_libc(buf, len, t);
+		return;
+	}
+	days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	sec = t - days * 86400;
+	/* civil_from_days (H. Hinnant): the proleptic Gregorian date of a day */
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	store_put_u64(s, (uint64_t)y, 4);
+	s[4] = '-';
+	store_put_u64(s + 5, (uint64_t)m, 2);
+	s[7] = '-';
+	store_put_u64(s + 8, (uint64_t)d, 2);
+	s[10] = 'T';
+	store_put_u64(s + 11, (uint64_t)(sec / 3600), 2);
+	s[13] = ':';
+	store_put_u64(s + 14, (uint64_t)(sec / 60 % 60), 2);
+	s[16] = ':';
+	store_put_u64(s + 17, (uint64_t)(sec % 60), 2);
+	s[19] = 'Z';
+	store_put_out(buf, len, s, 20);
 }
 
 /* ---- users.persona: jansson's compact dump ---- */

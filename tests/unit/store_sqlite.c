@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -190,6 +191,105 @@ make_config(const char *dir)
 }
 
 /* ---- store.c helpers ---- */
+
+/*
+ * storekeys.c puts keys, payloads and times together by hand: byte for byte
+ * what snprintf() and strftime() give, cut the same way in a short buffer.
+ */
+static uint64_t
+fmt_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void
+test_formats(void)
+{
+	static const char *const payload_fmt[EV_TYPES] = {
+		"{}",
+		"{\"product_id\":%lu,\"price_cents\":%lu}",
+		"{\"product_id\":%lu,\"quantity\":%lu}",
+		"{\"eligible\":%lu}",
+		"{\"coupon_id\":%lu}",
+		"{\"total_cents\":%lu}",
+		"{\"cart_cents\":%lu}",
+	};
+	static const uint64_t seeds[] = { 0, 7, 42, 1000000007, UINT64_MAX };
+	static const int64_t times[] = { 0, -1, 1, 86399, 86400, -86400, -86401, 951782400,
+		951868800, 4107542400, INT64_C(-30610224000), INT64_C(-30610224001),
+		INT64_C(253402300799), INT64_C(253402300800), INT64_C(-62135596800) };
+	char got[128], want[128], id[24];
+	struct store_op op;
+	struct store_event ev = { 0 };
+	uint64_t x = 88172645463325252ULL;
+	unsigned long a, b;
+	size_t len;
+	int i, ok = 1;
+
+	for (i = 0; i < 20000 && ok; i++) {
+		memset(&op, 0, sizeof(op));
+		op.seed = i < 5 ? seeds[i] : fmt_rand(&x) >> (fmt_rand(&x) % 64);
+		op.agent =
+		    (uint32_t)(i < 8 ? (uint32_t[]){ 0, 8, 9, 98, 99, 998, 999, UINT32_MAX }[i]
+				     : fmt_rand(&x) >> (fmt_rand(&x) % 64));
+		op.cycle = (uint32_t)fmt_rand(&x) >> (fmt_rand(&x) % 32);
+		if (i % 3 == 0)
+			snprintf(op.agent_id, sizeof(op.agent_id), "u%u", (unsigned)op.agent);
+		snprintf(id, sizeof(id), "agent_%03llu", (unsigned long long)op.agent + 1);
+		store_agent_id(got, sizeof(got), op.agent);
+		ok &= strcmp(got, id) == 0;
+		len = 1 + fmt_rand(&x) % (i % 2 ? 40 : sizeof(got) - 1);
+		snprintf(want, len, "s%llu:%s:%u", (unsigned long long)op.seed,
+		    op.agent_id[0] ? op.agent_id : id, (unsigned)op.cycle);
+		store_session_key(got, len, &op);
+		ok &= strcmp(got, want) == 0;
+		snprintf(want, len, "s%llu:%s:%u:order", (unsigned long long)op.seed,
+		    op.agent_id[0] ? op.agent_id : id, (unsigned)op.cycle);
+		store_order_key(got, len, &op);
+		ok &= strcmp(got, want) == 0;
+		ev.step = (uint8_t)fmt_rand(&x);
+		ev.index = (uint16_t)fmt_rand(&x);
+		snprintf(want, len, "s%llu:%s:%u:%u:%u", (unsigned long long)op.seed,
+		    op.agent_id[0] ? op.agent_id : id, (unsigned)op.cycle, (unsigned)ev.step,
+		    (unsigned)ev.index);
+		store_event_key(got, len, &op, &ev);
+		ok &= strcmp(got, want) == 0;
+		ev.type = (uint8_t)(fmt_rand(&x) % EV_TYPES);
+		ev.product_id = (uint32_t)(fmt_rand(&x) >> (fmt_rand(&x) % 64));
+		ev.value = (uint32_t)(fmt_rand(&x) >> (fmt_rand(&x) % 64));
+		a = ev.product_id, b = ev.value;
+		if (ev.type == EV_COUPONS_VIEWED || ev.type == EV_CHECKOUT || ev.type == EV_ABANDON)
+			a = b; /* the value alone */
+		snprintf(want, len, payload_fmt[ev.type], a, b);
+		store_event_payload(got, len, &ev);
+		ok &= strcmp(got, want) == 0;
+		if (!ok)
+			fprintf(
+			    stderr, "format %d: got '%s' want '%s' (len %zu)\n", i, got, want, len);
+	}
+	CHECK(ok);
+	for (i = 0; i < 200000 && ok; i++) {
+		int64_t t = i < (int)(sizeof(times) / sizeof(times[0]))
+		    ? times[i]
+		    : (int64_t)(fmt_rand(&x) % UINT64_C(300000000000)) - INT64_C(40000000000);
+		time_t tt = (time_t)t;
+		struct tm tm;
+
+		len = i % 7 == 0 ? 1 + fmt_rand(&x) % 24 : sizeof(got);
+		if (gmtime_r(&tt, &tm) == NULL ||
+		    strftime(want, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			want[0] = '\0';
+		store_time_iso(got, len, t);
+		ok &= strcmp(got, want) == 0;
+		if (!ok)
+			fprintf(stderr, "time %lld: got '%s' want '%s' (len %zu)\n", (long long)t,
+			    got, want, len);
+	}
+	CHECK(ok);
+}
 
 static void
 test_helpers(void)
@@ -1340,6 +1440,7 @@ main(void)
 	uint32_t a;
 
 	test_helpers();
+	test_formats();
 	test_persona_json();
 	if ((tmp = mkdtemp(check_tmpl(tmpl, sizeof(tmpl), "simd-store-test", 90))) == NULL ||
 	    (h.base = event_base_new()) == NULL) {
