@@ -1672,8 +1672,7 @@ sq_group_rollback(struct sq_store *s)
 	s->in_tx = 0;
 	if ((rc = sq_run(s, s->st[SQ_BEGIN], NULL)) != SQLITE_OK)
 		return rc;
-	s->in_tx = 1;
-	s->txn++;
+	s->in_tx = 1; /* the same batch still: s->txn stays, its completions wait for the commit */
 	return SQLITE_OK;
 }
 
@@ -1758,6 +1757,7 @@ sq_execute(struct sq_store *s, struct sq_done *d)
 	if ((rc = sq_op_run(s, op)) != SQLITE_OK) {
 		sq_op_fail(op, sq_err_kind(rc), store_op_name(op->type), s->emsg);
 		sq_group_undo(s, rc);
+		d->tx = s->txn; /* completes after the batch's commit, as the others */
 		return;
 	}
 	s->group++;
