@@ -1411,6 +1411,7 @@ sq_op_cart(struct sq_store *s, struct store_op *op, struct sq_op_ctx *x)
 	int rc;
 
 	ids[n++] = ',';
+	ids[n] = '\0'; /* an empty cart: "," */
 	for (i = 0; i < op->nitems; i++)
 		n += (size_t)snprintf(
 		    ids + n, sizeof(ids) - n, "%lu,", (unsigned long)op->items[i].product_id);
