@@ -1260,6 +1260,32 @@ test_prepare_progress(const char *tmp, struct event_base *base, const struct cat
 }
 
 /*
+ * A store in tmp/name with sqlite_commit_interval = 10 (far longer than a
+ * test: commits are flush's), and h->db on its file; its config, or NULL
+ * when it could not open (the failure checked).
+ */
+static struct sim_config *
+open_interval(struct harness *h, const char *tmp, const char *name, struct event_base *base)
+{
+	char dir[256], path[300], err[512];
+	struct sim_config *cfg;
+
+	snprintf(dir, sizeof(dir), "%.200s/%s", tmp, name);
+	CHECK(mkdir(dir, 0700) == 0);
+	cfg = make_config(dir);
+	CHECK(config_set(cfg, "sqlite_commit_interval", "10", err, sizeof(err)) == 0);
+	h->base = base;
+	h->store = open_cfg(base, cfg, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/shop.db", dir);
+	CHECK(h->store != NULL && sqlite3_open(path, &h->db) == SQLITE_OK);
+	if (h->store == NULL) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+/*
  * sqlite_commit_interval above 0: a step completes before its commit (its row
  * is not yet visible to another connection), the steps that follow share the
  * transaction, and flush() commits them and completes once the checkpointer
@@ -1272,22 +1298,11 @@ test_commit_interval(const char *tmp, struct event_base *base)
 	struct sim_config *cfg;
 	struct harness h = { 0 };
 	struct store_op op[3];
-	char dir[256], path[300], err[512];
 	sqlite3_stmt *st;
 	int i;
 
-	snprintf(dir, sizeof(dir), "%.200s/interval", tmp);
-	CHECK(mkdir(dir, 0700) == 0);
-	cfg = make_config(dir);
-	CHECK(config_set(cfg, "sqlite_commit_interval", "10", err, sizeof(err)) == 0);
-	h.base = base;
-	h.store = open_cfg(base, cfg, err, sizeof(err));
-	snprintf(path, sizeof(path), "%s/shop.db", dir);
-	CHECK(h.store != NULL && sqlite3_open(path, &h.db) == SQLITE_OK);
-	if (h.store == NULL) {
-		config_free(cfg);
+	if ((cfg = open_interval(&h, tmp, "interval", base)) == NULL)
 		return;
-	}
 	for (i = 0; i < 3; i++) {
 		new_op(&op[i], STORE_OP_BEGIN, 40 + (uint32_t)i, 1, T0);
 		op[i].cb = begin_visible_cb;
@@ -1334,21 +1349,10 @@ test_group_failure(const char *tmp, struct event_base *base)
 	struct sim_config *cfg;
 	struct harness h = { 0 };
 	struct store_op a, ops[3];
-	char dir[256], path[300], err[512];
 	int i, done = 0;
 
-	snprintf(dir, sizeof(dir), "%.200s/group", tmp);
-	CHECK(mkdir(dir, 0700) == 0);
-	cfg = make_config(dir);
-	CHECK(config_set(cfg, "sqlite_commit_interval", "10", err, sizeof(err)) == 0);
-	h.base = base;
-	h.store = open_cfg(base, cfg, err, sizeof(err));
-	snprintf(path, sizeof(path), "%s/shop.db", dir);
-	CHECK(h.store != NULL && sqlite3_open(path, &h.db) == SQLITE_OK);
-	if (h.store == NULL) {
-		config_free(cfg);
+	if ((cfg = open_interval(&h, tmp, "group", base)) == NULL)
 		return;
-	}
 	CHECK(sqlite3_exec(h.db,
 		  "CREATE TRIGGER refuse_nine BEFORE INSERT ON shopping_session_events"
 		  " WHEN NEW.user_id = 9 BEGIN SELECT RAISE(ABORT, 'refused for user 9'); END",
