@@ -670,6 +670,8 @@ pg_submit(struct store *st, struct store_op *op)
 /* ---- chains: a session's steps in one pipeline ---- */
 
 #define PG_CHAIN_STMTS (STORE_CHAIN_MAX * PG_OP_STMTS + 1) /* + the events */
+#define PG_EV_ARRAYS 4                                     /* PGSQL_SESS_EVENTS's arrays ... */
+#define PG_EV_PARAMS 6                                     /* ... among its parameters */
 
 struct pg_chainjob {
 	struct pgjob job;
@@ -681,10 +683,10 @@ struct pg_chainjob {
 	int start[STORE_CHAIN_MAX + 1]; /* op i's statements: start[i]..start[i+1]-1 */
 	enum store_err stop;            /* why op n cannot run, if one cannot */
 	char why[PG_MSG_MAX];
-	int ev_idx;         /* the events' statement (PGSQL_SESS_EVENTS), or -1 */
-	unsigned ev_op;     /* the op whose transaction it is in */
-	struct pgarr ev[4]; /* its arrays: keys, types, payloads, times */
-	const char *evp[6];
+	int ev_idx;                    /* the events' statement (PGSQL_SESS_EVENTS), or -1 */
+	unsigned ev_op;                /* the op whose transaction it is in */
+	struct pgarr ev[PG_EV_ARRAYS]; /* its arrays: keys, types, payloads, times */
+	const char *evp[PG_EV_PARAMS];
 	struct pgstmt st[PG_CHAIN_STMTS];
 	unsigned char sync[PG_CHAIN_STMTS]; /* after each op's last statement */
 };
@@ -732,7 +734,6 @@ pg_chain_done(struct pgjob *j, enum store_err err, const char *msg)
 
 		if (x != NULL)
 			x->events_in = evin;
-
 		if (first != STORE_OK) {
 			free(x);
 			pg_chain_skip(op, first);
@@ -758,7 +759,7 @@ pg_chain_done(struct pgjob *j, enum store_err err, const char *msg)
 			pg_op_done(&x->job, STORE_OK, NULL);
 		}
 	}
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < PG_EV_ARRAYS; i++)
 		pgarr_free(&c->ev[i]);
 	free(c);
 }
@@ -800,21 +801,21 @@ pg_chain_events(struct pg_chainjob *c)
 
 	if (c->n == 0 || c->n < c->nops || c->x[last]->job.n == 0)
 		return; /* a step that cannot run, or a last one with no transaction */
+	/* one session, as store.h says a chain is; else the events go the lone way */
 	for (i = 0; i < c->n; i++)
 		if (strcmp(c->x[i]->session_key, c->x[0]->session_key) != 0 ||
 		    pg_chain_add_events(c, c->x[i]) != 0)
 			return;
 	if (c->ev[0].n == 0)
 		return;
-	for (i = 0; i < 4; i++)
-		if (pgarr_str(&c->ev[i]) == NULL)
-			return;
 	c->evp[0] = pgarr_str(&c->ev[0]);
 	c->evp[1] = c->x[0]->session_key;
 	c->evp[2] = c->x[0]->user;
 	c->evp[3] = pgarr_str(&c->ev[1]);
 	c->evp[4] = pgarr_str(&c->ev[2]);
 	c->evp[5] = pgarr_str(&c->ev[3]);
+	if (c->evp[0] == NULL || c->evp[3] == NULL || c->evp[4] == NULL || c->evp[5] == NULL)
+		return; /* no memory for the literals */
 	at = c->start[last + 1];
 	if (strcmp(c->st[at - 1].name, pg_commit.name) == 0)
 		at--; /* before the COMMIT */
@@ -822,7 +823,7 @@ pg_chain_events(struct pg_chainjob *c)
 		c->sync[at - 1] = 0; /* beside the one statement: the sync comes after both */
 	memmove(&c->st[at + 1], &c->st[at], (size_t)(c->job.n - at) * sizeof(c->st[0]));
 	memmove(&c->sync[at + 1], &c->sync[at], (size_t)(c->job.n - at));
-	pg_stmt(c->s, &c->st[at], PGSQL_SESS_EVENTS, 6);
+	pg_stmt(c->s, &c->st[at], PGSQL_SESS_EVENTS, PG_EV_PARAMS);
 	c->st[at].params = c->evp;
 	c->sync[at] = at == c->start[last + 1];
 	c->start[last + 1]++;
@@ -875,7 +876,7 @@ pg_submit_chain(struct store *st, struct store_op *const *ops, unsigned n)
 	c->s = s;
 	c->nops = n;
 	c->ev_idx = -1;
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < PG_EV_ARRAYS; i++)
 		pgarr_init(&c->ev[i]);
 	memcpy(c->op, ops, n * sizeof(*ops));
 	c->job.st = c->st;
