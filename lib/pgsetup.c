@@ -265,15 +265,21 @@ pg_prep_slice(struct pg_prep *p)
 
 static void pg_prep_resume(enum store_err err, const char *msg, void *arg);
 
+/* Whether users are left to build and there is room for them: a chunk open, or one more. */
+static int
+pg_prep_can_build(const struct pg_prep *p)
+{
+	return p->err == STORE_OK && p->next < p->su.nagents &&
+	    (p->cur != NULL || p->inflight < PG_PREP_PARALLEL);
+}
+
 /* Users go on: a slice this turn, and the next turn queued while there is more to do. */
 static void
 pg_prep_pump(struct pg_prep *p)
 {
-	if (p->err == STORE_OK && p->users && !p->resuming && p->next < p->su.nagents &&
-	    (p->cur != NULL || p->inflight < PG_PREP_PARALLEL)) {
+	if (p->users && !p->resuming && pg_prep_can_build(p)) {
 		pg_prep_slice(p);
-		if (p->err == STORE_OK && p->next < p->su.nagents &&
-		    (p->cur != NULL || p->inflight < PG_PREP_PARALLEL)) {
+		if (pg_prep_can_build(p)) {
 			p->resuming = 1;
 			pgjobs_done_later(p->r, pg_prep_resume, p, STORE_OK, NULL);
 			return;
