@@ -16,6 +16,12 @@
  * whole transaction when the group is all of it) and the others of the
  * group, none of which has completed, run again (sq_group_undo).
  *
+ * A session's steps come as one chain (store_submit_chain): they run one
+ * after the other in the open transaction, so a commit serves every step of
+ * the sessions in flight, and the pages a session touches in several steps
+ * are written once.  A step whose step before it failed does not run
+ * (sq_skipped).
+ *
  * With sqlite_commit_interval = 0 (the default) the drain commits before it
  * runs the callback of an operation of the open transaction: a completed
  * operation is a committed one, and if the commit fails every operation of
@@ -227,7 +233,9 @@ struct sq_done {
 	store_done_cb cb;
 	void *arg;
 	enum store_err err;
-	int held;    /* an operation not run yet: it waits for the checkpoint of sq_hold */
+	int held; /* an operation not run yet: it waits for the checkpoint of sq_hold */
+	/* chains: the step before it in its session's (sq_submit_chain), NULL otherwise */
+	const struct store_op *after;
 	uint64_t tx; /* the transaction it went through in (sq_store.txn) */
 	char msg[SQ_DONE_MSG_MAX];
 };
@@ -1632,6 +1640,22 @@ sq_op_run(struct sq_store *s, struct store_op *op)
 	return rc;
 }
 
+/*
+ * A step of a chain whose step before it failed does not run: it fails as
+ * that one did, so that no session lands a later step without an earlier
+ * one (an order without its cart).  Its chain sends it again after the
+ * failed one, as store_submit_chain() says.
+ */
+static int
+sq_skipped(struct sq_done *d)
+{
+	if (d->after == NULL || d->after->err == STORE_OK)
+		return 0;
+	sq_op_fail(d->op, d->after->err, store_op_name(d->op->type),
+	    "not run: a step before it in its session failed");
+	return 1;
+}
+
 /* The transaction, and the group's savepoint when the transaction held more before it. */
 static int
 sq_group_begin(struct sq_store *s)
@@ -1701,6 +1725,10 @@ sq_group_redo(struct sq_store *s, int *again)
 		d = &s->q[(s->qhead + i) % s->qcap];
 		if (d->op == NULL || d->held || d->op->err != STORE_OK)
 			continue;
+		if (sq_skipped(d)) {
+			s->group--; /* its chain's step before it failed now */
+			continue;
+		}
 		if ((rc = sq_op_run(s, d->op)) != SQLITE_OK) {
 			sq_op_fail(d->op, sq_err_kind(rc), store_op_name(d->op->type), s->emsg);
 			s->group--;
@@ -1750,6 +1778,12 @@ sq_execute(struct sq_store *s, struct sq_done *d)
 		sq_op_fail(op, STORE_ERR_QUERY, "invalid operation", bad);
 		return;
 	}
+	if (sq_skipped(d)) {
+		if (s->in_tx)
+			s->batch++; /* one of the batch's, as a failed one is (sq_batch_failed) */
+		d->tx = s->txn;
+		return;
+	}
 	if ((rc = sq_group_begin(s)) != SQLITE_OK) {
 		sq_op_fail(op, sq_err_kind(rc), store_op_name(op->type), s->emsg);
 		return;
@@ -1768,9 +1802,8 @@ sq_execute(struct sq_store *s, struct sq_done *d)
 }
 
 static void
-sq_submit(struct store *st, struct store_op *op)
+sq_submit_after(struct sq_store *s, struct store_op *op, const struct store_op *after)
 {
-	struct sq_store *s = st->priv;
 	struct sq_done *d;
 
 	op->err = STORE_OK;
@@ -1788,6 +1821,7 @@ sq_submit(struct store *st, struct store_op *op)
 	/* Queued first, so that a failed commit reaches this operation too. */
 	d = sq_q_push(s);
 	d->op = op;
+	d->after = after;
 	if (!s->closed)
 		sq_revive(s);
 	if (s->closed)
@@ -1796,6 +1830,33 @@ sq_submit(struct store *st, struct store_op *op)
 		d->held = 1, s->nheld++;
 	else
 		sq_execute(s, d);
+}
+
+static void
+sq_submit(struct store *st, struct store_op *op)
+{
+	sq_submit_after(st->priv, op, NULL);
+}
+
+/*
+ * A session's steps one after the other, each in the open transaction as
+ * submit() runs it: the steps of the sessions in flight then share each
+ * commit, and the pages a session touches in several steps (its events'
+ * keys, its user's cart) are written once per commit instead of once per step.
+ */
+static void
+sq_submit_chain(struct store *st, struct store_op *const *ops, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		sq_submit_after(st->priv, ops[i], i > 0 ? ops[i - 1] : NULL);
+}
+
+static int
+sq_chains(struct store *st)
+{
+	return !((struct sq_store *)st->priv)->closed;
 }
 
 /* ---- set-up: catalogue and users ---- */
@@ -2253,4 +2314,6 @@ const struct store_driver store_sqlite_driver = {
 	.flush = sq_flush,
 	.stats = sq_stats,
 	.keyed = sq_keyed,
+	.chains = sq_chains,
+	.submit_chain = sq_submit_chain,
 };

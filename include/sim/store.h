@@ -302,7 +302,7 @@ void store_prepare(struct store *s, const struct store_setup *setup, store_done_
 void store_submit(struct store *s, struct store_op *op);
 /*
  * A session's steps at once, ops[0..n-1] in order (n <= STORE_CHAIN_MAX), when
- * store_chains() says the driver takes them (PostgreSQL with pg_pipeline):
+ * store_chains() says the driver takes them (PostgreSQL with pg_pipeline, SQLite):
  * each still its own transaction, their completions in order.  The first op
  * that fails gets its error; those after it do not count -- they fail too
  * (the database skipped them), whatever they report -- and are to be

@@ -113,6 +113,16 @@ wait_done(struct harness *h)
 		event_base_loop(h->base, EVLOOP_ONCE);
 }
 
+/* flush() completes, without an error. */
+static void
+flush_ok(struct harness *h)
+{
+	h->done = 0;
+	store_flush(h->store, setup_done, h);
+	wait_done(h);
+	CHECK(h->done && h->done_err == STORE_OK);
+}
+
 static void
 run_op(struct harness *h, struct store_op *op)
 {
@@ -1265,7 +1275,8 @@ test_prepare_progress(const char *tmp, struct event_base *base, const struct cat
  * when it could not open (the failure checked).
  */
 static struct sim_config *
-open_interval(struct harness *h, const char *tmp, const char *name, struct event_base *base)
+open_named(struct harness *h, const char *tmp, const char *name, struct event_base *base,
+    const char *interval)
 {
 	char dir[256], path[300], err[512];
 	struct sim_config *cfg;
@@ -1273,7 +1284,7 @@ open_interval(struct harness *h, const char *tmp, const char *name, struct event
 	snprintf(dir, sizeof(dir), "%.200s/%s", tmp, name);
 	CHECK(mkdir(dir, 0700) == 0);
 	cfg = make_config(dir);
-	CHECK(config_set(cfg, "sqlite_commit_interval", "10", err, sizeof(err)) == 0);
+	CHECK(config_set(cfg, "sqlite_commit_interval", interval, err, sizeof(err)) == 0);
 	h->base = base;
 	h->store = open_cfg(base, cfg, err, sizeof(err));
 	snprintf(path, sizeof(path), "%s/shop.db", dir);
@@ -1283,6 +1294,12 @@ open_interval(struct harness *h, const char *tmp, const char *name, struct event
 		return NULL;
 	}
 	return cfg;
+}
+
+static struct sim_config *
+open_interval(struct harness *h, const char *tmp, const char *name, struct event_base *base)
+{
+	return open_named(h, tmp, name, base, "10");
 }
 
 /*
@@ -1315,10 +1332,7 @@ test_commit_interval(const char *tmp, struct event_base *base)
 		CHECK(h.chained == 0); /* completed, not yet committed */
 	}
 	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_sessions") == 0);
-	h.done = 0;
-	store_flush(h.store, setup_done, &h);
-	wait_done(&h);
-	CHECK(h.done && h.done_err == STORE_OK);
+	flush_ok(&h);
 	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_sessions") == 3);
 	/* the thread's checkpoint left nothing in the WAL to copy */
 	CHECK(
@@ -1374,16 +1388,109 @@ test_group_failure(const char *tmp, struct event_base *base)
 	CHECK(ops[0].err == STORE_OK && ops[2].err == STORE_OK);
 	CHECK(ops[0].rows == 3 && ops[2].rows == 3 && ops[0].result_count == 1);
 	CHECK(ops[1].err == STORE_ERR_QUERY && strstr(ops[1].errmsg, "refused") != NULL);
-	h.done = 0;
-	store_flush(h.store, setup_done, &h);
-	wait_done(&h);
-	CHECK(h.done && h.done_err == STORE_OK);
+	flush_ok(&h);
 	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_sessions") == 3);
 	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_sessions WHERE user_id = 9") == 0);
 	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_session_events") == 4);
 	CHECK(q_int(h.db,
 		  "SELECT count(*) FROM shopping_session_events e JOIN shopping_sessions s"
 		  " ON s.id = e.session_id AND s.user_id = e.user_id") == 4);
+	store_close(h.store);
+	sqlite3_close(h.db);
+	config_free(cfg);
+}
+
+/* A session's chain: begin, its cart, its end (abandoned), for agent `agent' in cycle 1. */
+static void
+chain_ops(struct store_op *ops, uint32_t agent, const struct catalog *c, int *done)
+{
+	int i;
+
+	new_op(&ops[0], STORE_OP_BEGIN, agent, 1, T0);
+	add_event(&ops[0], EV_SESSION_START, 0, 0, 0);
+	new_op(&ops[1], STORE_OP_CART, agent, 1, T0 + 60);
+	add_item(&ops[1], &c->products[3], 1);
+	add_event(&ops[1], EV_CART_ADD, 1, c->products[3].id, 1);
+	new_op(&ops[2], STORE_OP_ABANDON, agent, 1, T0 + 120);
+	ops[2].outcome = "abandoned";
+	add_event(&ops[2], EV_ABANDON, 2, 0, c->products[3].price_cents);
+	for (i = 0; i < 3; i++) {
+		ops[i].cb = count_done;
+		ops[i].arg = done;
+	}
+}
+
+static void
+wait_count(struct harness *h, const int *done, int want)
+{
+	int spins;
+
+	for (spins = 0; spins < 1000 && *done < want; spins++)
+		event_base_loop(h->base, EVLOOP_ONCE);
+	CHECK(*done == want);
+}
+
+/*
+ * Chains (store_submit_chain): a session's steps go in together, sharing the
+ * open transaction with the other sessions'.  When one fails, the steps
+ * after it in its chain do not run -- no session ends without the cart it
+ * had -- while the other chains land whole; sent again, the rest lands.
+ * With completions after the commit (interval "0") and before it ("10",
+ * where the failure rolls back a group that the other chain shares).
+ */
+static void
+test_chain_failure(
+    const char *tmp, struct event_base *base, const struct catalog *c, const char *interval)
+{
+	struct store_op a[3], b[3];
+	struct store_op *pa[3] = { &a[0], &a[1], &a[2] }, *pb[3] = { &b[0], &b[1], &b[2] };
+	struct sim_config *cfg;
+	struct harness h = { 0 };
+	char name[32];
+	int i, done = 0;
+
+	snprintf(name, sizeof(name), "chain%s", interval);
+	if ((cfg = open_named(&h, tmp, name, base, interval)) == NULL)
+		return;
+	CHECK(store_chains(h.store));
+	CHECK(sqlite3_exec(h.db,
+		  "CREATE TRIGGER refuse_nine BEFORE INSERT ON cart_items"
+		  " WHEN NEW.user_id = 9 BEGIN SELECT RAISE(ABORT, 'refused for user 9'); END",
+		  NULL, NULL, NULL) == SQLITE_OK);
+	chain_ops(a, 8, c, &done); /* users.id 9: its cart is refused */
+	chain_ops(b, 3, c, &done);
+	store_submit_chain(h.store, pa, 3);
+	store_submit_chain(h.store, pb, 3);
+	CHECK(done == 0); /* completed later, from the loop */
+	wait_count(&h, &done, 6);
+	CHECK(a[0].err == STORE_OK && a[0].rows == 2);
+	CHECK(a[1].err == STORE_ERR_QUERY && strstr(a[1].errmsg, "refused") != NULL);
+	CHECK(a[2].err == STORE_ERR_QUERY && strstr(a[2].errmsg, "not run") != NULL);
+	CHECK(a[2].rows == 0);
+	for (i = 0; i < 3; i++)
+		CHECK(b[i].err == STORE_OK && b[i].rows > 0);
+	flush_ok(&h);
+	CHECK(q_int(h.db,
+		  "SELECT count(*) FROM shopping_sessions WHERE user_id = 9"
+		  " AND outcome IS NULL") == 1);
+	CHECK(q_int(h.db,
+		  "SELECT count(*) FROM shopping_sessions WHERE user_id = 4"
+		  " AND outcome = 'abandoned'") == 1);
+	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_session_events WHERE user_id = 9") == 1);
+	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_session_events WHERE user_id = 4") == 3);
+	CHECK(q_int(h.db, "SELECT count(*) FROM cart_items WHERE user_id = 9") == 0);
+
+	/* The chain again from its failed step, as the session sends it. */
+	CHECK(sqlite3_exec(h.db, "DROP TRIGGER refuse_nine", NULL, NULL, NULL) == SQLITE_OK);
+	done = 0;
+	store_submit_chain(h.store, pa + 1, 2);
+	wait_count(&h, &done, 2);
+	CHECK(a[1].err == STORE_OK && a[2].err == STORE_OK);
+	flush_ok(&h);
+	CHECK(q_int(h.db,
+		  "SELECT count(*) FROM shopping_sessions WHERE user_id = 9"
+		  " AND outcome = 'abandoned'") == 1);
+	CHECK(q_int(h.db, "SELECT count(*) FROM shopping_session_events WHERE user_id = 9") == 3);
 	store_close(h.store);
 	sqlite3_close(h.db);
 	config_free(cfg);
@@ -1484,6 +1591,8 @@ main(void)
 	test_commit_interval(tmp, h.base);
 	test_group_failure(tmp, h.base);
 	test_wal_bounded(tmp, h.base);
+	test_chain_failure(tmp, h.base, c, "0");
+	test_chain_failure(tmp, h.base, c, "10");
 
 	catalog_free(c);
 	event_base_free(h.base);
