@@ -1524,7 +1524,7 @@ test_wal_bounded(const char *tmp, struct event_base *base)
 		config_free(cfg);
 		return;
 	}
-	for (i = 0; i < 6000 && ok; i++) {
+	for (i = 0; i < 24000 && ok; i++) {
 		new_op(&op, STORE_OP_BEGIN, i % 50, i / 50, T0);
 		add_event(&op, EV_VIEW, 1, i + 1, 100);
 		run_op(&h, &op);
@@ -1533,8 +1533,8 @@ test_wal_bounded(const char *tmp, struct event_base *base)
 			peak = sb.st_size;
 	}
 	CHECK(ok);
-	/* 6,000 commits of several pages each, but never far past the hold's 4,000 frames */
-	CHECK(peak > 0 && peak < (off_t)8000 * 4120);
+	/* 24,000 commits of several pages each, but never far past the hold's 16,000 frames */
+	CHECK(peak > 0 && peak < (off_t)20000 * 4120);
 	store_close(h.store);
 	config_free(cfg);
 }
