@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <event2/event.h>
 
 #include "sim/defer.h"
@@ -1279,6 +1282,27 @@ pgsync_hostaddr(const struct pgsync *s, char *out, size_t len)
 		return -1;
 	memcpy(out, addr, strlen(addr) + 1);
 	return 0;
+}
+
+int
+pgconn_host_local(const char *host, const char *addr)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (host != NULL && host[0] == '/')
+		return 1;
+	if (addr == NULL || addr[0] == '\0')
+		return 0;
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+int
+pgsync_local(const struct pgsync *s)
+{
+	return pgconn_host_local(PQhost(s->c->pg), PQhostaddr(s->c->pg));
 }
 
 int

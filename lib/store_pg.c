@@ -49,6 +49,7 @@ struct pg_store {
 	char *conninfo;
 	char where[100];   /* host:port/dbname: never the password */
 	char hostaddr[64]; /* the server's address, looked up once at open */
+	int local;         /* the server is on this machine (pgsync_local), as seen at open */
 	struct pgconn_opts copts;
 	struct pgpool *pool;
 	struct pgjobs *jobs;
@@ -1009,7 +1010,7 @@ pg_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 		pg_bulk_setup(s, su);
 		s->prep_cb = cb;
 		s->prep_arg = arg;
-		pgsetup_run(s->jobs, su, pg_prepared, s);
+		pgsetup_run(s->jobs, su, s->local, pg_prepared, s);
 	}
 }
 
@@ -1185,6 +1186,7 @@ pg_migrate(struct pg_store *s, char *err, size_t errlen)
 	}
 	if (pgsync_hostaddr(sy, s->hostaddr, sizeof(s->hostaddr)) == 0)
 		s->copts.hostaddr = s->hostaddr; /* no DNS lookup on the loop from now on */
+	s->local = pgsync_local(sy);
 	pgsync_close(sy);
 	return 0;
 }

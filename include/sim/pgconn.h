@@ -150,6 +150,15 @@ void pgsync_close(struct pgsync *s);
 int pgsync_hostaddr(const struct pgsync *s, char *out, size_t len);
 
 /*
+ * Whether the server is on this machine: a Unix socket (host a path) or a
+ * loopback address (127.0.0.0/8, ::1).  host and addr are libpq's PQhost and
+ * PQhostaddr; pgconn_host_local is the test on them, pgsync_local asks it of
+ * a connection.
+ */
+int pgconn_host_local(const char *host, const char *addr);
+int pgsync_local(const struct pgsync *s);
+
+/*
  * The backend pid the connection's start-up announced (BackendKeyData); a
  * pooler announces a key of its own, not its server connection's.
  */

@@ -22,6 +22,7 @@
 #include "pgtest.h"
 #include "sim/pgconn.h"
 #include "sim/pgpool.h"
+#include "sim/pgsetup.h"
 
 struct t {
 	struct event_base *base;
@@ -43,6 +44,24 @@ test_sqlstate(void)
 	CHECK(pgconn_map_sqlstate("23505") == STORE_ERR_QUERY);
 	CHECK(pgconn_map_sqlstate("42P01") == STORE_ERR_QUERY);
 	CHECK(pgconn_map_sqlstate(NULL) == STORE_ERR_QUERY);
+}
+
+/* A server on this machine: a socket or a loopback address; anything else is far away. */
+static void
+test_host_local(void)
+{
+	CHECK(pgconn_host_local("/var/run/postgresql", ""));
+	CHECK(pgconn_host_local("/tmp", NULL));
+	CHECK(pgconn_host_local("localhost", "127.0.0.1"));
+	CHECK(pgconn_host_local("db", "127.3.4.5"));
+	CHECK(pgconn_host_local("localhost", "::1"));
+	CHECK(!pgconn_host_local("db.example.com", "192.0.2.7"));
+	CHECK(!pgconn_host_local("db.example.com", "2001:db8::1"));
+	CHECK(!pgconn_host_local("128.0.0.1", "128.0.0.1"));
+	CHECK(!pgconn_host_local("::ffff:10.0.0.1", "::ffff:10.0.0.1"));
+	CHECK(!pgconn_host_local("db", ""));
+	CHECK(!pgconn_host_local(NULL, NULL));
+	CHECK(pgsetup_parallel(1) == 1 && pgsetup_parallel(0) > 1);
 }
 
 static void
@@ -640,6 +659,7 @@ test_pin(struct t *t)
 	}
 	CHECK(pgsync_hostaddr(s, addr, sizeof(addr)) == 0);
 	CHECK(strcmp(addr, "127.0.0.1") == 0 || strcmp(addr, "::1") == 0);
+	CHECK(pgsync_local(s)); /* set-up writes one chunk at a time (pgsetup_parallel) */
 	pgsync_close(s);
 	/* Pinned: the pool connects to the address, host still names the server. */
 	co.hostaddr = addr;
@@ -819,6 +839,7 @@ main(void)
 	struct t t;
 
 	test_sqlstate();
+	test_host_local();
 	test_messages();
 	test_messages_fuzzed();
 	memset(&t, 0, sizeof(t));
