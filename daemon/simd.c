@@ -35,6 +35,12 @@
 #include "sim/watch.h"
 
 #define MAX_FLAG_KEYS 8
+/*
+ * The loop's time slice (platform_short_slice): woken by a control client
+ * while database backends on the same host keep both cores busy, it waited
+ * 3-20 ms for a CPU with the default slice, under 2 ms with this one.
+ */
+#define LOOP_SLICE_US 100
 
 struct flags {
 	int foreground, check_only, resume, init_db, preflight, json;
@@ -556,6 +562,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	d.srv.started_at = time(NULL);
+	/* before any thread starts: they take it too */
+	if (platform_short_slice(LOOP_SLICE_US) != 0)
+		log_debug("no short time slice for the loop: %s", strerror(errno));
 	if (open_parts(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "simd: %s\n", err);
 		close_parts(&d);

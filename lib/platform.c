@@ -22,6 +22,10 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#ifdef __linux__
+#include <sched.h>
+#include <sys/syscall.h>
+#endif
 #ifdef __APPLE__
 #include <mach/mach.h>
 #include <sys/sysctl.h>
@@ -601,5 +605,52 @@ platform_trim_memory(void)
 {
 #ifdef __GLIBC__
 	malloc_trim(0);
+#endif
+}
+
+int
+platform_short_slice(unsigned us)
+{
+#if defined(__linux__) && defined(SYS_sched_setattr)
+	struct {
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t priority;
+		uint64_t runtime, deadline, period;
+	} a; /* struct sched_attr (sched_setattr(2)), which glibc does not declare */
+	int nice;
+
+	if (sched_getscheduler(0) != SCHED_OTHER) {
+		errno = EPERM;
+		return -1;
+	}
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, 0); /* this thread's, on Linux */
+	if (nice == -1 && errno != 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.policy = SCHED_OTHER;
+	a.nice = nice;
+	a.runtime = (uint64_t)us * 1000; /* ns: for SCHED_OTHER, the slice asked for */
+	return syscall(SYS_sched_setattr, 0, &a, 0) == 0 ? 0 : -1;
+#else
+	(void)us;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+int
+platform_realtime(void)
+{
+#ifdef __linux__
+	struct sched_param sp = { .sched_priority = sched_get_priority_min(SCHED_FIFO) };
+
+	return sched_setscheduler(0, SCHED_FIFO, &sp);
+#else
+	errno = ENOSYS;
+	return -1;
 #endif
 }

@@ -38,6 +38,22 @@ uint64_t platform_rss_bytes(void);
 uint64_t platform_peak_rss_bytes(void);
 /* Gives memory freed since back to the system where the allocator allows (glibc). */
 void platform_trim_memory(void);
+/*
+ * Asks the scheduler to run the calling thread (and the threads it creates
+ * later) soon after it wakes: a time slice of us microseconds, where the
+ * kernel takes one (Linux 6.12 and later, EEVDF), its share of the CPU and
+ * its nice value unchanged.  For the loop, so that the control socket is
+ * answered within a few ms on a machine whose cores other processes keep
+ * busy (a database on the same host).  0, or -1 with errno (ENOSYS where
+ * there is no such thing; a thread not of the default policy is left alone).
+ */
+int platform_short_slice(unsigned us);
+/*
+ * The calling process at real-time priority (SCHED_FIFO, the lowest), for a
+ * measuring tool whose own wake-ups must not count in what it measures
+ * (bench/ctlprobe); needs the privilege.  0, or -1 with errno.
+ */
+int platform_realtime(void);
 
 #ifdef __APPLE__
 #define PLATFORM_SYSLOG_SOCKET "/var/run/syslog"
