@@ -132,7 +132,7 @@ tests/tools/dropproxy: tests/tools/dropproxy.c
 
 # The benchmarks' control-socket probe speaks through the client side simctl uses.
 bench/ctlprobe: bench/ctlprobe.c lib/libsim.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(CTL_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libsim.a $(LIBS)
 
 # ---- tests/fuzz: libFuzzer harnesses (tests/README.md) ----
 # The library again, instrumented, in tests/fuzz/obj/: the normal build is untouched.

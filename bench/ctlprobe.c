@@ -9,8 +9,11 @@
  * start-up of simctl is left out, so the figure is the daemon's.  With SUBSCRIBERS, that
  * many connections subscribe (every SUB_INTERVAL_MS) meanwhile and are read between
  * round trips, as simctl top reads them: what subscribers cost the loop.  Prints one line:
- *	n=N p50_ms=X p99_ms=Y max_ms=Z errors=E [frames=F]
- * and exits 1 if no round trip succeeded.  The client side is simctl's (lib/client.c).
+ *	n=N p50_ms=X p99_ms=Y max_ms=Z errors=E [frames=F] sched=S
+ * and exits 1 if no round trip succeeded.  The probe runs at real-time
+ * priority where it may (S = fifo; else slice: a short time slice, or
+ * default), so that its own wait for a CPU, on a machine the database keeps
+ * busy, is not counted as the daemon's.  The client side is simctl's (lib/client.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 
 #include "sim/client.h"
 #include "sim/metrics.h"
+#include "sim/platform.h"
 #include "sim/proto.h"
 
 #define ANSWER_TIMEOUT 30.0
@@ -118,12 +122,17 @@ main(int argc, char **argv)
 	double secs, interval_ms = 10, end, *v = NULL, sub_ms = 0;
 	size_t n = 0, cap = 0, errors = 0, nsubs = 0, frames = 0;
 	struct client *subs[MAX_SUBSCRIBERS] = { NULL };
+	const char *sched;
 
 	if (argc != 3 && argc != 4 && argc != 6) {
 		fprintf(stderr,
 		    "usage: ctlprobe SOCKET SECONDS [INTERVAL_MS [SUBSCRIBERS SUB_INTERVAL_MS]]\n");
 		return 2;
 	}
+	/* the probe's own wake-ups are not the daemon's latency: run before anything else */
+	sched = platform_realtime() == 0     ? "fifo"
+	    : platform_short_slice(100) == 0 ? "slice"
+					     : "default";
 	secs = parse_pos(argv[2], "duration");
 	if (argc >= 4)
 		interval_ms = parse_pos(argv[3], "interval");
@@ -172,7 +181,7 @@ main(int argc, char **argv)
 	    percentile(v, n, 99), v[n - 1], errors);
 	if (nsubs > 0)
 		printf(" frames=%zu", frames);
-	printf("\n");
+	printf(" sched=%s\n", sched);
 	free(v);
 	return 0;
 }

@@ -672,7 +672,7 @@ scale_allshop() {
 }
 
 bench_control() {
-	CL_NA='' CL_NOTE='' CL_STORE=postgres CL_P50='' CL_P99='' CL_MAX='' CL_N=''
+	CL_NA='' CL_NOTE='' CL_STORE=postgres CL_P50='' CL_P99='' CL_MAX='' CL_N='' CL_SCHED=''
 	CL_IDLE50='' CL_IDLE99='' CL_SUB50='' CL_SUB99='' CL_SUBMAX='' CL_SUBF='' CL_SUBNOTE=''
 	_cl_a='' _cl_b='' _cl_m='' _cl_n='' _cl_ia='' _cl_ib='' _cl_sa='' _cl_sb='' _cl_sm='' _cl_sf=''
 	pg_ready || CL_STORE=sqlite
@@ -699,6 +699,7 @@ bench_control() {
 			_cl_b="$_cl_b $(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' "$D/probe")"
 			_cl_m="$_cl_m $(sed -n 's/.*max_ms=\([0-9.]*\).*/\1/p' "$D/probe")"
 			_cl_n="$_cl_n $(sed -n 's/^n=\([0-9]*\).*/\1/p' "$D/probe")"
+			CL_SCHED=$(sed -n 's/.*sched=\([a-z]*\).*/\1/p' "$D/probe")
 			# The run must still have been busy at the end of the window.
 			ctl --json status >"$D/st" 2>/dev/null
 			grep -q '"state": *"running"' "$D/st" ||
@@ -1348,9 +1349,9 @@ row_control() {
 		printf '      %s\n' "$(na "$CL_NA")"
 		return
 	fi
-	printf '      %-10s p50 %s ms, p99 %s ms, max %s ms (%s round trips per run)%s\n' busy \
-	    "$(fmt '%.2f' "$CL_P50")" "$(fmt '%.2f' "$CL_P99")" "$(fmt '%.1f' "$CL_MAX")" \
-	    "$(fmt '%.0f' "$CL_N")" "${CL_NOTE:+; $CL_NOTE}"
+	printf '      %-10s p50 %s ms, p99 %s ms, max %s ms (%s round trips per run; probe %s)%s\n' \
+	    busy "$(fmt '%.2f' "$CL_P50")" "$(fmt '%.2f' "$CL_P99")" "$(fmt '%.1f' "$CL_MAX")" \
+	    "$(fmt '%.0f' "$CL_N")" "${CL_SCHED:-default}" "${CL_NOTE:+; $CL_NOTE}"
 	printf '      %-10s p50 %s ms, p99 %s ms\n' idle "$(fmt '%.2f' "$CL_IDLE50")" \
 	    "$(fmt '%.2f' "$CL_IDLE99")"
 	if [ -n "$CL_SUB50" ]; then
@@ -1541,6 +1542,7 @@ json_control() {
 	    p50_ms "$(jnum "$CL_P50")" p99_ms "$(jnum "$CL_P99")" max_ms "$(jnum "$CL_MAX")" \
 	    round_trips "$(jnum "$CL_N")" idle_p50_ms "$(jnum "$CL_IDLE50")" \
 	    idle_p99_ms "$(jnum "$CL_IDLE99")" note "$(jstr "$CL_NOTE")" \
+	    probe_sched "$(jstr "${CL_SCHED:-default}")" \
 	    subscribers_10_at_100ms "$(obj p50_ms "$(jnum "$CL_SUB50")" p99_ms "$(jnum "$CL_SUB99")" \
 		max_ms "$(jnum "$CL_SUBMAX")" frames "$(jnum "$CL_SUBF")" \
 		note "$(jstr "$CL_SUBNOTE")")"
