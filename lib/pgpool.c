@@ -619,6 +619,18 @@ pgpool_set_max(struct pgpool *p, unsigned max)
 }
 
 void
+pgpool_warm(struct pgpool *p)
+{
+	unsigned total = pgpool_total(p), n = p->o.size < p->limit ? p->o.size : p->limit;
+
+	while (!p->backing_off && p->backoff == 0 && total++ < n)
+		if (pgpool_open_one(p) != 0) {
+			log_warnx("postgres: out of memory opening a connection");
+			break;
+		}
+}
+
+void
 pgpool_set_appname(struct pgpool *p, const char *name)
 {
 	struct pgpool_slot *s;

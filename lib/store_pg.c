@@ -1007,6 +1007,8 @@ pg_prepare(struct store *st, const struct store_setup *su, store_done_cb cb, voi
 		    "postgres: prepare: a preparation is already running");
 	} else {
 		s->preparing = 1;
+		/* the run's connections open while its users are written */
+		pgpool_warm(s->pool);
 		pg_bulk_setup(s, su);
 		s->prep_cb = cb;
 		s->prep_arg = arg;

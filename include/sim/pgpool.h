@@ -92,6 +92,13 @@ void pgpool_stats(const struct pgpool *p, struct pgpool_stats *st);
  * (work in flight is never cut); raised, the pool may grow into it.
  */
 void pgpool_set_max(struct pgpool *p, unsigned max);
+/*
+ * Opens connections, in the background, until the pool holds the pool_size
+ * it keeps (or its cap), so that the work that follows finds them connected,
+ * their statements prepared and their backends warm.  Nothing while the pool
+ * backs off after a failure.
+ */
+void pgpool_warm(struct pgpool *p);
 #define PGPOOL_APPNAME_MAX 64
 void pgpool_set_appname(struct pgpool *p, const char *name);
 

@@ -486,6 +486,46 @@ test_recycle(struct t *t)
 	run_for(t->base, 0.05);
 }
 
+/* Warm: the pool opens the pool_size it keeps (never past its cap), then serves from them. */
+static void
+test_warm(struct t *t)
+{
+	struct pgpool_opts o;
+	struct pgpool_req r;
+	struct grab g;
+	struct pgpool_stats st;
+	struct pgpool *p;
+	int counter = 0, i;
+
+	pool_opts(t, &o, 3, 2, 5);
+	p = pgpool_new(t->base, &o);
+	pgpool_warm(p);
+	pgpool_stats(p, &st);
+	CHECK(st.connecting == 3 && st.opened == 0); /* in the background */
+	for (i = 0; i < 500 && st.idle < 3; i++) {
+		run_for(t->base, 0.01);
+		pgpool_stats(p, &st);
+	}
+	CHECK(st.idle == 3 && st.opened == 3 && st.connecting == 0);
+	pgpool_warm(p); /* held already: nothing more */
+	grab(p, &r, &g, &counter);
+	run_until(t->base, &g.done, 5);
+	CHECK(g.err == STORE_OK);
+	pgpool_stats(p, &st);
+	CHECK(st.opened == 3 && st.connecting == 0 && st.active == 1 && st.idle == 2);
+	pgpool_release(p, g.c);
+	pgpool_free(p);
+
+	pool_opts(t, &o, 3, 2, 5);
+	p = pgpool_new(t->base, &o);
+	pgpool_set_max(p, 2); /* a cluster member's share below pool_size */
+	pgpool_warm(p);
+	pgpool_stats(p, &st);
+	CHECK(st.connecting == 2);
+	pgpool_free(p);
+	run_for(t->base, 0.05);
+}
+
 /* Pre-ping after ping_after idle seconds; an idle connection the server closes is noticed. */
 static void
 test_ping_and_lost(struct t *t)
@@ -867,6 +907,7 @@ main(void)
 	test_fifo_timeout(&t);
 	test_overflow_lifo(&t);
 	test_recycle(&t);
+	test_warm(&t);
 	test_ping_and_lost(&t);
 	test_rename(&t);
 	test_unreachable(&t);
