@@ -456,18 +456,21 @@ sim_rate() {
 	[ -n "$R_SPS" ]
 }
 
-# pgbench at $1 clients for $2 seconds: sets B_TPS (sessions/s), B_RPS (rows/s, as the
-# server counts them), B_RPT (rows per session), B_ERR.
+# pgbench at $1 clients for $2 seconds on database $3, the rest of the arguments its scripts
+# (-f, -D): sets B_TPS (sessions/s), B_RPS (rows/s, as the server counts them), B_RPT (rows
+# per session), B_ERR.
 pgb_rate() {
 	B_TPS='' B_RPS='' B_RPT='' B_ERR=''
+	_pr_c=$1 _pr_s=$2 _pr_db=$3
+	shift 3
 	_pr_j=$CORES
 	case $_pr_j in '' | *[!0-9]*) _pr_j=1 ;; esac
-	[ "$_pr_j" -le "$1" ] || _pr_j=$1
+	[ "$_pr_j" -le "$_pr_c" ] || _pr_j=$_pr_c
 	_pr_q="SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database
-	    WHERE datname = 'bench_ref'"
-	_pr_r0=$(pg_q bench_ref "$_pr_q")
-	if ! pgbench -n -M prepared -f "$SHARED/pg-reference-session.sql" -h 127.0.0.1 \
-	    -p "$PGPORT" -U postgres -c "$1" -j "$_pr_j" -T "$2" bench_ref >"$W/pgbench.out" 2>&1; then
+	    WHERE datname = '$_pr_db'"
+	_pr_r0=$(pg_q "$_pr_db" "$_pr_q")
+	if ! pgbench -n -M prepared "$@" -h 127.0.0.1 -p "$PGPORT" -U postgres -c "$_pr_c" \
+	    -j "$_pr_j" -T "$_pr_s" "$_pr_db" >"$W/pgbench.out" 2>&1; then
 		B_ERR="pgbench failed: $(tail -n 1 "$W/pgbench.out" | cut -c1-120)"
 		return 1
 	fi
@@ -477,11 +480,16 @@ pgb_rate() {
 	    "$W/pgbench.out" | head -n 1)
 	# The backends have exited, so the server's counters hold all of their rows.
 	sleep 0.5
-	_pr_r1=$(pg_q bench_ref "$_pr_q")
+	_pr_r1=$(pg_q "$_pr_db" "$_pr_q")
 	B_RPT=$(calc 'a > 0 ? (b) / a : 0' "$_pr_n" "$(calc 'b - a' "$_pr_r0" "$_pr_r1")")
 	B_RPS=$(calc 'a * b' "$B_TPS" "$B_RPT")
 	[ -n "$B_TPS" ] || B_ERR="no tps in pgbench's output"
 	[ -n "$B_TPS" ]
+}
+
+# pgbench on the reference session (pg-reference-session.sql) at $1 clients for $2 seconds.
+ref_rate() {
+	pgb_rate "$1" "$2" bench_ref -f "$SHARED/pg-reference-session.sql"
 }
 
 bench_throughput() {
@@ -512,7 +520,7 @@ bench_throughput() {
 	for c in $SWEEP; do
 		if [ -z "$TP_PGB_NA" ]; then
 			say "2 throughput: sweep, pgbench -c $c (${SWEEP_SECS} s)"
-			if pgb_rate "$c" "$SWEEP_SECS"; then
+			if ref_rate "$c" "$SWEEP_SECS"; then
 				TP_PGB_SWEEP="$TP_PGB_SWEEP${TP_PGB_SWEEP:+, }\"$c\": $B_TPS"
 				if [ "$(calc 'a > b' "$B_TPS" "$_tp_best_p")" = 1 ]; then
 					_tp_best_p=$B_TPS
@@ -553,7 +561,7 @@ bench_throughput() {
 		_tp_p='' _tp_s=''
 		if [ -z "$TP_PGB_NA" ]; then
 			say "2 throughput: run $_tp_i/$RUNS, pgbench -c $TP_PGB_C (${SECS} s)"
-			if pgb_rate "$TP_PGB_C" "$SECS"; then
+			if ref_rate "$TP_PGB_C" "$SECS"; then
 				_tp_p=$B_TPS
 				TP_PGB_RUNS="$TP_PGB_RUNS $B_TPS"
 				TP_PGB_RPS="$TP_PGB_RPS $B_RPS"
