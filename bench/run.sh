@@ -31,6 +31,7 @@ SWEEP="8 16 32 64"               # pgbench clients and simd sessions in flight t
 ADAPT_SWEEP="8 16 32 64 100"      # fixed limits the adaptive one is set against
 CYCLE_AGENTS=372
 RATE_AGENTS=5000                  # agents of the throughput runs: cycles of ~5 s
+                                  # (< 8192: bench/pgb-simd-*.sql keep a user in 13 bits)
 PROBE_SECS=8                      # control latency: window of status round trips
 
 # Only what this script writes reaches simd (as in tests/lib/common.sh).
@@ -492,6 +493,116 @@ ref_rate() {
 	pgb_rate "$1" "$2" bench_ref -f "$SHARED/pg-reference-session.sql"
 }
 
+# The arguments of pgbench on simd's own sessions, one a line, into $W/mix.args: -f
+# FILE@WEIGHT for each bench/pgb-simd-*.sql (its "-- weight:" line), then -D NAME=VALUE for
+# its "-- -D" lines (the array literals simd would send).  On failure MIX_ERR says why.
+mix_args() {
+	MIX_ERR=''
+	for _ma_f in "$TOP"/bench/pgb-simd-*.sql; do
+		[ -r "$_ma_f" ] || { MIX_ERR="bench/pgb-simd-*.sql not found"; return 1; }
+		_ma_w=$(sed -n 's/^-- weight: *\([0-9][0-9]*\)$/\1/p' "$_ma_f")
+		[ -n "$_ma_w" ] || { MIX_ERR="${_ma_f##*/} has no weight line"; return 1; }
+		printf -- '-f\n%s@%s\n' "$_ma_f" "$_ma_w"
+	done >"$W/mix.args"
+	sed -n 's/^-- -D //p' "$TOP"/bench/pgb-simd-*.sql | sort -u >"$W/mix.vars"
+	_ma_d=$(sed 's/=.*//' "$W/mix.vars" | uniq -d | head -n 1)
+	[ -z "$_ma_d" ] || { MIX_ERR="bench/pgb-simd-*.sql give $_ma_d two values"; return 1; }
+	awk '{ print "-D"; print }' "$W/mix.vars" >>"$W/mix.args"
+}
+
+# A database simd has set up for pgbench on its statements: its schema, catalogue and
+# RATE_AGENTS users, and the rows of one --all-shop cycle (as a rate run has after its
+# first seconds).  Sets MIX_DB, or MIX_ERR.
+mix_setup() {
+	MIX_DB=''
+	mix_args || return 1
+	if ! sim_pg "mix" ""; then
+		MIX_ERR=${PG_NA:-$SIM_ERR}
+		return 1
+	fi
+	if ! ctl --json start --agents "$RATE_AGENTS" --all-shop --time-scale 0 --cycles 1 \
+	    --wait >"$D/start" 2>&1 || ! grep -q '"state": *"finished"' "$D/start"; then
+		MIX_ERR="simd's set-up run failed: $(tr -d '\n' <"$D/start" | cut -c1-120)"
+		sim_abort
+		dropdb_last
+		return 1
+	fi
+	sim_down
+	MIX_DB=$DB
+}
+
+# pgbench on simd's statements (bench/pgb-simd-*.sql) at $1 clients for $2 seconds, on a
+# fresh copy of MIX_DB, as each simd run has a fresh database: sets what pgb_rate sets.
+mix_rate() {
+	_mr_c=$1 _mr_s=$2
+	# the template must have no session: simd's backends may take a moment to go
+	_mr_i=0
+	until pg_q postgres "CREATE DATABASE bench_mix_run TEMPLATE $MIX_DB" >/dev/null; do
+		_mr_i=$((_mr_i + 1))
+		if [ "$_mr_i" -ge 50 ]; then
+			B_ERR="CREATE DATABASE failed: $(tail -n 1 "$W/psql.log")"
+			return 1
+		fi
+		sleep 0.1
+	done
+	set --
+	while IFS= read -r _mr_a; do set -- "$@" "$_mr_a"; done <"$W/mix.args"
+	pgb_rate "$_mr_c" "$_mr_s" bench_mix_run -D "users=$RATE_AGENTS" -D "clients=$_mr_c" \
+	    -D carts=0 "$@"
+	_mr_rc=$?
+	pg_q postgres "DROP DATABASE IF EXISTS bench_mix_run WITH (FORCE)" >/dev/null
+	return $_mr_rc
+}
+
+# The simd-mix line of row 2 (TP_MIX_*): pgbench on simd's statements, swept and measured
+# beside the others.  mix_begin decides whether it can run and sets its database up.
+mix_begin() {
+	TP_MIX_NA='' TP_MIX_BEST='' TP_MIX_C='' TP_MIX_RUNS='' TP_MIX_RPS='' TP_MIX_RPT=''
+	TP_MIX_SWEEP='' TP_MIX_RATIOS='' TP_MIX_RRATIO='' TP_MIX_RATIO='' TP_MIX_ERR=''
+	MIX_DB='' _tp_best_m=0
+	if ! command -v pgbench >/dev/null 2>&1; then
+		TP_MIX_NA="pgbench not found"
+	elif [ -n "$TP_SIM_NA" ]; then
+		TP_MIX_NA=$TP_SIM_NA # no simd to set its database up
+	else
+		say "2 throughput: simd sets up the database of pgbench on its statements"
+		mix_setup || TP_MIX_NA=$MIX_ERR
+	fi
+}
+
+mix_sweep() {	# mix_sweep C
+	[ -z "$TP_MIX_NA" ] || return 0
+	say "2 throughput: sweep, pgbench on simd's statements -c $1 (${SWEEP_SECS} s)"
+	mix_rate "$1" "$SWEEP_SECS" || { TP_MIX_ERR=$B_ERR; return 0; }
+	TP_MIX_SWEEP="$TP_MIX_SWEEP${TP_MIX_SWEEP:+, }\"$1\": $B_TPS"
+	if [ "$(calc 'a > b' "$B_TPS" "$_tp_best_m")" = 1 ]; then
+		_tp_best_m=$B_TPS
+		TP_MIX_C=$1
+	fi
+}
+
+mix_round() {	# mix_round I: one measuring run; _tp_m its sessions/s, or ""
+	_tp_m=''
+	[ -z "$TP_MIX_NA" ] || return 0
+	say "2 throughput: run $1/$RUNS, pgbench on simd's statements -c $TP_MIX_C (${SECS} s)"
+	mix_rate "$TP_MIX_C" "$SECS" || { TP_MIX_ERR=$B_ERR; return 0; }
+	_tp_m=$B_TPS
+	TP_MIX_RUNS="$TP_MIX_RUNS $B_TPS"
+	TP_MIX_RPS="$TP_MIX_RPS $B_RPS"
+	TP_MIX_RPT="$TP_MIX_RPT $B_RPT"
+}
+
+mix_end() {
+	TP_MIX_BEST=$(median "$TP_MIX_RUNS")
+	TP_MIX_RPS=$(median "$TP_MIX_RPS")
+	TP_MIX_RPT=$(median "$TP_MIX_RPT")
+	TP_MIX_RATIO=$(median "$TP_MIX_RATIOS")
+	TP_MIX_RRATIO=$(calc 'a > 0 ? b / a : 0' "$TP_MIX_RPS" "$TP_SIM_RPS")
+	[ -n "$TP_MIX_NA" ] || [ -n "$TP_MIX_BEST" ] || TP_MIX_NA=${TP_MIX_ERR:-no run succeeded}
+	[ -z "$MIX_DB" ] || pg_q postgres "DROP DATABASE IF EXISTS $MIX_DB WITH (FORCE)" >/dev/null
+	MIX_DB=''
+}
+
 bench_throughput() {
 	TP_NA='' TP_PGB_NA='' TP_SIM_NA=''
 	TP_PGB_BEST='' TP_SIM_BEST='' TP_PGB_C='' TP_SIM_C=''
@@ -515,7 +626,8 @@ bench_throughput() {
 	fi
 	pg_ready || TP_SIM_NA=$PG_NA
 	TP_BLK_NA=$TP_SIM_NA
-	# Sweep all three side by side, keep each one's best, then measure the best RUNS times.
+	mix_begin
+	# Sweep all four side by side, keep each one's best, then measure the best RUNS times.
 	_tp_best_p=0 _tp_best_s=0 _tp_best_b=0
 	for c in $SWEEP; do
 		if [ -z "$TP_PGB_NA" ]; then
@@ -528,6 +640,7 @@ bench_throughput() {
 				fi
 			fi
 		fi
+		mix_sweep "$c"
 		if [ -z "$TP_SIM_NA" ]; then
 			say "2 throughput: sweep, simd --max-concurrent $c (${SWEEP_SECS} s)"
 			if sim_rate "$c" "$SWEEP_SECS" pg; then
@@ -556,6 +669,7 @@ bench_throughput() {
 	[ -n "$TP_PGB_NA" ] || [ -n "$TP_PGB_C" ] || TP_PGB_NA=${B_ERR:-pgbench gave no figure}
 	[ -n "$TP_SIM_NA" ] || [ -n "$TP_SIM_C" ] || TP_SIM_NA=${R_ERR:-simd gave no figure}
 	[ -n "$TP_BLK_NA" ] || [ -n "$TP_BLK_C" ] || TP_BLK_NA=${R_ERR:-simd bulk gave no figure}
+	[ -n "$TP_MIX_NA" ] || [ -n "$TP_MIX_C" ] || TP_MIX_NA=${TP_MIX_ERR:-pgbench gave no figure}
 	_tp_i=1
 	while [ "$_tp_i" -le "$RUNS" ]; do
 		_tp_p='' _tp_s=''
@@ -568,6 +682,7 @@ bench_throughput() {
 				TP_PGB_RPT="$TP_PGB_RPT $B_RPT"
 			fi
 		fi
+		mix_round "$_tp_i"
 		if [ -z "$TP_SIM_NA" ]; then
 			say "2 throughput: run $_tp_i/$RUNS, simd --max-concurrent $TP_SIM_C (${SECS} s)"
 			if sim_rate "$TP_SIM_C" "$SECS" pg; then
@@ -577,6 +692,8 @@ bench_throughput() {
 			fi
 		fi
 		[ -n "$_tp_p" ] && [ -n "$_tp_s" ] && TP_RATIOS="$TP_RATIOS $(calc 'b / a' "$_tp_p" "$_tp_s")"
+		[ -n "$_tp_m" ] && [ -n "$_tp_s" ] &&
+		    TP_MIX_RATIOS="$TP_MIX_RATIOS $(calc 'b / a' "$_tp_m" "$_tp_s")"
 		if [ -z "$TP_BLK_NA" ]; then
 			say "2 throughput: run $_tp_i/$RUNS, simd bulk --max-concurrent $TP_BLK_C (${SECS} s)"
 			if sim_rate "$TP_BLK_C" "$SECS" pg "" off bulk; then
@@ -605,6 +722,7 @@ bench_throughput() {
 	[ -n "$TP_PGB_NA" ] || [ -n "$TP_PGB_BEST" ] || TP_PGB_NA=${B_ERR:-no run succeeded}
 	[ -n "$TP_SIM_NA" ] || [ -n "$TP_SIM_BEST" ] || TP_SIM_NA=${R_ERR:-no run succeeded}
 	[ -n "$TP_BLK_NA" ] || [ -n "$TP_BLK_BEST" ] || TP_BLK_NA=${R_ERR:-no run succeeded}
+	mix_end
 }
 
 # ---- 3. scale and memory; 4. control latency under load ----
@@ -1300,11 +1418,27 @@ row_throughput() {
 	else
 		printf '      %-10s %s\n' pgbench "$(na "$TP_PGB_NA")"
 	fi
+	# the same, on simd's own statements and mix of sessions (bench/pgb-simd-*.sql)
+	if [ -n "$TP_MIX_BEST" ]; then
+		printf '      %s %s sessions/s at %s clients, %s rows/s (%s rows per session; simd %s)\n' \
+		    "pgbench simd-mix" "$(fmt '%.0f' "$TP_MIX_BEST")" "$TP_MIX_C" \
+		    "$(fmt '%.0f' "$TP_MIX_RPS")" "$(fmt '%.2f' "$TP_MIX_RPT")" \
+		    "$(fmt '%.2f' "$(calc 'b > 0 ? a / b : 0' "$TP_SIM_RPS" "$TP_SIM_BEST")")"
+	else
+		printf '      %s %s\n' "pgbench simd-mix" "$(na "$TP_MIX_NA")"
+	fi
 	if [ -n "$TP_RATIO" ]; then
 		printf '      %-10s realistic / pgbench = %s sessions/s, %s rows/s (goal >= 1)\n' \
 		    ratio "$(fmt '%.2f' "$TP_RATIO")" "$(fmt '%.2f' "$TP_RRATIO")"
 	else
 		printf '      %-10s realistic: n/a\n' ratio
+	fi
+	if [ -n "$TP_MIX_RATIO" ]; then
+		printf "      %-10s realistic / pgbench on simd's statements = %s sessions/s, %s %s\n" \
+		    ratio "$(fmt '%.2f' "$TP_MIX_RATIO")" "$(fmt '%.2f' "$TP_MIX_RRATIO")" \
+		    "rows/s (goal >= 1)"
+	else
+		printf "      %-10s realistic / pgbench on simd's statements: n/a\n" ratio
 	fi
 	if [ -n "$TP_BLK_RATIO" ]; then
 		printf '      %-10s bulk / pgbench = %s sessions/s, %s rows/s (goal >= 2)\n' ratio \
@@ -1491,6 +1625,12 @@ json_cycle() {
 	obj agents "$CYCLE_AGENTS" postgres "$_pg" pgbouncer_transaction "$_bx" sqlite "$_sq"
 }
 
+json_pgbench() {	# json_pgbench NA BEST RPS RPT CLIENTS RUNS SWEEP: a pgbench line of row 2
+	[ -n "$2" ] || { json_na "$1"; return; }
+	obj sessions_per_s "$(jnum "$2")" rows_per_s "$(jnum "$3")" rows_per_session "$(jnum "$4")" \
+	    clients "$5" runs_sessions_per_s "$(jlist "$6")" sweep_sessions_per_s "{$7}"
+}
+
 json_throughput() {
 	[ -z "$TP_NA" ] || { json_na "$TP_NA"; return; }
 	if [ -n "$TP_SIM_BEST" ]; then
@@ -1501,15 +1641,10 @@ json_throughput() {
 	else
 		_s=$(json_na "$TP_SIM_NA")
 	fi
-	if [ -n "$TP_PGB_BEST" ]; then
-		_p=$(obj sessions_per_s "$(jnum "$TP_PGB_BEST")" \
-		    rows_per_s "$(jnum "$TP_PGB_RPS")" \
-		    rows_per_session "$(jnum "$TP_PGB_RPT")" clients "$TP_PGB_C" \
-		    runs_sessions_per_s "$(jlist "$TP_PGB_RUNS")" \
-		    sweep_sessions_per_s "{$TP_PGB_SWEEP}")
-	else
-		_p=$(json_na "$TP_PGB_NA")
-	fi
+	_p=$(json_pgbench "$TP_PGB_NA" "$TP_PGB_BEST" "$TP_PGB_RPS" "$TP_PGB_RPT" "$TP_PGB_C" \
+	    "$TP_PGB_RUNS" "$TP_PGB_SWEEP")
+	_m=$(json_pgbench "$TP_MIX_NA" "$TP_MIX_BEST" "$TP_MIX_RPS" "$TP_MIX_RPT" "$TP_MIX_C" \
+	    "$TP_MIX_RUNS" "$TP_MIX_SWEEP")
 	if [ -n "$TP_BLK_BEST" ]; then
 		_b=$(obj sessions_per_s "$(jnum "$TP_BLK_BEST")" \
 		    rows_per_s "$(jnum "$TP_BLK_RPS")" max_concurrent "$TP_BLK_C" \
@@ -1518,11 +1653,14 @@ json_throughput() {
 	else
 		_b=$(json_na "$TP_BLK_NA")
 	fi
-	obj window_s "$SECS" simd "$_s" simd_bulk "$_b" pgbench "$_p" \
+	obj window_s "$SECS" simd "$_s" simd_bulk "$_b" pgbench "$_p" pgbench_simd_mix "$_m" \
 	    ratio_simd_pgbench "$(jnum "$TP_RATIO")" runs_ratio "$(jlist "$TP_RATIOS")" \
 	    ratio_bulk_pgbench "$(jnum "$TP_BLK_RATIO")" runs_ratio_bulk "$(jlist "$TP_BLK_RATIOS")" \
 	    rows_ratio_simd_pgbench "$(jnum "$TP_RRATIO")" \
-	    rows_ratio_bulk_pgbench "$(jnum "$TP_BLK_RRATIO")"
+	    rows_ratio_bulk_pgbench "$(jnum "$TP_BLK_RRATIO")" \
+	    ratio_simd_pgbench_simd_mix "$(jnum "$TP_MIX_RATIO")" \
+	    runs_ratio_simd_mix "$(jlist "$TP_MIX_RATIOS")" \
+	    rows_ratio_simd_pgbench_simd_mix "$(jnum "$TP_MIX_RRATIO")"
 }
 
 json_scale() {
