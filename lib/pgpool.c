@@ -361,6 +361,16 @@ pgpool_open_one(struct pgpool *p)
 	return 0;
 }
 
+static void
+pgpool_open_n(struct pgpool *p, unsigned n)
+{
+	while (n-- > 0)
+		if (pgpool_open_one(p) != 0) {
+			log_warnx("postgres: out of memory opening a connection");
+			break;
+		}
+}
+
 /* Opens connections for the waiters no connection attempt is already meant for. */
 static void
 pgpool_grow(struct pgpool *p)
@@ -374,11 +384,7 @@ pgpool_grow(struct pgpool *p)
 		want = p->limit - total;
 	if (p->backoff > 0)
 		want = p->nconnecting == 0; /* after a failure: one probe at a time */
-	while (want-- > 0)
-		if (pgpool_open_one(p) != 0) {
-			log_warnx("postgres: out of memory opening a connection");
-			break;
-		}
+	pgpool_open_n(p, want);
 }
 
 static void
@@ -623,11 +629,8 @@ pgpool_warm(struct pgpool *p)
 {
 	unsigned total = pgpool_total(p), n = p->o.size < p->limit ? p->o.size : p->limit;
 
-	while (!p->backing_off && p->backoff == 0 && total++ < n)
-		if (pgpool_open_one(p) != 0) {
-			log_warnx("postgres: out of memory opening a connection");
-			break;
-		}
+	if (!p->backing_off && p->backoff == 0 && total < n)
+		pgpool_open_n(p, n - total);
 }
 
 void
