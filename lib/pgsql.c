@@ -192,6 +192,8 @@ const struct pgstmt pgsql_prepare[PGSQL_NSTMTS] = {
 	    " FROM unnest($1::text[], $4::text[], $5::text[], $6::bigint[]) AS x(k, t, p, c)"
 	    " ON CONFLICT (event_key) DO NOTHING"),
 	P(PGSQL_FENCE, "SELECT simd_fence($1::text, $2::integer, $3::bigint)"),
+	P(PGSQL_BEGIN, "BEGIN"),
+	P(PGSQL_COMMIT, "COMMIT"),
 };
 
 #undef P

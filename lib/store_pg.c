@@ -92,27 +92,25 @@ struct pg_opjob {
 	char arr[4][PG_ARR_LEN]; /* store ids, product ids, quantities, unit prices */
 };
 
-static const struct pgstmt pg_begin = { PGSTMT_PARAMS, "begin", "BEGIN", 0, NULL };
-static const struct pgstmt pg_commit = { PGSTMT_PARAMS, "commit", "COMMIT", 0, NULL };
-
-static void
-pg_add_raw(struct pg_opjob *x, const struct pgstmt *st)
-{
-	x->st[x->job.n++] = *st;
-}
-
 /*
  * Statement id with n parameters: the connection's prepared statement, or
- * (pg_prepared = no) the same text as an unnamed statement, which lives only
- * until the next one and so never outlives the transaction a pooler lent.
+ * (pg_prepared = no, or a connection that prepared nothing) the same text as
+ * an unnamed statement, which lives only until the next one and so never
+ * outlives the transaction a pooler lent.
  */
+static void
+pg_stmt_as(int named, struct pgstmt *st, enum pgsql_stmt id, int n)
+{
+	st->kind = named ? PGSTMT_PREPARED : PGSTMT_PARAMS;
+	st->name = pgsql_prepare[id].name;
+	st->sql = named ? NULL : pgsql_prepare[id].sql;
+	st->nparams = n;
+}
+
 static void
 pg_stmt(const struct pg_store *s, struct pgstmt *st, enum pgsql_stmt id, int n)
 {
-	st->kind = s->named ? PGSTMT_PREPARED : PGSTMT_PARAMS;
-	st->name = pgsql_prepare[id].name;
-	st->sql = s->named ? NULL : pgsql_prepare[id].sql;
-	st->nparams = n;
+	pg_stmt_as(s->named, st, id, n);
 }
 
 /* Adds statement id with its n text parameters. */
@@ -175,7 +173,7 @@ pg_item_arrays(struct pg_opjob *x, int dedup)
 static void
 pg_add_begin(struct pg_opjob *x)
 {
-	pg_add_raw(x, &pg_begin);
+	pg_add(x, PGSQL_BEGIN, 0);
 	if (x->fence.on)
 		pgfence_stmt(&x->fence, x->s->named, &x->st[x->job.n++]);
 }
@@ -196,7 +194,7 @@ static void
 pg_single_close(struct pg_opjob *x)
 {
 	if (x->fence.on)
-		pg_add_raw(x, &pg_commit);
+		pg_add(x, PGSQL_COMMIT, 0);
 }
 
 static void
@@ -206,7 +204,7 @@ pg_build_begin(struct pg_opjob *x)
 	x->count_idx = x->job.n;
 	pg_add(x, PGSQL_SESS_BEGIN, 3, x->session_key, x->user, x->at);
 	pg_add(x, PGSQL_USER_SHOPPED, 2, x->user, x->at);
-	pg_add_raw(x, &pg_commit);
+	pg_add(x, PGSQL_COMMIT, 0);
 }
 
 static void
@@ -216,7 +214,7 @@ pg_build_cart(struct pg_opjob *x)
 	pg_add_begin(x);
 	pg_add(x, PGSQL_CART_TRIM, 2, x->user, x->arr[1]);
 	pg_add(x, PGSQL_CART_SET, 6, x->user, x->at, x->arr[0], x->arr[1], x->arr[2], x->arr[3]);
-	pg_add_raw(x, &pg_commit);
+	pg_add(x, PGSQL_COMMIT, 0);
 	x->op->result_count = x->op->nitems;
 }
 
@@ -238,7 +236,7 @@ pg_build_checkout(struct pg_opjob *x)
 		pg_add(x, PGSQL_REDEEM, 4, x->user, x->coupon, x->at, x->idem);
 	pg_add(x, PGSQL_CART_CLEAR, 1, x->user);
 	pg_add(x, PGSQL_SESS_END, 3, x->session_key, x->at, "ordered");
-	pg_add_raw(x, &pg_commit);
+	pg_add(x, PGSQL_COMMIT, 0);
 }
 
 /*
@@ -250,7 +248,7 @@ static void
 pg_build_read(struct pg_opjob *x, int ncols)
 {
 	if (x->chained)
-		pg_add_raw(x, &pg_begin);
+		pg_add(x, PGSQL_BEGIN, 0);
 	x->count_idx = x->job.n;
 	x->count_rows = ncols;
 }
@@ -259,7 +257,7 @@ static void
 pg_build_read_end(struct pg_opjob *x)
 {
 	if (x->chained)
-		pg_add_raw(x, &pg_commit);
+		pg_add(x, PGSQL_COMMIT, 0);
 }
 
 /* A step whose shop part went through the API and that ends no session: events only. */
@@ -784,6 +782,13 @@ pg_chain_add_events(struct pg_chainjob *c, const struct pg_opjob *x)
 	return 0;
 }
 
+/* Whether statement at is a step's own COMMIT (else the step is one statement). */
+static int
+pg_ends_commit(const struct pg_chainjob *c, int at)
+{
+	return strcmp(c->st[at].name, pgsql_prepare[PGSQL_COMMIT].name) == 0;
+}
+
 /*
  * The events of all the chain's steps go into the last step's transaction,
  * as an application writes what it logs with the step: before its COMMIT, or
@@ -818,7 +823,7 @@ pg_chain_events(struct pg_chainjob *c)
 	if (c->evp[0] == NULL || c->evp[3] == NULL || c->evp[4] == NULL || c->evp[5] == NULL)
 		return; /* no memory for the literals */
 	at = c->start[last + 1];
-	if (strcmp(c->st[at - 1].name, pg_commit.name) == 0)
+	if (pg_ends_commit(c, at - 1))
 		at--; /* before the COMMIT */
 	else
 		c->sync[at - 1] = 0; /* beside the one statement: the sync comes after both */
@@ -954,9 +959,9 @@ pg_batch_write(struct pgbatch *b, struct batch *bt, void *arg)
 	x->job.done = pg_batch_done;
 	if (pgfence_take(&s->fence, &x->fence)) {
 		x->st[2] = x->st[0];
-		x->st[0] = pg_begin;
+		pg_stmt(s, &x->st[0], PGSQL_BEGIN, 0);
 		pgfence_stmt(&x->fence, s->named, &x->st[1]);
-		x->st[3] = pg_commit;
+		pg_stmt(s, &x->st[3], PGSQL_COMMIT, 0);
 		x->job.n = 4;
 	}
 	pgjobs_start(s->jobs, &x->job);
@@ -1061,7 +1066,7 @@ pg_congested(struct store *st)
 static void
 pg_drain(struct pg_store *s)
 {
-	struct pgstmt st[4] = { pg_begin, { 0 }, pgsql_prepare[PGSQL_EVENTS], pg_commit };
+	struct pgstmt st[4] = { { 0 } };
 	struct pgfence_val fv;
 	struct pgsync *sy = NULL;
 	struct batch *bt;
@@ -1071,9 +1076,10 @@ pg_drain(struct pg_store *s)
 
 	if (failed)
 		pgconn_copy(e, sizeof(e), pgfence_refused(&s->fence));
+	pg_stmt_as(0, &st[0], PGSQL_BEGIN, 0);
 	pgfence_stmt(&fv, 0, &st[1]);
-	st[2].kind = PGSTMT_PARAMS;
-	st[2].nparams = BATCH_COLS;
+	pg_stmt_as(0, &st[2], PGSQL_EVENTS, BATCH_COLS);
+	pg_stmt_as(0, &st[3], PGSQL_COMMIT, 0);
 	while ((bt = pgbatch_take(s->batcher)) != NULL) {
 		if (sy == NULL && !failed && (sy = pgsync_open(&s->copts, e, sizeof(e))) == NULL)
 			failed = 1;

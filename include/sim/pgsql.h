@@ -52,6 +52,8 @@ enum pgsql_stmt {
 	PGSQL_SESS_EVENTS,  /* $1 keys[], $2 session_key, $3 user_id, $4 types[], $5 payloads[],
 	                     * $6 at[]: one session's */
 	PGSQL_FENCE,        /* $1 run_id, $2 shard, $3 generation: first in a fenced write */
+	PGSQL_BEGIN,        /* a step's transaction opens */
+	PGSQL_COMMIT,       /* and commits: prepared too, as pgbench -M prepared sends them */
 	PGSQL_NSTMTS
 };
 extern const struct pgstmt pgsql_prepare[PGSQL_NSTMTS]; /* PGSTMT_PREPARE, by id */
