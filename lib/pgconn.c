@@ -45,7 +45,7 @@ struct pgconn {
 
 	/* the job */
 	const struct pgstmt *st;
-	const unsigned char *sync; /* a sync after statement i, or NULL: after the last */
+	const unsigned char *sync; /* PGCONN_SYNC or _COMMIT after statement i, or NULL */
 	int n, sent, recv;
 	int pipelined;
 	int syncs, synced; /* syncs sent in the pipeline, and come back */
@@ -876,8 +876,14 @@ pgconn_job_result(struct pgconn *c, PGresult *r)
 	case PGRES_TUPLES_OK:
 	case PGRES_COMMAND_OK:
 	case PGRES_EMPTY_QUERY:
-		if (c->phase == PH_RUN && c->res != NULL && c->recv < c->n)
+		if (c->phase != PH_RUN || c->recv >= c->n)
+			break;
+		if (c->res != NULL)
 			c->res(c->arg, c->recv, r);
+		/* a commit point that committed: its transaction is in, sync or not */
+		if (c->pipelined && c->err == STORE_OK && c->sync != NULL &&
+		    c->sync[c->recv] == PGCONN_COMMIT && strcmp(PQcmdStatus(r), "COMMIT") == 0)
+			c->ok_upto = c->recv + 1;
 		break;
 	case PGRES_FATAL_ERROR:
 	case PGRES_BAD_RESPONSE:
@@ -1027,7 +1033,7 @@ pgconn_send_pipeline(struct pgconn *c)
 	for (c->sent = 0; c->sent < c->n; c->sent++) {
 		if (!pgconn_send(c, &c->st[c->sent]))
 			return -1;
-		if (c->sent < c->n - 1 && (c->sync == NULL || !c->sync[c->sent]))
+		if (c->sent < c->n - 1 && (c->sync == NULL || c->sync[c->sent] != PGCONN_SYNC))
 			continue;
 		if (PQpipelineSync(c->pg) != 1)
 			return -1;

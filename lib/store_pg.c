@@ -831,14 +831,21 @@ pg_chain_events(struct pg_chainjob *c)
 	memmove(&c->sync[at + 1], &c->sync[at], (size_t)(c->job.n - at));
 	pg_stmt(c->s, &c->st[at], PGSQL_SESS_EVENTS, PG_EV_PARAMS);
 	c->st[at].params = c->evp;
-	c->sync[at] = at == c->start[last + 1];
+	c->sync[at] = at == c->start[last + 1] ? PGCONN_SYNC : 0;
 	c->start[last + 1]++;
 	c->job.n++;
 	c->ev_idx = at;
 	c->ev_op = last;
 }
 
-/* Builds op by op until one cannot run; each op's statements end with a sync. */
+/*
+ * Builds op by op until one cannot run.  The chain is one pipeline with one
+ * sync at its end, as pgbench's \startpipeline sends a script: a step that is
+ * a transaction of its own ends at its COMMIT, which tells the connection it
+ * is in (PGCONN_COMMIT); a step of one statement has no COMMIT and needs a
+ * sync after it to be a transaction apart from the next.  When a step fails,
+ * the server skips what follows up to the sync: the later steps never run.
+ */
 static void
 pg_chain_build(struct pg_chainjob *c)
 {
@@ -859,7 +866,7 @@ pg_chain_build(struct pg_chainjob *c)
 		for (k = 0; k < x->job.n; k++)
 			c->st[at++] = x->st[k];
 		if (x->job.n > 0)
-			c->sync[at - 1] = 1;
+			c->sync[at - 1] = pg_ends_commit(c, at - 1) ? PGCONN_COMMIT : PGCONN_SYNC;
 	}
 	c->start[c->n] = at;
 	c->job.n = at;

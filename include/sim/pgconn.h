@@ -78,16 +78,22 @@ void pgconn_free(struct pgconn *c);
 void pgconn_exec(struct pgconn *c, const struct pgstmt *st, int n, pgconn_result_fn res,
     pgconn_done_fn done, void *arg);
 /*
- * The same, with a sync after each statement i whose sync[i] is set (and after
- * the last): each stretch between two syncs a transaction of its own when it
- * opens none, all of them in one pipeline.  sync must stay valid until done.
+ * The same, with a sync after each statement i whose sync[i] is PGCONN_SYNC
+ * (and after the last): each stretch between two syncs a transaction of its
+ * own when it opens none, all of them in one pipeline.  A statement marked
+ * PGCONN_COMMIT is a COMMIT that ends a transaction with no sync after it:
+ * when it commits, what came before it is in (pgconn_ok_upto) though a later
+ * statement fails, the server then skipping the rest up to the next sync.
+ * sync must stay valid until done.
  */
+enum { PGCONN_SYNC = 1, PGCONN_COMMIT = 2 };
 void pgconn_exec_syncs(struct pgconn *c, const struct pgstmt *st, const unsigned char *sync, int n,
     pgconn_result_fn res, pgconn_done_fn done, void *arg);
 /*
  * Of the job that just completed (read it in done): how many of its first
  * statements are in for good -- through the last sync whose results all came
- * back without an error (one statement at a time: each statement).  A job
+ * back without an error, or the last commit point that committed before the
+ * first error (one statement at a time: each statement).  A job
  * whose statements carry syncs is several transactions in one pipeline; the
  * caller tells which of them landed.  pgconn_job_waits: the times that job
  * waited for the server's answers before it could send more (1 for a whole

@@ -714,12 +714,14 @@ test_pin(struct t *t)
 
 /* ---- jobs on one connection ---- */
 
+#define JOB_STMTS 12
+
 struct job {
 	int done;
 	enum store_err err;
 	char msg[200];
-	int results[8];
-	long long value[8];
+	int results[JOB_STMTS];
+	long long value[JOB_STMTS];
 };
 
 static void
@@ -727,7 +729,7 @@ job_result(void *arg, int idx, const PGresult *r)
 {
 	struct job *j = arg;
 
-	if (idx >= 0 && idx < 8) {
+	if (idx >= 0 && idx < JOB_STMTS) {
 		j->results[idx]++;
 		if (PQntuples(r) > 0)
 			j->value[idx] = atoll(PQgetvalue(r, PQntuples(r) - 1, 0));
@@ -755,24 +757,51 @@ run_job(struct t *t, struct pgconn *c, const struct pgstmt *st, int n, struct jo
 }
 
 /*
- * Three transactions in one job, a sync after each: the first lands, the
- * second fails, and the third -- sent with them -- fails on the server too
- * (the connection sits in the aborted transaction), then the job rolls back.
+ * Three transactions in one job, marks after their statements: the first
+ * (inserting first) lands, the second fails, and the third (inserting last)
+ * -- sent with them -- never lands, then the job rolls back.
  */
 static void
-test_syncs(struct t *t, struct pgconn *c, int no_pipeline)
+three_txns(struct t *t, struct pgconn *c, const unsigned char *marks, const char *first,
+    const char *last, int no_pipeline)
 {
+	const char *const v1[] = { first }, *const v2[] = { last };
 	const struct pgstmt three[] = {
 		{ PGSTMT_PARAMS, "begin", "BEGIN", 0, NULL },
-		{ PGSTMT_PARAMS, "ins", "INSERT INTO pgpool_t VALUES (100)", 0, NULL },
+		{ PGSTMT_PARAMS, "ins", "INSERT INTO pgpool_t VALUES ($1::int)", 1, v1 },
 		{ PGSTMT_PARAMS, "commit", "COMMIT", 0, NULL },
 		{ PGSTMT_PARAMS, "begin", "BEGIN", 0, NULL },
 		{ PGSTMT_PARAMS, "dup", "INSERT INTO pgpool_t VALUES (42)", 0, NULL },
 		{ PGSTMT_PARAMS, "commit", "COMMIT", 0, NULL },
 		{ PGSTMT_PARAMS, "begin", "BEGIN", 0, NULL },
-		{ PGSTMT_PARAMS, "ins", "INSERT INTO pgpool_t VALUES (101)", 0, NULL },
+		{ PGSTMT_PARAMS, "ins", "INSERT INTO pgpool_t VALUES ($1::int)", 1, v2 },
+		{ PGSTMT_PARAMS, "commit", "COMMIT", 0, NULL },
 	};
-	const unsigned char sync[] = { 0, 0, 1, 0, 0, 1, 0, 0 };
+	struct job j;
+
+	memset(&j, 0, sizeof(j));
+	pgconn_exec_syncs(c, three, marks, 9, job_result, job_done, &j);
+	run_until(t->base, &j.done, 5);
+	CHECK(j.done && j.err == STORE_ERR_QUERY && strstr(j.msg, "[dup]") != NULL);
+	/* in for good: the first transaction (and, one at a time, the BEGIN after it) */
+	CHECK(pgconn_ok_upto(c) == (no_pipeline ? 4 : 3));
+	/* one pipeline and the rollback; else each statement up to the failed one, and it */
+	CHECK(pgconn_job_waits(c) == (no_pipeline ? 6 : 2));
+	CHECK(j.results[7] == 0 && j.results[8] == 0 && pgconn_ok(c));
+}
+
+/*
+ * A sync after each transaction: the third fails on the server too (the
+ * connection sits in the aborted transaction).  One sync at the end, the
+ * COMMITs marked: the first's COMMIT tells it landed, the server skips the
+ * rest up to the sync.
+ */
+static void
+test_syncs(struct t *t, struct pgconn *c, int no_pipeline)
+{
+	const unsigned char sync[] = { 0, 0, PGCONN_SYNC, 0, 0, PGCONN_SYNC, 0, 0, 0 };
+	const unsigned char marks[] = { 0, 0, PGCONN_COMMIT, 0, 0, PGCONN_COMMIT, 0, 0,
+		PGCONN_COMMIT };
 	const struct pgstmt count[] = {
 		{ PGSTMT_PARAMS, "count", "SELECT count(*) FROM pgpool_t WHERE v >= 100", 0, NULL },
 	};
@@ -780,18 +809,10 @@ test_syncs(struct t *t, struct pgconn *c, int no_pipeline)
 		{ PGSTMT_PARAMS, "one", "SELECT 1", 0, NULL },
 		{ PGSTMT_PARAMS, "two", "SELECT 2", 0, NULL },
 	};
-	const unsigned char sync2[] = { 1, 0 };
+	const unsigned char sync2[] = { PGCONN_SYNC, 0 };
 	struct job j;
 
-	memset(&j, 0, sizeof(j));
-	pgconn_exec_syncs(c, three, sync, 8, job_result, job_done, &j);
-	run_until(t->base, &j.done, 5);
-	CHECK(j.done && j.err == STORE_ERR_QUERY && strstr(j.msg, "[dup]") != NULL);
-	/* in for good: the first transaction (and, one at a time, the BEGIN after it) */
-	CHECK(pgconn_ok_upto(c) == (no_pipeline ? 4 : 3));
-	/* one pipeline and the rollback; else each statement up to the failed one, and it */
-	CHECK(pgconn_job_waits(c) == (no_pipeline ? 6 : 2));
-	CHECK(j.results[7] == 0 && pgconn_ok(c));
+	three_txns(t, c, sync, "100", "101", no_pipeline);
 	run_job(t, c, count, 1, &j);
 	CHECK(j.err == STORE_OK && j.value[0] == 1);
 	memset(&j, 0, sizeof(j));
@@ -799,6 +820,9 @@ test_syncs(struct t *t, struct pgconn *c, int no_pipeline)
 	run_until(t->base, &j.done, 5);
 	CHECK(j.err == STORE_OK && pgconn_ok_upto(c) == 2 && j.value[1] == 2);
 	CHECK(pgconn_job_waits(c) == (no_pipeline ? 2 : 1));
+	three_txns(t, c, marks, "102", "103", no_pipeline);
+	run_job(t, c, count, 1, &j);
+	CHECK(j.err == STORE_OK && j.value[0] == 2); /* 100 and 102 */
 }
 
 static void
