@@ -1,10 +1,12 @@
 /*
  * pgsetup.c - prepare() for PostgreSQL (see pgsetup.h).
  *
- * Three steps: read sim_meta; if it does not describe this catalogue, one
+ * Four steps: read sim_meta; if it does not describe this catalogue, one
  * transaction (a single pipeline) trims the old catalogue, upserts the new one
  * and writes its signature last; then users and wallets, PG_CHUNK agents per
- * job.  The row sets are the sqlite driver's.  A chunk is built PG_SLICE users
+ * job; last, ANALYZE of the tables the sessions read (pgsql_analyze), so that
+ * the planner knows them before the first cycle rather than when autovacuum
+ * gets round to them.  The row sets are the sqlite driver's.  A chunk is built PG_SLICE users
  * per loop turn (a persona's JSON costs some 25 µs: a whole chunk at once was
  * a 25 ms turn the control socket waited on), and the next chunk is built
  * while one is written, so the server never waits for simd.
@@ -49,6 +51,7 @@ struct pg_prep {
 	int resuming;             /* a turn of building is queued (pg_prep_resume) */
 	int users;                /* the catalogue is in: users may be written */
 	int match;                /* sim_meta describes this very catalogue */
+	int analyzed;             /* the ANALYZE that ends the set-up was sent */
 	char sig[STORE_SIG_KEYS][STORE_SIG_LEN];
 	char *json; /* a persona's JSON */
 	size_t jsoncap;
@@ -290,6 +293,24 @@ pg_prep_can_build(const struct pg_prep *p)
 	    (p->cur != NULL || p->ready == NULL);
 }
 
+static void
+pg_prep_analyze_done(struct pgjob *j, enum store_err err, const char *msg)
+{
+	pg_prep_pump(pg_prep_job_end(j, err, msg));
+}
+
+/* The last step, once every row is in. */
+static void
+pg_prep_analyze(struct pg_prep *p)
+{
+	struct pg_bulkjob *x = pg_bulkjob_new(p, 1, pg_prep_analyze_done);
+
+	p->analyzed = 1;
+	if (x != NULL)
+		pg_bulk_add(x, "analyze", pgsql_analyze, 0);
+	pg_prep_start(p, x, 0);
+}
+
 /* Users go on: a slice this turn, and the next turn queued while there is more to do. */
 static void
 pg_prep_pump(struct pg_prep *p)
@@ -301,6 +322,12 @@ pg_prep_pump(struct pg_prep *p)
 			pgjobs_done_later(p->r, pg_prep_resume, p, STORE_OK, NULL);
 			return;
 		}
+	}
+	if (p->inflight == 0 && !p->resuming && p->err == STORE_OK && p->users &&
+	    p->next >= p->su.nagents && !p->analyzed) {
+		pg_prep_analyze(p);
+		if (p->inflight > 0)
+			return;
 	}
 	if (p->inflight == 0 && !p->resuming &&
 	    (p->err != STORE_OK || (p->users && p->next >= p->su.nagents))) {

@@ -74,6 +74,7 @@ extern const char pgsql_users_put[];     /* $1 ids[], $2 agent_ids[], $3 names[]
                                           * $4 personas[], $5 created (unix s) */
 extern const char pgsql_wallets_put[];   /* $1 user_ids[], $2 coupon_ids[] */
 extern const char pgsql_wallets_reset[]; /* unredeemed wallet rows of an old catalogue */
+extern const char pgsql_analyze[];       /* the tables sessions read, once set up */
 
 /* The newest schema version pgsql_migrate() brings a database to. */
 int pgsql_schema_version(void);

@@ -35,6 +35,10 @@ t_expect_match "$out" '"errors":0' "no errors"
 t_expect_match "$out" '"driver":"postgres"' "status names the driver"
 t_expect_eq "$(t_pg_digest simd_a)" "$ref" "PostgreSQL digest = SQLite digest for the same seed"
 t_expect_eq "$(_pg_admin -At -d simd_a -c "SELECT count(*) FROM users")" 372 "users on PostgreSQL"
+# the set-up ends with ANALYZE (not autovacuum's: analyze_count counts only the statement)
+t_expect_eq "$(_pg_admin -At -d simd_a -c "SELECT count(*) FROM pg_stat_user_tables
+    WHERE relname IN ('users', 'user_coupons', 'stores', 'products', 'coupons')
+    AND analyze_count > 0")" 5 "set-up analyzed the tables sessions read"
 # ordering events by id gives the order in which they happened (step, then index)
 t_expect_eq "$(_pg_admin -At -d simd_a -c "SELECT count(*) FROM (SELECT
     split_part(event_key, ':', 4)::int AS st, split_part(event_key, ':', 5)::int AS ix,
