@@ -30,12 +30,15 @@ t_stop_simd || t_fail "exit"
 # the reference: one daemon, the whole population
 t_pg_ref simd_shards_ref $RUN
 
-# three members at once, each with its shard from another source
+# three members at once, each with its shard from another source; small pools: three
+# default ones (50 connections each, warmed at start) and a test beside this one fill the
+# test server's 200 connections
 url=$(t_pg_db simd_shards)
 for i in 0 1 2; do
 	mkdir "$T/m$i"
 	printf 'data_dir = %s\nsocket = %s\nadaptive = off\nseed = 29\ndatabase_url = %s\n' \
 	    "$T/m$i" "$T/m$i.sock" "$url" >"$T/m$i.conf"
+	printf 'pool_size = 8\npool_max = 16\n' >>"$T/m$i.conf"
 	case $i in
 	1) printf 'shard = 1/3\n' >>"$T/m$i.conf"; t_member_start m$i ;;
 	2) t_member_start m$i SIMD_SHARD=2/3 ;;
