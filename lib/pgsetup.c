@@ -6,10 +6,10 @@
  * and writes its signature last; then users and wallets, PG_CHUNK agents per
  * job; last, ANALYZE of the tables the sessions read (pgsql_analyze), so that
  * the planner knows them before the first cycle rather than when autovacuum
- * gets round to them.  The row sets are the sqlite driver's.  A chunk is built PG_SLICE users
- * per loop turn (a persona's JSON costs some 25 µs: a whole chunk at once was
- * a 25 ms turn the control socket waited on), and the next chunk is built
- * while one is written, so the server never waits for simd.
+ * gets round to them.  The row sets are the sqlite driver's.  A chunk is built
+ * PG_SLICE users per loop turn (a persona's JSON costs some 25 µs: a whole
+ * chunk at once was a 25 ms turn the control socket waited on), and the next
+ * chunk is built while one is written, so the server never waits for simd.
  *
  * Chunks in flight: PG_PREP_PARALLEL hide round trips to a server far away.
  * A server on this machine needs none hidden, and each chunk in flight is a

@@ -43,6 +43,21 @@ q() {	# DB SQL
 run_state() {
 	q "$1" "SELECT state FROM simd_runs"
 }
+# shard_claims DB SHARD STOPS: the shard was taken over (claimed twice at least).  A claim
+# beyond the second is the design too when a holder's heartbeat aged past lease_ttl (a loaded
+# machine: the lease is 2 s here), and the holder that lost it then says it stopped; STOPS is
+# how many such lines the test makes happen anyway.  Prints the claims when there were more.
+shard_claims() {
+	_g=$(q "$1" "SELECT generation FROM simd_shards WHERE shard = $2")
+	[ "$_g" -ge 2 ] || t_fail "shard $2 was claimed $_g time(s): not taken over"
+	[ "$_g" -gt 2 ] || return 0
+	_s=$(cat "$T"/m[0-2].log |
+	    grep -c "cluster: shard $2 of run .* stopped: it is another member's now" || true)
+	grep -h -e "cluster: claimed shard $2/" -e "cluster: shard $2 of run" "$T"/m[0-2].log >&2 || true
+	[ "$_s" -ge $((_g - 2 + $3)) ] ||
+	    t_fail "shard $2 was claimed $_g times, and its holders said $_s time(s) they stopped"
+	echo "note: shard $2 was claimed $_g times: a holder lost its lease on the way"
+}
 member_logs() {
 	for i in 0 1 2; do echo "--- m$i"; tail -n 25 "$T/m$i.log"; done
 }
