@@ -901,7 +901,7 @@ cluster_new(struct event_base *base, struct engine *e, struct store *s, struct c
 	c->copts.conninfo = c->conninfo;
 	c->copts.appname = STORE_APPNAME_PREFIX "/cluster";
 	c->copts.connect_timeout = o->connect_timeout;
-	c->copts.statement_timeout = 2 * o->lease_ttl + 5; /* a claim waits lease_ttl at most */
+	c->copts.statement_timeout = 2 * o->lease_ttl + 5; /* a claim waits a third of it at most */
 	c->copts.timeout_grace = 1;
 	/* start-up may wait: pin the server's address so the loop never resolves it */
 	if ((sy = pgsync_open(&c->copts, e2, sizeof(e2))) == NULL) {

@@ -567,8 +567,15 @@ cl_maybe_claim(struct cluster *c)
 	struct cjob *j;
 	char ttl[32], lock[32];
 
+	/*
+	 * The claim shares the one connection with the heartbeat, and the lease
+	 * it gets runs from this member's last heartbeat (hb_ok): claim only on
+	 * a fresh one and wait for the old holder's writes a third of the lease
+	 * at most, so that a claim that lands leaves a third of the lease for the
+	 * next heartbeat to go through; a longer wait gives up and tries again.
+	 */
 	if (c->closing || c->leaving || !c->connected || c->hb_ok <= 0 ||
-	    cl_now() - c->hb_ok > c->o.lease_ttl || c->held.on || c->claim_busy ||
+	    cl_now() - c->hb_ok > c->o.lease_ttl / 3 || c->held.on || c->claim_busy ||
 	    engine_active(c->engine))
 		return;
 	if ((k = calloc(1, sizeof(*k))) == NULL ||
@@ -577,7 +584,7 @@ cl_maybe_claim(struct cluster *c)
 		return;
 	}
 	snprintf(ttl, sizeof(ttl), "%.3f", c->o.lease_ttl);
-	snprintf(lock, sizeof(lock), "%.0fms", c->o.lease_ttl * 1000);
+	snprintf(lock, sizeof(lock), "%.0fms", c->o.lease_ttl * 1000 / 3);
 	cj_add(j, "begin", "BEGIN", 0);
 	/* the old holder's writes in flight hold the lock shared: wait for them, not forever */
 	cj_add(j, "cl_lock_timeout", "SELECT set_config('lock_timeout', $1, true)", 1, lock);
