@@ -299,7 +299,6 @@ pg_prep_analyze_done(struct pgjob *j, enum store_err err, const char *msg)
 	pg_prep_pump(pg_prep_job_end(j, err, msg));
 }
 
-/* The last step, once every row is in. */
 static void
 pg_prep_analyze(struct pg_prep *p)
 {
@@ -323,14 +322,13 @@ pg_prep_pump(struct pg_prep *p)
 			return;
 		}
 	}
-	if (p->inflight == 0 && !p->resuming && p->err == STORE_OK && p->users &&
-	    p->next >= p->su.nagents && !p->analyzed) {
-		pg_prep_analyze(p);
-		if (p->inflight > 0)
-			return;
-	}
 	if (p->inflight == 0 && !p->resuming &&
 	    (p->err != STORE_OK || (p->users && p->next >= p->su.nagents))) {
+		if (p->err == STORE_OK && !p->analyzed) { /* every row is in: the last step */
+			pg_prep_analyze(p);
+			if (p->inflight > 0)
+				return;
+		}
 		if (p->cur != NULL) /* a failure stopped the chunk being built */
 			pg_bulkjob_free(p->cur);
 		if (p->ready != NULL) /* or the one waiting to go */
