@@ -37,6 +37,12 @@ cl_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double
+cl_beat(const struct cluster *c)
+{
+	return c->o.lease_ttl / 3;
+}
+
 static void
 cl_arm(struct event *ev, double s)
 {
@@ -304,8 +310,7 @@ cl_connected(struct pgconn *conn, enum store_err err, const char *msg, void *arg
 		if (!c->warned_down)
 			log_warnx("cluster: cannot connect: %s", msg);
 		c->warned_down = 1;
-		c->retry_s =
-		    c->retry_s * 2 > c->o.lease_ttl / 3 ? c->o.lease_ttl / 3 : c->retry_s * 2;
+		c->retry_s = c->retry_s * 2 > cl_beat(c) ? cl_beat(c) : c->retry_s * 2;
 		cl_conn_gone(c);
 		return;
 	}
@@ -920,7 +925,7 @@ cluster_new(struct event_base *base, struct engine *e, struct store *s, struct c
 			goto nomem;
 	if (cl_shard_init(c) != 0)
 		goto nomem;
-	cl_arm(c->timers[CL_TICK], o->lease_ttl / 3);
+	cl_arm(c->timers[CL_TICK], cl_beat(c));
 	/* nothing is known of the others yet: one connection until the first heartbeat */
 	c->pool_cap = 1;
 	store_set_pool_max(s, 1);

@@ -575,7 +575,7 @@ cl_maybe_claim(struct cluster *c)
 	 * next heartbeat to go through; a longer wait gives up and tries again.
 	 */
 	if (c->closing || c->leaving || !c->connected || c->hb_ok <= 0 ||
-	    cl_now() - c->hb_ok > c->o.lease_ttl / 3 || c->held.on || c->claim_busy ||
+	    cl_now() - c->hb_ok > cl_beat(c) || c->held.on || c->claim_busy ||
 	    engine_active(c->engine))
 		return;
 	if ((k = calloc(1, sizeof(*k))) == NULL ||
@@ -584,7 +584,7 @@ cl_maybe_claim(struct cluster *c)
 		return;
 	}
 	snprintf(ttl, sizeof(ttl), "%.3f", c->o.lease_ttl);
-	snprintf(lock, sizeof(lock), "%.0fms", c->o.lease_ttl * 1000 / 3);
+	snprintf(lock, sizeof(lock), "%.0fms", cl_beat(c) * 1000);
 	cj_add(j, "begin", "BEGIN", 0);
 	/* the old holder's writes in flight hold the lock shared: wait for them, not forever */
 	cj_add(j, "cl_lock_timeout", "SELECT set_config('lock_timeout', $1, true)", 1, lock);

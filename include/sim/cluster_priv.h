@@ -124,6 +124,8 @@ struct cluster {
 };
 
 double cl_now(void);
+/* A third of lease_ttl: the heartbeat's period, and what a claim may spend of the lease. */
+double cl_beat(const struct cluster *c);
 struct cjob *cj_new(struct cluster *c, cj_res_fn res, cj_done_fn done, void *arg);
 void cj_add(struct cjob *j, const char *name, const char *sql, int n, ...);
 void cj_take(struct cjob *j, int stmt, int idx, char *value);
